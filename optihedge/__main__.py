@@ -1,0 +1,5 @@
+"""Entry point for ``python -m optihedge``."""
+
+from optihedge.cli import main
+
+raise SystemExit(main())

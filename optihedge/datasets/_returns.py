@@ -1,0 +1,101 @@
+"""Simple returns from prices, with an explicit policy for missing values."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from optihedge._validation import format_labels
+from optihedge.errors import DataError, SpecificationError
+
+__all__ = ["returns_from_prices"]
+
+MissingPolicy = Literal["raise", "ffill", "drop"]
+
+
+def returns_from_prices(prices: pd.DataFrame, *, missing: MissingPolicy = "raise") -> pd.DataFrame:
+    r"""Compute simple daily returns :math:`r_t = P_t / P_{t-1} - 1` from a price table.
+
+    A column's history runs from its first to its last valid price; NaN before its
+    first price (not yet listed, not yet in the data) or after its last are *outside*
+    its history and stay NaN. A NaN *inside* a history is a gap, handled by ``missing``:
+
+    * ``"raise"`` (default): raise :class:`DataError` naming the columns and dates.
+    * ``"ffill"``: carry the last price forward: a zero return on the missing day and
+      the whole move on the next quoted day (so compounded returns are preserved).
+    * ``"drop"``: keep only dates on which every column has a price, then compute
+      returns between consecutive kept dates (a common sample with no NaN at all).
+
+    Parameters
+    ----------
+    prices : DataFrame of shape (n_dates, n_assets), DatetimeIndex
+        Positive prices, dates strictly increasing.
+    missing : {"raise", "ffill", "drop"}, default "raise"
+
+    Returns
+    -------
+    DataFrame of shape (n_dates - 1, n_assets)
+        Returns as decimals (0.01 = 1%), labelled like ``prices``; the first date,
+        which has no return, is dropped.
+
+    Raises
+    ------
+    DataError
+        Non-positive or infinite prices, unordered or duplicate dates, fewer than two
+        dates, or a gap under ``missing="raise"``.
+    SpecificationError
+        An unknown ``missing`` policy.
+    """
+    if missing not in ("raise", "ffill", "drop"):
+        raise SpecificationError(
+            f"The 'missing' argument must be 'raise', 'ffill' or 'drop'. Got {missing!r}."
+        )
+    if not isinstance(prices, pd.DataFrame):
+        raise DataError(
+            f"The 'prices' argument must be a DataFrame (dates x assets). "
+            f"Got {type(prices).__name__} instead."
+        )
+    if not isinstance(prices.index, pd.DatetimeIndex):
+        raise DataError(
+            "The 'prices' argument must have a DatetimeIndex. "
+            f"Got {type(prices.index).__name__}; use pd.to_datetime on the index."
+        )
+    if not prices.index.is_unique or not prices.index.is_monotonic_increasing:
+        raise DataError(
+            "The 'prices' argument must have unique, increasing dates; sort it and drop "
+            "duplicate dates first."
+        )
+    values = prices.to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(values) | (values <= 0.0)
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        raise DataError(
+            f"The 'prices' argument must hold positive finite prices. Got "
+            f"{values[rows[0], cols[0]]!r} for {prices.columns[cols[0]]!r} on "
+            f"{prices.index[rows[0]].date()} ({len(rows)} such values)."
+        )
+    if missing == "drop":
+        clean = prices.dropna(how="any")
+    else:
+        inside = prices.ffill().notna() & prices.bfill().notna()
+        gaps = prices.isna() & inside
+        if gaps.any().any() and missing == "raise":
+            gap_columns = gaps.columns[gaps.any()]
+            first = gaps.index[gaps.any(axis=1)]
+            raise DataError(
+                f"The 'prices' argument has {int(gaps.to_numpy().sum())} missing prices inside "
+                f"the histories of {format_labels(gap_columns)}, first on {first[0].date()}. "
+                "Pass missing='ffill' to carry prices forward or missing='drop' to keep "
+                "common dates only."
+            )
+        clean = prices.ffill().where(inside)
+    if len(clean) < 2:
+        raise DataError(
+            f"The 'prices' argument needs at least 2 dates with prices to form a return. "
+            f"Got {len(clean)}."
+        )
+    returns = clean / clean.shift(1) - 1.0
+    return returns.iloc[1:]

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "optihedge",
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("optihedge")
+
+
+@pytest.fixture(scope="module")
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261121)
+
+
+@pytest.fixture(scope="module")
+def daily_returns(rng: np.random.Generator) -> pd.DataFrame:
+    """Labelled synthetic daily returns: a market and five stocks with known betas."""
+    dates = pd.bdate_range("2015-01-01", periods=750, name="date")
+    market = rng.normal(0.0003, 0.01, len(dates))
+    betas = np.array([0.5, 0.8, 1.0, 1.3, 1.6])
+    noise = rng.normal(0.0, 0.012, (len(dates), len(betas)))
+    stocks = market[:, None] * betas + noise
+    cols = ["AAA", "BBB", "CCC", "DDD", "EEE"]
+    frame = pd.DataFrame(stocks, index=dates, columns=cols)
+    frame["MKT"] = market
+    return frame

@@ -1,0 +1,97 @@
+"""Package-level contracts: light import, one-way layers, demo and command line."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import optihedge as oh
+from optihedge.demo import format_demo, run_demo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, optihedge; heavy = [m for m in ('statsmodels', 'cvxpy', 'sklearn', "
+        "'matplotlib', 'duckdb') if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("factor_models", {"optihedge", "constraints"}),
+        ("constraints", {"optihedge", "factor_models", "statsmodels"}),
+    ],
+)
+def test_layers_point_down(package: str, forbidden: set[str]) -> None:
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] not in forbidden, f"{path} imports {name}"
+
+
+def test_lazy_attributes_and_dir() -> None:
+    assert callable(oh.futures_contracts)
+    assert oh.risk.value_at_risk is not None
+    assert "pricing" in dir(oh)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = oh.nope  # type: ignore[attr-defined]
+
+
+def test_errors_reexported_in_builtin_families() -> None:
+    from optihedge import errors
+
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        assert issubclass(cls, ValueError | RuntimeError), name
+
+
+def test_demo_figures_are_consistent() -> None:
+    result = run_demo(value=1_000_000.0)
+    assert list(result.betas.index) == ["63d", "126d", "252d", "504d"]
+    assert ((result.betas["beta"] > 0.5) & (result.betas["beta"] < 1.5)).all()
+    assert (result.hedges["contracts"] <= 0).all()
+    assert result.hedges.loc["100%", "notional"] == pytest.approx(1e6 * result.sizing_beta)
+    tail = result.tail_risk
+    assert (tail.loc["50% beta hedge"] < tail.loc["unhedged"]).all()
+    assert (tail["ES 95%"] >= tail["VaR 95%"]).all()
+    assert 0 < result.put["premium_pct"] < 0.05
+    assert -1 < result.put["delta"] < 0
+    text = format_demo(result)
+    assert "21-day historical risk" in text
+    assert "E-mini" in text
+
+
+def test_command_line_demo() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "optihedge", "demo", "--value", "2000000"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert "USD 2,000,000" in out.stdout
+    assert "The put that insures it" in out.stdout
+
+
+def test_command_line_rejects_unknown_command() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "optihedge", "frobnicate"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert out.returncode == 2
+    assert "invalid choice" in out.stderr
