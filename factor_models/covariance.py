@@ -1,0 +1,67 @@
+r"""Covariance estimators beyond scikit-learn's: exponentially weighted (EWMA).
+
+Follows the scikit-learn covariance API (``fit(X)`` sets ``covariance_`` and
+``location_``), so it plugs into :class:`factor_models.FactorModel` like
+``EmpiricalCovariance``, ``LedoitWolf`` or ``OAS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import validate_data
+
+__all__ = ["EWMACovariance"]
+
+
+class EWMACovariance(BaseEstimator):  # type: ignore[misc]
+    r"""Exponentially weighted covariance with a half-life, at the last observation.
+
+    .. math::
+        w_t = 2^{-(T - t)/h}, \quad \tilde w_t = w_t / \textstyle\sum_s w_s, \quad
+        \mu = \sum_t \tilde w_t x_t, \quad
+        \Sigma = \sum_t \tilde w_t (x_t - \mu)(x_t - \mu)^\top
+
+    (no bias correction, like ``EmpiricalCovariance``; pandas' ``ewm(...).cov(bias=True)``
+    gives the same numbers).
+
+    Parameters
+    ----------
+    halflife : float, default 63.0
+        Half-life in observations (> 0).
+    assume_centered : bool, default False
+        Take the mean as zero (common for daily returns).
+
+    Attributes
+    ----------
+    covariance_ : ndarray of shape (n_features, n_features)
+    location_ : ndarray of shape (n_features,)
+    n_features_in_ : int
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "halflife": [Interval(Real, 0.0, None, closed="neither")],
+        "assume_centered": ["boolean"],
+    }
+
+    def __init__(self, *, halflife: float = 63.0, assume_centered: bool = False) -> None:
+        self.halflife = halflife
+        self.assume_centered = assume_centered
+
+    @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[untyped-decorator]
+    def fit(self, X: Any, y: Any = None) -> EWMACovariance:
+        """Estimate the covariance of the rows of ``X``; return self."""
+        x = validate_data(self, X, ensure_min_samples=2)
+        n = x.shape[0]
+        w = 0.5 ** (np.arange(n - 1, -1, -1, dtype=np.float64) / float(self.halflife))
+        w /= w.sum()
+        mu = np.zeros(x.shape[1]) if self.assume_centered else w @ x
+        xc = x - mu
+        self.location_ = mu
+        self.covariance_ = (xc * w[:, None]).T @ xc
+        return self

@@ -1,0 +1,57 @@
+r"""Scaling daily risk estimates to an h-day horizon.
+
+For daily returns with first-order autocorrelation :math:`\rho` (lag-k autocorrelation
+:math:`\rho^k`), the variance of the h-day sum is the daily variance times
+
+.. math:: k(h, \rho) = h + 2 \sum_{j=1}^{h-1} (h - j)\,\rho^j
+
+which is :math:`h` (square-root-of-time for volatility) when :math:`\rho = 0`
+(Lo, 2002, "The Statistics of Sharpe Ratios").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from factor_models.errors import EstimationDataError
+
+__all__ = ["horizon_variance_factor"]
+
+
+def horizon_variance_factor(days: int, autocorrelation: float = 0.0) -> float:
+    """Return the factor that turns a one-day variance into a ``days``-day variance.
+
+    Parameters
+    ----------
+    days : int
+        Horizon in trading days (>= 1).
+    autocorrelation : float, default 0.0
+        First-order autocorrelation of daily returns, in (-1, 1).
+
+    Raises
+    ------
+    EstimationDataError
+        If ``days`` is not an integer >= 1 or ``autocorrelation`` is outside (-1, 1).
+    """
+    if isinstance(days, bool) or not isinstance(days, int | np.integer) or days < 1:
+        raise EstimationDataError(
+            f"The 'days' argument must be an integer >= 1. Got {days!r} instead."
+        )
+    if isinstance(autocorrelation, bool) or not isinstance(
+        autocorrelation, int | float | np.integer | np.floating
+    ):
+        raise EstimationDataError(
+            f"The 'autocorrelation' argument must be a number in (-1, 1). "
+            f"Got {autocorrelation!r} instead."
+        )
+    rho = float(autocorrelation)
+    if not math.isfinite(rho) or not -1.0 < rho < 1.0:
+        raise EstimationDataError(
+            f"The 'autocorrelation' argument must be a finite number in (-1, 1). "
+            f"Got {rho!r} instead."
+        )
+    h = int(days)
+    lags = np.arange(1, h)
+    return float(h + 2.0 * np.sum((h - lags) * rho**lags))

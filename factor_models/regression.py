@@ -1,0 +1,366 @@
+r"""Multi-window OLS regressions of return series on factor returns.
+
+For each series :math:`y` and each trailing window of :math:`w` observations,
+
+.. math:: y_t = \alpha + \sum_j \beta_j f_{j,t} + \varepsilon_t
+
+is fitted by OLS with statsmodels, which also gives plain and HAC (Newey-West)
+standard errors. Rolling estimates through time use cumulative sums of cross-products
+(:func:`rolling_ols`), verified against statsmodels ``RollingOLS``. Coefficients are in
+the units of the data: daily returns give a daily alpha.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from factor_models._validation import AlignPolicy, as_frame, check_window, join_dates
+from factor_models._validation import format_labels as _labels
+from factor_models.errors import CollinearityError, EstimationDataError, InsufficientDataError
+
+__all__ = ["MultiWindowRegression", "MultiWindowResults", "newey_west_lags", "rolling_ols"]
+
+MissingPolicy = Literal["raise", "drop"]
+_STATS = ("params", "bse", "bse_hac", "tvalues", "tvalues_hac")
+
+
+def newey_west_lags(n_observations: int) -> int:
+    r"""Return the Newey-West (1994) lag rule :math:`\lfloor 4 (n/100)^{2/9} \rfloor`."""
+    return int(math.floor(4.0 * (n_observations / 100.0) ** (2.0 / 9.0)))
+
+
+def _check_design(x: np.ndarray, factors: Sequence[str], where: str) -> None:
+    """Raise CollinearityError when a factor is constant or the factors are dependent."""
+    constant = [f for f, col in zip(factors, x[:, 1:].T, strict=True) if np.ptp(col) == 0.0]
+    if constant:
+        raise CollinearityError(
+            f"Factor(s) {_labels(constant)} are constant {where}, so their betas are not "
+            "identified with an intercept; drop them or use a longer window."
+        )
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    tol = s[0] * max(x.shape) * np.finfo(np.float64).eps
+    if s[-1] <= tol:
+        null = np.abs(vt[-1])
+        names = ["alpha", *factors]
+        involved = [n for n, v in zip(names, null, strict=True) if v > 1e-6 * null.max()]
+        raise CollinearityError(
+            f"Factors {_labels(involved)} are linearly dependent {where} (smallest singular "
+            f"value {s[-1]:.3g}); drop one of them."
+        )
+
+
+class MultiWindowRegression:
+    """OLS of return series on factors over several trailing windows at once.
+
+    Parameters
+    ----------
+    endog : Series or DataFrame of shape (n_observations, n_series)
+        Returns to explain (a book, or each holding), indexed by date.
+    exog : Series or DataFrame of shape (n_observations, n_factors)
+        Factor returns (an index, ETFs, ...), indexed by date. An intercept (``alpha``)
+        is always added.
+    windows : sequence of int, default (63, 126, 252, 504)
+        Trailing window lengths in observations, each ending at the last date.
+    hac_maxlags : int, optional
+        Lags of the Newey-West covariance; the Newey-West (1994) rule per window if
+        omitted.
+    missing : {"raise", "drop"}, default "raise"
+        NaN policy. ``"raise"``: any NaN is an error naming the column and date.
+        ``"drop"``: each series uses the dates on which it and every factor are finite,
+        and its windows count those observations.
+    align : {"exact", "inner"}, default "exact"
+        Date policy. ``"exact"``: ``endog`` and ``exog`` must carry the same dates.
+        ``"inner"``: use their common dates.
+
+    Examples
+    --------
+    >>> res = MultiWindowRegression(stocks, market, windows=(63, 252)).fit()  # doctest: +SKIP
+    >>> res.betas.loc[252]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        endog: Any,
+        exog: Any,
+        *,
+        windows: Sequence[int] = (63, 126, 252, 504),
+        hac_maxlags: int | None = None,
+        missing: MissingPolicy = "raise",
+        align: AlignPolicy = "exact",
+    ) -> None:
+        y = as_frame(endog, "endog", "y")
+        x = as_frame(exog, "exog", "f")
+        self.endog, self.exog = join_dates(y, x, ("endog", "exog"), align)
+        if len(windows) == 0:
+            raise EstimationDataError("The 'windows' argument must hold at least one window.")
+        self.windows = tuple(check_window(w) for w in windows)
+        if len(set(self.windows)) != len(self.windows):
+            raise EstimationDataError(
+                f"The 'windows' argument has duplicates: {self.windows!r}."
+            )
+        if hac_maxlags is not None and (
+            isinstance(hac_maxlags, bool) or not isinstance(hac_maxlags, int) or hac_maxlags < 0
+        ):
+            raise EstimationDataError(
+                f"The 'hac_maxlags' argument must be an integer >= 0. Got {hac_maxlags!r}."
+            )
+        self.hac_maxlags = hac_maxlags
+        if missing not in ("raise", "drop"):
+            raise EstimationDataError(
+                f"The 'missing' argument must be 'raise' or 'drop'. Got {missing!r} instead."
+            )
+        self.missing = missing
+        if missing == "raise":
+            for name, frame in (("endog", self.endog), ("exog", self.exog)):
+                if frame.isna().any().any():
+                    col = frame.columns[frame.isna().any()][0]
+                    date = frame.index[frame[col].isna()][0]
+                    raise EstimationDataError(
+                        f"The '{name}' argument has NaN in column {col!r} (first at {date!r}). "
+                        "Pass missing='drop' to use each series' complete observations."
+                    )
+
+    @property
+    def factor_names(self) -> list[str]:
+        """Factor labels, in the order of ``exog``."""
+        return [str(c) for c in self.exog.columns]
+
+    def _series_rows(self, series: Any) -> pd.Index:
+        valid = self.exog.notna().all(axis=1) & self.endog[series].notna()
+        return self.endog.index[valid.to_numpy()]
+
+    def fit(self) -> MultiWindowResults:
+        """Fit every series over every window; return labelled results.
+
+        Raises
+        ------
+        InsufficientDataError
+            When a series has fewer observations than a window needs, or a window has
+            too few observations for the number of coefficients.
+        CollinearityError
+            When a factor is constant in a window or the factors are linearly dependent.
+        """
+        import statsmodels.api as sm
+
+        n_coef = 1 + self.exog.shape[1]
+        names = ["alpha", *self.factor_names]
+        stats: dict[str, dict[tuple[int, Any], np.ndarray]] = {k: {} for k in _STATS}
+        scalars: dict[str, dict[tuple[int, Any], Any]] = {
+            k: {} for k in ("rsquared", "resid_vol", "nobs", "start", "end", "hac_lags")
+        }
+        for series in self.endog.columns:
+            rows = self._series_rows(series)
+            for window in self.windows:
+                if window <= n_coef:
+                    raise InsufficientDataError(
+                        f"Window {window} is too short for {n_coef} coefficients (alpha and "
+                        f"{n_coef - 1} factor(s)); it needs at least {n_coef + 1} observations."
+                    )
+                if len(rows) < window:
+                    raise InsufficientDataError(
+                        f"Series {series!r} has {len(rows)} complete observations; window "
+                        f"{window} needs {window}. Use a shorter window or more history."
+                    )
+                dates = rows[-window:]
+                x = np.column_stack(
+                    [np.ones(window), self.exog.loc[dates].to_numpy(dtype=np.float64)]
+                )
+                y = self.endog.loc[dates, series].to_numpy(dtype=np.float64)
+                _check_design(x, self.factor_names, f"in window {window} of series {series!r}")
+                lags = newey_west_lags(window) if self.hac_maxlags is None else self.hac_maxlags
+                res = sm.OLS(y, x).fit()
+                hac = res.get_robustcov_results(cov_type="HAC", maxlags=lags)
+                key = (window, series)
+                stats["params"][key] = res.params
+                stats["bse"][key] = res.bse
+                stats["bse_hac"][key] = hac.bse
+                stats["tvalues"][key] = res.tvalues
+                stats["tvalues_hac"][key] = hac.tvalues
+                scalars["rsquared"][key] = res.rsquared
+                scalars["resid_vol"][key] = math.sqrt(res.scale)
+                scalars["nobs"][key] = int(res.nobs)
+                scalars["start"][key] = dates[0]
+                scalars["end"][key] = dates[-1]
+                scalars["hac_lags"][key] = lags
+        index = pd.MultiIndex.from_tuples(
+            list(itertools.product(self.windows, self.endog.columns)), names=["window", "series"]
+        )
+        tables = {
+            k: pd.DataFrame([v[i] for i in index], index=index, columns=names)
+            for k, v in stats.items()
+        }
+        per_fit = pd.DataFrame({k: [v[i] for i in index] for k, v in scalars.items()}, index=index)
+        return MultiWindowResults(tables, per_fit)
+
+    def rolling(self, window: int) -> pd.DataFrame:
+        """Rolling OLS coefficients of every series through time (see :func:`rolling_ols`)."""
+        return rolling_ols(self.endog, self.exog, window)
+
+
+class MultiWindowResults:
+    """Labelled results of :class:`MultiWindowRegression`.
+
+    Coefficient tables (``params``, ``bse``, ``bse_hac``, ``tvalues``, ``tvalues_hac``)
+    are DataFrames indexed by (window, series) with columns ``alpha`` and one per
+    factor. Per-fit statistics (``rsquared``, ``resid_vol``, ``nobs``) are DataFrames
+    indexed by window with one column per series.
+    """
+
+    def __init__(self, tables: dict[str, pd.DataFrame], per_fit: pd.DataFrame) -> None:
+        self._tables = tables
+        self._per_fit = per_fit
+
+    def _table(self, key: str) -> pd.DataFrame:
+        return self._tables[key].copy()
+
+    def _unstack(self, key: str) -> pd.DataFrame:
+        return self._per_fit[key].unstack("series")
+
+    params = property(functools.partial(_table, key="params"), doc="Alpha and betas.")
+    bse = property(functools.partial(_table, key="bse"), doc="Plain OLS standard errors.")
+    bse_hac = property(functools.partial(_table, key="bse_hac"),
+                       doc="Newey-West (HAC) standard errors.")
+    tvalues = property(functools.partial(_table, key="tvalues"), doc="Plain t-statistics.")
+    tvalues_hac = property(functools.partial(_table, key="tvalues_hac"),
+                           doc="HAC t-statistics.")
+    rsquared = property(functools.partial(_unstack, key="rsquared"), doc="R squared.")
+    resid_vol = property(functools.partial(_unstack, key="resid_vol"),
+                         doc="Residual standard deviation (per observation).")
+    nobs = property(functools.partial(_unstack, key="nobs"), doc="Observations used.")
+
+    @property
+    def windows(self) -> list[int]:
+        """Window lengths fitted, in the order given."""
+        return list(self._tables["params"].index.unique("window"))
+
+    @property
+    def betas(self) -> pd.DataFrame:
+        """Factor loadings: ``params`` without the intercept."""
+        return self._tables["params"].drop(columns="alpha")
+
+    @property
+    def alpha(self) -> pd.DataFrame:
+        """Intercepts by window (rows) and series (columns), per observation."""
+        return self._tables["params"]["alpha"].unstack("series")
+
+    @property
+    def dates(self) -> pd.DataFrame:
+        """First and last date (row label) of each fit, indexed by (window, series)."""
+        return self._per_fit[["start", "end", "nobs", "hac_lags"]].copy()
+
+    def stability(self, z_threshold: float = 1.96) -> pd.DataFrame:
+        r"""Dispersion of each beta across windows, and a flag when windows disagree.
+
+        For every pair of windows the disagreement is
+        :math:`z = |b_i - b_j| / \sqrt{s_i^2 + s_j^2}` with HAC standard errors. Trailing
+        windows are nested, so their estimates are positively correlated and the true
+        standard error of the difference is smaller than this denominator: the flag is
+        conservative (it understates instability).
+
+        Returns
+        -------
+        DataFrame indexed by (series, factor)
+            One column per window with the beta, then ``mean``, ``std`` (dispersion
+            across windows, ddof=0), ``range``, ``max_z`` and ``unstable``
+            (``max_z > z_threshold``).
+        """
+        betas = self.betas.stack().unstack("window")
+        se = self._tables["bse_hac"].drop(columns="alpha").stack().unstack("window")
+        betas.index.names = ["series", "factor"]
+        se.index.names = ["series", "factor"]
+        out = betas.copy()
+        out["mean"] = betas.mean(axis=1)
+        out["std"] = betas.std(axis=1, ddof=0)
+        out["range"] = betas.max(axis=1) - betas.min(axis=1)
+        z = pd.Series(0.0, index=betas.index)
+        for a, b in itertools.combinations(betas.columns, 2):
+            pair = (betas[a] - betas[b]).abs() / np.sqrt(se[a] ** 2 + se[b] ** 2)
+            z = np.maximum(z, pair)
+        out["max_z"] = z
+        out["unstable"] = z > z_threshold
+        return out
+
+    def summary(self) -> pd.DataFrame:
+        """One row per (window, series): betas, HAC t-stats, alpha, R2, residual vol, nobs."""
+        t = self._tables["tvalues_hac"].add_prefix("t_hac_")
+        extra = self._per_fit[["rsquared", "resid_vol", "nobs"]]
+        return pd.concat([self._tables["params"], t, extra], axis=1)
+
+
+def rolling_ols(endog: Any, exog: Any, window: int) -> pd.DataFrame:
+    r"""Rolling OLS coefficients by cumulative sums of cross-products.
+
+    For each date :math:`t` with a full window, solve
+    :math:`(X_w^\top X_w)\,b = X_w^\top y_w` with the window sums obtained as
+    differences of cumulative sums. Data are centred by their full-sample means first,
+    which keeps the sums small and the differences accurate; the intercept is restored
+    afterwards. Agrees with statsmodels ``RollingOLS`` to about 1e-12.
+
+    Parameters
+    ----------
+    endog : Series or DataFrame of shape (n_observations, n_series)
+    exog : Series or DataFrame of shape (n_observations, n_factors)
+        Same dates as ``endog``; no NaN (drop incomplete rows first).
+    window : int
+        Observations per window (more than the number of coefficients).
+
+    Returns
+    -------
+    DataFrame of shape (n_observations - window + 1, n_series * (1 + n_factors))
+        Indexed by each window's last date; columns a MultiIndex (series, coefficient)
+        with coefficients ``alpha`` and the factor names.
+    """
+    y = as_frame(endog, "endog", "y")
+    x = as_frame(exog, "exog", "f")
+    y, x = join_dates(y, x, ("endog", "exog"), "exact")
+    for name, frame in (("endog", y), ("exog", x)):
+        if frame.isna().any().any():
+            raise EstimationDataError(
+                f"The '{name}' argument has NaN; rolling_ols needs complete rows "
+                "(drop incomplete dates first)."
+            )
+    w = check_window(window, "window")
+    n, k = x.shape
+    p = k + 1
+    if w <= p:
+        raise InsufficientDataError(
+            f"Window {w} is too short for {p} coefficients; it needs at least {p + 1}."
+        )
+    if n < w:
+        raise InsufficientDataError(
+            f"rolling_ols has {n} observations; window {w} needs {w}."
+        )
+    xv = x.to_numpy()
+    yv = y.to_numpy()
+    x_mean, y_mean = xv.mean(axis=0), yv.mean(axis=0)
+    xc = np.column_stack([np.ones(n), xv - x_mean])
+    yc = yv - y_mean
+    zeros_xx = np.zeros((1, p, p))
+    zeros_xy = np.zeros((1, p, yc.shape[1]))
+    cxx = np.concatenate([zeros_xx, np.cumsum(xc[:, :, None] * xc[:, None, :], axis=0)])
+    cxy = np.concatenate([zeros_xy, np.cumsum(xc[:, :, None] * yc[:, None, :], axis=0)])
+    sxx = cxx[w:] - cxx[:-w]
+    sxy = cxy[w:] - cxy[:-w]
+    eig = np.linalg.eigvalsh(sxx)  # ascending, per window
+    singular = eig[:, 0] <= eig[:, -1] * p * w * np.finfo(np.float64).eps
+    if singular.any():
+        i = int(np.flatnonzero(singular)[0])
+        raise CollinearityError(
+            f"The factors are constant or linearly dependent in the window ending "
+            f"{x.index[i + w - 1]!r}; drop the offending factor."
+        )
+    coef = np.linalg.solve(sxx, sxy)  # (n - w + 1, p, n_series)
+    betas = coef[:, 1:, :]
+    alpha = coef[:, 0, :] + y_mean - np.einsum("k,tks->ts", x_mean, betas)
+    names = ["alpha", *[str(c) for c in x.columns]]
+    out = np.concatenate([alpha[:, None, :], betas], axis=1)  # (t, p, s)
+    columns = pd.MultiIndex.from_product([list(y.columns), names], names=["series", "coef"])
+    flat = out.transpose(0, 2, 1).reshape(out.shape[0], -1)
+    return pd.DataFrame(flat, index=y.index[w - 1 :], columns=columns)

@@ -1,0 +1,276 @@
+r"""Frozen, labelled factor risk models.
+
+A risk model describes the covariance of asset returns as
+
+.. math:: \Sigma = B F B^\top + D
+
+with loadings :math:`B` (assets x factors), factor covariance :math:`F` and diagonal
+specific variance :math:`D`, all per period of the data (daily for daily returns)
+unless :meth:`RiskModel.to_horizon` scaled them. The optimizer uses the square-root
+factors, so no dense assets x assets matrix is ever needed inside a problem:
+
+.. math:: w^\top \Sigma w = \lVert F^{1/2} B^\top w \rVert^2 + \lVert D^{1/2} w \rVert^2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from factor_models._validation import format_labels
+from factor_models.errors import EstimationDataError
+from factor_models.horizon import horizon_variance_factor
+
+__all__ = ["RiskModel", "RiskModelSet"]
+
+_PSD_TOL = 1e-10
+
+
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    """Return R with R.T @ R == matrix, for a symmetric PSD matrix (eigenvalues >= 0)."""
+    vals, vecs = np.linalg.eigh(matrix)
+    vals = np.clip(vals, 0.0, None)
+    return (vecs * np.sqrt(vals)).T
+
+
+@dataclass(frozen=True, eq=False)
+class RiskModel:
+    """Factor risk model: loadings, factor covariance and specific variance, labelled.
+
+    Parameters
+    ----------
+    loadings : DataFrame of shape (n_assets, n_factors)
+        Exposure of each asset (rows) to each factor (columns).
+    factor_cov : DataFrame of shape (n_factors, n_factors)
+        Factor covariance per period, labelled by factor on both axes; symmetric PSD.
+    specific_var : Series of shape (n_assets,)
+        Specific (idiosyncratic) variance per period, >= 0, labelled by asset.
+    window : int, optional
+        Observations the model was estimated on.
+    asof : Timestamp, optional
+        Last date of the estimation window.
+    horizon : int, default 1
+        Periods the variances are stated over (1 = per observation of the data).
+
+    Raises
+    ------
+    EstimationDataError
+        On misaligned labels, NaN or infinite values, negative specific variance, or a
+        factor covariance that is not symmetric positive semi-definite.
+    """
+
+    loadings: pd.DataFrame
+    factor_cov: pd.DataFrame
+    specific_var: pd.Series
+    window: int | None = None
+    asof: pd.Timestamp | None = None
+    horizon: int = 1
+    _sqrt: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        b, f, d = self.loadings, self.factor_cov, self.specific_var
+        if not isinstance(b, pd.DataFrame) or not isinstance(f, pd.DataFrame):
+            raise EstimationDataError(
+                "The 'loadings' and 'factor_cov' arguments must be DataFrames (labelled)."
+            )
+        if not isinstance(d, pd.Series):
+            raise EstimationDataError("The 'specific_var' argument must be a Series (labelled).")
+        for name, idx in (("loadings", b.index), ("loadings columns", b.columns)):
+            if not idx.is_unique:
+                raise EstimationDataError(f"The '{name}' labels must be unique.")
+        if not f.index.equals(b.columns) or not f.columns.equals(b.columns):
+            raise EstimationDataError(
+                "The 'factor_cov' labels must equal the 'loadings' columns in the same order: "
+                f"loadings columns {format_labels(b.columns)}, factor_cov index "
+                f"{format_labels(f.index)}, columns {format_labels(f.columns)}."
+            )
+        if not d.index.equals(b.index):
+            raise EstimationDataError(
+                "The 'specific_var' labels must equal the 'loadings' index in the same order: "
+                f"{format_labels(b.index.difference(d.index))} missing from 'specific_var', "
+                f"{format_labels(d.index.difference(b.index))} unknown to 'loadings'."
+            )
+        for name, values in (("loadings", b), ("factor_cov", f), ("specific_var", d)):
+            if not np.isfinite(values.to_numpy(dtype=np.float64)).all():
+                raise EstimationDataError(f"The '{name}' argument holds NaN or infinite values.")
+        if (d.to_numpy() < 0).any():
+            bad = d.index[d.to_numpy() < 0]
+            raise EstimationDataError(
+                f"The 'specific_var' argument must be >= 0. Got negative values for "
+                f"{format_labels(bad)}."
+            )
+        fv = f.to_numpy(dtype=np.float64)
+        scale = max(1e-300, float(np.abs(fv).max()))
+        if not np.allclose(fv, fv.T, rtol=0.0, atol=1e-12 * scale):
+            raise EstimationDataError("The 'factor_cov' argument must be symmetric.")
+        min_eig = float(np.linalg.eigvalsh(fv).min())
+        if min_eig < -_PSD_TOL * scale:
+            raise EstimationDataError(
+                "The 'factor_cov' argument must be positive semi-definite. Got a smallest "
+                f"eigenvalue of {min_eig!r}; use RiskModel.from_covariance(..., repair='clip')."
+            )
+        object.__setattr__(self, "_sqrt", _psd_sqrt(fv))
+
+    @classmethod
+    def from_covariance(
+        cls,
+        covariance: pd.DataFrame,
+        *,
+        repair: Literal["refuse", "clip"] = "refuse",
+        window: int | None = None,
+        asof: pd.Timestamp | None = None,
+    ) -> RiskModel:
+        """Build a risk model from a full covariance matrix the user brings.
+
+        The assets become their own factors (identity loadings, zero specific
+        variance). A matrix that is not PSD is refused by default; ``repair="clip"``
+        replaces it by the nearest PSD matrix in Frobenius norm (negative eigenvalues set
+        to zero, Higham 1988).
+
+        Parameters
+        ----------
+        covariance : DataFrame of shape (n_assets, n_assets)
+            Labelled identically on both axes; symmetric.
+        repair : {"refuse", "clip"}, default "refuse"
+        """
+        if not isinstance(covariance, pd.DataFrame) or not covariance.index.equals(
+            covariance.columns
+        ):
+            raise EstimationDataError(
+                "The 'covariance' argument must be a DataFrame with the same labels, in the "
+                "same order, on its index and columns."
+            )
+        if repair not in ("refuse", "clip"):
+            raise EstimationDataError(
+                f"The 'repair' argument must be 'refuse' or 'clip'. Got {repair!r} instead."
+            )
+        cov = covariance.to_numpy(dtype=np.float64)
+        if not np.isfinite(cov).all():
+            raise EstimationDataError("The 'covariance' argument holds NaN or infinite values.")
+        if repair == "clip":
+            sym = 0.5 * (cov + cov.T)
+            vals, vecs = np.linalg.eigh(sym)
+            cov = (vecs * np.clip(vals, 0.0, None)) @ vecs.T
+            cov = 0.5 * (cov + cov.T)
+        labels = covariance.index
+        try:
+            return cls(
+                loadings=pd.DataFrame(np.eye(len(labels)), index=labels, columns=labels),
+                factor_cov=pd.DataFrame(cov, index=labels, columns=labels),
+                specific_var=pd.Series(0.0, index=labels),
+                window=window,
+                asof=asof,
+            )
+        except EstimationDataError as exc:
+            exc.add_note("raised while building RiskModel.from_covariance(covariance)")
+            raise
+
+    @property
+    def assets(self) -> pd.Index:
+        """Asset labels."""
+        return self.loadings.index
+
+    @property
+    def factors(self) -> pd.Index:
+        """Factor labels."""
+        return self.loadings.columns
+
+    def covariance(self) -> pd.DataFrame:
+        """Dense asset covariance ``B F B' + D`` (for reporting; the optimizer never needs it)."""
+        b = self.loadings.to_numpy()
+        cov = b @ self.factor_cov.to_numpy() @ b.T + np.diag(self.specific_var.to_numpy())
+        return pd.DataFrame(cov, index=self.assets, columns=self.assets)
+
+    def factor_cov_sqrt(self) -> pd.DataFrame:
+        """Return ``R`` with ``R.T @ R == factor_cov`` (symmetric-eigen square root)."""
+        return pd.DataFrame(self._sqrt.copy(), index=self.factors, columns=self.factors)
+
+    def specific_std(self) -> pd.Series:
+        """Square root of the specific variance, by asset."""
+        return np.sqrt(self.specific_var)
+
+    def _weights(self, weights: Any) -> np.ndarray:
+        if not isinstance(weights, pd.Series):
+            raise EstimationDataError(
+                "The 'weights' argument must be a Series labelled by asset."
+            )
+        unknown = weights.index.difference(self.assets)
+        if len(unknown):
+            raise EstimationDataError(
+                f"The 'weights' argument names assets the risk model lacks: "
+                f"{format_labels(unknown)}."
+            )
+        # assets absent from weights are held at zero
+        w = weights.reindex(self.assets).fillna(0.0).to_numpy(dtype=np.float64)
+        if not np.isfinite(w).all():
+            raise EstimationDataError("The 'weights' argument holds NaN or infinite values.")
+        return w
+
+    def exposures(self, weights: pd.Series) -> pd.Series:
+        """Factor exposures ``B' w`` of a position (assets it omits count as zero)."""
+        w = self._weights(weights)
+        return pd.Series(self.loadings.to_numpy().T @ w, index=self.factors, name="exposure")
+
+    def variance(self, weights: pd.Series) -> float:
+        """Variance of a position over the model's horizon, in factored form."""
+        w = self._weights(weights)
+        fx = self._sqrt @ (self.loadings.to_numpy().T @ w)
+        return float(fx @ fx + w @ (self.specific_var.to_numpy() * w))
+
+    def to_horizon(self, days: int, autocorrelation: float = 0.0) -> RiskModel:
+        """Scale the variances to ``days`` periods (see :mod:`factor_models.horizon`)."""
+        k = horizon_variance_factor(days, autocorrelation)
+        return RiskModel(
+            loadings=self.loadings,
+            factor_cov=self.factor_cov * k,
+            specific_var=self.specific_var * k,
+            window=self.window,
+            asof=self.asof,
+            horizon=self.horizon * int(days),
+        )
+
+
+class RiskModelSet(Mapping[int, RiskModel]):
+    """Several risk models of the same assets, one per estimation window.
+
+    The optimizer takes a set as one object (e.g. to minimise the worst case across
+    windows). All models must share asset labels, in the same order.
+    """
+
+    def __init__(self, models: Mapping[int, RiskModel]) -> None:
+        if not models:
+            raise EstimationDataError("A RiskModelSet needs at least one RiskModel.")
+        items = dict(models)
+        first = next(iter(items.values()))
+        for key, model in items.items():
+            if not isinstance(model, RiskModel):
+                raise EstimationDataError(
+                    f"RiskModelSet entry {key!r} is a {type(model).__name__}, not a RiskModel."
+                )
+            if not model.assets.equals(first.assets):
+                raise EstimationDataError(
+                    f"RiskModelSet entry {key!r} has assets {format_labels(model.assets)}; "
+                    f"expected {format_labels(first.assets)} like the first entry."
+                )
+        self._models = items
+
+    def __getitem__(self, key: int) -> RiskModel:
+        return self._models[key]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __repr__(self) -> str:
+        return f"RiskModelSet(windows={list(self._models)!r})"
+
+    @property
+    def assets(self) -> pd.Index:
+        """Asset labels shared by every model."""
+        return next(iter(self._models.values())).assets
