@@ -69,7 +69,7 @@ def as_frame(data: Any, name: str, prefix: str) -> pd.DataFrame:
             f"The '{name}' argument holds an infinite value in column {frame.columns[c]!r} "
             f"at {frame.index[r]!r}; remove or repair it."
         )
-    return pd.DataFrame(values, index=frame.index, columns=frame.columns)
+    return pd.DataFrame(values, index=frame.index, columns=frame.columns, copy=False)
 
 
 def join_dates(

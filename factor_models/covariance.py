@@ -7,9 +7,8 @@ Follows the scikit-learn covariance API (``fit(X)`` sets ``covariance_`` and
 
 from __future__ import annotations
 
-from typing import Any
-
 from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
@@ -44,7 +43,7 @@ class EWMACovariance(BaseEstimator):  # type: ignore[misc]
     n_features_in_ : int
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "halflife": [Interval(Real, 0.0, None, closed="neither")],
         "assume_centered": ["boolean"],
     }

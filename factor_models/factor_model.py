@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -106,7 +106,7 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
     n_features_in_ : int
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "covariance_estimator": [HasMethods(["fit"]), None],
         "windows": ["array-like", None],
         "specific_variance_floor": [Interval(Real, 0.0, None, closed="left")],
@@ -161,8 +161,10 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         assets = _labels(X, x.shape[1], "x")
         factors = _labels(y, f.shape[1], "f")
         dates = dx if dx is not None else dy
-        estimator = EmpiricalCovariance() if self.covariance_estimator is None else (
-            self.covariance_estimator
+        estimator = (
+            EmpiricalCovariance()
+            if self.covariance_estimator is None
+            else (self.covariance_estimator)
         )
         models: dict[int, RiskModel] = {}
         alphas: dict[int, pd.Series] = {}
@@ -231,9 +233,12 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
     n_features_in_ : int
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
-        "n_components": [Interval(Integral, 1, None, closed="left"),
-                         Interval(Real, 0.0, 1.0, closed="neither"), None],
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0.0, 1.0, closed="neither"),
+            None,
+        ],
         "windows": ["array-like", None],
         "specific_variance_floor": [Interval(Real, 0.0, None, closed="left")],
     }

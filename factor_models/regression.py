@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -33,17 +34,24 @@ _STATS = ("params", "bse", "bse_hac", "tvalues", "tvalues_hac")
 
 def newey_west_lags(n_observations: int) -> int:
     r"""Return the Newey-West (1994) lag rule :math:`\lfloor 4 (n/100)^{2/9} \rfloor`."""
-    return int(math.floor(4.0 * (n_observations / 100.0) ** (2.0 / 9.0)))
+    growth: float = (n_observations / 100.0) ** (2.0 / 9.0)
+    return math.floor(4.0 * growth)
 
 
-def _check_design(x: np.ndarray, factors: Sequence[str], where: str) -> None:
-    """Raise CollinearityError when a factor is constant or the factors are dependent."""
-    constant = [f for f, col in zip(factors, x[:, 1:].T, strict=True) if np.ptp(col) == 0.0]
-    if constant:
+def _check_constant(x: np.ndarray, factors: Sequence[str], where: str) -> None:
+    """Raise CollinearityError when a factor (column 1 on) is constant."""
+    flat = np.ptp(x[:, 1:], axis=0) == 0.0
+    if flat.any():
+        constant = [f for f, bad in zip(factors, flat, strict=True) if bad]
         raise CollinearityError(
             f"Factor(s) {_labels(constant)} are constant {where}, so their betas are not "
             "identified with an intercept; drop them or use a longer window."
         )
+
+
+def _check_design(x: np.ndarray, factors: Sequence[str], where: str) -> None:
+    """Raise CollinearityError when a factor is constant or the factors are dependent."""
+    _check_constant(x, factors, where)
     _, s, vt = np.linalg.svd(x, full_matrices=False)
     tol = s[0] * max(x.shape) * np.finfo(np.float64).eps
     if s[-1] <= tol:
@@ -102,9 +110,7 @@ class MultiWindowRegression:
             raise EstimationDataError("The 'windows' argument must hold at least one window.")
         self.windows = tuple(check_window(w) for w in windows)
         if len(set(self.windows)) != len(self.windows):
-            raise EstimationDataError(
-                f"The 'windows' argument has duplicates: {self.windows!r}."
-            )
+            raise EstimationDataError(f"The 'windows' argument has duplicates: {self.windows!r}.")
         if hac_maxlags is not None and (
             isinstance(hac_maxlags, bool) or not isinstance(hac_maxlags, int) or hac_maxlags < 0
         ):
@@ -132,9 +138,9 @@ class MultiWindowRegression:
         """Factor labels, in the order of ``exog``."""
         return [str(c) for c in self.exog.columns]
 
-    def _series_rows(self, series: Any) -> pd.Index:
+    def _series_rows(self, series: Any) -> np.ndarray:
         valid = self.exog.notna().all(axis=1) & self.endog[series].notna()
-        return self.endog.index[valid.to_numpy()]
+        return np.flatnonzero(valid.to_numpy())
 
     def fit(self) -> MultiWindowResults:
         """Fit every series over every window; return labelled results.
@@ -148,6 +154,7 @@ class MultiWindowRegression:
             When a factor is constant in a window or the factors are linearly dependent.
         """
         import statsmodels.api as sm
+        from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
         n_coef = 1 + self.exog.shape[1]
         names = ["alpha", *self.factor_names]
@@ -155,8 +162,10 @@ class MultiWindowRegression:
         scalars: dict[str, dict[tuple[int, Any], Any]] = {
             k: {} for k in ("rsquared", "resid_vol", "nobs", "start", "end", "hac_lags")
         }
+        exog_values = self.exog.to_numpy(dtype=np.float64)
         for series in self.endog.columns:
             rows = self._series_rows(series)
+            y_all = self.endog[series].to_numpy(dtype=np.float64)
             for window in self.windows:
                 if window <= n_coef:
                     raise InsufficientDataError(
@@ -168,15 +177,20 @@ class MultiWindowRegression:
                         f"Series {series!r} has {len(rows)} complete observations; window "
                         f"{window} needs {window}. Use a shorter window or more history."
                     )
-                dates = rows[-window:]
-                x = np.column_stack(
-                    [np.ones(window), self.exog.loc[dates].to_numpy(dtype=np.float64)]
-                )
-                y = self.endog.loc[dates, series].to_numpy(dtype=np.float64)
-                _check_design(x, self.factor_names, f"in window {window} of series {series!r}")
+                pos = rows[-window:]
+                x = np.column_stack([np.ones(window), exog_values[pos]])
+                y = y_all[pos]
+                where = f"in window {window} of series {series!r}"
+                _check_constant(x, self.factor_names, where)
                 lags = newey_west_lags(window) if self.hac_maxlags is None else self.hac_maxlags
-                res = sm.OLS(y, x).fit()
+                with warnings.catch_warnings():
+                    # rank deficiency becomes a CollinearityError naming the factors below
+                    warnings.simplefilter("ignore", SingularMatrixWarning)
+                    res = sm.OLS(y, x).fit()
+                if res.model.rank < n_coef:
+                    _check_design(x, self.factor_names, where)
                 hac = res.get_robustcov_results(cov_type="HAC", maxlags=lags)
+                dates = self.endog.index[pos]
                 key = (window, series)
                 stats["params"][key] = res.params
                 stats["bse"][key] = res.bse
@@ -200,7 +214,7 @@ class MultiWindowRegression:
         return MultiWindowResults(tables, per_fit)
 
     def rolling(self, window: int) -> pd.DataFrame:
-        """Rolling OLS coefficients of every series through time (see :func:`rolling_ols`)."""
+        """Estimate rolling OLS coefficients of every series (see :func:`rolling_ols`)."""
         return rolling_ols(self.endog, self.exog, window)
 
 
@@ -225,14 +239,16 @@ class MultiWindowResults:
 
     params = property(functools.partial(_table, key="params"), doc="Alpha and betas.")
     bse = property(functools.partial(_table, key="bse"), doc="Plain OLS standard errors.")
-    bse_hac = property(functools.partial(_table, key="bse_hac"),
-                       doc="Newey-West (HAC) standard errors.")
+    bse_hac = property(
+        functools.partial(_table, key="bse_hac"), doc="Newey-West (HAC) standard errors."
+    )
     tvalues = property(functools.partial(_table, key="tvalues"), doc="Plain t-statistics.")
-    tvalues_hac = property(functools.partial(_table, key="tvalues_hac"),
-                           doc="HAC t-statistics.")
+    tvalues_hac = property(functools.partial(_table, key="tvalues_hac"), doc="HAC t-statistics.")
     rsquared = property(functools.partial(_unstack, key="rsquared"), doc="R squared.")
-    resid_vol = property(functools.partial(_unstack, key="resid_vol"),
-                         doc="Residual standard deviation (per observation).")
+    resid_vol = property(
+        functools.partial(_unstack, key="resid_vol"),
+        doc="Residual standard deviation (per observation).",
+    )
     nobs = property(functools.partial(_unstack, key="nobs"), doc="Observations used.")
 
     @property
@@ -271,18 +287,20 @@ class MultiWindowResults:
             across windows, ddof=0), ``range``, ``max_z`` and ``unstable``
             (``max_z > z_threshold``).
         """
-        betas = self.betas.stack().unstack("window")
-        se = self._tables["bse_hac"].drop(columns="alpha").stack().unstack("window")
+        betas = _by_window(self.betas)
+        se = _by_window(self._tables["bse_hac"].drop(columns="alpha"))
         betas.index.names = ["series", "factor"]
         se.index.names = ["series", "factor"]
+        values = betas.to_numpy()
         out = betas.copy()
-        out["mean"] = betas.mean(axis=1)
-        out["std"] = betas.std(axis=1, ddof=0)
-        out["range"] = betas.max(axis=1) - betas.min(axis=1)
-        z = pd.Series(0.0, index=betas.index)
-        for a, b in itertools.combinations(betas.columns, 2):
-            pair = (betas[a] - betas[b]).abs() / np.sqrt(se[a] ** 2 + se[b] ** 2)
-            z = np.maximum(z, pair)
+        out["mean"] = values.mean(axis=1)
+        out["std"] = values.std(axis=1, ddof=0)
+        out["range"] = values.max(axis=1) - values.min(axis=1)
+        se_values = se.to_numpy()
+        z = np.zeros(len(betas))
+        for a, b in itertools.combinations(range(values.shape[1]), 2):
+            gap = np.abs(values[:, a] - values[:, b])
+            z = np.maximum(z, gap / np.sqrt(se_values[:, a] ** 2 + se_values[:, b] ** 2))
         out["max_z"] = z
         out["unstable"] = z > z_threshold
         return out
@@ -294,14 +312,29 @@ class MultiWindowResults:
         return pd.concat([self._tables["params"], t, extra], axis=1)
 
 
+def _by_window(table: pd.DataFrame) -> pd.DataFrame:
+    """Reshape a (window, series) x factor table to (series, factor) x window."""
+    long = table.stack()
+    return pd.DataFrame(long.unstack("window"))
+
+
+def _window_sums(cumulative: np.ndarray, w: int) -> np.ndarray:
+    """Return sums over trailing windows of ``w`` from cumulative sums (last axis)."""
+    out = cumulative[..., w - 1 :].copy()
+    out[..., 1:] -= cumulative[..., :-w]
+    return out
+
+
 def rolling_ols(endog: Any, exog: Any, window: int) -> pd.DataFrame:
-    r"""Rolling OLS coefficients by cumulative sums of cross-products.
+    r"""Estimate rolling OLS coefficients by cumulative sums of cross-products.
 
     For each date :math:`t` with a full window, solve
     :math:`(X_w^\top X_w)\,b = X_w^\top y_w` with the window sums obtained as
     differences of cumulative sums. Data are centred by their full-sample means first,
-    which keeps the sums small and the differences accurate; the intercept is restored
-    afterwards. Agrees with statsmodels ``RollingOLS`` to about 1e-12.
+    which keeps the sums small and the differences accurate; the slopes are solved on
+    sums centred within each window (Frisch-Waugh), one k x k inverse per date shared
+    by every series, and the intercept restored afterwards. Agrees with statsmodels
+    ``RollingOLS`` to about 1e-12.
 
     Parameters
     ----------
@@ -334,33 +367,56 @@ def rolling_ols(endog: Any, exog: Any, window: int) -> pd.DataFrame:
             f"Window {w} is too short for {p} coefficients; it needs at least {p + 1}."
         )
     if n < w:
-        raise InsufficientDataError(
-            f"rolling_ols has {n} observations; window {w} needs {w}."
-        )
+        raise InsufficientDataError(f"rolling_ols has {n} observations; window {w} needs {w}.")
     xv = x.to_numpy()
     yv = y.to_numpy()
     x_mean, y_mean = xv.mean(axis=0), yv.mean(axis=0)
-    xc = np.column_stack([np.ones(n), xv - x_mean])
-    yc = yv - y_mean
-    zeros_xx = np.zeros((1, p, p))
-    zeros_xy = np.zeros((1, p, yc.shape[1]))
-    cxx = np.concatenate([zeros_xx, np.cumsum(xc[:, :, None] * xc[:, None, :], axis=0)])
-    cxy = np.concatenate([zeros_xy, np.cumsum(xc[:, :, None] * yc[:, None, :], axis=0)])
-    sxx = cxx[w:] - cxx[:-w]
-    sxy = cxy[w:] - cxy[:-w]
-    eig = np.linalg.eigvalsh(sxx)  # ascending, per window
-    singular = eig[:, 0] <= eig[:, -1] * p * w * np.finfo(np.float64).eps
+    # layout (..., time): every pass, cumsum included, runs over contiguous memory
+    xt = np.vstack([np.ones(n), (xv - x_mean).T])  # (p, n); row 0 is the intercept
+    yt = np.ascontiguousarray((yv - y_mean).T)  # (m, n)
+    cxx = np.cumsum(xt[:, None, :] * xt[None, :, :], axis=-1)  # (p, p, n), shared
+    cxy = xt[None, 1:, :] * yt[:, None, :]  # (m, k, n): sums of x_j y
+    np.cumsum(cxy, axis=-1, out=cxy)
+    cy = np.cumsum(yt, axis=-1)  # (m, n): sums of y
+    sxx = _window_sums(cxx, w)  # (p, p, t)
+    sxy = _window_sums(cxy, w)  # (m, k, t)
+    sy = _window_sums(cy, w)  # (m, t)
+    # Frisch-Waugh: slopes from sums centred within each window, then the intercept
+    sx = sxx[0, 1:]  # (k, t)
+    cov_xx = sxx[1:, 1:] - sx[:, None, :] * sx[None, :, :] / w  # (k, k, t)
+    for j in range(k):
+        sxy[:, j] -= sx[j] * sy / w  # centred cross products, in place
+    xx = np.moveaxis(cov_xx, -1, 0)  # (t, k, k)
+    scale = np.sqrt(np.einsum("tii->ti", xx))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sign, logdet = np.linalg.slogdet(xx / (scale[:, :, None] * scale[:, None, :]))
+    # a factor whose window variance is round-off next to its full-sample variance is
+    # constant in that window
+    flat_factor = (scale**2 <= 1e-10 * w * np.maximum(xv.var(axis=0), 1e-300)).any(axis=1)
+    singular = flat_factor | (sign <= 0) | (logdet < np.log(1e-10))
     if singular.any():
         i = int(np.flatnonzero(singular)[0])
         raise CollinearityError(
             f"The factors are constant or linearly dependent in the window ending "
             f"{x.index[i + w - 1]!r}; drop the offending factor."
         )
-    coef = np.linalg.solve(sxx, sxy)  # (n - w + 1, p, n_series)
-    betas = coef[:, 1:, :]
-    alpha = coef[:, 0, :] + y_mean - np.einsum("k,tks->ts", x_mean, betas)
+    inv = np.ascontiguousarray(np.moveaxis(np.linalg.inv(xx), 0, -1))  # (k, k, t)
+    coef = np.empty((yt.shape[0], p, sxx.shape[-1]))  # (m, p, t)
+    for i in range(k):
+        acc = coef[:, i + 1]
+        np.multiply(inv[i, 0], sxy[:, 0], out=acc)
+        for j in range(1, k):
+            acc += inv[i, j] * sxy[:, j]
+    # intercept of centred data, then undo the global centring
+    coef[:, 0] = (sy - np.einsum("kt,mkt->mt", sx, coef[:, 1:])) / w
+    coef[:, 0] += y_mean[:, None] - np.einsum("k,mkt->mt", x_mean, coef[:, 1:])
     names = ["alpha", *[str(c) for c in x.columns]]
-    out = np.concatenate([alpha[:, None, :], betas], axis=1)  # (t, p, s)
-    columns = pd.MultiIndex.from_product([list(y.columns), names], names=["series", "coef"])
-    flat = out.transpose(0, 2, 1).reshape(out.shape[0], -1)
-    return pd.DataFrame(flat, index=y.index[w - 1 :], columns=columns)
+    m = yt.shape[0]
+    columns = pd.MultiIndex(
+        levels=[list(y.columns), names],
+        codes=[np.repeat(np.arange(m), p).tolist(), np.tile(np.arange(p), m).tolist()],
+        names=["series", "coef"],
+        verify_integrity=False,
+    )
+    flat = coef.reshape(-1, coef.shape[-1]).T  # (t, m * p), a view
+    return pd.DataFrame(flat, index=y.index[w - 1 :], columns=columns, copy=False)

@@ -34,7 +34,7 @@ def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
     """Return R with R.T @ R == matrix, for a symmetric PSD matrix (eigenvalues >= 0)."""
     vals, vecs = np.linalg.eigh(matrix)
     vals = np.clip(vals, 0.0, None)
-    return (vecs * np.sqrt(vals)).T
+    return np.asarray((vecs * np.sqrt(vals)).T, dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,13 +191,13 @@ class RiskModel:
 
     def specific_std(self) -> pd.Series:
         """Square root of the specific variance, by asset."""
-        return np.sqrt(self.specific_var)
+        return pd.Series(
+            np.sqrt(self.specific_var.to_numpy()), index=self.assets, name="specific_std"
+        )
 
     def _weights(self, weights: Any) -> np.ndarray:
         if not isinstance(weights, pd.Series):
-            raise EstimationDataError(
-                "The 'weights' argument must be a Series labelled by asset."
-            )
+            raise EstimationDataError("The 'weights' argument must be a Series labelled by asset.")
         unknown = weights.index.difference(self.assets)
         if len(unknown):
             raise EstimationDataError(

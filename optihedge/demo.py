@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from factor_models import MultiWindowRegression
 from optihedge.datasets import load_default, metadata, returns_from_prices
+from optihedge.diagnostics import hedge_quality
 from optihedge.pricing import black_scholes, greeks, volatility_proxy
 from optihedge.risk import expected_shortfall, value_at_risk
-from optihedge.sizing import beta_adjusted_notional, futures_contracts, min_variance_hedge_ratio
+from optihedge.sizing import beta_adjusted_notional, futures_contracts
 
 __all__ = ["DemoResult", "format_demo", "run_demo"]
 
@@ -36,6 +38,7 @@ class DemoResult:
     value: float
     asof: pd.Timestamp
     betas: pd.DataFrame
+    quality: pd.DataFrame
     sizing_beta: float
     futures_price: float
     hedges: pd.DataFrame
@@ -58,15 +61,24 @@ def run_demo(value: float = 1_000_000.0) -> DemoResult:
     book = daily[stocks].mean(axis=1).rename("book")
     index = daily["SP500"]
 
-    rows = {}
-    for window in WINDOWS:
-        b, i = book.iloc[-window:], index.iloc[-window:]
-        rows[f"{window}d"] = {
-            "beta": min_variance_hedge_ratio(b, i),
-            "correlation": float(np.corrcoef(b, i)[0, 1]),
-            "start": b.index[0].date(),
+    regression = MultiWindowRegression(book, index, windows=WINDOWS).fit()
+    stability = regression.stability()
+    betas = pd.DataFrame(
+        {
+            "beta": regression.betas["SP500"].droplevel("series"),
+            "se_hac": regression.bse_hac["SP500"].droplevel("series"),
+            "r2": regression.rsquared["book"],
+            "start": regression.dates["start"].droplevel("series").dt.date,
         }
-    betas = pd.DataFrame.from_dict(rows, orient="index")
+    )
+    betas.index = [f"{w}d" for w in WINDOWS]
+    betas.attrs["unstable"] = bool(stability["unstable"].iloc[0])
+    betas.attrs["max_z"] = float(stability["max_z"].iloc[0])
+    factor_etfs = ["MTUM", "QUAL", "SIZE", "USMV", "VLUE"]
+    etf_returns = returns_from_prices(load_default(start=START, columns=factor_etfs))
+    quality = hedge_quality(
+        book, {"S&P 500": index, "factor ETFs": etf_returns.dropna()}, windows=(63, 252)
+    ).summary()
     beta = float(betas["beta"].loc["252d"])
     spot = float(prices["SP500"].iloc[-1])
 
@@ -110,7 +122,7 @@ def run_demo(value: float = 1_000_000.0) -> DemoResult:
             "delta_notional": float(g.delta) * units * spot,
         }
     )
-    return DemoResult(value, prices.index[-1], betas, beta, spot, hedges, tail_risk, put)
+    return DemoResult(value, prices.index[-1], betas, quality, beta, spot, hedges, tail_risk, put)
 
 
 def format_demo(result: DemoResult) -> str:
@@ -121,8 +133,14 @@ def format_demo(result: DemoResult) -> str:
         f"optihedge demo: equal-weight book of 20 US stocks worth USD {money(r.value)}, "
         f"as of {r.asof.date()} (embedded data, from {START[:4]}).",
         "",
-        "Beta to the S&P 500 by trailing window (OLS on daily returns):",
+        "Beta to the S&P 500 by trailing window (OLS on daily returns, Newey-West errors):",
         r.betas.to_string(float_format="{:.3f}".format),
+        f"Windows {'disagree' if r.betas.attrs['unstable'] else 'agree'} beyond their "
+        f"standard errors (largest z = {r.betas.attrs['max_z']:.2f}).",
+        "",
+        "Hedge quality (correlation by window; realised variance reduction in stress "
+        "windows of the hedge sized on the 252 days before; NaN = not covered by the data):",
+        r.quality.to_string(float_format="{:.3f}".format),
         "",
         f"Hedges sized on the 252-day beta {r.sizing_beta:.3f}; E-mini S&P 500 futures at "
         f"{r.futures_price:,.2f} (assumed equal to the index: basis ignored), "

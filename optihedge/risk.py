@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from factor_models.horizon import horizon_variance_factor
 from optihedge._typing import FloatArray
 from optihedge._validation import as_float_array, as_sample, check_probabilities, check_scalar
 from optihedge.errors import DataError
@@ -173,7 +174,8 @@ def scale_to_horizon(sigma: Any, days: int, autocorrelation: float = 0.0) -> Any
 
     .. math:: \sigma_h^2 = \sigma^2 \Big(h + 2 \sum_{k=1}^{h-1} (h-k)\,\rho^k\Big)
 
-    which reduces to the square-root-of-time rule when :math:`\rho = 0` (Lo, 2002).
+    which reduces to the square-root-of-time rule when :math:`\rho = 0` (Lo, 2002);
+    see :func:`factor_models.horizon_variance_factor`.
 
     Parameters
     ----------
@@ -199,9 +201,7 @@ def scale_to_horizon(sigma: Any, days: int, autocorrelation: float = 0.0) -> Any
         lower_inclusive=False,
         upper_inclusive=False,
     )
-    h = int(days)
-    k = np.arange(1, h)
-    factor = math.sqrt(h + 2.0 * float(np.sum((h - k) * rho**k)))
+    factor = math.sqrt(horizon_variance_factor(int(days), rho))
     if isinstance(sigma, pd.Series):
         values = as_float_array(sigma.to_numpy(), "sigma", lower=0.0)
         return pd.Series(values * factor, index=sigma.index, name=sigma.name)

@@ -1,0 +1,198 @@
+r"""Hedge-quality diagnostics: how well a candidate hedge tracks the book.
+
+For a book's returns :math:`r_b` and a candidate hedge (one instrument or a basket)
+with returns :math:`r_h`, per trailing window: the OLS beta(s), the correlation
+(multiple correlation for a basket), the hedge effectiveness (in-sample variance
+reduction of the minimum-variance hedge, equal to :math:`R^2`), and the tracking error
+of the hedged book (annualised residual volatility). In named stress windows the
+hedge sized *before* the stress (on the trailing ``estimation_window`` observations)
+is applied out of sample: does it work when it is needed?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optihedge._validation import format_labels
+from optihedge.errors import DataError
+
+__all__ = ["STRESS_WINDOWS", "HedgeQuality", "hedge_quality"]
+
+#: Named stress windows (inclusive dates).
+STRESS_WINDOWS: dict[str, tuple[str, str]] = {
+    "GFC 2008-09": ("2008-09-01", "2009-03-31"),
+    "COVID 2020": ("2020-02-19", "2020-03-23"),
+    "2022 bear": ("2022-01-03", "2022-10-12"),
+}
+
+
+@dataclass(frozen=True)
+class HedgeQuality:
+    """Diagnostics of candidate hedges for one book.
+
+    Attributes
+    ----------
+    windows : DataFrame indexed by (candidate, window)
+        ``correlation``, ``effectiveness`` (R2), ``tracking_error`` and ``book_vol``
+        (both annualised), ``nobs``.
+    betas : DataFrame indexed by (candidate, window), one column per hedge component
+        Units of book return per unit of hedge return (NaN where a component is not part
+        of that candidate).
+    stress : DataFrame indexed by (candidate, stress window)
+        ``covered`` (data for the window and for the estimation before it),
+        ``beta_before`` (sum of betas for a basket), ``beta_during``, ``book_return``,
+        ``hedged_return`` (compounded, hedge held at ``beta_before``), ``effectiveness``
+        (realised variance reduction in the window).
+    """
+
+    windows: pd.DataFrame
+    betas: pd.DataFrame
+    stress: pd.DataFrame
+
+    def summary(self) -> pd.DataFrame:
+        """One row per candidate: correlation by window and realised stress effectiveness."""
+        corr = self.windows["correlation"].unstack("window").add_prefix("corr_")
+        eff = self.stress["effectiveness"].unstack("stress").add_prefix("stress_eff: ")
+        return corr.join(eff)
+
+
+def _candidates(candidates: Any) -> dict[str, pd.DataFrame]:
+    if isinstance(candidates, pd.DataFrame):
+        return {str(c): candidates[[c]] for c in candidates.columns}
+    if isinstance(candidates, Mapping):
+        out = {}
+        for name, value in candidates.items():
+            if isinstance(value, pd.Series):
+                value = value.to_frame(name=value.name if value.name is not None else name)
+            if not isinstance(value, pd.DataFrame):
+                raise DataError(
+                    f"The 'candidates' entry {name!r} must be a Series or DataFrame of "
+                    f"returns. Got {type(value).__name__} instead."
+                )
+            out[str(name)] = value
+        return out
+    raise DataError(
+        "The 'candidates' argument must be a DataFrame (one candidate per column) or a "
+        f"mapping of name to returns. Got {type(candidates).__name__} instead."
+    )
+
+
+def hedge_quality(
+    book: pd.Series,
+    candidates: Any,
+    *,
+    windows: tuple[int, ...] = (63, 126, 252, 504),
+    stress_windows: Mapping[str, tuple[str, str]] | None = None,
+    estimation_window: int = 252,
+    periods_per_year: int = 252,
+) -> HedgeQuality:
+    """Diagnose candidate hedges of a book over trailing windows and stress windows.
+
+    Parameters
+    ----------
+    book : Series of shape (n_observations,), DatetimeIndex
+        The book's daily simple returns.
+    candidates : DataFrame or mapping of str to Series/DataFrame
+        Candidate hedges' daily returns: each DataFrame column is one candidate; a
+        mapping value that is a DataFrame is a basket regressed jointly.
+    windows : tuple of int, default (63, 126, 252, 504)
+        Trailing windows (observations) ending at each candidate's last common date.
+    stress_windows : mapping of name to (start, end), optional
+        Defaults to :data:`STRESS_WINDOWS`. Windows the data do not cover are reported
+        with ``covered=False`` and NaN figures, never estimated from partial data.
+    estimation_window : int, default 252
+        Observations before a stress window used to size the hedge applied in it.
+    periods_per_year : int, default 252
+        Annualisation of volatilities.
+
+    Returns
+    -------
+    HedgeQuality
+    """
+    from factor_models import MultiWindowRegression
+
+    if not isinstance(book, pd.Series):
+        raise DataError(f"The 'book' argument must be a Series. Got {type(book).__name__}.")
+    stress = STRESS_WINDOWS if stress_windows is None else dict(stress_windows)
+    annual = np.sqrt(periods_per_year)
+    rows, beta_rows, stress_rows = {}, {}, {}
+    for name, hedge in _candidates(candidates).items():
+        overlap = book.index.intersection(hedge.dropna().index)
+        if len(overlap) == 0:
+            raise DataError(
+                f"The 'book' and candidate {name!r} ({format_labels(hedge.columns)}) have no "
+                "dates in common."
+            )
+        y = pd.Series(book.loc[overlap].to_numpy(dtype=np.float64), index=overlap, name="book")
+        x = hedge.loc[overlap]
+        res = MultiWindowRegression(y, x, windows=windows).fit()
+        for window in windows:
+            r2 = float(res.rsquared.loc[window, "book"])
+            b = pd.Series(res.betas.loc[(window, "book")])
+            sign = float(np.sign(b.to_numpy(dtype=np.float64)[0])) if len(b) == 1 else 1.0
+            rows[(name, window)] = {
+                "correlation": sign * np.sqrt(max(r2, 0.0)),
+                "effectiveness": r2,
+                "tracking_error": float(res.resid_vol.loc[window, "book"]) * annual,
+                "book_vol": float(y.iloc[-window:].std()) * annual,
+                "nobs": int(res.nobs.loc[window, "book"]),
+            }
+            beta_rows[(name, window)] = b
+        for label, (start, end) in stress.items():
+            stress_rows[(name, label)] = _stress_row(y, x, start, end, estimation_window)
+    return HedgeQuality(
+        _frame(rows, ["candidate", "window"]),
+        _frame(beta_rows, ["candidate", "window"]),
+        _frame(stress_rows, ["candidate", "stress"]),
+    )
+
+
+def _frame(rows: Mapping[tuple[str, Any], Any], names: list[str]) -> pd.DataFrame:
+    index = pd.MultiIndex.from_tuples(list(rows), names=names)
+    return pd.DataFrame([dict(v) for v in rows.values()], index=index)
+
+
+def _stress_row(
+    y: pd.Series, x: pd.DataFrame, start: str, end: str, estimation_window: int
+) -> dict[str, Any]:
+    nan = float("nan")
+    during = y.loc[start:end].index
+    before = y.loc[: pd.Timestamp(start) - pd.Timedelta(days=1)].index[-estimation_window:]
+    covered = (
+        len(during) > 2
+        and len(before) == estimation_window
+        and during[0] - pd.Timestamp(start) <= pd.Timedelta(days=7)
+        and pd.Timestamp(end) - during[-1] <= pd.Timedelta(days=7)
+    )
+    if not covered:
+        return {
+            "covered": False,
+            "beta_before": nan,
+            "beta_during": nan,
+            "book_return": nan,
+            "hedged_return": nan,
+            "effectiveness": nan,
+        }
+    b_before = _ols_slopes(y.loc[before], x.loc[before])
+    b_during = _ols_slopes(y.loc[during], x.loc[during])
+    book_r = y.loc[during].to_numpy()
+    hedged = book_r - x.loc[during].to_numpy() @ b_before
+    return {
+        "covered": True,
+        "beta_before": float(b_before.sum()),
+        "beta_during": float(b_during.sum()),
+        "book_return": float(np.prod(1.0 + book_r) - 1.0),
+        "hedged_return": float(np.prod(1.0 + hedged) - 1.0),
+        "effectiveness": float(1.0 - hedged.var() / book_r.var()),
+    }
+
+
+def _ols_slopes(y: pd.Series, x: pd.DataFrame) -> np.ndarray:
+    design = np.column_stack([np.ones(len(x)), x.to_numpy()])
+    coef, *_ = np.linalg.lstsq(design, y.to_numpy(), rcond=None)
+    return np.asarray(coef[1:], dtype=np.float64)

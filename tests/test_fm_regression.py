@@ -1,0 +1,262 @@
+"""MultiWindowRegression and rolling_ols against statsmodels and NIST Longley."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from statsmodels.datasets import longley
+from statsmodels.regression.rolling import RollingOLS
+
+import optihedge as oh
+from factor_models import (
+    CollinearityError,
+    EstimationDataError,
+    InsufficientDataError,
+    MultiWindowRegression,
+    newey_west_lags,
+    rolling_ols,
+)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(7)
+    dates = pd.bdate_range("2010-01-01", periods=600, name="date")
+    f = pd.DataFrame(rng.normal(0, 0.01, (600, 2)), index=dates, columns=["MKT", "VAL"])
+    b = np.array([[1.2, 0.6, 0.9], [0.3, -0.4, 0.0]])
+    y = pd.DataFrame(
+        f.to_numpy() @ b + rng.standard_t(5, (600, 3)) * 0.006, index=dates, columns=["a", "b", "c"]
+    )
+    return y, f
+
+
+class TestAgainstStatsmodels:
+    @pytest.mark.parametrize("window", [63, 126, 252])
+    def test_window_by_window(self, data: tuple[pd.DataFrame, pd.DataFrame], window: int) -> None:
+        y, f = data
+        res = MultiWindowRegression(y, f, windows=(63, 126, 252)).fit()
+        lags = newey_west_lags(window)
+        for series in y.columns:
+            x = sm.add_constant(f.iloc[-window:].to_numpy())
+            ref = sm.OLS(y[series].iloc[-window:].to_numpy(), x).fit()
+            hac = sm.OLS(y[series].iloc[-window:].to_numpy(), x).fit(
+                cov_type="HAC", cov_kwds={"maxlags": lags}
+            )
+            key = (window, series)
+            np.testing.assert_allclose(res.params.loc[key], ref.params, rtol=0, atol=1e-10)
+            np.testing.assert_allclose(res.bse.loc[key], ref.bse, rtol=1e-10)
+            np.testing.assert_allclose(res.bse_hac.loc[key], hac.bse, rtol=1e-10)
+            np.testing.assert_allclose(res.tvalues_hac.loc[key], hac.tvalues, rtol=1e-10)
+            assert res.rsquared.loc[window, series] == pytest.approx(ref.rsquared, abs=1e-10)
+            assert res.resid_vol.loc[window, series] == pytest.approx(np.sqrt(ref.scale), rel=1e-10)
+            assert res.nobs.loc[window, series] == window
+
+    def test_labels(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        y, f = data
+        res = MultiWindowRegression(y, f, windows=(63,)).fit()
+        assert list(res.params.columns) == ["alpha", "MKT", "VAL"]
+        assert res.params.index.names == ["window", "series"]
+        assert list(res.betas.columns) == ["MKT", "VAL"]
+        assert res.dates.loc[(63, "a"), "end"] == y.index[-1]
+        assert res.dates.loc[(63, "a"), "start"] == y.index[-63]
+        assert res.windows == [63]
+
+    def test_missing_drop_uses_each_series_history(
+        self, data: tuple[pd.DataFrame, pd.DataFrame]
+    ) -> None:
+        y, f = data
+        y = y.copy()
+        y.iloc[:500, 1] = np.nan  # series b listed late: 100 observations
+        y.iloc[550, 0] = np.nan  # a one-day gap in a
+        res = MultiWindowRegression(y, f, windows=(63,), missing="drop").fit()
+        keep = y["a"].notna()
+        ref = sm.OLS(
+            y["a"][keep].iloc[-63:].to_numpy(), sm.add_constant(f[keep].iloc[-63:].to_numpy())
+        ).fit()
+        np.testing.assert_allclose(res.params.loc[(63, "a")], ref.params, atol=1e-12)
+        with pytest.raises(
+            InsufficientDataError, match="'b' has 100 complete observations; window 252 needs 252"
+        ):
+            MultiWindowRegression(y, f, windows=(252,), missing="drop").fit()
+
+
+class TestLongley:
+    # NIST StRD certified values for the Longley data (higher difficulty).
+    CERT_B = (
+        -3482258.63459582,
+        15.0618722713733,
+        -0.358191792925910e-01,
+        -2.02022980381683,
+        -1.03322686717359,
+        -0.511041056535807e-01,
+        1829.15146461355,
+    )
+    CERT_SD = (
+        890420.383607373,
+        84.9149257747669,
+        0.334910077722432e-01,
+        0.488399681651699,
+        0.214274163161675,
+        0.226073200069370,
+        455.478499142212,
+    )
+    RESID_SD = 304.854073561965
+    R2 = 0.995479004577296
+
+    def test_certified_values(self) -> None:
+        d = longley.load_pandas()
+        dates = pd.to_datetime(d.exog["YEAR"].astype(int).astype(str))
+        y = pd.Series(d.endog.to_numpy(), index=dates, name="TOTEMP")
+        x = pd.DataFrame(d.exog.to_numpy(), index=dates, columns=list(d.exog.columns))
+        res = MultiWindowRegression(y, x, windows=(16,)).fit()
+
+        def lre(got: np.ndarray, cert: np.ndarray) -> np.ndarray:
+            return -np.log10(np.abs(got - cert) / np.abs(cert))
+
+        # The Longley design has condition number ~5e9, so about 9.7 of double
+        # precision's 15.9 digits can be lost in the worst case; the pinv solution
+        # keeps at least 10.9 (coefficients) and 12.5 (errors) here. Require 10.
+        assert lre(res.params.loc[(16, "TOTEMP")].to_numpy(), np.array(self.CERT_B)).min() > 10
+        assert lre(res.bse.loc[(16, "TOTEMP")].to_numpy(), np.array(self.CERT_SD)).min() > 10
+        assert lre(res.resid_vol.loc[16, "TOTEMP"], self.RESID_SD) > 10
+        assert lre(res.rsquared.loc[16, "TOTEMP"], self.R2) > 10
+
+
+class TestRolling:
+    def test_against_rolling_ols(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        y, f = data
+        out = rolling_ols(y, f, 63)
+        assert out.index[0] == y.index[62]
+        for series in y.columns:
+            ref = (
+                RollingOLS(y[series], sm.add_constant(f), window=63)
+                .fit(params_only=True)
+                .params.dropna()
+            )
+            got = out[series]
+            np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=0, atol=1e-10)
+            assert list(got.columns) == ["alpha", "MKT", "VAL"]
+
+    def test_last_row_equals_window_fit(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        y, f = data
+        model = MultiWindowRegression(y, f, windows=(126,))
+        last = model.rolling(126).iloc[-1]["b"]
+        np.testing.assert_allclose(last, model.fit().params.loc[(126, "b")], atol=1e-12)
+
+    def test_errors(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        y, f = data
+        with pytest.raises(EstimationDataError, match="'endog' argument has NaN"):
+            rolling_ols(y.where(y > -0.05), f, 63)
+        with pytest.raises(InsufficientDataError, match="window 700 needs 700"):
+            rolling_ols(y, f, 700)
+        g = f.copy()
+        g.iloc[100:200, 1] = 0.0
+        with pytest.raises(CollinearityError, match="constant or linearly dependent"):
+            rolling_ols(y, g, 63)
+
+
+class TestStability:
+    def test_flags_a_beta_that_moved(self) -> None:
+        rng = np.random.default_rng(3)
+        dates = pd.bdate_range("2015-01-01", periods=504)
+        m = rng.normal(0, 0.01, 504)
+        beta = np.where(np.arange(504) >= 441, 1.8, 0.6)  # the last 63 days moved
+        y = pd.DataFrame(
+            {
+                "moved": beta * m + rng.normal(0, 0.004, 504),
+                "steady": 0.9 * m + rng.normal(0, 0.004, 504),
+            },
+            index=dates,
+        )
+        res = MultiWindowRegression(y, pd.Series(m, index=dates, name="MKT")).fit()
+        st = res.stability()
+        assert st.loc[("moved", "MKT"), "unstable"]
+        assert not st.loc[("steady", "MKT"), "unstable"]
+        assert st.loc[("moved", "MKT"), "range"] > 0.5
+        assert list(st.columns[:4]) == [63, 126, 252, 504]
+
+
+class TestEmbeddedData:
+    def test_financials_and_staples(self) -> None:
+        p = oh.datasets.load_default(start="2007-01-01", end="2009-12-31")
+        r = oh.returns_from_prices(p[["JPM", "BAC", "KO", "PG", "PEP", "SP500"]])
+        res = MultiWindowRegression(r.drop(columns="SP500"), r["SP500"], windows=(len(r),)).fit()
+        b = res.betas["SP500"].droplevel("window")
+        # measured: JPM 1.74, BAC 2.15, KO 0.55, PG 0.59, PEP 0.53
+        assert b["JPM"] > 1.5
+        assert b["BAC"] > 1.5
+        for staple in ("KO", "PG", "PEP"):
+            assert 0.4 < b[staple] < 0.7
+
+
+class TestBadInput:
+    def test_too_few_observations(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        y, f = data
+        with pytest.raises(
+            InsufficientDataError, match="'a' has 600 complete observations; window 1000 needs 1000"
+        ):
+            MultiWindowRegression(y, f, windows=(1000,)).fit()
+
+    def test_window_too_short_for_coefficients(
+        self, data: tuple[pd.DataFrame, pd.DataFrame]
+    ) -> None:
+        y, f = data
+        with pytest.raises(InsufficientDataError, match="too short for 3 coefficients"):
+            MultiWindowRegression(y, f, windows=(3,)).fit()
+
+    def test_constant_factor(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        y, f = data
+        g = f.assign(VAL=0.0)
+        with pytest.raises(CollinearityError, match=r"\['VAL'\] are constant in window 63"):
+            MultiWindowRegression(y, g, windows=(63,)).fit()
+
+    def test_collinear_factors(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        y, f = data
+        g = f.assign(TWICE=2 * f["MKT"])
+        with pytest.raises(CollinearityError, match=r"\['MKT', 'TWICE'\] are linearly dependent"):
+            MultiWindowRegression(y, g, windows=(63,)).fit()
+
+    def test_nan_raises_by_default(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        y, f = data
+        g = f.copy()
+        g.iloc[10, 0] = np.nan
+        with pytest.raises(EstimationDataError, match="'exog' argument has NaN in column 'MKT'"):
+            MultiWindowRegression(y, g)
+
+    def test_infinite(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        y, f = data
+        g = f.copy()
+        g.iloc[10, 1] = np.inf
+        with pytest.raises(EstimationDataError, match="'exog'.*infinite value in column 'VAL'"):
+            MultiWindowRegression(y, g)
+
+    def test_misaligned_dates(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        y, f = data
+        with pytest.raises(EstimationDataError, match="dates of 'endog' and 'exog' differ: 5 only"):
+            MultiWindowRegression(y, f.iloc[5:])
+        res = MultiWindowRegression(y, f.iloc[5:], windows=(63,), align="inner").fit()
+        assert res.nobs.loc[63, "a"] == 63
+
+    def test_non_overlapping(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        y, f = data
+        with pytest.raises(EstimationDataError, match="do not overlap"):
+            MultiWindowRegression(y.iloc[:100], f.iloc[200:], align="inner")
+
+    @pytest.mark.parametrize("windows", [(), (1,), (63, 63), (2.5,)])
+    def test_bad_windows(
+        self, data: tuple[pd.DataFrame, pd.DataFrame], windows: tuple[int, ...]
+    ) -> None:
+        y, f = data
+        with pytest.raises(EstimationDataError, match="'windows'"):
+            MultiWindowRegression(y, f, windows=windows)
+
+    def test_bad_options(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+        y, f = data
+        with pytest.raises(EstimationDataError, match="'hac_maxlags'"):
+            MultiWindowRegression(y, f, hac_maxlags=-1)
+        with pytest.raises(EstimationDataError, match="'missing'"):
+            MultiWindowRegression(y, f, missing="zero")  # type: ignore[arg-type]
+        with pytest.raises(EstimationDataError, match="'align'"):
+            MultiWindowRegression(y, f, align="outer")  # type: ignore[arg-type]
