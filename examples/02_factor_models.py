@@ -18,7 +18,7 @@ print(res.betas["SP500"].unstack("window").round(2))
 print(res.stability().query("unstable")[["mean", "range", "max_z"]].round(2))
 
 # %% Observed factors (S&P 500 and three factor ETFs), Ledoit-Wolf factor covariance
-from sklearn.covariance import LedoitWolf  # noqa: E402
+from sklearn.covariance import LedoitWolf
 
 fm = FactorModel(covariance_estimator=LedoitWolf(), windows=(252, 756)).fit(
     returns[stocks], returns[["SP500", "MTUM", "USMV", "VLUE"]]

@@ -22,19 +22,77 @@ _LAZY_NAMES = {
     "min_variance_hedge_ratio": "optihedge.sizing",
     "target_volatility_multiplier": "optihedge.sizing",
     "returns_from_prices": "optihedge.datasets",
+    "Portfolio": "optihedge.portfolio",
+    "Future": "optihedge.instruments",
+    "ETF": "optihedge.instruments",
+    "InverseETF": "optihedge.instruments",
+    "PositionReduction": "optihedge.instruments",
+    "Cash": "optihedge.instruments",
+    "Instrument": "optihedge.instruments",
+    "HedgeProblem": "optihedge.problem",
+    "HedgeResult": "optihedge.result",
+    "Variance": "optihedge.objectives",
+    "RobustVariance": "optihedge.objectives",
+    "TradingCost": "optihedge.objectives",
+    "CarryCost": "optihedge.objectives",
+    "RiskModel": "factor_models",
+    "RiskModelSet": "factor_models",
+    "FactorModel": "factor_models",
+    "StatisticalFactorModel": "factor_models",
+    "MultiWindowRegression": "factor_models",
+    "hedge_quality": "optihedge.diagnostics",
 }
-_SUBMODULES = ("attribution", "datasets", "errors", "pricing", "risk", "sizing")
+_SUBMODULES = (
+    "attribution",
+    "datasets",
+    "diagnostics",
+    "errors",
+    "pricing",
+    "risk",
+    "sizing",
+    "instruments",
+    "objectives",
+    "problem",
+    "result",
+    "portfolio",
+)
 
 __all__ = [
+    "ETF",
+    "CarryCost",
+    "Cash",
+    "FactorModel",
+    "Future",
+    "HedgeProblem",
+    "HedgeResult",
+    "Instrument",
+    "InverseETF",
+    "MultiWindowRegression",
+    "Portfolio",
+    "PositionReduction",
+    "RiskModel",
+    "RiskModelSet",
+    "RobustVariance",
+    "StatisticalFactorModel",
+    "TradingCost",
+    "Variance",
     "__version__",
     "attribution",
     "beta_adjusted_notional",
+    "constraints",
     "datasets",
+    "diagnostics",
     "errors",
     "futures_contracts",
+    "hedge_quality",
+    "instruments",
     "kelly_fraction",
     "min_variance_hedge_ratio",
+    "objectives",
+    "portfolio",
     "pricing",
+    "problem",
+    "result",
     "returns_from_prices",
     "risk",
     "sizing",
@@ -42,8 +100,35 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from optihedge import attribution, datasets, errors, pricing, risk, sizing
+    import constraints
+    from factor_models import (
+        FactorModel,
+        MultiWindowRegression,
+        RiskModel,
+        RiskModelSet,
+        StatisticalFactorModel,
+    )
+    from optihedge import (
+        attribution,
+        datasets,
+        diagnostics,
+        errors,
+        instruments,
+        objectives,
+        portfolio,
+        pricing,
+        problem,
+        result,
+        risk,
+        sizing,
+    )
     from optihedge.datasets import returns_from_prices
+    from optihedge.diagnostics import hedge_quality
+    from optihedge.instruments import ETF, Cash, Future, Instrument, InverseETF, PositionReduction
+    from optihedge.objectives import CarryCost, RobustVariance, TradingCost, Variance
+    from optihedge.portfolio import Portfolio
+    from optihedge.problem import HedgeProblem
+    from optihedge.result import HedgeResult
     from optihedge.sizing import (
         beta_adjusted_notional,
         futures_contracts,
@@ -58,6 +143,8 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
     elif name in _SUBMODULES:
         value = importlib.import_module(f"optihedge.{name}")
+    elif name == "constraints":
+        value = importlib.import_module("constraints")
     else:
         raise AttributeError(f"module 'optihedge' has no attribute {name!r}")
     globals()[name] = value

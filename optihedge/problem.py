@@ -1,0 +1,440 @@
+"""HedgeProblem: one compiled, DPP cvxpy problem re-solved for new parameter values.
+
+Whole contracts: with SCIP installed (``pip install optihedge[mip]``) the problem is a
+mixed-integer program solved exactly. Without it, optihedge runs a documented rounding
+search: solve the continuous relaxation, then evaluate every floor/ceiling combination
+of the contract counts (up to 10 instruments; beyond that, nearest rounding improved by
+one-contract moves), re-optimising the other positions for each, and keep the best
+feasible one. It is exact among those roundings, not globally; tests compare it with
+brute-force enumeration on small cases.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from constraints import Constraint, HedgeContext, Row, Turnover, WholeContracts
+from constraints.errors import ConvexityError, NotDPPError
+from optihedge._data import build_data
+from optihedge.errors import (
+    InfeasibleError,
+    SolverFailedError,
+    SpecificationError,
+    UnboundedError,
+)
+from optihedge.instruments import Instrument
+from optihedge.objectives import Objective
+from optihedge.portfolio import Portfolio
+from optihedge.result import HedgeResult, make_result
+
+__all__ = ["HedgeProblem"]
+
+DEFAULT_SOLVERS = ("CLARABEL", "SCS")
+_OK = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
+_INFEASIBLE = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
+_UNBOUNDED = (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE)
+_MAX_ENUMERATED = 10
+
+
+class HedgeProblem:
+    """Minimise a book's risk over hedge positions within the mandate's limits.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+    instruments : sequence of Instrument
+        Unique labels; positions are signed notional / book value.
+    objective : Objective
+        E.g. ``Variance()``, ``RobustVariance()``, ``Variance() + 0.5 * TradingCost()``.
+    constraints : sequence of Constraint, default ()
+    risk_model : RiskModel or RiskModelSet
+        Per-day (or per-``horizon``) model; scaled to ``horizon`` days.
+    scenarios : None
+        Reserved for the expected-shortfall objective (not in this version).
+    horizon : int, default 21
+        Trading days the risk is stated over.
+    current : Series by instrument, optional
+        Current hedge positions (fractions of book value); zero if omitted.
+    market : str, optional
+        Factor or asset that "beta" refers to; the risk model's first factor if omitted.
+    expected_returns : Series by asset, optional
+        Over the horizon, for ``ExpectedPnL``.
+
+    Examples
+    --------
+    >>> problem = HedgeProblem(book, [es, spy], objective=Variance(),  # doctest: +SKIP
+    ...                        constraints=[GrossExposure(0.8)], risk_model=model)
+    >>> problem.solve({"gross_exposure.max": 0.5}).weights  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        portfolio: Portfolio,
+        instruments: Sequence[Instrument],
+        *,
+        objective: Objective,
+        constraints: Sequence[Constraint] = (),
+        risk_model: Any = None,
+        scenarios: Any = None,
+        horizon: int = 21,
+        current: pd.Series | None = None,
+        market: Hashable | None = None,
+        expected_returns: pd.Series | None = None,
+    ) -> None:
+        if scenarios is not None:
+            raise SpecificationError(
+                "The 'scenarios' argument is not supported by this version: the expected-"
+                "shortfall objective arrives with the scenarios module. Pass risk_model=."
+            )
+        if risk_model is None:
+            raise SpecificationError("HedgeProblem needs a risk_model (RiskModel or RiskModelSet).")
+        if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+            raise SpecificationError(
+                f"The 'horizon' argument must be an int >= 1. Got {horizon!r}."
+            )
+        if not isinstance(objective, Objective):
+            raise SpecificationError(
+                f"The 'objective' argument must be an Objective. Got {type(objective).__name__}."
+            )
+        for c in constraints:
+            if not isinstance(c, Constraint):
+                raise SpecificationError(f"{c!r} is not a Constraint from the constraints package.")
+        self.portfolio = portfolio
+        self.instruments = list(instruments)
+        self.objective = objective
+        self.constraints = list(constraints)
+        self.horizon = horizon
+        self.market = market
+        self.expected_returns = expected_returns
+        self._risk_model = risk_model
+        self._current = self._current_from(current)
+        self.data = self._build_data()
+        self._check_keys()
+        self._compile()
+
+    # ----------------------------------------------------------------- building
+    def _current_from(self, current: pd.Series | None) -> pd.Series | None:
+        for c in self.constraints:
+            if isinstance(c, Turnover) and c.current is not None:
+                if current is not None and not current.equals(c.current):
+                    raise SpecificationError(
+                        "The problem's 'current' hedge and Turnover(current=...) differ; give it "
+                        "once."
+                    )
+                current = c.current
+        return current
+
+    def _build_data(self) -> Any:
+        return build_data(
+            self.portfolio,
+            self.instruments,
+            self._risk_model,
+            horizon=self.horizon,
+            current=self._current,
+            market=self.market,
+            expected_returns=self.expected_returns,
+        )
+
+    def _check_keys(self) -> None:
+        seen: dict[str, Constraint] = {}
+        for c in self.constraints:
+            for key in c.parameters():
+                if key in seen:
+                    raise SpecificationError(
+                        f"Parameter {key!r} is defined by both {seen[key]!r} and {c!r}; a problem "
+                        "takes one constraint per parameter name."
+                    )
+                seen[key] = c
+
+    def _compile(self) -> None:
+        data = self.data
+        n = len(data.instruments)
+        self.x = cp.Variable(n, name="x")
+        self._current_param = cp.Parameter(n, name="current")
+        self._current_param.value = data.current.to_numpy()
+        ctx = HedgeContext(data=data, x=self.x, current=self._current_param)
+        self._whole = [c for c in self.constraints if isinstance(c, WholeContracts)]
+        self.exact_integer = self._integer_method()
+        for w in self._whole:
+            w.integer = self.exact_integer
+        try:
+            expr, aux = self.objective.build(ctx)
+            self.objective.update(data)
+        except Exception as exc:
+            exc.add_note(f"raised while building {self.objective!r}")
+            raise
+        self.rows: dict[int, list[Row]] = {}
+        for c in self.constraints:
+            try:
+                self.rows[id(c)] = c.build(ctx)
+            except Exception as exc:
+                exc.add_note(f"raised while building {c!r}")
+                raise
+        self._bound_rows = self._instrument_bounds(ctx)
+        whole_rows = [r.constraint for c in self._whole for r in self.rows[id(c)]]
+        plain = [
+            r.constraint
+            for c in self.constraints
+            if not isinstance(c, WholeContracts)
+            for r in self.rows[id(c)]
+        ] + [r.constraint for r in self._bound_rows]
+        self._check_terms(expr, ctx)
+        self.problem = cp.Problem(cp.Minimize(expr), aux + plain + whole_rows)
+        self._relaxed = (
+            cp.Problem(cp.Minimize(expr), aux + plain)
+            if self._whole and not self.exact_integer
+            else None
+        )
+        if not self.problem.is_dcp():
+            raise ConvexityError("The hedge problem is not DCP; see the terms named above.")
+
+    def _integer_method(self) -> bool:
+        methods = {w.method for w in self._whole}
+        if len(methods) > 1:
+            raise SpecificationError(
+                f"WholeContracts constraints ask for different methods {sorted(methods)}; use one."
+            )
+        if not methods:
+            return False
+        have_scip = "SCIP" in cp.installed_solvers()
+        method = methods.pop()
+        if method == "exact" and not have_scip:
+            raise SpecificationError(
+                "WholeContracts(method='exact') needs the SCIP solver: pip install "
+                "'optihedge[mip]'. Or use method='rounding'."
+            )
+        return method == "exact" or (method == "auto" and have_scip)
+
+    def _instrument_bounds(self, ctx: HedgeContext) -> list[Row]:
+        rows = []
+        attrs = ctx.data.attributes
+        self._bound_params: list[tuple[cp.Parameter, str, int]] = []
+        for i, label in enumerate(ctx.instruments):
+            for side, sense in (("lower", ">="), ("upper", "<=")):
+                if np.isfinite(attrs.loc[label, side]):
+                    p = cp.Parameter()
+                    p.value = float(attrs.loc[label, side])
+                    self._bound_params.append((p, side, i))
+                    cons = ctx.x[i] >= p if sense == ">=" else ctx.x[i] <= p
+                    rows.append(Row(f"instrument.{side}[{label}]", cons, ctx.x[i], p, sense))  # type: ignore[arg-type]
+        return rows
+
+    def _check_terms(self, expr: cp.Expression, ctx: HedgeContext) -> None:
+        if not cp.Problem(cp.Minimize(expr)).is_dpp():
+            raise NotDPPError(f"{self.objective!r} is not DPP; it would recompile every solve.")
+        for c in self.constraints:
+            for r in self.rows[id(c)]:
+                if not cp.Problem(cp.Minimize(0), [r.constraint]).is_dpp():
+                    raise NotDPPError(f"{c!r} built a row that is not DPP: {r.label}.")
+
+    # ------------------------------------------------------------------ solving
+    def parameters(self) -> dict[str, float | None]:
+        """Every named parameter of every constraint, with its current value."""
+        out: dict[str, float | None] = {}
+        for c in self.constraints:
+            out.update(c.parameters())
+        return out
+
+    def _owner(self, key: str) -> Constraint:
+        for c in self.constraints:
+            if key in c.parameters():
+                return c
+        raise SpecificationError(
+            f"Unknown parameter {key!r}; this problem's parameters are {sorted(self.parameters())}."
+        )
+
+    def solve(
+        self,
+        params: Mapping[str, float] | None = None,
+        *,
+        current: pd.Series | None = None,
+        risk_model: Any = None,
+        portfolio: Portfolio | None = None,
+        solver: str | None = None,
+        **solver_options: Any,
+    ) -> HedgeResult:
+        """Solve for new parameter values without recompiling.
+
+        Parameters
+        ----------
+        params : mapping of parameter name to value, optional
+            E.g. ``{"turnover.max": 0.1, "residual_beta.max": 0.3}``.
+        current, risk_model, portfolio : optional
+            New current hedge, risk model (same assets and factors) or book (same
+            tickers); the problem's numbers are refreshed, not rebuilt.
+        solver : str, optional
+            A cvxpy solver name; the default tries Clarabel then SCS.
+        **solver_options
+            Passed to the solver.
+
+        Raises
+        ------
+        InfeasibleError
+            Naming the smallest set of constraints that conflict.
+        UnboundedError, SolverFailedError
+        """
+        for key, value in (params or {}).items():
+            self._owner(key).set_parameter(key, value)
+        if current is not None or risk_model is not None or portfolio is not None:
+            if current is not None:
+                self._current = current
+            if risk_model is not None:
+                self._risk_model = risk_model
+            if portfolio is not None:
+                self.portfolio = portfolio
+            self.data = self._build_data()
+            self.objective.update(self.data)
+            for c in self.constraints:
+                c.update(self.data)
+            for p, side, i in self._bound_params:
+                p.value = float(self.data.attributes[side].iloc[i])
+            self._current_param.value = self.data.current.to_numpy()
+        if self._relaxed is not None:
+            status, stats = self._solve_rounding(solver, solver_options)
+        else:
+            status, stats = self._run(self.problem, solver, solver_options)
+        return make_result(self, status, stats)
+
+    def _solvers(self, solver: str | None) -> tuple[str, ...]:
+        if solver is not None:
+            return (solver,)
+        if self.exact_integer:
+            return ("SCIP",)
+        return DEFAULT_SOLVERS
+
+    def _run(
+        self,
+        problem: cp.Problem,
+        solver: str | None,
+        options: Mapping[str, Any],
+        diagnose: bool = True,
+    ) -> tuple[str, dict[str, Any]]:
+        last: Exception | None = None
+        for name in self._solvers(solver):
+            try:
+                problem.solve(solver=name, **options)
+            except cp.error.SolverError as exc:
+                last = exc
+                continue
+            if problem.status in _OK:
+                return str(problem.status), _stats(problem, name)
+            if problem.status in _INFEASIBLE:
+                if diagnose:
+                    raise InfeasibleError(self._diagnose())
+                return str(problem.status), _stats(problem, name)
+            if problem.status in _UNBOUNDED:
+                raise UnboundedError(
+                    "The hedge problem is unbounded: the objective improves without limit. Add "
+                    "bounds (Bounds, GrossExposure) on the instruments."
+                )
+        raise SolverFailedError(
+            f"No solver returned a usable answer (tried {list(self._solvers(solver))}); pass "
+            "another solver= or check the data's scale."
+        ) from last
+
+    def _groups(self) -> list[tuple[str, list[cp.Constraint]]]:
+        groups = [
+            (repr(c), [r.constraint for r in self.rows[id(c)]])
+            for c in self.constraints
+            if self.rows[id(c)] and not (isinstance(c, WholeContracts) and not c.integer)
+        ]
+        if self._bound_rows:
+            groups.append(("instrument bounds", [r.constraint for r in self._bound_rows]))
+        return groups
+
+    def _feasible(self, groups: list[tuple[str, list[cp.Constraint]]]) -> bool:
+        cons = [c for _, g in groups for c in g]
+        if not cons:
+            return True
+        probe = cp.Problem(cp.Minimize(0), cons)
+        probe.solve(solver=self._solvers(None)[0])
+        return probe.status not in _INFEASIBLE
+
+    def _diagnose(self) -> str:
+        """Name a conflicting set by deletion: drop groups whose removal keeps infeasibility."""
+        core = self._groups()
+        for group in list(core):
+            trial = [g for g in core if g is not group]
+            if not self._feasible(trial):
+                core = trial
+        names = " with ".join(name for name, _ in core) or "the objective's own constraints"
+        return (
+            f"Hedge problem is infeasible: {names} conflict. Relax one of them (or move it to "
+            "the objective as a penalty)."
+        )
+
+    def _solve_rounding(
+        self, solver: str | None, options: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        assert self._relaxed is not None
+        self._run(self._relaxed, solver, options)
+        x_relaxed = np.asarray(self.x.value, dtype=np.float64)
+        best: tuple[float, np.ndarray] | None = None
+        tried = 0
+        for counts in self._roundings(x_relaxed):
+            tried += 1
+            self._fix(counts)
+            status, _ = self._run(self.problem, solver, options, diagnose=False)
+            if status in _OK and (best is None or self.problem.value < best[0] - 1e-15):
+                best = (float(self.problem.value), counts)
+        if best is None:
+            raise InfeasibleError(
+                f"No whole-contract position among {tried} roundings of the continuous optimum "
+                "satisfies every limit. Install the 'mip' extra for an exact search, or relax a "
+                "limit."
+            )
+        self._fix(best[1])
+        status, stats = self._run(self.problem, solver, options)
+        stats["roundings_tried"] = tried
+        return status, stats
+
+    def _fix(self, counts: Mapping[int, np.ndarray] | Any) -> None:
+        for w in self._whole:
+            assert w.target is not None
+            cv = self.data.attribute("contract_value")[w.index]
+            w.target.value = cv * counts[id(w)]
+
+    def _roundings(self, x: np.ndarray) -> Any:
+        per = {
+            id(w): x[w.index] / self.data.attribute("contract_value")[w.index] for w in self._whole
+        }
+        total = sum(len(v) for v in per.values())
+        keys = list(per)
+        if total <= _MAX_ENUMERATED:
+            choices = [
+                list(itertools.product(*[(np.floor(k), np.ceil(k)) for k in per[key]]))
+                for key in keys
+            ]
+            seen = set()
+            for combo in itertools.product(*choices):
+                counts = {key: np.array(c) for key, c in zip(keys, combo, strict=True)}
+                sig = tuple(float(v) for c in combo for v in c)
+                if sig not in seen:
+                    seen.add(sig)
+                    yield counts
+            return
+        base = {key: np.round(v) for key, v in per.items()}
+        yield base
+        for key in keys:
+            for j in range(len(base[key])):
+                for step in (-1.0, 1.0):
+                    moved = {k: v.copy() for k, v in base.items()}
+                    moved[key][j] += step
+                    yield moved
+
+
+def _stats(problem: cp.Problem, name: str) -> dict[str, Any]:
+    s = problem.solver_stats
+    return {
+        "solver": name,
+        "solve_time": getattr(s, "solve_time", None),
+        "setup_time": getattr(s, "setup_time", None),
+        "num_iters": getattr(s, "num_iters", None),
+        "compilation_time": getattr(problem, "compilation_time", None),
+    }

@@ -1,0 +1,171 @@
+"""HedgeResult: the allocation, risk before and after, every limit's value and price."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from optihedge.risk import parametric_es, parametric_var
+
+if TYPE_CHECKING:
+    from constraints import HedgeData
+    from optihedge.problem import HedgeProblem
+
+__all__ = ["HedgeResult", "make_result"]
+
+_BINDING_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class HedgeResult:
+    """The answer to a hedge problem, labelled.
+
+    Attributes
+    ----------
+    weights : Series by instrument
+        Positions x: signed notional as a fraction of the book's value.
+    allocation : DataFrame by instrument
+        ``weight``, ``notional`` (base currency), ``units`` (contracts or shares),
+        ``premium`` (paid up front), ``delta_notional`` (net delta-adjusted exposure)
+        and ``annual_carry`` (base currency per year; positive = a cost).
+    risk : DataFrame indexed by ("before", "after")
+        ``volatility``, ``variance``, ``beta`` (to the problem's market), and normal
+        ``var_95``, ``es_95``, ``var_99``, ``es_99`` (zero mean), all over
+        ``horizon`` trading days as fractions of the book's value.
+    constraints : DataFrame by row label
+        ``constraint``, ``value``, ``limit``, ``slack``, ``binding`` and
+        ``shadow_price`` (objective improvement per unit of relaxation of the limit,
+        in the objective's units: variance over the horizon).
+    status : str
+    solver_stats : dict
+    objective_value : float
+    horizon : int
+    book_value : float
+    market : str
+    """
+
+    weights: pd.Series
+    allocation: pd.DataFrame
+    risk: pd.DataFrame
+    constraints: pd.DataFrame
+    status: str
+    solver_stats: dict[str, Any]
+    objective_value: float
+    horizon: int
+    book_value: float
+    market: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def binding(self) -> list[str]:
+        """Labels of the limits that bind at the optimum."""
+        c = self.constraints
+        return list(c.index[c["binding"] & ~c.index.str.startswith("whole_contracts")])
+
+    def summary(self) -> str:
+        """One plain-language sentence: what is protected, what it costs, what binds."""
+        money = "{:,.0f}".format
+        before, after = self.risk.loc["before"], self.risk.loc["after"]
+        hedged = (before["beta"] - after["beta"]) * self.book_value
+        carry = float(self.allocation["annual_carry"].sum())
+        binds = ", ".join(self.binding) if self.binding else "no limit"
+        verb = "binds" if len(self.binding) == 1 else "bind"
+        return (
+            f"Protecting against {self.market} beta for about {money(hedged)} "
+            f"(beta {before['beta']:.2f} -> {after['beta']:.2f}; {self.horizon}-day volatility "
+            f"{before['volatility']:.2%} -> {after['volatility']:.2%}), costing about "
+            f"{money(carry)} a year in carry; {binds} {verb}."
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _risk_row(
+    data: HedgeData, z: np.ndarray, beta: tuple[np.ndarray, float], x: np.ndarray
+) -> dict[str, float]:
+    risk = data.risk
+    b, f, d = risk.loadings.to_numpy(), risk.factor_cov.to_numpy(), risk.specific_var.to_numpy()
+    fz = b.T @ z
+    variance = float(fz @ f @ fz + z @ (d * z))
+    vol = float(np.sqrt(max(variance, 0.0)))
+    out = {"volatility": vol, "variance": variance, "beta": float(beta[0] @ x + beta[1])}
+    for a in (0.95, 0.99):
+        pct = round(a * 100)
+        out[f"var_{pct}"] = parametric_var(0.0, vol, a)
+        out[f"es_{pct}"] = parametric_es(0.0, vol, a)
+    return out
+
+
+def make_result(problem: HedgeProblem, status: str, stats: dict[str, Any]) -> HedgeResult:
+    """Collect a solved problem's numbers into a HedgeResult."""
+    data = problem.data
+    value = problem.portfolio.value
+    labels = data.instruments
+    x = np.asarray(problem.x.value, dtype=np.float64)
+    weights = pd.Series(x, index=labels, name="weight")
+    attrs = data.attributes
+    notional = x * value
+    delta = data.exposures.to_numpy().sum(axis=0) * notional
+    carry = (
+        attrs["carry_long"].to_numpy() * x + attrs["carry_short"].to_numpy() * np.maximum(-x, 0.0)
+    ) * value
+    allocation = pd.DataFrame(
+        {
+            "weight": x,
+            "notional": notional,
+            "units": notional / (attrs["contract_value"].to_numpy() * value),
+            "premium": attrs["premium"].to_numpy() * notional,
+            "delta_notional": delta,
+            "annual_carry": carry,
+        },
+        index=labels,
+    )
+    market = data.market
+    beta = data.beta_coefficients(market)
+    w = data.book.to_numpy()
+    e = data.exposures.to_numpy()
+    zero = np.zeros_like(x)
+    risk = pd.DataFrame(
+        {"before": _risk_row(data, w, beta, zero), "after": _risk_row(data, w + e @ x, beta, x)}
+    ).T
+    risk.attrs["horizon_days"] = data.horizon
+    rows = []
+    for c in problem.constraints:
+        for r in problem.rows[id(c)]:
+            if r.label == "whole_contracts":
+                continue
+            slack = r.slack()
+            scale = max(1.0, abs(r.limit_value()))
+            rows.append(
+                {
+                    "label": r.label,
+                    "constraint": repr(c),
+                    "value": r.value(),
+                    "limit": r.limit_value(),
+                    "slack": slack,
+                    "binding": bool(r.sense == "==" or abs(slack) <= _BINDING_TOL * scale),
+                    "shadow_price": r.shadow_price() / data.objective_scale,
+                }
+            )
+    columns = ["constraint", "value", "limit", "slack", "binding", "shadow_price"]
+    table = (
+        pd.DataFrame(rows).set_index("label")
+        if rows
+        else pd.DataFrame(columns=columns, index=pd.Index([], name="label"))
+    )
+    return HedgeResult(
+        weights=weights,
+        allocation=allocation,
+        risk=risk,
+        constraints=table[columns],
+        status=status,
+        solver_stats=stats,
+        objective_value=float(problem.problem.value) / data.objective_scale,
+        horizon=data.horizon,
+        book_value=value,
+        market=str(market),
+    )

@@ -1,0 +1,566 @@
+"""HedgeProblem: closed forms, raw cvxpy by hand, the Rockafellar-Uryasev example,
+properties, re-solves, whole contracts and errors."""
+
+from __future__ import annotations
+
+import itertools
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.covariance import EmpiricalCovariance
+
+import optihedge as oh
+from constraints import (
+    Bounds,
+    Budget,
+    CarryBudget,
+    ConstraintSpecificationError,
+    ExpectedPnL,
+    FactorExposure,
+    GrossExposure,
+    Liquidity,
+    PremiumBudget,
+    ResidualBeta,
+    Turnover,
+    WholeContracts,
+)
+from factor_models import EstimationDataError, FactorModel, RiskModel, RiskModelSet
+from optihedge.errors import (
+    InfeasibleError,
+    MissingLabelsError,
+    SpecificationError,
+    UnboundedError,
+)
+
+TICKERS = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"]
+
+
+@pytest.fixture(scope="module")
+def market() -> dict[str, object]:
+    rng = np.random.default_rng(42)
+    n = 750
+    dates = pd.bdate_range("2018-01-01", periods=n)
+    spx = rng.normal(0.0004, 0.011, n)
+    ndx = 1.15 * spx + rng.normal(0, 0.006, n)
+    betas = np.array([0.6, 0.9, 1.1, 1.3, 1.5, 0.8])
+    stocks = spx[:, None] * betas + rng.normal(0, 0.012, (n, 6))
+    returns = pd.DataFrame(stocks, index=dates, columns=TICKERS)
+    returns["SP500"], returns["NDX"] = spx, ndx
+    cov = pd.DataFrame(
+        EmpiricalCovariance().fit(returns).covariance_,
+        index=returns.columns,
+        columns=returns.columns,
+    )
+    model = RiskModel.from_covariance(cov)
+    fm = FactorModel(windows=(250, 750)).fit(returns, returns[["SP500", "NDX"]])
+    return {"returns": returns, "cov": cov, "model": model, "factor_models": fm.risk_models_}
+
+
+def book(scale: float = 1.0) -> oh.Portfolio:
+    return oh.Portfolio.from_holdings(
+        {t: scale * v for t, v in zip(TICKERS, [2e5, 1.5e5, 1e5, 2.5e5, 1e5, 2e5], strict=True)}
+    )
+
+
+def instruments() -> list[oh.Instrument]:
+    return [
+        oh.Future(
+            label="ES",
+            underlying="SP500",
+            price=4000.0,
+            multiplier=50.0,
+            carry=0.01,
+            cost=0.0001,
+            adv=5e9,
+        ),
+        oh.ETF(
+            label="QQQ",
+            underlying="NDX",
+            price=350.0,
+            expense_ratio=0.002,
+            borrow_fee=0.005,
+            cost=0.0002,
+            adv=2e7,
+        ),
+        oh.InverseETF(
+            label="SH",
+            underlying="SP500",
+            price=15.0,
+            leverage=-1.0,
+            expense_ratio=0.009,
+            cost=0.0005,
+            adv=5e6,
+        ),
+        oh.PositionReduction(label="sell EEE", holding="EEE", cost=0.0005),
+    ]
+
+
+def problem(
+    market: dict[str, object], constraints: list[object] | None = None, **kwargs: object
+) -> oh.HedgeProblem:
+    # trading costs break the tie between ES and SH (both load on SP500 alone)
+    args: dict[str, object] = {
+        "objective": oh.Variance() + oh.TradingCost(),
+        "constraints": constraints or [],
+        "risk_model": market["model"],
+        "horizon": 21,
+        "market": "SP500",
+    }
+    portfolio = kwargs.pop("portfolio", book())
+    args.update(kwargs)
+    return oh.HedgeProblem(portfolio, instruments(), **args)  # type: ignore[arg-type]
+
+
+class TestKnownAnswers:
+    def test_one_instrument_is_minus_ols_beta(self, market: dict[str, object]) -> None:
+        r = market["returns"]
+        assert isinstance(r, pd.DataFrame)
+        labels = ["book", "SP500"]
+        bk = r[TICKERS].mean(axis=1)
+        frame = pd.DataFrame({"book": bk, "SP500": r["SP500"]})
+        cov = pd.DataFrame(
+            EmpiricalCovariance().fit(frame).covariance_, index=labels, columns=labels
+        )
+        res = oh.HedgeProblem(
+            oh.Portfolio.from_returns(bk, 1e6),
+            [oh.Future(label="ES", underlying="SP500", price=4000.0, multiplier=50.0)],
+            objective=oh.Variance(),
+            risk_model=RiskModel.from_covariance(cov),
+            horizon=1,
+        ).solve()
+        ols = sm.OLS(bk.to_numpy(), sm.add_constant(r["SP500"].to_numpy())).fit()
+        assert res.weights["ES"] == pytest.approx(-ols.params[1], rel=1e-7)
+        assert res.weights["ES"] == pytest.approx(
+            -oh.min_variance_hedge_ratio(bk, r["SP500"]), rel=1e-7
+        )
+
+    def test_several_instruments_closed_form(self, market: dict[str, object]) -> None:
+        cov = market["cov"]
+        assert isinstance(cov, pd.DataFrame)
+        res = problem(market, horizon=1, objective=oh.Variance()).solve()
+        # z = w + E x; closed form for the unconstrained minimum:
+        w = book().weights.reindex(cov.index).fillna(0.0).to_numpy()
+        data = problem(market, horizon=1).data
+        e = data.exposures.to_numpy()
+        lo = data.attributes["lower"].to_numpy()
+        # SH is long-only and the reduction is bounded: compare on ES and QQQ alone
+        e2 = e[:, :2]
+        sigma = cov.to_numpy()
+        closed = -np.linalg.solve(e2.T @ sigma @ e2, e2.T @ sigma @ w)
+        only_two = oh.HedgeProblem(
+            book(),
+            instruments()[:2],
+            objective=oh.Variance(),
+            risk_model=market["model"],
+            horizon=1,
+        ).solve()
+        np.testing.assert_allclose(only_two.weights.to_numpy(), closed, rtol=1e-6)
+        assert np.isfinite(lo).any()
+        assert res.risk.loc["after", "variance"] <= only_two.risk.loc["after", "variance"] + 1e-12
+
+    def test_rockafellar_uryasev_minimum_variance(self) -> None:
+        # Rockafellar & Uryasev (2000), three assets: S&P 500, government bonds, small
+        # caps; minimum variance with mean return >= 0.011, fully invested, long only.
+        # Published optimum: (0.452013, 0.115573, 0.432414).
+        labels = ["CASH", "SP", "BOND", "SMALL"]
+        mu = pd.Series([0.0, 0.0101110, 0.0043532, 0.0137058], index=labels)
+        sigma = np.zeros((4, 4))
+        sigma[1:, 1:] = [
+            [0.00324625, 0.00022983, 0.00420395],
+            [0.00022983, 0.00049937, 0.00019247],
+            [0.00420395, 0.00019247, 0.00764097],
+        ]
+        model = RiskModel.from_covariance(pd.DataFrame(sigma, index=labels, columns=labels))
+        assets = [oh.ETF(label=a, underlying=a) for a in labels[1:]]
+        res = oh.HedgeProblem(
+            oh.Portfolio.from_holdings({"CASH": 1.0}),
+            assets,
+            objective=oh.Variance(),
+            constraints=[Budget(1.0), Bounds(lower=0.0), ExpectedPnL(0.011, mu)],
+            risk_model=model,
+            horizon=1,
+            market="SP",
+        ).solve()
+        np.testing.assert_allclose(
+            res.weights.to_numpy(), [0.452013, 0.115573, 0.432414], atol=5e-6
+        )
+        # by hand in raw cvxpy
+        x = cp.Variable(3)
+        raw = cp.Problem(
+            cp.Minimize(cp.quad_form(x, sigma[1:, 1:])),
+            [cp.sum(x) == 1, x >= 0, mu.to_numpy()[1:] @ x >= 0.011],
+        )
+        raw.solve(solver="CLARABEL")
+        np.testing.assert_allclose(res.weights.to_numpy(), x.value, atol=1e-7)
+        assert res.objective_value == pytest.approx(raw.value, rel=1e-7)
+        assert res.constraints.loc["expected_pnl.min", "binding"]
+
+    def test_constrained_problem_against_raw_cvxpy(self, market: dict[str, object]) -> None:
+        cons = [
+            GrossExposure(0.5),
+            Turnover(0.6),
+            ResidualBeta(min=0.3),
+            Liquidity(0.1, days=1.0),
+            CarryBudget(0.004),
+            Bounds(upper={"QQQ": 0.1}),
+        ]
+        current = pd.Series({"ES": -0.1})
+        res = problem(market, cons, current=current, objective=oh.Variance()).solve()
+        data = problem(market, cons, current=current).data
+        cov = market["cov"]
+        assert isinstance(cov, pd.DataFrame)
+        sigma = cov.to_numpy() * 21
+        w, e = data.book.to_numpy(), data.exposures.to_numpy()
+        a = data.attributes
+        x = cp.Variable(4)
+        cur = np.array([-0.1, 0, 0, 0])
+        beta_c, beta_0 = data.beta_coefficients("SP500")
+        adv = a["adv"].to_numpy()
+        raw = cp.Problem(
+            cp.Minimize(cp.quad_form(w + e @ x, sigma)),
+            [
+                a["gross_weight"].to_numpy() @ cp.abs(x) <= 0.5,
+                cp.sum(cp.abs(x - cur)) <= 0.6,
+                beta_c @ x + beta_0 >= 0.3,
+                cp.abs(x - cur) <= 0.1 * adv,
+                a["carry_long"].to_numpy() @ x + a["carry_short"].to_numpy() @ cp.neg(x) <= 0.004,
+                x[1] <= 0.1,
+                x >= a["lower"].to_numpy(),
+                x <= a["upper"].to_numpy(),
+            ],
+        )
+        raw.solve(solver="CLARABEL")
+        # ES and SH load on SP500 alone, so only their net exposure is unique
+        np.testing.assert_allclose(e @ res.weights.to_numpy(), e @ x.value, atol=1e-6)
+        assert res.risk.loc["after", "variance"] == pytest.approx(raw.value, rel=1e-6)
+
+
+class TestResult:
+    def test_allocation_units_and_risk(self, market: dict[str, object]) -> None:
+        res = problem(market, [GrossExposure(0.8)]).solve()
+        v = book().value
+        alloc = res.allocation
+        np.testing.assert_allclose(alloc["notional"], res.weights * v)
+        assert alloc.loc["ES", "units"] == pytest.approx(res.weights["ES"] * v / (4000 * 50))
+        assert alloc.loc["SH", "delta_notional"] == pytest.approx(-alloc.loc["SH", "notional"])
+        assert res.risk.loc["after", "volatility"] < res.risk.loc["before", "volatility"]
+        assert res.risk.loc["after", "es_95"] > res.risk.loc["after", "var_95"]
+        assert res.risk.attrs["horizon_days"] == 21
+        text = res.summary()
+        assert text.startswith("Protecting against SP500 beta for about")
+        assert "a year in carry" in text
+
+    def test_shadow_price_is_the_value_of_relaxing(self, market: dict[str, object]) -> None:
+        p = problem(market, [GrossExposure(0.3)])
+        base = p.solve()
+        assert base.constraints.loc["gross_exposure.max", "binding"]
+        eps = 1e-4
+        relaxed = p.solve({"gross_exposure.max": 0.3 + eps})
+        fd = (base.objective_value - relaxed.objective_value) / eps
+        assert base.constraints.loc["gross_exposure.max", "shadow_price"] == pytest.approx(
+            fd, rel=1e-2
+        )
+
+
+class TestProperties:
+    @settings(max_examples=15, deadline=None)
+    @given(
+        gross=st.floats(0.05, 1.0),
+        turnover=st.floats(0.05, 1.0),
+        beta_min=st.floats(0.0, 0.6),
+        part=st.floats(0.01, 0.5),
+    )
+    def test_every_constraint_holds(
+        self, market: dict[str, object], gross: float, turnover: float, beta_min: float, part: float
+    ) -> None:
+        cons = [
+            GrossExposure(gross),
+            Turnover(turnover),
+            ResidualBeta(min=beta_min),
+            Liquidity(part),
+        ]
+        try:
+            res = problem(market, cons).solve()
+        except InfeasibleError:
+            return
+        table = res.constraints
+        assert (table["slack"] >= -1e-7).all(), table
+
+    def test_permuting_instruments_permutes_the_answer(self, market: dict[str, object]) -> None:
+        cons = [GrossExposure(0.6), Liquidity(0.2)]
+        a = problem(market, cons).solve().weights
+        rev = (
+            oh.HedgeProblem(
+                book(),
+                instruments()[::-1],
+                objective=oh.Variance() + oh.TradingCost(),
+                constraints=[GrossExposure(0.6), Liquidity(0.2)],
+                risk_model=market["model"],
+                market="SP500",
+            )
+            .solve()
+            .weights
+        )
+        pd.testing.assert_series_equal(a, rev.reindex(a.index), atol=1e-7)
+
+    @pytest.mark.parametrize("scale", [0.01, 3.0, 250.0])
+    def test_scaling_the_book_scales_the_hedge(
+        self, market: dict[str, object], scale: float
+    ) -> None:
+        base = problem(market, [GrossExposure(0.5)]).solve()
+        big = problem(market, [GrossExposure(0.5)], portfolio=book(scale)).solve()
+        np.testing.assert_allclose(big.weights, base.weights, atol=1e-7)
+        np.testing.assert_allclose(
+            big.allocation["notional"],
+            scale * base.allocation["notional"],
+            rtol=1e-5,
+            atol=1e-3 * scale,
+        )
+
+    def test_non_binding_constraint_changes_nothing(self, market: dict[str, object]) -> None:
+        a = problem(market, [GrossExposure(0.4)]).solve()
+        b = problem(market, [GrossExposure(0.4), Turnover(5.0), PremiumBudget(1.0)]).solve()
+        np.testing.assert_allclose(a.weights, b.weights, atol=1e-7)
+        assert not b.constraints.loc["turnover.max", "binding"]
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"gross_exposure.max": 0.2},
+            {"residual_beta.min": 0.5},
+            {"turnover.max": 0.15, "liquidity.days": 0.5},
+        ],
+    )
+    def test_resolve_equals_fresh_build(
+        self, market: dict[str, object], params: dict[str, float]
+    ) -> None:
+        def cons() -> list[object]:
+            return [GrossExposure(0.7), ResidualBeta(min=0.1), Turnover(0.8), Liquidity(0.3)]
+
+        p = problem(market, cons())
+        p.solve()
+        resolved = p.solve(params)
+        fresh_cons = cons()
+        for key, value in params.items():
+            for c in fresh_cons:
+                if key in c.parameters():  # type: ignore[attr-defined]
+                    c.set_parameter(key, value)  # type: ignore[attr-defined]
+        fresh = problem(market, fresh_cons).solve()
+        np.testing.assert_allclose(resolved.weights, fresh.weights, atol=1e-7)
+        assert p.problem.is_dpp()
+
+    def test_resolve_with_new_current_and_risk_model(self, market: dict[str, object]) -> None:
+        models = market["factor_models"]
+        assert isinstance(models, RiskModelSet)
+        p = oh.HedgeProblem(
+            book(),
+            instruments(),
+            objective=oh.Variance(),
+            constraints=[Turnover(0.2)],
+            risk_model=models[750],
+        )
+        p.solve()
+        current = pd.Series({"ES": -0.3, "QQQ": 0.05})
+        again = p.solve(current=current, risk_model=models[250])
+        fresh = oh.HedgeProblem(
+            book(),
+            instruments(),
+            objective=oh.Variance(),
+            constraints=[Turnover(0.2)],
+            risk_model=models[250],
+            current=current,
+        ).solve()
+        np.testing.assert_allclose(again.weights, fresh.weights, atol=1e-7)
+
+    def test_robust_with_one_window_equals_variance(self, market: dict[str, object]) -> None:
+        models = market["factor_models"]
+        assert isinstance(models, RiskModelSet)
+        one = RiskModelSet({250: models[250]})
+        robust = oh.HedgeProblem(
+            book(),
+            instruments(),
+            objective=oh.RobustVariance(),
+            constraints=[GrossExposure(0.6)],
+            risk_model=one,
+        ).solve()
+        plain_p = oh.HedgeProblem(
+            book(),
+            instruments(),
+            objective=oh.Variance(),
+            constraints=[GrossExposure(0.6)],
+            risk_model=models[250],
+        )
+        plain = plain_p.solve()
+        e = plain_p.data.exposures.to_numpy()  # ES and SH tie: compare net exposures
+        # the epigraph form meets the optimum's value to ~1e-9; positions of a quadratic
+        # optimum are then determined to about the square root of that
+        assert robust.objective_value == pytest.approx(plain.objective_value, rel=1e-7)
+        np.testing.assert_allclose(e @ robust.weights, e @ plain.weights, atol=2e-5)
+
+    def test_robust_minimises_the_worst_window(self, market: dict[str, object]) -> None:
+        models = market["factor_models"]
+        assert isinstance(models, RiskModelSet)
+        robust = oh.HedgeProblem(
+            book(), instruments(), objective=oh.RobustVariance(), risk_model=models
+        ).solve()
+        x = cp.Variable(4)
+        data = oh.HedgeProblem(
+            book(), instruments(), objective=oh.Variance(), risk_model=models[250]
+        ).data
+        w, e = data.book.to_numpy(), data.exposures.to_numpy()
+        worst = cp.maximum(
+            *[cp.quad_form(w + e @ x, m.covariance().to_numpy() * 21) for m in models.values()]
+        )
+        a = data.attributes
+        raw = cp.Problem(
+            cp.Minimize(worst), [x >= a["lower"].to_numpy(), x <= a["upper"].to_numpy()]
+        )
+        # the raw objective is ~5e-4: tighten the tolerances so the reference is exact
+        raw.solve(solver="CLARABEL", tol_gap_abs=1e-13, tol_gap_rel=1e-10, tol_feas=1e-10)
+        assert robust.objective_value == pytest.approx(raw.value, rel=1e-6)
+
+
+class TestCosts:
+    def test_trading_cost_and_carry_shrink_the_hedge(self, market: dict[str, object]) -> None:
+        plain = problem(market).solve()
+        costly = problem(market, objective=oh.Variance() + 50.0 * oh.CarryCost()).solve()
+        assert costly.allocation["annual_carry"].sum() < plain.allocation["annual_carry"].sum()
+
+    def test_term_algebra(self) -> None:
+        total = oh.Variance() + 0.5 * oh.TradingCost()
+        assert "TradingCost(weight=0.5)" in repr(total)
+        with pytest.raises(SpecificationError, match="not supported yet"):
+            _ = oh.TradingCost() <= 0.01
+
+
+class TestWholeContracts:
+    @pytest.mark.parametrize("method", ["exact", "rounding"])
+    def test_against_brute_force(self, market: dict[str, object], method: str) -> None:
+        cov = market["cov"]
+        assert isinstance(cov, pd.DataFrame)
+        small = oh.Portfolio.from_holdings({"DDD": 6e6, "EEE": 3e6})
+        futs = [
+            oh.Future(label="ES", underlying="SP500", price=4000.0, multiplier=50.0),
+            oh.Future(label="NQ", underlying="NDX", price=15000.0, multiplier=20.0),
+        ]
+        res = oh.HedgeProblem(
+            small,
+            futs,
+            objective=oh.Variance(),
+            constraints=[WholeContracts(method=method)],
+            risk_model=market["model"],
+            horizon=1,
+        ).solve()
+        sigma = cov.to_numpy()
+        w = small.weights.reindex(cov.index).fillna(0.0).to_numpy()
+        e = np.zeros((len(cov), 2))
+        e[cov.index.get_loc("SP500"), 0] = e[cov.index.get_loc("NDX"), 1] = 1.0
+        cv = np.array([4000 * 50, 15000 * 20]) / 9e6
+        grid = itertools.product(range(-150, 1), range(-60, 61))
+        best = min(
+            grid,
+            key=lambda k: float(
+                (w + e @ (cv * np.array(k))) @ sigma @ (w + e @ (cv * np.array(k)))
+            ),
+        )
+        np.testing.assert_allclose(res.allocation["units"].to_numpy(), best, atol=1e-6)
+
+
+class TestErrors:
+    def test_underlying_missing_from_risk_model(self, market: dict[str, object]) -> None:
+        bad = [oh.Future(label="VX", underlying="VIX", price=20.0, multiplier=1000.0)]
+        with pytest.raises(MissingLabelsError, match="'VX' has underlying 'VIX'"):
+            oh.HedgeProblem(book(), bad, objective=oh.Variance(), risk_model=market["model"])
+
+    def test_holding_missing_from_risk_model(self, market: dict[str, object]) -> None:
+        with pytest.raises(MissingLabelsError, match=r"holds \['ZZZ'\]"):
+            oh.HedgeProblem(
+                oh.Portfolio.from_holdings({"ZZZ": 1.0}),
+                instruments(),
+                objective=oh.Variance(),
+                risk_model=market["model"],
+            )
+
+    def test_unknown_labels_in_constraints(self, market: dict[str, object]) -> None:
+        with pytest.raises(ConstraintSpecificationError, match=r"lacks: \['XYZ'\]"):
+            problem(market, [Bounds(upper={"XYZ": 0.1})])
+        with pytest.raises(ConstraintSpecificationError, match="Unknown factor 'MOM'"):
+            problem(market, [FactorExposure("MOM", max=0.1)])
+        with pytest.raises(MissingLabelsError, match="'current' hedge names"):
+            problem(market, current=pd.Series({"nope": 0.1}))
+
+    @pytest.mark.parametrize(
+        ("make", "name"),
+        [
+            (lambda: GrossExposure(-0.1), "'max' parameter of GrossExposure"),
+            (lambda: Turnover(float("nan")), "'max' parameter of Turnover"),
+            (lambda: Liquidity(0.1, days=-1), "'days' parameter of Liquidity"),
+            (lambda: ResidualBeta(min=0.5, max=0.2), "'min' parameter of ResidualBeta"),
+            (lambda: CarryBudget("x"), "'max' parameter of CarryBudget"),
+        ],
+    )
+    def test_bad_limits(self, make: object, name: str) -> None:
+        with pytest.raises(ConstraintSpecificationError, match=name):
+            make()  # type: ignore[operator]
+
+    def test_infeasible_names_the_conflict_only(self, market: dict[str, object]) -> None:
+        cons = [Turnover(2.0), ResidualBeta(max=0.0), GrossExposure(0.05), Liquidity(0.5)]
+        with pytest.raises(InfeasibleError) as info:
+            problem(market, cons).solve()
+        msg = str(info.value)
+        assert "ResidualBeta(max=0.0) with GrossExposure(max=0.05)" in msg
+        assert "Turnover" not in msg
+        assert "Relax one of them" in msg
+
+    def test_unbounded(self, market: dict[str, object]) -> None:
+        free = [
+            oh.Future(label="ES", underlying="SP500", price=4000.0, multiplier=50.0, carry=0.02)
+        ]
+        with pytest.raises(UnboundedError, match="unbounded"):
+            oh.HedgeProblem(
+                book(), free, objective=oh.CarryCost(), risk_model=market["model"]
+            ).solve()
+
+    def test_unknown_parameter(self, market: dict[str, object]) -> None:
+        with pytest.raises(SpecificationError, match="Unknown parameter 'gross.max'"):
+            problem(market, [GrossExposure(0.5)]).solve({"gross.max": 0.1})
+
+    def test_duplicate_parameter_names(self, market: dict[str, object]) -> None:
+        with pytest.raises(SpecificationError, match="'turnover.max' is defined by both"):
+            problem(market, [Turnover(0.1), Turnover(0.2)])
+
+    def test_not_psd_covariance_is_refused(self) -> None:
+        labels = ["a", "b"]
+        cov = pd.DataFrame([[1.0, 2.0], [2.0, 1.0]], index=labels, columns=labels)
+        with pytest.raises(EstimationDataError, match="positive semi-definite"):
+            RiskModel.from_covariance(cov)
+
+    def test_scenarios_not_yet(self, market: dict[str, object]) -> None:
+        with pytest.raises(SpecificationError, match="'scenarios' argument is not supported"):
+            problem(market, scenarios=object())
+
+    def test_every_constraint_builds_dpp(self, market: dict[str, object]) -> None:
+        mu = pd.Series(0.001, index=market["cov"].index)  # type: ignore[attr-defined]
+        cons = [
+            GrossExposure(0.9),
+            Turnover(1.0),
+            Liquidity(0.5),
+            Liquidity(0.5, on="positions"),
+            PremiumBudget(0.01),
+            CarryBudget(0.01),
+            ResidualBeta(min=-1.0, max=2.0),
+            FactorExposure("NDX", max=1.0),
+            Bounds(lower=-1.0, upper=1.0),
+            ExpectedPnL(-1.0, mu),
+        ]
+        with pytest.raises(SpecificationError, match="'liquidity.max_participation' is defined"):
+            problem(market, cons)
+        cons.pop(3)
+        p = problem(market, cons)
+        assert p.problem.is_dpp()
+        assert p.solve().status == "optimal"
