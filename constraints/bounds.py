@@ -159,6 +159,7 @@ class WholeContracts(Constraint):
         self.contracts: cp.Variable | None = None
         self._value: cp.Parameter | None = None
         self.target: cp.Parameter | None = None
+        self.fixed_row: Row | None = None
         #: integer variables (exact, needs a MIP solver) or positions fixed by a parameter
         self.integer = True
 
@@ -183,15 +184,17 @@ class WholeContracts(Constraint):
         if len(self.index) == 0:
             return []
         zero = cp.Constant(0.0)
-        if self.integer:
-            self.contracts = cp.Variable(len(self.index), integer=True, name="contracts")
-            self._value = cp.Parameter(len(self.index), nonneg=True)
-            cons = ctx.x[self.index] == cp.multiply(self._value, self.contracts)
-        else:
-            # positions fixed from outside (rounding search): x[idx] == target
-            self.target = cp.Parameter(len(self.index), name="whole_contracts.target")
-            self.target.value = np.zeros(len(self.index))
-            cons = ctx.x[self.index] == self.target
+        # positions fixed from outside (rounding search, or duals after an exact solve)
+        self.target = cp.Parameter(len(self.index), name="whole_contracts.target")
+        self.target.value = np.zeros(len(self.index))
+        self.fixed_row = Row(
+            "whole_contracts", ctx.x[self.index] == self.target, cp.sum(zero), zero, "=="
+        )
+        if not self.integer:
+            return [self.fixed_row]
+        self.contracts = cp.Variable(len(self.index), integer=True, name="contracts")
+        self._value = cp.Parameter(len(self.index), nonneg=True)
+        cons = ctx.x[self.index] == cp.multiply(self._value, self.contracts)
         return [Row("whole_contracts", cons, cp.sum(zero), zero, "==")]
 
     def _refresh(self, data: HedgeData) -> None:

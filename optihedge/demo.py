@@ -11,11 +11,25 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.covariance import LedoitWolf
 
-from factor_models import MultiWindowRegression
+from constraints import (
+    CarryBudget,
+    GrossExposure,
+    Liquidity,
+    ResidualBeta,
+    Turnover,
+    WholeContracts,
+)
+from factor_models import FactorModel, MultiWindowRegression
 from optihedge.datasets import load_default, metadata, returns_from_prices
 from optihedge.diagnostics import hedge_quality
+from optihedge.instruments import ETF, Future, Instrument, InverseETF, PositionReduction
+from optihedge.objectives import TradingCost, Variance
+from optihedge.portfolio import Portfolio
 from optihedge.pricing import black_scholes, greeks, volatility_proxy
+from optihedge.problem import HedgeProblem
+from optihedge.result import HedgeResult
 from optihedge.risk import expected_shortfall, value_at_risk
 from optihedge.sizing import beta_adjusted_notional, futures_contracts
 
@@ -44,6 +58,7 @@ class DemoResult:
     hedges: pd.DataFrame
     tail_risk: pd.DataFrame
     put: pd.Series
+    optimized: HedgeResult
 
 
 def _horizon_returns(daily: pd.DataFrame, days: int) -> pd.DataFrame:
@@ -122,7 +137,103 @@ def run_demo(value: float = 1_000_000.0) -> DemoResult:
             "delta_notional": float(g.delta) * units * spot,
         }
     )
-    return DemoResult(value, prices.index[-1], betas, quality, beta, spot, hedges, tail_risk, put)
+    optimized = optimize_hedge(daily, prices.iloc[-1], stocks, factor_etfs, value)
+    return DemoResult(
+        value, prices.index[-1], betas, quality, beta, spot, hedges, tail_risk, put, optimized
+    )
+
+
+def optimize_hedge(
+    daily: pd.DataFrame, last: pd.Series, stocks: list[str], factor_etfs: list[str], value: float
+) -> HedgeResult:
+    """Minimum-variance hedge of the book with futures, an inverse ETF, ETFs and reductions.
+
+    Risk model: the stocks, the S&P 500 and the factor ETFs regressed on the S&P 500 and
+    the ETFs over the last 252 days (Ledoit-Wolf factor covariance). Prices, ADV and costs
+    of the instruments are stated assumptions, not data.
+    """
+    etfs = returns_from_prices(load_default(start=START, columns=factor_etfs))
+    assets = pd.concat([daily[[*stocks, "SP500"]], etfs], axis=1).dropna()
+    model = FactorModel(covariance_estimator=LedoitWolf(), windows=(252,)).fit(
+        assets, assets[["SP500", *factor_etfs]]
+    )
+    holdings = pd.Series(value / len(stocks), index=stocks)
+    instruments: list[Instrument] = [
+        Future(
+            label="ES",
+            underlying="SP500",
+            price=float(last["SP500"]),
+            multiplier=FUTURES_MULTIPLIER,
+            carry=0.0,
+            cost=0.0001,
+            adv=2e11,
+        ),
+        InverseETF(
+            label="SH",
+            underlying="SP500",
+            price=13.0,
+            leverage=-1.0,
+            expense_ratio=0.0088,
+            cost=0.0003,
+            adv=1e8,
+        ),
+        *[
+            ETF(
+                label=t,
+                underlying=t,
+                price=100.0,
+                expense_ratio=0.0015,
+                borrow_fee=0.005,
+                cost=0.0005,
+                adv=5e7,
+            )
+            for t in factor_etfs
+        ],
+        *[
+            PositionReduction(label=f"sell {t}", holding=t, price=float(last[t]), cost=0.0005)
+            for t in ("AMD", "BAC", "RRC")
+        ],
+    ]
+    problem = HedgeProblem(
+        Portfolio.from_holdings(holdings),
+        instruments,
+        objective=Variance() + TradingCost(),
+        constraints=[
+            GrossExposure(0.8),
+            ResidualBeta(min=0.25),
+            Liquidity(0.05, days=1.0),
+            CarryBudget(0.002),
+            Turnover(1.0),
+            WholeContracts(["ES"]),
+        ],
+        risk_model=model.risk_model_,
+        horizon=HORIZON,
+        market="SP500",
+    )
+    return problem.solve()
+
+
+def _allocation_text(result: HedgeResult) -> str:
+    alloc = result.allocation
+    shown = alloc.loc[alloc["weight"].abs() > 1e-6, ["weight", "notional", "units", "annual_carry"]]
+    return shown.to_string(
+        formatters={
+            "weight": "{:.4f}".format,
+            "notional": "{:,.0f}".format,
+            "units": "{:,.1f}".format,
+            "annual_carry": "{:,.0f}".format,
+        }
+    )
+
+
+def _limits_text(result: HedgeResult) -> str:
+    table = result.constraints
+    liquidity = table.index.str.startswith("liquidity")
+    shown = table.loc[~liquidity | table["binding"], ["value", "limit", "binding", "shadow_price"]]
+    n_liq = int(liquidity.sum())
+    n_bind = int((liquidity & table["binding"]).sum())
+    text: str = shown.to_string(float_format="{:.4g}".format)
+    return text + f"\n(liquidity: {n_liq} instruments limited, {n_bind} binding)"
 
 
 def format_demo(result: DemoResult) -> str:
@@ -159,6 +270,19 @@ def format_demo(result: DemoResult) -> str:
         f"{r.put['price_per_unit']:.2f} = premium USD {money(r.put['premium'])} "
         f"({r.put['premium_pct']:.2%} of the book); delta {r.put['delta']:.3f}, "
         f"delta-adjusted notional USD {money(r.put['delta_notional'])}.",
+        "",
+        f"Optimised hedge (minimum {HORIZON}-day variance + trading costs; gross exposure "
+        "<= 80%, residual beta >= 0.25, <= 5% of one day's ADV, carry <= 0.2% a year; "
+        "assumed prices, ADV and costs):",
+        _allocation_text(r.optimized),
+        "",
+        f"Risk over {HORIZON} days (fraction of the book; normal VaR/ES from the model):",
+        r.optimized.risk.to_string(float_format="{:.4f}".format),
+        "",
+        "Limits (shadow price = variance saved per unit of relaxation):",
+        _limits_text(r.optimized),
+        "",
+        r.optimized.summary(),
         "",
     ]
     return "\n".join(lines)

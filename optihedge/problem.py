@@ -191,6 +191,11 @@ class HedgeProblem:
             if self._whole and not self.exact_integer
             else None
         )
+        # after an exact integer solve: contracts fixed, continuous, so duals exist
+        fixed = [w.fixed_row.constraint for w in self._whole if w.fixed_row is not None]
+        self._fixed = (
+            cp.Problem(cp.Minimize(expr), aux + plain + fixed) if self.exact_integer else None
+        )
         if not self.problem.is_dcp():
             raise ConvexityError("The hedge problem is not DCP; see the terms named above.")
 
@@ -232,6 +237,11 @@ class HedgeProblem:
             for r in self.rows[id(c)]:
                 if not cp.Problem(cp.Minimize(0), [r.constraint]).is_dpp():
                     raise NotDPPError(f"{c!r} built a row that is not DPP: {r.label}.")
+
+    @property
+    def whole_contracts(self) -> list[WholeContracts]:
+        """The WholeContracts constraints of this problem."""
+        return list(self._whole)
 
     # ------------------------------------------------------------------ solving
     def parameters(self) -> dict[str, float | None]:
@@ -299,7 +309,25 @@ class HedgeProblem:
             status, stats = self._solve_rounding(solver, solver_options)
         else:
             status, stats = self._run(self.problem, solver, solver_options)
+        if self._fixed is not None:
+            self._price_limits()
         return make_result(self, status, stats)
+
+    def _price_limits(self) -> None:
+        """Re-solve with the integer contracts fixed so that every limit has a dual."""
+        assert self._fixed is not None
+        for w in self._whole:
+            assert w.target is not None
+            cv = self.data.attribute("contract_value")[w.index]
+            w.target.value = cv * np.round(np.asarray(self.x.value)[w.index] / cv)
+        mip_value = float(self.problem.value)
+        self._fixed.solve(solver=DEFAULT_SOLVERS[0])
+        tolerance = 1e-6 * max(1.0, abs(mip_value))
+        if self._fixed.status not in _OK or abs(self._fixed.value - mip_value) > tolerance:
+            raise SolverFailedError(
+                "Re-solving with the contracts fixed did not reproduce the integer optimum "
+                f"({self._fixed.status}, {self._fixed.value!r} vs {mip_value!r})."
+            )
 
     def _solvers(self, solver: str | None) -> tuple[str, ...]:
         if solver is not None:

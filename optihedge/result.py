@@ -105,7 +105,10 @@ def make_result(problem: HedgeProblem, status: str, stats: dict[str, Any]) -> He
     data = problem.data
     value = problem.portfolio.value
     labels = data.instruments
-    x = np.asarray(problem.x.value, dtype=np.float64)
+    x = np.array(problem.x.value, dtype=np.float64)
+    for w in problem.whole_contracts:
+        if w.target is not None and (problem.exact_integer or not w.integer):
+            x[w.index] = w.target.value  # whole contracts exactly, not to solver tolerance
     weights = pd.Series(x, index=labels, name="weight")
     attrs = data.attributes
     notional = x * value

@@ -72,9 +72,15 @@ def test_demo_figures_are_consistent() -> None:
     assert (tail["ES 95%"] >= tail["VaR 95%"]).all()
     assert 0 < result.put["premium_pct"] < 0.05
     assert -1 < result.put["delta"] < 0
+    opt = result.optimized
+    assert opt.risk.loc["after", "volatility"] < opt.risk.loc["before", "volatility"]
+    assert opt.risk.loc["after", "beta"] >= 0.25 - 1e-6
+    assert opt.allocation.loc["ES", "units"] == round(opt.allocation.loc["ES", "units"])
+    assert (opt.constraints["slack"] >= -1e-7).all()
     text = format_demo(result)
     assert "21-day historical risk" in text
     assert "E-mini" in text
+    assert "Optimised hedge" in text
 
 
 def test_command_line_demo() -> None:

@@ -470,6 +470,27 @@ class TestWholeContracts:
         )
         np.testing.assert_allclose(res.allocation["units"].to_numpy(), best, atol=1e-6)
 
+    def test_exact_solution_prices_its_limits(self, market: dict[str, object]) -> None:
+        futs = [
+            oh.Future(label="ES", underlying="SP500", price=4000.0, multiplier=50.0),
+            oh.ETF(label="QQQ", underlying="NDX", price=350.0),
+        ]
+        p = oh.HedgeProblem(
+            book(20.0),
+            futs,
+            objective=oh.Variance(),
+            constraints=[WholeContracts(["ES"], method="exact"), ResidualBeta(min=0.4)],
+            risk_model=market["model"],
+            market="SP500",
+        )
+        res = p.solve()
+        units = res.allocation.loc["ES", "units"]
+        assert units == pytest.approx(round(units), abs=1e-6)
+        row = res.constraints.loc["residual_beta.min"]
+        assert row["binding"]
+        assert np.isfinite(row["shadow_price"])
+        assert row["shadow_price"] > 0
+
 
 class TestErrors:
     def test_underlying_missing_from_risk_model(self, market: dict[str, object]) -> None:
