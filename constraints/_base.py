@@ -20,38 +20,51 @@ Sense = Literal["<=", ">=", "=="]
 
 @dataclass(frozen=True)
 class Row:
-    """One scalar limit of a constraint, for reporting value, slack and shadow price."""
+    """A limit of a constraint, scalar or one per element, for reporting.
+
+    ``expression`` and ``limit`` are scalars, or vectors of the same length with one
+    label per element in ``labels``.
+    """
 
     label: str
     constraint: cp.Constraint
     expression: cp.Expression
     limit: cp.Expression
     sense: Sense
+    labels: tuple[str, ...] | None = None
 
-    def value(self) -> float:
-        """Return the constrained quantity at the last solve."""
-        return float(np.asarray(self.expression.value))
+    def names(self) -> tuple[str, ...]:
+        """One label per element."""
+        return self.labels if self.labels is not None else (self.label,)
 
-    def limit_value(self) -> float:
-        """Return the limit at the last solve."""
-        return float(np.asarray(self.limit.value))
+    def values(self) -> np.ndarray:
+        """Return the constrained quantities at the last solve."""
+        return np.atleast_1d(np.asarray(self.expression.value, dtype=np.float64))
 
-    def slack(self) -> float:
-        """Room left before the limit (>= 0 when satisfied)."""
-        v, lim = self.value(), self.limit_value()
+    def limit_values(self) -> np.ndarray:
+        """Return the limits at the last solve."""
+        return np.broadcast_to(
+            np.atleast_1d(np.asarray(self.limit.value, dtype=np.float64)), self.values().shape
+        )
+
+    def slacks(self, values: np.ndarray, limits: np.ndarray) -> np.ndarray:
+        """Room left before each limit (>= 0 when satisfied)."""
         if self.sense == "<=":
-            return lim - v
-        if self.sense == ">=":
-            return v - lim
-        return -abs(v - lim)
+            out = limits - values
+        elif self.sense == ">=":
+            out = values - limits
+        else:
+            out = -np.abs(values - limits)
+        return np.asarray(out, dtype=np.float64)
 
-    def shadow_price(self) -> float:
-        """Objective improvement per unit of relaxation of the limit (>= 0)."""
+    def shadow_prices(self) -> np.ndarray:
+        """Objective improvement per unit of relaxation of each limit (>= 0)."""
         dual = self.constraint.dual_value
+        n = len(self.names())
         if dual is None:
-            return float("nan")
-        d = float(np.ravel(dual)[0]) if np.size(dual) == 1 else float("nan")
-        return abs(d)
+            return np.full(n, np.nan)
+        d = np.abs(np.atleast_1d(np.asarray(dual, dtype=np.float64)))
+        return d if d.shape == (n,) else np.full(n, np.nan)
 
 
 def check_optional_limit(

@@ -73,10 +73,11 @@ class Bounds(Constraint):
                 continue
             param = cp.Parameter(len(values))
             self._params[side] = param
-            for k, label in enumerate(values):
-                expr = ctx.x[int(labels.get_indexer(pd.Index([label]))[0])]
-                cons = expr >= param[k] if sense == ">=" else expr <= param[k]
-                rows.append(Row(f"bounds.{side}[{label}]", cons, expr, param[k], sense))  # type: ignore[arg-type]
+            index = labels.get_indexer(pd.Index(list(values)))
+            expr = ctx.x[index]
+            cons = expr >= param if sense == ">=" else expr <= param
+            names = tuple(f"bounds.{side}[{label}]" for label in values)
+            rows.append(Row(f"bounds.{side}", cons, expr, param, sense, names))  # type: ignore[arg-type]
         lo, hi = self._values.get("lower", {}), self._values.get("upper", {})
         for label in set(lo) & set(hi):
             if lo[label] > hi[label]:

@@ -108,12 +108,9 @@ class Liquidity(Constraint):
             return []
         self._cap = cp.Parameter(len(self._index), nonneg=True)
         moved = ctx.trade if self.on == "trades" else ctx.x
-        rows = []
-        for k, i in enumerate(self._index):
-            expr = cp.abs(moved[int(i)])
-            label = f"{self.key}[{ctx.instruments[int(i)]}]"
-            rows.append(Row(label, expr <= self._cap[k], expr, self._cap[k], "<="))
-        return rows
+        expr = cp.abs(moved[self._index])
+        names = tuple(f"{self.key}[{ctx.instruments[int(i)]}]" for i in self._index)
+        return [Row(self.key, expr <= self._cap, expr, self._cap, "<=", names)]
 
     def _refresh(self, data: HedgeData) -> None:
         if self._cap is not None:

@@ -111,20 +111,30 @@ class SumObjective(Objective):
 
 
 class _RiskParameters:
-    r"""Parameters of :math:`\lVert g_0 + M x\rVert^2 + \lVert s_0 + S x\rVert^2`.
+    r"""Parameters of :math:`\lVert g_0 + M x\rVert^2 + \lVert s_0 + S x\rVert^2 + c`.
 
     With :math:`G = F^{1/2} B^\top` (factors x assets), :math:`M = G E`,
-    :math:`g_0 = G w`, :math:`S = \operatorname{diag}(d) E`, :math:`s_0 = d \circ w`.
+    :math:`g_0 = G w`. The specific part only involves the assets some instrument is
+    exposed to (:math:`S = \operatorname{diag}(d) E`, :math:`s_0 = d \circ w` on those
+    rows); every other holding's specific variance is the constant :math:`c`. The
+    problem's size is therefore independent of the number of holdings.
     """
 
-    def __init__(self, n_factors: int, n_assets: int, n_instruments: int) -> None:
+    def __init__(self, n_factors: int, touched: np.ndarray, n_instruments: int) -> None:
+        self.touched = touched
         self.g0 = cp.Parameter(n_factors)
         self.m = cp.Parameter((n_factors, n_instruments))
-        self.s0 = cp.Parameter(n_assets)
-        self.s = cp.Parameter((n_assets, n_instruments))
+        self.s0 = cp.Parameter(len(touched))
+        self.s = cp.Parameter((len(touched), n_instruments))
+        self.c = cp.Parameter(nonneg=True)
+
+    @classmethod
+    def for_data(cls, data: HedgeData, risk: FactorRisk) -> _RiskParameters:
+        touched = np.flatnonzero(np.any(data.exposures.to_numpy() != 0.0, axis=1))
+        return cls(risk.loadings.shape[1], touched, len(data.instruments))
 
     def expression(self, x: cp.Variable) -> cp.Expression:
-        return cp.sum_squares(self.g0 + self.m @ x) + cp.sum_squares(self.s0 + self.s @ x)
+        return cp.sum_squares(self.g0 + self.m @ x) + cp.sum_squares(self.s0 + self.s @ x) + self.c
 
     def set(self, risk: FactorRisk, data: HedgeData, scale: float) -> None:
         vals, vecs = np.linalg.eigh(risk.factor_cov.to_numpy())
@@ -133,13 +143,19 @@ class _RiskParameters:
         d = np.sqrt(scale * risk.specific_var.to_numpy())
         e = data.exposures.to_numpy()
         w = data.book.to_numpy()
-        if g.shape[0] != self.g0.shape[0] or d.shape[0] != self.s0.shape[0]:
+        if g.shape[0] != self.g0.shape[0] or np.any(
+            e[np.setdiff1d(np.arange(len(w)), self.touched)] != 0.0
+        ):
             raise SpecificationError(
-                "The new risk model's shape differs from the compiled one "
-                f"({g.shape[0]} factors, {d.shape[0]} assets); build a new HedgeProblem."
+                "The new data's shape or instrument exposures differ from the compiled "
+                "problem's; build a new HedgeProblem."
             )
         self.g0.value, self.m.value = g @ w, g @ e
-        self.s0.value, self.s.value = d * w, d[:, None] * e
+        t = self.touched
+        self.s0.value, self.s.value = d[t] * w[t], d[t, None] * e[t]
+        rest = np.ones(len(w), dtype=bool)
+        rest[t] = False
+        self.c.value = float(np.sum((d[rest] * w[rest]) ** 2))
 
 
 class Variance(Objective):
@@ -153,10 +169,7 @@ class Variance(Objective):
 
     def build(self, ctx: HedgeContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         """Build the factored sum of squares on the primary risk model."""
-        risk = ctx.data.risk
-        self._p = _RiskParameters(
-            risk.loadings.shape[1], len(ctx.data.assets), len(ctx.instruments)
-        )
+        self._p = _RiskParameters.for_data(ctx.data, ctx.data.risk)
         return self._p.expression(ctx.x), []
 
     def update(self, data: HedgeData) -> None:
@@ -180,7 +193,7 @@ class RobustVariance(Objective):
         self.window_constraints: dict[Any, cp.Constraint] = {}
         cons = []
         for key, risk in ctx.data.risk_models.items():
-            p = _RiskParameters(risk.loadings.shape[1], len(ctx.data.assets), len(ctx.instruments))
+            p = _RiskParameters.for_data(ctx.data, risk)
             self._params[key] = p
             c = p.expression(ctx.x) <= self._t
             self.window_constraints[key] = c

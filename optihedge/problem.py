@@ -218,16 +218,19 @@ class HedgeProblem:
 
     def _instrument_bounds(self, ctx: HedgeContext) -> list[Row]:
         rows = []
-        attrs = ctx.data.attributes
-        self._bound_params: list[tuple[cp.Parameter, str, int]] = []
-        for i, label in enumerate(ctx.instruments):
-            for side, sense in (("lower", ">="), ("upper", "<=")):
-                if np.isfinite(attrs.loc[label, side]):
-                    p = cp.Parameter()
-                    p.value = float(attrs.loc[label, side])
-                    self._bound_params.append((p, side, i))
-                    cons = ctx.x[i] >= p if sense == ">=" else ctx.x[i] <= p
-                    rows.append(Row(f"instrument.{side}[{label}]", cons, ctx.x[i], p, sense))  # type: ignore[arg-type]
+        self._bound_params: list[tuple[cp.Parameter, str, np.ndarray]] = []
+        for side, sense in (("lower", ">="), ("upper", "<=")):
+            values = ctx.data.attribute(side)
+            index = np.flatnonzero(np.isfinite(values))
+            if len(index) == 0:
+                continue
+            p = cp.Parameter(len(index))
+            p.value = values[index]
+            self._bound_params.append((p, side, index))
+            expr = ctx.x[index]
+            cons = expr >= p if sense == ">=" else expr <= p
+            names = tuple(f"instrument.{side}[{ctx.instruments[int(i)]}]" for i in index)
+            rows.append(Row(f"instrument.{side}", cons, expr, p, sense, names))  # type: ignore[arg-type]
         return rows
 
     def _check_terms(self, expr: cp.Expression, ctx: HedgeContext) -> None:
@@ -302,8 +305,8 @@ class HedgeProblem:
             self.objective.update(self.data)
             for c in self.constraints:
                 c.update(self.data)
-            for p, side, i in self._bound_params:
-                p.value = float(self.data.attributes[side].iloc[i])
+            for p, side, index in self._bound_params:
+                p.value = self.data.attribute(side)[index]
             self._current_param.value = self.data.current.to_numpy()
         if self._relaxed is not None:
             status, stats = self._solve_rounding(solver, solver_options)

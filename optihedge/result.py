@@ -132,39 +132,52 @@ def make_result(problem: HedgeProblem, status: str, stats: dict[str, Any]) -> He
     w = data.book.to_numpy()
     e = data.exposures.to_numpy()
     zero = np.zeros_like(x)
+    before, after = _risk_row(data, w, beta, zero), _risk_row(data, w + e @ x, beta, x)
     risk = pd.DataFrame(
-        {"before": _risk_row(data, w, beta, zero), "after": _risk_row(data, w + e @ x, beta, x)}
-    ).T
+        [list(before.values()), list(after.values())],
+        index=pd.Index(["before", "after"]),
+        columns=list(before),
+    )
     risk.attrs["horizon_days"] = data.horizon
-    rows = []
+    names: list[str] = []
+    owners: list[str] = []
+    parts: dict[str, list[np.ndarray]] = {
+        "value": [],
+        "limit": [],
+        "slack": [],
+        "binding": [],
+        "shadow_price": [],
+    }
     for c in problem.constraints:
         for r in problem.rows[id(c)]:
             if r.label == "whole_contracts":
                 continue
-            slack = r.slack()
-            scale = max(1.0, abs(r.limit_value()))
-            rows.append(
-                {
-                    "label": r.label,
-                    "constraint": repr(c),
-                    "value": r.value(),
-                    "limit": r.limit_value(),
-                    "slack": slack,
-                    "binding": bool(r.sense == "==" or abs(slack) <= _BINDING_TOL * scale),
-                    "shadow_price": r.shadow_price() / data.objective_scale,
-                }
+            values, limits = r.values(), r.limit_values()
+            slack = r.slacks(values, limits)
+            names.extend(r.names())
+            owners.extend([repr(c)] * len(values))
+            parts["value"].append(values)
+            parts["limit"].append(limits)
+            parts["slack"].append(slack)
+            parts["binding"].append(
+                np.full(len(values), True)
+                if r.sense == "=="
+                else np.abs(slack) <= _BINDING_TOL * np.maximum(1.0, np.abs(limits))
             )
-    columns = ["constraint", "value", "limit", "slack", "binding", "shadow_price"]
-    table = (
-        pd.DataFrame(rows).set_index("label")
-        if rows
-        else pd.DataFrame(columns=columns, index=pd.Index([], name="label"))
+            parts["shadow_price"].append(r.shadow_prices() / data.objective_scale)
+    table = pd.DataFrame(
+        {
+            "constraint": owners,
+            **{k: (np.concatenate(v) if v else np.zeros(0)) for k, v in parts.items()},
+        },
+        index=pd.Index(names, name="label"),
     )
+    table["binding"] = table["binding"].astype(bool)
     return HedgeResult(
         weights=weights,
         allocation=allocation,
         risk=risk,
-        constraints=table[columns],
+        constraints=table,
         status=status,
         solver_stats=stats,
         objective_value=float(problem.problem.value) / data.objective_scale,

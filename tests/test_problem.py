@@ -255,6 +255,34 @@ class TestResult:
         assert text.startswith("Protecting against SP500 beta for about")
         assert "a year in carry" in text
 
+    def test_objective_equals_the_dense_variance(self, market: dict[str, object]) -> None:
+        # the untouched holdings' specific risk enters as a constant: the objective must
+        # still equal (w + E x)' Sigma (w + E x) computed densely
+        res = problem(market, [GrossExposure(0.5)], objective=oh.Variance()).solve()
+        assert res.objective_value == pytest.approx(res.risk.loc["after", "variance"], rel=1e-9)
+
+    def test_problem_size_does_not_grow_with_holdings(self) -> None:
+        def size(n_holdings: int) -> int:
+            rng = np.random.default_rng(0)
+            assets = [f"S{i}" for i in range(n_holdings)] + ["IDX"]
+            b = pd.DataFrame(
+                rng.normal(1.0, 0.2, (len(assets), 2)), index=assets, columns=["m", "v"]
+            )
+            f = pd.DataFrame([[1e-4, 0.0], [0.0, 4e-5]], index=["m", "v"], columns=["m", "v"])
+            rm = RiskModel(b, f, pd.Series(1e-4, index=assets))
+            pf = oh.Portfolio.from_holdings(pd.Series(1.0, index=assets[:-1]))
+            p = oh.HedgeProblem(
+                pf,
+                [oh.ETF(label="E", underlying="IDX")],
+                objective=oh.Variance(),
+                risk_model=rm,
+                market="m",
+            )
+            p.solve()
+            return int(p.problem.size_metrics.num_scalar_data)
+
+        assert size(2000) == size(20)
+
     def test_shadow_price_is_the_value_of_relaxing(self, market: dict[str, object]) -> None:
         p = problem(market, [GrossExposure(0.3)])
         base = p.solve()
