@@ -84,8 +84,12 @@ class HedgeData:
         Expected return of each asset over the horizon.
     objective_scale : float
         Objective terms multiply their values by this so that the objective is of order
-        one (1 / the unhedged book's variance): solver tolerances then mean the same
-        relative accuracy whatever the book's size. Reported values are unscaled.
+        one (1 / the unhedged value of the objective): solver tolerances then mean the
+        same relative accuracy whatever the book's size. Reported values are unscaled.
+    scenario_book, scenario_pnl, scenario_probabilities, scenario_index : optional
+        With scenarios: the book's return per scenario (n_scenarios,), each instrument's
+        return per unit of x per scenario (n_scenarios, n_instruments), probabilities,
+        and scenario labels.
     """
 
     instruments: pd.Index
@@ -99,6 +103,10 @@ class HedgeData:
     market: Hashable | None = None
     expected_returns: pd.Series | None = None
     objective_scale: float = 1.0
+    scenario_book: np.ndarray | None = None
+    scenario_pnl: np.ndarray | None = None
+    scenario_probabilities: np.ndarray | None = None
+    scenario_index: pd.Index | None = None
 
     @property
     def risk(self) -> FactorRisk:

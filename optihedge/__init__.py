@@ -41,6 +41,8 @@ _LAZY_NAMES = {
     "StatisticalFactorModel": "factor_models",
     "MultiWindowRegression": "factor_models",
     "hedge_quality": "optihedge.diagnostics",
+    "Scenarios": "optihedge.scenarios",
+    "ExpectedShortfall": "optihedge.shortfall",
 }
 _SUBMODULES = (
     "attribution",
@@ -55,12 +57,15 @@ _SUBMODULES = (
     "problem",
     "result",
     "portfolio",
+    "scenarios",
+    "shortfall",
 )
 
 __all__ = [
     "ETF",
     "CarryCost",
     "Cash",
+    "ExpectedShortfall",
     "FactorModel",
     "Future",
     "HedgeProblem",
@@ -73,6 +78,7 @@ __all__ = [
     "RiskModel",
     "RiskModelSet",
     "RobustVariance",
+    "Scenarios",
     "StatisticalFactorModel",
     "TradingCost",
     "Variance",
@@ -95,6 +101,8 @@ __all__ = [
     "result",
     "returns_from_prices",
     "risk",
+    "scenarios",
+    "shortfall",
     "sizing",
     "target_volatility_multiplier",
 ]
@@ -129,6 +137,8 @@ if TYPE_CHECKING:
     from optihedge.portfolio import Portfolio
     from optihedge.problem import HedgeProblem
     from optihedge.result import HedgeResult
+    from optihedge.scenarios import Scenarios
+    from optihedge.shortfall import ExpectedShortfall
     from optihedge.sizing import (
         beta_adjusted_notional,
         futures_contracts,

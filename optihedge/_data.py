@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -15,12 +16,17 @@ from optihedge._validation import format_labels
 from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 from optihedge.instruments import Instrument, PositionReduction
 from optihedge.portfolio import Portfolio
+from optihedge.scenarios import Scenarios
 
 __all__ = ["build_data", "risk_models_of"]
 
 
 def risk_models_of(risk_model: Any) -> dict[Hashable, RiskModel]:
-    """Normalise a RiskModel, a RiskModelSet or a mapping to a dict of models."""
+    """Normalise a RiskModel or a RiskModelSet to a dict of models."""
+    if risk_model is None:
+        raise SpecificationError(
+            "HedgeProblem needs a risk_model (RiskModel or RiskModelSet), or scenarios."
+        )
     if isinstance(risk_model, RiskModel):
         return {risk_model.window if risk_model.window is not None else "model": risk_model}
     if isinstance(risk_model, RiskModelSet):
@@ -50,6 +56,7 @@ def build_data(
     current: pd.Series | None,
     market: Hashable | None,
     expected_returns: pd.Series | None,
+    scenarios: Scenarios | None = None,
 ) -> HedgeData:
     """Check every label and build the HedgeData of a problem."""
     if not isinstance(portfolio, Portfolio):
@@ -66,6 +73,20 @@ def build_data(
         raise MissingLabelsError(
             f"Instrument labels must be unique; repeated: {format_labels(dupes)}."
         )
+    if scenarios is not None:
+        if not isinstance(scenarios, Scenarios):
+            raise SpecificationError(
+                f"The 'scenarios' argument must be a Scenarios. Got {type(scenarios).__name__}."
+            )
+        if scenarios.horizon != horizon:
+            raise SpecificationError(
+                f"The scenarios span {scenarios.horizon} trading days but the problem's horizon "
+                f"is {horizon}; pass horizon={scenarios.horizon}."
+            )
+        if risk_model is None:
+            # betas and volatility from the scenarios themselves
+            cov = RiskModel.from_covariance(scenarios.covariance(), repair="clip")
+            risk_model = dataclasses.replace(cov, horizon=scenarios.horizon)
     models = risk_models_of(risk_model)
     first = next(iter(models.values()))
     assets = first.assets
@@ -130,6 +151,21 @@ def build_data(
     if market is None:
         market = first.factors[0]
     scaled = {k: _scaled(m, horizon) for k, m in models.items()}
+    scenario_fields: dict[str, Any] = {}
+    if scenarios is not None:
+        missing = portfolio.holdings.index.difference(scenarios.returns.columns)
+        if len(missing):
+            raise MissingLabelsError(
+                f"The scenarios lack holdings {format_labels(missing)} of the portfolio."
+            )
+        weights = portfolio.weights
+        scenario_fields = {
+            "scenario_book": scenarios.returns[weights.index].to_numpy(dtype=np.float64)
+            @ weights.to_numpy(),
+            "scenario_pnl": np.column_stack([i.scenario_returns(scenarios) for i in instruments]),
+            "scenario_probabilities": scenarios.probability_array(),
+            "scenario_index": scenarios.returns.index,
+        }
     return HedgeData(
         instruments=labels,
         assets=assets,
@@ -142,6 +178,7 @@ def build_data(
         market=market,
         expected_returns=expected_returns,
         objective_scale=_objective_scale(next(iter(scaled.values())), book.to_numpy()),
+        **scenario_fields,
     )
 
 

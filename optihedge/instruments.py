@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from optihedge._validation import check_scalar
-from optihedge.errors import DataError
+import numpy as np
+
+from optihedge._validation import check_scalar, format_labels
+from optihedge.errors import DataError, MissingLabelsError
+
+if TYPE_CHECKING:
+    from optihedge.scenarios import Scenarios
 
 __all__ = ["ETF", "Cash", "Future", "Instrument", "InverseETF", "PositionReduction"]
 
@@ -71,6 +76,18 @@ class Instrument:
     def exposure_map(self) -> dict[str, float]:
         """Exposure on each risk-model asset per unit of x (delta approximation)."""
         return {}
+
+    def scenario_returns(self, scenarios: Scenarios) -> np.ndarray:
+        """Return per unit of x in each scenario (linear in the underlyings by default)."""
+        out = np.zeros(scenarios.n_scenarios)
+        for asset, amount in self.exposure_map().items():
+            if asset not in scenarios.returns.columns:
+                raise MissingLabelsError(
+                    f"Instrument {self.label!r} has underlying {asset!r}, which the scenarios "
+                    f"lack (they cover {format_labels(scenarios.returns.columns)})."
+                )
+            out += amount * scenarios.returns[asset].to_numpy(dtype=np.float64)
+        return out
 
     @property
     def premium(self) -> float:
@@ -187,6 +204,11 @@ class InverseETF(Instrument):
     def carry_long(self) -> float:
         """Expense ratio."""
         return self.expense_ratio
+
+    def scenario_returns(self, scenarios: Scenarios) -> np.ndarray:
+        """Compounded daily reset along each scenario's path (delta if it has none)."""
+        super().scenario_returns(scenarios)  # checks the underlying is covered
+        return scenarios.compound(self.underlying, self.leverage)
 
     def horizon_return(self, daily_underlying_returns: list[float] | tuple[float, ...]) -> float:
         """Compounded return over a path of daily underlying returns (daily reset)."""

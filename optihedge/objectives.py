@@ -45,6 +45,27 @@ class Objective(ABC):
         """Sub-terms (a sum lists them; a plain term has none)."""
         return []
 
+    def parameters(self) -> dict[str, float]:
+        """Named parameters a solve may change (none by default)."""
+        return {}
+
+    def set_parameter(self, key: str, value: float) -> None:
+        """Change a named parameter."""
+        raise SpecificationError(f"{self!r} has no parameter {key!r}.")
+
+    def reference(self, data: HedgeData) -> float:
+        """Return the term's value for the unhedged book (scales the objective); 0 for costs."""
+        return 0.0
+
+    def refine(self, x: np.ndarray) -> bool:
+        """After a solve: adjust parameters and return True if another solve is needed."""
+        return False
+
+    @property
+    def is_quadratic(self) -> bool:
+        """Whether the term makes the objective quadratic (needs a QP/MIQP solver)."""
+        return False
+
     def __add__(self, other: Objective) -> Objective:
         if not isinstance(other, Objective):
             return NotImplemented
@@ -106,6 +127,34 @@ class SumObjective(Objective):
         for term in self.terms:
             term.update(data)
 
+    def parameters(self) -> dict[str, float]:
+        """Every term's named parameters."""
+        out: dict[str, float] = {}
+        for term in self.terms:
+            out.update(term.parameters())
+        return out
+
+    def set_parameter(self, key: str, value: float) -> None:
+        """Route a parameter to the term that owns it."""
+        for term in self.terms:
+            if key in term.parameters():
+                term.set_parameter(key, value)
+                return
+        raise SpecificationError(f"{self!r} has no parameter {key!r}.")
+
+    def reference(self, data: HedgeData) -> float:
+        """Sum of the terms' references."""
+        return sum(term.reference(data) for term in self.terms)
+
+    def refine(self, x: np.ndarray) -> bool:
+        """Refine every term; True if any needs another solve."""
+        return any([term.refine(x) for term in self.terms])
+
+    @property
+    def is_quadratic(self) -> bool:
+        """Whether any term is quadratic."""
+        return any(term.is_quadratic for term in self.terms)
+
     def __repr__(self) -> str:
         return " + ".join(repr(t) for t in self.terms)
 
@@ -158,6 +207,11 @@ class _RiskParameters:
         self.c.value = float(np.sum((d[rest] * w[rest]) ** 2))
 
 
+def _book_variance(risk: FactorRisk, w: np.ndarray) -> float:
+    fw = risk.loadings.to_numpy().T @ w
+    return float(fw @ risk.factor_cov.to_numpy() @ fw + w @ (risk.specific_var.to_numpy() * w))
+
+
 class Variance(Objective):
     r"""Variance of the hedged book over the horizon, in factored form.
 
@@ -175,6 +229,15 @@ class Variance(Objective):
     def update(self, data: HedgeData) -> None:
         """Set the square-root factors of the primary risk model."""
         self._p.set(data.risk, data, self.weight * data.objective_scale)
+
+    def reference(self, data: HedgeData) -> float:
+        """Variance of the unhedged book."""
+        return self.weight * _book_variance(data.risk, data.book.to_numpy())
+
+    @property
+    def is_quadratic(self) -> bool:
+        """A variance is quadratic."""
+        return True
 
 
 class RobustVariance(Objective):
@@ -209,6 +272,16 @@ class RobustVariance(Objective):
             )
         for key, risk in data.risk_models.items():
             self._params[key].set(risk, data, data.objective_scale)
+
+    def reference(self, data: HedgeData) -> float:
+        """Largest variance of the unhedged book across the windows."""
+        w = data.book.to_numpy()
+        return self.weight * max(_book_variance(r, w) for r in data.risk_models.values())
+
+    @property
+    def is_quadratic(self) -> bool:
+        """A variance is quadratic."""
+        return True
 
 
 class TradingCost(Objective):

@@ -11,6 +11,7 @@ brute-force enumeration on small cases.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
@@ -19,7 +20,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from constraints import Constraint, HedgeContext, Row, Turnover, WholeContracts
+from constraints import Constraint, HedgeContext, HedgeData, Row, Turnover, WholeContracts
 from constraints.errors import ConvexityError, NotDPPError
 from optihedge._data import build_data
 from optihedge.errors import (
@@ -32,6 +33,7 @@ from optihedge.instruments import Instrument
 from optihedge.objectives import Objective
 from optihedge.portfolio import Portfolio
 from optihedge.result import HedgeResult, make_result
+from optihedge.shortfall import CapacityExceededError, ExpectedShortfall
 
 __all__ = ["HedgeProblem"]
 
@@ -87,13 +89,6 @@ class HedgeProblem:
         market: Hashable | None = None,
         expected_returns: pd.Series | None = None,
     ) -> None:
-        if scenarios is not None:
-            raise SpecificationError(
-                "The 'scenarios' argument is not supported by this version: the expected-"
-                "shortfall objective arrives with the scenarios module. Pass risk_model=."
-            )
-        if risk_model is None:
-            raise SpecificationError("HedgeProblem needs a risk_model (RiskModel or RiskModelSet).")
         if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
             raise SpecificationError(
                 f"The 'horizon' argument must be an int >= 1. Got {horizon!r}."
@@ -113,6 +108,7 @@ class HedgeProblem:
         self.market = market
         self.expected_returns = expected_returns
         self._risk_model = risk_model
+        self.scenarios = scenarios
         self._current = self._current_from(current)
         self.data = self._build_data()
         self._check_keys()
@@ -130,8 +126,8 @@ class HedgeProblem:
                 current = c.current
         return current
 
-    def _build_data(self) -> Any:
-        return build_data(
+    def _build_data(self) -> HedgeData:
+        data = build_data(
             self.portfolio,
             self.instruments,
             self._risk_model,
@@ -139,7 +135,12 @@ class HedgeProblem:
             current=self._current,
             market=self.market,
             expected_returns=self.expected_returns,
+            scenarios=self.scenarios,
         )
+        reference = self.objective.reference(data)
+        if reference > 0 and np.isfinite(reference):
+            data = dataclasses.replace(data, objective_scale=1.0 / reference)
+        return data
 
     def _check_keys(self) -> None:
         seen: dict[str, Constraint] = {}
@@ -207,14 +208,18 @@ class HedgeProblem:
             )
         if not methods:
             return False
-        have_scip = "SCIP" in cp.installed_solvers()
+        installed = cp.installed_solvers()
+        # a linear objective (expected shortfall, costs) is a MILP: HiGHS solves it exactly
+        linear = not self.objective.is_quadratic and "HIGHS" in installed
+        have_exact = linear or "SCIP" in installed
         method = methods.pop()
-        if method == "exact" and not have_scip:
+        if method == "exact" and not have_exact:
             raise SpecificationError(
-                "WholeContracts(method='exact') needs the SCIP solver: pip install "
-                "'optihedge[mip]'. Or use method='rounding'."
+                "WholeContracts(method='exact') with a quadratic objective needs the SCIP "
+                "solver: pip install 'optihedge[mip]'. Or use method='rounding'."
             )
-        return method == "exact" or (method == "auto" and have_scip)
+        self._integer_solvers = ("HIGHS", "SCIP") if linear else ("SCIP",)
+        return method == "exact" or (method == "auto" and have_exact)
 
     def _instrument_bounds(self, ctx: HedgeContext) -> list[Row]:
         rows = []
@@ -248,13 +253,15 @@ class HedgeProblem:
 
     # ------------------------------------------------------------------ solving
     def parameters(self) -> dict[str, float | None]:
-        """Every named parameter of every constraint, with its current value."""
-        out: dict[str, float | None] = {}
+        """Every named parameter of the objective and the constraints, with its value."""
+        out: dict[str, float | None] = dict(self.objective.parameters())
         for c in self.constraints:
             out.update(c.parameters())
         return out
 
-    def _owner(self, key: str) -> Constraint:
+    def _owner(self, key: str) -> Constraint | Objective:
+        if key in self.objective.parameters():
+            return self.objective
         for c in self.constraints:
             if key in c.parameters():
                 return c
@@ -308,13 +315,24 @@ class HedgeProblem:
             for p, side, index in self._bound_params:
                 p.value = self.data.attribute(side)[index]
             self._current_param.value = self.data.current.to_numpy()
-        if self._relaxed is not None:
-            status, stats = self._solve_rounding(solver, solver_options)
-        else:
-            status, stats = self._run(self.problem, solver, solver_options)
-        if self._fixed is not None:
-            self._price_limits()
+        try:
+            if self._relaxed is not None:
+                status, stats = self._solve_rounding(solver, solver_options)
+            else:
+                status, stats = self._run(self.problem, solver, solver_options)
+            if self._fixed is not None:
+                self._price_limits()
+        except CapacityExceededError as exc:
+            self._grow(int(exc.args[0]))
+            return self.solve(solver=solver, **solver_options)
         return make_result(self, status, stats)
+
+    def _grow(self, needed: int) -> None:
+        """Recompile with more scenario slots (the active set outgrew them)."""
+        for term in [self.objective, *self.objective.children()]:
+            if isinstance(term, ExpectedShortfall):
+                term.grow(needed)
+        self._compile()
 
     def _price_limits(self) -> None:
         """Re-solve with the integer contracts fixed so that every limit has a dual."""
@@ -336,7 +354,7 @@ class HedgeProblem:
         if solver is not None:
             return (solver,)
         if self.exact_integer:
-            return ("SCIP",)
+            return self._integer_solvers
         return DEFAULT_SOLVERS
 
     def _run(
@@ -350,11 +368,19 @@ class HedgeProblem:
         for name in self._solvers(solver):
             try:
                 problem.solve(solver=name, **options)
+                refinements = 0
+                while problem.status in _OK and self.objective.refine(
+                    np.asarray(self.x.value, dtype=np.float64)
+                ):
+                    refinements += 1
+                    problem.solve(solver=name, **options)
             except cp.error.SolverError as exc:
                 last = exc
                 continue
             if problem.status in _OK:
-                return str(problem.status), _stats(problem, name)
+                stats = _stats(problem, name)
+                stats["refinements"] = refinements
+                return str(problem.status), stats
             if problem.status in _INFEASIBLE:
                 if diagnose:
                     raise InfeasibleError(self._diagnose())

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optihedge.risk import parametric_es, parametric_var
+from optihedge.risk import expected_shortfall, parametric_es, parametric_var, value_at_risk
 
 if TYPE_CHECKING:
     from constraints import HedgeData
@@ -34,7 +34,10 @@ class HedgeResult:
     risk : DataFrame indexed by ("before", "after")
         ``volatility``, ``variance``, ``beta`` (to the problem's market), and normal
         ``var_95``, ``es_95``, ``var_99``, ``es_99`` (zero mean), all over
-        ``horizon`` trading days as fractions of the book's value.
+        ``horizon`` trading days as fractions of the book's value. With scenarios also
+        ``scenario_var``, ``scenario_es`` (at the objective's alpha, else 0.95;
+        ``attrs["scenario_alpha"]``) and ``tail_scenarios`` (scenarios with a loss
+        beyond the VaR).
     constraints : DataFrame by row label
         ``constraint``, ``value``, ``limit``, ``slack``, ``binding`` and
         ``shadow_price`` (objective improvement per unit of relaxation of the limit,
@@ -100,15 +103,33 @@ def _risk_row(
     return out
 
 
+def _scenario_risk(
+    risk: pd.DataFrame, problem: HedgeProblem, data: HedgeData, x: np.ndarray
+) -> None:
+    """Add scenario VaR, ES and tail size, before and after, to the risk table."""
+    alpha = float(problem.objective.parameters().get("expected_shortfall.alpha", 0.95))
+    p = data.scenario_probabilities
+    assert data.scenario_book is not None
+    assert data.scenario_pnl is not None
+    pnls = {"before": data.scenario_book, "after": data.scenario_book + data.scenario_pnl @ x}
+    for row, pnl in pnls.items():
+        var = value_at_risk(pnl, alpha, p)
+        risk.loc[row, "scenario_var"] = var
+        risk.loc[row, "scenario_es"] = expected_shortfall(pnl, alpha, p)
+        risk.loc[row, "tail_scenarios"] = float(np.count_nonzero(-pnl > var))
+    risk.attrs["scenario_alpha"] = alpha
+    risk.attrs["n_scenarios"] = len(data.scenario_book)
+
+
 def make_result(problem: HedgeProblem, status: str, stats: dict[str, Any]) -> HedgeResult:
     """Collect a solved problem's numbers into a HedgeResult."""
     data = problem.data
     value = problem.portfolio.value
     labels = data.instruments
     x = np.array(problem.x.value, dtype=np.float64)
-    for w in problem.whole_contracts:
-        if w.target is not None and (problem.exact_integer or not w.integer):
-            x[w.index] = w.target.value  # whole contracts exactly, not to solver tolerance
+    for whole in problem.whole_contracts:
+        if whole.target is not None and (problem.exact_integer or not whole.integer):
+            x[whole.index] = whole.target.value  # whole contracts exactly, not to solver tolerance
     weights = pd.Series(x, index=labels, name="weight")
     attrs = data.attributes
     notional = x * value
@@ -139,6 +160,8 @@ def make_result(problem: HedgeProblem, status: str, stats: dict[str, Any]) -> He
         columns=list(before),
     )
     risk.attrs["horizon_days"] = data.horizon
+    if data.scenario_book is not None and data.scenario_pnl is not None:
+        _scenario_risk(risk, problem, data, x)
     names: list[str] = []
     owners: list[str] = []
     parts: dict[str, list[np.ndarray]] = {

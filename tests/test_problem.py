@@ -589,10 +589,6 @@ class TestErrors:
         with pytest.raises(EstimationDataError, match="positive semi-definite"):
             RiskModel.from_covariance(cov)
 
-    def test_scenarios_not_yet(self, market: dict[str, object]) -> None:
-        with pytest.raises(SpecificationError, match="'scenarios' argument is not supported"):
-            problem(market, scenarios=object())
-
     def test_every_constraint_builds_dpp(self, market: dict[str, object]) -> None:
         mu = pd.Series(0.001, index=market["cov"].index)  # type: ignore[attr-defined]
         cons = [

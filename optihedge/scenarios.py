@@ -1,0 +1,408 @@
+r"""Scenarios of asset returns over a horizon: historical, bootstrap, Monte Carlo, stress.
+
+A :class:`Scenarios` holds simple returns over ``horizon`` trading days, one row per
+scenario and one column per asset, with optional probabilities. Where the scenarios come
+from daily paths it also keeps those paths, so that path-dependent instruments (a
+daily-reset inverse ETF) are revalued by compounding along each path rather than by a
+delta approximation:
+
+.. math::
+    R^{\text{inv}}_s = \prod_{t \in s} (1 + L\,r_t) - 1
+    \ne L \Big(\prod_{t \in s}(1 + r_t) - 1\Big)
+
+Every random constructor takes a ``seed`` and is reproducible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optihedge._validation import check_probabilities, check_scalar, format_labels
+from optihedge.errors import DataError, MissingLabelsError, SpecificationError
+
+__all__ = ["STRESS_WINDOWS", "Scenarios"]
+
+#: Named stress windows (inclusive dates).
+STRESS_WINDOWS: dict[str, tuple[str, str]] = {
+    "GFC 2008-09": ("2008-09-01", "2009-03-31"),
+    "COVID 2020": ("2020-02-19", "2020-03-23"),
+    "2022 bear": ("2022-01-03", "2022-10-12"),
+}
+
+
+def _check_daily(daily: Any, name: str = "daily") -> pd.DataFrame:
+    if not isinstance(daily, pd.DataFrame):
+        raise DataError(
+            f"The '{name}' argument must be a DataFrame of daily returns (dates x assets). "
+            f"Got {type(daily).__name__} instead."
+        )
+    values = daily.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(
+            f"The '{name}' argument holds {int(bad.sum())} NaN or infinite value(s), first in "
+            f"column {daily.columns[c]!r} at {daily.index[r]!r}; drop or fill them first "
+            "(e.g. returns_from_prices(..., missing='drop'))."
+        )
+    if (values <= -1.0).any():
+        raise DataError(f"The '{name}' argument holds returns <= -100%; they are not returns.")
+    if not daily.columns.is_unique:
+        raise MissingLabelsError(f"The '{name}' argument has duplicate columns.")
+    return daily
+
+
+def _check_horizon(horizon: Any) -> int:
+    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
+        raise DataError(f"The 'horizon' argument must be an int >= 1. Got {horizon!r} instead.")
+    return int(horizon)
+
+
+class _Paths:
+    """Daily returns along each scenario's path."""
+
+    def compound(self, column: Hashable, leverage: float) -> np.ndarray:
+        """Return of a daily-reset position with ``leverage`` on ``column`` along each path."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class _IndexedPaths(_Paths):
+    """Paths as rows of a daily returns table: ``index[s]`` lists path s's days."""
+
+    daily: pd.DataFrame
+    index: np.ndarray  # (n_scenarios, horizon) integer rows of ``daily``
+
+    def compound(self, column: Hashable, leverage: float) -> np.ndarray:
+        r = self.daily[column].to_numpy(dtype=np.float64)
+        growth = np.log1p(leverage * r)
+        return np.asarray(np.expm1(growth[self.index].sum(axis=1)), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class _SimulatedPaths(_Paths):
+    """Factor Monte Carlo paths, regenerated deterministically from the seed."""
+
+    loadings: np.ndarray  # (n_assets, n_factors), per day
+    factor_sqrt: np.ndarray  # R with R' R = F (per day)
+    specific_std: np.ndarray  # (n_assets,), per day
+    assets: pd.Index
+    n_scenarios: int
+    horizon: int
+    dof: float | None
+    seed: int
+    chunk: int = 5_000
+
+    def _daily(self, columns: np.ndarray) -> Any:
+        rng = np.random.default_rng(self.seed)
+        k = self.loadings.shape[1]
+        for start in range(0, self.n_scenarios, self.chunk):
+            n = min(self.chunk, self.n_scenarios - start)
+            z = rng.standard_normal((n, self.horizon, k)) @ self.factor_sqrt
+            e = rng.standard_normal((n, self.horizon, len(self.assets)))
+            if self.dof is None:
+                scale = np.ones((n, 1, 1))
+            else:
+                w = rng.chisquare(self.dof, n)
+                scale = np.sqrt((self.dof - 2.0) / w)[:, None, None]
+            b = self.loadings[columns]
+            yield scale * (z @ b.T + e[:, :, columns] * self.specific_std[columns])
+
+    def horizon_returns(self) -> np.ndarray:
+        cols = np.arange(len(self.assets))
+        out = [np.expm1(np.log1p(d).sum(axis=1)) for d in self._daily(cols)]
+        return np.vstack(out)
+
+    def compound(self, column: Hashable, leverage: float) -> np.ndarray:
+        j = int(self.assets.get_indexer(pd.Index([column]))[0])
+        cols = np.arange(len(self.assets))  # same draws as horizon_returns
+        out = [np.expm1(np.log1p(leverage * d[:, :, j]).sum(axis=1)) for d in self._daily(cols)]
+        return np.concatenate(out)
+
+
+@dataclass(frozen=True)
+class Scenarios:
+    """Joint scenarios of asset returns over a horizon.
+
+    Attributes
+    ----------
+    returns : DataFrame of shape (n_scenarios, n_assets)
+        Simple returns over ``horizon`` trading days, labelled by scenario and asset.
+    horizon : int
+        Trading days each scenario spans.
+    probabilities : Series by scenario, optional
+        Probability of each scenario (equal if omitted).
+    name : str
+        What the scenarios are (for reports).
+    vol_move : float
+        Implied-volatility shock attached to hypothetical scenarios (for options).
+    """
+
+    returns: pd.DataFrame
+    horizon: int
+    probabilities: pd.Series | None = None
+    name: str = "scenarios"
+    vol_move: float = 0.0
+    paths: _Paths | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_daily(self.returns, "returns")
+        if len(self.returns) == 0:
+            raise DataError("A Scenarios object needs at least one scenario.")
+        if self.probabilities is not None:
+            if not self.probabilities.index.equals(self.returns.index):
+                raise MissingLabelsError(
+                    "The 'probabilities' must be labelled like the scenarios (same index)."
+                )
+            check_probabilities(self.probabilities.to_numpy(), len(self.returns))
+
+    # ------------------------------------------------------------ constructors
+    @classmethod
+    def from_returns(
+        cls,
+        returns: pd.DataFrame,
+        *,
+        horizon: int = 1,
+        probabilities: Any = None,
+        name: str = "given",
+    ) -> Scenarios:
+        """Scenarios given directly: one row of horizon returns per scenario.
+
+        Path-dependent instruments are then revalued with their one-period delta.
+        """
+        probs = None
+        if probabilities is not None:
+            p = check_probabilities(probabilities, len(returns))
+            probs = pd.Series(p, index=returns.index, name="probability")
+        return cls(_check_daily(returns, "returns"), _check_horizon(horizon), probs, name)
+
+    @classmethod
+    def historical(
+        cls,
+        daily: pd.DataFrame,
+        *,
+        horizon: int = 21,
+        start: Any = None,
+        end: Any = None,
+        step: int = 1,
+    ) -> Scenarios:
+        """Overlapping ``horizon``-day paths of history, one starting every ``step`` days.
+
+        Scenario labels are the last date of each path.
+        """
+        daily = _check_daily(daily)
+        h = _check_horizon(horizon)
+        window = daily.loc[start:end]
+        if len(window) < h:
+            raise DataError(
+                f"The selected history has {len(window)} days; a {h}-day path needs {h}."
+            )
+        first = daily.index.get_indexer(window.index[:1])[0]
+        starts = np.arange(first, first + len(window) - h + 1, max(int(step), 1))
+        index = starts[:, None] + np.arange(h)[None, :]
+        return cls._from_index(daily, index, h, f"historical {h}-day paths")
+
+    @classmethod
+    def bootstrap(
+        cls, daily: pd.DataFrame, n: int, *, horizon: int = 21, block: int = 5, seed: int = 0
+    ) -> Scenarios:
+        """Block bootstrap: each path joins random blocks of ``block`` consecutive days."""
+        daily = _check_daily(daily)
+        h = _check_horizon(horizon)
+        blk = _check_horizon(block)
+        if len(daily) < blk:
+            raise DataError(f"The 'daily' data has {len(daily)} days; a block needs {blk}.")
+        rng = np.random.default_rng(seed)
+        n_blocks = -(-h // blk)
+        starts = rng.integers(0, len(daily) - blk + 1, (int(n), n_blocks))
+        index = (starts[:, :, None] + np.arange(blk)).reshape(int(n), -1)[:, :h]
+        return cls._from_index(daily, index, h, f"block bootstrap ({blk}-day blocks)")
+
+    @classmethod
+    def _from_index(cls, daily: pd.DataFrame, index: np.ndarray, h: int, name: str) -> Scenarios:
+        paths = _IndexedPaths(daily, index)
+        logs = np.log1p(daily.to_numpy(dtype=np.float64))
+        # sum logs over each path: cumulative sums when paths are contiguous
+        if np.all(np.diff(index, axis=1) == 1):
+            c = np.vstack([np.zeros(logs.shape[1]), np.cumsum(logs, axis=0)])
+            summed = c[index[:, -1] + 1] - c[index[:, 0]]
+            labels = daily.index[index[:, -1]]
+        else:
+            summed = np.stack([logs[:, j][index].sum(axis=1) for j in range(logs.shape[1])], 1)
+            labels = pd.RangeIndex(len(index), name="scenario")
+        returns = pd.DataFrame(np.expm1(summed), index=labels, columns=daily.columns)
+        if not returns.index.is_unique:
+            returns.index = pd.RangeIndex(len(returns), name="scenario")
+        return cls(returns, h, None, name, paths=paths)
+
+    @classmethod
+    def monte_carlo(
+        cls,
+        risk_model: Any,
+        n: int,
+        *,
+        horizon: int = 21,
+        dof: float | None = 5.0,
+        seed: int = 0,
+    ) -> Scenarios:
+        r"""Factor Monte Carlo with fat tails from a per-day :class:`RiskModel`.
+
+        Daily returns :math:`r_t = B f_t + \varepsilon_t` with normal factor and specific
+        shocks whose covariance is the model's; each path draws one multiplier
+        :math:`\sqrt{(\nu - 2)/W}`, :math:`W \sim \chi^2_\nu`, shared by its days and
+        assets, so the horizon returns are multivariate Student-t with ``dof`` degrees of
+        freedom (normal if ``dof`` is None) and the model's covariance.
+        """
+        if dof is not None:
+            check_scalar(dof, "dof", lower=2.0, lower_inclusive=False)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise DataError(f"The 'n' argument must be an int >= 1. Got {n!r} instead.")
+        model_h = getattr(risk_model, "horizon", 1)
+        if model_h != 1:
+            raise SpecificationError("Monte Carlo needs a per-day risk model (horizon 1).")
+        vals, vecs = np.linalg.eigh(risk_model.factor_cov.to_numpy())
+        paths = _SimulatedPaths(
+            loadings=risk_model.loadings.to_numpy(),
+            factor_sqrt=(vecs * np.sqrt(np.clip(vals, 0.0, None))).T,
+            specific_std=np.sqrt(risk_model.specific_var.to_numpy()),
+            assets=risk_model.assets,
+            n_scenarios=n,
+            horizon=_check_horizon(horizon),
+            dof=dof,
+            seed=int(seed),
+        )
+        returns = pd.DataFrame(
+            paths.horizon_returns(),
+            columns=risk_model.assets,
+            index=pd.RangeIndex(n, name="scenario"),
+        )
+        tails = "normal" if dof is None else f"Student-t({dof:g})"
+        return cls(returns, paths.horizon, None, f"factor Monte Carlo, {tails}", paths=paths)
+
+    @classmethod
+    def stress(
+        cls, daily: pd.DataFrame, window: str | tuple[str, str], *, horizon: int | None = None
+    ) -> Scenarios:
+        """Build scenarios from a named or given stress window.
+
+        With ``horizon=None`` one scenario: the whole window compounded (its horizon is
+        the window's length). Otherwise every overlapping ``horizon``-day path inside it.
+
+        Raises
+        ------
+        DataError
+            If the data do not cover the window.
+        """
+        daily = _check_daily(daily)
+        if isinstance(window, str):
+            if window not in STRESS_WINDOWS:
+                raise SpecificationError(
+                    f"Unknown stress window {window!r}; named ones are {list(STRESS_WINDOWS)}, "
+                    "or pass (start, end)."
+                )
+            start, end = STRESS_WINDOWS[window]
+            label = window
+        else:
+            start, end = window
+            label = f"{start} to {end}"
+        first, last = daily.index[0], daily.index[-1]
+        if pd.Timestamp(start) < first or pd.Timestamp(end) > last:
+            raise DataError(
+                f"The stress window {label!r} ({start} to {end}) is outside the data "
+                f"({first.date()} to {last.date()}); pass data that cover it."
+            )
+        inside = daily.loc[start:end]
+        if horizon is not None:
+            out = cls.historical(daily, horizon=horizon, start=start, end=end)
+            return cls(out.returns, out.horizon, None, f"stress {label}", paths=out.paths)
+        rows = daily.index.get_indexer(inside.index)
+        index = rows[None, :]
+        total = np.expm1(np.log1p(inside.to_numpy(dtype=np.float64)).sum(axis=0))
+        returns = pd.DataFrame(
+            [total], index=pd.Index([label], name="scenario"), columns=daily.columns
+        )
+        return cls(returns, len(inside), None, f"stress {label}", paths=_IndexedPaths(daily, index))
+
+    @classmethod
+    def shock(
+        cls,
+        risk_model: Any,
+        moves: Mapping[Hashable, float],
+        *,
+        vol_move: float = 0.0,
+        name: str | None = None,
+    ) -> Scenarios:
+        r"""Build a hypothetical shock: given moves of some factors or assets, the rest follow.
+
+        Every asset moves by its conditional expectation under the risk model,
+        :math:`E[r \mid r_F = m] = \Sigma_{\cdot F} \Sigma_{FF}^{-1} m` (an index move
+        propagated through betas). ``vol_move`` (volatility points, e.g. 0.10) is carried
+        for option revaluation. One scenario over the model's horizon.
+        """
+        cov = risk_model.covariance()
+        labels = list(moves)
+        unknown = [k for k in labels if k not in cov.index]
+        if unknown:
+            raise MissingLabelsError(
+                f"The shock moves {format_labels(unknown)}, which the risk model lacks; "
+                "shock assets of the model (e.g. the index it regresses on)."
+            )
+        m = np.array(
+            [
+                check_scalar(moves[k], f"moves[{k!r}]", lower=-1.0, lower_inclusive=False)
+                for k in labels
+            ]
+        )
+        s_ff = cov.loc[labels, labels].to_numpy()
+        s_af = cov.loc[:, labels].to_numpy()
+        r = s_af @ np.linalg.lstsq(s_ff, m, rcond=None)[0]
+        label = name or ", ".join(f"{k} {v:+.0%}" for k, v in moves.items())
+        returns = pd.DataFrame([r], index=pd.Index([label], name="scenario"), columns=cov.index)
+        return cls(
+            returns,
+            int(getattr(risk_model, "horizon", 1)),
+            None,
+            f"shock {label}",
+            vol_move=check_scalar(vol_move, "vol_move"),
+        )
+
+    # -------------------------------------------------------------- accessors
+    @property
+    def n_scenarios(self) -> int:
+        """Number of scenarios."""
+        return len(self.returns)
+
+    def probability_array(self) -> np.ndarray:
+        """Probabilities as an array (equal weights if none were given)."""
+        if self.probabilities is None:
+            return np.full(self.n_scenarios, 1.0 / self.n_scenarios)
+        return self.probabilities.to_numpy(dtype=np.float64)
+
+    def compound(self, column: Hashable, leverage: float) -> np.ndarray:
+        """Return of a daily-reset ``leverage`` position on ``column`` in each scenario.
+
+        Compounded along the daily path where the scenarios have paths; the one-period
+        delta ``leverage * return`` otherwise.
+        """
+        if column not in self.returns.columns:
+            raise MissingLabelsError(
+                f"The scenarios lack {column!r}; they cover {format_labels(self.returns.columns)}."
+            )
+        if self.paths is None:
+            return leverage * self.returns[column].to_numpy(dtype=np.float64)
+        return self.paths.compound(column, leverage)
+
+    def covariance(self) -> pd.DataFrame:
+        """Probability-weighted covariance of the scenario returns (over the horizon)."""
+        p = self.probability_array()
+        x = self.returns.to_numpy(dtype=np.float64)
+        mu = p @ x
+        xc = x - mu
+        return pd.DataFrame(
+            (xc * p[:, None]).T @ xc, index=self.returns.columns, columns=self.returns.columns
+        )
