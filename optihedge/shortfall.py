@@ -10,10 +10,11 @@ x in scenario s (fractions of the book's value over the horizon).
 **Exact scenario active set** (``method="active_set"``, the default). The LP keeps K
 scenario slots whose numbers are Parameters, so it is compiled once. It starts from the
 worst scenarios under a rough first hedge (least squares of the book on the
-instruments), solves, then checks every scenario: a scenario outside the slots whose
-loss exceeds :math:`\zeta^*` is swapped in for one whose loss is below
+instruments), solves, then checks every scenario. In the first rounds the slots are
+re-filled with the worst K scenarios under the new hedge; after that a scenario outside
+the slots whose loss exceeds :math:`\zeta^*` is swapped in for one whose loss is below
 :math:`\zeta^*` (its term is zero, so dropping it leaves the restricted optimum
-unchanged). When no scenario outside the slots has a loss above :math:`\zeta^*`, every
+unchanged, and the restricted optimum can only rise: the loop terminates). When no scenario outside the slots has a loss above :math:`\zeta^*`, every
 omitted term is zero at :math:`(x^*, \zeta^*)`, so the restricted optimum is the full
 optimum: exact, not approximate. ``method="lp"`` solves the plain LP over all
 scenarios, the reference the tests compare against.
@@ -36,6 +37,7 @@ from optihedge.risk import expected_shortfall
 __all__ = ["ExpectedShortfall"]
 
 _MIN_SLOTS = 256
+_RESELECT_ROUNDS = 3  # then only swap violators in, which terminates monotonically
 
 
 class CapacityExceededError(RuntimeError):
@@ -130,7 +132,7 @@ class ExpectedShortfall(Objective):
         if self.capacity is not None:
             return min(n, int(self.capacity))
         tail = math.ceil((1.0 - self.alpha) * n)
-        return min(n, max(_MIN_SLOTS, 3 * tail + 100))
+        return min(n, max(_MIN_SLOTS, 2 * tail + 100))
 
     def build(self, ctx: HedgeContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         """Build the RU LP over K scenario slots (all scenarios with ``method="lp"``)."""
@@ -190,8 +192,15 @@ class ExpectedShortfall(Objective):
         inside[self._active] = True
         violators = np.flatnonzero(~inside & (losses > zeta + tol))
         if len(violators) == 0:
+            self._rounds = 0
             return False
         self.iterations += 1
+        self._rounds = getattr(self, "_rounds", 0) + 1
+        k = len(self._active)
+        if self._rounds <= _RESELECT_ROUNDS and np.count_nonzero(losses >= zeta - tol) <= k:
+            # re-centre on the worst K scenarios under the current hedge
+            self._load(np.sort(np.argpartition(losses, -k)[-k:]))
+            return True
         keep_needed = self._active[losses[self._active] >= zeta - tol]
         spare = self._active[losses[self._active] < zeta - tol]
         room = len(self._active) - len(keep_needed)
