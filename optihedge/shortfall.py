@@ -14,9 +14,10 @@ instruments), solves, then checks every scenario. In the first rounds the slots 
 re-filled with the worst K scenarios under the new hedge; after that a scenario outside
 the slots whose loss exceeds :math:`\zeta^*` is swapped in for one whose loss is below
 :math:`\zeta^*` (its term is zero, so dropping it leaves the restricted optimum
-unchanged, and the restricted optimum can only rise: the loop terminates). When no scenario outside the slots has a loss above :math:`\zeta^*`, every
-omitted term is zero at :math:`(x^*, \zeta^*)`, so the restricted optimum is the full
-optimum: exact, not approximate. ``method="lp"`` solves the plain LP over all
+unchanged, and the restricted optimum can only rise: the loop terminates). When no
+scenario outside the slots has a loss above :math:`\zeta^*`, every omitted term is zero
+at :math:`(x^*, \zeta^*)`, so the restricted optimum is the full optimum: exact, not
+approximate. ``method="lp"`` solves the plain LP over all
 scenarios, the reference the tests compare against.
 """
 
