@@ -77,10 +77,21 @@ def test_demo_figures_are_consistent() -> None:
     assert opt.risk.loc["after", "beta"] >= 0.25 - 1e-6
     assert opt.allocation.loc["ES", "units"] == round(opt.allocation.loc["ES", "units"])
     assert (opt.constraints["slack"] >= -1e-7).all()
+    comp = result.comparison
+    es = result.shortfall
+    # the ES hedge has the lowest ES on its own scenarios, the variance hedge the lowest
+    # volatility (both under the same limits)
+    assert comp.loc["expected-shortfall hedge", "ES 95%"] <= comp["ES 95%"].min() + 1e-9
+    assert comp.loc["minimum-variance hedge", "volatility"] <= comp["volatility"].min() + 1e-9
+    assert es.risk.loc["after", "scenario_es"] == pytest.approx(
+        comp.loc["expected-shortfall hedge", "ES 95%"], rel=1e-9
+    )
+    assert es.allocation.loc["SH", "weight"] >= 0
     text = format_demo(result)
     assert "21-day historical risk" in text
     assert "E-mini" in text
     assert "Optimised hedge" in text
+    assert "Expected-shortfall hedge" in text
 
 
 def test_command_line_demo() -> None:
