@@ -7,12 +7,13 @@ the argument, the offending value and what would fix it.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from factor_models._validation import format_labels
 from optihedge._typing import FloatArray
 from optihedge.errors import DataError, MissingLabelsError
 
@@ -24,15 +25,6 @@ __all__ = [
     "check_scalar",
     "format_labels",
 ]
-
-
-def format_labels(labels: Iterable[Hashable], limit: int = 5) -> str:
-    """Return the first ``limit`` labels and a count of the rest, for messages."""
-    items = list(labels)
-    shown = ", ".join(repr(x) for x in items[:limit])
-    if len(items) > limit:
-        shown += f" and {len(items) - limit} more"
-    return f"[{shown}]"
 
 
 def _interval(lower: float | None, upper: float | None, lo_incl: bool, up_incl: bool) -> str:

@@ -15,6 +15,7 @@ from sklearn.covariance import LedoitWolf
 
 from constraints import (
     CarryBudget,
+    Constraint,
     GrossExposure,
     Liquidity,
     ResidualBeta,
@@ -170,29 +171,7 @@ def shortfall_hedge(
     instruments and limits (variance from the scenarios) and this hedge.
     """
     scenarios = Scenarios.historical(daily[[*stocks, "SP500"]], horizon=HORIZON)
-    instruments: list[Instrument] = [
-        Future(
-            label="ES",
-            underlying="SP500",
-            price=float(last["SP500"]),
-            multiplier=FUTURES_MULTIPLIER,
-            cost=0.0001,
-            adv=2e11,
-        ),
-        InverseETF(
-            label="SH",
-            underlying="SP500",
-            price=13.0,
-            leverage=-1.0,
-            expense_ratio=0.0088,
-            cost=0.0003,
-            adv=1e8,
-        ),
-        *[
-            PositionReduction(label=f"sell {t}", holding=t, price=float(last[t]), cost=0.0005)
-            for t in ("AMD", "BAC", "RRC")
-        ],
-    ]
+    instruments = _index_hedges(last)
     results = {}
     for name, risk in (
         ("minimum-variance hedge", Variance()),
@@ -202,14 +181,7 @@ def shortfall_hedge(
             Portfolio.from_holdings(pd.Series(value / len(stocks), index=stocks)),
             instruments,
             objective=risk + TradingCost(),
-            constraints=[
-                GrossExposure(0.8),
-                ResidualBeta(min=0.25),
-                Liquidity(0.05, days=1.0),
-                CarryBudget(0.002),
-                Turnover(1.0),
-                WholeContracts(["ES"]),
-            ],
+            constraints=_limits(),
             scenarios=scenarios,
             horizon=HORIZON,
             market="SP500",
@@ -237,6 +209,45 @@ def shortfall_hedge(
     return result, comparison
 
 
+def _index_hedges(last: pd.Series) -> list[Instrument]:
+    """E-mini futures, an inverse ETF and three position reductions (assumed terms)."""
+    return [
+        Future(
+            label="ES",
+            underlying="SP500",
+            price=float(last["SP500"]),
+            multiplier=FUTURES_MULTIPLIER,
+            cost=0.0001,
+            adv=2e11,
+        ),
+        InverseETF(
+            label="SH",
+            underlying="SP500",
+            price=13.0,
+            leverage=-1.0,
+            expense_ratio=0.0088,
+            cost=0.0003,
+            adv=1e8,
+        ),
+        *[
+            PositionReduction(label=f"sell {t}", holding=t, price=float(last[t]), cost=0.0005)
+            for t in ("AMD", "BAC", "RRC")
+        ],
+    ]
+
+
+def _limits() -> list[Constraint]:
+    """Return the demo mandate: gross, residual beta, liquidity, carry, turnover, contracts."""
+    return [
+        GrossExposure(0.8),
+        ResidualBeta(min=0.25),
+        Liquidity(0.05, days=1.0),
+        CarryBudget(0.002),
+        Turnover(1.0),
+        WholeContracts(["ES"]),
+    ]
+
+
 def optimize_hedge(
     daily: pd.DataFrame, last: pd.Series, stocks: list[str], factor_etfs: list[str], value: float
 ) -> HedgeResult:
@@ -251,55 +262,23 @@ def optimize_hedge(
     model = FactorModel(covariance_estimator=LedoitWolf(), windows=(252,)).fit(
         assets, assets[["SP500", *factor_etfs]]
     )
-    holdings = pd.Series(value / len(stocks), index=stocks)
-    instruments: list[Instrument] = [
-        Future(
-            label="ES",
-            underlying="SP500",
-            price=float(last["SP500"]),
-            multiplier=FUTURES_MULTIPLIER,
-            carry=0.0,
-            cost=0.0001,
-            adv=2e11,
-        ),
-        InverseETF(
-            label="SH",
-            underlying="SP500",
-            price=13.0,
-            leverage=-1.0,
-            expense_ratio=0.0088,
-            cost=0.0003,
-            adv=1e8,
-        ),
-        *[
-            ETF(
-                label=t,
-                underlying=t,
-                price=100.0,
-                expense_ratio=0.0015,
-                borrow_fee=0.005,
-                cost=0.0005,
-                adv=5e7,
-            )
-            for t in factor_etfs
-        ],
-        *[
-            PositionReduction(label=f"sell {t}", holding=t, price=float(last[t]), cost=0.0005)
-            for t in ("AMD", "BAC", "RRC")
-        ],
+    etf_hedges = [
+        ETF(
+            label=t,
+            underlying=t,
+            price=100.0,
+            expense_ratio=0.0015,
+            borrow_fee=0.005,
+            cost=0.0005,
+            adv=5e7,
+        )
+        for t in factor_etfs
     ]
     problem = HedgeProblem(
-        Portfolio.from_holdings(holdings),
-        instruments,
+        Portfolio.from_holdings(pd.Series(value / len(stocks), index=stocks)),
+        [*_index_hedges(last), *etf_hedges],
         objective=Variance() + TradingCost(),
-        constraints=[
-            GrossExposure(0.8),
-            ResidualBeta(min=0.25),
-            Liquidity(0.05, days=1.0),
-            CarryBudget(0.002),
-            Turnover(1.0),
-            WholeContracts(["ES"]),
-        ],
+        constraints=_limits(),
         risk_model=model.risk_model_,
         horizon=HORIZON,
         market="SP500",

@@ -20,15 +20,9 @@ import pandas as pd
 
 from optihedge._validation import format_labels
 from optihedge.errors import DataError
+from optihedge.scenarios import STRESS_WINDOWS
 
 __all__ = ["STRESS_WINDOWS", "HedgeQuality", "hedge_quality"]
-
-#: Named stress windows (inclusive dates).
-STRESS_WINDOWS: dict[str, tuple[str, str]] = {
-    "GFC 2008-09": ("2008-09-01", "2009-03-31"),
-    "COVID 2020": ("2020-02-19", "2020-03-23"),
-    "2022 bear": ("2022-01-03", "2022-10-12"),
-}
 
 
 @dataclass(frozen=True)
