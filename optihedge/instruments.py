@@ -214,7 +214,7 @@ class InverseETF(Instrument):
         """Compounded return over a path of daily underlying returns (daily reset)."""
         growth = 1.0
         for r in daily_underlying_returns:
-            growth *= 1.0 + self.leverage * float(r)
+            growth *= max(1.0 + self.leverage * float(r), 0.0)  # a wipe-out stays at zero
         return growth - 1.0
 
 

@@ -63,6 +63,16 @@ def _check_horizon(horizon: Any) -> int:
     return int(horizon)
 
 
+def _log_growth(daily_returns: np.ndarray) -> np.ndarray:
+    """``log(1 + r)`` with a move of -100% or worse a total loss (log 0 = -inf).
+
+    A daily-reset product that loses its whole value stays at zero: the path's
+    compounded return is then exactly -100%, never NaN.
+    """
+    with np.errstate(divide="ignore"):
+        return np.asarray(np.log(np.maximum(1.0 + daily_returns, 0.0)), dtype=np.float64)
+
+
 class _Paths:
     """Daily returns along each scenario's path."""
 
@@ -80,7 +90,7 @@ class _IndexedPaths(_Paths):
 
     def compound(self, column: Hashable, leverage: float) -> np.ndarray:
         r = self.daily[column].to_numpy(dtype=np.float64)
-        growth = np.log1p(leverage * r)
+        growth = _log_growth(leverage * r)
         return np.asarray(np.expm1(growth[self.index].sum(axis=1)), dtype=np.float64)
 
 
@@ -115,13 +125,13 @@ class _SimulatedPaths(_Paths):
 
     def horizon_returns(self) -> np.ndarray:
         cols = np.arange(len(self.assets))
-        out = [np.expm1(np.log1p(d).sum(axis=1)) for d in self._daily(cols)]
+        out = [np.expm1(_log_growth(d).sum(axis=1)) for d in self._daily(cols)]
         return np.vstack(out)
 
     def compound(self, column: Hashable, leverage: float) -> np.ndarray:
         j = int(self.assets.get_indexer(pd.Index([column]))[0])
         cols = np.arange(len(self.assets))  # same draws as horizon_returns
-        out = [np.expm1(np.log1p(leverage * d[:, :, j]).sum(axis=1)) for d in self._daily(cols)]
+        out = [np.expm1(_log_growth(leverage * d[:, :, j]).sum(axis=1)) for d in self._daily(cols)]
         return np.concatenate(out)
 
 

@@ -47,6 +47,15 @@ class TestHistorical:
         # in the 2008 crisis the daily reset drifts far from -2 x the 21-day return
         assert np.max(np.abs(got + 2 * s.returns["SP500"].to_numpy())) > 0.02
 
+    def test_wipe_out_is_a_total_loss_not_nan(self) -> None:
+        # a -2x daily-reset product on a +60% day loses everything and stays at zero
+        days = pd.bdate_range("2024-01-01", periods=3)
+        daily = pd.DataFrame({"X": [0.01, 0.6, -0.5]}, index=days)
+        s = Scenarios.historical(daily, horizon=3)
+        inv = oh.InverseETF(label="SDX", underlying="X", leverage=-2.0)
+        assert inv.scenario_returns(s)[0] == -1.0
+        assert inv.horizon_return([0.01, 0.6, -0.5]) == -1.0
+
     def test_stress_window(self, daily: pd.DataFrame) -> None:
         s = Scenarios.stress(daily, "COVID 2020")
         prices = oh.datasets.load_default(columns=["SP500"])["SP500"]
