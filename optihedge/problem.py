@@ -42,6 +42,8 @@ _OK = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 _INFEASIBLE = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
 _UNBOUNDED = (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE)
 _MAX_ENUMERATED = 10
+# HiGHS stops at a 1e-4 relative MIP gap by default; whole contracts must be optimal
+_EXACT_MIP_OPTIONS: dict[str, dict[str, Any]] = {"HIGHS": {"mip_rel_gap": 1e-9}}
 
 
 class HedgeProblem:
@@ -366,6 +368,8 @@ class HedgeProblem:
     ) -> tuple[str, dict[str, Any]]:
         last: Exception | None = None
         for name in self._solvers(solver):
+            if self.exact_integer and name in _EXACT_MIP_OPTIONS:
+                options = {**_EXACT_MIP_OPTIONS[name], **options}
             try:
                 problem.solve(solver=name, **options)
                 refinements = 0
