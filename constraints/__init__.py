@@ -3,18 +3,15 @@
 Every number a user may change lives in a ``cp.Parameter`` under a stable name
 (``"turnover.max"``), so a compiled problem is re-solved without rebuilding. Knows
 nothing of statsmodels or of optihedge; never imports ``optihedge`` or
-``factor_models``.
+``factor_models``. cvxpy loads when a constraint class is first used.
 """
 
 from __future__ import annotations
 
-from constraints._base import Constraint, Row, check_limit
-from constraints._context import ATTRIBUTES, FactorRisk, HedgeContext, HedgeData
-from constraints.bounds import Bounds, WholeContracts
-from constraints.budget import Budget, CarryBudget, ExpectedPnL, PremiumBudget
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from constraints.errors import ConstraintSpecificationError, ConvexityError, NotDPPError
-from constraints.exposure import FactorExposure, GrossExposure, ResidualBeta
-from constraints.trading import Liquidity, Turnover
 
 __all__ = [
     "ATTRIBUTES",
@@ -38,4 +35,47 @@ __all__ = [
     "Turnover",
     "WholeContracts",
     "check_limit",
+    "check_optional_limit",
 ]
+
+_LAZY = {
+    "ATTRIBUTES": "constraints._context",
+    "FactorRisk": "constraints._context",
+    "HedgeContext": "constraints._context",
+    "HedgeData": "constraints._context",
+    "Constraint": "constraints._base",
+    "Row": "constraints._base",
+    "check_limit": "constraints._base",
+    "check_optional_limit": "constraints._base",
+    "Bounds": "constraints.bounds",
+    "WholeContracts": "constraints.bounds",
+    "Budget": "constraints.budget",
+    "CarryBudget": "constraints.budget",
+    "ExpectedPnL": "constraints.budget",
+    "PremiumBudget": "constraints.budget",
+    "FactorExposure": "constraints.exposure",
+    "GrossExposure": "constraints.exposure",
+    "ResidualBeta": "constraints.exposure",
+    "Liquidity": "constraints.trading",
+    "Turnover": "constraints.trading",
+}
+
+if TYPE_CHECKING:
+    from constraints._base import Constraint, Row, check_limit, check_optional_limit
+    from constraints._context import ATTRIBUTES, FactorRisk, HedgeContext, HedgeData
+    from constraints.bounds import Bounds, WholeContracts
+    from constraints.budget import Budget, CarryBudget, ExpectedPnL, PremiumBudget
+    from constraints.exposure import FactorExposure, GrossExposure, ResidualBeta
+    from constraints.trading import Liquidity, Turnover
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'constraints' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

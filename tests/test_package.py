@@ -15,10 +15,16 @@ from optihedge.demo import format_demo, run_demo
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_import_is_light() -> None:
+@pytest.mark.parametrize(
+    "first_use",
+    ["pass", "optihedge.futures_contracts; optihedge.risk; optihedge.pricing; optihedge.errors"],
+)
+def test_import_is_light(first_use: str) -> None:
+    # importing optihedge, and using its sizing, risk and pricing functions, loads none
+    # of the heavy libraries
     code = (
-        "import sys, optihedge; heavy = [m for m in ('statsmodels', 'cvxpy', 'sklearn', "
-        "'matplotlib', 'duckdb') if m in sys.modules]; print(heavy)"
+        f"import sys, optihedge; {first_use}; heavy = [m for m in ('statsmodels', 'cvxpy', "
+        "'sklearn', 'matplotlib', 'duckdb') if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
