@@ -29,7 +29,7 @@ import pandas as pd  # noqa: E402
 
 import optihedge as oh  # noqa: E402
 from constraints import Bounds, Budget  # noqa: E402
-from optihedge.risk import expected_shortfall  # noqa: E402
+from optihedge.measures.risk import expected_shortfall  # noqa: E402
 
 ALPHA = 0.95
 CASES = ((20, 20_000), (20, 100_000), (100, 20_000))

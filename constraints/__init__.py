@@ -1,9 +1,12 @@
 """The constraint library: each limit turns a hedge context into cvxpy constraints.
 
-Every number a user may change lives in a ``cp.Parameter`` under a stable name
-(``"turnover.max"``), so a compiled problem is re-solved without rebuilding. Knows
-nothing of statsmodels or of optihedge; never imports ``optihedge`` or
-``factor_models``. cvxpy loads when a constraint class is first used.
+A constraint is a description: it holds the user's numbers and never changes. Building
+it into a problem creates that problem's cvxpy Parameters (see ``constraints._base``),
+so one constraint object serves many problems. Every number a user may change has a
+stable key (``"turnover.max"``) with its valid range, so a compiled problem is re-solved
+without rebuilding. Knows nothing of statsmodels or of optihedge; never imports
+``optihedge``, and of ``factor_models`` only the shared exception families
+(``factor_models.errors``). cvxpy loads when a constraint class is first used.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ __all__ = [
     "Bounds",
     "Budget",
     "CarryBudget",
+    "Compiled",
     "Constraint",
     "ConstraintSpecificationError",
     "ConvexityError",
@@ -27,15 +31,19 @@ __all__ = [
     "GrossExposure",
     "HedgeContext",
     "HedgeData",
+    "IntegerPart",
     "Liquidity",
     "NotDPPError",
+    "ParameterSpec",
     "PremiumBudget",
+    "RebuildRequired",
     "ResidualBeta",
     "Row",
     "Turnover",
     "WholeContracts",
     "check_limit",
     "check_optional_limit",
+    "hedged_returns",
 ]
 
 _LAZY = {
@@ -43,7 +51,12 @@ _LAZY = {
     "FactorRisk": "constraints._context",
     "HedgeContext": "constraints._context",
     "HedgeData": "constraints._context",
+    "hedged_returns": "constraints._context",
+    "Compiled": "constraints._base",
     "Constraint": "constraints._base",
+    "IntegerPart": "constraints._base",
+    "ParameterSpec": "constraints._base",
+    "RebuildRequired": "constraints._base",
     "Row": "constraints._base",
     "check_limit": "constraints._base",
     "check_optional_limit": "constraints._base",
@@ -61,8 +74,23 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from constraints._base import Constraint, Row, check_limit, check_optional_limit
-    from constraints._context import ATTRIBUTES, FactorRisk, HedgeContext, HedgeData
+    from constraints._base import (
+        Compiled,
+        Constraint,
+        IntegerPart,
+        ParameterSpec,
+        RebuildRequired,
+        Row,
+        check_limit,
+        check_optional_limit,
+    )
+    from constraints._context import (
+        ATTRIBUTES,
+        FactorRisk,
+        HedgeContext,
+        HedgeData,
+        hedged_returns,
+    )
     from constraints.bounds import Bounds, WholeContracts
     from constraints.budget import Budget, CarryBudget, ExpectedPnL, PremiumBudget
     from constraints.exposure import FactorExposure, GrossExposure, ResidualBeta

@@ -1,10 +1,23 @@
-"""The constraint protocol: build once into cvxpy, update parameter values per solve."""
+"""The term protocol: a constraint is a description; building it into a problem compiles it.
+
+A :class:`Constraint` holds the user's numbers and never changes. ``build(ctx)`` creates
+the cvxpy Parameters and rows *inside one problem* and returns them as a
+:class:`Compiled`, whose ``refresh(data, values)`` sets the parameter values from the
+problem's numbers and its parameter registry. So one constraint object can sit in any
+number of problems, and changing a parameter of one problem changes nothing else.
+
+Every number a user may change between solves is declared by :meth:`Constraint.parameters`
+as a :class:`ParameterSpec`: one unique key (``"turnover.max"``), its value, its valid
+range and what it means. The problem keeps the values; sweeps and stored results use
+the keys as column names.
+"""
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import cvxpy as cp
@@ -13,14 +26,77 @@ import numpy as np
 from constraints._context import HedgeContext, HedgeData
 from constraints.errors import ConstraintSpecificationError, ConvexityError
 
-__all__ = ["Constraint", "Row", "check_limit", "check_optional_limit"]
+__all__ = [
+    "Compiled",
+    "Constraint",
+    "IntegerPart",
+    "ParameterSpec",
+    "RebuildRequired",
+    "Row",
+    "check_limit",
+    "check_optional_limit",
+]
 
 Sense = Literal["<=", ">=", "=="]
+Refresh = Callable[[HedgeData, Mapping[str, float]], None]
+
+
+def _interval(spec: ParameterSpec) -> str:
+    left = "(-inf" if spec.lower is None else ("(" if spec.lower_open else "[") + f"{spec.lower:g}"
+    right = "inf)" if spec.upper is None else f"{spec.upper:g}" + (")" if spec.upper_open else "]")
+    return f"{left}, {right}"
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One tunable number of a term: its registry key, value, valid range and meaning.
+
+    Attributes
+    ----------
+    key : str
+        Unique in a problem, e.g. ``"turnover.max"``; used as a column name by sweeps.
+    value : float
+        The value the term was constructed with (the problem's starting value).
+    lower, upper : float or None
+        Valid range; None is unbounded. ``lower_open`` / ``upper_open`` exclude the end.
+    description : str
+        What the number means, with its unit.
+    """
+
+    key: str
+    value: float
+    lower: float | None = 0.0
+    upper: float | None = None
+    lower_open: bool = False
+    upper_open: bool = False
+    description: str = ""
+
+    @property
+    def interval(self) -> str:
+        """The valid range as text, e.g. ``[0, inf)``."""
+        return _interval(self)
+
+    def check(self, value: Any) -> float:
+        """Return ``value`` as a float in range, or raise naming the key and the range."""
+        ok = not isinstance(value, bool) and isinstance(
+            value, int | float | np.integer | np.floating
+        )
+        out = float(value) if ok else math.nan
+        if ok and math.isfinite(out):
+            lo, hi = self.lower, self.upper
+            below = lo is not None and (out < lo or (self.lower_open and out == lo))
+            above = hi is not None and (out > hi or (self.upper_open and out == hi))
+            if not (below or above):
+                return out
+        raise ConstraintSpecificationError(
+            f"The '{self.key}' parameter must be a finite number in {self.interval}. "
+            f"Got {value!r} instead."
+        )
 
 
 @dataclass(frozen=True)
 class Row:
-    """A limit of a constraint, scalar or one per element, for reporting.
+    """A limit of a compiled constraint, scalar or one per element, for reporting.
 
     ``expression`` and ``limit`` are scalars, or vectors of the same length with one
     label per element in ``labels``.
@@ -67,6 +143,65 @@ class Row:
         return d if d.shape == (n,) else np.full(n, np.nan)
 
 
+@dataclass(frozen=True)
+class IntegerPart:
+    r"""Positions a compiled term makes whole multiples of a unit: :math:`x_i = k_i u_i`.
+
+    Attributes
+    ----------
+    index : ndarray of int
+        Positions (in instrument order) that must be whole.
+    target : Parameter
+        Positions fixed from outside: by a rounding search, or at the integer optimum to
+        price every limit with a continuous re-solve.
+    fixed : Constraint
+        ``x[index] == target``.
+    integer_rows : list of Constraint
+        ``x[index] == u * k`` with integer ``k``; empty when the problem has no exact
+        integer solver (the rounding search fixes ``target`` instead).
+    """
+
+    index: np.ndarray
+    target: cp.Parameter
+    fixed: cp.Constraint
+    integer_rows: list[cp.Constraint]
+
+
+@dataclass
+class Compiled:
+    """One term built into one problem: its rows and how to refresh their numbers.
+
+    Attributes
+    ----------
+    rows : list of Row
+        The limits, for solving and reporting.
+    refresh : callable ``(data, values) -> None``
+        Sets every parameter value from the problem's numbers and parameter registry.
+    integer : IntegerPart, optional
+        Set by terms that make positions whole.
+    notes : list of str
+        Things a user must know about this term in this problem (e.g. a liquidity limit
+        that limits no instrument); results carry them.
+    """
+
+    rows: list[Row]
+    refresh: Refresh
+    integer: IntegerPart | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class RebuildRequired(RuntimeError):
+    """A compiled term needs the problem rebuilt with other build options.
+
+    ``options`` is merged into :attr:`HedgeContext.options` for the rebuild (for example
+    a larger scenario capacity). The problem rebuilds and solves again; users never see it.
+    """
+
+    def __init__(self, options: Mapping[str, Any], reason: str) -> None:
+        super().__init__(reason)
+        self.options = dict(options)
+
+
 def check_optional_limit(
     owner: str, name: str, value: Any, *, lower: float | None = 0.0
 ) -> float | None:
@@ -74,16 +209,18 @@ def check_optional_limit(
     return None if value is None else check_limit(owner, name, value, lower=lower)
 
 
-def check_limit(owner: str, name: str, value: Any, *, lower: float | None = 0.0) -> float:
+def check_limit(
+    owner: str, name: str, value: Any, *, lower: float | None = 0.0, lower_open: bool = False
+) -> float:
     """Validate a scalar limit; the message names the constraint and the parameter."""
-    bound = "" if lower is None else f" >= {lower:g}"
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ConstraintSpecificationError(
-            f"The '{name}' parameter of {owner} must be a finite number{bound}. "
-            f"Got {value!r} instead."
-        )
-    out = float(value)
-    if not math.isfinite(out) or (lower is not None and out < lower):
+    bound = "" if lower is None else f" {'>' if lower_open else '>='} {lower:g}"
+    ok = not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
+    out = float(value) if ok else math.nan
+    if (
+        not ok
+        or not math.isfinite(out)
+        or (lower is not None and (out < lower or (lower_open and out == lower)))
+    ):
         raise ConstraintSpecificationError(
             f"The '{name}' parameter of {owner} must be a finite number{bound}. "
             f"Got {value!r} instead."
@@ -92,68 +229,48 @@ def check_limit(owner: str, name: str, value: Any, *, lower: float | None = 0.0)
 
 
 class Constraint(ABC):
-    """A mandate limit: ``build`` once into cvxpy rows, ``update`` numbers per solve.
+    """A mandate limit: a description that compiles into any number of problems.
 
-    Subclasses keep every number a user may change in a ``cp.Parameter`` and expose
-    it under a stable name (``"turnover.max"``) through :meth:`parameters` and
-    :meth:`set_parameter`.
+    Subclasses store the user's numbers in ``__init__`` (validated, never changed
+    afterwards), declare them in :meth:`parameters`, and implement :meth:`_build`, which
+    creates the cvxpy Parameters and rows for one problem and returns them with a
+    ``refresh`` function. They never keep problem state on ``self``.
+
+    A term says what it needs of the problem through this protocol, never by its class:
+    :meth:`problem_inputs` (inputs it carries, e.g. a current hedge), :meth:`integer_method`
+    (whole positions), and the :class:`Compiled` it returns (rows, integer part, notes).
     """
 
     name: ClassVar[str]
 
-    def __init__(self) -> None:
-        self._rows: list[Row] = []
-        self._data: HedgeData | None = None
+    @abstractmethod
+    def parameters(self) -> tuple[ParameterSpec, ...]:
+        """Return the tunable numbers of this constraint, with their values as constructed."""
 
     @abstractmethod
-    def _build(self, ctx: HedgeContext) -> list[Row]:
-        """Create parameters and rows from the context."""
+    def _build(self, ctx: HedgeContext) -> Compiled:
+        """Create parameters and rows for one problem."""
 
-    def _refresh(self, data: HedgeData) -> None:  # noqa: B027 - optional hook
-        """Set parameter values from ``data`` and the constraint's own limits."""
-
-    @abstractmethod
-    def parameters(self) -> dict[str, float | None]:
-        """User-facing named numbers of this constraint (e.g. ``{"turnover.max": 0.2}``)."""
-
-    @abstractmethod
-    def _set(self, key: str, value: float) -> None:
-        """Store a new value for a parameter key (validated)."""
-
-    def build(self, ctx: HedgeContext) -> list[Row]:
-        """Build the cvxpy rows once; raise ConvexityError if one is not DCP."""
-        self._data = ctx.data
-        rows = self._build(ctx)
-        for row in rows:
+    def build(self, ctx: HedgeContext) -> Compiled:
+        """Compile into the problem of ``ctx``; raise ConvexityError if a row is not DCP."""
+        compiled = self._build(ctx)
+        for row in compiled.rows:
             if not row.constraint.is_dcp():
                 raise ConvexityError(f"{self!r} built a constraint that is not DCP: {row.label}")
-        self._rows = rows
-        self._refresh(ctx.data)
-        return rows
+        return compiled
 
-    def update(self, data: HedgeData) -> None:
-        """Refresh parameter values for new data (risk model, current hedge, ...)."""
-        self._data = data
-        self._refresh(data)
+    def problem_inputs(self) -> Mapping[str, Any]:
+        """Return the problem inputs this constraint carries (none by default)."""
+        return {}
 
-    def set_parameter(self, key: str, value: float) -> None:
-        """Change one named parameter; takes effect at the next solve without rebuilding."""
-        if key not in self.parameters():
-            raise ConstraintSpecificationError(
-                f"{self!r} has no parameter {key!r}; its parameters are "
-                f"{sorted(self.parameters())}."
-            )
-        self._set(key, value)
-        if self._data is not None:
-            self._refresh(self._data)
+    def integer_method(self) -> str | None:
+        """How whole positions are wanted (``"auto"``, ``"exact"``, ``"rounding"``), or None."""
+        return None
 
-    @property
-    def rows(self) -> list[Row]:
-        """The rows built, in order."""
-        return list(self._rows)
+    def values(self) -> dict[str, float]:
+        """Return the constructed value of each parameter, by key."""
+        return {spec.key: spec.value for spec in self.parameters()}
 
     def __repr__(self) -> str:
-        args = ", ".join(
-            f"{k.split('.', 1)[1]}={v!r}" for k, v in self.parameters().items() if v is not None
-        )
+        args = ", ".join(f"{s.key.rsplit('.', 1)[1]}={s.value!r}" for s in self.parameters())
         return f"{type(self).__name__}({args})"

@@ -8,60 +8,96 @@ the book's value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from constraints.errors import ConstraintSpecificationError
+from constraints.errors import ConstraintSpecificationError, MissingLabelsError
 
-__all__ = ["ATTRIBUTES", "FactorRisk", "HedgeContext", "HedgeData"]
+__all__ = ["ATTRIBUTES", "FactorRisk", "HedgeContext", "HedgeData", "hedged_returns"]
 
-#: Per-instrument attributes (columns of ``HedgeData.attributes``), per unit of x.
-ATTRIBUTES = (
-    "gross_weight",  # delta-adjusted notional counted in gross exposure
-    "premium",  # up-front premium paid per unit held long (fraction of notional)
-    "carry_long",  # annual carry cost, linear in x (negative x earns it back)
-    "carry_short",  # extra annual cost on short notional (borrow fee)
-    "cost",  # one-way trading cost, fraction of traded notional
-    "adv",  # average daily volume, fraction of book value
-    "contract_value",  # value of one contract or share, fraction of book value
-    "lower",  # hard lower bound on x from the instrument itself
-    "upper",  # hard upper bound on x from the instrument itself
-)
+#: Per-instrument attributes every term may read, per unit of x, with their defaults
+#: (an instrument that does not state one has the default). The table is open: an
+#: instrument may add columns (an option's ``gamma``, ``vega``, ``theta``) and a term
+#: reads them with :meth:`HedgeData.attribute` without any list here changing.
+ATTRIBUTES: dict[str, float] = {
+    "gross_weight": 0.0,  # delta-adjusted notional counted in gross exposure
+    "premium": 0.0,  # up-front premium paid per unit held long (fraction of notional)
+    "carry_long": 0.0,  # annual carry cost, linear in x (negative x earns it back)
+    "carry_short": 0.0,  # extra annual cost on short notional (borrow fee)
+    "cost": 0.0,  # one-way trading cost, fraction of traded notional
+    "adv": math.inf,  # average daily volume, fraction of book value
+    "contract_value": math.nan,  # value of one contract or share, fraction of book value
+    "lower": -math.inf,  # hard lower bound on x from the instrument itself
+    "upper": math.inf,  # hard upper bound on x from the instrument itself
+    "delta": 0.0,  # sensitivity to the underlying per unit of x (1 for linear products)
+    "gamma": 0.0,  # second-order sensitivity per unit of x
+    "vega": 0.0,  # value change per 1.00 of volatility per unit of x
+    "theta": 0.0,  # value change per year of time decay per unit of x
+}
 
 
-@dataclass(frozen=True)
-class FactorRisk:
-    """A factor risk model as plain labelled frames (per period of the data)."""
+class FactorRisk(Protocol):
+    """What the constraint layer needs of a factor risk model (over the problem's horizon).
 
-    loadings: pd.DataFrame  # assets x factors
-    factor_cov: pd.DataFrame  # factors x factors
-    specific_var: pd.Series  # assets
+    ``factor_models.RiskModel`` satisfies it; the constraint layer never imports it.
+    """
 
-    def covariance_with(self, label: Hashable) -> tuple[np.ndarray, float]:
-        """Covariance of every asset with ``label`` (a factor or an asset) and its variance."""
-        b = self.loadings.to_numpy()
-        f = self.factor_cov.to_numpy()
-        if label in self.factor_cov.index:
-            j = int(self.factor_cov.index.get_indexer(pd.Index([label]))[0])
-            return b @ f[:, j], float(f[j, j])
-        if label in self.loadings.index:
-            i = int(self.loadings.index.get_indexer(pd.Index([label]))[0])
-            col = b @ (f @ b[i])
-            col[i] += float(self.specific_var.to_numpy()[i])
-            return col, float(col[i])
-        raise ConstraintSpecificationError(
-            f"Unknown factor {label!r}: it is neither a factor "
-            f"({list(self.factor_cov.index)[:5]}) nor an asset of the risk model."
-        )
+    @property
+    def loadings(self) -> pd.DataFrame:
+        """Loadings, assets x factors."""
+
+    @property
+    def factor_cov(self) -> pd.DataFrame:
+        """Factor covariance, factors x factors."""
+
+    @property
+    def specific_var(self) -> pd.Series:
+        """Specific variance by asset."""
+
+    def root_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Square-root factors ``(G, d)`` with covariance ``G'G + diag(d)^2``."""
+
+    def variance_in_asset_order(self, weights: np.ndarray) -> float:
+        """Variance of a position given in asset order."""
+
+
+def hedged_returns(book: np.ndarray, instruments: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Return of book plus hedge in each scenario: ``book + instruments @ x``.
+
+    The one place the hedged book's scenario P&L is formed. ``book`` has shape
+    (n_scenarios,), ``instruments`` (n_scenarios, n_instruments) per unit of x, ``x``
+    (n_instruments,); fractions of the book's value over the horizon.
+    """
+    return np.asarray(book + instruments @ x, dtype=np.float64)
+
+
+def covariance_with(risk: FactorRisk, label: Hashable) -> tuple[np.ndarray, float]:
+    """Covariance of every asset with ``label`` (a factor or an asset) and its variance."""
+    b = risk.loadings.to_numpy()
+    f = risk.factor_cov.to_numpy()
+    if label in risk.factor_cov.index:
+        j = int(risk.factor_cov.index.get_indexer(pd.Index([label]))[0])
+        return b @ f[:, j], float(f[j, j])
+    if label in risk.loadings.index:
+        i = int(risk.loadings.index.get_indexer(pd.Index([label]))[0])
+        col = b @ (f @ b[i])
+        col[i] += float(risk.specific_var.to_numpy()[i])
+        return col, float(col[i])
+    raise MissingLabelsError(
+        f"Unknown market or factor {label!r}: it is neither a factor "
+        f"({list(risk.factor_cov.index)[:5]}) nor an asset of the risk model."
+    )
 
 
 @dataclass(frozen=True)
 class HedgeData:
-    """Every number a hedge problem needs, labelled.
+    """Every number a hedge problem needs, labelled. A value: terms read it, never change it.
 
     Attributes
     ----------
@@ -71,11 +107,12 @@ class HedgeData:
         The book's holdings as fractions of its value.
     exposures : DataFrame of shape (n_assets, n_instruments)
         Exposure of each instrument on each asset per unit of x (delta approximation).
-    attributes : DataFrame of shape (n_instruments, len(ATTRIBUTES))
+    attributes : DataFrame of shape (n_instruments, n_attributes)
+        At least the columns of :data:`ATTRIBUTES`; instruments may add more.
     current : Series by instrument
         Current hedge positions (fractions of book value).
     risk_models : mapping of key to FactorRisk
-        One or more risk models per period; the first is the primary one.
+        One or more risk models over the horizon; the first is the primary one.
     horizon : int
         Trading days the risk is stated over.
     market : Hashable or None
@@ -107,31 +144,57 @@ class HedgeData:
     scenario_pnl: np.ndarray | None = None
     scenario_probabilities: np.ndarray | None = None
     scenario_index: pd.Index | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def risk(self) -> FactorRisk:
         """The primary risk model."""
         return next(iter(self.risk_models.values()))
 
+    @property
+    def n_scenarios(self) -> int:
+        """Number of scenarios (0 without scenarios)."""
+        return 0 if self.scenario_book is None else len(self.scenario_book)
+
     def attribute(self, name: str) -> np.ndarray:
-        """One attribute as an array in instrument order."""
-        return self.attributes[name].to_numpy(dtype=np.float64)
+        """One attribute as an array in instrument order (its default where not stated)."""
+        if name in self.attributes.columns:
+            return self.attributes[name].to_numpy(dtype=np.float64)
+        if name in ATTRIBUTES:
+            return np.full(len(self.instruments), ATTRIBUTES[name])
+        raise ConstraintSpecificationError(
+            f"No instrument attribute {name!r}; known: "
+            f"{sorted(set(ATTRIBUTES) | set(self.attributes.columns))}."
+        )
+
+    def hedged_scenario_returns(self, x: np.ndarray) -> np.ndarray:
+        """Return of book plus hedge in each scenario (see :func:`hedged_returns`)."""
+        if self.scenario_book is None or self.scenario_pnl is None:
+            raise ConstraintSpecificationError("These data hold no scenarios.")
+        return hedged_returns(self.scenario_book, self.scenario_pnl, x)
 
     def beta_coefficients(self, label: Hashable) -> tuple[np.ndarray, float]:
         """Residual beta to ``label`` is ``c @ x + c0``: return ``(c, c0)``."""
-        col, var = self.risk.covariance_with(label)
-        if var <= 0:
-            raise ConstraintSpecificationError(
-                f"Beta to {label!r} is undefined: its variance in the risk model is {var!r}."
+        key = f"beta[{label!r}]"
+        if key not in self._cache:
+            col, var = covariance_with(self.risk, label)
+            if var <= 0:
+                raise ConstraintSpecificationError(
+                    f"Beta to {label!r} is undefined: its variance in the risk model is {var!r}."
+                )
+            per_asset = col / var
+            self._cache[key] = (
+                self.exposures.to_numpy().T @ per_asset,
+                float(self.book.to_numpy() @ per_asset),
             )
-        per_asset = col / var
-        return self.exposures.to_numpy().T @ per_asset, float(self.book.to_numpy() @ per_asset)
+        out: tuple[np.ndarray, float] = self._cache[key]
+        return out
 
     def factor_coefficients(self, factor: Hashable) -> tuple[np.ndarray, float]:
         """Exposure on ``factor`` after the hedge is ``c @ x + c0``: return ``(c, c0)``."""
         loadings = self.risk.loadings
         if factor not in loadings.columns:
-            raise ConstraintSpecificationError(
+            raise MissingLabelsError(
                 f"Unknown factor {factor!r}; the risk model's factors are "
                 f"{list(loadings.columns)[:8]}."
             )
@@ -141,12 +204,29 @@ class HedgeData:
 
 @dataclass(frozen=True)
 class HedgeContext:
-    """Symbols shared by every term: the positions and the current-hedge parameter."""
+    """Symbols shared by every term of one problem, created by the problem.
+
+    Attributes
+    ----------
+    data : HedgeData
+        The numbers at build time (terms size their parameters from them).
+    x : Variable of shape (n_instruments,)
+        The positions.
+    current : Parameter of shape (n_instruments,)
+        The current hedge, owned by the problem.
+    exact_integer : bool
+        Whether integer positions are integer variables (a MIP solver is available) or
+        positions fixed from outside by a rounding search.
+    options : mapping
+        Build options a term asked for through :class:`RebuildRequired` (for example a
+        larger scenario capacity), by the key it gave.
+    """
 
     data: HedgeData
     x: cp.Variable
     current: cp.Parameter
-    extra: dict[str, object] = field(default_factory=dict)
+    exact_integer: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def instruments(self) -> pd.Index:

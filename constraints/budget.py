@@ -2,36 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from constraints._base import Constraint, Row, check_limit
+from constraints._base import Compiled, Constraint, ParameterSpec, Row, check_limit
 from constraints._context import HedgeContext, HedgeData
-from constraints.errors import ConstraintSpecificationError
+from constraints.errors import ConstraintSpecificationError, MissingLabelsError
 
 __all__ = ["Budget", "CarryBudget", "ExpectedPnL", "PremiumBudget"]
 
 
 class _CapOnLinear(Constraint):
-    """``expression(x) <= max`` for a scalar cap."""
+    """``expression(x) <= max`` for a scalar cap; subclasses give the expression."""
+
+    what: ClassVar[str]
 
     def __init__(self, max: float) -> None:
-        super().__init__()
         self.max = check_limit(type(self).__name__, "max", max)
-        self._max = cp.Parameter(nonneg=True)
 
-    def _refresh(self, data: HedgeData) -> None:
-        self._max.value = self.max
+    def parameters(self) -> tuple[ParameterSpec, ...]:
+        """``<name>.max``."""
+        return (ParameterSpec(f"{self.name}.max", self.max, description=self.what),)
 
-    def parameters(self) -> dict[str, float | None]:
-        """Named parameters and their values."""
-        return {f"{self.name}.max": self.max}
+    def _expression(
+        self, ctx: HedgeContext
+    ) -> tuple[cp.Expression, list[tuple[cp.Parameter, str, bool]]]:
+        """Return the capped expression and its coefficient parameters with their attributes."""
+        raise NotImplementedError
 
-    def _set(self, key: str, value: float) -> None:
-        self.max = check_limit(type(self).__name__, "max", value)
+    def _build(self, ctx: HedgeContext) -> Compiled:
+        cap = cp.Parameter(nonneg=True)
+        expr, coefficients = self._expression(ctx)
+        key = f"{self.name}.max"
+
+        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
+            cap.value = values[key]
+            for param, attribute, clip in coefficients:
+                v = data.attribute(attribute)
+                param.value = np.maximum(v, 0.0) if clip else v
+
+        return Compiled([Row(key, expr <= cap, expr, cap, "<=")], refresh)
 
 
 class PremiumBudget(_CapOnLinear):
@@ -44,16 +58,13 @@ class PremiumBudget(_CapOnLinear):
     """
 
     name: ClassVar[str] = "premium_budget"
+    what: ClassVar[str] = "net premium paid / book value"
 
-    def _build(self, ctx: HedgeContext) -> list[Row]:
-        self._premium = cp.Parameter(len(ctx.instruments))
-        expr = self._premium @ ctx.x
-        return [Row("premium_budget.max", expr <= self._max, expr, self._max, "<=")]
-
-    def _refresh(self, data: HedgeData) -> None:
-        super()._refresh(data)
-        if hasattr(self, "_premium"):
-            self._premium.value = data.attribute("premium")
+    def _expression(
+        self, ctx: HedgeContext
+    ) -> tuple[cp.Expression, list[tuple[cp.Parameter, str, bool]]]:
+        premium = cp.Parameter(len(ctx.instruments))
+        return premium @ ctx.x, [(premium, "premium", False)]
 
 
 class CarryBudget(_CapOnLinear):
@@ -67,19 +78,15 @@ class CarryBudget(_CapOnLinear):
     """
 
     name: ClassVar[str] = "carry_budget"
+    what: ClassVar[str] = "annual carry / book value"
 
-    def _build(self, ctx: HedgeContext) -> list[Row]:
+    def _expression(
+        self, ctx: HedgeContext
+    ) -> tuple[cp.Expression, list[tuple[cp.Parameter, str, bool]]]:
         n = len(ctx.instruments)
-        self._long = cp.Parameter(n)
-        self._short = cp.Parameter(n, nonneg=True)
-        expr = self._long @ ctx.x + self._short @ cp.neg(ctx.x)
-        return [Row("carry_budget.max", expr <= self._max, expr, self._max, "<=")]
-
-    def _refresh(self, data: HedgeData) -> None:
-        super()._refresh(data)
-        if hasattr(self, "_long"):
-            self._long.value = data.attribute("carry_long")
-            self._short.value = np.maximum(data.attribute("carry_short"), 0.0)
+        long, short = cp.Parameter(n), cp.Parameter(n, nonneg=True)
+        expr = long @ ctx.x + short @ cp.neg(ctx.x)
+        return expr, [(long, "carry_long", False), (short, "carry_short", True)]
 
 
 class Budget(Constraint):
@@ -92,23 +99,20 @@ class Budget(Constraint):
     name: ClassVar[str] = "budget"
 
     def __init__(self, total: float = 1.0) -> None:
-        super().__init__()
         self.total = check_limit(type(self).__name__, "total", total, lower=None)
-        self._total = cp.Parameter()
 
-    def _build(self, ctx: HedgeContext) -> list[Row]:
+    def parameters(self) -> tuple[ParameterSpec, ...]:
+        """``budget.total``."""
+        return (ParameterSpec("budget.total", self.total, lower=None, description="sum of x"),)
+
+    def _build(self, ctx: HedgeContext) -> Compiled:
+        total = cp.Parameter()
         expr = cp.sum(ctx.x)
-        return [Row("budget.total", expr == self._total, expr, self._total, "==")]
 
-    def _refresh(self, data: HedgeData) -> None:
-        self._total.value = self.total
+        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
+            total.value = values["budget.total"]
 
-    def parameters(self) -> dict[str, float | None]:
-        """Named parameters and their values."""
-        return {"budget.total": self.total}
-
-    def _set(self, key: str, value: float) -> None:
-        self.total = check_limit(type(self).__name__, "total", value, lower=None)
+        return Compiled([Row("budget.total", expr == total, expr, total, "==")], refresh)
 
 
 class ExpectedPnL(Constraint):
@@ -129,12 +133,24 @@ class ExpectedPnL(Constraint):
     name: ClassVar[str] = "expected_pnl"
 
     def __init__(self, min: float, expected_returns: pd.Series | None = None) -> None:
-        super().__init__()
         self.min = check_limit(type(self).__name__, "min", min, lower=None)
-        self.expected_returns = expected_returns
-        self._min = cp.Parameter()
-        self._offset = cp.Parameter()
-        self._mu: cp.Parameter | None = None
+        if expected_returns is not None and not isinstance(expected_returns, pd.Series):
+            raise ConstraintSpecificationError(
+                "The 'expected_returns' parameter of ExpectedPnL must be a Series by asset. "
+                f"Got {type(expected_returns).__name__} instead."
+            )
+        self.expected_returns = None if expected_returns is None else expected_returns.copy()
+
+    def parameters(self) -> tuple[ParameterSpec, ...]:
+        """``expected_pnl.min``."""
+        return (
+            ParameterSpec(
+                "expected_pnl.min",
+                self.min,
+                lower=None,
+                description="expected return of the hedged book over the horizon",
+            ),
+        )
 
     def _mu_assets(self, data: HedgeData) -> np.ndarray:
         mu = self.expected_returns if self.expected_returns is not None else data.expected_returns
@@ -145,27 +161,23 @@ class ExpectedPnL(Constraint):
             )
         missing = data.assets.difference(mu.index)
         if len(missing):
-            raise ConstraintSpecificationError(
+            raise MissingLabelsError(
                 f"ExpectedPnL's expected returns lack assets {list(missing)[:5]} of the risk model."
             )
-        return mu.reindex(data.assets).to_numpy(dtype=np.float64)
+        out = mu.reindex(data.assets).to_numpy(dtype=np.float64)
+        if not np.isfinite(out).all():
+            raise ConstraintSpecificationError("ExpectedPnL's expected returns hold NaN or inf.")
+        return out
 
-    def _build(self, ctx: HedgeContext) -> list[Row]:
+    def _build(self, ctx: HedgeContext) -> Compiled:
         self._mu_assets(ctx.data)
-        self._mu = cp.Parameter(len(ctx.instruments))
-        expr = self._mu @ ctx.x + self._offset
-        return [Row("expected_pnl.min", expr >= self._min, expr, self._min, ">=")]
+        mu, offset, floor = cp.Parameter(len(ctx.instruments)), cp.Parameter(), cp.Parameter()
+        expr = mu @ ctx.x + offset
 
-    def _refresh(self, data: HedgeData) -> None:
-        mu = self._mu_assets(data)
-        if self._mu is not None:
-            self._mu.value = data.exposures.to_numpy().T @ mu
-        self._offset.value = float(data.book.to_numpy() @ mu)
-        self._min.value = self.min
+        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
+            m = self._mu_assets(data)
+            mu.value = data.exposures.to_numpy().T @ m
+            offset.value = float(data.book.to_numpy() @ m)
+            floor.value = values["expected_pnl.min"]
 
-    def parameters(self) -> dict[str, float | None]:
-        """Named parameters and their values."""
-        return {"expected_pnl.min": self.min}
-
-    def _set(self, key: str, value: float) -> None:
-        self.min = check_limit(type(self).__name__, "min", value, lower=None)
+        return Compiled([Row("expected_pnl.min", expr >= floor, expr, floor, ">=")], refresh)

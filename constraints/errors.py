@@ -1,14 +1,26 @@
 """Exceptions raised by the constraint library.
 
-Bad arguments are :class:`ValueError` subclasses, as users expect.
+They belong to the families every optihedge layer shares (defined once, in
+``factor_models.errors``, the only module of another package this one imports): a bad
+limit is a :class:`SpecificationError`, so ``except SpecificationError`` catches it
+whichever package raised it.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConstraintSpecificationError", "ConvexityError", "NotDPPError"]
+from factor_models.errors import DataError, MissingLabelsError, SpecificationError
+
+__all__ = [
+    "ConstraintSpecificationError",
+    "ConvexityError",
+    "DataError",
+    "MissingLabelsError",
+    "NotDPPError",
+    "SpecificationError",
+]
 
 
-class ConstraintSpecificationError(ValueError):
+class ConstraintSpecificationError(SpecificationError):
     """A constraint was given an impossible or ill-typed limit."""
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import ClassVar
 
 import cvxpy as cp
 import numpy as np
 
-from constraints._base import Constraint, Row, check_limit, check_optional_limit
+from constraints._base import (
+    Compiled,
+    Constraint,
+    ParameterSpec,
+    Row,
+    check_limit,
+    check_optional_limit,
+)
 from constraints._context import HedgeContext, HedgeData
 from constraints.errors import ConstraintSpecificationError
 
@@ -32,34 +39,34 @@ class GrossExposure(Constraint):
     name: ClassVar[str] = "gross_exposure"
 
     def __init__(self, max: float) -> None:
-        super().__init__()
         self.max = check_limit(type(self).__name__, "max", max)
-        self._max = cp.Parameter(nonneg=True, name="gross_exposure.max")
-        self._weights: cp.Parameter | None = None
 
-    def _build(self, ctx: HedgeContext) -> list[Row]:
-        self._weights = cp.Parameter(len(ctx.instruments), nonneg=True)
-        expr = self._weights @ cp.abs(ctx.x)
-        return [Row("gross_exposure.max", expr <= self._max, expr, self._max, "<=")]
+    def parameters(self) -> tuple[ParameterSpec, ...]:
+        """``gross_exposure.max``, fraction of the book's value."""
+        return (
+            ParameterSpec(
+                "gross_exposure.max", self.max, description="gross delta notional / book value"
+            ),
+        )
 
-    def _refresh(self, data: HedgeData) -> None:
-        self._max.value = self.max
-        if self._weights is not None:
-            self._weights.value = np.abs(data.attribute("gross_weight"))
+    def _build(self, ctx: HedgeContext) -> Compiled:
+        weights = cp.Parameter(len(ctx.instruments), nonneg=True)
+        cap = cp.Parameter(nonneg=True, name="gross_exposure.max")
+        expr = weights @ cp.abs(ctx.x)
 
-    def parameters(self) -> dict[str, float | None]:
-        """Named parameters and their values."""
-        return {"gross_exposure.max": self.max}
+        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
+            cap.value = values["gross_exposure.max"]
+            weights.value = np.abs(data.attribute("gross_weight"))
 
-    def _set(self, key: str, value: float) -> None:
-        self.max = check_limit(type(self).__name__, "max", value)
+        return Compiled([Row("gross_exposure.max", expr <= cap, expr, cap, "<=")], refresh)
 
 
 class _LinearBand(Constraint):
     """``min <= c @ x + c0 <= max`` with ``c, c0`` from the data."""
 
+    what: ClassVar[str]
+
     def __init__(self, min: float | None, max: float | None) -> None:
-        super().__init__()
         owner = type(self).__name__
         self.min = check_optional_limit(owner, "min", min, lower=None)
         self.max = check_optional_limit(owner, "max", max, lower=None)
@@ -70,45 +77,44 @@ class _LinearBand(Constraint):
                 f"The 'min' parameter of {owner} ({self.min!r}) exceeds its 'max' "
                 f"({self.max!r}); swap them."
             )
-        self._coef: cp.Parameter | None = None
-        self._offset = cp.Parameter()
-        self._lo = cp.Parameter()
-        self._hi = cp.Parameter()
 
     @property
     def key(self) -> str:
         """Prefix of this constraint's parameter names."""
         return self.name
 
+    def parameters(self) -> tuple[ParameterSpec, ...]:
+        """``<key>.min`` and/or ``<key>.max``, whichever were given."""
+        return tuple(
+            ParameterSpec(f"{self.key}.{side}", v, lower=None, description=f"{side} {self.what}")
+            for side, v in (("min", self.min), ("max", self.max))
+            if v is not None
+        )
+
     def _coefficients(self, data: HedgeData) -> tuple[np.ndarray, float]:
         raise NotImplementedError
 
-    def _build(self, ctx: HedgeContext) -> list[Row]:
+    def _build(self, ctx: HedgeContext) -> Compiled:
         self._coefficients(ctx.data)  # fail early on unknown labels
-        self._coef = cp.Parameter(len(ctx.instruments))
-        expr = self._coef @ ctx.x + self._offset
-        rows = []
-        if self.min is not None:
-            rows.append(Row(f"{self.key}.min", expr >= self._lo, expr, self._lo, ">="))
-        if self.max is not None:
-            rows.append(Row(f"{self.key}.max", expr <= self._hi, expr, self._hi, "<="))
-        return rows
+        coef = cp.Parameter(len(ctx.instruments))
+        offset = cp.Parameter()
+        expr = coef @ ctx.x + offset
+        rows, limits = [], []
+        for side, sense in (("min", ">="), ("max", "<=")):
+            if getattr(self, side) is None:
+                continue
+            limit = cp.Parameter()
+            key = f"{self.key}.{side}"
+            limits.append((key, limit))
+            cons = expr >= limit if sense == ">=" else expr <= limit
+            rows.append(Row(key, cons, expr, limit, sense))  # type: ignore[arg-type]
 
-    def _refresh(self, data: HedgeData) -> None:
-        coef, offset = self._coefficients(data)
-        if self._coef is not None:
-            self._coef.value = coef
-        self._offset.value = offset
-        self._lo.value = 0.0 if self.min is None else self.min
-        self._hi.value = 0.0 if self.max is None else self.max
+        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
+            coef.value, offset.value = self._coefficients(data)
+            for key, limit in limits:
+                limit.value = values[key]
 
-    def parameters(self) -> dict[str, float | None]:
-        """Named parameters and their values."""
-        return {f"{self.key}.min": self.min, f"{self.key}.max": self.max}
-
-    def _set(self, key: str, value: float) -> None:
-        bound = key.rsplit(".", 1)[1]
-        setattr(self, bound, check_limit(type(self).__name__, bound, value, lower=None))
+        return Compiled(rows, refresh)
 
 
 class ResidualBeta(_LinearBand):
@@ -128,6 +134,7 @@ class ResidualBeta(_LinearBand):
     """
 
     name: ClassVar[str] = "residual_beta"
+    what: ClassVar[str] = "beta of the hedged book"
 
     def __init__(
         self,
@@ -166,6 +173,7 @@ class FactorExposure(_LinearBand):
     """
 
     name: ClassVar[str] = "factor_exposure"
+    what: ClassVar[str] = "loading of the hedged book"
 
     def __init__(
         self,

@@ -8,7 +8,7 @@ check the tail risk the hedge removes over 21 trading days.
 import numpy as np
 
 import optihedge as oh
-from optihedge.risk import expected_shortfall
+from optihedge.measures.risk import expected_shortfall
 
 prices = oh.datasets.load_default(
     start="2005-01-01", end="2009-12-31", columns=["JPM", "BAC", "SP500"]

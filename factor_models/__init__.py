@@ -9,19 +9,29 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from factor_models.errors import CollinearityError, EstimationDataError, InsufficientDataError
+from factor_models.errors import (
+    CollinearityError,
+    DataError,
+    EstimationDataError,
+    InsufficientDataError,
+    MissingLabelsError,
+    SpecificationError,
+)
 from factor_models.horizon import horizon_variance_factor
 
 __all__ = [
     "CollinearityError",
+    "DataError",
     "EWMACovariance",
     "EstimationDataError",
     "FactorModel",
     "InsufficientDataError",
+    "MissingLabelsError",
     "MultiWindowRegression",
     "MultiWindowResults",
     "RiskModel",
     "RiskModelSet",
+    "SpecificationError",
     "StatisticalFactorModel",
     "horizon_variance_factor",
     "newey_west_lags",

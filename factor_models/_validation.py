@@ -8,9 +8,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from factor_models.errors import EstimationDataError
+from factor_models.errors import EstimationDataError, SpecificationError
 
-__all__ = ["as_frame", "check_window", "format_labels", "join_dates"]
+__all__ = ["as_frame", "check_int", "check_option", "check_window", "format_labels", "join_dates"]
 
 AlignPolicy = Literal["exact", "inner"]
 
@@ -80,10 +80,7 @@ def join_dates(
     ``"exact"`` requires identical row labels; ``"inner"`` keeps common labels and
     fails when there are none (non-overlapping histories).
     """
-    if align not in ("exact", "inner"):
-        raise EstimationDataError(
-            f"The 'align' argument must be 'exact' or 'inner'. Got {align!r} instead."
-        )
+    check_option(align, "align", ("exact", "inner"))
     if left.index.equals(right.index):
         return left, right
     common = left.index.intersection(right.index)
@@ -104,11 +101,31 @@ def join_dates(
     return left.loc[common], right.loc[common]
 
 
-def check_window(window: Any, name: str = "windows") -> int:
-    """Return a window length as a positive int."""
-    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 2:
-        raise EstimationDataError(
-            f"The '{name}' argument must hold integers >= 2 (observations per window). "
-            f"Got {window!r} instead."
+def check_int(value: Any, name: str, *, lower: int = 1, what: str = "") -> int:
+    """Return ``value`` as an int >= ``lower``; the one check of horizons, days and counts.
+
+    Raises
+    ------
+    SpecificationError
+        Naming the argument, the value and the valid range.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lower:
+        raise SpecificationError(
+            f"The '{name}' argument must be an integer >= {lower}{what}. Got {value!r} instead."
         )
-    return int(window)
+    return int(value)
+
+
+def check_option(value: Any, name: str, options: tuple[Any, ...]) -> Any:
+    """Return ``value`` if it is one of ``options``; otherwise name them all."""
+    if not any(value is o or (type(value) is type(o) and value == o) for o in options):
+        choices = ", ".join(repr(o) for o in options)
+        raise SpecificationError(
+            f"The '{name}' argument must be one of {choices}. Got {value!r} instead."
+        )
+    return value
+
+
+def check_window(window: Any, name: str = "windows") -> int:
+    """Return a window length as an int >= 2."""
+    return check_int(window, name, lower=2, what=" (observations per window)")

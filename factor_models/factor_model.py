@@ -27,7 +27,12 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import validate_data
 
 from factor_models._validation import check_window
-from factor_models.errors import CollinearityError, EstimationDataError, InsufficientDataError
+from factor_models.errors import (
+    CollinearityError,
+    EstimationDataError,
+    InsufficientDataError,
+    SpecificationError,
+)
 from factor_models.regression import _check_design
 from factor_models.risk_model import RiskModel, RiskModelSet
 
@@ -64,7 +69,7 @@ def _window_list(windows: Sequence[int] | None, n: int) -> list[int]:
         return [n]
     out = [check_window(w) for w in windows]
     if not out:
-        raise EstimationDataError("The 'windows' argument must hold at least one window.")
+        raise SpecificationError("The 'windows' argument must hold at least one window.")
     return out
 
 

@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from factor_models.errors import EstimationDataError
+from factor_models._validation import check_int
+from factor_models.errors import SpecificationError
 
 __all__ = ["horizon_variance_factor"]
 
@@ -32,26 +33,22 @@ def horizon_variance_factor(days: int, autocorrelation: float = 0.0) -> float:
 
     Raises
     ------
-    EstimationDataError
+    SpecificationError
         If ``days`` is not an integer >= 1 or ``autocorrelation`` is outside (-1, 1).
     """
-    if isinstance(days, bool) or not isinstance(days, int | np.integer) or days < 1:
-        raise EstimationDataError(
-            f"The 'days' argument must be an integer >= 1. Got {days!r} instead."
-        )
+    h = check_int(days, "days")
     if isinstance(autocorrelation, bool) or not isinstance(
         autocorrelation, int | float | np.integer | np.floating
     ):
-        raise EstimationDataError(
+        raise SpecificationError(
             f"The 'autocorrelation' argument must be a number in (-1, 1). "
             f"Got {autocorrelation!r} instead."
         )
     rho = float(autocorrelation)
     if not math.isfinite(rho) or not -1.0 < rho < 1.0:
-        raise EstimationDataError(
+        raise SpecificationError(
             f"The 'autocorrelation' argument must be a finite number in (-1, 1). "
             f"Got {rho!r} instead."
         )
-    h = int(days)
     lags = np.arange(1, h)
     return float(h + 2.0 * np.sum((h - lags) * rho**lags))

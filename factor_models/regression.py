@@ -22,9 +22,20 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from factor_models._validation import AlignPolicy, as_frame, check_window, join_dates
+from factor_models._validation import (
+    AlignPolicy,
+    as_frame,
+    check_option,
+    check_window,
+    join_dates,
+)
 from factor_models._validation import format_labels as _labels
-from factor_models.errors import CollinearityError, EstimationDataError, InsufficientDataError
+from factor_models.errors import (
+    CollinearityError,
+    EstimationDataError,
+    InsufficientDataError,
+    SpecificationError,
+)
 
 __all__ = ["MultiWindowRegression", "MultiWindowResults", "newey_west_lags", "rolling_ols"]
 
@@ -107,22 +118,18 @@ class MultiWindowRegression:
         x = as_frame(exog, "exog", "f")
         self.endog, self.exog = join_dates(y, x, ("endog", "exog"), align)
         if len(windows) == 0:
-            raise EstimationDataError("The 'windows' argument must hold at least one window.")
+            raise SpecificationError("The 'windows' argument must hold at least one window.")
         self.windows = tuple(check_window(w) for w in windows)
         if len(set(self.windows)) != len(self.windows):
-            raise EstimationDataError(f"The 'windows' argument has duplicates: {self.windows!r}.")
+            raise SpecificationError(f"The 'windows' argument has duplicates: {self.windows!r}.")
         if hac_maxlags is not None and (
             isinstance(hac_maxlags, bool) or not isinstance(hac_maxlags, int) or hac_maxlags < 0
         ):
-            raise EstimationDataError(
+            raise SpecificationError(
                 f"The 'hac_maxlags' argument must be an integer >= 0. Got {hac_maxlags!r}."
             )
         self.hac_maxlags = hac_maxlags
-        if missing not in ("raise", "drop"):
-            raise EstimationDataError(
-                f"The 'missing' argument must be 'raise' or 'drop'. Got {missing!r} instead."
-            )
-        self.missing = missing
+        self.missing = check_option(missing, "missing", ("raise", "drop"))
         if missing == "raise":
             for name, frame in (("endog", self.endog), ("exog", self.exog)):
                 if frame.isna().any().any():

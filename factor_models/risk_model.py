@@ -215,11 +215,44 @@ class RiskModel:
         w = self._weights(weights)
         return pd.Series(self.loadings.to_numpy().T @ w, index=self.factors, name="exposure")
 
+    def root_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        r"""Return the square-root factors :math:`(G, d)` of the covariance, in asset order.
+
+        .. math:: \Sigma = G^\top G + \operatorname{diag}(d)^2, \qquad
+                  G = F^{1/2} B^\top, \quad d = \sqrt{D}
+
+        ``G`` has shape (n_factors, n_assets), ``d`` shape (n_assets,). This is the one
+        place the factored form is computed: the variance here, the optimizer's risk
+        terms and its results all use it, so :math:`w^\top \Sigma w =
+        \lVert G w\rVert^2 + \lVert d \circ w\rVert^2` means one thing everywhere.
+        """
+        g = self._sqrt @ self.loadings.to_numpy().T
+        return np.asarray(g, dtype=np.float64), np.sqrt(self.specific_var.to_numpy(np.float64))
+
     def variance(self, weights: pd.Series) -> float:
-        """Variance of a position over the model's horizon, in factored form."""
-        w = self._weights(weights)
-        fx = self._sqrt @ (self.loadings.to_numpy().T @ w)
-        return float(fx @ fx + w @ (self.specific_var.to_numpy() * w))
+        """Variance of a position over the model's horizon, in factored form.
+
+        ``weights`` is a Series labelled by asset; assets it omits count as zero.
+        """
+        return self.variance_in_asset_order(self._weights(weights))
+
+    def variance_in_asset_order(self, weights: np.ndarray) -> float:
+        r"""Variance of a position given as an array in the model's asset order.
+
+        .. math:: w^\top \Sigma w = \lVert G w\rVert^2 + \lVert d \circ w\rVert^2
+
+        For code that has already aligned labels (the optimizer); users pass Series to
+        :meth:`variance`.
+        """
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (len(self.assets),):
+            raise EstimationDataError(
+                f"The 'weights' array must have shape ({len(self.assets)},), one per asset in "
+                f"the model's order. Got {w.shape} instead."
+            )
+        g, d = self.root_factors()
+        gw, dw = g @ w, d * w
+        return float(gw @ gw + dw @ dw)
 
     def to_horizon(self, days: int, autocorrelation: float = 0.0) -> RiskModel:
         """Scale the variances to ``days`` periods (see :mod:`factor_models.horizon`)."""

@@ -16,50 +16,56 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _LAZY_NAMES = {
-    "beta_adjusted_notional": "optihedge.sizing",
-    "futures_contracts": "optihedge.sizing",
-    "kelly_fraction": "optihedge.sizing",
-    "min_variance_hedge_ratio": "optihedge.sizing",
-    "target_volatility_multiplier": "optihedge.sizing",
+    "beta_adjusted_notional": "optihedge.measures.sizing",
+    "futures_contracts": "optihedge.measures.sizing",
+    "kelly_fraction": "optihedge.measures.sizing",
+    "min_variance_hedge_ratio": "optihedge.measures.sizing",
+    "target_volatility_multiplier": "optihedge.measures.sizing",
     "returns_from_prices": "optihedge.datasets",
+    "hedge_quality": "optihedge.measures.diagnostics",
     "Portfolio": "optihedge.portfolio",
+    "Instrument": "optihedge.instruments",
+    "MarketState": "optihedge.instruments",
     "Future": "optihedge.instruments",
     "ETF": "optihedge.instruments",
     "InverseETF": "optihedge.instruments",
     "PositionReduction": "optihedge.instruments",
     "Cash": "optihedge.instruments",
-    "Instrument": "optihedge.instruments",
-    "HedgeProblem": "optihedge.problem",
-    "HedgeResult": "optihedge.result",
-    "Variance": "optihedge.objectives",
-    "RobustVariance": "optihedge.objectives",
-    "TradingCost": "optihedge.objectives",
-    "CarryCost": "optihedge.objectives",
+    "Scenarios": "optihedge.scenarios",
+    "HedgeProblem": "optihedge.optimize",
+    "HedgeInputs": "optihedge.optimize",
+    "HedgeResult": "optihedge.optimize",
+    "Objective": "optihedge.optimize",
+    "Variance": "optihedge.optimize",
+    "RobustVariance": "optihedge.optimize",
+    "ExpectedShortfall": "optihedge.optimize",
+    "TradingCost": "optihedge.optimize",
+    "CarryCost": "optihedge.optimize",
+    "scenario_pnl": "optihedge.analysis.evaluation",
     "RiskModel": "factor_models",
     "RiskModelSet": "factor_models",
     "FactorModel": "factor_models",
     "StatisticalFactorModel": "factor_models",
     "MultiWindowRegression": "factor_models",
-    "hedge_quality": "optihedge.diagnostics",
-    "Scenarios": "optihedge.scenarios",
-    "ExpectedShortfall": "optihedge.shortfall",
 }
-_SUBMODULES = (
-    "attribution",
-    "datasets",
-    "diagnostics",
-    "errors",
-    "pricing",
-    "risk",
-    "sizing",
-    "instruments",
-    "objectives",
-    "problem",
-    "result",
-    "portfolio",
-    "scenarios",
-    "shortfall",
-)
+#: Modules reachable as ``optihedge.<name>``; several live in a subpackage of the layout.
+_MODULES = {
+    "analysis": "optihedge.analysis",
+    "attribution": "optihedge.analysis.attribution",
+    "datasets": "optihedge.datasets",
+    "diagnostics": "optihedge.measures.diagnostics",
+    "errors": "optihedge.errors",
+    "evaluation": "optihedge.analysis.evaluation",
+    "instruments": "optihedge.instruments",
+    "measures": "optihedge.measures",
+    "optimize": "optihedge.optimize",
+    "portfolio": "optihedge.portfolio",
+    "pricing": "optihedge.pricing",
+    "risk": "optihedge.measures.risk",
+    "scenarios": "optihedge.scenarios",
+    "sizing": "optihedge.measures.sizing",
+    "constraints": "constraints",
+}
 
 __all__ = [
     "ETF",
@@ -68,11 +74,14 @@ __all__ = [
     "ExpectedShortfall",
     "FactorModel",
     "Future",
+    "HedgeInputs",
     "HedgeProblem",
     "HedgeResult",
     "Instrument",
     "InverseETF",
+    "MarketState",
     "MultiWindowRegression",
+    "Objective",
     "Portfolio",
     "PositionReduction",
     "RiskModel",
@@ -83,26 +92,27 @@ __all__ = [
     "TradingCost",
     "Variance",
     "__version__",
+    "analysis",
     "attribution",
     "beta_adjusted_notional",
     "constraints",
     "datasets",
     "diagnostics",
     "errors",
+    "evaluation",
     "futures_contracts",
     "hedge_quality",
     "instruments",
     "kelly_fraction",
+    "measures",
     "min_variance_hedge_ratio",
-    "objectives",
+    "optimize",
     "portfolio",
     "pricing",
-    "problem",
-    "result",
     "returns_from_prices",
     "risk",
+    "scenario_pnl",
     "scenarios",
-    "shortfall",
     "sizing",
     "target_volatility_multiplier",
 ]
@@ -117,44 +127,57 @@ if TYPE_CHECKING:
         StatisticalFactorModel,
     )
     from optihedge import (
-        attribution,
+        analysis,
         datasets,
-        diagnostics,
         errors,
         instruments,
-        objectives,
+        measures,
+        optimize,
         portfolio,
         pricing,
-        problem,
-        result,
-        risk,
-        sizing,
+        scenarios,
     )
+    from optihedge.analysis import attribution, evaluation
+    from optihedge.analysis.evaluation import scenario_pnl
     from optihedge.datasets import returns_from_prices
-    from optihedge.diagnostics import hedge_quality
-    from optihedge.instruments import ETF, Cash, Future, Instrument, InverseETF, PositionReduction
-    from optihedge.objectives import CarryCost, RobustVariance, TradingCost, Variance
-    from optihedge.portfolio import Portfolio
-    from optihedge.problem import HedgeProblem
-    from optihedge.result import HedgeResult
-    from optihedge.scenarios import Scenarios
-    from optihedge.shortfall import ExpectedShortfall
-    from optihedge.sizing import (
+    from optihedge.instruments import (
+        ETF,
+        Cash,
+        Future,
+        Instrument,
+        InverseETF,
+        MarketState,
+        PositionReduction,
+    )
+    from optihedge.measures import diagnostics, risk, sizing
+    from optihedge.measures.diagnostics import hedge_quality
+    from optihedge.measures.sizing import (
         beta_adjusted_notional,
         futures_contracts,
         kelly_fraction,
         min_variance_hedge_ratio,
         target_volatility_multiplier,
     )
+    from optihedge.optimize import (
+        CarryCost,
+        ExpectedShortfall,
+        HedgeInputs,
+        HedgeProblem,
+        HedgeResult,
+        Objective,
+        RobustVariance,
+        TradingCost,
+        Variance,
+    )
+    from optihedge.portfolio import Portfolio
+    from optihedge.scenarios import Scenarios
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_NAMES:
         value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"optihedge.{name}")
-    elif name == "constraints":
-        value = importlib.import_module("constraints")
+    elif name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
     else:
         raise AttributeError(f"module 'optihedge' has no attribute {name!r}")
     globals()[name] = value

@@ -13,14 +13,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from factor_models._validation import format_labels
+from factor_models._validation import check_int, check_option, format_labels
 from optihedge._typing import FloatArray
-from optihedge.errors import DataError, MissingLabelsError
+from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
 __all__ = [
     "align_labels",
     "as_float_array",
     "as_sample",
+    "check_int",
+    "check_option",
     "check_probabilities",
     "check_scalar",
     "format_labels",
@@ -42,24 +44,26 @@ def check_scalar(
     lower_inclusive: bool = True,
     upper_inclusive: bool = True,
 ) -> float:
-    """Return ``value`` as a finite float inside the given interval.
+    """Return a scalar argument as a finite float inside the given interval.
 
     Raises
     ------
-    DataError
+    SpecificationError
         If ``value`` is not a real number, is NaN or infinite, or lies outside the interval.
     """
     interval = _interval(lower, upper, lower_inclusive, upper_inclusive)
     expected = f"The '{name}' argument must be a finite number in {interval}"
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise DataError(f"{expected}. Got {value!r} of type {type(value).__name__} instead.")
+        raise SpecificationError(
+            f"{expected}. Got {value!r} of type {type(value).__name__} instead."
+        )
     out = float(value)
     if not math.isfinite(out):
-        raise DataError(f"{expected}. Got {out!r} instead.")
+        raise SpecificationError(f"{expected}. Got {out!r} instead.")
     below = lower is not None and (out < lower or (out == lower and not lower_inclusive))
     above = upper is not None and (out > upper or (out == upper and not upper_inclusive))
     if below or above:
-        raise DataError(f"{expected}. Got {out!r} instead.")
+        raise SpecificationError(f"{expected}. Got {out!r} instead.")
     return out
 
 

@@ -1,8 +1,9 @@
 """The main job on the embedded data: size and price a hedge for a 20-stock book.
 
 The book is an equal-weight, daily-rebalanced portfolio of the 20 embedded stocks.
-Every figure states its horizon and units. Later versions replace the textbook rules
-here with the optimizer; the command stays.
+Every figure states its horizon and units: textbook sizing first, then the optimizer's
+minimum-variance hedge (factor risk model) and minimum expected-shortfall hedge
+(historical paths) under the same mandate limits.
 """
 
 from __future__ import annotations
@@ -24,17 +25,17 @@ from constraints import (
 )
 from factor_models import FactorModel, MultiWindowRegression
 from optihedge.datasets import load_default, metadata, returns_from_prices
-from optihedge.diagnostics import hedge_quality
 from optihedge.instruments import ETF, Future, Instrument, InverseETF, PositionReduction
-from optihedge.objectives import TradingCost, Variance
+from optihedge.measures.diagnostics import hedge_quality
+from optihedge.measures.risk import expected_shortfall, value_at_risk
+from optihedge.measures.sizing import beta_adjusted_notional, futures_contracts
+from optihedge.optimize.objectives import TradingCost, Variance
+from optihedge.optimize.problem import HedgeProblem
+from optihedge.optimize.result import HedgeResult
+from optihedge.optimize.shortfall import ExpectedShortfall
 from optihedge.portfolio import Portfolio
 from optihedge.pricing import black_scholes, greeks, volatility_proxy
-from optihedge.problem import HedgeProblem
-from optihedge.result import HedgeResult
-from optihedge.risk import expected_shortfall, value_at_risk
 from optihedge.scenarios import Scenarios
-from optihedge.shortfall import ExpectedShortfall
-from optihedge.sizing import beta_adjusted_notional, futures_contracts
 
 __all__ = ["DemoResult", "format_demo", "run_demo"]
 
@@ -187,13 +188,12 @@ def shortfall_hedge(
             market="SP500",
         )
         results[name] = problem.solve()
-    data = problem.data
-    assert data.scenario_book is not None
-    assert data.scenario_pnl is not None
-    pnl = {"unhedged": data.scenario_book}
-    for name, res in results.items():
-        pnl[name] = data.scenario_book + data.scenario_pnl @ res.weights.to_numpy()
     result = results["expected-shortfall hedge"]
+    pnl: dict[str, np.ndarray] = {}
+    for name, res in results.items():
+        assert res.scenario_returns is not None
+        pnl.setdefault("unhedged", res.scenario_returns["before"].to_numpy())
+        pnl[name] = res.scenario_returns["after"].to_numpy()
     comparison = pd.DataFrame(
         {
             name: {

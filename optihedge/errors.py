@@ -1,14 +1,29 @@
 """Every exception optihedge raises, importable from one place.
 
-Bad data or arguments are :class:`ValueError` subclasses; solve outcomes are
-:class:`RuntimeError` subclasses. The estimation and constraint layers keep their
-own exceptions, re-exported here so that users catch from one module.
+Three families for bad input, shared by all three packages (one class each, defined in
+``factor_models.errors``), so one ``except`` catches a mistake wherever it is found:
+
+- :class:`DataError`: an array, series or frame is unusable (NaN, infinite, empty,
+  implausible scale); :class:`MissingLabelsError` for labels that do not match.
+- :class:`SpecificationError`: an argument is out of range or of the wrong type, names an
+  unknown option or parameter, or contradicts another argument. A constraint's bad
+  limit (:class:`ConstraintSpecificationError`) and a term that is not DPP
+  (:class:`NotDPPError`) are specification errors too.
+
+Solve outcomes are :class:`RuntimeError` subclasses.
 """
 
 from __future__ import annotations
 
 from constraints.errors import ConstraintSpecificationError, ConvexityError, NotDPPError
-from factor_models.errors import CollinearityError, EstimationDataError, InsufficientDataError
+from factor_models.errors import (
+    CollinearityError,
+    DataError,
+    EstimationDataError,
+    InsufficientDataError,
+    MissingLabelsError,
+    SpecificationError,
+)
 
 __all__ = [
     "CollinearityError",
@@ -25,18 +40,6 @@ __all__ = [
     "SpecificationError",
     "UnboundedError",
 ]
-
-
-class DataError(ValueError):
-    """Input data is unusable: NaN, infinite, negative where it must not be, empty."""
-
-
-class MissingLabelsError(DataError):
-    """Labels of two inputs that must match do not (missing, unknown or duplicated)."""
-
-
-class SpecificationError(ValueError):
-    """Arguments contradict each other or name an unknown option."""
 
 
 class ConvergenceError(RuntimeError):

@@ -59,14 +59,17 @@ class Portfolio:
         return cls(holdings=holdings.rename("value"))
 
     @classmethod
-    def from_returns(cls, returns: pd.Series, value: float, name: str = "book") -> Portfolio:
+    def from_returns(cls, returns: pd.Series, value: float, name: str | None = None) -> Portfolio:
         """Build a book known only by its daily returns and its current value.
 
         The risk model must then contain an asset named ``name`` (e.g. fit it on the
-        book's returns next to the hedge instruments' underlyings).
+        book's returns next to the hedge instruments' underlyings). ``name`` defaults to
+        the Series' name, else ``"book"``.
         """
         v = check_scalar(value, "value", lower=0.0, lower_inclusive=False)
         r = as_sample(returns, "returns")
+        if name is None:
+            name = str(returns.name) if getattr(returns, "name", None) is not None else "book"
         return cls(holdings=pd.Series({name: v}, name="value"), returns=r.rename(name))
 
     @property

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from optihedge.attribution import euler_contributions
+from optihedge.analysis.attribution import euler_contributions
 from optihedge.errors import DataError, MissingLabelsError
 
 

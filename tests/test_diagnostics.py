@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from optihedge.diagnostics import hedge_quality
 from optihedge.errors import DataError
+from optihedge.measures.diagnostics import hedge_quality
 
 
 @pytest.fixture(scope="module")

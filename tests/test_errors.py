@@ -17,7 +17,7 @@ from constraints import (
     WholeContracts,
 )
 from factor_models import EstimationDataError, RiskModel, RiskModelSet
-from optihedge.errors import DataError, SpecificationError
+from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 from optihedge.scenarios import Scenarios
 
 
@@ -38,7 +38,7 @@ class TestPortfolio:
             oh.Portfolio.from_holdings([1.0, 2.0])  # type: ignore[arg-type]
         with pytest.raises(DataError, match="'values'.*nan"):
             oh.Portfolio.from_holdings({"A": math.nan})
-        with pytest.raises(DataError, match="'value'"):
+        with pytest.raises(SpecificationError, match="'value'"):
             oh.Portfolio.from_returns(pd.Series([0.01]), value=0.0)
 
 
@@ -54,15 +54,17 @@ class TestInstruments:
         ],
     )
     def test_future_fields(self, kwargs: dict[str, float], match: str) -> None:
-        with pytest.raises(DataError, match=match):
+        with pytest.raises(SpecificationError, match=match):
             oh.Future(label="ES", underlying="IDX", **kwargs)
 
     def test_labels_and_leverage(self) -> None:
-        with pytest.raises(DataError, match="'label' must be a non-empty str"):
+        with pytest.raises(SpecificationError, match="'label' must be a non-empty str"):
             oh.Future(label="", underlying="IDX")
-        with pytest.raises(DataError, match="'leverage' of InverseETF\\('SH'\\) must be negative"):
+        with pytest.raises(
+            SpecificationError, match="'leverage' of InverseETF\\('SH'\\) must be negative"
+        ):
             oh.InverseETF(label="SH", underlying="IDX", leverage=2.0)
-        with pytest.raises(DataError, match="borrow_fee"):
+        with pytest.raises(SpecificationError, match="borrow_fee"):
             oh.ETF(label="E", underlying="IDX", borrow_fee=-0.01)
 
     def test_duplicate_instrument_labels(self) -> None:
@@ -94,7 +96,7 @@ class TestConstraintOptions:
         with pytest.raises(ConstraintSpecificationError, match="'method' parameter"):
             WholeContracts(method="guess")  # type: ignore[arg-type]
         p = oh.Portfolio.from_holdings({"A": 1.0})
-        with pytest.raises(ConstraintSpecificationError, match="lacks: \\['NQ'\\]"):
+        with pytest.raises(MissingLabelsError, match="lacks: \\['NQ'\\]"):
             oh.HedgeProblem(
                 p,
                 [oh.Future(label="ES", underlying="IDX")],
@@ -126,7 +128,7 @@ class TestConstraintOptions:
                 constraints=[ExpectedPnL(0.0)],
                 risk_model=model(),
             )
-        with pytest.raises(ConstraintSpecificationError, match=r"lack assets \['IDX'\]"):
+        with pytest.raises(MissingLabelsError, match=r"lack assets \['IDX'\]"):
             oh.HedgeProblem(
                 p,
                 [oh.ETF(label="E", underlying="IDX")],
@@ -140,13 +142,13 @@ class TestProblemArguments:
     def test_types(self) -> None:
         p = oh.Portfolio.from_holdings({"A": 1.0})
         ins = [oh.ETF(label="E", underlying="IDX")]
-        with pytest.raises(SpecificationError, match="'horizon' argument must be an int"):
+        with pytest.raises(SpecificationError, match="'horizon' argument must be an integer >= 1"):
             oh.HedgeProblem(p, ins, objective=oh.Variance(), risk_model=model(), horizon=0)
         with pytest.raises(SpecificationError, match="'objective' argument must be an Objective"):
             oh.HedgeProblem(p, ins, objective="variance", risk_model=model())  # type: ignore[arg-type]
         with pytest.raises(SpecificationError, match="needs a risk_model"):
             oh.HedgeProblem(p, ins, objective=oh.Variance())
-        with pytest.raises(DataError, match="'weight'"):
+        with pytest.raises(SpecificationError, match="'weight'"):
             oh.Variance(weight=-1.0)
 
     def test_risk_model_set_entries(self) -> None:

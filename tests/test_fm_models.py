@@ -21,10 +21,11 @@ from factor_models import (
     InsufficientDataError,
     RiskModel,
     RiskModelSet,
+    SpecificationError,
     StatisticalFactorModel,
     horizon_variance_factor,
 )
-from optihedge.risk import scale_to_horizon
+from optihedge.measures.risk import scale_to_horizon
 
 
 @pytest.fixture(scope="module")
@@ -129,9 +130,9 @@ class TestHorizon:
         assert scale_to_horizon(1.0, days, rho) == pytest.approx(np.sqrt(expected), rel=1e-10)
 
     def test_errors(self) -> None:
-        with pytest.raises(EstimationDataError, match="'days'"):
+        with pytest.raises(SpecificationError, match="'days'"):
             horizon_variance_factor(0)
-        with pytest.raises(EstimationDataError, match="'autocorrelation'"):
+        with pytest.raises(SpecificationError, match="'autocorrelation'"):
             horizon_variance_factor(5, 1.0)
 
 

@@ -15,6 +15,7 @@ from factor_models import (
     EstimationDataError,
     InsufficientDataError,
     MultiWindowRegression,
+    SpecificationError,
     newey_west_lags,
     rolling_ols,
 )
@@ -249,14 +250,14 @@ class TestBadInput:
         self, data: tuple[pd.DataFrame, pd.DataFrame], windows: tuple[int, ...]
     ) -> None:
         y, f = data
-        with pytest.raises(EstimationDataError, match="'windows'"):
+        with pytest.raises(SpecificationError, match="'windows'"):
             MultiWindowRegression(y, f, windows=windows)
 
     def test_bad_options(self, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
         y, f = data
-        with pytest.raises(EstimationDataError, match="'hac_maxlags'"):
+        with pytest.raises(SpecificationError, match="'hac_maxlags'"):
             MultiWindowRegression(y, f, hac_maxlags=-1)
-        with pytest.raises(EstimationDataError, match="'missing'"):
+        with pytest.raises(SpecificationError, match="'missing'"):
             MultiWindowRegression(y, f, missing="zero")  # type: ignore[arg-type]
-        with pytest.raises(EstimationDataError, match="'align'"):
+        with pytest.raises(SpecificationError, match="'align'"):
             MultiWindowRegression(y, f, align="outer")  # type: ignore[arg-type]

@@ -30,25 +30,58 @@ def test_import_is_light(first_use: str) -> None:
     assert out.stdout.strip() == "[]"
 
 
+def _imports(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.append(node.module or "")
+    return names
+
+
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [
-        ("factor_models", {"optihedge", "constraints"}),
-        ("constraints", {"optihedge", "factor_models", "statsmodels"}),
+        ("factor_models", {"optihedge", "constraints", "cvxpy"}),
+        ("constraints", {"optihedge", "factor_models", "statsmodels", "sklearn"}),
     ],
 )
 def test_layers_point_down(package: str, forbidden: set[str]) -> None:
+    # the one allowed edge between the two lower packages: the shared exception families
+    allowed = {"factor_models.errors"}
     for path in (ROOT / package).rglob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            else:
+        for name in _imports(path):
+            if name in allowed:
                 continue
-            for name in names:
-                assert name.split(".")[0] not in forbidden, f"{path} imports {name}"
+            assert name.split(".")[0] not in forbidden, f"{path} imports {name}"
+
+
+#: optihedge's subpackages in layer order: each may import only those before it
+LAYERS = ["measures", "pricing", "scenarios", "instruments", "optimize", "analysis"]
+#: foundation modules any layer may use
+FOUNDATION = {"errors", "_validation", "_typing", "datasets", "portfolio"}
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_subpackages_import_one_way(layer: str) -> None:
+    later = set(LAYERS[LAYERS.index(layer) + 1 :]) | {"demo", "cli"}
+    for path in (ROOT / "optihedge" / layer).rglob("*.py"):
+        for name in _imports(path):
+            parts = name.split(".")
+            if parts[0] != "optihedge" or len(parts) < 2:
+                continue
+            assert parts[1] not in later, f"{path} imports {name}, a later layer"
+            assert parts[1] in FOUNDATION | set(LAYERS), f"{path} imports {name}"
+
+
+def test_foundation_imports_no_layer() -> None:
+    for module in FOUNDATION - {"datasets"}:
+        for name in _imports(ROOT / "optihedge" / f"{module}.py"):
+            parts = name.split(".")
+            assert not (parts[0] == "optihedge" and parts[1:2] and parts[1] in LAYERS), (
+                f"{module} imports {name}"
+            )
 
 
 def test_lazy_attributes_and_dir() -> None:

@@ -201,7 +201,7 @@ class TestVolatilityProxy:
     def test_bad_input(self) -> None:
         with pytest.raises(DataError, match="'returns'.*at least 2"):
             ewma_volatility([0.01])
-        with pytest.raises(DataError, match="'halflife'"):
+        with pytest.raises(SpecificationError, match="'halflife'"):
             ewma_volatility([0.01, 0.02], halflife=0)
-        with pytest.raises(DataError, match="'ratio'"):
+        with pytest.raises(SpecificationError, match="'ratio'"):
             volatility_proxy([0.01, 0.02], ratio=-1)

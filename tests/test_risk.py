@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from scipy import integrate, stats
 from scipy.linalg import toeplitz
 
-from optihedge.errors import DataError, MissingLabelsError
-from optihedge.risk import (
+from optihedge.errors import DataError, MissingLabelsError, SpecificationError
+from optihedge.measures.risk import (
     expected_shortfall,
     max_drawdown,
     parametric_es,
@@ -176,7 +176,7 @@ class TestBadInput:
     @pytest.mark.parametrize("func", [value_at_risk, expected_shortfall])
     @pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1, 1.5, np.nan])
     def test_alpha_outside_open_unit_interval(self, func: object, alpha: float) -> None:
-        with pytest.raises(DataError, match=r"'alpha' argument must be .* in \(0, 1\)"):
+        with pytest.raises(SpecificationError, match=r"'alpha' argument must be .* in \(0, 1\)"):
             func([1.0, 2.0], alpha)  # type: ignore[operator]
 
     @pytest.mark.parametrize("func", [value_at_risk, expected_shortfall])
@@ -201,17 +201,17 @@ class TestBadInput:
             value_at_risk(pd.Series([1.0, 2.0], index=["a", "a"]))
 
     def test_parametric(self) -> None:
-        with pytest.raises(DataError, match="'std'"):
+        with pytest.raises(SpecificationError, match="'std'"):
             parametric_var(0.0, -1.0)
-        with pytest.raises(DataError, match="'mean'"):
+        with pytest.raises(SpecificationError, match="'mean'"):
             parametric_es(np.nan, 1.0)
 
     def test_drawdown_and_horizon(self) -> None:
         with pytest.raises(DataError, match="'returns'.*-1"):
             max_drawdown([0.1, -1.0])
-        with pytest.raises(DataError, match="'days' argument must be an integer >= 1"):
+        with pytest.raises(SpecificationError, match="'days' argument must be an integer >= 1"):
             scale_to_horizon(0.01, 0)
-        with pytest.raises(DataError, match="'autocorrelation'"):
+        with pytest.raises(SpecificationError, match="'autocorrelation'"):
             scale_to_horizon(0.01, 5, 1.0)
         with pytest.raises(DataError, match="'sigma'"):
             scale_to_horizon(-0.01, 5)

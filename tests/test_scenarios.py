@@ -104,9 +104,9 @@ class TestMonteCarlo:
         np.testing.assert_allclose(s.compound("A", 1.0), s.returns["A"], rtol=1e-12, atol=1e-15)
 
     def test_errors(self, model: RiskModel) -> None:
-        with pytest.raises(DataError, match="'dof'"):
+        with pytest.raises(SpecificationError, match="'dof'"):
             Scenarios.monte_carlo(model, 10, dof=2.0)
-        with pytest.raises(DataError, match="'n' argument"):
+        with pytest.raises(SpecificationError, match="'n' argument"):
             Scenarios.monte_carlo(model, 0)
 
 
@@ -116,7 +116,9 @@ class TestShock:
         cov = model.covariance()
         beta = cov["IDX"] / cov.loc["IDX", "IDX"]
         np.testing.assert_allclose(s.returns.iloc[0], -0.2 * beta, rtol=1e-12)
-        assert s.vol_move == 0.1
+        assert s.vol_moves is not None
+        np.testing.assert_array_equal(s.vol_move_of("IDX"), [0.1])
+        np.testing.assert_array_equal(s.vol_move_of("A"), [0.1])
 
     def test_two_moves_conditional_expectation(self, model: RiskModel) -> None:
         s = Scenarios.shock(model, {"IDX": -0.1, "A": -0.15})
@@ -137,10 +139,10 @@ class TestGiven:
             Scenarios.from_returns(frame)
         with pytest.raises(DataError, match="'probabilities' argument must sum to 1"):
             Scenarios.from_returns(pd.DataFrame({"a": [0.01, 0.02]}), probabilities=[0.5, 0.6])
-        with pytest.raises(DataError, match="'horizon'"):
+        with pytest.raises(SpecificationError, match="'horizon'"):
             Scenarios.from_returns(pd.DataFrame({"a": [0.01]}), horizon=0)
 
     def test_missing_underlying(self) -> None:
         s = Scenarios.from_returns(pd.DataFrame({"a": [0.01, 0.02]}))
-        with pytest.raises(MissingLabelsError, match="'ES' has underlying 'SP500'"):
+        with pytest.raises(MissingLabelsError, match=r"Future\('ES'\) has underlying 'SP500'"):
             oh.Future(label="ES", underlying="SP500").scenario_returns(s)

@@ -39,7 +39,7 @@ class TestBetaAdjustedNotional:
     def test_bad_input_names_argument(self, kwargs: dict[str, object], name: str) -> None:
         args: dict[str, object] = {"value": 1e6, "beta": 1.0, "fraction": 0.5}
         args.update(kwargs)
-        with pytest.raises(DataError, match=f"'{name}'"):
+        with pytest.raises(SpecificationError, match=f"'{name}'"):
             oh.beta_adjusted_notional(**args)  # type: ignore[arg-type]
 
 
@@ -75,7 +75,7 @@ class TestFuturesContracts:
     def test_nonpositive_price_or_multiplier(self, name: str, bad: float) -> None:
         args: dict[str, float] = {"futures_price": 4000.0, "multiplier": 50.0}
         args[name] = bad
-        with pytest.raises(DataError, match=f"'{name}'.*Got"):
+        with pytest.raises(SpecificationError, match=f"'{name}'.*Got"):
             oh.futures_contracts(1e6, 1.0, **args)
 
 
@@ -133,9 +133,9 @@ class TestMinVarianceHedgeRatio:
 
 def test_target_volatility_multiplier() -> None:
     assert oh.target_volatility_multiplier(0.15, 0.25) == pytest.approx(0.6)
-    with pytest.raises(DataError, match="'estimated_vol'"):
+    with pytest.raises(SpecificationError, match="'estimated_vol'"):
         oh.target_volatility_multiplier(0.15, 0.0)
-    with pytest.raises(DataError, match="'target_vol'"):
+    with pytest.raises(SpecificationError, match="'target_vol'"):
         oh.target_volatility_multiplier(-0.15, 0.2)
 
 
@@ -159,7 +159,9 @@ class TestKelly:
         assert f == pytest.approx(best.x, abs=1e-6)
 
     def test_probability_outside_unit_interval(self) -> None:
-        with pytest.raises(DataError, match=r"'p' argument must be a finite number in \[0, 1\]"):
+        with pytest.raises(
+            SpecificationError, match=r"'p' argument must be a finite number in \[0, 1\]"
+        ):
             oh.kelly_fraction(1.2, 1.0)
-        with pytest.raises(DataError, match="'b'"):
+        with pytest.raises(SpecificationError, match="'b'"):
             oh.kelly_fraction(0.5, 0.0)

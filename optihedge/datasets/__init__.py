@@ -9,5 +9,6 @@ from __future__ import annotations
 
 from optihedge.datasets._loader import KNOWN_FLAWS, load_default, metadata
 from optihedge.datasets._returns import returns_from_prices
+from optihedge.datasets._windows import STRESS_WINDOWS
 
-__all__ = ["KNOWN_FLAWS", "load_default", "metadata", "returns_from_prices"]
+__all__ = ["KNOWN_FLAWS", "STRESS_WINDOWS", "load_default", "metadata", "returns_from_prices"]

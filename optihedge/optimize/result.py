@@ -1,18 +1,21 @@
-"""HedgeResult: the allocation, risk before and after, every limit's value and price."""
+"""HedgeResult: the allocation, risk before and after, every limit's value and price.
+
+A result is a value: :func:`make_result` builds it from explicit numbers (the problem's
+data, the positions, the limit table, the objective's report); it never reads a problem,
+so it pickles, travels between processes and compares by its numbers.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from optihedge.risk import expected_shortfall, parametric_es, parametric_var, value_at_risk
-
-if TYPE_CHECKING:
-    from constraints import HedgeData
-    from optihedge.problem import HedgeProblem
+from constraints import HedgeData
+from optihedge.measures.risk import expected_shortfall, parametric_es, parametric_var, value_at_risk
 
 __all__ = ["HedgeResult", "make_result"]
 
@@ -48,6 +51,11 @@ class HedgeResult:
     horizon : int
     book_value : float
     market : str
+    notes : tuple of str
+        What the user must know about this solve (e.g. a limit that limits nothing).
+    scenario_returns : DataFrame by scenario, optional
+        With scenarios: the book's return (``before``) and the hedged book's (``after``)
+        in each scenario over the horizon, fractions of the book's value.
     """
 
     weights: pd.Series
@@ -61,6 +69,7 @@ class HedgeResult:
     book_value: float
     market: str
     notes: tuple[str, ...] = field(default=())
+    scenario_returns: pd.DataFrame | None = None
 
     @property
     def binding(self) -> list[str]:
@@ -90,10 +99,7 @@ class HedgeResult:
 def _risk_row(
     data: HedgeData, z: np.ndarray, beta: tuple[np.ndarray, float], x: np.ndarray
 ) -> dict[str, float]:
-    risk = data.risk
-    b, f, d = risk.loadings.to_numpy(), risk.factor_cov.to_numpy(), risk.specific_var.to_numpy()
-    fz = b.T @ z
-    variance = float(fz @ f @ fz + z @ (d * z))
+    variance = data.risk.variance_in_asset_order(z)
     vol = float(np.sqrt(max(variance, 0.0)))
     out = {"volatility": vol, "variance": variance, "beta": float(beta[0] @ x + beta[1])}
     for a in (0.95, 0.99):
@@ -104,44 +110,59 @@ def _risk_row(
 
 
 def _scenario_risk(
-    risk: pd.DataFrame, problem: HedgeProblem, data: HedgeData, x: np.ndarray
+    risk: pd.DataFrame, scenarios: pd.DataFrame, alpha: float, p: np.ndarray
 ) -> None:
     """Add scenario VaR, ES and tail size, before and after, to the risk table."""
-    alpha = float(problem.objective.parameters().get("expected_shortfall.alpha", 0.95))
-    p = data.scenario_probabilities
-    assert data.scenario_book is not None
-    assert data.scenario_pnl is not None
-    pnls = {"before": data.scenario_book, "after": data.scenario_book + data.scenario_pnl @ x}
-    for row, pnl in pnls.items():
+    for row in ("before", "after"):
+        pnl = scenarios[row].to_numpy()
         var = value_at_risk(pnl, alpha, p)
         risk.loc[row, "scenario_var"] = var
         risk.loc[row, "scenario_es"] = expected_shortfall(pnl, alpha, p)
         risk.loc[row, "tail_scenarios"] = float(np.count_nonzero(-pnl > var))
     risk.attrs["scenario_alpha"] = alpha
-    risk.attrs["n_scenarios"] = len(data.scenario_book)
+    risk.attrs["n_scenarios"] = len(scenarios)
 
 
-def make_result(problem: HedgeProblem, status: str, stats: dict[str, Any]) -> HedgeResult:
-    """Collect a solved problem's numbers into a HedgeResult."""
-    data = problem.data
-    value = problem.portfolio.value
+def make_result(
+    data: HedgeData,
+    x: np.ndarray,
+    *,
+    limits: pd.DataFrame,
+    objective_value: float,
+    status: str,
+    stats: dict[str, Any],
+    book_value: float,
+    scenario_alpha: float | None = None,
+    notes: Sequence[str] = (),
+) -> HedgeResult:
+    """Collect a solve's numbers into a HedgeResult.
+
+    Parameters
+    ----------
+    data : HedgeData
+        The numbers the problem was solved for.
+    x : ndarray of shape (n_instruments,)
+        The positions, in ``data.instruments`` order.
+    limits : DataFrame
+        The limit table (see ``optihedge.optimize.solve.limit_table``).
+    objective_value : float
+        Unscaled.
+    scenario_alpha : float, optional
+        Level the scenario VaR and ES are stated at (0.95 when the objective has none).
+    """
     labels = data.instruments
-    x = np.array(problem.x.value, dtype=np.float64)
-    for whole in problem.whole_contracts:
-        if whole.target is not None and (problem.exact_integer or not whole.integer):
-            x[whole.index] = whole.target.value  # whole contracts exactly, not to solver tolerance
     weights = pd.Series(x, index=labels, name="weight")
     attrs = data.attributes
-    notional = x * value
+    notional = x * book_value
     delta = data.exposures.to_numpy().sum(axis=0) * notional
     carry = (
         attrs["carry_long"].to_numpy() * x + attrs["carry_short"].to_numpy() * np.maximum(-x, 0.0)
-    ) * value
+    ) * book_value
     allocation = pd.DataFrame(
         {
             "weight": x,
             "notional": notional,
-            "units": notional / (attrs["contract_value"].to_numpy() * value),
+            "units": notional / (attrs["contract_value"].to_numpy() * book_value),
             "premium": attrs["premium"].to_numpy() * notional,
             "delta_notional": delta,
             "annual_carry": carry,
@@ -152,59 +173,32 @@ def make_result(problem: HedgeProblem, status: str, stats: dict[str, Any]) -> He
     beta = data.beta_coefficients(market)
     w = data.book.to_numpy()
     e = data.exposures.to_numpy()
-    zero = np.zeros_like(x)
-    before, after = _risk_row(data, w, beta, zero), _risk_row(data, w + e @ x, beta, x)
+    before, after = _risk_row(data, w, beta, np.zeros_like(x)), _risk_row(data, w + e @ x, beta, x)
     risk = pd.DataFrame(
         [list(before.values()), list(after.values())],
         index=pd.Index(["before", "after"]),
         columns=list(before),
     )
     risk.attrs["horizon_days"] = data.horizon
-    if data.scenario_book is not None and data.scenario_pnl is not None:
-        _scenario_risk(risk, problem, data, x)
-    names: list[str] = []
-    owners: list[str] = []
-    parts: dict[str, list[np.ndarray]] = {
-        "value": [],
-        "limit": [],
-        "slack": [],
-        "binding": [],
-        "shadow_price": [],
-    }
-    for c in problem.constraints:
-        for r in problem.rows[id(c)]:
-            if r.label == "whole_contracts":
-                continue
-            values, limits = r.values(), r.limit_values()
-            slack = r.slacks(values, limits)
-            names.extend(r.names())
-            owners.extend([repr(c)] * len(values))
-            parts["value"].append(values)
-            parts["limit"].append(limits)
-            parts["slack"].append(slack)
-            parts["binding"].append(
-                np.full(len(values), True)
-                if r.sense == "=="
-                else np.abs(slack) <= _BINDING_TOL * np.maximum(1.0, np.abs(limits))
-            )
-            parts["shadow_price"].append(r.shadow_prices() / data.objective_scale)
-    table = pd.DataFrame(
-        {
-            "constraint": owners,
-            **{k: (np.concatenate(v) if v else np.zeros(0)) for k, v in parts.items()},
-        },
-        index=pd.Index(names, name="label"),
-    )
-    table["binding"] = table["binding"].astype(bool)
+    scenarios = None
+    if data.scenario_book is not None and data.scenario_probabilities is not None:
+        scenarios = pd.DataFrame(
+            {"before": data.scenario_book, "after": data.hedged_scenario_returns(x)},
+            index=data.scenario_index,
+        )
+        alpha = 0.95 if scenario_alpha is None else scenario_alpha
+        _scenario_risk(risk, scenarios, alpha, data.scenario_probabilities)
     return HedgeResult(
         weights=weights,
         allocation=allocation,
         risk=risk,
-        constraints=table,
+        constraints=limits,
         status=status,
         solver_stats=stats,
-        objective_value=float(problem.problem.value) / data.objective_scale,
+        objective_value=objective_value,
         horizon=data.horizon,
-        book_value=value,
+        book_value=book_value,
         market=str(market),
+        notes=tuple(notes),
+        scenario_returns=scenarios,
     )

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from optihedge._validation import format_labels
+from optihedge.datasets import STRESS_WINDOWS
 from optihedge.errors import DataError
-from optihedge.scenarios import STRESS_WINDOWS
 
 __all__ = ["STRESS_WINDOWS", "HedgeQuality", "hedge_quality"]
 

@@ -22,17 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optihedge._validation import check_probabilities, check_scalar, format_labels
+from optihedge._validation import check_int, check_probabilities, check_scalar, format_labels
+from optihedge.datasets import STRESS_WINDOWS
 from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
 __all__ = ["STRESS_WINDOWS", "Scenarios"]
-
-#: Named stress windows (inclusive dates).
-STRESS_WINDOWS: dict[str, tuple[str, str]] = {
-    "GFC 2008-09": ("2008-09-01", "2009-03-31"),
-    "COVID 2020": ("2020-02-19", "2020-03-23"),
-    "2022 bear": ("2022-01-03", "2022-10-12"),
-}
 
 
 def _check_daily(daily: Any, name: str = "daily") -> pd.DataFrame:
@@ -57,10 +51,8 @@ def _check_daily(daily: Any, name: str = "daily") -> pd.DataFrame:
     return daily
 
 
-def _check_horizon(horizon: Any) -> int:
-    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
-        raise DataError(f"The 'horizon' argument must be an int >= 1. Got {horizon!r} instead.")
-    return int(horizon)
+def _check_horizon(horizon: Any, name: str = "horizon") -> int:
+    return check_int(horizon, name, what=" (trading days)")
 
 
 def _log_growth(daily_returns: np.ndarray) -> np.ndarray:
@@ -149,19 +141,22 @@ class Scenarios:
         Probability of each scenario (equal if omitted).
     name : str
         What the scenarios are (for reports).
-    vol_move : float
-        Implied-volatility shock attached to hypothetical scenarios (for options).
+    vol_moves : Series by scenario, or DataFrame of shape (n_scenarios, n_underlyings), optional
+        Additive move of implied volatility in each scenario (annual volatility points,
+        0.05 = +5 points), for revaluing options: a Series moves every underlying alike,
+        a DataFrame one column per underlying (others unmoved). None: no move.
     """
 
     returns: pd.DataFrame
     horizon: int
     probabilities: pd.Series | None = None
     name: str = "scenarios"
-    vol_move: float = 0.0
+    vol_moves: pd.Series | pd.DataFrame | None = None
     paths: _Paths | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         _check_daily(self.returns, "returns")
+        _check_horizon(self.horizon)
         if len(self.returns) == 0:
             raise DataError("A Scenarios object needs at least one scenario.")
         if self.probabilities is not None:
@@ -170,6 +165,22 @@ class Scenarios:
                     "The 'probabilities' must be labelled like the scenarios (same index)."
                 )
             check_probabilities(self.probabilities.to_numpy(), len(self.returns))
+        if self.vol_moves is not None:
+            moves = self.vol_moves
+            if not isinstance(moves, pd.Series | pd.DataFrame):
+                raise DataError(
+                    "The 'vol_moves' argument must be a Series by scenario or a DataFrame "
+                    f"(scenarios x underlyings). Got {type(moves).__name__} instead."
+                )
+            if not moves.index.equals(self.returns.index):
+                raise MissingLabelsError(
+                    "The 'vol_moves' must be labelled like the scenarios (same index)."
+                )
+            values = moves.to_numpy(dtype=np.float64)
+            if not np.isfinite(values).all() or (values <= -1.0).any():
+                raise DataError(
+                    "The 'vol_moves' argument must hold finite volatility moves > -1.00."
+                )
 
     # ------------------------------------------------------------ constructors
     @classmethod
@@ -213,7 +224,7 @@ class Scenarios:
                 f"The selected history has {len(window)} days; a {h}-day path needs {h}."
             )
         first = daily.index.get_indexer(window.index[:1])[0]
-        starts = np.arange(first, first + len(window) - h + 1, max(int(step), 1))
+        starts = np.arange(first, first + len(window) - h + 1, check_int(step, "step"))
         index = starts[:, None] + np.arange(h)[None, :]
         return cls._from_index(daily, index, h, f"historical {h}-day paths")
 
@@ -224,13 +235,14 @@ class Scenarios:
         """Block bootstrap: each path joins random blocks of ``block`` consecutive days."""
         daily = _check_daily(daily)
         h = _check_horizon(horizon)
-        blk = _check_horizon(block)
+        blk = _check_horizon(block, "block")
+        count = check_int(n, "n")
         if len(daily) < blk:
             raise DataError(f"The 'daily' data has {len(daily)} days; a block needs {blk}.")
         rng = np.random.default_rng(seed)
         n_blocks = -(-h // blk)
-        starts = rng.integers(0, len(daily) - blk + 1, (int(n), n_blocks))
-        index = (starts[:, :, None] + np.arange(blk)).reshape(int(n), -1)[:, :h]
+        starts = rng.integers(0, len(daily) - blk + 1, (count, n_blocks))
+        index = (starts[:, :, None] + np.arange(blk)).reshape(count, -1)[:, :h]
         return cls._from_index(daily, index, h, f"block bootstrap ({blk}-day blocks)")
 
     @classmethod
@@ -270,18 +282,16 @@ class Scenarios:
         """
         if dof is not None:
             check_scalar(dof, "dof", lower=2.0, lower_inclusive=False)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise DataError(f"The 'n' argument must be an int >= 1. Got {n!r} instead.")
+        count = check_int(n, "n")
         model_h = getattr(risk_model, "horizon", 1)
         if model_h != 1:
             raise SpecificationError("Monte Carlo needs a per-day risk model (horizon 1).")
-        vals, vecs = np.linalg.eigh(risk_model.factor_cov.to_numpy())
         paths = _SimulatedPaths(
             loadings=risk_model.loadings.to_numpy(),
-            factor_sqrt=(vecs * np.sqrt(np.clip(vals, 0.0, None))).T,
-            specific_std=np.sqrt(risk_model.specific_var.to_numpy()),
+            factor_sqrt=risk_model.factor_cov_sqrt().to_numpy(),
+            specific_std=risk_model.specific_std().to_numpy(),
             assets=risk_model.assets,
-            n_scenarios=n,
+            n_scenarios=count,
             horizon=_check_horizon(horizon),
             dof=dof,
             seed=int(seed),
@@ -289,7 +299,7 @@ class Scenarios:
         returns = pd.DataFrame(
             paths.horizon_returns(),
             columns=risk_model.assets,
-            index=pd.RangeIndex(n, name="scenario"),
+            index=pd.RangeIndex(count, name="scenario"),
         )
         tails = "normal" if dof is None else f"Student-t({dof:g})"
         return cls(returns, paths.horizon, None, f"factor Monte Carlo, {tails}", paths=paths)
@@ -329,14 +339,15 @@ class Scenarios:
         inside = daily.loc[start:end]
         if horizon is not None:
             out = cls.historical(daily, horizon=horizon, start=start, end=end)
-            return cls(out.returns, out.horizon, None, f"stress {label}", paths=out.paths)
+            return cls(out.returns, out.horizon, name=f"stress {label}", paths=out.paths)
         rows = daily.index.get_indexer(inside.index)
         index = rows[None, :]
         total = np.expm1(np.log1p(inside.to_numpy(dtype=np.float64)).sum(axis=0))
         returns = pd.DataFrame(
             [total], index=pd.Index([label], name="scenario"), columns=daily.columns
         )
-        return cls(returns, len(inside), None, f"stress {label}", paths=_IndexedPaths(daily, index))
+        paths = _IndexedPaths(daily, index)
+        return cls(returns, len(inside), name=f"stress {label}", paths=paths)
 
     @classmethod
     def shock(
@@ -351,8 +362,9 @@ class Scenarios:
 
         Every asset moves by its conditional expectation under the risk model,
         :math:`E[r \mid r_F = m] = \Sigma_{\cdot F} \Sigma_{FF}^{-1} m` (an index move
-        propagated through betas). ``vol_move`` (volatility points, e.g. 0.10) is carried
-        for option revaluation. One scenario over the model's horizon.
+        propagated through betas). ``vol_move`` (volatility points, e.g. 0.10) moves every
+        underlying's implied volatility, for option revaluation. One scenario over the
+        model's horizon.
         """
         cov = risk_model.covariance()
         labels = list(moves)
@@ -373,12 +385,12 @@ class Scenarios:
         r = s_af @ np.linalg.lstsq(s_ff, m, rcond=None)[0]
         label = name or ", ".join(f"{k} {v:+.0%}" for k, v in moves.items())
         returns = pd.DataFrame([r], index=pd.Index([label], name="scenario"), columns=cov.index)
+        move = check_scalar(vol_move, "vol_move", lower=-1.0, lower_inclusive=False)
         return cls(
             returns,
             int(getattr(risk_model, "horizon", 1)),
-            None,
-            f"shock {label}",
-            vol_move=check_scalar(vol_move, "vol_move"),
+            name=f"shock {label}",
+            vol_moves=pd.Series(move, index=returns.index, name="vol_move"),
         )
 
     # -------------------------------------------------------------- accessors
@@ -392,6 +404,29 @@ class Scenarios:
         if self.probabilities is None:
             return np.full(self.n_scenarios, 1.0 / self.n_scenarios)
         return self.probabilities.to_numpy(dtype=np.float64)
+
+    def column(self, label: Hashable, *, owner: str = "") -> np.ndarray:
+        """Horizon returns of one asset in every scenario.
+
+        Raises
+        ------
+        MissingLabelsError
+            Naming ``owner`` (the instrument that asked) and the assets covered.
+        """
+        if label not in self.returns.columns:
+            who = f"{owner} has underlying {label!r}, which" if owner else f"{label!r}:"
+            raise MissingLabelsError(
+                f"{who} the scenarios lack (they cover {format_labels(self.returns.columns)})."
+            )
+        return self.returns[label].to_numpy(dtype=np.float64)
+
+    def vol_move_of(self, label: Hashable) -> np.ndarray:
+        """Additive implied-volatility move of ``label`` in every scenario (zeros if none)."""
+        moves = self.vol_moves
+        if moves is None or (isinstance(moves, pd.DataFrame) and label not in moves.columns):
+            return np.zeros(self.n_scenarios)
+        col = moves if isinstance(moves, pd.Series) else moves[label]
+        return col.to_numpy(dtype=np.float64)
 
     def compound(self, column: Hashable, leverage: float) -> np.ndarray:
         """Return of a daily-reset ``leverage`` position on ``column`` in each scenario.

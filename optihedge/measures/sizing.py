@@ -60,7 +60,7 @@ def beta_adjusted_notional(
     f = check_scalar(fraction, "fraction", lower=0.0, upper=1.0)
     hb = check_scalar(hedge_beta, "hedge_beta")
     if hb == 0.0:
-        raise DataError(
+        raise SpecificationError(
             "The 'hedge_beta' argument must be non-zero: an instrument with zero beta "
             "cannot hedge beta. Got 0.0 instead."
         )

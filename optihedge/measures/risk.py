@@ -16,8 +16,13 @@ from scipy.special import ndtri
 
 from factor_models.horizon import horizon_variance_factor
 from optihedge._typing import FloatArray
-from optihedge._validation import as_float_array, as_sample, check_probabilities, check_scalar
-from optihedge.errors import DataError
+from optihedge._validation import (
+    as_float_array,
+    as_sample,
+    check_int,
+    check_probabilities,
+    check_scalar,
+)
 
 __all__ = [
     "expected_shortfall",
@@ -191,8 +196,7 @@ def scale_to_horizon(sigma: Any, days: int, autocorrelation: float = 0.0) -> Any
     float, ndarray or Series
         The horizon volatility, shaped and labelled like ``sigma``.
     """
-    if isinstance(days, bool) or not isinstance(days, int | np.integer) or days < 1:
-        raise DataError(f"The 'days' argument must be an integer >= 1. Got {days!r} instead.")
+    check_int(days, "days")
     rho = check_scalar(
         autocorrelation,
         "autocorrelation",

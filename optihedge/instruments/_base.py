@@ -1,0 +1,221 @@
+"""The instrument protocol and the market state instruments are valued in.
+
+An instrument is a frozen description. Everything the optimizer needs of it is computed
+from a :class:`MarketState` (spot levels, volatilities, rates, dividend yields, the as-of
+date): its exposure on the risk model's assets per unit of position (the delta
+approximation), its per-unit attributes (premium, carry, trading cost, ADV, contract
+value, Greeks), its bounds given the book, and its return in every scenario. Linear
+products ignore the market state; options (next) read it. Adding a Greek or any other
+per-unit number means returning one more key from :meth:`Instrument.attributes`: the
+table the constraints read is open.
+
+Units: positions ``x`` are signed notional as a fraction of the book's value; rates are
+annual decimals of notional; ``adv`` is currency notional per day; ``price`` x
+``multiplier`` is the value of one contract (or share).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from optihedge._validation import check_scalar, format_labels
+from optihedge.errors import DataError, MissingLabelsError, SpecificationError
+
+if TYPE_CHECKING:
+    from optihedge.scenarios import Scenarios
+
+__all__ = ["Instrument", "MarketState"]
+
+_EMPTY = pd.Series(dtype=np.float64)
+
+
+def _levels(value: Any, name: str, *, positive: bool) -> pd.Series:
+    if value is None:
+        return _EMPTY.copy()
+    if isinstance(value, Mapping):
+        value = pd.Series(dict(value), dtype=np.float64)
+    if not isinstance(value, pd.Series):
+        raise DataError(
+            f"The '{name}' argument of MarketState must be a Series or dict by underlying. "
+            f"Got {type(value).__name__} instead."
+        )
+    try:
+        out = value.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"The '{name}' argument of MarketState must be numeric.") from exc
+    bad = ~np.isfinite(out.to_numpy()) | ((out.to_numpy() <= 0) if positive else False)
+    if bad.any():
+        raise DataError(
+            f"The '{name}' argument of MarketState must hold finite "
+            f"{'positive ' if positive else ''}numbers. Got {format_labels(out.index[bad])} "
+            f"= {list(out.to_numpy()[bad][:5])}."
+        )
+    if not out.index.is_unique:
+        raise MissingLabelsError(f"The '{name}' argument of MarketState has duplicate labels.")
+    return out
+
+
+@dataclass(frozen=True)
+class MarketState:
+    """The market an instrument is valued in on the as-of date.
+
+    Parameters
+    ----------
+    spot : Series or dict by underlying, optional
+        Price level of each underlying (index points, share price), > 0.
+    volatility : Series or dict by underlying, optional
+        Annual implied volatility of each underlying, decimal (0.2 = 20%), > 0.
+    rate : float, default 0.0
+        Annual continuously compounded risk-free rate, decimal.
+    dividend_yield : Series or dict by underlying, optional
+        Annual continuous dividend yield by underlying (0 where not given).
+    asof : Timestamp, optional
+        The valuation date.
+    """
+
+    spot: pd.Series = field(default_factory=lambda: _EMPTY.copy())
+    volatility: pd.Series = field(default_factory=lambda: _EMPTY.copy())
+    rate: float = 0.0
+    dividend_yield: pd.Series = field(default_factory=lambda: _EMPTY.copy())
+    asof: pd.Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spot", _levels(self.spot, "spot", positive=True))
+        vol = _levels(self.volatility, "volatility", positive=True)
+        object.__setattr__(self, "volatility", vol)
+        q = _levels(self.dividend_yield, "dividend_yield", positive=False)
+        object.__setattr__(self, "dividend_yield", q)
+        object.__setattr__(self, "rate", check_scalar(self.rate, "rate"))
+        if self.asof is not None:
+            object.__setattr__(self, "asof", pd.Timestamp(self.asof))
+
+    def _lookup(self, series: pd.Series, label: Hashable, name: str) -> float:
+        if label not in series.index:
+            raise MissingLabelsError(
+                f"The market state has no {name} for {label!r} (it has "
+                f"{format_labels(series.index)}); pass MarketState({name}={{{label!r}: ...}})."
+            )
+        return float(series.to_numpy()[series.index.get_loc(label)])
+
+    def spot_of(self, label: Hashable) -> float:
+        """Spot level of ``label``."""
+        return self._lookup(self.spot, label, "spot")
+
+    def volatility_of(self, label: Hashable) -> float:
+        """Annual implied volatility of ``label``."""
+        return self._lookup(self.volatility, label, "volatility")
+
+    def dividend_yield_of(self, label: Hashable) -> float:
+        """Annual dividend yield of ``label`` (0 when not given)."""
+        return float(self.dividend_yield.get(label, 0.0))
+
+    def provides(self) -> frozenset[str]:
+        """Which fields hold any value (for instruments' :meth:`Instrument.market_requirements`)."""
+        have = {k for k in ("spot", "volatility", "dividend_yield") if len(getattr(self, k))}
+        return frozenset(have | ({"asof"} if self.asof is not None else set()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Instrument:
+    """Base of every hedge instrument (keyword-only fields).
+
+    Parameters
+    ----------
+    label : str
+        Unique name in the problem (e.g. ``"ESZ2"``).
+    price : float, default 1.0
+        Price of one unit (index points for a future, share price for an ETF).
+    multiplier : float, default 1.0
+        Currency per price point of one contract.
+    cost : float, default 0.0
+        One-way trading cost (half spread plus fees), fraction of traded notional.
+    adv : float, default inf
+        Average daily traded notional, base currency.
+    lower, upper : float, default -inf, inf
+        Hard bounds on the position, fractions of the book's value.
+    """
+
+    kind: ClassVar[str] = "instrument"
+
+    label: str
+    price: float = 1.0
+    multiplier: float = 1.0
+    cost: float = 0.0
+    adv: float = math.inf
+    lower: float = -math.inf
+    upper: float = math.inf
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.label, str) or not self.label:
+            raise SpecificationError(
+                f"An instrument's 'label' must be a non-empty str. Got {self.label!r}."
+            )
+        name = self.name
+        for field_name in ("price", "multiplier"):
+            check_scalar(
+                getattr(self, field_name), f"{name}.{field_name}", lower=0.0, lower_inclusive=False
+            )
+        check_scalar(self.cost, f"{name}.cost", lower=0.0, upper=1.0)
+        if not (
+            isinstance(self.adv, int | float) and not isinstance(self.adv, bool) and self.adv > 0
+        ):
+            raise SpecificationError(
+                f"The '{name}.adv' argument must be > 0 (or inf). Got {self.adv!r}."
+            )
+        for side in ("lower", "upper"):
+            v = getattr(self, side)
+            if isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(v):
+                raise SpecificationError(f"The '{name}.{side}' argument must be a number.")
+        if not self.lower <= self.upper:
+            raise SpecificationError(
+                f"The bounds of {name} are inverted: lower {self.lower!r} > upper {self.upper!r}."
+            )
+
+    @property
+    def name(self) -> str:
+        """``Class('label')``, for messages."""
+        return f"{type(self).__name__}({self.label!r})"
+
+    # --------------------------------------------------------------- protocol
+    def market_requirements(self) -> frozenset[str]:
+        """Fields of :class:`MarketState` this instrument needs (none for linear products)."""
+        return frozenset()
+
+    def exposures(self, market: MarketState | None = None) -> dict[str, float]:
+        """Exposure on each risk-model asset per unit of x (delta approximation)."""
+        return {}
+
+    def attributes(self, market: MarketState | None = None) -> dict[str, float]:
+        """Per-unit numbers the constraints read (see ``constraints.ATTRIBUTES``).
+
+        Subclasses extend the dict (``super().attributes(market) | {...}``).
+        """
+        exposure = self.exposures(market)
+        return {
+            "gross_weight": float(sum(abs(v) for v in exposure.values())),
+            "delta": float(sum(exposure.values())),
+            "cost": self.cost,
+            "adv": self.adv,
+            "contract_value": self.price * self.multiplier,
+            "lower": self.lower,
+            "upper": self.upper,
+        }
+
+    def bounds(self, book: pd.Series) -> tuple[float, float]:
+        """Bounds on x given the book's weights by ticker (the instrument's own by default)."""
+        return self.lower, self.upper
+
+    def scenario_returns(
+        self, scenarios: Scenarios, market: MarketState | None = None
+    ) -> np.ndarray:
+        """Return per unit of x in each scenario (linear in the underlyings by default)."""
+        out = np.zeros(scenarios.n_scenarios)
+        for asset, amount in self.exposures(market).items():
+            out += amount * scenarios.column(asset, owner=self.name)
+        return out

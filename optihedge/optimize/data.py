@@ -1,0 +1,234 @@
+"""Assemble the labelled numbers of a hedge problem (HedgeData) from its inputs.
+
+Every label is checked here, once, and every instrument is asked through its protocol
+(exposures, attributes, bounds, scenario returns, market requirements): no concrete
+instrument class is named.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from constraints import ATTRIBUTES, HedgeData
+from factor_models import RiskModel, RiskModelSet
+from optihedge._validation import format_labels
+from optihedge.errors import DataError, MissingLabelsError, SpecificationError
+from optihedge.instruments import Instrument, MarketState
+from optihedge.optimize.inputs import HedgeInputs
+from optihedge.portfolio import Portfolio
+from optihedge.scenarios import Scenarios
+
+__all__ = ["build_data", "check_instruments", "risk_models_of", "scenario_matrix"]
+
+#: Attributes instruments state in currency; the data hold them per unit of book value.
+_CURRENCY_ATTRIBUTES = ("adv", "contract_value")
+
+
+def risk_models_of(risk_model: Any) -> dict[Hashable, RiskModel]:
+    """Normalise a RiskModel or a RiskModelSet to a dict of models."""
+    if isinstance(risk_model, RiskModel):
+        return {risk_model.window if risk_model.window is not None else "model": risk_model}
+    if isinstance(risk_model, RiskModelSet):
+        return dict(risk_model.items())
+    raise SpecificationError(
+        "The 'risk_model' argument must be a RiskModel or a RiskModelSet (see "
+        f"factor_models). Got {type(risk_model).__name__} instead."
+    )
+
+
+def check_instruments(instruments: Sequence[Instrument]) -> pd.Index:
+    """Return the instruments' labels; they must be Instruments with unique labels."""
+    if not instruments or not all(isinstance(i, Instrument) for i in instruments):
+        raise SpecificationError(
+            "The 'instruments' argument must be a non-empty sequence of Instrument objects."
+        )
+    labels = pd.Index([i.label for i in instruments])
+    if not labels.is_unique:
+        dupes = labels[labels.duplicated()].unique()
+        raise MissingLabelsError(
+            f"Instrument labels must be unique; repeated: {format_labels(dupes)}."
+        )
+    return labels
+
+
+def scenario_matrix(
+    instruments: Sequence[Instrument], scenarios: Scenarios, market: MarketState
+) -> np.ndarray:
+    """Return of each instrument per unit of x in each scenario, (n_scenarios, n_instruments)."""
+    return np.column_stack([i.scenario_returns(scenarios, market) for i in instruments])
+
+
+def _scaled(model: RiskModel, horizon: int) -> RiskModel:
+    if horizon % model.horizon:
+        raise SpecificationError(
+            f"The risk model is stated over {model.horizon} days, which does not divide the "
+            f"problem's horizon of {horizon} days; pass a per-day model."
+        )
+    return model.to_horizon(horizon // model.horizon)
+
+
+def _current(current: Any, labels: pd.Index) -> pd.Series:
+    if current is None:
+        return pd.Series(0.0, index=labels)
+    if not isinstance(current, pd.Series):
+        raise DataError("The 'current' argument must be a Series by instrument label.")
+    extra = current.index.difference(labels)
+    if len(extra):
+        raise MissingLabelsError(
+            f"The 'current' hedge names instruments the problem lacks: {format_labels(extra)}."
+        )
+    try:
+        values = current.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError("The 'current' argument must be numeric.") from exc
+    if not np.isfinite(values.to_numpy()).all():
+        bad = values.index[~np.isfinite(values.to_numpy())]
+        raise DataError(
+            f"The 'current' argument holds NaN or infinite values for {format_labels(bad)}; "
+            "give 0.0 for instruments not held."
+        )
+    return values.reindex(labels).fillna(0.0)
+
+
+def _instrument_tables(
+    instruments: Sequence[Instrument],
+    labels: pd.Index,
+    assets: pd.Index,
+    book: pd.Series,
+    market: MarketState,
+    value: float,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Exposures (assets x instruments) and attributes (instruments x names), per unit of x."""
+    have = market.provides()
+    position = {a: i for i, a in enumerate(assets)}
+    exposures = np.zeros((len(assets), len(instruments)))
+    rows = []
+    for j, inst in enumerate(instruments):
+        missing = inst.market_requirements() - have
+        if missing:
+            raise SpecificationError(
+                f"{inst.name} needs {sorted(missing)} in the market state; pass "
+                "market_state=MarketState(...) with them."
+            )
+        lower, upper = inst.bounds(book)
+        for asset, amount in inst.exposures(market).items():
+            if asset not in position:
+                raise MissingLabelsError(
+                    f"{inst.name} has underlying {asset!r}, which the risk model lacks "
+                    f"(its assets: {format_labels(assets)}). Fit the risk model on the "
+                    "underlying's returns too."
+                )
+            exposures[position[asset], j] = amount
+        row = dict(ATTRIBUTES) | inst.attributes(market) | {"lower": lower, "upper": upper}
+        for name in _CURRENCY_ATTRIBUTES:
+            row[name] = row[name] / value if math.isfinite(row[name]) else row[name]
+        rows.append(row)
+    attributes = pd.DataFrame(rows, index=labels, dtype=np.float64)
+    return pd.DataFrame(exposures, index=assets, columns=labels), attributes
+
+
+def build_data(
+    inputs: HedgeInputs,
+    instruments: Sequence[Instrument],
+    *,
+    horizon: int,
+    market: Hashable | None,
+) -> HedgeData:
+    """Check every label of ``inputs`` against the structure and build the HedgeData."""
+    portfolio, scenarios = inputs.portfolio, inputs.scenarios
+    if not isinstance(portfolio, Portfolio):
+        raise SpecificationError(
+            f"The 'portfolio' argument must be a Portfolio. Got {type(portfolio).__name__}."
+        )
+    labels = check_instruments(instruments)
+    risk_model = inputs.risk_model
+    if scenarios is not None:
+        if not isinstance(scenarios, Scenarios):
+            raise SpecificationError(
+                f"The 'scenarios' argument must be a Scenarios. Got {type(scenarios).__name__}."
+            )
+        if scenarios.horizon != horizon:
+            raise SpecificationError(
+                f"The scenarios span {scenarios.horizon} trading days but the problem's horizon "
+                f"is {horizon}; pass horizon={scenarios.horizon} or scenarios over {horizon} days."
+            )
+        if risk_model is None:
+            # betas and volatility from the scenarios themselves
+            model = RiskModel.from_covariance(scenarios.covariance(), repair="clip")
+            risk_model = dataclasses.replace(model, horizon=scenarios.horizon)
+    if risk_model is None:
+        raise SpecificationError(
+            "HedgeProblem needs a risk_model (RiskModel or RiskModelSet), or scenarios."
+        )
+    models = risk_models_of(risk_model)
+    first = next(iter(models.values()))
+    assets = first.assets
+    for key, model in models.items():
+        if not model.assets.equals(assets):
+            raise MissingLabelsError(
+                f"Risk model {key!r} has assets {format_labels(model.assets)}, unlike the first "
+                f"({format_labels(assets)})."
+            )
+    weights = portfolio.weights
+    unknown = portfolio.holdings.index.difference(assets)
+    if len(unknown):
+        raise MissingLabelsError(
+            f"The portfolio holds {format_labels(unknown)}, which the risk model lacks "
+            f"(its assets: {format_labels(assets)}). Add them to the risk model."
+        )
+    exposures, attributes = _instrument_tables(
+        instruments, labels, assets, weights, inputs.market_state, portfolio.value
+    )
+    book = weights.reindex(assets).fillna(0.0)
+    if market is None:
+        market = first.factors[0]
+    elif market not in first.factors and market not in assets:
+        raise MissingLabelsError(
+            f"The 'market' argument {market!r} is neither a factor ({format_labels(first.factors)})"
+            f" nor an asset of the risk model."
+        )
+    scaled = {k: _scaled(m, horizon) for k, m in models.items()}
+    scenario_fields: dict[str, Any] = {}
+    if scenarios is not None:
+        missing = portfolio.holdings.index.difference(scenarios.returns.columns)
+        if len(missing):
+            raise MissingLabelsError(
+                f"The scenarios lack holdings {format_labels(missing)} of the portfolio."
+            )
+        scenario_fields = {
+            "scenario_book": scenarios.returns[weights.index].to_numpy(dtype=np.float64)
+            @ weights.to_numpy(),
+            "scenario_pnl": scenario_matrix(instruments, scenarios, inputs.market_state),
+            "scenario_probabilities": scenarios.probability_array(),
+            "scenario_index": scenarios.returns.index,
+        }
+    primary = next(iter(scaled.values()))
+    return HedgeData(
+        instruments=labels,
+        assets=assets,
+        book=book,
+        exposures=exposures,
+        attributes=attributes,
+        current=_current(inputs.current, labels),
+        risk_models=scaled,
+        horizon=horizon,
+        market=market,
+        expected_returns=inputs.expected_returns,
+        objective_scale=_objective_scale(primary, book.to_numpy()),
+        **scenario_fields,
+    )
+
+
+def _objective_scale(risk: RiskModel, w: np.ndarray) -> float:
+    """1 / the unhedged book's variance (or the mean asset variance for an empty book)."""
+    variance = risk.variance_in_asset_order(w)
+    if not variance > 0:
+        g, d = risk.root_factors()
+        variance = float(np.mean(np.sum(g * g, axis=0) + d * d))
+    return 1.0 / variance if variance > 0 else 1.0

@@ -1,0 +1,65 @@
+"""The inputs of a hedge problem that change from day to day, as one value.
+
+A problem's *structure* (instruments, objective, constraints, horizon, market) is fixed
+when it is built; its *inputs* (the book, risk model, scenarios, current hedge, expected
+returns, market state) are refreshed by ``HedgeProblem.solve(...)`` without recompiling,
+as long as they keep the compiled shapes (same assets and factors, the same instruments'
+underlyings, no more scenarios than the problem can hold without a rebuild).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from optihedge.instruments import MarketState
+from optihedge.portfolio import Portfolio
+from optihedge.scenarios import Scenarios
+
+__all__ = ["INPUT_NAMES", "HedgeInputs"]
+
+#: The inputs ``HedgeProblem(...)`` takes and ``solve(...)`` refreshes.
+INPUT_NAMES = (
+    "portfolio",
+    "risk_model",
+    "scenarios",
+    "current",
+    "expected_returns",
+    "market_state",
+)
+
+
+@dataclass(frozen=True)
+class HedgeInputs:
+    """The numbers a compiled problem is solved for.
+
+    Attributes
+    ----------
+    portfolio : Portfolio
+    risk_model : RiskModel or RiskModelSet, optional
+        Per-day (or per-``horizon``) model; scaled to the problem's horizon. Without
+        one, a covariance of the scenarios is used.
+    scenarios : Scenarios, optional
+        Needed by expected shortfall; their horizon is the problem's.
+    current : Series by instrument, optional
+        Current hedge positions (fractions of the book's value); zero if omitted.
+    expected_returns : Series by asset, optional
+        Expected return of each asset over the horizon.
+    market_state : MarketState
+        Spots, volatilities, rates and the as-of date instruments are valued at.
+    """
+
+    portfolio: Portfolio
+    risk_model: Any = None
+    scenarios: Scenarios | None = None
+    current: pd.Series | None = None
+    expected_returns: pd.Series | None = None
+    market_state: MarketState = field(default_factory=MarketState)
+
+    def replace(self, **changes: Any) -> HedgeInputs:
+        """Return a copy with the given inputs changed (None means "keep")."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **given)

@@ -1,0 +1,374 @@
+r"""Objective terms: risk (variance, worst-case variance) and costs, with term algebra.
+
+A term is a description, like a constraint: ``build(ctx)`` compiles it into one problem
+(a :class:`CompiledObjective` holding that problem's Parameters) and never changes the
+term. Terms add and scale: ``Variance() + 0.5 * TradingCost()`` (scaling returns a new
+term). Each term's weight is a registry parameter (``"trading_cost.weight"``), baked into
+the parameter values at refresh, since a Parameter times a Parameter would not be DPP.
+
+Units: variance of the hedged book's return over the problem's horizon (fraction of
+book value squared); costs as fractions of book value over the horizon.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import cvxpy as cp
+import numpy as np
+
+from constraints import HedgeContext, HedgeData, ParameterSpec
+from constraints._context import FactorRisk
+from optihedge._validation import check_scalar
+from optihedge.errors import SpecificationError
+
+__all__ = [
+    "CarryCost",
+    "CompiledObjective",
+    "Objective",
+    "RobustVariance",
+    "TradingCost",
+    "Variance",
+]
+
+TRADING_DAYS = 252
+Refresh = Callable[[HedgeData, Mapping[str, float]], None]
+
+
+def _nothing(data: HedgeData, values: Mapping[str, float]) -> None:
+    return None
+
+
+@dataclass
+class CompiledObjective:
+    """An objective term built into one problem.
+
+    Attributes
+    ----------
+    expression : Expression
+        Scaled by ``data.objective_scale`` through the parameter values.
+    constraints : list of Constraint
+        Auxiliary constraints the term needs (epigraph, scenario slots).
+    refresh : callable ``(data, values) -> None``
+        Sets the parameter values.
+    refine : callable ``(x) -> bool``, optional
+        After a solve: adjust parameters and return True if another solve is due. May
+        raise :class:`constraints.RebuildRequired`.
+    report : callable ``() -> dict``, optional
+        What the result should state about the term (``"scenario_alpha"``, method,
+        iterations).
+    """
+
+    expression: cp.Expression
+    constraints: list[cp.Constraint] = field(default_factory=list)
+    refresh: Refresh = _nothing
+    refine: Callable[[np.ndarray], bool] | None = None
+    report: Callable[[], dict[str, Any]] | None = None
+
+
+class Objective(ABC):
+    """A term of the objective: a description that compiles into any number of problems.
+
+    Parameters
+    ----------
+    weight : float, default 1.0
+        Multiplies the term (>= 0). Registry parameter ``"<key>.weight"``.
+    """
+
+    key: ClassVar[str] = "objective"
+    #: the term needs scenarios (the problem says so at construction when there are none)
+    needs_scenarios: ClassVar[bool] = False
+
+    def __init__(self, weight: float = 1.0) -> None:
+        self.weight = check_scalar(weight, "weight", lower=0.0)
+
+    @abstractmethod
+    def build(self, ctx: HedgeContext) -> CompiledObjective:
+        """Compile the term into the problem of ``ctx``."""
+
+    def children(self) -> list[Objective]:
+        """Sub-terms (a sum lists them; a plain term has none)."""
+        return []
+
+    def terms(self) -> list[Objective]:
+        """Return the plain terms: the term itself, or a sum's terms."""
+        return [self]
+
+    def parameters(self) -> tuple[ParameterSpec, ...]:
+        """Named parameters a solve may change: the weight."""
+        return (
+            ParameterSpec(f"{self.key}.weight", self.weight, description=f"weight of {self!r}"),
+        )
+
+    def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
+        """Return the term's value for the unhedged book (scales the objective); 0 for costs."""
+        return 0.0
+
+    @property
+    def is_quadratic(self) -> bool:
+        """Whether the term makes the objective quadratic (needs a QP/MIQP solver)."""
+        return False
+
+    def __add__(self, other: Objective) -> Objective:
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return SumObjective([*self.terms(), *other.terms()])
+
+    def __mul__(self, factor: float) -> Objective:
+        if isinstance(factor, bool) or not isinstance(factor, int | float):
+            return NotImplemented
+        scaled = object.__new__(type(self))
+        scaled.__dict__.update(self.__dict__)
+        scaled.weight = check_scalar(factor, "weight", lower=0.0) * self.weight
+        return scaled
+
+    __rmul__ = __mul__
+
+    def __le__(self, other: object) -> Any:
+        raise SpecificationError(
+            f"{self!r} <= value is not supported yet: use the matching constraint "
+            "(e.g. CarryBudget) to cap a cost."
+        )
+
+    def _weight(self, values: Mapping[str, float]) -> float:
+        return values[f"{self.key}.weight"]
+
+    def __repr__(self) -> str:
+        w = "" if self.weight == 1.0 else f"weight={self.weight!r}"
+        return f"{type(self).__name__}({w})"
+
+
+class SumObjective(Objective):
+    """The sum of several terms."""
+
+    def __init__(self, terms: list[Objective]) -> None:
+        self.weight = 1.0
+        self._terms = list(terms)
+
+    def children(self) -> list[Objective]:
+        """Return the terms summed."""
+        return list(self._terms)
+
+    def terms(self) -> list[Objective]:
+        """Return the terms summed."""
+        return list(self._terms)
+
+    def parameters(self) -> tuple[ParameterSpec, ...]:
+        """Every term's named parameters."""
+        return tuple(spec for term in self._terms for spec in term.parameters())
+
+    def build(self, ctx: HedgeContext) -> CompiledObjective:
+        """Sum the terms' expressions; collect their constraints, refreshes and refinements."""
+        parts = [term.build(ctx) for term in self._terms]
+
+        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
+            for part in parts:
+                part.refresh(data, values)
+
+        def refine(x: np.ndarray) -> bool:
+            return any([part.refine(x) for part in parts if part.refine is not None])
+
+        def report() -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for part in parts:
+                out.update(part.report() if part.report is not None else {})
+            return out
+
+        return CompiledObjective(
+            cp.sum(cp.hstack([p.expression for p in parts])),
+            [c for p in parts for c in p.constraints],
+            refresh,
+            refine,
+            report,
+        )
+
+    def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
+        """Sum of the terms' references."""
+        return sum(term.reference(data, values) for term in self._terms)
+
+    @property
+    def is_quadratic(self) -> bool:
+        """Whether any term is quadratic."""
+        return any(term.is_quadratic for term in self._terms)
+
+    def __mul__(self, factor: float) -> Objective:
+        if isinstance(factor, bool) or not isinstance(factor, int | float):
+            return NotImplemented
+        return SumObjective([factor * term for term in self._terms])
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        return " + ".join(repr(t) for t in self._terms)
+
+
+class _RiskParameters:
+    r"""Parameters of :math:`\lVert g_0 + M x\rVert^2 + \lVert s_0 + S x\rVert^2 + c`.
+
+    With the risk model's square-root factors :math:`(G, d)` (``root_factors``),
+    :math:`M = G E` and :math:`g_0 = G w`. The specific part only involves the assets
+    some instrument is exposed to (:math:`S = \operatorname{diag}(d) E`, :math:`s_0 = d
+    \circ w` on those rows); every other holding's specific variance is the constant
+    :math:`c`. The problem's size is therefore independent of the number of holdings.
+    """
+
+    def __init__(self, n_factors: int, touched: np.ndarray, n_instruments: int) -> None:
+        self.touched = touched
+        self.g0 = cp.Parameter(n_factors)
+        self.m = cp.Parameter((n_factors, n_instruments))
+        self.s0 = cp.Parameter(len(touched))
+        self.s = cp.Parameter((len(touched), n_instruments))
+        self.c = cp.Parameter(nonneg=True)
+
+    @classmethod
+    def for_data(cls, data: HedgeData, risk: FactorRisk) -> _RiskParameters:
+        touched = np.flatnonzero(np.any(data.exposures.to_numpy() != 0.0, axis=1))
+        return cls(risk.loadings.shape[1], touched, len(data.instruments))
+
+    def expression(self, x: cp.Variable) -> cp.Expression:
+        return cp.sum_squares(self.g0 + self.m @ x) + cp.sum_squares(self.s0 + self.s @ x) + self.c
+
+    def set(self, risk: FactorRisk, data: HedgeData, scale: float) -> None:
+        g, d = risk.root_factors()
+        root = np.sqrt(scale)
+        g, d = root * g, root * d
+        e = data.exposures.to_numpy()
+        w = data.book.to_numpy()
+        rest = np.ones(len(w), dtype=bool)
+        rest[self.touched] = False
+        if g.shape[0] != self.g0.shape[0] or np.any(e[rest] != 0.0):
+            raise SpecificationError(
+                "The new data's factors or instrument exposures differ from the compiled "
+                "problem's; build a new HedgeProblem."
+            )
+        self.g0.value, self.m.value = g @ w, g @ e
+        t = self.touched
+        self.s0.value, self.s.value = d[t] * w[t], d[t, None] * e[t]
+        self.c.value = float(np.sum((d[rest] * w[rest]) ** 2))
+
+
+class Variance(Objective):
+    r"""Variance of the hedged book over the horizon, in factored form.
+
+    .. math:: \sigma^2(x) = (w + E x)^\top (B F B^\top + D) (w + E x)
+              = \lVert F^{1/2} B^\top (w + Ex) \rVert^2 + \lVert D^{1/2} (w + Ex)\rVert^2
+
+    No dense assets x assets matrix enters the problem. Options enter through their
+    delta (the exposures), which the result states.
+    """
+
+    key: ClassVar[str] = "variance"
+
+    def build(self, ctx: HedgeContext) -> CompiledObjective:
+        """Build the factored sum of squares on the primary risk model."""
+        p = _RiskParameters.for_data(ctx.data, ctx.data.risk)
+
+        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
+            p.set(data.risk, data, self._weight(values) * data.objective_scale)
+
+        return CompiledObjective(p.expression(ctx.x), refresh=refresh)
+
+    def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
+        """Variance of the unhedged book."""
+        return self._weight(values) * data.risk.variance_in_asset_order(data.book.to_numpy())
+
+    @property
+    def is_quadratic(self) -> bool:
+        """A variance is quadratic."""
+        return True
+
+
+class RobustVariance(Objective):
+    r"""Worst case of the variance over several risk models (estimation windows).
+
+    .. math:: \min_x \max_k \sigma_k^2(x) \iff \min_{x,t} t \;\text{s.t.}\; \sigma_k^2(x) \le t
+
+    Practitioners distrust any single window. The windows' variances at the optimum are
+    reported in the result's solver statistics (``window_variance``).
+    """
+
+    key: ClassVar[str] = "robust_variance"
+
+    def build(self, ctx: HedgeContext) -> CompiledObjective:
+        """Build one variance constraint per risk model and the epigraph variable."""
+        t = cp.Variable(name="worst_variance")
+        weight = cp.Parameter(nonneg=True)
+        params = {
+            key: _RiskParameters.for_data(ctx.data, r) for key, r in ctx.data.risk_models.items()
+        }
+        exprs = {key: p.expression(ctx.x) for key, p in params.items()}
+        state: dict[str, float] = {"scale": 1.0}
+
+        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
+            if list(data.risk_models) != list(params):
+                raise SpecificationError(
+                    f"RobustVariance was built for windows {list(params)}; got "
+                    f"{list(data.risk_models)}. Build a new HedgeProblem for other windows."
+                )
+            for key, risk in data.risk_models.items():
+                params[key].set(risk, data, data.objective_scale)
+            weight.value = self._weight(values)
+            state["scale"] = data.objective_scale
+
+        def report() -> dict[str, Any]:
+            return {
+                "window_variance": {
+                    k: float(e.value) / state["scale"]
+                    for k, e in exprs.items()
+                    if e.value is not None
+                }
+            }
+
+        cons = [e <= t for e in exprs.values()]
+        return CompiledObjective(weight * t, cons, refresh, report=report)
+
+    def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
+        """Largest variance of the unhedged book across the windows."""
+        w = data.book.to_numpy()
+        return self._weight(values) * max(
+            r.variance_in_asset_order(w) for r in data.risk_models.values()
+        )
+
+    @property
+    def is_quadratic(self) -> bool:
+        """A variance is quadratic."""
+        return True
+
+
+class TradingCost(Objective):
+    r"""Cost of trading to the new hedge: :math:`\sum_i c_i |x_i - x_i^{\text{current}}|`."""
+
+    key: ClassVar[str] = "trading_cost"
+
+    def build(self, ctx: HedgeContext) -> CompiledObjective:
+        """Build ``sum |c * x - c * current|`` (c >= 0; the product is one parameter, DPP)."""
+        n = len(ctx.instruments)
+        c, c_current = cp.Parameter(n, nonneg=True), cp.Parameter(n)
+
+        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
+            rate = self._weight(values) * data.objective_scale * data.attribute("cost")
+            c.value = rate
+            c_current.value = rate * data.current.to_numpy()
+
+        return CompiledObjective(cp.sum(cp.abs(cp.multiply(c, ctx.x) - c_current)), refresh=refresh)
+
+
+class CarryCost(Objective):
+    r"""Carry over the horizon: :math:`\tfrac{h}{252}\,(c^\top x + b^\top \max(-x, 0))`."""
+
+    key: ClassVar[str] = "carry_cost"
+
+    def build(self, ctx: HedgeContext) -> CompiledObjective:
+        """Build linear carry plus borrow fees on shorts."""
+        n = len(ctx.instruments)
+        long, short = cp.Parameter(n), cp.Parameter(n, nonneg=True)
+
+        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
+            scale = self._weight(values) * data.objective_scale * data.horizon / TRADING_DAYS
+            long.value = scale * data.attribute("carry_long")
+            short.value = scale * np.maximum(data.attribute("carry_short"), 0.0)
+
+        return CompiledObjective(long @ ctx.x + short @ cp.neg(ctx.x), refresh=refresh)

@@ -1,0 +1,505 @@
+"""HedgeProblem: one compiled, DPP cvxpy problem, re-solved for new parameters and inputs.
+
+The problem's *structure* (instruments, objective, constraints, horizon, market) is fixed
+at construction and compiled once. Its *inputs* (book, risk model, scenarios, current
+hedge, expected returns, market state) and its *parameters* (the registry's keys, such
+as ``"turnover.max"``) are refreshed by :meth:`HedgeProblem.solve` without recompiling.
+The terms it is built from are never changed: one constraint list serves any number of
+problems. A problem pickles (its recipe: structure, inputs, parameter values), so it
+travels to sweep and backtest workers, which compile it once each.
+
+The problem asks its terms what they need through their protocol (whole positions, bounds
+from the book, scenarios, market state, a rebuild when scenario capacity grows); it names
+no concrete term class. Integer positions are in ``optihedge.optimize.integer``,
+infeasibility diagnosis in ``optihedge.optimize.diagnose``, the solver loop in
+``optihedge.optimize.solve``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from constraints import Compiled, Constraint, HedgeContext, HedgeData, RebuildRequired, Row
+from constraints.errors import ConvexityError, NotDPPError
+from optihedge._validation import check_int
+from optihedge.errors import SpecificationError
+from optihedge.instruments import Instrument, MarketState
+from optihedge.optimize import integer
+from optihedge.optimize.data import build_data, check_instruments
+from optihedge.optimize.diagnose import conflicting_limits
+from optihedge.optimize.inputs import HedgeInputs
+from optihedge.optimize.objectives import CompiledObjective, Objective
+from optihedge.optimize.registry import ParameterRegistry
+from optihedge.optimize.result import HedgeResult, make_result
+from optihedge.optimize.solve import DEFAULT_SOLVERS, limit_table, run
+from optihedge.portfolio import Portfolio
+from optihedge.scenarios import Scenarios
+
+__all__ = ["HedgeProblem"]
+
+DEFAULT_HORIZON = 21
+_MAX_REBUILDS = 4
+
+
+class HedgeProblem:
+    """Minimise a book's risk over hedge positions within the mandate's limits.
+
+    Parameters
+    ----------
+    portfolio : Portfolio
+    instruments : sequence of Instrument
+        Unique labels; positions are signed notional / book value.
+    objective : Objective
+        E.g. ``Variance()``, ``RobustVariance()``, ``ExpectedShortfall(0.975)``,
+        ``Variance() + 0.5 * TradingCost()``.
+    constraints : sequence of Constraint, default ()
+        Never changed by the problem; the same objects may serve other problems.
+    risk_model : RiskModel or RiskModelSet, optional
+        Per-day (or per-``horizon``) model, scaled to ``horizon`` days. Without one, the
+        covariance of the scenarios is used.
+    scenarios : Scenarios, optional
+        Needed by ``ExpectedShortfall``; also give scenario VaR and ES in the result.
+    horizon : int, optional
+        Trading days the risk is stated over: the scenarios' horizon when scenarios are
+        given, else 21.
+    current : Series by instrument, optional
+        Current hedge positions (fractions of book value); zero if omitted.
+    market : str, optional
+        Factor or asset that "beta" refers to; the risk model's first factor if omitted.
+    expected_returns : Series by asset, optional
+        Over the horizon, for ``ExpectedPnL``.
+    market_state : MarketState, optional
+        Spots, volatilities, rates and date instruments are valued at.
+
+    Attributes
+    ----------
+    parameters : DataFrame
+        Every registry key with its current value, valid range, owner and meaning.
+
+    Examples
+    --------
+    >>> problem = HedgeProblem(book, [es, spy], objective=Variance(),  # doctest: +SKIP
+    ...                        constraints=[GrossExposure(0.8)], risk_model=model)
+    >>> problem.solve({"gross_exposure.max": 0.5}).weights  # doctest: +SKIP
+    >>> problem.solve(risk_model=tomorrows_model, current=todays_hedge)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        portfolio: Portfolio,
+        instruments: Sequence[Instrument],
+        *,
+        objective: Objective,
+        constraints: Sequence[Constraint] = (),
+        risk_model: Any = None,
+        scenarios: Scenarios | None = None,
+        horizon: int | None = None,
+        current: pd.Series | None = None,
+        market: Hashable | None = None,
+        expected_returns: pd.Series | None = None,
+        market_state: MarketState | None = None,
+    ) -> None:
+        if horizon is None:
+            horizon = scenarios.horizon if isinstance(scenarios, Scenarios) else DEFAULT_HORIZON
+        inputs = HedgeInputs(
+            portfolio=portfolio,
+            risk_model=risk_model,
+            scenarios=scenarios,
+            current=current,
+            expected_returns=expected_returns,
+            market_state=MarketState() if market_state is None else market_state,
+        )
+        self._setup(instruments, objective, constraints, horizon, market, inputs, {}, None)
+
+    # ----------------------------------------------------------------- building
+    def _setup(
+        self,
+        instruments: Sequence[Instrument],
+        objective: Objective,
+        constraints: Sequence[Constraint],
+        horizon: Any,
+        market: Hashable | None,
+        inputs: HedgeInputs,
+        options: Mapping[str, Any],
+        values: Mapping[str, float] | None,
+    ) -> None:
+        self.horizon = check_int(horizon, "horizon", what=" (trading days)")
+        if not isinstance(objective, Objective):
+            raise SpecificationError(
+                f"The 'objective' argument must be an Objective. Got {type(objective).__name__}."
+            )
+        for c in constraints:
+            if not isinstance(c, Constraint):
+                raise SpecificationError(f"{c!r} is not a Constraint from the constraints package.")
+        check_instruments(instruments)
+        self.instruments: tuple[Instrument, ...] = tuple(instruments)
+        self.objective = objective
+        self.constraints: tuple[Constraint, ...] = tuple(constraints)
+        self.market = market
+        inputs = self._carried_inputs(inputs)
+        if inputs.scenarios is None:
+            needing = [t for t in objective.terms() if t.needs_scenarios]
+            if needing:
+                raise SpecificationError(
+                    f"{needing[0]!r} needs scenarios: pass scenarios=Scenarios(...) to the problem."
+                )
+        self.registry = ParameterRegistry(
+            [(repr(t), t.parameters()) for t in objective.terms()]
+            + [(repr(c), c.parameters()) for c in self.constraints]
+        )
+        if values:
+            self.registry.apply(self.registry.validate(values))
+        methods = {m for c in self.constraints if (m := c.integer_method()) is not None}
+        self._plan = integer.integer_plan(methods, objective.is_quadratic)
+        self._options: dict[str, Any] = dict(options)
+        self._inputs = inputs
+        self._data = self._scaled(self._build_data(inputs), self.registry.values)
+        self._compile()
+
+    def _carried_inputs(self, inputs: HedgeInputs) -> HedgeInputs:
+        """Merge inputs that constraints carry (``Turnover(current=...)``) into ``inputs``."""
+        for c in self.constraints:
+            for name, value in c.problem_inputs().items():
+                given = getattr(inputs, name)
+                if given is not None and not _same(given, value):
+                    raise SpecificationError(
+                        f"The problem's {name!r} and {c!r}'s differ; give it once."
+                    )
+                inputs = dataclasses.replace(inputs, **{name: value})
+        return inputs
+
+    def _build_data(self, inputs: HedgeInputs) -> HedgeData:
+        return build_data(inputs, self.instruments, horizon=self.horizon, market=self.market)
+
+    def _scaled(self, data: HedgeData, values: Mapping[str, float]) -> HedgeData:
+        """Return the data with the objective scaled to order one (1 / its unhedged value)."""
+        reference = self.objective.reference(data, values)
+        if reference > 0 and np.isfinite(reference):
+            return dataclasses.replace(data, objective_scale=1.0 / reference)
+        return data
+
+    def _compile(self) -> None:
+        data = self._data
+        n = len(data.instruments)
+        self._x = cp.Variable(n, name="x")
+        self._current = cp.Parameter(n, name="current")
+        ctx = HedgeContext(data, self._x, self._current, self._plan.exact, dict(self._options))
+        try:
+            self._objective: CompiledObjective = self.objective.build(ctx)
+        except Exception as exc:
+            exc.add_note(f"raised while building {self.objective!r}")
+            raise
+        self._compiled: list[Compiled] = []
+        for c in self.constraints:
+            try:
+                self._compiled.append(c.build(ctx))
+            except Exception as exc:
+                exc.add_note(f"raised while building {c!r}")
+                raise
+        self._bounds = _instrument_bounds(ctx)
+        parts = [c.integer for c in self._compiled if c.integer is not None]
+        self._parts = parts
+        plain = [
+            *self._objective.constraints,
+            *(r.constraint for comp in self._compiled for r in comp.rows),
+            *(r.constraint for r in self._bounds.rows),
+        ]
+        goal = cp.Minimize(self._objective.expression)
+        fixed = [p.fixed for p in parts]
+        self._relaxed: cp.Problem | None = None
+        self._fixed: cp.Problem | None = None
+        if parts and self._plan.exact:
+            self._problem = cp.Problem(goal, plain + [r for p in parts for r in p.integer_rows])
+            self._fixed = cp.Problem(goal, plain + fixed)
+        elif parts:
+            self._relaxed = cp.Problem(goal, plain)
+            self._problem = cp.Problem(goal, plain + fixed)
+        else:
+            self._problem = cp.Problem(goal, plain)
+        if not self._problem.is_dcp():
+            raise ConvexityError("The hedge problem is not DCP; see the terms named above.")
+        if not self._problem.is_dpp():
+            self._name_non_dpp()
+        self._refresh(refresh_all=True, changed=())
+
+    def _name_non_dpp(self) -> None:
+        if not cp.Problem(cp.Minimize(self._objective.expression)).is_dpp():
+            raise NotDPPError(f"{self.objective!r} is not DPP; it would recompile every solve.")
+        for c, comp in zip(self.constraints, self._compiled, strict=True):
+            for r in comp.rows:
+                if not cp.Problem(cp.Minimize(0), [r.constraint]).is_dpp():
+                    raise NotDPPError(f"{c!r} built a row that is not DPP: {r.label}.")
+        raise NotDPPError("The hedge problem is not DPP.")
+
+    def _refresh(self, *, refresh_all: bool, changed: Sequence[str]) -> None:
+        data, values = self._data, self.registry.values
+        objective_keys = {s.key for t in self.objective.terms() for s in t.parameters()}
+        if refresh_all or objective_keys.intersection(changed):
+            self._objective.refresh(data, values)
+        for c, comp in zip(self.constraints, self._compiled, strict=True):
+            if refresh_all or any(s.key in changed for s in c.parameters()):
+                comp.refresh(data, values)
+        if refresh_all:
+            self._bounds.refresh(data, values)
+            self._current.value = data.current.to_numpy()
+
+    # ---------------------------------------------------------------- accessors
+    @property
+    def parameters(self) -> pd.DataFrame:
+        """Every registry key: value, lower, upper, range, owner and description."""
+        return self.registry.frame()
+
+    @property
+    def inputs(self) -> HedgeInputs:
+        """The inputs the next solve uses."""
+        return self._inputs
+
+    @property
+    def data(self) -> HedgeData:
+        """The labelled numbers the next solve uses (a value; changing it changes nothing)."""
+        return self._data
+
+    @property
+    def cvxpy_problem(self) -> cp.Problem:
+        """The compiled cvxpy problem (read it; changing it is not supported)."""
+        return self._problem
+
+    @property
+    def portfolio(self) -> Portfolio:
+        """The book."""
+        return self._inputs.portfolio
+
+    @property
+    def scenarios(self) -> Scenarios | None:
+        """The scenarios, if any."""
+        return self._inputs.scenarios
+
+    # ------------------------------------------------------------------ solving
+    def solve(
+        self,
+        params: Mapping[str, float] | None = None,
+        *,
+        portfolio: Portfolio | None = None,
+        risk_model: Any = None,
+        scenarios: Scenarios | None = None,
+        current: pd.Series | None = None,
+        expected_returns: pd.Series | None = None,
+        market_state: MarketState | None = None,
+        solver: str | None = None,
+        **solver_options: Any,
+    ) -> HedgeResult:
+        """Solve for new parameter values and inputs without recompiling.
+
+        Parameters
+        ----------
+        params : mapping of registry key to value, optional
+            E.g. ``{"turnover.max": 0.1, "residual_beta.max": 0.3}``. Every key and value
+            is checked before any is applied; the values stay for later solves.
+        portfolio, risk_model, scenarios, current, expected_returns, market_state : optional
+            New inputs of the compiled shapes (same assets and factors; scenarios of any
+            count the problem can hold); they stay for later solves. A rejected input
+            leaves the problem as it was.
+        solver : str, optional
+            A cvxpy solver name; the default tries Clarabel then SCS.
+        **solver_options
+            Passed to the solver.
+
+        Raises
+        ------
+        SpecificationError
+            For an unknown key (the message lists the valid ones) or a value out of range.
+        InfeasibleError
+            Naming the smallest set of constraints that conflict.
+        UnboundedError, SolverFailedError
+        """
+        checked = self.registry.validate(params)
+        changes = {
+            "portfolio": portfolio,
+            "risk_model": risk_model,
+            "scenarios": scenarios,
+            "current": current,
+            "expected_returns": expected_returns,
+            "market_state": market_state,
+        }
+        refresh_all = any(v is not None for v in changes.values())
+        new_inputs = self._inputs.replace(**changes) if refresh_all else self._inputs
+        values = {**self.registry.values, **checked}
+        objective_keys = {s.key for t in self.objective.terms() for s in t.parameters()}
+        data = self._build_data(new_inputs) if refresh_all else self._data
+        if refresh_all or objective_keys.intersection(checked):
+            data = self._scaled(data, values)
+            refresh_all = True
+        # everything is checked: commit, and roll back if the compiled terms refuse it
+        before = (dict(self.registry.values), self._inputs, self._data)
+        self.registry.apply(checked)
+        self._inputs, self._data = new_inputs, data
+        try:
+            self._refresh(refresh_all=refresh_all, changed=tuple(checked))
+        except RebuildRequired:
+            pass  # handled below
+        except Exception:
+            self.registry.values, self._inputs, self._data = before
+            self._refresh(refresh_all=True, changed=())
+            raise
+        for attempt in range(_MAX_REBUILDS + 1):
+            try:
+                if attempt:
+                    self._refresh(refresh_all=True, changed=())
+                status, stats = self._solve_once(solver, solver_options)
+                break
+            except RebuildRequired as request:
+                if attempt == _MAX_REBUILDS:
+                    raise
+                self._options.update(request.options)
+                self._compile()
+        return self._result(status, stats)
+
+    def _solve_once(
+        self, solver: str | None, options: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        cv = self._data.attribute("contract_value")
+        if self._relaxed is not None:
+            return integer.search_roundings(
+                self._relaxed,
+                self._problem,
+                self._parts,
+                cv,
+                self._x,
+                lambda problem, diagnose: self._run(problem, solver, options, diagnose),
+            )
+        status, stats = self._run(self._problem, solver, options, True)
+        if self._fixed is not None:
+            integer.price_limits(
+                self._problem, self._fixed, self._parts, cv, self._x, DEFAULT_SOLVERS[0]
+            )
+        return status, stats
+
+    def _run(
+        self, problem: cp.Problem, solver: str | None, options: Mapping[str, Any], diagnose: bool
+    ) -> tuple[str, dict[str, Any]]:
+        exact = self._parts and self._plan.exact
+        solvers = (
+            (solver,) if solver is not None else (self._plan.solvers if exact else DEFAULT_SOLVERS)
+        )
+        return run(
+            problem,
+            solvers,
+            options,
+            x=self._x,
+            refine=self._objective.refine,
+            diagnose=self._diagnose if diagnose else None,
+            mip=bool(exact),
+        )
+
+    def _diagnose(self) -> str:
+        exact = self._plan.exact
+        groups = [
+            (
+                repr(c),
+                [r.constraint for r in comp.rows]
+                + (comp.integer.integer_rows if comp.integer is not None and exact else []),
+            )
+            for c, comp in zip(self.constraints, self._compiled, strict=True)
+        ]
+        groups = [g for g in groups if g[1]]
+        if self._bounds.rows:
+            groups.append(("instrument bounds", [r.constraint for r in self._bounds.rows]))
+        solver = self._plan.solvers[0] if self._parts and exact else DEFAULT_SOLVERS[0]
+        return conflicting_limits(groups, solver)
+
+    def _result(self, status: str, stats: dict[str, Any]) -> HedgeResult:
+        data = self._data
+        x = np.array(self._x.value, dtype=np.float64)
+        for part in self._parts:
+            x[part.index] = part.target.value  # whole contracts exactly, not to solver tolerance
+        rows = [
+            (repr(c), r)
+            for c, comp in zip(self.constraints, self._compiled, strict=True)
+            for r in comp.rows
+        ]
+        report = self._objective.report() if self._objective.report is not None else {}
+        alpha = report.pop("scenario_alpha", None)
+        return make_result(
+            data,
+            x,
+            limits=limit_table(rows, data.objective_scale),
+            objective_value=float(self._problem.value) / data.objective_scale,
+            status=status,
+            stats={**stats, **report},
+            book_value=self._inputs.portfolio.value,
+            scenario_alpha=alpha,
+            notes=[n for comp in self._compiled for n in comp.notes],
+        )
+
+    # ----------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict[str, Any]:
+        """Return the recipe: structure, inputs, parameter values, build options (no cvxpy)."""
+        return {
+            "instruments": self.instruments,
+            "objective": self.objective,
+            "constraints": self.constraints,
+            "horizon": self.horizon,
+            "market": self.market,
+            "inputs": self._inputs,
+            "options": dict(self._options),
+            "values": dict(self.registry.values),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Recompile from the recipe (once per process)."""
+        self._setup(
+            state["instruments"],
+            state["objective"],
+            state["constraints"],
+            state["horizon"],
+            state["market"],
+            state["inputs"],
+            state["options"],
+            state["values"],
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"HedgeProblem({len(self.instruments)} instruments, objective={self.objective!r}, "
+            f"constraints={list(self.constraints)!r}, horizon={self.horizon})"
+        )
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, pd.Series) and isinstance(b, pd.Series):
+        return bool(a.equals(b))
+    return a is b
+
+
+def _instrument_bounds(ctx: HedgeContext) -> Compiled:
+    """Rows for the instruments' own finite bounds (their values refreshed from the data)."""
+    rows: list[Row] = []
+    params: list[tuple[cp.Parameter, str, np.ndarray]] = []
+    for side in ("lower", "upper"):
+        index = np.flatnonzero(np.isfinite(ctx.data.attribute(side)))
+        if len(index) == 0:
+            continue
+        p = cp.Parameter(len(index))
+        params.append((p, side, index))
+        expr = ctx.x[index]
+        cons = expr >= p if side == "lower" else expr <= p
+        names = tuple(f"instrument.{side}[{ctx.instruments[int(i)]}]" for i in index)
+        sense = ">=" if side == "lower" else "<="
+        rows.append(Row(f"instrument.{side}", cons, expr, p, sense, names))  # type: ignore[arg-type]
+
+    def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
+        for p, side, index in params:
+            bound = data.attribute(side)[index]
+            if not np.isfinite(bound).all():
+                raise SpecificationError(
+                    "An instrument's bound became infinite; build a new HedgeProblem."
+                )
+            p.value = bound
+
+    return Compiled(rows, refresh)

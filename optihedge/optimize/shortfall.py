@@ -1,0 +1,258 @@
+r"""The expected-shortfall objective (Rockafellar-Uryasev), exact and fast.
+
+.. math::
+    \mathrm{ES}_\alpha(x) = \min_\zeta \; \zeta + \frac{1}{1-\alpha}
+    \sum_s p_s \big(L_s(x) - \zeta\big)_+, \qquad L_s(x) = -(b_s + G_s x)
+
+with :math:`b_s` the book's return and :math:`G_s` the instruments' returns per unit of
+x in scenario s (fractions of the book's value over the horizon).
+
+**Exact scenario active set** (``method="active_set"``, the default). The LP keeps K
+scenario slots whose numbers are Parameters, so it is compiled once. It starts from the
+worst scenarios under a rough first hedge (least squares of the book on the
+instruments), solves, then checks every scenario. In the first rounds the slots are
+re-filled with the worst K scenarios under the new hedge; after that a scenario outside
+the slots whose loss exceeds :math:`\zeta^*` is swapped in for one whose loss is below
+:math:`\zeta^*` (its term is zero, so dropping it leaves the restricted optimum
+unchanged, and the restricted optimum can only rise: the loop terminates). When no
+scenario outside the slots has a loss above :math:`\zeta^*`, every omitted term is zero
+at :math:`(x^*, \zeta^*)`, so the restricted optimum is the full optimum: exact, not
+approximate. ``method="lp"`` solves the plain LP over all
+scenarios, the reference the tests compare against.
+
+The slots, the active set and its warm start belong to the compiled term of one problem
+(:class:`_ActiveSet`), never to the :class:`ExpectedShortfall` description. When the
+active set outgrows its slots, the compiled term asks the problem for a rebuild with
+more (:class:`constraints.RebuildRequired`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+import cvxpy as cp
+import numpy as np
+
+from constraints import HedgeContext, HedgeData, ParameterSpec, RebuildRequired
+from optihedge.errors import SpecificationError
+from optihedge.measures.risk import expected_shortfall
+from optihedge.optimize.objectives import CompiledObjective, Objective
+
+__all__ = ["ExpectedShortfall"]
+
+_MIN_SLOTS = 256
+_RESELECT_ROUNDS = 3  # then only swap violators in, which terminates monotonically
+_ALPHA = "expected_shortfall.alpha"
+CAPACITY_OPTION = "expected_shortfall.capacity"
+
+
+def _arrays(data: HedgeData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if data.scenario_book is None or data.scenario_pnl is None:
+        raise SpecificationError(
+            "ExpectedShortfall needs scenarios: pass scenarios=Scenarios(...) to the problem."
+        )
+    p = data.scenario_probabilities
+    assert p is not None
+    return data.scenario_book, data.scenario_pnl, p
+
+
+def _check_tail(alpha: float, p: np.ndarray) -> None:
+    tail = 1.0 - alpha
+    if tail < float(p.max()) - 1e-15 and tail * len(p) < 1.0 - 1e-12:
+        raise SpecificationError(
+            f"alpha={alpha!r} leaves a tail of {tail * len(p):.3g} scenario(s) out of "
+            f"{len(p)}: fewer than one. Lower alpha or add scenarios."
+        )
+
+
+class ExpectedShortfall(Objective):
+    """Expected shortfall of the hedged book over the scenarios, at level ``alpha``.
+
+    Parameters
+    ----------
+    alpha : float, default 0.95
+        Confidence level in (0, 1). Parameter ``"expected_shortfall.alpha"``.
+    method : {"active_set", "lp"}, default "active_set"
+        Exact scenario active set, or the plain LP over all scenarios.
+    capacity : int, optional
+        Scenario slots of the active-set LP; about twice the tail plus a margin by
+        default. The problem rebuilds with more (once) if ever too small.
+    weight : float, default 1.0
+    """
+
+    key: ClassVar[str] = "expected_shortfall"
+    needs_scenarios: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        alpha: float = 0.95,
+        *,
+        method: Literal["active_set", "lp"] = "active_set",
+        capacity: int | None = None,
+        weight: float = 1.0,
+    ) -> None:
+        super().__init__(weight)
+        self.alpha = self._spec_alpha(alpha).check(alpha)
+        if method not in ("active_set", "lp"):
+            raise SpecificationError(
+                f"The 'method' parameter of ExpectedShortfall must be 'active_set' or 'lp'. "
+                f"Got {method!r} instead."
+            )
+        self.method = method
+        if capacity is not None and (
+            isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1
+        ):
+            raise SpecificationError(
+                f"The 'capacity' parameter of ExpectedShortfall must be an int >= 1. "
+                f"Got {capacity!r} instead."
+            )
+        self.capacity = capacity
+
+    @staticmethod
+    def _spec_alpha(alpha: float) -> ParameterSpec:
+        return ParameterSpec(
+            _ALPHA,
+            alpha,
+            lower=0.0,
+            upper=1.0,
+            lower_open=True,
+            upper_open=True,
+            description="confidence level of the expected shortfall",
+        )
+
+    def parameters(self) -> tuple[ParameterSpec, ...]:
+        """Return the confidence level and the weight."""
+        return (self._spec_alpha(self.alpha), *super().parameters())
+
+    def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
+        """Return the expected shortfall of the unhedged book (scales the objective)."""
+        book, _, p = _arrays(data)
+        return self._weight(values) * expected_shortfall(book, values[_ALPHA], p)
+
+    def _slots(self, n: int, alpha: float, options: Mapping[str, Any]) -> int:
+        if self.method == "lp":
+            return n
+        capacity = options.get(CAPACITY_OPTION, self.capacity)
+        if capacity is not None:
+            return min(n, int(capacity))
+        tail = math.ceil((1.0 - alpha) * n)
+        return min(n, max(_MIN_SLOTS, 2 * tail + 100))
+
+    def build(self, ctx: HedgeContext) -> CompiledObjective:
+        """Build the RU LP over K scenario slots (all scenarios with ``method="lp"``)."""
+        _, _, p = _arrays(ctx.data)
+        _check_tail(self.alpha, p)
+        k = self._slots(len(p), self.alpha, ctx.options)
+        active = _ActiveSet(self, ctx, k)
+        return CompiledObjective(
+            active.expression, active.constraints, active.refresh, active.refine, active.report
+        )
+
+    def __repr__(self) -> str:
+        extra = "" if self.method == "active_set" else f", method={self.method!r}"
+        w = "" if self.weight == 1.0 else f", weight={self.weight!r}"
+        return f"ExpectedShortfall(alpha={self.alpha!r}{extra}{w})"
+
+
+class _ActiveSet:
+    """The compiled RU LP of one problem: K slots, the active set and its warm start."""
+
+    def __init__(self, term: ExpectedShortfall, ctx: HedgeContext, k: int) -> None:
+        self.term = term
+        n = len(ctx.instruments)
+        self.zeta = cp.Variable(name="var_level")
+        u = cp.Variable(k, nonneg=True)
+        self.g, self.b = cp.Parameter((k, n)), cp.Parameter(k)
+        self.q, self.c = cp.Parameter(k, nonneg=True), cp.Parameter(nonneg=True)
+        loss = -(self.b + self.g @ ctx.x)
+        self.constraints = [u >= loss - self.zeta]
+        self.expression = self.c * self.zeta + self.q @ u
+        self.active: np.ndarray | None = None
+        self.data: HedgeData | None = None
+        self.alpha = term.alpha
+        self.weight = term.weight
+        self.rounds = 0
+        self.iterations = 0
+
+    @property
+    def slots(self) -> int:
+        return int(self.g.shape[0])
+
+    def refresh(self, data: HedgeData, values: Mapping[str, float]) -> None:
+        """Set the slots, keeping the last active set as a warm start when it still fits."""
+        book, pnl, p = _arrays(data)
+        alpha = values[_ALPHA]
+        _check_tail(alpha, p)
+        if self.term.method == "lp" and len(p) != self.slots:
+            raise RebuildRequired({}, "the plain LP needs one slot per scenario")
+        moved = alpha != self.alpha or self.data is None or len(p) != self.data.n_scenarios
+        self.data, self.alpha, self.weight = data, alpha, values[f"{self.term.key}.weight"]
+        if self.term.method == "lp":
+            active = np.arange(len(p))
+        elif moved or self.active is None or self.active.max() >= len(p):
+            if len(p) < self.slots:
+                raise RebuildRequired({CAPACITY_OPTION: len(p)}, "fewer scenarios than slots")
+            x0, *_ = np.linalg.lstsq(pnl, -book, rcond=None)
+            losses = -(book + pnl @ x0)
+            active = np.sort(np.argpartition(losses, -self.slots)[-self.slots :])
+        else:
+            active = self.active
+        self._load(active)
+
+    def _load(self, active: np.ndarray) -> None:
+        assert self.data is not None
+        book, pnl, p = _arrays(self.data)
+        scale = self.weight * self.data.objective_scale
+        self.active = np.asarray(active, dtype=int)
+        self.g.value = pnl[self.active]
+        self.b.value = book[self.active]
+        self.q.value = scale * p[self.active] / (1.0 - self.alpha)
+        self.c.value = scale
+
+    def refine(self, x: np.ndarray) -> bool:
+        """Swap in scenarios whose loss exceeds the VaR level; True if another solve is due."""
+        if self.term.method == "lp" or self.active is None or self.zeta.value is None:
+            return False
+        assert self.data is not None
+        losses = -self.data.hedged_scenario_returns(x)
+        zeta = float(self.zeta.value)
+        tol = 1e-10 * max(1.0, abs(zeta), float(np.abs(losses).max()))
+        inside = np.zeros(len(losses), dtype=bool)
+        inside[self.active] = True
+        violators = np.flatnonzero(~inside & (losses > zeta + tol))
+        if len(violators) == 0:
+            self.rounds = 0
+            return False
+        self.iterations += 1
+        self.rounds += 1
+        k = len(self.active)
+        if self.rounds <= _RESELECT_ROUNDS and np.count_nonzero(losses >= zeta - tol) <= k:
+            # re-centre on the worst K scenarios under the current hedge
+            self._load(np.sort(np.argpartition(losses, -k)[-k:]))
+            return True
+        keep_needed = self.active[losses[self.active] >= zeta - tol]
+        spare = self.active[losses[self.active] < zeta - tol]
+        room = len(self.active) - len(keep_needed)
+        if len(violators) > room:
+            self.rounds = 0
+            needed = len(keep_needed) + len(violators)
+            raise RebuildRequired(
+                {CAPACITY_OPTION: max(2 * k, needed + 100)},
+                f"the active set needs {needed} slots; it has {k}",
+            )
+        # replace the least-loss spare slots (their terms are zero) by the violators
+        spare = spare[np.argsort(losses[spare])[::-1]]
+        kept_spare = spare[: room - len(violators)]
+        self._load(np.sort(np.concatenate([keep_needed, kept_spare, violators])))
+        return True
+
+    def report(self) -> dict[str, Any]:
+        """Return the level the scenario risk is stated at, and the active set's work."""
+        return {
+            "scenario_alpha": self.alpha,
+            "shortfall_method": self.term.method,
+            "scenario_slots": self.slots,
+            "active_set_swaps": self.iterations,
+        }

@@ -1,0 +1,128 @@
+"""Running the solver on a compiled problem: fallbacks, refinement rounds, outcomes.
+
+Also turns the compiled rows into the limit table a result reports (values, limits,
+slack, binding flag, shadow price), so that a result is built from plain numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from constraints import Row
+from optihedge.errors import InfeasibleError, SolverFailedError, UnboundedError
+
+__all__ = ["DEFAULT_SOLVERS", "OK", "limit_table", "run"]
+
+DEFAULT_SOLVERS = ("CLARABEL", "SCS")
+OK = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
+INFEASIBLE = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
+UNBOUNDED = (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE)
+BINDING_TOL = 1e-6
+# HiGHS stops at a 1e-4 relative MIP gap by default; whole contracts must be optimal
+EXACT_MIP_OPTIONS: dict[str, dict[str, Any]] = {"HIGHS": {"mip_rel_gap": 1e-9}}
+
+
+def stats(problem: cp.Problem, name: str) -> dict[str, Any]:
+    """Return the solver's own statistics of the last solve."""
+    s = problem.solver_stats
+    return {
+        "solver": name,
+        "solve_time": getattr(s, "solve_time", None),
+        "setup_time": getattr(s, "setup_time", None),
+        "num_iters": getattr(s, "num_iters", None),
+        "compilation_time": getattr(problem, "compilation_time", None),
+    }
+
+
+def run(
+    problem: cp.Problem,
+    solvers: Sequence[str],
+    options: Mapping[str, Any],
+    *,
+    x: cp.Variable,
+    refine: Callable[[np.ndarray], bool] | None = None,
+    diagnose: Callable[[], str] | None = None,
+    mip: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """Solve with the first solver that answers; re-solve while ``refine`` asks to.
+
+    Raises
+    ------
+    InfeasibleError
+        With ``diagnose()``'s explanation, when given; otherwise the status is returned.
+    UnboundedError, SolverFailedError
+    """
+    last: Exception | None = None
+    for name in solvers:
+        opts = {**EXACT_MIP_OPTIONS.get(name, {}), **options} if mip else dict(options)
+        try:
+            problem.solve(solver=name, **opts)
+            refinements = 0
+            while (
+                problem.status in OK
+                and refine is not None
+                and refine(np.asarray(x.value, dtype=np.float64))
+            ):
+                refinements += 1
+                problem.solve(solver=name, **opts)
+        except cp.error.SolverError as exc:
+            last = exc
+            continue
+        if problem.status in OK:
+            out = stats(problem, name)
+            out["refinements"] = refinements
+            return str(problem.status), out
+        if problem.status in INFEASIBLE:
+            if diagnose is not None:
+                raise InfeasibleError(diagnose())
+            return str(problem.status), stats(problem, name)
+        if problem.status in UNBOUNDED:
+            raise UnboundedError(
+                "The hedge problem is unbounded: the objective improves without limit. Add "
+                "bounds (Bounds, GrossExposure) on the instruments."
+            )
+    raise SolverFailedError(
+        f"No solver returned a usable answer (tried {list(solvers)}); pass another solver= "
+        "or check the data's scale."
+    ) from last
+
+
+def limit_table(rows: Sequence[tuple[str, Row]], objective_scale: float) -> pd.DataFrame:
+    """Every limit's value, limit, slack, binding flag and shadow price after a solve.
+
+    ``rows`` pairs each row with its owner's repr. Shadow prices are unscaled: objective
+    improvement per unit of relaxation, in the objective's units.
+    """
+    names: list[str] = []
+    owners: list[str] = []
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("value", "limit", "slack", "binding", "shadow_price")
+    }
+    for owner, r in rows:
+        values, limits = r.values(), r.limit_values()
+        slack = r.slacks(values, limits)
+        names.extend(r.names())
+        owners.extend([owner] * len(values))
+        parts["value"].append(values)
+        parts["limit"].append(limits)
+        parts["slack"].append(slack)
+        parts["binding"].append(
+            np.full(len(values), True)
+            if r.sense == "=="
+            else np.abs(slack) <= BINDING_TOL * np.maximum(1.0, np.abs(limits))
+        )
+        parts["shadow_price"].append(r.shadow_prices() / objective_scale)
+    table = pd.DataFrame(
+        {
+            "constraint": owners,
+            **{k: (np.concatenate(v) if v else np.zeros(0)) for k, v in parts.items()},
+        },
+        index=pd.Index(names, name="label"),
+    )
+    table["binding"] = table["binding"].astype(bool)
+    return table
