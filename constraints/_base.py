@@ -24,7 +24,7 @@ import cvxpy as cp
 import numpy as np
 
 from constraints._context import HedgeContext, HedgeData
-from constraints.errors import ConstraintSpecificationError, ConvexityError
+from constraints.errors import ConstraintSpecificationError, ConvexityError, NotDPPError
 
 __all__ = [
     "Compiled",
@@ -252,12 +252,20 @@ class Constraint(ABC):
         """Create parameters and rows for one problem."""
 
     def build(self, ctx: HedgeContext) -> Compiled:
-        """Compile into the problem of ``ctx``; raise ConvexityError if a row is not DCP."""
-        compiled = self._build(ctx)
+        """Compile into the problem of ``ctx``.
+
+        The problem checks its whole cvxpy problem for DCP and DPP once; only if that
+        fails does it call :meth:`check` on each term to name the one at fault.
+        """
+        return self._build(ctx)
+
+    def check(self, compiled: Compiled) -> None:
+        """Raise ConvexityError or NotDPPError naming the first row that breaks the rules."""
         for row in compiled.rows:
             if not row.constraint.is_dcp():
                 raise ConvexityError(f"{self!r} built a constraint that is not DCP: {row.label}")
-        return compiled
+            if not cp.Problem(cp.Minimize(0), [row.constraint]).is_dpp():
+                raise NotDPPError(f"{self!r} built a row that is not DPP: {row.label}.")
 
     def problem_inputs(self) -> Mapping[str, Any]:
         """Return the problem inputs this constraint carries (none by default)."""

@@ -100,7 +100,8 @@ class Bounds(Constraint):
                 per_element = list(keys)
             param = cp.Parameter(len(index))
             refreshers.append((param, per_element))
-            expr = ctx.x[index]
+            whole = len(index) == len(labels) and bool(np.all(index == np.arange(len(labels))))
+            expr = ctx.x if whole else ctx.x[index]
             cons = expr >= param if sense == ">=" else expr <= param
             names = tuple(f"bounds.{side}[{labels[int(i)]}]" for i in index)
             rows.append(Row(f"bounds.{side}", cons, expr, param, sense, names))  # type: ignore[arg-type]

@@ -70,7 +70,8 @@ def _scaled(model: RiskModel, horizon: int) -> RiskModel:
             f"The risk model is stated over {model.horizon} days, which does not divide the "
             f"problem's horizon of {horizon} days; pass a per-day model."
         )
-    return model.to_horizon(horizon // model.horizon)
+    days = horizon // model.horizon
+    return model if days == 1 else model.to_horizon(days)
 
 
 def _current(current: Any, labels: pd.Index) -> pd.Series:

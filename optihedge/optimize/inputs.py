@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from optihedge.errors import SpecificationError
 from optihedge.instruments import MarketState
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
@@ -58,6 +59,13 @@ class HedgeInputs:
     current: pd.Series | None = None
     expected_returns: pd.Series | None = None
     market_state: MarketState = field(default_factory=MarketState)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.market_state, MarketState):
+            raise SpecificationError(
+                "The 'market_state' argument must be a MarketState. Got "
+                f"{type(self.market_state).__name__} instead."
+            )
 
     def replace(self, **changes: Any) -> HedgeInputs:
         """Return a copy with the given inputs changed (None means "keep")."""

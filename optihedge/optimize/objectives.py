@@ -168,8 +168,10 @@ class SumObjective(Objective):
             for part in parts:
                 part.refresh(data, values)
 
+        refiners = [part.refine for part in parts if part.refine is not None]
+
         def refine(x: np.ndarray) -> bool:
-            return any([part.refine(x) for part in parts if part.refine is not None])
+            return any([r(x) for r in refiners])
 
         def report() -> dict[str, Any]:
             out: dict[str, Any] = {}
@@ -181,7 +183,7 @@ class SumObjective(Objective):
             cp.sum(cp.hstack([p.expression for p in parts])),
             [c for p in parts for c in p.constraints],
             refresh,
-            refine,
+            refine if refiners else None,
             report,
         )
 
@@ -206,21 +208,22 @@ class SumObjective(Objective):
 
 
 class _RiskParameters:
-    r"""Parameters of :math:`\lVert g_0 + M x\rVert^2 + \lVert s_0 + S x\rVert^2 + c`.
+    r"""Parameters of :math:`\lVert a_0 + A x\rVert^2 + c`, the factored variance.
 
-    With the risk model's square-root factors :math:`(G, d)` (``root_factors``),
-    :math:`M = G E` and :math:`g_0 = G w`. The specific part only involves the assets
-    some instrument is exposed to (:math:`S = \operatorname{diag}(d) E`, :math:`s_0 = d
-    \circ w` on those rows); every other holding's specific variance is the constant
-    :math:`c`. The problem's size is therefore independent of the number of holdings.
+    With the risk model's square-root factors :math:`(G, d)` (``root_factors``), the
+    rows of :math:`A` are :math:`G E` (one per factor) stacked on
+    :math:`\operatorname{diag}(d) E` restricted to the assets some instrument is exposed
+    to, and :math:`a_0` likewise stacks :math:`G w` on :math:`d \circ w`. Every other
+    holding's specific variance is the constant :math:`c`, so the problem's size is
+    independent of the number of holdings. One sum of squares (not two) keeps cvxpy's
+    canonicalisation short.
     """
 
     def __init__(self, n_factors: int, touched: np.ndarray, n_instruments: int) -> None:
         self.touched = touched
-        self.g0 = cp.Parameter(n_factors)
-        self.m = cp.Parameter((n_factors, n_instruments))
-        self.s0 = cp.Parameter(len(touched))
-        self.s = cp.Parameter((len(touched), n_instruments))
+        self.n_factors = n_factors
+        self.a0 = cp.Parameter(n_factors + len(touched))
+        self.a = cp.Parameter((n_factors + len(touched), n_instruments))
         self.c = cp.Parameter(nonneg=True)
 
     @classmethod
@@ -229,7 +232,7 @@ class _RiskParameters:
         return cls(risk.loadings.shape[1], touched, len(data.instruments))
 
     def expression(self, x: cp.Variable) -> cp.Expression:
-        return cp.sum_squares(self.g0 + self.m @ x) + cp.sum_squares(self.s0 + self.s @ x) + self.c
+        return cp.sum_squares(self.a0 + self.a @ x) + self.c
 
     def set(self, risk: FactorRisk, data: HedgeData, scale: float) -> None:
         g, d = risk.root_factors()
@@ -239,14 +242,14 @@ class _RiskParameters:
         w = data.book.to_numpy()
         rest = np.ones(len(w), dtype=bool)
         rest[self.touched] = False
-        if g.shape[0] != self.g0.shape[0] or np.any(e[rest] != 0.0):
+        if g.shape[0] != self.n_factors or np.any(e[rest] != 0.0):
             raise SpecificationError(
                 "The new data's factors or instrument exposures differ from the compiled "
                 "problem's; build a new HedgeProblem."
             )
-        self.g0.value, self.m.value = g @ w, g @ e
         t = self.touched
-        self.s0.value, self.s.value = d[t] * w[t], d[t, None] * e[t]
+        self.a0.value = np.concatenate([g @ w, d[t] * w[t]])
+        self.a.value = np.vstack([g @ e, d[t, None] * e[t]])
         self.c.value = float(np.sum((d[rest] * w[rest]) ** 2))
 
 

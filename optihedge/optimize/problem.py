@@ -45,6 +45,7 @@ __all__ = ["HedgeProblem"]
 
 DEFAULT_HORIZON = 21
 _MAX_REBUILDS = 4
+_NO_MARKET = MarketState()  # frozen: one empty market state serves every problem
 
 
 class HedgeProblem:
@@ -113,7 +114,7 @@ class HedgeProblem:
             scenarios=scenarios,
             current=current,
             expected_returns=expected_returns,
-            market_state=MarketState() if market_state is None else market_state,
+            market_state=_NO_MARKET if market_state is None else market_state,
         )
         self._setup(instruments, objective, constraints, horizon, market, inputs, {}, None)
 
@@ -222,19 +223,20 @@ class HedgeProblem:
             self._problem = cp.Problem(goal, plain + fixed)
         else:
             self._problem = cp.Problem(goal, plain)
-        if not self._problem.is_dcp():
-            raise ConvexityError("The hedge problem is not DCP; see the terms named above.")
+        # DPP implies DCP: one walk of the tree; the terms are named only on failure
         if not self._problem.is_dpp():
-            self._name_non_dpp()
+            self._name_the_culprit()
+        self._warm: set[int] = set()
         self._refresh(refresh_all=True, changed=())
 
-    def _name_non_dpp(self) -> None:
-        if not cp.Problem(cp.Minimize(self._objective.expression)).is_dpp():
+    def _name_the_culprit(self) -> None:
+        objective = cp.Problem(cp.Minimize(self._objective.expression), self._objective.constraints)
+        if not objective.is_dcp():
+            raise ConvexityError(f"{self.objective!r} is not DCP.")
+        if not objective.is_dpp():
             raise NotDPPError(f"{self.objective!r} is not DPP; it would recompile every solve.")
         for c, comp in zip(self.constraints, self._compiled, strict=True):
-            for r in comp.rows:
-                if not cp.Problem(cp.Minimize(0), [r.constraint]).is_dpp():
-                    raise NotDPPError(f"{c!r} built a row that is not DPP: {r.label}.")
+            c.check(comp)
         raise NotDPPError("The hedge problem is not DPP.")
 
     def _refresh(self, *, refresh_all: bool, changed: Sequence[str]) -> None:
@@ -383,6 +385,12 @@ class HedgeProblem:
     def _run(
         self, problem: cp.Problem, solver: str | None, options: Mapping[str, Any], diagnose: bool
     ) -> tuple[str, dict[str, Any]]:
+        # lazy DPP: the first solve of a compiled problem takes the parameter values as
+        # constants (half the canonicalisation time); the parameterised program is
+        # compiled on its first re-solve, and re-used from then on. An objective that
+        # re-solves within one call (the active set) compiles it at once.
+        first = id(problem) not in self._warm and self._objective.refine is None
+        self._warm.add(id(problem))
         exact = self._parts and self._plan.exact
         solvers = (
             (solver,) if solver is not None else (self._plan.solvers if exact else DEFAULT_SOLVERS)
@@ -395,6 +403,7 @@ class HedgeProblem:
             refine=self._objective.refine,
             diagnose=self._diagnose if diagnose else None,
             mip=bool(exact),
+            parameters_as_constants=first,
         )
 
     def _diagnose(self) -> str:

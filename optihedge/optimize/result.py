@@ -159,15 +159,18 @@ def make_result(
         attrs["carry_long"].to_numpy() * x + attrs["carry_short"].to_numpy() * np.maximum(-x, 0.0)
     ) * book_value
     allocation = pd.DataFrame(
-        {
-            "weight": x,
-            "notional": notional,
-            "units": notional / (attrs["contract_value"].to_numpy() * book_value),
-            "premium": attrs["premium"].to_numpy() * notional,
-            "delta_notional": delta,
-            "annual_carry": carry,
-        },
+        np.column_stack(
+            [
+                x,
+                notional,
+                notional / (attrs["contract_value"].to_numpy() * book_value),
+                attrs["premium"].to_numpy() * notional,
+                delta,
+                carry,
+            ]
+        ),
         index=labels,
+        columns=["weight", "notional", "units", "premium", "delta_notional", "annual_carry"],
     )
     market = data.market
     beta = data.beta_coefficients(market)

@@ -48,8 +48,13 @@ def run(
     refine: Callable[[np.ndarray], bool] | None = None,
     diagnose: Callable[[], str] | None = None,
     mip: bool = False,
+    parameters_as_constants: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """Solve with the first solver that answers; re-solve while ``refine`` asks to.
+
+    ``parameters_as_constants`` canonicalises with the parameters' current values as
+    constants (cvxpy's ``ignore_dpp``): cheaper for a problem solved once; the
+    statistics say which was used (``canonicalisation``).
 
     Raises
     ------
@@ -61,7 +66,7 @@ def run(
     for name in solvers:
         opts = {**EXACT_MIP_OPTIONS.get(name, {}), **options} if mip else dict(options)
         try:
-            problem.solve(solver=name, **opts)
+            problem.solve(solver=name, ignore_dpp=parameters_as_constants, **opts)
             refinements = 0
             while (
                 problem.status in OK
@@ -76,6 +81,7 @@ def run(
         if problem.status in OK:
             out = stats(problem, name)
             out["refinements"] = refinements
+            out["canonicalisation"] = "constants" if parameters_as_constants else "dpp"
             return str(problem.status), out
         if problem.status in INFEASIBLE:
             if diagnose is not None:
@@ -100,29 +106,29 @@ def limit_table(rows: Sequence[tuple[str, Row]], objective_scale: float) -> pd.D
     """
     names: list[str] = []
     owners: list[str] = []
-    parts: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("value", "limit", "slack", "binding", "shadow_price")
-    }
+    blocks: list[np.ndarray] = []
+    binding: list[np.ndarray] = []
     for owner, r in rows:
         values, limits = r.values(), r.limit_values()
         slack = r.slacks(values, limits)
         names.extend(r.names())
         owners.extend([owner] * len(values))
-        parts["value"].append(values)
-        parts["limit"].append(limits)
-        parts["slack"].append(slack)
-        parts["binding"].append(
+        blocks.append(np.column_stack([values, limits, slack, r.shadow_prices() / objective_scale]))
+        binding.append(
             np.full(len(values), True)
             if r.sense == "=="
             else np.abs(slack) <= BINDING_TOL * np.maximum(1.0, np.abs(limits))
         )
-        parts["shadow_price"].append(r.shadow_prices() / objective_scale)
-    table = pd.DataFrame(
+    numbers = np.vstack(blocks) if blocks else np.zeros((0, 4))
+    # built from whole columns at once: this runs on every solve of a sweep
+    return pd.DataFrame(
         {
-            "constraint": owners,
-            **{k: (np.concatenate(v) if v else np.zeros(0)) for k, v in parts.items()},
+            "constraint": np.array(owners, dtype=object),
+            "value": numbers[:, 0],
+            "limit": numbers[:, 1],
+            "slack": numbers[:, 2],
+            "binding": np.concatenate(binding) if binding else np.zeros(0, dtype=bool),
+            "shadow_price": numbers[:, 3],
         },
-        index=pd.Index(names, name="label"),
+        index=pd.Index(names, name="label", dtype=object),
     )
-    table["binding"] = table["binding"].astype(bool)
-    return table
