@@ -59,7 +59,7 @@ def model(n_holdings: int, seed: int = 0) -> tuple[RiskModel, pd.Series]:
 
 
 def as_one_asset(rm: RiskModel, holdings: pd.Series) -> RiskModel:
-    """The same risk with the book aggregated into one asset named 'book' (exact)."""
+    """Return the same risk with the book aggregated into one asset named 'book' (exact)."""
     w = (holdings / holdings.sum()).reindex(rm.assets).fillna(0.0)
     hedges = rm.assets[len(holdings) :]
     loadings = pd.concat([(rm.loadings.T @ w).to_frame("book").T, rm.loadings.loc[hedges]])
