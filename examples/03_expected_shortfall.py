@@ -40,14 +40,10 @@ for alpha in (0.95, 0.99):
     r = problem.solve({"expected_shortfall.alpha": alpha})
     print(f"alpha {alpha}: ES {r.risk.loc['after', 'scenario_es']:.2%}")
 
-# %% How the 97.5% hedge fares in the named stress windows
+# %% How the 97.5% hedge fares in the named stress windows (SDS compounded day by day)
 for window in ("GFC 2008-09", "COVID 2020"):
-    stress = oh.Scenarios.stress(daily, window)
-    hedged = stress.returns[["JPM", "BAC"]].to_numpy() @ book.weights.to_numpy()
-    for inst in instruments:
-        hedged = hedged + result.weights[inst.label] * inst.scenario_returns(stress)
-    unhedged = (stress.returns[["JPM", "BAC"]] @ book.weights).iloc[0]
-    print(f"{window}: book {unhedged:.1%}, hedged {hedged[0]:.1%}")
+    pnl = oh.scenario_pnl(book, instruments, result.weights, oh.Scenarios.stress(daily, window))
+    print(f"{window}: book {pnl['before'].iloc[0]:.1%}, hedged {pnl['after'].iloc[0]:.1%}")
 
 # %% Fat-tailed Monte Carlo from a factor model fitted on the last three years
 fm = oh.FactorModel(windows=(756,)).fit(daily[["JPM", "BAC", "SP500"]], daily[["SP500"]])

@@ -154,6 +154,8 @@ class HedgeProblem:
             [(repr(t), t.parameters()) for t in objective.terms()]
             + [(repr(c), c.parameters()) for c in self.constraints]
         )
+        self._objective_keys = {s.key for t in objective.terms() for s in t.parameters()}
+        self._constraint_keys = [{s.key for s in c.parameters()} for c in self.constraints]
         if values:
             self.registry.apply(self.registry.validate(values))
         methods = {m for c in self.constraints if (m := c.integer_method()) is not None}
@@ -241,11 +243,10 @@ class HedgeProblem:
 
     def _refresh(self, *, refresh_all: bool, changed: Sequence[str]) -> None:
         data, values = self._data, self.registry.values
-        objective_keys = {s.key for t in self.objective.terms() for s in t.parameters()}
-        if refresh_all or objective_keys.intersection(changed):
+        if refresh_all or self._objective_keys.intersection(changed):
             self._objective.refresh(data, values)
-        for c, comp in zip(self.constraints, self._compiled, strict=True):
-            if refresh_all or any(s.key in changed for s in c.parameters()):
+        for keys, comp in zip(self._constraint_keys, self._compiled, strict=True):
+            if refresh_all or keys.intersection(changed):
                 comp.refresh(data, values)
         if refresh_all:
             self._bounds.refresh(data, values)
@@ -332,9 +333,8 @@ class HedgeProblem:
         refresh_all = any(v is not None for v in changes.values())
         new_inputs = self._inputs.replace(**changes) if refresh_all else self._inputs
         values = {**self.registry.values, **checked}
-        objective_keys = {s.key for t in self.objective.terms() for s in t.parameters()}
         data = self._build_data(new_inputs) if refresh_all else self._data
-        if refresh_all or objective_keys.intersection(checked):
+        if refresh_all or self._objective_keys.intersection(checked):
             data = self._scaled(data, values)
             refresh_all = True
         # everything is checked: commit, and roll back if the compiled terms refuse it
