@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Iterable
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from factor_models.errors import EstimationDataError, SpecificationError
+from factor_models.errors import (
+    DataError,
+    DataWarning,
+    EstimationDataError,
+    EstimationLabelsError,
+    SpecificationError,
+)
 
-__all__ = ["as_frame", "check_int", "check_option", "check_window", "format_labels", "join_dates"]
+__all__ = [
+    "MAX_PERIOD_VOLATILITY",
+    "as_frame",
+    "check_int",
+    "check_option",
+    "check_returns",
+    "check_window",
+    "format_labels",
+    "join_dates",
+]
+
+#: Standard deviation of one-period (daily) returns above which a series is flagged as
+#: implausible (10% a day, about 160% a year: more than any index or large stock has
+#: shown over a year, the 2008 and 2020 crises included). Data in percent (1.0 for 1%)
+#: trips it; :func:`check_returns` scales it by the square root of the periods.
+MAX_PERIOD_VOLATILITY = 0.10
 
 AlignPolicy = Literal["exact", "inner"]
 
@@ -24,7 +46,7 @@ def format_labels(labels: Iterable[Hashable], limit: int = 5) -> str:
     return f"[{shown}]"
 
 
-def as_frame(data: Any, name: str, prefix: str) -> pd.DataFrame:
+def as_frame(data: Any, name: str, prefix: str, *, returns: bool = True) -> pd.DataFrame:
     """Return ``data`` as a float DataFrame with unique, sorted row labels.
 
     Arrays get default column labels ``{prefix}0, {prefix}1, ...``; a Series becomes a
@@ -51,7 +73,7 @@ def as_frame(data: Any, name: str, prefix: str) -> pd.DataFrame:
         )
     if not frame.columns.is_unique:
         dupes = frame.columns[frame.columns.duplicated()].unique()
-        raise EstimationDataError(
+        raise EstimationLabelsError(
             f"The '{name}' argument has duplicate columns {format_labels(dupes)}."
         )
     if not frame.index.is_unique or not frame.index.is_monotonic_increasing:
@@ -69,7 +91,49 @@ def as_frame(data: Any, name: str, prefix: str) -> pd.DataFrame:
             f"The '{name}' argument holds an infinite value in column {frame.columns[c]!r} "
             f"at {frame.index[r]!r}; remove or repair it."
         )
+    if returns:
+        check_returns(values, name, frame.columns)
     return pd.DataFrame(values, index=frame.index, columns=frame.columns, copy=False)
+
+
+def check_returns(
+    values: np.ndarray, name: str, columns: Iterable[Hashable], *, periods: int = 1
+) -> None:
+    """Refuse returns of an implausible scale, the same way at every entry point.
+
+    A simple return at or below -100% is impossible; above +100% over one period (or
+    +100% compounded over ``periods``) it is almost surely data in percent or prices:
+    both are a :class:`DataError` naming the column. A column whose standard deviation
+    exceeds :data:`MAX_PERIOD_VOLATILITY` x sqrt(periods) gets a :class:`DataWarning`.
+    NaN are ignored here (each caller has its missing-value policy).
+    """
+    cols = list(columns)
+    arr = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        low, high = np.nanmin(arr, axis=0), np.nanmax(arr, axis=0)
+        spread = np.nanstd(arr, axis=0) if len(arr) > 1 else np.zeros(arr.shape[1])
+    ceiling = 2.0**periods - 1.0
+    bad = np.flatnonzero((low <= -1.0) | (high > ceiling))
+    if len(bad):
+        j = int(bad[0])
+        raise DataError(
+            f"The '{name}' argument holds returns outside (-100%, +{ceiling:.0%}] over "
+            f"{periods} period(s): column {cols[j]!r} ranges from {low[j]!r} to {high[j]!r}. "
+            "Simple decimal returns are expected (0.01 = 1%); divide returns in percent by "
+            "100, and turn prices into returns with optihedge.returns_from_prices."
+        )
+    limit = MAX_PERIOD_VOLATILITY * np.sqrt(periods)
+    loud = np.flatnonzero(spread > limit)
+    if len(loud):
+        j = int(loud[0])
+        warnings.warn(
+            f"The '{name}' argument has a volatility of {spread[j]:.3g} per {periods} "
+            f"period(s) in column {cols[j]!r} (above {limit:.3g}): are these returns in "
+            "percent? Simple decimal returns are expected (0.01 = 1%).",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def join_dates(
@@ -87,7 +151,7 @@ def join_dates(
     if align == "exact":
         only_l = left.index.difference(right.index)
         only_r = right.index.difference(left.index)
-        raise EstimationDataError(
+        raise EstimationLabelsError(
             f"The dates of '{names[0]}' and '{names[1]}' differ: {len(only_l)} only in "
             f"'{names[0]}' (first {format_labels(only_l[:3])}), {len(only_r)} only in "
             f"'{names[1]}' (first {format_labels(only_r[:3])}). Pass align='inner' to use "

@@ -20,7 +20,9 @@ from __future__ import annotations
 __all__ = [
     "CollinearityError",
     "DataError",
+    "DataWarning",
     "EstimationDataError",
+    "EstimationLabelsError",
     "InsufficientDataError",
     "MissingLabelsError",
     "SpecificationError",
@@ -41,6 +43,14 @@ class SpecificationError(ValueError):
 
 class EstimationDataError(DataError):
     """Input data cannot be used for estimation (NaN, misaligned dates, bad shape)."""
+
+
+class EstimationLabelsError(EstimationDataError, MissingLabelsError):
+    """Labels of the estimation layer's inputs do not match (caught as either parent)."""
+
+
+class DataWarning(UserWarning):
+    """Data that is usable but implausible (e.g. returns whose volatility suggests percent)."""
 
 
 class InsufficientDataError(EstimationDataError):

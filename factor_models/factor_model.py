@@ -20,16 +20,25 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.covariance import EmpiricalCovariance
 from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import validate_data
 
-from factor_models._validation import check_window
+from factor_models._validation import (
+    AlignPolicy,
+    check_option,
+    check_returns,
+    check_window,
+    format_labels,
+    join_dates,
+)
 from factor_models.errors import (
     CollinearityError,
     EstimationDataError,
+    EstimationLabelsError,
     InsufficientDataError,
     SpecificationError,
 )
@@ -51,17 +60,52 @@ def _dates(data: Any) -> pd.Index | None:
     return data.index if isinstance(data, pd.DataFrame | pd.Series) else None
 
 
-def _check_nan(data: Any, name: str) -> None:
-    if isinstance(data, pd.DataFrame | pd.Series):
-        frame = data.to_frame() if isinstance(data, pd.Series) else data
-        mask = frame.isna().to_numpy()
-        if mask.any():
-            r, c = np.argwhere(mask)[0]
-            raise EstimationDataError(
-                f"The '{name}' argument has {int(mask.sum())} NaN value(s), first in column "
-                f"{frame.columns[c]!r} at {frame.index[r]!r}. Drop or fill the gaps first "
-                "(e.g. optihedge.returns_from_prices(..., missing='drop'))."
+def _checked(data: Any, name: str, prefix: str, *, returns: bool) -> Any:
+    """Return ``data`` with string column labels, after the checks every input gets.
+
+    Typed errors (naming ``name``) for non-numeric values, NaN, infinite values and
+    duplicate labels, before scikit-learn sees the data; with ``returns``, the return
+    scale check shared by every entry point (:func:`check_returns`).
+    """
+    if sparse.issparse(data) or np.iscomplexobj(data):
+        return data  # scikit-learn refuses these with its own messages
+    if isinstance(data, pd.Series):
+        data = data.to_frame(name=data.name if data.name is not None else f"{prefix}0")
+    if isinstance(data, pd.DataFrame):
+        if not all(isinstance(c, str) for c in data.columns):
+            data = data.set_axis([str(c) for c in data.columns], axis=1)
+        if not data.columns.is_unique:
+            dupes = data.columns[data.columns.duplicated()].unique()
+            raise EstimationLabelsError(
+                f"The '{name}' argument has duplicate columns {format_labels(dupes)} (as "
+                "strings); labels must be unique."
             )
+        columns, rows = list(data.columns), data.index
+    else:
+        columns, rows = None, None
+    raw = np.asarray(data)
+    if raw.dtype.kind not in "biuf":
+        return data  # strings or objects: scikit-learn's message names what it found
+    values = raw.astype(np.float64)
+    values = values.reshape(len(values), -1) if values.ndim == 1 else values
+    if values.ndim != 2:
+        return data  # scikit-learn's own shape error names the array
+    bad = ~np.isfinite(values)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        where = (
+            f" first in column {columns[c]!r} at {rows[r]!r}"
+            if columns is not None and rows is not None
+            else f" first at row {r}, column {c}"
+        )
+        raise EstimationDataError(
+            f"The '{name}' argument has {int(bad.sum())} NaN or infinite value(s),{where}. "
+            "Drop or fill the gaps first (e.g. optihedge.returns_from_prices(..., "
+            "missing='drop'))."
+        )
+    if returns:
+        check_returns(values, name, columns if columns is not None else range(values.shape[1]))
+    return data
 
 
 def _window_list(windows: Sequence[int] | None, n: int) -> list[int]:
@@ -95,6 +139,15 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         last date. All rows if omitted.
     specific_variance_floor : float, default 0.0
         Lower bound on each asset's specific variance (per period).
+    align : {"exact", "inner"}, default "exact"
+        Dates of ``X`` and ``y``: ``"exact"`` requires the same dates (an error names
+        the differences); ``"inner"`` keeps the common dates. As in
+        :class:`~factor_models.MultiWindowRegression`.
+    validate_returns : bool, default True
+        Refuse data of an implausible scale for simple returns (a move beyond -100% or
+        +100% in one period) and warn above a daily volatility of 10%
+        (:func:`factor_models._validation.check_returns`). Turn off only for inputs that
+        are not simple returns.
 
     Attributes
     ----------
@@ -115,6 +168,8 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         "covariance_estimator": [HasMethods(["fit"]), None],
         "windows": ["array-like", None],
         "specific_variance_floor": [Interval(Real, 0.0, None, closed="left")],
+        "align": "no_validation",  # checked in fit, with MultiWindowRegression's message
+        "validate_returns": ["boolean"],
     }
 
     def __init__(
@@ -123,10 +178,14 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         covariance_estimator: Any = None,
         windows: Sequence[int] | None = None,
         specific_variance_floor: float = 0.0,
+        align: AlignPolicy = "exact",
+        validate_returns: bool = True,
     ) -> None:
         self.covariance_estimator = covariance_estimator
         self.windows = windows
         self.specific_variance_floor = specific_variance_floor
+        self.align = align
+        self.validate_returns = validate_returns
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -153,19 +212,16 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
                 "FactorModel requires y to be passed, but the target y is None: pass the "
                 "factor returns (n_observations, n_factors) as y."
             )
-        _check_nan(X, "X")
-        _check_nan(y, "y")
-        dx, dy = _dates(X), _dates(y)
-        if dx is not None and dy is not None and not dx.equals(dy):
-            raise EstimationDataError(
-                f"The dates of 'X' and 'y' differ ({len(dx.difference(dy))} only in 'X', "
-                f"{len(dy.difference(dx))} only in 'y'); align them first."
-            )
+        check_option(self.align, "align", ("exact", "inner"))
+        X = _checked(X, "X", "x", returns=self.validate_returns)
+        y = _checked(y, "y", "f", returns=self.validate_returns)
+        if isinstance(X, pd.DataFrame) and isinstance(y, pd.DataFrame):
+            X, y = join_dates(X, y, ("X", "y"), self.align)
         x, f = validate_data(self, X, y, multi_output=True, y_numeric=True)
         f = np.asarray(f, dtype=np.float64).reshape(x.shape[0], -1)
         assets = _labels(X, x.shape[1], "x")
         factors = _labels(y, f.shape[1], "f")
-        dates = dx if dx is not None else dy
+        dates = _dates(X) if _dates(X) is not None else _dates(y)
         estimator = (
             EmpiricalCovariance()
             if self.covariance_estimator is None
@@ -222,6 +278,8 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
         Trailing windows, one risk model each; all rows if omitted.
     specific_variance_floor : float, default 0.0
         Lower bound on each asset's specific variance (per period).
+    validate_returns : bool, default True
+        As in :class:`FactorModel`.
 
     Attributes
     ----------
@@ -246,6 +304,7 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
         ],
         "windows": ["array-like", None],
         "specific_variance_floor": [Interval(Real, 0.0, None, closed="left")],
+        "validate_returns": ["boolean"],
     }
 
     def __init__(
@@ -254,15 +313,17 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
         n_components: int | float | None = None,
         windows: Sequence[int] | None = None,
         specific_variance_floor: float = 0.0,
+        validate_returns: bool = True,
     ) -> None:
         self.n_components = n_components
         self.windows = windows
         self.specific_variance_floor = specific_variance_floor
+        self.validate_returns = validate_returns
 
     @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[untyped-decorator]
     def fit(self, X: Any, y: Any = None) -> StatisticalFactorModel:
         """Fit the model on asset returns ``X`` (n_observations, n_assets); return self."""
-        _check_nan(X, "X")
+        X = _checked(X, "X", "x", returns=self.validate_returns)
         x = validate_data(self, X, ensure_min_samples=2)
         assets = _labels(X, x.shape[1], "x")
         dates = _dates(X)

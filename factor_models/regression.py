@@ -97,6 +97,11 @@ class MultiWindowRegression:
     align : {"exact", "inner"}, default "exact"
         Date policy. ``"exact"``: ``endog`` and ``exog`` must carry the same dates.
         ``"inner"``: use their common dates.
+    validate_returns : bool, default True
+        Refuse data of an implausible scale for simple returns and warn above a daily
+        volatility of 10%, as every entry point that takes returns does
+        (:func:`factor_models._validation.check_returns`). Turn off to regress series
+        that are not returns (levels, spreads).
 
     Examples
     --------
@@ -113,9 +118,10 @@ class MultiWindowRegression:
         hac_maxlags: int | None = None,
         missing: MissingPolicy = "raise",
         align: AlignPolicy = "exact",
+        validate_returns: bool = True,
     ) -> None:
-        y = as_frame(endog, "endog", "y")
-        x = as_frame(exog, "exog", "f")
+        y = as_frame(endog, "endog", "y", returns=validate_returns)
+        x = as_frame(exog, "exog", "f", returns=validate_returns)
         self.endog, self.exog = join_dates(y, x, ("endog", "exog"), align)
         if len(windows) == 0:
             raise SpecificationError("The 'windows' argument must hold at least one window.")
@@ -332,7 +338,9 @@ def _window_sums(cumulative: np.ndarray, w: int) -> np.ndarray:
     return out
 
 
-def rolling_ols(endog: Any, exog: Any, window: int) -> pd.DataFrame:
+def rolling_ols(
+    endog: Any, exog: Any, window: int, *, validate_returns: bool = True
+) -> pd.DataFrame:
     r"""Estimate rolling OLS coefficients by cumulative sums of cross-products.
 
     For each date :math:`t` with a full window, solve
@@ -350,6 +358,8 @@ def rolling_ols(endog: Any, exog: Any, window: int) -> pd.DataFrame:
         Same dates as ``endog``; no NaN (drop incomplete rows first).
     window : int
         Observations per window (more than the number of coefficients).
+    validate_returns : bool, default True
+        As in :class:`MultiWindowRegression`.
 
     Returns
     -------
@@ -357,8 +367,8 @@ def rolling_ols(endog: Any, exog: Any, window: int) -> pd.DataFrame:
         Indexed by each window's last date; columns a MultiIndex (series, coefficient)
         with coefficients ``alpha`` and the factor names.
     """
-    y = as_frame(endog, "endog", "y")
-    x = as_frame(exog, "exog", "f")
+    y = as_frame(endog, "endog", "y", returns=validate_returns)
+    x = as_frame(exog, "exog", "f", returns=validate_returns)
     y, x = join_dates(y, x, ("endog", "exog"), "exact")
     for name, frame in (("endog", y), ("exog", x)):
         if frame.isna().any().any():

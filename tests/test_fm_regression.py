@@ -111,7 +111,7 @@ class TestLongley:
         dates = pd.to_datetime(d.exog["YEAR"].astype(int).astype(str))
         y = pd.Series(d.endog.to_numpy(), index=dates, name="TOTEMP")
         x = pd.DataFrame(d.exog.to_numpy(), index=dates, columns=list(d.exog.columns))
-        res = MultiWindowRegression(y, x, windows=(16,)).fit()
+        res = MultiWindowRegression(y, x, windows=(16,), validate_returns=False).fit()
 
         def lre(got: np.ndarray, cert: np.ndarray) -> np.ndarray:
             return -np.log10(np.abs(got - cert) / np.abs(cert))
