@@ -164,7 +164,7 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
     n_features_in_ : int
     """
 
-    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+    _parameter_constraints: ClassVar[dict[str, list[Any] | str]] = {
         "covariance_estimator": [HasMethods(["fit"]), None],
         "windows": ["array-like", None],
         "specific_variance_floor": [Interval(Real, 0.0, None, closed="left")],
