@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from factor_models._validation import check_int, check_option, format_labels
+from factor_models._validation import check_int, check_option, check_returns, format_labels
 from optihedge._typing import FloatArray
 from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
@@ -24,6 +24,7 @@ __all__ = [
     "check_int",
     "check_option",
     "check_probabilities",
+    "check_returns",
     "check_scalar",
     "format_labels",
 ]

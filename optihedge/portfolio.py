@@ -1,24 +1,54 @@
-"""The book to hedge: holdings by ticker, or a track record and a value."""
+"""The book to hedge: holdings by ticker (long, short or both), or a track record and a value.
+
+Every fraction in optihedge (positions, weights, limits) is measured against the book's
+**capital**. For a long book that is its net market value; a short book (an airline
+short jet fuel) or a market-neutral one (net value near zero) must state it, since a
+fraction of a near-zero or negative number means nothing.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from optihedge._validation import as_sample, check_scalar
-from optihedge.errors import DataError
+from optihedge._validation import as_sample, check_returns, check_scalar
+from optihedge.errors import DataError, SpecificationError
 
-__all__ = ["Portfolio"]
+__all__ = ["MIN_NET_SHARE", "Portfolio"]
+
+#: Below this share of the gross value, the net value is not used as capital by default:
+#: a long-short book netting to 10% of its gross is levered ten times, and fractions of
+#: a smaller net blow up (a book of +1,000,000 and -999,999 nets to 1).
+MIN_NET_SHARE = 0.10
+
+
+def _holdings(values: Any) -> pd.Series:
+    if isinstance(values, Mapping) and not isinstance(values, pd.Series):
+        try:
+            values = pd.Series(dict(values), dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(
+                "The 'holdings' argument must map tickers to market values (numbers)."
+            ) from exc
+    if not isinstance(values, pd.Series):
+        raise DataError(
+            "The 'holdings' argument must be a Series or dict of market value by ticker. "
+            f"Got {type(values).__name__} instead."
+        )
+    return as_sample(values, "holdings").rename("value")
 
 
 @dataclass(frozen=True)
 class Portfolio:
     """A book: market value per holding, in the base currency.
 
-    Build one with :meth:`from_holdings` or :meth:`from_returns`.
+    Build one with :meth:`from_holdings` (or ``Portfolio(holdings, capital=...)``,
+    which validates the same way) or :meth:`from_returns`.
 
     Attributes
     ----------
@@ -26,58 +56,103 @@ class Portfolio:
         Market value of each holding (negative = short), base currency.
     returns : Series, optional
         The book's own daily return history, when it is known only by its track record.
+    capital : float
+        What every fraction is measured against (base currency, > 0): the net value of
+        the holdings by default when that is at least ``MIN_NET_SHARE`` of their gross
+        value; required otherwise.
+    currency : str, default "USD"
+        The base currency, printed beside every money figure.
     """
 
     holdings: pd.Series
     returns: pd.Series | None = None
+    capital: float | None = field(default=None)
+    currency: str = "USD"
+
+    def __post_init__(self) -> None:
+        holdings = _holdings(self.holdings)
+        object.__setattr__(self, "holdings", holdings)
+        if not isinstance(self.currency, str) or not self.currency:
+            raise SpecificationError(
+                f"The 'currency' argument must be a non-empty str. Got {self.currency!r}."
+            )
+        net, gross = float(holdings.sum()), float(holdings.abs().sum())
+        if self.capital is not None:
+            capital = check_scalar(self.capital, "capital", lower=0.0, lower_inclusive=False)
+        elif net > 0 and net >= MIN_NET_SHARE * gross:
+            capital = net
+        else:
+            raise DataError(
+                f"The book's net value is {net:,.2f} against a gross value of {gross:,.2f}, "
+                f"so its fractions would mean nothing: pass capital=... (the amount limits "
+                "and positions are measured against, e.g. the fund's net asset value or "
+                "the notional of the exposure being hedged)."
+            )
+        object.__setattr__(self, "capital", capital)
 
     @classmethod
-    def from_holdings(cls, values: Any) -> Portfolio:
+    def from_holdings(
+        cls, holdings: Any, *, capital: float | None = None, currency: str = "USD"
+    ) -> Portfolio:
         """Build a book from market values by ticker (a Series or a dict).
+
+        Parameters
+        ----------
+        holdings : Series or dict of ticker -> market value
+            Negative values are short positions.
+        capital : float, optional
+            What fractions are measured against; the net value by default when it is
+            positive and at least ``MIN_NET_SHARE`` of the gross value.
+        currency : str, default "USD"
 
         Raises
         ------
         DataError
-            On NaN or infinite values, duplicate tickers, or a total value that is not
-            positive.
+            On NaN or infinite values, a type that is not a Series or dict, or a net value
+            that cannot serve as capital when none is given.
         MissingLabelsError
             On duplicate tickers.
         """
-        if isinstance(values, dict):
-            values = pd.Series(values, dtype=np.float64)
-        if not isinstance(values, pd.Series):
-            raise DataError(
-                "The 'values' argument must be a Series or dict of market value by ticker. "
-                f"Got {type(values).__name__} instead."
-            )
-        holdings = as_sample(values, "values")
-        total = float(holdings.sum())
-        if not total > 0:
-            raise DataError(
-                f"The 'values' argument must add up to a positive book value. Got {total!r}."
-            )
-        return cls(holdings=holdings.rename("value"))
+        return cls(holdings=holdings, capital=capital, currency=currency)
 
     @classmethod
-    def from_returns(cls, returns: pd.Series, value: float, name: str | None = None) -> Portfolio:
+    def from_returns(
+        cls,
+        returns: pd.Series,
+        value: float,
+        name: str | None = None,
+        *,
+        currency: str = "USD",
+    ) -> Portfolio:
         """Build a book known only by its daily returns and its current value.
 
         The risk model must then contain an asset named ``name`` (e.g. fit it on the
         book's returns next to the hedge instruments' underlyings). ``name`` defaults to
-        the Series' name, else ``"book"``.
+        the Series' name, else ``"book"``. The returns are checked like every other
+        input of returns (``factor_models._validation.check_returns``).
         """
         v = check_scalar(value, "value", lower=0.0, lower_inclusive=False)
         r = as_sample(returns, "returns")
+        check_returns(r.to_numpy(), "returns", [r.name])
         if name is None:
             name = str(returns.name) if getattr(returns, "name", None) is not None else "book"
-        return cls(holdings=pd.Series({name: v}, name="value"), returns=r.rename(name))
+        return cls(
+            holdings=pd.Series({name: v}), returns=r.rename(name), capital=v, currency=currency
+        )
 
     @property
     def value(self) -> float:
-        """Total market value V, base currency."""
+        """Net market value of the holdings, base currency."""
         return float(self.holdings.sum())
 
     @property
     def weights(self) -> pd.Series:
-        """Holdings as fractions of V."""
-        return (self.holdings / self.value).rename("weight")
+        """Holdings as fractions of the capital."""
+        assert self.capital is not None
+        return (self.holdings / self.capital).rename("weight")
+
+    def money(self, amount: float) -> str:
+        """Format an amount of the base currency, e.g. ``USD 1,234,567``."""
+        if not math.isfinite(amount):
+            return f"{self.currency} {amount}"
+        return f"{self.currency} {amount:,.0f}"

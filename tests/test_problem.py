@@ -252,8 +252,11 @@ class TestResult:
         assert res.risk.loc["after", "es_95"] > res.risk.loc["after", "var_95"]
         assert res.risk.attrs["horizon_days"] == 21
         text = res.summary()
-        assert text.startswith("Protecting against SP500 beta for about")
-        assert "a year in carry" in text
+        removed = (res.risk.loc["before", "beta"] - res.risk.loc["after", "beta"]) * v
+        assert text.startswith(f"The hedge offsets USD {removed:,.0f} of exposure to SP500")
+        assert f"on USD {v:,.0f} of capital" in text
+        carry = res.allocation["annual_carry"].sum()
+        assert f"at a carry of USD {carry:,.0f} a year" in text
 
     def test_objective_equals_the_dense_variance(self, market: dict[str, object]) -> None:
         # the untouched holdings' specific risk enters as a constant: the objective must

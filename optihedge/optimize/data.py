@@ -103,9 +103,10 @@ def _instrument_tables(
     assets: pd.Index,
     book: pd.Series,
     market: MarketState,
-    value: float,
+    capital: float | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Exposures (assets x instruments) and attributes (instruments x names), per unit of x."""
+    assert capital is not None
     have = market.provides()
     position = {a: i for i, a in enumerate(assets)}
     exposures = np.zeros((len(assets), len(instruments)))
@@ -128,7 +129,7 @@ def _instrument_tables(
             exposures[position[asset], j] = amount
         row = dict(ATTRIBUTES) | inst.attributes(market) | {"lower": lower, "upper": upper}
         for name in _CURRENCY_ATTRIBUTES:
-            row[name] = row[name] / value if math.isfinite(row[name]) else row[name]
+            row[name] = row[name] / capital if math.isfinite(row[name]) else row[name]
         rows.append(row)
     attributes = pd.DataFrame(rows, index=labels, dtype=np.float64)
     return pd.DataFrame(exposures, index=assets, columns=labels), attributes
@@ -184,7 +185,7 @@ def build_data(
             f"(its assets: {format_labels(assets)}). Add them to the risk model."
         )
     exposures, attributes = _instrument_tables(
-        instruments, labels, assets, weights, inputs.market_state, portfolio.value
+        instruments, labels, assets, weights, inputs.market_state, portfolio.capital
     )
     book = weights.reindex(assets).fillna(0.0)
     if market is None:

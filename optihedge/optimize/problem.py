@@ -433,6 +433,8 @@ class HedgeProblem:
             for r in comp.rows
         ]
         report = self._objective.report() if self._objective.report is not None else {}
+        portfolio = self._inputs.portfolio
+        assert portfolio.capital is not None  # Portfolio resolves it at construction
         alpha = report.pop("scenario_alpha", None)
         return make_result(
             data,
@@ -441,7 +443,8 @@ class HedgeProblem:
             objective_value=float(self._problem.value) / data.objective_scale,
             status=status,
             stats={**stats, **report},
-            book_value=self._inputs.portfolio.value,
+            capital=portfolio.capital,
+            currency=portfolio.currency,
             scenario_alpha=alpha,
             notes=[n for comp in self._compiled for n in comp.notes],
         )

@@ -1,8 +1,12 @@
-"""HedgeResult: the allocation, risk before and after, every limit's value and price.
+"""HedgeResult: the allocation, the hedged book, risk before and after, every limit's price.
 
 A result is a value: :func:`make_result` builds it from explicit numbers (the problem's
 data, the positions, the limit table, the objective's report); it never reads a problem,
 so it pickles, travels between processes and compares by its numbers.
+
+Numbers are shown as they can be acted on: positions below the solver's accuracy
+(:data:`POSITION_TOLERANCE`) are exactly 0, the shadow price of a limit that does not
+bind is exactly 0, and ``units_rounded`` gives whole contracts or shares.
 """
 
 from __future__ import annotations
@@ -17,45 +21,59 @@ import pandas as pd
 from constraints import HedgeData
 from optihedge.measures.risk import expected_shortfall, parametric_es, parametric_var, value_at_risk
 
-__all__ = ["HedgeResult", "make_result"]
+__all__ = ["POSITION_TOLERANCE", "HedgeResult", "make_result"]
 
-_BINDING_TOL = 1e-6
+#: Positions smaller than this (fraction of capital) are below the solver's accuracy
+#: (Clarabel's default tolerances are 1e-8) and reported as exactly 0.
+POSITION_TOLERANCE = 1e-8
+_LEVELS = (0.95, 0.99)
 
 
 @dataclass(frozen=True)
 class HedgeResult:
-    """The answer to a hedge problem, labelled.
+    """The answer to a hedge problem, labelled. Fractions are of ``capital``.
 
     Attributes
     ----------
     weights : Series by instrument
-        Positions x: signed notional as a fraction of the book's value.
+        Positions x: signed notional as a fraction of the capital (0 below
+        :data:`POSITION_TOLERANCE`).
     allocation : DataFrame by instrument
-        ``weight``, ``notional`` (base currency), ``units`` (contracts or shares),
-        ``premium`` (paid up front), ``delta_notional`` (net delta-adjusted exposure)
-        and ``annual_carry`` (base currency per year; positive = a cost).
+        ``weight``, ``notional`` (base currency), ``units`` (contracts or shares, exact),
+        ``units_rounded`` (to whole contracts or shares: what can be traded),
+        ``premium`` (paid up front), ``delta_notional`` (net delta-adjusted exposure) and
+        ``annual_carry`` (base currency per year; positive = a cost).
+    exposures : DataFrame by asset
+        The book (``before``) and the hedged book (``after``) on each risk-model asset,
+        fractions of the capital (delta approximation for instruments).
+    factor_exposures : DataFrame by factor
+        The same on the risk model's factors (loadings times exposures).
     risk : DataFrame indexed by ("before", "after")
         ``volatility``, ``variance``, ``beta`` (to the problem's market), and normal
-        ``var_95``, ``es_95``, ``var_99``, ``es_99`` (zero mean), all over
-        ``horizon`` trading days as fractions of the book's value. With scenarios also
-        ``scenario_var``, ``scenario_es`` (at the objective's alpha, else 0.95;
-        ``attrs["scenario_alpha"]``) and ``tail_scenarios`` (scenarios with a loss
-        beyond the VaR).
+        ``var_95``, ``es_95``, ``var_99``, ``es_99`` with zero mean, all over ``horizon``
+        trading days as fractions of the capital (losses positive). With expected
+        returns also ``mean`` and ``var_95_with_mean`` ... ``es_99_with_mean`` (the
+        normal distribution with that mean). With scenarios also ``scenario_var``,
+        ``scenario_es`` (the scenarios as they are, their own mean included; at the
+        objective's alpha, else 0.95; ``attrs["scenario_alpha"]``) and
+        ``tail_scenarios`` (scenarios with a loss beyond the VaR).
     constraints : DataFrame by row label
         ``constraint``, ``value``, ``limit``, ``slack``, ``binding`` and
-        ``shadow_price`` (objective improvement per unit of relaxation of the limit,
-        in the objective's units: variance over the horizon).
+        ``shadow_price`` (objective improvement per unit of relaxation of the limit, in
+        the objective's units; 0 for a limit that does not bind).
     status : str
     solver_stats : dict
     objective_value : float
     horizon : int
-    book_value : float
+    capital : float
+        What the fractions are measured against, base currency.
     market : str
     notes : tuple of str
         What the user must know about this solve (e.g. a limit that limits nothing).
     scenario_returns : DataFrame by scenario, optional
         With scenarios: the book's return (``before``) and the hedged book's (``after``)
-        in each scenario over the horizon, fractions of the book's value.
+        in each scenario over the horizon, fractions of the capital.
+    currency : str
     """
 
     weights: pd.Series
@@ -66,10 +84,13 @@ class HedgeResult:
     solver_stats: dict[str, Any]
     objective_value: float
     horizon: int
-    book_value: float
+    capital: float
     market: str
     notes: tuple[str, ...] = field(default=())
     scenario_returns: pd.DataFrame | None = None
+    currency: str = "USD"
+    exposures: pd.DataFrame | None = None
+    factor_exposures: pd.DataFrame | None = None
 
     @property
     def binding(self) -> list[str]:
@@ -77,36 +98,67 @@ class HedgeResult:
         c = self.constraints
         return list(c.index[c["binding"] & ~c.index.str.startswith("whole_contracts")])
 
+    def money(self, amount: float) -> str:
+        """Format an amount of the base currency, e.g. ``USD 1,234,567``."""
+        return f"{self.currency} {amount:,.0f}"
+
     def summary(self) -> str:
-        """One plain-language sentence: what is protected, what it costs, what binds."""
-        money = "{:,.0f}".format
+        """Plain language: what the hedge removes, what is left, what it costs, what binds."""
         before, after = self.risk.loc["before"], self.risk.loc["after"]
-        hedged = (before["beta"] - after["beta"]) * self.book_value
+        beta = self.risk["beta"].to_numpy(dtype=np.float64)
+        removed = (beta[0] - beta[1]) * self.capital
         carry = float(self.allocation["annual_carry"].sum())
         binds = ", ".join(self.binding) if self.binding else "no limit"
         verb = "binds" if len(self.binding) == 1 else "bind"
-        return (
-            f"Protecting against {self.market} beta for about {money(hedged)} "
-            f"(beta {before['beta']:.2f} -> {after['beta']:.2f}; {self.horizon}-day volatility "
-            f"{before['volatility']:.2%} -> {after['volatility']:.2%}), costing about "
-            f"{money(carry)} a year in carry; {binds} {verb}."
+        text = (
+            f"The hedge offsets {self.money(removed)} of exposure to {self.market} "
+            f"(market beta of the book {before['beta']:.2f} -> {after['beta']:.2f} on "
+            f"{self.money(self.capital)} of capital; {self.horizon}-day volatility "
+            f"{before['volatility']:.2%} -> {after['volatility']:.2%}), at a carry of "
+            f"{self.money(carry)} a year; {binds} {verb}."
         )
+        return " ".join([text, *self.notes])
 
     def __str__(self) -> str:
         return self.summary()
 
 
-def _risk_row(
-    data: HedgeData, z: np.ndarray, beta: tuple[np.ndarray, float], x: np.ndarray
-) -> dict[str, float]:
-    variance = data.risk.variance_in_asset_order(z)
-    vol = float(np.sqrt(max(variance, 0.0)))
-    out = {"volatility": vol, "variance": variance, "beta": float(beta[0] @ x + beta[1])}
-    for a in (0.95, 0.99):
+def _normal_risk(vol: float, mean: float | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for a in _LEVELS:
         pct = round(a * 100)
         out[f"var_{pct}"] = parametric_var(0.0, vol, a)
         out[f"es_{pct}"] = parametric_es(0.0, vol, a)
+    if mean is not None:
+        out["mean"] = mean
+        for a in _LEVELS:
+            pct = round(a * 100)
+            out[f"var_{pct}_with_mean"] = parametric_var(mean, vol, a)
+            out[f"es_{pct}_with_mean"] = parametric_es(mean, vol, a)
     return out
+
+
+def _risk_table(data: HedgeData, x: np.ndarray) -> pd.DataFrame:
+    c, c0 = data.beta_coefficients(data.market)
+    w = data.book.to_numpy()
+    z = {"before": w, "after": w + data.exposures.to_numpy() @ x}
+    beta = {"before": c0, "after": float(c @ x + c0)}
+    mu = None
+    if data.expected_returns is not None and data.assets.isin(data.expected_returns.index).all():
+        mu = data.expected_returns.reindex(data.assets).to_numpy(dtype=np.float64)
+    rows = {}
+    for name, position in z.items():
+        variance = data.risk.variance_in_asset_order(position)
+        vol = float(np.sqrt(max(variance, 0.0)))
+        mean = None if mu is None else float(mu @ position)
+        rows[name] = {"volatility": vol, "variance": variance, "beta": beta[name]}
+        rows[name] |= _normal_risk(vol, mean)
+    risk = pd.DataFrame.from_dict(rows, orient="index")
+    risk.attrs["horizon_days"] = data.horizon
+    risk.attrs["normal_var_es"] = "var_* / es_*: normal, zero mean" + (
+        "; *_with_mean: normal with the expected returns' mean" if mu is not None else ""
+    )
+    return risk
 
 
 def _scenario_risk(
@@ -123,6 +175,17 @@ def _scenario_risk(
     risk.attrs["n_scenarios"] = len(scenarios)
 
 
+def _exposure_tables(data: HedgeData, x: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    w = data.book.to_numpy()
+    after = w + data.exposures.to_numpy() @ x
+    assets = pd.DataFrame({"before": w, "after": after}, index=data.assets)
+    b = data.risk.loadings.to_numpy()
+    factors = pd.DataFrame(
+        {"before": b.T @ w, "after": b.T @ after}, index=data.risk.factor_cov.index
+    )
+    return assets, factors
+
+
 def make_result(
     data: HedgeData,
     x: np.ndarray,
@@ -131,7 +194,8 @@ def make_result(
     objective_value: float,
     status: str,
     stats: dict[str, Any],
-    book_value: float,
+    capital: float,
+    currency: str = "USD",
     scenario_alpha: float | None = None,
     notes: Sequence[str] = (),
 ) -> HedgeResult:
@@ -147,42 +211,43 @@ def make_result(
         The limit table (see ``optihedge.optimize.solve.limit_table``).
     objective_value : float
         Unscaled.
+    capital, currency
+        The book's capital (what fractions are of) and its currency.
     scenario_alpha : float, optional
         Level the scenario VaR and ES are stated at (0.95 when the objective has none).
     """
+    x = np.where(np.abs(x) < POSITION_TOLERANCE, 0.0, x) + 0.0  # no -0.0 either
     labels = data.instruments
-    weights = pd.Series(x, index=labels, name="weight")
     attrs = data.attributes
-    notional = x * book_value
-    delta = data.exposures.to_numpy().sum(axis=0) * notional
+    notional = x * capital
+    units = notional / (attrs["contract_value"].to_numpy() * capital)
     carry = (
         attrs["carry_long"].to_numpy() * x + attrs["carry_short"].to_numpy() * np.maximum(-x, 0.0)
-    ) * book_value
+    ) * capital
     allocation = pd.DataFrame(
         np.column_stack(
             [
                 x,
                 notional,
-                notional / (attrs["contract_value"].to_numpy() * book_value),
+                units,
+                np.round(units) + 0.0,
                 attrs["premium"].to_numpy() * notional,
-                delta,
+                data.exposures.to_numpy().sum(axis=0) * notional,
                 carry,
             ]
         ),
         index=labels,
-        columns=["weight", "notional", "units", "premium", "delta_notional", "annual_carry"],
+        columns=[
+            "weight",
+            "notional",
+            "units",
+            "units_rounded",
+            "premium",
+            "delta_notional",
+            "annual_carry",
+        ],
     )
-    market = data.market
-    beta = data.beta_coefficients(market)
-    w = data.book.to_numpy()
-    e = data.exposures.to_numpy()
-    before, after = _risk_row(data, w, beta, np.zeros_like(x)), _risk_row(data, w + e @ x, beta, x)
-    risk = pd.DataFrame(
-        [list(before.values()), list(after.values())],
-        index=pd.Index(["before", "after"]),
-        columns=list(before),
-    )
-    risk.attrs["horizon_days"] = data.horizon
+    risk = _risk_table(data, x)
     scenarios = None
     if data.scenario_book is not None and data.scenario_probabilities is not None:
         scenarios = pd.DataFrame(
@@ -191,8 +256,11 @@ def make_result(
         )
         alpha = 0.95 if scenario_alpha is None else scenario_alpha
         _scenario_risk(risk, scenarios, alpha, data.scenario_probabilities)
+    limits = limits.copy()
+    limits["shadow_price"] = limits["shadow_price"].where(limits["binding"], 0.0)
+    exposures, factor_exposures = _exposure_tables(data, x)
     return HedgeResult(
-        weights=weights,
+        weights=pd.Series(x, index=labels, name="weight"),
         allocation=allocation,
         risk=risk,
         constraints=limits,
@@ -200,8 +268,11 @@ def make_result(
         solver_stats=stats,
         objective_value=objective_value,
         horizon=data.horizon,
-        book_value=book_value,
-        market=str(market),
+        capital=capital,
+        market=str(data.market),
         notes=tuple(notes),
         scenario_returns=scenarios,
+        currency=currency,
+        exposures=exposures,
+        factor_exposures=factor_exposures,
     )
