@@ -40,8 +40,8 @@ def scenarios(n_inst: int, n_scen: int, seed: int = 0) -> pd.DataFrame:
     k = 5
     b = rng.normal(0.5, 0.3, (n_inst, k))
     f = rng.standard_t(4, (n_scen, k)) * 0.02
-    u = np.clip(f @ b.T + rng.standard_t(4, (n_scen, n_inst)) * 0.01, -0.9, None)
-    book = np.clip(f @ rng.normal(0.8, 0.3, k) + rng.standard_t(4, n_scen) * 0.015, -0.9, None)
+    u = np.clip(f @ b.T + rng.standard_t(4, (n_scen, n_inst)) * 0.01, -0.9, 0.9)
+    book = np.clip(f @ rng.normal(0.8, 0.3, k) + rng.standard_t(4, n_scen) * 0.015, -0.9, 0.9)
     frame = pd.DataFrame(u, columns=[f"U{i}" for i in range(n_inst)])
     frame.insert(0, "book", book)
     return frame

@@ -119,7 +119,8 @@ def check_returns(
         j = int(bad[0])
         raise DataError(
             f"The '{name}' argument holds returns outside (-100%, +{ceiling:.0%}] over "
-            f"{periods} period(s): column {cols[j]!r} ranges from {low[j]!r} to {high[j]!r}. "
+            f"{periods} period(s): column {cols[j]!r} ranges from {float(low[j]):.4g} to "
+            f"{float(high[j]):.4g}. "
             "Simple decimal returns are expected (0.01 = 1%); divide returns in percent by "
             "100, and turn prices into returns with optihedge.returns_from_prices."
         )

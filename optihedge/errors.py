@@ -10,7 +10,8 @@ Three families for bad input, shared by all three packages (one class each, defi
   limit (:class:`ConstraintSpecificationError`) and a term that is not DPP
   (:class:`NotDPPError`) are specification errors too.
 
-Solve outcomes are :class:`RuntimeError` subclasses.
+Solve outcomes are :class:`RuntimeError` subclasses. :class:`DataWarning` flags data that
+is usable but implausible (returns whose volatility suggests percent).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from constraints.errors import ConstraintSpecificationError, ConvexityError, Not
 from factor_models.errors import (
     CollinearityError,
     DataError,
+    DataWarning,
     EstimationDataError,
+    EstimationLabelsError,
     InsufficientDataError,
     MissingLabelsError,
     SpecificationError,
@@ -31,7 +34,9 @@ __all__ = [
     "ConvergenceError",
     "ConvexityError",
     "DataError",
+    "DataWarning",
     "EstimationDataError",
+    "EstimationLabelsError",
     "InfeasibleError",
     "InsufficientDataError",
     "MissingLabelsError",

@@ -9,7 +9,7 @@ from scipy import stats
 
 import optihedge as oh
 from factor_models import RiskModel
-from optihedge.errors import DataError, MissingLabelsError, SpecificationError
+from optihedge.errors import DataError, DataWarning, MissingLabelsError, SpecificationError
 from optihedge.scenarios import Scenarios
 
 
@@ -51,7 +51,8 @@ class TestHistorical:
         # a -2x daily-reset product on a +60% day loses everything and stays at zero
         days = pd.bdate_range("2024-01-01", periods=3)
         daily = pd.DataFrame({"X": [0.01, 0.6, -0.5]}, index=days)
-        s = Scenarios.historical(daily, horizon=3)
+        with pytest.warns(DataWarning, match="volatility of 0.449"):  # extreme on purpose
+            s = Scenarios.historical(daily, horizon=3)
         inv = oh.InverseETF(label="SDX", underlying="X", leverage=-2.0)
         assert inv.scenario_returns(s)[0] == -1.0
         assert inv.horizon_return([0.01, 0.6, -0.5]) == -1.0

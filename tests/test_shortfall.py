@@ -94,9 +94,9 @@ def random_problem(
     seed: int, n_scen: int, n_inst: int
 ) -> tuple[Scenarios, oh.Portfolio, list[oh.Instrument]]:
     rng = np.random.default_rng(seed)
-    # fat tails, clipped so that no simple return falls below -90%
-    f = np.clip(rng.standard_t(4, (n_scen, n_inst)) * 0.03, -0.9, None)
-    book = np.clip(f @ rng.normal(0.5, 0.4, n_inst) + rng.standard_t(4, n_scen) * 0.02, -0.9, None)
+    # fat tails, clipped to +-90%: a one-period simple return beyond +100% is refused
+    f = np.clip(rng.standard_t(4, (n_scen, n_inst)) * 0.03, -0.9, 0.9)
+    book = np.clip(f @ rng.normal(0.5, 0.4, n_inst) + rng.standard_t(4, n_scen) * 0.02, -0.9, 0.9)
     frame = pd.DataFrame(f, columns=[f"U{i}" for i in range(n_inst)])
     frame["book"] = book
     inst: list[oh.Instrument] = [oh.ETF(label=f"E{i}", underlying=f"U{i}") for i in range(n_inst)]

@@ -67,7 +67,14 @@ def returns_from_prices(prices: pd.DataFrame, *, missing: MissingPolicy = "raise
             "The 'prices' argument must have unique, increasing dates; sort it and drop "
             "duplicate dates first."
         )
-    values = prices.to_numpy(dtype=np.float64)
+    try:
+        values = prices.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        text = [c for c in prices.columns if prices[c].dtype.kind not in "biuf"]
+        raise DataError(
+            f"The 'prices' argument must hold numbers; columns {format_labels(text)} hold "
+            "text or objects. Convert them with pd.to_numeric first."
+        ) from exc
     with np.errstate(invalid="ignore"):
         bad = np.isinf(values) | (values <= 0.0)
     if bad.any():

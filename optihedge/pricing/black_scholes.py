@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from optihedge._typing import FloatArray
-from optihedge._validation import as_float_array, check_scalar
+from optihedge._validation import as_float_array, check_returns, check_scalar
 from optihedge.errors import ConvergenceError, DataError, SpecificationError
 
 __all__ = [
@@ -280,6 +280,7 @@ def ewma_volatility(returns: Any, halflife: float = 21.0, periods_per_year: int 
             f"The 'returns' argument must be a 1-D series of at least 2 returns. "
             f"Got shape {r.shape} instead."
         )
+    check_returns(r, "returns", ["returns"])
     hl = check_scalar(halflife, "halflife", lower=0.0, lower_inclusive=False)
     ppy = check_scalar(periods_per_year, "periods_per_year", lower=0.0, lower_inclusive=False)
     age = np.arange(r.shape[0] - 1, -1, -1, dtype=np.float64)

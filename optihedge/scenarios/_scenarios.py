@@ -22,20 +22,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optihedge._validation import check_int, check_probabilities, check_scalar, format_labels
+from optihedge._validation import (
+    check_int,
+    check_probabilities,
+    check_returns,
+    check_scalar,
+    format_labels,
+)
 from optihedge.datasets import STRESS_WINDOWS
 from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
 __all__ = ["STRESS_WINDOWS", "Scenarios"]
 
 
-def _check_daily(daily: Any, name: str = "daily") -> pd.DataFrame:
+def _check_daily(daily: Any, name: str = "daily", periods: int = 1) -> pd.DataFrame:
+    """Return ``daily`` if it is a frame of finite simple returns of a plausible scale."""
     if not isinstance(daily, pd.DataFrame):
         raise DataError(
             f"The '{name}' argument must be a DataFrame of daily returns (dates x assets). "
             f"Got {type(daily).__name__} instead."
         )
-    values = daily.to_numpy(dtype=np.float64)
+    try:
+        values = daily.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"The '{name}' argument must hold numbers (simple returns).") from exc
     bad = ~np.isfinite(values)
     if bad.any():
         r, c = np.argwhere(bad)[0]
@@ -44,10 +54,9 @@ def _check_daily(daily: Any, name: str = "daily") -> pd.DataFrame:
             f"column {daily.columns[c]!r} at {daily.index[r]!r}; drop or fill them first "
             "(e.g. returns_from_prices(..., missing='drop'))."
         )
-    if (values <= -1.0).any():
-        raise DataError(f"The '{name}' argument holds returns <= -100%; they are not returns.")
     if not daily.columns.is_unique:
         raise MissingLabelsError(f"The '{name}' argument has duplicate columns.")
+    check_returns(values, name, daily.columns, periods=periods)
     return daily
 
 
@@ -155,8 +164,7 @@ class Scenarios:
     paths: _Paths | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        _check_daily(self.returns, "returns")
-        _check_horizon(self.horizon)
+        _check_daily(self.returns, "returns", _check_horizon(self.horizon))
         if len(self.returns) == 0:
             raise DataError("A Scenarios object needs at least one scenario.")
         if self.probabilities is not None:
@@ -200,7 +208,8 @@ class Scenarios:
         if probabilities is not None:
             p = check_probabilities(probabilities, len(returns))
             probs = pd.Series(p, index=returns.index, name="probability")
-        return cls(_check_daily(returns, "returns"), _check_horizon(horizon), probs, name)
+        h = _check_horizon(horizon)
+        return cls(_check_daily(returns, "returns", h), h, probs, name)
 
     @classmethod
     def historical(
