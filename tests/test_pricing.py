@@ -150,11 +150,40 @@ class TestBadInput:
         with pytest.raises(DataError, match="'sigma'.*-0.1 at position 2"):
             black_scholes("call", 100.0, 100.0, 1.0, 0.01, [0.2, 0.3, -0.1])
 
-    def test_greeks_need_positive_time_and_vol(self) -> None:
-        with pytest.raises(DataError, match=r"'T' argument must hold finite numbers in \(0, inf\)"):
-            greeks("call", 100, 100, 0.0, 0.01, 0.2)
+    def test_greeks_need_nonnegative_time_and_vol(self) -> None:
+        with pytest.raises(DataError, match=r"'T' argument must hold finite numbers in \[0, inf\)"):
+            greeks("call", 100, 100, -0.1, 0.01, 0.2)
         with pytest.raises(DataError, match="'sigma'"):
-            greeks("call", 100, 100, 1.0, 0.01, 0.0)
+            greeks("call", 100, 100, 1.0, 0.01, -0.2)
+
+    @pytest.mark.parametrize("kind", ["call", "put"])
+    @pytest.mark.parametrize("spot", [45.0, 55.0])
+    def test_greeks_at_expiry_are_the_limits(self, kind: str, spot: float) -> None:
+        # the closed form a second before expiry is the limit the expiry row must show
+        at = greeks(kind, spot, 50.0, 0.0, 0.05, 0.2, 0.01)
+        near = greeks(kind, spot, 50.0, 1.0 / (252 * 6.5 * 3600), 0.05, 0.2, 0.01)
+        for name in ("delta", "gamma", "vega", "theta", "rho"):
+            assert getattr(at, name) == pytest.approx(getattr(near, name), abs=1e-4), name
+        itm = (spot > 50.0) == (kind == "call")
+        assert at.delta == (0.0 if not itm else (1.0 if kind == "call" else -1.0))
+        assert at.gamma == 0.0
+        assert at.vega == 0.0
+
+    def test_greeks_at_the_strike_at_expiry(self) -> None:
+        g = greeks("call", 50.0, 50.0, 0.0, 0.05, 0.2)
+        assert g.delta == 0.5  # the limit of N(d1)
+        assert g.gamma == np.inf
+        assert g.theta == -np.inf
+        assert black_scholes("call", 50.0, 50.0, 0.0, 0.05, 0.2) == 0.0
+
+    def test_greeks_without_volatility_are_those_of_the_forward(self) -> None:
+        # sigma = 0: the call is worth S e^{-qT} - K e^{-rT} when in the money
+        s, k, t, r, q = 55.0, 50.0, 0.5, 0.05, 0.01
+        g = greeks("call", s, k, t, r, 0.0, q)
+        assert g.delta == pytest.approx(np.exp(-q * t))
+        assert g.theta == pytest.approx(q * s * np.exp(-q * t) - r * k * np.exp(-r * t))
+        assert g.rho == pytest.approx(k * t * np.exp(-r * t))
+        assert (g.gamma, g.vega) == (0.0, 0.0)
 
     def test_unknown_kind(self) -> None:
         with pytest.raises(SpecificationError, match="'kind' argument must be 'call' or 'put'"):

@@ -97,6 +97,22 @@ class TestMonteCarlo:
         assert stats.kurtosis(t.returns["A"]) > 2.0
         assert abs(stats.kurtosis(n.returns["A"])) < 0.3
 
+    def test_mean_compounds_to_its_horizon_expectation(self, model: RiskModel) -> None:
+        # given the path's multiplier the days are independent with mean mu, so the
+        # horizon return's expectation is (1 + mu)^h - 1 exactly
+        mu = pd.Series({"A": 0.001, "IDX": -0.0005})
+        s = Scenarios.monte_carlo(model, 40_000, horizon=21, dof=5.0, seed=3, mean=mu)
+        for asset, m in mu.items():
+            got = s.returns[asset]
+            se = got.std() / np.sqrt(len(got))
+            assert abs(got.mean() - ((1 + m) ** 21 - 1)) < 4 * se
+        zero = Scenarios.monte_carlo(model, 40_000, horizon=21, dof=5.0, seed=3)
+        assert abs(zero.returns["A"].mean()) < 4 * zero.returns["A"].std() / np.sqrt(40_000)
+        with pytest.raises(MissingLabelsError, match=r"lacks: \['ZZZ'\]"):
+            Scenarios.monte_carlo(model, 10, mean=pd.Series({"ZZZ": 0.001}))
+        with pytest.raises(DataError, match="'mean' argument holds returns outside"):
+            Scenarios.monte_carlo(model, 10, mean=pd.Series({"A": 5.0}))
+
     def test_paths_are_deterministic(self, model: RiskModel) -> None:
         s = Scenarios.monte_carlo(model, 3_000, horizon=10, seed=7)
         again = Scenarios.monte_carlo(model, 3_000, horizon=10, seed=7)

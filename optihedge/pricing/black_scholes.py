@@ -165,7 +165,13 @@ def greeks(kind: str, S: Any, K: Any, T: Any, r: Any, sigma: Any, q: Any = 0.0) 
                  \mp r K e^{-rT} N(\pm d_2), \quad
         \rho = \pm K T e^{-rT} N(\pm d_2)
 
-    (upper signs for calls). ``T`` and ``sigma`` must be strictly positive.
+    (upper signs for calls). At expiry (``T = 0``) or with no volatility (``sigma =
+    0``) the Greeks are their limits: the option is worth its (discounted) intrinsic
+    value, so delta is ``e^{-qT}`` or 0 by whether the forward is above or below the
+    strike (half of it exactly at the strike, the limit of :math:`N(d_1)`), gamma and
+    vega are 0 away from the strike (gamma is infinite at it), and theta and rho are
+    those of the intrinsic value. This is what a delta-hedging table needs on its last
+    row.
 
     Examples
     --------
@@ -176,21 +182,32 @@ def greeks(kind: str, S: Any, K: Any, T: Any, r: Any, sigma: Any, q: Any = 0.0) 
     (0.522, 12.1)
     """
     sign = _kind_sign(kind)
-    s, k, t, rr, qq, v = _inputs(S, K, T, r, q, sigma, strict=True)
-    d1, d2 = _d1_d2(s, k, t, rr, qq, v)
+    s, k, t, rr, qq, v = _inputs(S, K, T, r, q, sigma, strict=False)
+    s, k, t, rr, qq, v = np.broadcast_arrays(s, k, t, rr, qq, v)
+    degenerate = (t == 0.0) | (v == 0.0)
+    d1, d2 = _d1_d2(s, k, np.where(degenerate, 1.0, t), rr, qq, np.where(degenerate, 1.0, v))
+    # the limits: d1 = d2 = +-inf by the forward's side of the strike, 0 exactly at it
+    side = np.sign(np.log(s / k) + (rr - qq) * t)
+    limit = np.where(side > 0, np.inf, np.where(side < 0, -np.inf, 0.0))
+    d1 = np.where(degenerate, limit, d1)
+    d2 = np.where(degenerate, limit, d2)
     disc_q = np.exp(-qq * t)
     disc_r = np.exp(-rr * t)
     density = np.exp(-0.5 * d1 * d1) / _SQRT_2PI
     sqrt_t = np.sqrt(t)
-    delta = disc_q * (ndtr(d1) - (sign < 0))
-    gamma = disc_q * density / (s * v * sqrt_t)
-    vega = s * disc_q * density * sqrt_t
-    theta = (
-        -s * disc_q * density * v / (2.0 * sqrt_t)
-        + sign * qq * s * disc_q * ndtr(sign * d1)
-        - sign * rr * k * disc_r * ndtr(sign * d2)
-    )
-    rho = sign * k * t * disc_r * ndtr(sign * d2)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # at the strike with no time left: gamma is infinite and theta minus infinite
+        scale = np.where(density > 0, density / (s * v * sqrt_t), 0.0)
+        decay = np.where(density > 0, density * v / (2.0 * sqrt_t), 0.0)
+        delta = disc_q * (ndtr(d1) - (sign < 0))
+        gamma = disc_q * scale
+        vega = s * disc_q * density * sqrt_t
+        theta = (
+            -s * disc_q * np.nan_to_num(decay, nan=0.0, posinf=np.inf)
+            + sign * qq * s * disc_q * ndtr(sign * d1)
+            - sign * rr * k * disc_r * ndtr(sign * d2)
+        )
+        rho = sign * k * t * disc_r * ndtr(sign * d2) + 0.0
     return Greeks(
         *(_out(np.asarray(x, dtype=np.float64)) for x in (delta, gamma, vega, theta, rho))
     )

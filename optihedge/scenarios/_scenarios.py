@@ -107,6 +107,7 @@ class _SimulatedPaths(_Paths):
     horizon: int
     dof: float | None
     seed: int
+    mean: np.ndarray | None = None  # (n_assets,), per day
     chunk: int = 5_000
 
     def _daily(self, columns: np.ndarray) -> Any:
@@ -122,7 +123,8 @@ class _SimulatedPaths(_Paths):
                 w = rng.chisquare(self.dof, n)
                 scale = np.sqrt((self.dof - 2.0) / w)[:, None, None]
             b = self.loadings[columns]
-            yield scale * (z @ b.T + e[:, :, columns] * self.specific_std[columns])
+            shock = scale * (z @ b.T + e[:, :, columns] * self.specific_std[columns])
+            yield shock if self.mean is None else shock + self.mean[columns]
 
     def horizon_returns(self) -> np.ndarray:
         cols = np.arange(len(self.assets))
@@ -280,14 +282,24 @@ class Scenarios:
         horizon: int = 21,
         dof: float | None = 5.0,
         seed: int = 0,
+        mean: pd.Series | None = None,
     ) -> Scenarios:
         r"""Factor Monte Carlo with fat tails from a per-day :class:`RiskModel`.
 
-        Daily returns :math:`r_t = B f_t + \varepsilon_t` with normal factor and specific
-        shocks whose covariance is the model's; each path draws one multiplier
-        :math:`\sqrt{(\nu - 2)/W}`, :math:`W \sim \chi^2_\nu`, shared by its days and
-        assets, so the horizon returns are multivariate Student-t with ``dof`` degrees of
-        freedom (normal if ``dof`` is None) and the model's covariance.
+        Daily returns :math:`r_t = \mu + s\,(B f_t + \varepsilon_t)` with normal factor
+        and specific shocks whose covariance is the model's; each path draws one
+        multiplier :math:`s = \sqrt{(\nu - 2)/W}`, :math:`W \sim \chi^2_\nu`, shared by
+        its days and assets, so the horizon returns are multivariate Student-t with
+        ``dof`` degrees of freedom (normal if ``dof`` is None) and the model's
+        covariance. ``mean`` (:math:`\mu`, a Series of expected daily simple returns by
+        asset, zero for assets it omits; zero if None) shifts every day.
+
+        Raises
+        ------
+        MissingLabelsError
+            If ``mean`` names an asset the model lacks.
+        DataError
+            If ``mean`` holds NaN, infinite or implausible values.
         """
         if dof is not None:
             check_scalar(dof, "dof", lower=2.0, lower_inclusive=False)
@@ -295,6 +307,23 @@ class Scenarios:
         model_h = getattr(risk_model, "horizon", 1)
         if model_h != 1:
             raise SpecificationError("Monte Carlo needs a per-day risk model (horizon 1).")
+        mu = None
+        if mean is not None:
+            if not isinstance(mean, pd.Series):
+                raise DataError(
+                    "The 'mean' argument must be a Series of daily returns by asset. "
+                    f"Got {type(mean).__name__} instead."
+                )
+            unknown = mean.index.difference(risk_model.assets)
+            if len(unknown):
+                raise MissingLabelsError(
+                    f"The 'mean' argument names assets the risk model lacks: "
+                    f"{format_labels(unknown)}."
+                )
+            mu = mean.reindex(risk_model.assets).fillna(0.0).to_numpy(dtype=np.float64)
+            if not np.isfinite(mu).all():
+                raise DataError("The 'mean' argument holds NaN or infinite values.")
+            check_returns(mu[None, :], "mean", risk_model.assets)
         paths = _SimulatedPaths(
             loadings=risk_model.loadings.to_numpy(),
             factor_sqrt=risk_model.factor_cov_sqrt().to_numpy(),
@@ -304,6 +333,7 @@ class Scenarios:
             horizon=_check_horizon(horizon),
             dof=dof,
             seed=int(seed),
+            mean=mu,
         )
         returns = pd.DataFrame(
             paths.horizon_returns(),
