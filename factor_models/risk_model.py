@@ -14,7 +14,7 @@ factors, so no dense assets x assets matrix is ever needed inside a problem:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from factor_models._validation import format_labels
-from factor_models.errors import EstimationDataError
+from factor_models.errors import EstimationDataError, EstimationLabelsError
 from factor_models.horizon import horizon_variance_factor
 
 __all__ = ["RiskModel", "RiskModelSet"]
@@ -253,6 +253,39 @@ class RiskModel:
         g, d = self.root_factors()
         gw, dw = g @ w, d * w
         return float(gw @ gw + dw @ dw)
+
+    def with_factor_assets(self, factors: Sequence[Hashable]) -> RiskModel:
+        """Return the model with one asset per given factor that *is* that factor.
+
+        Each new asset (labelled like the factor) loads 1 on it and 0 elsewhere, with no
+        specific variance: a position in it is exposure to the factor itself, as an
+        index future on the market factor is. Factors that are already asset labels
+        are refused (the asset would be ambiguous).
+
+        Raises
+        ------
+        EstimationLabelsError
+            For a label that is not a factor, or that is already an asset.
+        """
+        labels = list(factors)
+        unknown = [f for f in labels if f not in self.factors]
+        clash = [f for f in labels if f in self.assets]
+        if unknown or clash:
+            raise EstimationLabelsError(
+                f"with_factor_assets takes factors that are not assets: {format_labels(unknown)} "
+                f"are not factors, {format_labels(clash)} are already assets."
+            )
+        extra = pd.DataFrame(0.0, index=pd.Index(labels), columns=self.factors)
+        for f in labels:
+            extra.loc[f, f] = 1.0
+        return RiskModel(
+            loadings=pd.concat([self.loadings, extra]),
+            factor_cov=self.factor_cov,
+            specific_var=pd.concat([self.specific_var, pd.Series(0.0, index=extra.index)]),
+            window=self.window,
+            asof=self.asof,
+            horizon=self.horizon,
+        )
 
     def to_horizon(self, days: int, autocorrelation: float = 0.0) -> RiskModel:
         """Scale the variances to ``days`` periods (see :mod:`factor_models.horizon`)."""

@@ -122,9 +122,9 @@ def _instrument_tables(
         for asset, amount in inst.exposures(market).items():
             if asset not in position:
                 raise MissingLabelsError(
-                    f"{inst.name} has underlying {asset!r}, which the risk model lacks "
-                    f"(its assets: {format_labels(assets)}). Fit the risk model on the "
-                    "underlying's returns too."
+                    f"{inst.name} has underlying {asset!r}, which the risk model lacks: it "
+                    f"is neither an asset ({format_labels(assets)}) nor a factor. Fit the "
+                    "risk model on the underlying's returns too, or use a factor's label."
                 )
             exposures[position[asset], j] = amount
         row = dict(ATTRIBUTES) | inst.attributes(market) | {"lower": lower, "upper": upper}
@@ -170,6 +170,13 @@ def build_data(
         )
     models = risk_models_of(risk_model)
     first = next(iter(models.values()))
+    # an instrument may sit on a factor (an index future on the market factor): the
+    # factor then becomes an asset of its own, with no specific risk
+    named = {a for inst in instruments for a in inst.exposures(inputs.market_state)}
+    on_factors = [f for f in first.factors if f in named and f not in first.assets]
+    if on_factors:
+        models = {k: m.with_factor_assets(on_factors) for k, m in models.items()}
+        first = next(iter(models.values()))
     assets = first.assets
     for key, model in models.items():
         if not model.assets.equals(assets):
