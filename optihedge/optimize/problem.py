@@ -38,6 +38,7 @@ from optihedge.optimize.objectives import CompiledObjective, Objective
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import HedgeResult, make_result
 from optihedge.optimize.solve import DEFAULT_SOLVERS, limit_table, run
+from optihedge.optimize.ties import TieBreaker, tied_groups
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
 
@@ -163,6 +164,8 @@ class HedgeProblem:
         self._options: dict[str, Any] = dict(options)
         self._inputs = inputs
         self._data = self._scaled(self._build_data(inputs), self.registry.values)
+        self._reads_scenarios = any(t.needs_scenarios for t in objective.terms())
+        self._ties = tied_groups(self._data, scenarios=self._reads_scenarios)
         self._compile()
 
     def _carried_inputs(self, inputs: HedgeInputs) -> HedgeInputs:
@@ -214,6 +217,17 @@ class HedgeProblem:
             *(r.constraint for r in self._bounds.rows),
         ]
         goal = cp.Minimize(self._objective.expression)
+        self._tie_breaker = (
+            TieBreaker(
+                self._x,
+                self._objective.expression,
+                plain,
+                self._ties,
+                scenarios=self._reads_scenarios,
+            )
+            if self._ties and not parts
+            else None
+        )
         fixed = [p.fixed for p in parts]
         self._relaxed: cp.Problem | None = None
         self._fixed: cp.Problem | None = None
@@ -251,6 +265,8 @@ class HedgeProblem:
         if refresh_all:
             self._bounds.refresh(data, values)
             self._current.value = data.current.to_numpy()
+            if self._tie_breaker is not None:
+                self._tie_breaker.refresh(data)
 
     # ---------------------------------------------------------------- accessors
     @property
@@ -380,6 +396,17 @@ class HedgeProblem:
             integer.price_limits(
                 self._problem, self._fixed, self._parts, cv, self._x, DEFAULT_SOLVERS[0]
             )
+        if self._tie_breaker is not None:
+            x_opt = np.array(self._x.value, dtype=np.float64)
+            tb = self._tie_breaker.problem
+            first = id(tb) not in self._warm
+            self._warm.add(id(tb))
+            optimum = float(self._problem.value)
+            if self._tie_breaker.choose(x_opt, optimum, solver or DEFAULT_SOLVERS[0], first):
+                stats["tie_break"] = "cheapest split at the same risk"
+            else:
+                self._x.value = x_opt  # keep the risk solve's split
+                stats["tie_break"] = "not applied: the split problem did not solve"
         return status, stats
 
     def _run(
@@ -446,8 +473,21 @@ class HedgeProblem:
             capital=portfolio.capital,
             currency=portfolio.currency,
             scenario_alpha=alpha,
-            notes=[n for comp in self._compiled for n in comp.notes],
+            notes=[*self._tie_notes(), *(n for comp in self._compiled for n in comp.notes)],
         )
+
+    def _tie_notes(self) -> list[str]:
+        labels = self._data.instruments
+        how = (
+            "the split is the cheapest (cost and carry) at the same risk"
+            if self._tie_breaker is not None
+            else "with whole contracts the split is the solver's"
+        )
+        return [
+            f"{', '.join(str(labels[i]) for i in group)} carry the same risk per unit, so "
+            f"the objective cannot choose between them; {how}."
+            for group in self._ties
+        ]
 
     # ----------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:

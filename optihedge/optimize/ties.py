@@ -1,0 +1,177 @@
+r"""Exact ties: instruments that carry the same risk per unit, and how to choose among them.
+
+When instruments are collinear in everything the objective reads (their exposures, and
+their scenario returns when the objective reads scenarios), the risk depends only on
+each tied group's net position along its shared direction, :math:`s_g = a_g^\top x_g`.
+The solver's split within the group is then arbitrary (an inverse ETF with a 0.88% fee
+beside a free future). optihedge breaks such ties lexicographically, after the risk
+solve and only when ties exist: every untied position and every :math:`s_g` is fixed at
+the optimum, and the split minimises
+
+.. math:: f(x) + \epsilon_1 \sum_{i \in T} c_i |x_i|
+          + \epsilon_2 \sum_g \lVert P_g x_g \rVert^2
+
+under copies of the same limits: :math:`f` is the user's own objective (its risk part
+is constant there, so only its cost terms, if any, choose), :math:`c_i` the trading
+cost, absolute carry and borrow fee per unit, and :math:`P_g = I - a_g a_g^\top /
+a_g^\top a_g` (zero along the risk direction, so equal costs split in proportion to
+:math:`a_g`). The risk, the objective's value and the limits' shadow prices are those of
+the first solve.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import cvxpy as cp
+import numpy as np
+
+from constraints import HedgeData
+
+__all__ = ["TieBreaker", "tied_groups"]
+
+_COST = 1e-3  # a thousandth of the user's own cost terms (weight 1): they choose first
+_RIDGE = 1e-7
+# the second stage is small; its cost differences are small too: solve it tightly
+# (at 1e-12 Clarabel was seen to report "optimal" for a point far outside the limits:
+# the answer is checked, not trusted)
+_TIGHT = {"CLARABEL": {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}}
+_FEASIBLE = 1e-7
+
+
+def _directions(columns: np.ndarray) -> list[np.ndarray | None]:
+    """Each column as a unit vector with its first non-zero entry positive (None if 0)."""
+    out: list[np.ndarray | None] = []
+    for col in columns.T:
+        norm = float(np.linalg.norm(col))
+        if norm == 0.0:
+            out.append(None)
+            continue
+        unit = col / norm
+        out.append(unit * np.sign(unit[np.flatnonzero(unit)[0]]))
+    return out
+
+
+def _profile(data: HedgeData, scenarios: bool) -> np.ndarray:
+    """Return what the objective reads of each instrument per unit, one column each."""
+    cols = [data.exposures.to_numpy()]
+    if scenarios and data.scenario_pnl is not None:
+        cols.append(data.scenario_pnl)
+    return np.vstack(cols)
+
+
+def tied_groups(data: HedgeData, *, scenarios: bool) -> list[list[int]]:
+    """Return the groups of instruments whose profile is the same up to scale and sign.
+
+    The profile is the exposure column, stacked on the scenario returns when the
+    objective reads scenarios (a daily-reset inverse ETF is then not tied to a future:
+    its path differs).
+    """
+    keys = _directions(_profile(data, scenarios))
+    groups: dict[tuple[float, ...], list[int]] = {}
+    for i, key in enumerate(keys):
+        if key is not None:
+            groups.setdefault(tuple(np.round(key, 12)), []).append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+class TieBreaker:
+    """The second stage of a problem with ties: cheapest split at the same risk.
+
+    Parameters
+    ----------
+    x : Variable
+        The problem's positions.
+    objective : Expression
+        The user's objective (scaled), whose cost terms choose first.
+    limits : list of Constraint
+        The objective's auxiliary constraints and the problem's limits (copied, so that
+        their duals stay the first stage's).
+    groups : list of list of int
+        Tied groups, from :func:`tied_groups`.
+    scenarios : bool
+        Whether the objective reads scenarios.
+    """
+
+    def __init__(
+        self,
+        x: cp.Variable,
+        objective: cp.Expression,
+        limits: Sequence[cp.Constraint],
+        groups: list[list[int]],
+        *,
+        scenarios: bool,
+    ) -> None:
+        self.x, self.groups, self.scenarios = x, groups, scenarios
+        self.objective = objective
+        n = x.shape[0]
+        tied = [i for g in groups for i in g]
+        self.free = np.asarray(sorted(set(range(n)) - set(tied)), dtype=int)
+        self.tied = np.asarray(tied, dtype=int)
+        self.held = cp.Parameter(len(self.free))
+        self.nets = [cp.Parameter() for _ in groups]
+        self.sizes = [cp.Parameter(len(g)) for g in groups]
+        self.cost = cp.Parameter(len(self.tied), nonneg=True)
+        self.project = cp.Parameter((len(self.tied), len(self.tied)))
+        fixed = [self.sizes[k] @ x[g] == self.nets[k] for k, g in enumerate(groups)]
+        if len(self.free):
+            fixed.append(x[self.free] == self.held)
+        xt = x[self.tied]
+        goal = (
+            objective
+            + cp.sum(cp.multiply(self.cost, cp.abs(xt)))
+            + cp.sum_squares(self.project @ xt)
+        )
+        self.problem = cp.Problem(cp.Minimize(goal), [c.copy() for c in limits] + fixed)
+
+    def refresh(self, data: HedgeData) -> None:
+        """Set the costs, the groups' directions and the projections from ``data``."""
+        rate = (
+            data.attribute("cost")
+            + np.abs(data.attribute("carry_long"))
+            + np.maximum(data.attribute("carry_short"), 0.0)
+        )
+        # in the scaled objective's units, like the user's own cost terms
+        self.cost.value = _COST * data.objective_scale * rate[self.tied]
+        profile = _profile(data, self.scenarios)
+        blocks = []
+        for k, group in enumerate(self.groups):
+            cols = profile[:, group]
+            u = cols[:, np.argmax(np.linalg.norm(cols, axis=0))]
+            a = cols.T @ u / (u @ u)  # each member's size along the shared direction
+            self.sizes[k].value = a
+            blocks.append(np.eye(len(group)) - np.outer(a, a) / (a @ a))
+        p = np.zeros((len(self.tied), len(self.tied)))
+        start = 0
+        for block in blocks:
+            p[start : start + len(block), start : start + len(block)] = block
+            start += len(block)
+        self.project.value = np.sqrt(_RIDGE) * p
+
+    def choose(self, x_opt: np.ndarray, optimum: float, solver: str, first: bool) -> bool:
+        """Re-split the tied positions of ``x_opt``; True if the second stage solved.
+
+        An inaccurate or failed second stage is not used (the caller keeps ``x_opt`` and
+        says so): the solver's warning is recorded and acted on here, not passed on, and
+        its answer must satisfy every limit and keep the user's objective.
+        """
+        if len(self.free):
+            self.held.value = x_opt[self.free]
+        for k, group in enumerate(self.groups):
+            assert self.sizes[k].value is not None
+            self.nets[k].value = float(self.sizes[k].value @ x_opt[group])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                self.problem.solve(solver=solver, ignore_dpp=first, **_TIGHT.get(solver, {}))
+            except cp.error.SolverError:
+                return False
+        if self.problem.status != cp.OPTIMAL or caught:
+            return False
+        feasible = all(
+            float(np.max(np.atleast_1d(c.violation()), initial=0.0)) <= _FEASIBLE
+            for c in self.problem.constraints
+        )
+        kept = float(self.objective.value) <= optimum + _FEASIBLE * max(1.0, abs(optimum))
+        return feasible and kept
