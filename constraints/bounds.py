@@ -192,3 +192,6 @@ class WholeContracts(Constraint):
 
         part = IntegerPart(index, target, ctx.x[index] == target, integer_rows)
         return Compiled([], refresh, integer=part)
+
+    def __repr__(self) -> str:
+        return f"WholeContracts(instruments={self.instruments!r}, method={self.method!r})"

@@ -42,6 +42,7 @@ __all__ = ["DemoResult", "format_demo", "run_demo"]
 WINDOWS = (63, 126, 252, 504)
 HORIZON = 21
 FUTURES_MULTIPLIER = 50.0  # E-mini S&P 500: USD 50 per index point
+FUTURE_CODE = "ESH3"  # the E-mini S&P 500 March 2023 contract, front month at the data's end
 OPTION_MULTIPLIER = 100.0  # SPX index options: USD 100 per index point
 RATE = 0.04  # assumed continuously compounded USD rate at the end of 2022
 DIVIDEND_YIELD = 0.016  # assumed S&P 500 dividend yield
@@ -137,6 +138,7 @@ def run_demo(value: float = 1_000_000.0) -> DemoResult:
             "volatility": vol,
             "price_per_unit": price,
             "contracts": units / OPTION_MULTIPLIER,
+            "contracts_rounded": float(round(units / OPTION_MULTIPLIER)),
             "premium": units * price,
             "premium_pct": units * price / value,
             "delta": float(g.delta),
@@ -213,7 +215,7 @@ def _index_hedges(last: pd.Series) -> list[Instrument]:
     """E-mini futures, an inverse ETF and three position reductions (assumed terms)."""
     return [
         Future(
-            label="ES",
+            label=FUTURE_CODE,
             underlying="SP500",
             price=float(last["SP500"]),
             multiplier=FUTURES_MULTIPLIER,
@@ -244,7 +246,7 @@ def _limits() -> list[Constraint]:
         Liquidity(0.05, days=1.0),
         CarryBudget(0.002),
         Turnover(1.0),
-        WholeContracts(["ES"]),
+        WholeContracts([FUTURE_CODE]),
     ]
 
 
@@ -288,15 +290,32 @@ def optimize_hedge(
 
 def _allocation_text(result: HedgeResult) -> str:
     alloc = result.allocation
-    shown = alloc.loc[alloc["weight"].abs() > 1e-6, ["weight", "notional", "units", "annual_carry"]]
+    columns = ["weight", "notional", "units_rounded", "annual_carry"]
+    shown = alloc.loc[alloc["notional"].abs() >= 0.5, columns]  # at least one currency unit
+    shown.columns = pd.Index(
+        [
+            "weight",
+            f"notional ({result.currency})",
+            "contracts/shares",
+            f"carry ({result.currency}/year)",
+        ]
+    )
+    money = "{:,.0f}".format
     return shown.to_string(
         formatters={
             "weight": "{:.4f}".format,
-            "notional": "{:,.0f}".format,
-            "units": "{:,.1f}".format,
-            "annual_carry": "{:,.0f}".format,
+            f"notional ({result.currency})": money,
+            "contracts/shares": money,
+            f"carry ({result.currency}/year)": money,
         }
     )
+
+
+def _limits_header() -> str:
+    """Every limit of the demo's mandate, by its registry key, as the tables name them."""
+    limits = _limits()
+    named = [f"{s.key} {s.value:g}" for c in limits for s in c.parameters()]
+    return ", ".join(named + [repr(c) for c in limits if not c.parameters()])
 
 
 def _limits_text(result: HedgeResult) -> str:
@@ -307,6 +326,19 @@ def _limits_text(result: HedgeResult) -> str:
     n_bind = int((liquidity & table["binding"]).sum())
     text: str = shown.to_string(float_format="{:.4g}".format)
     return text + f"\n(liquidity: {n_liq} instruments limited, {n_bind} binding)"
+
+
+def _windows_note(r: DemoResult) -> str:
+    """Why the two sections' beta and volatility before the hedge differ."""
+    es = r.shortfall.risk["beta"].to_numpy(), r.shortfall.risk["volatility"].to_numpy()
+    var = r.optimized.risk["beta"].to_numpy(), r.optimized.risk["volatility"].to_numpy()
+    return (
+        f"(Its beta and volatility before the hedge, {es[0][0]:.2f} and {es[1][0]:.2%}, are "
+        f"those of every {HORIZON}-day path since {START[:4]}; the variance hedge's "
+        f"{var[0][0]:.2f} and {var[1][0]:.2%} come from the 252 days of 2022. Different "
+        "windows, not an error: the hedge ratio depends on the window, which is why the "
+        "windows are compared at the top.)"
+    )
 
 
 def format_demo(result: DemoResult) -> str:
@@ -339,17 +371,19 @@ def format_demo(result: DemoResult) -> str:
         f"{r.put['strike']:,.2f} ({PUT_MONEYNESS:.0%} of spot), Black-Scholes at volatility "
         f"{r.put['volatility']:.1%} (EWMA realised vol x implied/realised ratio), "
         f"r={RATE:.1%}, q={DIVIDEND_YIELD:.1%}:",
-        f"  {r.put['contracts']:.1f} SPX contracts (x{OPTION_MULTIPLIER:.0f}) at "
+        f"  {r.put['contracts_rounded']:.0f} SPX contracts (x{OPTION_MULTIPLIER:.0f}; "
+        f"{r.put['contracts']:.2f} would insure the beta exactly) at "
         f"{r.put['price_per_unit']:.2f} = premium USD {money(r.put['premium'])} "
         f"({r.put['premium_pct']:.2%} of the book); delta {r.put['delta']:.3f}, "
         f"delta-adjusted notional USD {money(r.put['delta_notional'])}.",
         "",
-        f"Optimised hedge (minimum {HORIZON}-day variance + trading costs; gross exposure "
-        "<= 80%, residual beta >= 0.25, <= 5% of one day's ADV, carry <= 0.2% a year; "
-        "assumed prices, ADV and costs):",
+        f"Optimised hedge: minimum {HORIZON}-day variance plus trading costs, over "
+        f"{FUTURE_CODE} (E-mini S&P 500 future), the SH inverse ETF, factor ETFs and sales "
+        f"of three holdings (assumed prices, ADV and costs). Limits: {_limits_header()}.",
         _allocation_text(r.optimized),
         "",
-        f"Risk over {HORIZON} days (fraction of the book; normal VaR/ES from the model):",
+        f"Risk over {HORIZON} days (fraction of the book; normal value-at-risk and expected "
+        "shortfall from the 252-day factor model of 2022):",
         r.optimized.risk.to_string(float_format="{:.4f}".format),
         "",
         "Limits (shadow price = variance saved per unit of relaxation):",
@@ -357,9 +391,10 @@ def format_demo(result: DemoResult) -> str:
         "",
         r.optimized.summary(),
         "",
-        f"Expected-shortfall hedge (minimum 95% ES over {r.comparison.attrs['n_scenarios']} "
-        f"historical {HORIZON}-day paths since {START[:4]}; SH revalued along each path; "
-        "same limits, without the factor ETFs):",
+        f"Expected-shortfall hedge: minimum 95% expected shortfall over "
+        f"{r.comparison.attrs['n_scenarios']} historical {HORIZON}-day paths since "
+        f"{START[:4]}, SH revalued along each path; the same limits, without the factor "
+        "ETFs.",
         _allocation_text(r.shortfall),
         "",
         f"On the same historical scenarios ({HORIZON}-day loss, fraction of the book; the "
@@ -367,6 +402,7 @@ def format_demo(result: DemoResult) -> str:
         r.comparison.to_string(float_format="{:.4f}".format),
         "",
         r.shortfall.summary(),
+        _windows_note(r),
         "",
     ]
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import optihedge as oh
-from optihedge.demo import format_demo, run_demo
+from optihedge.demo import DemoResult, format_demo, run_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,8 +101,13 @@ def test_errors_reexported_in_builtin_families() -> None:
         assert issubclass(cls, family), name
 
 
-def test_demo_figures_are_consistent() -> None:
-    result = run_demo(value=1_000_000.0)
+@pytest.fixture(scope="module")
+def demo() -> DemoResult:
+    return run_demo(value=1_000_000.0)
+
+
+def test_demo_figures_are_consistent(demo: DemoResult) -> None:
+    result = demo
     assert list(result.betas.index) == ["63d", "126d", "252d", "504d"]
     assert ((result.betas["beta"] > 0.5) & (result.betas["beta"] < 1.5)).all()
     assert (result.hedges["contracts"] <= 0).all()
@@ -115,7 +120,7 @@ def test_demo_figures_are_consistent() -> None:
     opt = result.optimized
     assert opt.risk.loc["after", "volatility"] < opt.risk.loc["before", "volatility"]
     assert opt.risk.loc["after", "beta"] >= 0.25 - 1e-6
-    assert opt.allocation.loc["ES", "units"] == round(opt.allocation.loc["ES", "units"])
+    assert opt.allocation.loc["ESH3", "units"] == round(opt.allocation.loc["ESH3", "units"])
     assert (opt.constraints["slack"] >= -1e-7).all()
     comp = result.comparison
     es = result.shortfall
@@ -132,6 +137,23 @@ def test_demo_figures_are_consistent() -> None:
     assert "E-mini" in text
     assert "Optimised hedge" in text
     assert "Expected-shortfall hedge" in text
+
+
+def test_demo_text_names_what_it_shows(demo: DemoResult) -> None:
+    text = format_demo(demo)
+    # "ES" would be ambiguous beside expected shortfall: the future has its contract code
+    assert "\nES " not in text
+    assert "ESH3" in text
+    # every limit in a table appears in the header that introduces it
+    header = next(line for line in text.splitlines() if line.startswith("Optimised hedge"))
+    for label in demo.optimized.constraints.index:
+        key = label.split("[")[0]
+        assert key.split(".")[0] in header, label
+    # whole contracts and shares, and money with its currency
+    assert "contracts/shares" in text
+    assert "notional (USD)" in text
+    assert "2 SPX contracts" in text
+    assert "Different windows, not an error" in text
 
 
 def test_command_line_demo() -> None:
