@@ -95,8 +95,11 @@ def random_problem(
 ) -> tuple[Scenarios, oh.Portfolio, list[oh.Instrument]]:
     rng = np.random.default_rng(seed)
     # fat tails, clipped to +-90%: a one-period simple return beyond +100% is refused
+    # (loadings scaled by 1/sqrt(n): the book's volatility does not grow with n and stays
+    # below the 10% per-period plausibility level)
     f = np.clip(rng.standard_t(4, (n_scen, n_inst)) * 0.03, -0.9, 0.9)
-    book = np.clip(f @ rng.normal(0.5, 0.4, n_inst) + rng.standard_t(4, n_scen) * 0.02, -0.9, 0.9)
+    b = rng.normal(0.5, 0.4, n_inst) / np.sqrt(n_inst)
+    book = np.clip(f @ b + rng.standard_t(4, n_scen) * 0.02, -0.9, 0.9)
     frame = pd.DataFrame(f, columns=[f"U{i}" for i in range(n_inst)])
     frame["book"] = book
     inst: list[oh.Instrument] = [oh.ETF(label=f"E{i}", underlying=f"U{i}") for i in range(n_inst)]
