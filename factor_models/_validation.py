@@ -108,7 +108,10 @@ def check_returns(
     NaN are ignored here (each caller has its missing-value policy).
     """
     cols = list(columns)
-    arr = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 0:
+        return  # emptiness is each caller's own error
+    arr = arr.reshape(len(arr), -1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
         low, high = np.nanmin(arr, axis=0), np.nanmax(arr, axis=0)

@@ -72,6 +72,16 @@ def _checked(data: Any, name: str, prefix: str, *, returns: bool) -> Any:
     if isinstance(data, pd.Series):
         data = data.to_frame(name=data.name if data.name is not None else f"{prefix}0")
     if isinstance(data, pd.DataFrame):
+        if data.shape[0] == 0 or data.shape[1] == 0:
+            raise EstimationDataError(
+                f"The '{name}' argument is empty (shape {data.shape}); pass observations."
+            )
+        text = [c for c, d in zip(data.columns, data.dtypes, strict=True) if d.kind not in "biuf"]
+        if text:
+            raise EstimationDataError(
+                f"The '{name}' argument must hold numbers (simple returns); columns "
+                f"{format_labels(text)} hold text or objects."
+            )
         if not all(isinstance(c, str) for c in data.columns):
             data = data.set_axis([str(c) for c in data.columns], axis=1)
         if not data.columns.is_unique:
@@ -84,8 +94,8 @@ def _checked(data: Any, name: str, prefix: str, *, returns: bool) -> Any:
     else:
         columns, rows = None, None
     raw = np.asarray(data)
-    if raw.dtype.kind not in "biuf":
-        return data  # strings or objects: scikit-learn's message names what it found
+    if raw.dtype.kind not in "biuf" or raw.size == 0:
+        return data  # arrays of strings, objects or nothing: scikit-learn's own message
     values = raw.astype(np.float64)
     values = values.reshape(len(values), -1) if values.ndim == 1 else values
     if values.ndim != 2:

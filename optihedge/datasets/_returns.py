@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from optihedge._validation import format_labels
-from optihedge.errors import DataError, SpecificationError
+from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
 __all__ = ["returns_from_prices"]
 
@@ -67,10 +67,18 @@ def returns_from_prices(prices: pd.DataFrame, *, missing: MissingPolicy = "raise
             "The 'prices' argument must have unique, increasing dates; sort it and drop "
             "duplicate dates first."
         )
+    if not prices.columns.is_unique:
+        dupes = prices.columns[prices.columns.duplicated()].unique()
+        raise MissingLabelsError(
+            f"The 'prices' argument has duplicate columns {format_labels(dupes)}; labels must "
+            "be unique."
+        )
     try:
         values = prices.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        text = [c for c in prices.columns if prices[c].dtype.kind not in "biuf"]
+        text = [
+            c for c, d in zip(prices.columns, prices.dtypes, strict=True) if d.kind not in "biuf"
+        ]
         raise DataError(
             f"The 'prices' argument must hold numbers; columns {format_labels(text)} hold "
             "text or objects. Convert them with pd.to_numeric first."

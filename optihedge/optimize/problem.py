@@ -473,7 +473,11 @@ class HedgeProblem:
             capital=portfolio.capital,
             currency=portfolio.currency,
             scenario_alpha=alpha,
-            notes=[*self._tie_notes(), *(n for comp in self._compiled for n in comp.notes)],
+            notes=[
+                *([stats["accuracy"]] if "accuracy" in stats else []),
+                *self._tie_notes(),
+                *(n for comp in self._compiled for n in comp.notes),
+            ],
         )
 
     def _tie_notes(self) -> list[str]:

@@ -6,6 +6,7 @@ slack, binding flag, shadow price), so that a result is built from plain numbers
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ OK = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 INFEASIBLE = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
 UNBOUNDED = (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE)
 BINDING_TOL = 1e-6
+_INACCURATE = "Solution may be inaccurate"
 # HiGHS stops at a 1e-4 relative MIP gap by default; whole contracts must be optimal
 EXACT_MIP_OPTIONS: dict[str, dict[str, Any]] = {"HIGHS": {"mip_rel_gap": 1e-9}}
 
@@ -65,23 +67,35 @@ def run(
     last: Exception | None = None
     for name in solvers:
         opts = {**EXACT_MIP_OPTIONS.get(name, {}), **options} if mip else dict(options)
-        try:
-            problem.solve(solver=name, ignore_dpp=parameters_as_constants, **opts)
-            refinements = 0
-            while (
-                problem.status in OK
-                and refine is not None
-                and refine(np.asarray(x.value, dtype=np.float64))
-            ):
-                refinements += 1
-                problem.solve(solver=name, **opts)
-        except cp.error.SolverError as exc:
-            last = exc
-            continue
+        # cvxpy warns when a solve is inaccurate: recorded here and reported in the
+        # result's statistics and notes (never passed on raw, never ignored)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                problem.solve(solver=name, ignore_dpp=parameters_as_constants, **opts)
+                refinements = 0
+                while (
+                    problem.status in OK
+                    and refine is not None
+                    and refine(np.asarray(x.value, dtype=np.float64))
+                ):
+                    refinements += 1
+                    problem.solve(solver=name, **opts)
+            except cp.error.SolverError as exc:
+                last = exc
+                continue
+        unexpected = [w for w in caught if not str(w.message).startswith(_INACCURATE)]
+        for w in unexpected:  # anything else is the caller's to see
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if problem.status in OK:
             out = stats(problem, name)
             out["refinements"] = refinements
             out["canonicalisation"] = "constants" if parameters_as_constants else "dpp"
+            if problem.status != cp.OPTIMAL or len(caught) > len(unexpected):
+                out["accuracy"] = (
+                    f"{name} reports an inaccurate solution: the numbers may be off by more "
+                    "than its tolerances (check the data's scale and the limits' sizes)."
+                )
             return str(problem.status), out
         if problem.status in INFEASIBLE:
             if diagnose is not None:

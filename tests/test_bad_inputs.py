@@ -1,0 +1,310 @@
+"""What a new user trips over: every bad input gets the project's typed error, named.
+
+One table of (input, error family, a word the message must contain), then a property
+test that feeds random malformed frames and numbers to the public constructors and to
+``solve()`` and accepts only the project's typed errors or a finite, checked result.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import optihedge as oh
+from constraints import GrossExposure, Liquidity, Turnover
+from factor_models import MultiWindowRegression, rolling_ols
+from optihedge.errors import (
+    DataError,
+    DataWarning,
+    InfeasibleError,
+    MissingLabelsError,
+    SolverFailedError,
+    SpecificationError,
+    UnboundedError,
+)
+from optihedge.pricing import ewma_volatility
+
+DATES = pd.bdate_range("2020-01-01", periods=300)
+RNG = np.random.default_rng(11)
+IDX = RNG.normal(0.0003, 0.01, 300)
+DAILY = pd.DataFrame(
+    {"A": 0.9 * IDX + RNG.normal(0, 0.01, 300), "B": 1.2 * IDX + RNG.normal(0, 0.01, 300)},
+    index=DATES,
+)
+DAILY["IDX"] = IDX
+PRICES = (1 + DAILY).cumprod() * 100
+MODEL = oh.FactorModel().fit(DAILY, DAILY[["IDX"]]).risk_model_
+BOOK = oh.Portfolio.from_holdings({"A": 6e5, "B": 4e5})
+FUTURE = oh.Future(label="ESZ6", underlying="IDX", price=5000.0, multiplier=50.0)
+
+
+def problem(**kwargs: object) -> oh.HedgeProblem:
+    args: dict[str, object] = {
+        "objective": oh.Variance(),
+        "risk_model": MODEL,
+        "market": "IDX",
+    }
+    args.update(kwargs)
+    instruments = args.pop("instruments", [FUTURE])
+    return oh.HedgeProblem(args.pop("portfolio", BOOK), instruments, **args)  # type: ignore[arg-type]
+
+
+def text_prices() -> pd.DataFrame:
+    frame = PRICES.astype(object)
+    frame.iloc[3, 0] = "n/a"
+    return frame
+
+
+def duplicate_columns() -> pd.DataFrame:
+    frame = DAILY.copy()
+    frame.columns = pd.Index(["A", "A", "IDX"])
+    return frame
+
+
+def with_inf() -> pd.DataFrame:
+    frame = DAILY.copy()
+    frame.iloc[5, 1] = np.inf
+    return frame
+
+
+# (what the user did, the call, the family, a word the message must contain)
+CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
+    # silently wrong before
+    (
+        "ETF with a negative expense ratio",
+        lambda: oh.ETF(label="E", underlying="IDX", expense_ratio=-0.01),
+        SpecificationError,
+        "expense_ratio",
+    ),
+    (
+        "current hedge with NaN",
+        lambda: problem(current=pd.Series({"ESZ6": np.nan})),
+        DataError,
+        "NaN",
+    ),
+    (
+        "historical step 0",
+        lambda: oh.Scenarios.historical(DAILY, step=0),
+        SpecificationError,
+        "'step'",
+    ),
+    (
+        "historical step -5",
+        lambda: oh.Scenarios.historical(DAILY, step=-5),
+        SpecificationError,
+        "'step'",
+    ),
+    ("zero participation", lambda: Liquidity(0.0), SpecificationError, "max_participation"),
+    (
+        "returns in percent to a factor model",
+        lambda: oh.FactorModel().fit(DAILY * 100, DAILY[["IDX"]] * 100),
+        DataError,
+        "percent",
+    ),
+    (
+        "returns in percent to a regression",
+        lambda: MultiWindowRegression(DAILY["A"] * 100, DAILY["IDX"] * 100, windows=(63,)),
+        DataError,
+        "percent",
+    ),
+    (
+        "returns in percent to rolling_ols",
+        lambda: rolling_ols(DAILY["A"] * 100, DAILY["IDX"], 63),
+        DataError,
+        "percent",
+    ),
+    (
+        "returns in percent to scenarios",
+        lambda: oh.Scenarios.historical(DAILY * 100),
+        DataError,
+        "percent",
+    ),
+    (
+        "returns in percent to a book's track record",
+        lambda: oh.Portfolio.from_returns(DAILY["A"] * 100, 1e6),
+        DataError,
+        "percent",
+    ),
+    (
+        "returns in percent to the EWMA volatility",
+        lambda: ewma_volatility(DAILY["A"] * 100),
+        DataError,
+        "percent",
+    ),
+    (
+        "a long-short book that nets to almost nothing",
+        lambda: oh.Portfolio.from_holdings({"A": 1e6, "B": -999_999}),
+        DataError,
+        "capital=",
+    ),
+    # raw errors before
+    ("prices as text", lambda: oh.returns_from_prices(text_prices()), DataError, "text"),
+    (
+        "returns with inf to a factor model",
+        lambda: oh.FactorModel().fit(with_inf(), DAILY[["IDX"]]),
+        DataError,
+        "infinite",
+    ),
+    (
+        "duplicate columns to a factor model",
+        lambda: oh.FactorModel().fit(duplicate_columns(), DAILY[["IDX"]]),
+        MissingLabelsError,
+        "duplicate",
+    ),
+    ("Portfolio(...) with a number", lambda: oh.Portfolio(3.0), DataError, "'holdings'"),  # type: ignore[arg-type]
+    # misleading before
+    (
+        "selling a ticker the book does not hold",
+        lambda: problem(instruments=[oh.PositionReduction(label="s", holding="IDX")]),
+        MissingLabelsError,
+        "does not hold long",
+    ),
+    (
+        "an unknown market",
+        lambda: problem(market="NOPE"),
+        MissingLabelsError,
+        "'market' argument 'NOPE'",
+    ),
+    (
+        "an underlying that is neither asset nor factor",
+        lambda: problem(instruments=[oh.Future(label="VX", underlying="VIX")]),
+        MissingLabelsError,
+        "neither an asset",
+    ),
+    (
+        "a factor model with mismatched dates",
+        lambda: oh.FactorModel().fit(DAILY, DAILY[["IDX"]].iloc[5:]),
+        MissingLabelsError,
+        "align='inner'",
+    ),
+    (
+        "an unknown align option",
+        lambda: oh.FactorModel(align="outer").fit(DAILY, DAILY[["IDX"]]),
+        SpecificationError,
+        "'align'",
+    ),
+    ("a horizon of 0", lambda: problem(horizon=0), SpecificationError, "'horizon'"),
+    (
+        "an unknown parameter key",
+        lambda: problem(constraints=[GrossExposure(1.0)]).solve({"gross": 1}),
+        SpecificationError,
+        "gross_exposure.max",
+    ),
+    ("a negative spot", lambda: oh.MarketState(spot={"IDX": -1.0}), DataError, "'spot'"),
+]
+
+
+@pytest.mark.parametrize(("what", "call", "family", "word"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gets_a_typed_error(
+    what: str, call: Callable[[], object], family: type[Exception], word: str
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning instead of the error would be a failure
+        with pytest.raises(family) as info:
+            call()
+    assert word in str(info.value), f"{what}: {info.value}"
+
+
+def test_high_volatility_returns_warn_and_still_fit() -> None:
+    wild = DAILY * 12  # decimals, but 12% a day: implausible, not impossible
+    with pytest.warns(DataWarning, match="are these returns in percent"):
+        oh.FactorModel().fit(wild, wild[["IDX"]])
+
+
+def test_liquidity_without_any_adv_says_so() -> None:
+    res = problem(constraints=[Liquidity(0.1)]).solve()
+    assert any("limits no instrument" in n for n in res.notes)
+    assert "limits no instrument" in res.summary()
+
+
+def test_non_string_column_labels_are_used_as_strings() -> None:
+    frame = DAILY.copy()
+    frame.columns = pd.Index([1, 2, "IDX"], dtype=object)
+    model = oh.FactorModel().fit(frame, frame[["IDX"]]).risk_model_
+    assert list(model.assets) == ["1", "2", "IDX"]
+
+
+def test_factor_model_align_inner_uses_the_common_dates() -> None:
+    fit = oh.FactorModel(align="inner").fit(DAILY, DAILY[["IDX"]].iloc[5:])
+    assert fit.risk_model_.window == len(DAILY) - 5
+
+
+# ---------------------------------------------------------------- property test
+TYPED = (DataError, SpecificationError, InfeasibleError, UnboundedError, SolverFailedError)
+
+cells = st.one_of(
+    st.floats(-0.2, 0.2),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.just(np.nan),
+    st.just(np.inf),
+    st.just(-1.5),
+    st.just(250.0),
+)
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(0, 40))
+    cols = draw(st.lists(st.sampled_from(["A", "B", "IDX", 7, "A"]), min_size=0, max_size=4))
+    values = draw(
+        st.lists(st.lists(cells, min_size=len(cols), max_size=len(cols)), min_size=n, max_size=n)
+    )
+    index = pd.bdate_range("2021-01-01", periods=n)
+    frame = pd.DataFrame(values, index=index, columns=pd.Index(cols, dtype=object))
+    if draw(st.booleans()) and n and cols:
+        frame = frame.astype(object)
+        frame.iloc[0, 0] = "x"
+    return frame
+
+
+def _finite(obj: object, which: int) -> None:
+    if isinstance(obj, pd.DataFrame | pd.Series):
+        numbers = obj.select_dtypes("number") if isinstance(obj, pd.DataFrame) else obj
+        assert np.isfinite(np.asarray(numbers, dtype=np.float64)).all(), (which, obj)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frame=frames(), number=st.one_of(cells, st.integers(-3, 3), st.text(max_size=2)))
+def test_malformed_inputs_get_typed_errors_or_checked_results(
+    frame: pd.DataFrame, number: object
+) -> None:
+    calls: list[Callable[[], object]] = [
+        lambda: oh.FactorModel().fit(frame, frame.iloc[:, :1]).risk_model_.covariance(),
+        lambda: oh.Scenarios.from_returns(frame).returns,
+        lambda: oh.Scenarios.historical(frame, horizon=5).returns,
+        lambda: oh.returns_from_prices(frame),
+        lambda: (
+            MultiWindowRegression(frame.iloc[:, :1], frame.iloc[:, -1:], windows=(10,)).fit().betas
+        ),
+        lambda: oh.Portfolio.from_holdings(frame.iloc[0] if len(frame) else {}).weights,
+        lambda: oh.Future(label="F", underlying="IDX", price=number),  # type: ignore[arg-type]
+        lambda: GrossExposure(number),  # type: ignore[arg-type]
+        lambda: (
+            problem(constraints=[GrossExposure(0.5)]).solve({"gross_exposure.max": number}).weights
+        ),  # type: ignore[dict-item]
+        lambda: (
+            problem(
+                constraints=[Turnover(0.5)], current=frame.iloc[:, 0] if frame.shape[1] else None
+            )
+            .solve()
+            .weights
+        ),
+    ]
+    for which, call in enumerate(calls):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out = call()
+            except TYPED:
+                out = None
+        # implausible-but-usable data may warn, and only with the project's DataWarning
+        assert all(issubclass(w.category, DataWarning) for w in caught), [
+            str(w.message) for w in caught
+        ]
+        _finite(out, which)
