@@ -97,12 +97,16 @@ class TestRefresh:
 
     def test_fewer_scenarios_than_slots_rebuilds_and_stays_exact(self) -> None:
         big = oh.Scenarios.historical(daily(1), horizon=21)
-        small = oh.Scenarios.historical(daily(3).iloc[:300], horizon=21)
+        small = oh.Scenarios.historical(daily(3).iloc[:200], horizon=21)
         p = shortfall(big)
-        p.solve()
+        assert p.solve().solver_stats["scenario_slots"] == 256
+        assert small.n_scenarios < 256  # the compiled slots cannot hold these
         got = p.solve(scenarios=small)
+        assert got.solver_stats["rebuilds"] == 1
+        assert got.solver_stats["scenario_slots"] == small.n_scenarios
         fresh = shortfall(small).solve()
-        assert got.objective_value == pytest.approx(fresh.objective_value, rel=1e-7)
+        assert got.objective_value == pytest.approx(fresh.objective_value, rel=1e-9)
+        np.testing.assert_allclose(got.weights, fresh.weights, atol=1e-7)
 
     def test_expected_returns(self) -> None:
         mu_a = pd.Series({"A": 0.01, "B": 0.02, "IDX": 0.005})

@@ -44,7 +44,11 @@ def risk_models_of(risk_model: Any) -> dict[Hashable, RiskModel]:
 
 def check_instruments(instruments: Sequence[Instrument]) -> pd.Index:
     """Return the instruments' labels; they must be Instruments with unique labels."""
-    if not instruments or not all(isinstance(i, Instrument) for i in instruments):
+    if (
+        not isinstance(instruments, Sequence)
+        or not instruments
+        or not all(isinstance(i, Instrument) for i in instruments)
+    ):
         raise SpecificationError(
             "The 'instruments' argument must be a non-empty sequence of Instrument objects."
         )
@@ -141,14 +145,18 @@ def build_data(
     *,
     horizon: int,
     market: Hashable | None,
+    checked: bool = False,
 ) -> HedgeData:
-    """Check every label of ``inputs`` against the structure and build the HedgeData."""
+    """Check every label of ``inputs`` against the structure and build the HedgeData.
+
+    ``checked=True`` skips the instruments' own check (the problem made it once).
+    """
     portfolio, scenarios = inputs.portfolio, inputs.scenarios
     if not isinstance(portfolio, Portfolio):
         raise SpecificationError(
             f"The 'portfolio' argument must be a Portfolio. Got {type(portfolio).__name__}."
         )
-    labels = check_instruments(instruments)
+    labels = pd.Index([i.label for i in instruments]) if checked else check_instruments(instruments)
     risk_model = inputs.risk_model
     if scenarios is not None:
         if not isinstance(scenarios, Scenarios):

@@ -28,7 +28,7 @@ import pandas as pd
 from constraints import Compiled, Constraint, HedgeContext, HedgeData, RebuildRequired, Row
 from constraints.errors import ConvexityError, NotDPPError
 from optihedge._validation import check_int
-from optihedge.errors import SpecificationError
+from optihedge.errors import SolverFailedError, SpecificationError
 from optihedge.instruments import Instrument, MarketState
 from optihedge.optimize import integer
 from optihedge.optimize.data import build_data, check_instruments
@@ -181,7 +181,9 @@ class HedgeProblem:
         return inputs
 
     def _build_data(self, inputs: HedgeInputs) -> HedgeData:
-        return build_data(inputs, self.instruments, horizon=self.horizon, market=self.market)
+        return build_data(
+            inputs, self.instruments, horizon=self.horizon, market=self.market, checked=True
+        )
 
     def _scaled(self, data: HedgeData, values: Mapping[str, float]) -> HedgeData:
         """Return the data with the objective scaled to order one (1 / its unhedged value)."""
@@ -357,25 +359,35 @@ class HedgeProblem:
         before = (dict(self.registry.values), self._inputs, self._data)
         self.registry.apply(checked)
         self._inputs, self._data = new_inputs, data
+        pending: RebuildRequired | None = None
         try:
             self._refresh(refresh_all=refresh_all, changed=tuple(checked))
-        except RebuildRequired:
-            pass  # handled below
+        except RebuildRequired as request:
+            pending = request  # the compiled terms cannot hold the new numbers: rebuild
         except Exception:
             self.registry.values, self._inputs, self._data = before
             self._refresh(refresh_all=True, changed=())
             raise
-        for attempt in range(_MAX_REBUILDS + 1):
+        rebuilds = 0
+        while True:
             try:
-                if attempt:
-                    self._refresh(refresh_all=True, changed=())
+                if pending is not None:
+                    if rebuilds == _MAX_REBUILDS:
+                        break
+                    self._options.update(pending.options)
+                    pending = None
+                    rebuilds += 1
+                    self._compile()  # refreshes every term; may ask again
                 status, stats = self._solve_once(solver, solver_options)
                 break
             except RebuildRequired as request:
-                if attempt == _MAX_REBUILDS:
-                    raise
-                self._options.update(request.options)
-                self._compile()
+                pending = request
+        if pending is not None:
+            raise SolverFailedError(
+                f"The problem was rebuilt {rebuilds} times and still asks for more "
+                f"({pending}); build a new HedgeProblem with these inputs."
+            ) from pending
+        stats["rebuilds"] = rebuilds
         return self._result(status, stats)
 
     def _solve_once(

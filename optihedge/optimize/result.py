@@ -146,14 +146,16 @@ def _risk_table(data: HedgeData, x: np.ndarray) -> pd.DataFrame:
     mu = None
     if data.expected_returns is not None and data.assets.isin(data.expected_returns.index).all():
         mu = data.expected_returns.reindex(data.assets).to_numpy(dtype=np.float64)
-    rows = {}
+    rows = []
     for name, position in z.items():
         variance = data.risk.variance_in_asset_order(position)
         vol = float(np.sqrt(max(variance, 0.0)))
         mean = None if mu is None else float(mu @ position)
-        rows[name] = {"volatility": vol, "variance": variance, "beta": beta[name]}
-        rows[name] |= _normal_risk(vol, mean)
-    risk = pd.DataFrame.from_dict(rows, orient="index")
+        rows.append({"volatility": vol, "variance": variance, "beta": beta[name]})
+        rows[-1] |= _normal_risk(vol, mean)
+    risk = pd.DataFrame(  # one block: this runs on every solve of a sweep
+        np.array([list(r.values()) for r in rows]), index=list(z), columns=list(rows[0])
+    )
     risk.attrs["horizon_days"] = data.horizon
     risk.attrs["normal_var_es"] = "var_* / es_*: normal, zero mean" + (
         "; *_with_mean: normal with the expected returns' mean" if mu is not None else ""
@@ -178,10 +180,11 @@ def _scenario_risk(
 def _exposure_tables(data: HedgeData, x: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     w = data.book.to_numpy()
     after = w + data.exposures.to_numpy() @ x
-    assets = pd.DataFrame({"before": w, "after": after}, index=data.assets)
+    columns = ["before", "after"]
+    assets = pd.DataFrame(np.column_stack([w, after]), index=data.assets, columns=columns)
     b = data.risk.loadings.to_numpy()
     factors = pd.DataFrame(
-        {"before": b.T @ w, "after": b.T @ after}, index=data.risk.factor_cov.index
+        np.column_stack([b.T @ w, b.T @ after]), index=data.risk.factor_cov.index, columns=columns
     )
     return assets, factors
 
@@ -256,8 +259,6 @@ def make_result(
         )
         alpha = 0.95 if scenario_alpha is None else scenario_alpha
         _scenario_risk(risk, scenarios, alpha, data.scenario_probabilities)
-    limits = limits.copy()
-    limits["shadow_price"] = limits["shadow_price"].where(limits["binding"], 0.0)
     exposures, factor_exposures = _exposure_tables(data, x)
     return HedgeResult(
         weights=pd.Series(x, index=labels, name="weight"),

@@ -116,7 +116,8 @@ def limit_table(rows: Sequence[tuple[str, Row]], objective_scale: float) -> pd.D
     """Every limit's value, limit, slack, binding flag and shadow price after a solve.
 
     ``rows`` pairs each row with its owner's repr. Shadow prices are unscaled: objective
-    improvement per unit of relaxation, in the objective's units.
+    improvement per unit of relaxation, in the objective's units; exactly 0 for a limit
+    that does not bind (not the solver's residual dual).
     """
     names: list[str] = []
     owners: list[str] = []
@@ -134,6 +135,8 @@ def limit_table(rows: Sequence[tuple[str, Row]], objective_scale: float) -> pd.D
             else np.abs(slack) <= BINDING_TOL * np.maximum(1.0, np.abs(limits))
         )
     numbers = np.vstack(blocks) if blocks else np.zeros((0, 4))
+    binds = np.concatenate(binding) if binding else np.zeros(0, dtype=bool)
+    numbers[~binds, 3] = 0.0
     # built from whole columns at once: this runs on every solve of a sweep
     return pd.DataFrame(
         {
@@ -141,7 +144,7 @@ def limit_table(rows: Sequence[tuple[str, Row]], objective_scale: float) -> pd.D
             "value": numbers[:, 0],
             "limit": numbers[:, 1],
             "slack": numbers[:, 2],
-            "binding": np.concatenate(binding) if binding else np.zeros(0, dtype=bool),
+            "binding": binds,
             "shadow_price": numbers[:, 3],
         },
         index=pd.Index(names, name="label", dtype=object),

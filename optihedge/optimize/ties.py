@@ -40,17 +40,20 @@ _TIGHT = {"CLARABEL": {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1
 _FEASIBLE = 1e-7
 
 
-def _directions(columns: np.ndarray) -> list[np.ndarray | None]:
-    """Each column as a unit vector with its first non-zero entry positive (None if 0)."""
-    out: list[np.ndarray | None] = []
-    for col in columns.T:
-        norm = float(np.linalg.norm(col))
-        if norm == 0.0:
-            out.append(None)
-            continue
-        unit = col / norm
-        out.append(unit * np.sign(unit[np.flatnonzero(unit)[0]]))
-    return out
+def _directions(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column as a unit vector with its first non-zero entry positive.
+
+    Returns the unit columns (rounded to 12 decimals, so that exact ties compare equal)
+    and a mask of the columns that are not zero.
+    """
+    norms = np.linalg.norm(columns, axis=0)
+    live = norms > 0
+    unit = columns[:, live] / norms[live]
+    first = np.argmax(unit != 0, axis=0)
+    unit = unit * np.sign(unit[first, np.arange(unit.shape[1])])
+    out = np.zeros_like(columns)
+    out[:, live] = unit
+    return np.round(out, 12), live
 
 
 def _profile(data: HedgeData, scenarios: bool) -> np.ndarray:
@@ -68,11 +71,11 @@ def tied_groups(data: HedgeData, *, scenarios: bool) -> list[list[int]]:
     objective reads scenarios (a daily-reset inverse ETF is then not tied to a future:
     its path differs).
     """
-    keys = _directions(_profile(data, scenarios))
-    groups: dict[tuple[float, ...], list[int]] = {}
-    for i, key in enumerate(keys):
-        if key is not None:
-            groups.setdefault(tuple(np.round(key, 12)), []).append(i)
+    unit, live = _directions(_profile(data, scenarios))
+    _, label = np.unique(unit.T, axis=0, return_inverse=True)
+    groups: dict[int, list[int]] = {}
+    for i in np.flatnonzero(live):
+        groups.setdefault(int(label[i]), []).append(int(i))
     return [g for g in groups.values() if len(g) > 1]
 
 
