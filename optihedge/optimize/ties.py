@@ -53,7 +53,7 @@ def _directions(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     unit = unit * np.sign(unit[first, np.arange(unit.shape[1])])
     out = np.zeros_like(columns)
     out[:, live] = unit
-    return np.round(out, 12), live
+    return np.round(out, 12) + 0.0, live  # + 0.0: no -0.0 to make equal keys differ
 
 
 def _profile(data: HedgeData, scenarios: bool) -> np.ndarray:
@@ -64,19 +64,31 @@ def _profile(data: HedgeData, scenarios: bool) -> np.ndarray:
     return np.vstack(cols)
 
 
+def _same_direction(columns: np.ndarray) -> list[list[int]]:
+    """Group the columns (by position) that are equal up to scale and sign."""
+    unit, live = _directions(columns)
+    groups: dict[bytes, list[int]] = {}
+    for i in np.flatnonzero(live):
+        groups.setdefault(unit[:, i].tobytes(), []).append(int(i))
+    return [g for g in groups.values() if len(g) > 1]
+
+
 def tied_groups(data: HedgeData, *, scenarios: bool) -> list[list[int]]:
     """Return the groups of instruments whose profile is the same up to scale and sign.
 
-    The profile is the exposure column, stacked on the scenario returns when the
+    The profile is the exposure column, and the scenario returns as well when the
     objective reads scenarios (a daily-reset inverse ETF is then not tied to a future:
-    its path differs).
+    its path differs). Exposures are compared first; the long scenario columns only
+    within the groups they leave, so a problem without ties costs nothing more.
     """
-    unit, live = _directions(_profile(data, scenarios))
-    _, label = np.unique(unit.T, axis=0, return_inverse=True)
-    groups: dict[int, list[int]] = {}
-    for i in np.flatnonzero(live):
-        groups.setdefault(int(label[i]), []).append(int(i))
-    return [g for g in groups.values() if len(g) > 1]
+    groups = _same_direction(data.exposures.to_numpy())
+    if not scenarios or data.scenario_pnl is None:
+        return groups
+    out = []
+    for group in groups:
+        sub = _same_direction(_profile(data, scenarios)[:, group])
+        out.extend([[group[i] for i in s] for s in sub])
+    return out
 
 
 class TieBreaker:
