@@ -85,19 +85,26 @@ def as_frame(data: Any, name: str, prefix: str, *, returns: bool = True) -> pd.D
         values = frame.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise EstimationDataError(f"The '{name}' argument must be numeric.") from exc
-    if np.isinf(values).any():
+    # one NaN-skipping pass finds the infinities and the range the return check needs
+    low, high = np.fmin.reduce(values, axis=0), np.fmax.reduce(values, axis=0)
+    if np.isinf(low).any() or np.isinf(high).any():
         r, c = np.argwhere(np.isinf(values))[0]
         raise EstimationDataError(
             f"The '{name}' argument holds an infinite value in column {frame.columns[c]!r} "
             f"at {frame.index[r]!r}; remove or repair it."
         )
     if returns:
-        check_returns(values, name, frame.columns)
+        check_returns(values, name, frame.columns, bounds=(low, high))
     return pd.DataFrame(values, index=frame.index, columns=frame.columns, copy=False)
 
 
 def check_returns(
-    values: np.ndarray, name: str, columns: Iterable[Hashable], *, periods: int = 1
+    values: np.ndarray,
+    name: str,
+    columns: Iterable[Hashable],
+    *,
+    periods: int = 1,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
     """Refuse returns of an implausible scale, the same way at every entry point.
 
@@ -105,7 +112,8 @@ def check_returns(
     +100% compounded over ``periods``) it is almost surely data in percent or prices:
     both are a :class:`DataError` naming the column. A column whose standard deviation
     exceeds :data:`MAX_PERIOD_VOLATILITY` x sqrt(periods) gets a :class:`DataWarning`.
-    NaN are ignored here (each caller has its missing-value policy).
+    NaN are ignored here (each caller has its missing-value policy). ``bounds`` are the
+    columns' NaN-skipping minima and maxima when the caller has them already.
     """
     cols = list(columns)
     arr = np.asarray(values, dtype=np.float64)
@@ -113,7 +121,9 @@ def check_returns(
         return  # emptiness is each caller's own error
     arr = arr.reshape(len(arr), -1)
     # fmin/fmax skip NaN at the speed of min/max (an all-NaN column stays NaN: no alarm)
-    low, high = np.fmin.reduce(arr, axis=0), np.fmax.reduce(arr, axis=0)
+    low, high = (
+        bounds if bounds is not None else (np.fmin.reduce(arr, axis=0), np.fmax.reduce(arr, axis=0))
+    )
     ceiling = 2.0**periods - 1.0
     bad = np.flatnonzero((low <= -1.0) | (high > ceiling))
     if len(bad):

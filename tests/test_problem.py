@@ -543,7 +543,7 @@ class TestErrors:
             problem(market, [Bounds(upper={"XYZ": 0.1})])
         with pytest.raises(MissingLabelsError, match="Unknown factor 'MOM'"):
             problem(market, [FactorExposure("MOM", max=0.1)])
-        with pytest.raises(MissingLabelsError, match="'current' hedge names"):
+        with pytest.raises(MissingLabelsError, match="'current' argument names instruments"):
             problem(market, current=pd.Series({"nope": 0.1}))
 
     @pytest.mark.parametrize(

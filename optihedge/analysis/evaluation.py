@@ -9,9 +9,9 @@ import pandas as pd
 
 from constraints import hedged_returns
 from optihedge._validation import format_labels
-from optihedge.errors import DataError, MissingLabelsError
+from optihedge.errors import MissingLabelsError
 from optihedge.instruments import Instrument, MarketState
-from optihedge.optimize.data import check_instruments, scenario_matrix
+from optihedge.optimize.data import by_instrument, check_instruments, scenario_matrix
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
 
@@ -46,14 +46,7 @@ def scenario_pnl(
         scenarios' horizon as fractions of the book's value; ``attrs["horizon_days"]``.
     """
     labels = check_instruments(instruments)
-    if not isinstance(weights, pd.Series):
-        raise DataError("The 'weights' argument must be a Series by instrument label.")
-    extra = weights.index.difference(labels)
-    if len(extra):
-        raise MissingLabelsError(
-            f"The 'weights' name instruments not given: {format_labels(extra)}."
-        )
-    x = weights.reindex(labels).fillna(0.0).to_numpy(dtype=np.float64)
+    x = by_instrument(weights, labels, "weights").to_numpy(dtype=np.float64)
     book_weights = portfolio.weights
     missing = book_weights.index.difference(scenarios.returns.columns)
     if len(missing):

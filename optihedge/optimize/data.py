@@ -24,7 +24,7 @@ from optihedge.optimize.inputs import HedgeInputs
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
 
-__all__ = ["build_data", "check_instruments", "risk_models_of", "scenario_matrix"]
+__all__ = ["build_data", "by_instrument", "check_instruments", "risk_models_of", "scenario_matrix"]
 
 #: Attributes instruments state in currency; the data hold them per unit of book value.
 _CURRENCY_ATTRIBUTES = ("adv", "contract_value")
@@ -78,27 +78,32 @@ def _scaled(model: RiskModel, horizon: int) -> RiskModel:
     return model if days == 1 else model.to_horizon(days)
 
 
-def _current(current: Any, labels: pd.Index) -> pd.Series:
-    if current is None:
+def by_instrument(values: Any, labels: pd.Index, name: str) -> pd.Series:
+    """Return positions given as a Series by instrument label, in ``labels`` order.
+
+    Instruments it omits are 0; a label no instrument has, a non-numeric value, NaN or
+    an infinite value is an error naming ``name``.
+    """
+    if values is None:
         return pd.Series(0.0, index=labels)
-    if not isinstance(current, pd.Series):
-        raise DataError("The 'current' argument must be a Series by instrument label.")
-    extra = current.index.difference(labels)
+    if not isinstance(values, pd.Series):
+        raise DataError(f"The '{name}' argument must be a Series by instrument label.")
+    extra = values.index.difference(labels)
     if len(extra):
         raise MissingLabelsError(
-            f"The 'current' hedge names instruments the problem lacks: {format_labels(extra)}."
+            f"The '{name}' argument names instruments the problem lacks: {format_labels(extra)}."
         )
     try:
-        values = current.astype(np.float64)
+        numbers = values.astype(np.float64)
     except (TypeError, ValueError) as exc:
-        raise DataError("The 'current' argument must be numeric.") from exc
-    if not np.isfinite(values.to_numpy()).all():
-        bad = values.index[~np.isfinite(values.to_numpy())]
+        raise DataError(f"The '{name}' argument must be numeric.") from exc
+    if not np.isfinite(numbers.to_numpy()).all():
+        bad = numbers.index[~np.isfinite(numbers.to_numpy())]
         raise DataError(
-            f"The 'current' argument holds NaN or infinite values for {format_labels(bad)}; "
+            f"The '{name}' argument holds NaN or infinite values for {format_labels(bad)}; "
             "give 0.0 for instruments not held."
         )
-    return values.reindex(labels).fillna(0.0)
+    return numbers.reindex(labels).fillna(0.0)
 
 
 def _instrument_tables(
@@ -232,7 +237,7 @@ def build_data(
         book=book,
         exposures=exposures,
         attributes=attributes,
-        current=_current(inputs.current, labels),
+        current=by_instrument(inputs.current, labels, "current"),
         risk_models=scaled,
         horizon=horizon,
         market=market,

@@ -206,12 +206,16 @@ class Scenarios:
 
         Path-dependent instruments are then revalued with their one-period delta.
         """
+        if not isinstance(returns, pd.DataFrame):
+            raise DataError(
+                "The 'returns' argument must be a DataFrame of horizon returns (scenarios x "
+                f"assets). Got {type(returns).__name__} instead."
+            )
         probs = None
         if probabilities is not None:
             p = check_probabilities(probabilities, len(returns))
             probs = pd.Series(p, index=returns.index, name="probability")
-        h = _check_horizon(horizon)
-        return cls(_check_daily(returns, "returns", h), h, probs, name)
+        return cls(returns, _check_horizon(horizon), probs, name)  # the values: __post_init__
 
     @classmethod
     def historical(
