@@ -277,3 +277,37 @@ def test_raw_cvxpy_agrees_with_the_shared_problem(risk: oh.RiskModel) -> None:
     raw = cp.Problem(cp.Minimize(cp.quad_form(w + e @ x, cov)), [cp.norm1(x) <= 0.3])
     raw.solve(solver="CLARABEL")
     np.testing.assert_allclose(res.weights.to_numpy(), x.value, atol=1e-6)
+
+
+def test_frames_and_series_a_user_passes_are_not_changed(risk: oh.RiskModel) -> None:
+    rng = np.random.default_rng(4)
+    daily = pd.DataFrame(rng.normal(0, 0.01, (300, 5)), columns=ASSETS)
+    holdings = pd.Series({"A": 4e5, "B": 3e5, "C": 3e5})
+    current = pd.Series({"ESZ6": -0.2})
+    mu = pd.Series(0.001, index=ASSETS)
+    originals = [daily.copy(), holdings.copy(), current.copy(), mu.copy()]
+    loadings = risk.loadings.copy()
+    fm = oh.FactorModel().fit(daily, daily[["IDX"]])
+    paths = oh.Scenarios.from_returns(daily, horizon=1)
+    p = oh.HedgeProblem(
+        oh.Portfolio.from_holdings(holdings),
+        hedges(),
+        objective=oh.Variance(),
+        constraints=[Turnover(1.0, current=current)],
+        risk_model=risk,
+        scenarios=paths,
+        horizon=1,
+        market="IDX",
+        expected_returns=mu,
+    )
+    first = p.solve().weights
+    p.solve({"turnover.max": 0.1}, risk_model=fm.risk_model_, current=current * 2)
+    p.solve({"turnover.max": 1.0}, risk_model=risk, current=current)
+    for before, now in zip(originals, [daily, holdings, current, mu], strict=True):
+        if isinstance(before, pd.DataFrame):
+            pd.testing.assert_frame_equal(now, before)
+        else:
+            pd.testing.assert_series_equal(now, before)
+    pd.testing.assert_frame_equal(risk.loadings, loadings)
+    # and the first result still holds
+    pd.testing.assert_series_equal(p.solve().weights, first, atol=1e-9, rtol=0)
