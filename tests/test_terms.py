@@ -287,7 +287,7 @@ def test_frames_and_series_a_user_passes_are_not_changed(risk: oh.RiskModel) -> 
     mu = pd.Series(0.001, index=ASSETS)
     originals = [daily.copy(), holdings.copy(), current.copy(), mu.copy()]
     loadings = risk.loadings.copy()
-    fm = oh.FactorModel().fit(daily, daily[["IDX"]])
+    fm = oh.FactorModel().fit(daily, daily[["IDX", "NDX"]])
     paths = oh.Scenarios.from_returns(daily, horizon=1)
     p = oh.HedgeProblem(
         oh.Portfolio.from_holdings(holdings),
