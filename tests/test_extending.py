@@ -116,7 +116,8 @@ def test_optimizer_names_no_concrete_term_class() -> None:
         "FactorRisk",
     }
     assert {"Turnover", "WholeContracts", "ExpectedShortfall", "PositionReduction"} <= concrete
-    for module in ("problem.py", "data.py", "solve.py", "integer.py", "result.py", "inputs.py"):
+    modules = ["problem", "data", "solve", "integer", "result", "inputs", "ties", "diagnose"]
+    for module in [f"{m}.py" for m in [*modules, "bounds", "registry"]]:
         tree = ast.parse((ROOT / "optihedge/optimize" / module).read_text())
         used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         used |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}

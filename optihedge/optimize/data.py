@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,14 @@ from optihedge.optimize.inputs import HedgeInputs
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
 
-__all__ = ["build_data", "by_instrument", "check_instruments", "risk_models_of", "scenario_matrix"]
+__all__ = [
+    "build_data",
+    "by_instrument",
+    "check_instruments",
+    "risk_models_of",
+    "scaled",
+    "scenario_matrix",
+]
 
 #: Attributes instruments state in currency; the data hold them per unit of book value.
 _CURRENCY_ATTRIBUTES = ("adv", "contract_value")
@@ -245,6 +252,18 @@ def build_data(
         objective_scale=_objective_scale(primary, book.to_numpy()),
         **scenario_fields,
     )
+
+
+def scaled(data: HedgeData, objective: Any, values: Mapping[str, float]) -> HedgeData:
+    """Return ``data`` with the objective scaled to order one (1 / its unhedged value).
+
+    ``objective`` is the problem's Objective; its ``reference`` is the unhedged value.
+    Without a positive one (costs only), the unhedged variance's scale is kept.
+    """
+    reference = objective.reference(data, values)
+    if reference > 0 and np.isfinite(reference):
+        return dataclasses.replace(data, objective_scale=1.0 / reference)
+    return data
 
 
 def _objective_scale(risk: RiskModel, w: np.ndarray) -> float:

@@ -10,17 +10,19 @@ underlyings, no more scenarios than the problem can hold without a rebuild).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from constraints import Constraint
 from optihedge.errors import SpecificationError
 from optihedge.instruments import MarketState
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
 
-__all__ = ["INPUT_NAMES", "HedgeInputs"]
+__all__ = ["INPUT_NAMES", "HedgeInputs", "carry_inputs", "same_input"]
 
 #: The inputs ``HedgeProblem(...)`` takes and ``solve(...)`` refreshes.
 INPUT_NAMES = (
@@ -71,3 +73,29 @@ class HedgeInputs:
         """Return a copy with the given inputs changed (None means "keep")."""
         given = {k: v for k, v in changes.items() if v is not None}
         return dataclasses.replace(self, **given)
+
+
+def same_input(a: Any, b: Any) -> bool:
+    """Whether two inputs are the same (equal Series, or the same object)."""
+    if isinstance(a, pd.Series) and isinstance(b, pd.Series):
+        return bool(a.equals(b))
+    return a is b
+
+
+def carry_inputs(inputs: HedgeInputs, constraints: Sequence[Constraint]) -> HedgeInputs:
+    """Merge inputs that constraints carry (``Turnover(current=...)``) into ``inputs``.
+
+    Raises
+    ------
+    SpecificationError
+        If the problem and a constraint give different values of one input.
+    """
+    for c in constraints:
+        for name, value in c.problem_inputs().items():
+            given = getattr(inputs, name)
+            if given is not None and not same_input(given, value):
+                raise SpecificationError(
+                    f"The problem's {name!r} and {c!r}'s differ; give it once."
+                )
+            inputs = dataclasses.replace(inputs, **{name: value})
+    return inputs

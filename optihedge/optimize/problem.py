@@ -17,7 +17,6 @@ infeasibility diagnosis in ``optihedge.optimize.diagnose``, the solver loop in
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -25,20 +24,20 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from constraints import Compiled, Constraint, HedgeContext, HedgeData, RebuildRequired, Row
-from constraints.errors import ConvexityError, NotDPPError
+from constraints import Compiled, Constraint, HedgeContext, HedgeData, RebuildRequired
 from optihedge._validation import check_int
 from optihedge.errors import SolverFailedError, SpecificationError
 from optihedge.instruments import Instrument, MarketState
 from optihedge.optimize import integer
-from optihedge.optimize.data import build_data, check_instruments
-from optihedge.optimize.diagnose import conflicting_limits
-from optihedge.optimize.inputs import HedgeInputs
+from optihedge.optimize.bounds import instrument_bounds
+from optihedge.optimize.data import build_data, check_instruments, scaled
+from optihedge.optimize.diagnose import conflicting_limits, limit_groups, name_the_culprit
+from optihedge.optimize.inputs import HedgeInputs, carry_inputs
 from optihedge.optimize.objectives import CompiledObjective, Objective
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import HedgeResult, make_result
 from optihedge.optimize.solve import DEFAULT_SOLVERS, limit_table, run
-from optihedge.optimize.ties import TieBreaker, tied_groups
+from optihedge.optimize.ties import TieBreaker, tie_notes, tied_groups
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
 
@@ -144,7 +143,7 @@ class HedgeProblem:
         self.objective = objective
         self.constraints: tuple[Constraint, ...] = tuple(constraints)
         self.market = market
-        inputs = self._carried_inputs(inputs)
+        inputs = carry_inputs(inputs, self.constraints)
         if inputs.scenarios is None:
             needing = [t for t in objective.terms() if t.needs_scenarios]
             if needing:
@@ -163,34 +162,15 @@ class HedgeProblem:
         self._plan = integer.integer_plan(methods, objective.is_quadratic)
         self._options: dict[str, Any] = dict(options)
         self._inputs = inputs
-        self._data = self._scaled(self._build_data(inputs), self.registry.values)
+        self._data = scaled(self._build_data(inputs), self.objective, self.registry.values)
         self._reads_scenarios = any(t.needs_scenarios for t in objective.terms())
         self._ties = tied_groups(self._data, scenarios=self._reads_scenarios)
         self._compile()
-
-    def _carried_inputs(self, inputs: HedgeInputs) -> HedgeInputs:
-        """Merge inputs that constraints carry (``Turnover(current=...)``) into ``inputs``."""
-        for c in self.constraints:
-            for name, value in c.problem_inputs().items():
-                given = getattr(inputs, name)
-                if given is not None and not _same(given, value):
-                    raise SpecificationError(
-                        f"The problem's {name!r} and {c!r}'s differ; give it once."
-                    )
-                inputs = dataclasses.replace(inputs, **{name: value})
-        return inputs
 
     def _build_data(self, inputs: HedgeInputs) -> HedgeData:
         return build_data(
             inputs, self.instruments, horizon=self.horizon, market=self.market, checked=True
         )
-
-    def _scaled(self, data: HedgeData, values: Mapping[str, float]) -> HedgeData:
-        """Return the data with the objective scaled to order one (1 / its unhedged value)."""
-        reference = self.objective.reference(data, values)
-        if reference > 0 and np.isfinite(reference):
-            return dataclasses.replace(data, objective_scale=1.0 / reference)
-        return data
 
     def _compile(self) -> None:
         data = self._data
@@ -210,7 +190,7 @@ class HedgeProblem:
             except Exception as exc:
                 exc.add_note(f"raised while building {c!r}")
                 raise
-        self._bounds = _instrument_bounds(ctx)
+        self._bounds = instrument_bounds(ctx)
         parts = [c.integer for c in self._compiled if c.integer is not None]
         self._parts = parts
         plain = [
@@ -243,19 +223,9 @@ class HedgeProblem:
             self._problem = cp.Problem(goal, plain)
         # DPP implies DCP: one walk of the tree; the terms are named only on failure
         if not self._problem.is_dpp():
-            self._name_the_culprit()
+            name_the_culprit(self.objective, self._objective, self.constraints, self._compiled)
         self._warm: set[int] = set()
         self._refresh(refresh_all=True, changed=())
-
-    def _name_the_culprit(self) -> None:
-        objective = cp.Problem(cp.Minimize(self._objective.expression), self._objective.constraints)
-        if not objective.is_dcp():
-            raise ConvexityError(f"{self.objective!r} is not DCP.")
-        if not objective.is_dpp():
-            raise NotDPPError(f"{self.objective!r} is not DPP; it would recompile every solve.")
-        for c, comp in zip(self.constraints, self._compiled, strict=True):
-            c.check(comp)
-        raise NotDPPError("The hedge problem is not DPP.")
 
     def _refresh(self, *, refresh_all: bool, changed: Sequence[str]) -> None:
         data, values = self._data, self.registry.values
@@ -353,7 +323,7 @@ class HedgeProblem:
         values = {**self.registry.values, **checked}
         data = self._build_data(new_inputs) if refresh_all else self._data
         if refresh_all or self._objective_keys.intersection(checked):
-            data = self._scaled(data, values)
+            data = scaled(data, self.objective, values)
             refresh_all = True
         # everything is checked: commit, and roll back if the compiled terms refuse it
         before = (dict(self.registry.values), self._inputs, self._data)
@@ -409,16 +379,13 @@ class HedgeProblem:
                 self._problem, self._fixed, self._parts, cv, self._x, DEFAULT_SOLVERS[0]
             )
         if self._tie_breaker is not None:
-            x_opt = np.array(self._x.value, dtype=np.float64)
             tb = self._tie_breaker.problem
             first = id(tb) not in self._warm
             self._warm.add(id(tb))
             optimum = float(self._problem.value)
-            if self._tie_breaker.choose(x_opt, optimum, solver or DEFAULT_SOLVERS[0], first):
-                stats["tie_break"] = "cheapest split at the same risk"
-            else:
-                self._x.value = x_opt  # keep the risk solve's split
-                stats["tie_break"] = "not applied: the split problem did not solve"
+            stats["tie_break"] = self._tie_breaker.apply(
+                optimum, solver or DEFAULT_SOLVERS[0], first
+            )
         return status, stats
 
     def _run(
@@ -447,19 +414,11 @@ class HedgeProblem:
 
     def _diagnose(self) -> str:
         exact = self._plan.exact
-        groups = [
-            (
-                repr(c),
-                [r.constraint for r in comp.rows]
-                + (comp.integer.integer_rows if comp.integer is not None and exact else []),
-            )
-            for c, comp in zip(self.constraints, self._compiled, strict=True)
-        ]
-        groups = [g for g in groups if g[1]]
-        if self._bounds.rows:
-            groups.append(("instrument bounds", [r.constraint for r in self._bounds.rows]))
         solver = self._plan.solvers[0] if self._parts and exact else DEFAULT_SOLVERS[0]
-        return conflicting_limits(groups, solver)
+        named = [(repr(c), comp) for c, comp in zip(self.constraints, self._compiled, strict=True)]
+        return conflicting_limits(
+            limit_groups([*named, ("instrument bounds", self._bounds)], exact=exact), solver
+        )
 
     def _result(self, status: str, stats: dict[str, Any]) -> HedgeResult:
         data = self._data
@@ -487,23 +446,10 @@ class HedgeProblem:
             scenario_alpha=alpha,
             notes=[
                 *([stats["accuracy"]] if "accuracy" in stats else []),
-                *self._tie_notes(),
+                *tie_notes(self._data.instruments, self._ties, self._tie_breaker is not None),
                 *(n for comp in self._compiled for n in comp.notes),
             ],
         )
-
-    def _tie_notes(self) -> list[str]:
-        labels = self._data.instruments
-        how = (
-            "the split is the cheapest (cost and carry) at the same risk"
-            if self._tie_breaker is not None
-            else "with whole contracts the split is the solver's"
-        )
-        return [
-            f"{', '.join(str(labels[i]) for i in group)} carry the same risk per unit, so "
-            f"the objective cannot choose between them; {how}."
-            for group in self._ties
-        ]
 
     # ----------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
@@ -537,37 +483,3 @@ class HedgeProblem:
             f"HedgeProblem({len(self.instruments)} instruments, objective={self.objective!r}, "
             f"constraints={list(self.constraints)!r}, horizon={self.horizon})"
         )
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, pd.Series) and isinstance(b, pd.Series):
-        return bool(a.equals(b))
-    return a is b
-
-
-def _instrument_bounds(ctx: HedgeContext) -> Compiled:
-    """Rows for the instruments' own finite bounds (their values refreshed from the data)."""
-    rows: list[Row] = []
-    params: list[tuple[cp.Parameter, str, np.ndarray]] = []
-    for side in ("lower", "upper"):
-        index = np.flatnonzero(np.isfinite(ctx.data.attribute(side)))
-        if len(index) == 0:
-            continue
-        p = cp.Parameter(len(index))
-        params.append((p, side, index))
-        expr = ctx.x[index]
-        cons = expr >= p if side == "lower" else expr <= p
-        names = tuple(f"instrument.{side}[{ctx.instruments[int(i)]}]" for i in index)
-        sense = ">=" if side == "lower" else "<="
-        rows.append(Row(f"instrument.{side}", cons, expr, p, sense, names))  # type: ignore[arg-type]
-
-    def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-        for p, side, index in params:
-            bound = data.attribute(side)[index]
-            if not np.isfinite(bound).all():
-                raise SpecificationError(
-                    "An instrument's bound became infinite; build a new HedgeProblem."
-                )
-            p.value = bound
-
-    return Compiled(rows, refresh)

@@ -26,10 +26,11 @@ from collections.abc import Sequence
 
 import cvxpy as cp
 import numpy as np
+import pandas as pd
 
 from constraints import HedgeData
 
-__all__ = ["TieBreaker", "tied_groups"]
+__all__ = ["TieBreaker", "tie_notes", "tied_groups"]
 
 _COST = 1e-3  # a thousandth of the user's own cost terms (weight 1): they choose first
 _RIDGE = 1e-7
@@ -190,3 +191,25 @@ class TieBreaker:
         )
         kept = float(self.objective.value) <= optimum + _FEASIBLE * max(1.0, abs(optimum))
         return feasible and kept
+
+    def apply(self, optimum: float, solver: str, first: bool) -> str:
+        """Re-split the positions the risk solve left in ``x``; say what happened."""
+        x_opt = np.array(self.x.value, dtype=np.float64)
+        if self.choose(x_opt, optimum, solver, first):
+            return "cheapest split at the same risk"
+        self.x.value = x_opt  # keep the risk solve's split
+        return "not applied: the split problem did not solve"
+
+
+def tie_notes(labels: pd.Index, groups: list[list[int]], applied: bool) -> list[str]:
+    """Return one note per tied group for the result."""
+    how = (
+        "the split is the cheapest (cost and carry) at the same risk"
+        if applied
+        else "with whole contracts the split is the solver's"
+    )
+    return [
+        f"{', '.join(str(labels[i]) for i in group)} carry the same risk per unit, so the "
+        f"objective cannot choose between them; {how}."
+        for group in groups
+    ]
