@@ -152,25 +152,29 @@ class TestActiveSetIsExact:
         raw.solve(solver="CLARABEL")
         assert res.objective_value == pytest.approx(raw.value, rel=1e-7)
 
-    def test_capacity_growth_recompiles_and_stays_exact(self) -> None:
-        s, pf, inst = random_problem(9, 4_000, 3)
-        tiny = oh.HedgeProblem(
-            pf,
-            inst,
-            objective=ExpectedShortfall(0.9, capacity=450),
-            scenarios=s,
-            horizon=1,
-            market="U0",
-        ).solve()
-        plain = oh.HedgeProblem(
-            pf,
-            inst,
-            objective=ExpectedShortfall(0.9, method="lp"),
-            scenarios=s,
-            horizon=1,
-            market="U0",
-        ).solve()
-        assert tiny.objective_value == pytest.approx(plain.objective_value, rel=1e-8)
+    @pytest.mark.parametrize(
+        ("capacity", "rebuilds", "slots"),
+        [
+            (410, 1, (411, 820)),  # outgrown: what it needed plus 10%, not a doubling
+            (300, 1, (600, 900)),  # below the tail and unbounded on its slots: grows
+            (None, 0, (800, 1000)),  # the default leaves room: no rebuild
+        ],
+    )
+    def test_capacity_growth_recompiles_and_stays_exact(
+        self, capacity: int | None, rebuilds: int, slots: tuple[int, int]
+    ) -> None:
+        s, pf, inst = random_problem(9, 4_000, 3)  # a 400-scenario tail at alpha 0.9
+
+        def solve(objective: ExpectedShortfall) -> oh.HedgeResult:
+            return oh.HedgeProblem(
+                pf, inst, objective=objective, scenarios=s, horizon=1, market="U0"
+            ).solve(**TIGHT)
+
+        got = solve(ExpectedShortfall(0.9, capacity=capacity))
+        plain = solve(ExpectedShortfall(0.9, method="lp"))
+        assert got.objective_value == pytest.approx(plain.objective_value, rel=1e-9)
+        assert got.solver_stats["rebuilds"] == rebuilds
+        assert slots[0] <= got.solver_stats["scenario_slots"] <= slots[1]
 
     def test_alpha_resolve_equals_fresh_build(self) -> None:
         s, pf, inst = random_problem(3, 2_000, 3)

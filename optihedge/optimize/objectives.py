@@ -60,6 +60,10 @@ class CompiledObjective:
     report : callable ``() -> dict``, optional
         What the result should state about the term (``"scenario_alpha"``, method,
         iterations).
+    unbounded : callable ``() -> None``, optional
+        Called when the solver reports the problem unbounded: a term that solves a
+        restriction of itself (the active set) raises
+        :class:`constraints.RebuildRequired` to grow; otherwise the problem is unbounded.
     """
 
     expression: cp.Expression
@@ -67,6 +71,7 @@ class CompiledObjective:
     refresh: Refresh = _nothing
     refine: Callable[[np.ndarray], bool] | None = None
     report: Callable[[], dict[str, Any]] | None = None
+    unbounded: Callable[[], None] | None = None
 
 
 class Objective(ABC):
@@ -179,12 +184,18 @@ class SumObjective(Objective):
                 out.update(part.report() if part.report is not None else {})
             return out
 
+        def unbounded() -> None:
+            for part in parts:
+                if part.unbounded is not None:
+                    part.unbounded()
+
         return CompiledObjective(
             cp.sum(cp.hstack([p.expression for p in parts])),
             [c for p in parts for c in p.constraints],
             refresh,
             refine if refiners else None,
             report,
+            unbounded,
         )
 
     def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:

@@ -407,6 +407,7 @@ class HedgeProblem:
             options,
             x=self._x,
             refine=self._objective.refine,
+            unbounded=self._objective.unbounded,
             diagnose=self._diagnose if diagnose else None,
             mip=bool(exact),
             parameters_as_constants=first,

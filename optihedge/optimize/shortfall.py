@@ -46,6 +46,8 @@ _MIN_SLOTS = 256
 _RESELECT_ROUNDS = 3  # then only swap violators in, which terminates monotonically
 _ALPHA = "expected_shortfall.alpha"
 CAPACITY_OPTION = "expected_shortfall.capacity"
+WARM_OPTION = "expected_shortfall.warm_start"  # (n_scenarios, hedge, scenarios needed)
+_HEADROOM = 0.10  # slots beyond what the tail needs: growth is a recompile and re-solve
 
 
 def _arrays(data: HedgeData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -77,8 +79,9 @@ class ExpectedShortfall(Objective):
     method : {"active_set", "lp"}, default "active_set"
         Exact scenario active set, or the plain LP over all scenarios.
     capacity : int, optional
-        Scenario slots of the active-set LP; about twice the tail plus a margin by
-        default. The problem rebuilds with more (once) if ever too small.
+        Scenario slots of the active-set LP (never fewer than the tail needs); twice the
+        tail plus 10% by default. If the active set outgrows them, the problem rebuilds
+        with what it needed plus 10%, warm-started from where it stopped.
     weight : float, default 1.0
     """
 
@@ -131,23 +134,36 @@ class ExpectedShortfall(Objective):
         book, _, p = _arrays(data)
         return self._weight(values) * expected_shortfall(book, values[_ALPHA], p)
 
-    def _slots(self, n: int, alpha: float, options: Mapping[str, Any]) -> int:
+    def _slots(self, p: np.ndarray, alpha: float, options: Mapping[str, Any]) -> int:
+        """Slots of the restricted LP: at least enough to hold the tail's probability.
+
+        Fewer slots than the smallest number of scenarios whose probabilities reach
+        ``1 - alpha`` would leave the restricted LP unbounded (its VaR level would run
+        to minus infinity), whatever capacity was asked for.
+        """
+        n = len(p)
         if self.method == "lp":
             return n
+        floor = min(n, int(np.searchsorted(np.cumsum(np.sort(p)), 1.0 - alpha)) + 2)
         capacity = options.get(CAPACITY_OPTION, self.capacity)
         if capacity is not None:
-            return min(n, int(capacity))
+            return min(n, max(int(capacity), floor))
         tail = math.ceil((1.0 - alpha) * n)
-        return min(n, max(_MIN_SLOTS, 2 * tail + 100))
+        return min(n, max(_MIN_SLOTS, floor, 2 * tail + max(100, int(_HEADROOM * tail))))
 
     def build(self, ctx: HedgeContext) -> CompiledObjective:
         """Build the RU LP over K scenario slots (all scenarios with ``method="lp"``)."""
         _, _, p = _arrays(ctx.data)
         _check_tail(self.alpha, p)
-        k = self._slots(len(p), self.alpha, ctx.options)
+        k = self._slots(p, self.alpha, ctx.options)
         active = _ActiveSet(self, ctx, k)
         return CompiledObjective(
-            active.expression, active.constraints, active.refresh, active.refine, active.report
+            active.expression,
+            active.constraints,
+            active.refresh,
+            active.refine,
+            active.report,
+            active.unbounded,
         )
 
     def __repr__(self) -> str:
@@ -170,6 +186,7 @@ class _ActiveSet:
         self.constraints = [u >= loss - self.zeta]
         self.expression = self.c * self.zeta + self.q @ u
         self.active: np.ndarray | None = None
+        self.warm = ctx.options.get(WARM_OPTION)  # left by the compile this one replaces
         self.data: HedgeData | None = None
         self.alpha = term.alpha
         self.weight = term.weight
@@ -194,12 +211,28 @@ class _ActiveSet:
         elif moved or self.active is None or self.active.max() >= len(p):
             if len(p) < self.slots:
                 raise RebuildRequired({CAPACITY_OPTION: len(p)}, "fewer scenarios than slots")
-            x0, *_ = np.linalg.lstsq(pnl, -book, rcond=None)
-            losses = -(book + pnl @ x0)
-            active = np.sort(np.argpartition(losses, -self.slots)[-self.slots :])
+            active = self._first_slots(book, pnl)
         else:
             active = self.active
         self._load(active)
+
+    def _first_slots(self, book: np.ndarray, pnl: np.ndarray) -> np.ndarray:
+        """Fill the slots: the scenarios a previous compile needed, then the worst losses.
+
+        Without a warm start the hedge is a least-squares fit of the book on the
+        instruments; with one (after a capacity rebuild), the hedge and the scenarios the
+        outgrown active set needed, so the rebuilt problem starts where the last stopped.
+        """
+        needed = np.zeros(0, dtype=int)
+        if self.warm is not None and self.warm[0] == len(book):
+            _, x0, needed = self.warm
+            needed = needed[: self.slots]
+        else:
+            x0, *_ = np.linalg.lstsq(pnl, -book, rcond=None)
+        self.warm = None
+        losses = -(book + pnl @ x0)
+        losses[needed] = np.inf  # kept first
+        return np.sort(np.argpartition(losses, -self.slots)[-self.slots :])
 
     def _load(self, active: np.ndarray) -> None:
         assert self.data is not None
@@ -237,16 +270,25 @@ class _ActiveSet:
         room = len(self.active) - len(keep_needed)
         if len(violators) > room:
             self.rounds = 0
-            needed = len(keep_needed) + len(violators)
+            needed = np.concatenate([keep_needed, violators])
+            size = len(needed) + max(100, int(_HEADROOM * len(needed)))
             raise RebuildRequired(
-                {CAPACITY_OPTION: max(2 * k, needed + 100)},
-                f"the active set needs {needed} slots; it has {k}",
+                {CAPACITY_OPTION: size, WARM_OPTION: (len(losses), x.copy(), needed)},
+                f"the active set needs {len(needed)} slots; it has {k}",
             )
         # replace the least-loss spare slots (their terms are zero) by the violators
         spare = spare[np.argsort(losses[spare])[::-1]]
         kept_spare = spare[: room - len(violators)]
         self._load(np.sort(np.concatenate([keep_needed, kept_spare, violators])))
         return True
+
+    def unbounded(self) -> None:
+        """Grow when the restricted LP is unbounded (no slot limits some direction), unless full."""
+        if self.data is not None and self.slots < self.data.n_scenarios:
+            size = min(self.data.n_scenarios, 2 * self.slots)
+            raise RebuildRequired(
+                {CAPACITY_OPTION: size}, f"the LP on {self.slots} slots is unbounded"
+            )
 
     def report(self) -> dict[str, Any]:
         """Return the level the scenario risk is stated at, and the active set's work."""

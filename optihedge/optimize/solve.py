@@ -48,6 +48,7 @@ def run(
     *,
     x: cp.Variable,
     refine: Callable[[np.ndarray], bool] | None = None,
+    unbounded: Callable[[], None] | None = None,
     diagnose: Callable[[], str] | None = None,
     mip: bool = False,
     parameters_as_constants: bool = False,
@@ -102,6 +103,8 @@ def run(
                 raise InfeasibleError(diagnose())
             return str(problem.status), stats(problem, name)
         if problem.status in UNBOUNDED:
+            if unbounded is not None:
+                unbounded()  # may ask for a rebuild (a restricted problem grows)
             raise UnboundedError(
                 "The hedge problem is unbounded: the objective improves without limit. Add "
                 "bounds (Bounds, GrossExposure) on the instruments."
