@@ -83,6 +83,11 @@ class TestShortBooks:
         exact = hedge([])
         assert exact.allocation.loc["HOF7", "units"] == pytest.approx(h_star * 2e6 / 42_000)
         assert exact.allocation.loc["HOF7", "units_rounded"] == 37
+        # the summary states the amount offset as a magnitude; the betas give the side
+        assert f"offsets USD {h_star * 2e6:,.0f} of exposure to HEATOIL" in exact.summary()
+        # the book's beta to heating oil is -h*; the hedge takes it to 0
+        assert "market beta of the book -0.78 -> 0.00" in exact.summary()
+        assert "no limit binds" in exact.summary()
         whole = hedge([WholeContracts()])
         assert whole.allocation.loc["HOF7", "units"] == 37.0  # positive: buy futures
         assert whole.weights["HOF7"] == pytest.approx(37 * 42_000 / 2e6)

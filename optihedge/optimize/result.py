@@ -106,10 +106,10 @@ class HedgeResult:
         """Plain language: what the hedge removes, what is left, what it costs, what binds."""
         before, after = self.risk.loc["before"], self.risk.loc["after"]
         beta = self.risk["beta"].to_numpy(dtype=np.float64)
-        removed = (beta[0] - beta[1]) * self.capital
+        removed = abs(beta[0] - beta[1]) * self.capital  # a short book's hedge buys
         carry = float(self.allocation["annual_carry"].sum())
         binds = ", ".join(self.binding) if self.binding else "no limit"
-        verb = "binds" if len(self.binding) == 1 else "bind"
+        verb = "bind" if len(self.binding) > 1 else "binds"
         text = (
             f"The hedge offsets {self.money(removed)} of exposure to {self.market} "
             f"(market beta of the book {before['beta']:.2f} -> {after['beta']:.2f} on "
