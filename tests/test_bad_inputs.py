@@ -146,6 +146,12 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     # raw errors before
     ("prices as text", lambda: oh.returns_from_prices(text_prices()), DataError, "text"),
     (
+        "a price column with no prices",
+        lambda: oh.returns_from_prices(PRICES.assign(B=np.nan)),
+        DataError,
+        "fewer than 2 prices in columns ['B']",
+    ),
+    (
         "returns with inf to a factor model",
         lambda: oh.FactorModel().fit(with_inf(), DAILY[["IDX"]]),
         DataError,

@@ -92,6 +92,13 @@ def returns_from_prices(prices: pd.DataFrame, *, missing: MissingPolicy = "raise
             f"{values[rows[0], cols[0]]!r} for {prices.columns[cols[0]]!r} on "
             f"{prices.index[rows[0]].date()} ({len(rows)} such values)."
         )
+    counts = prices.notna().sum()
+    thin = counts.index[counts.to_numpy() < 2]
+    if len(thin) and len(prices) >= 2:  # (one date: the message below says so)
+        raise DataError(
+            f"The 'prices' argument has fewer than 2 prices in columns {format_labels(thin)}; "
+            "a return needs two. Drop those columns or give their history."
+        )
     if missing == "drop":
         clean = prices.dropna(how="any")
     else:
