@@ -76,6 +76,11 @@ def _checked(data: Any, name: str, prefix: str, *, returns: bool) -> Any:
             raise EstimationDataError(
                 f"The '{name}' argument is empty (shape {data.shape}); pass observations."
             )
+        if data.shape[0] < 2:
+            raise InsufficientDataError(
+                f"The '{name}' argument has {data.shape[0]} observation; a risk model needs "
+                "at least 2."
+            )
         text = [c for c, d in zip(data.columns, data.dtypes, strict=True) if d.kind not in "biuf"]
         if text:
             raise EstimationDataError(
@@ -348,6 +353,11 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
                 raise EstimationDataError(
                     f"The 'n_components' parameter ({k}) exceeds min(n_samples, n_assets) = "
                     f"{min(xw.shape)} in window {window}."
+                )
+            if not np.any(xw.var(axis=0) > 0):
+                raise EstimationDataError(
+                    f"The 'X' argument does not vary in window {window} (every column is "
+                    "constant): principal components are undefined."
                 )
             pca = PCA(n_components=k, svd_solver="full").fit(xw)
             names = pd.Index([f"PC{i + 1}" for i in range(pca.n_components_)])

@@ -88,6 +88,13 @@ class Portfolio:
                 "and positions are measured against, e.g. the fund's net asset value or "
                 "the notional of the exposure being hedged)."
             )
+        with np.errstate(over="ignore", divide="ignore"):
+            fractions = holdings.to_numpy() / capital
+        if not np.isfinite(fractions).all():
+            raise DataError(
+                f"The 'capital' argument ({capital!r}) is too small for holdings of up to "
+                f"{float(holdings.abs().max()):,.2f}: their fractions of it overflow."
+            )
         object.__setattr__(self, "capital", capital)
 
     @classmethod

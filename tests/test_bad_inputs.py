@@ -17,7 +17,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import optihedge as oh
-from constraints import GrossExposure, Liquidity, Turnover
+from constraints import (
+    Bounds,
+    Budget,
+    CarryBudget,
+    ExpectedPnL,
+    FactorExposure,
+    GrossExposure,
+    Liquidity,
+    PremiumBudget,
+    ResidualBeta,
+    Turnover,
+    WholeContracts,
+)
 from factor_models import MultiWindowRegression, rolling_ols
 from optihedge.errors import (
     DataError,
@@ -301,6 +313,40 @@ def test_malformed_inputs_get_typed_errors_or_checked_results(
             .solve()
             .weights
         ),
+        # every other public constructor, with the malformed number or frame
+        lambda: oh.ETF(label="E", underlying="IDX", expense_ratio=number),  # type: ignore[arg-type]
+        lambda: oh.InverseETF(label="S", underlying="IDX", leverage=number),  # type: ignore[arg-type]
+        lambda: oh.PositionReduction(label="s", holding="A", cost=number),  # type: ignore[arg-type]
+        lambda: oh.MarketState(spot={"IDX": number}, rate=0.0),  # type: ignore[dict-item]
+        lambda: oh.MarketState(spot=frame.iloc[0] if len(frame) else None),
+        lambda: Turnover(number),  # type: ignore[arg-type]
+        lambda: Liquidity(number, days=2.0),  # type: ignore[arg-type]
+        lambda: Bounds(lower=number),
+        lambda: ResidualBeta(min=number),  # type: ignore[arg-type]
+        lambda: FactorExposure("IDX", max=number),  # type: ignore[arg-type]
+        lambda: Budget(number),  # type: ignore[arg-type]
+        lambda: ExpectedPnL(number),  # type: ignore[arg-type]
+        lambda: PremiumBudget(number),  # type: ignore[arg-type]
+        lambda: CarryBudget(number),  # type: ignore[arg-type]
+        lambda: WholeContracts(method=number),  # type: ignore[arg-type]
+        lambda: oh.Variance(weight=number),  # type: ignore[arg-type]
+        lambda: oh.ExpectedShortfall(number),  # type: ignore[arg-type]
+        lambda: oh.ExpectedShortfall(0.95, capacity=number),  # type: ignore[arg-type]
+        lambda: oh.RiskModel.from_covariance(frame),
+        lambda: oh.StatisticalFactorModel().fit(frame).risk_model_.covariance(),
+        lambda: rolling_ols(frame.iloc[:, :1], frame.iloc[:, -1:], 5),
+        lambda: oh.Scenarios.bootstrap(frame, 5, horizon=3).returns,
+        lambda: oh.Scenarios.monte_carlo(MODEL, 20, horizon=number).returns,  # type: ignore[arg-type]
+        lambda: (
+            oh.Portfolio.from_returns(frame.iloc[:, 0] if frame.shape[1] else frame, 1e6).weights
+        ),
+        lambda: oh.Portfolio.from_holdings({"A": 1.0}, capital=number).weights,  # type: ignore[arg-type]
+        lambda: oh.scenario_pnl(
+            BOOK,
+            [FUTURE],
+            frame.iloc[0] if len(frame) else pd.Series(dtype=float),
+            oh.Scenarios.from_returns(DAILY),
+        ),
     ]
     for which, call in enumerate(calls):
         with warnings.catch_warnings(record=True) as caught:
@@ -309,8 +355,11 @@ def test_malformed_inputs_get_typed_errors_or_checked_results(
                 out = call()
             except TYPED:
                 out = None
+            except Exception as exc:
+                exc.add_note(f"raised by call {which}")
+                raise
         # implausible-but-usable data may warn, and only with the project's DataWarning
         assert all(issubclass(w.category, DataWarning) for w in caught), [
-            str(w.message) for w in caught
+            (which, str(w.message)) for w in caught
         ]
         _finite(out, which)

@@ -39,7 +39,12 @@ def _levels(value: Any, name: str, *, positive: bool) -> pd.Series:
     if value is None:
         return _EMPTY.copy()
     if isinstance(value, Mapping):
-        value = pd.Series(dict(value), dtype=np.float64)
+        try:
+            value = pd.Series(dict(value), dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(
+                f"The '{name}' argument of MarketState must map underlyings to numbers."
+            ) from exc
     if not isinstance(value, pd.Series):
         raise DataError(
             f"The '{name}' argument of MarketState must be a Series or dict by underlying. "
