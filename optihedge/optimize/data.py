@@ -75,7 +75,7 @@ def scenario_matrix(
     return np.column_stack([i.scenario_returns(scenarios, market) for i in instruments])
 
 
-def _scaled(model: RiskModel, horizon: int) -> RiskModel:
+def _to_horizon(model: RiskModel, horizon: int) -> RiskModel:
     if horizon % model.horizon:
         raise SpecificationError(
             f"The risk model is stated over {model.horizon} days, which does not divide the "
@@ -222,7 +222,7 @@ def build_data(
             f"The 'market' argument {market!r} is neither a factor ({format_labels(first.factors)})"
             f" nor an asset of the risk model."
         )
-    scaled = {k: _scaled(m, horizon) for k, m in models.items()}
+    per_horizon = {k: _to_horizon(m, horizon) for k, m in models.items()}
     scenario_fields: dict[str, Any] = {}
     if scenarios is not None:
         missing = portfolio.holdings.index.difference(scenarios.returns.columns)
@@ -237,7 +237,7 @@ def build_data(
             "scenario_probabilities": scenarios.probability_array(),
             "scenario_index": scenarios.returns.index,
         }
-    primary = next(iter(scaled.values()))
+    primary = next(iter(per_horizon.values()))
     return HedgeData(
         instruments=labels,
         assets=assets,
@@ -245,7 +245,7 @@ def build_data(
         exposures=exposures,
         attributes=attributes,
         current=by_instrument(inputs.current, labels, "current"),
-        risk_models=scaled,
+        risk_models=per_horizon,
         horizon=horizon,
         market=market,
         expected_returns=inputs.expected_returns,
