@@ -8,7 +8,6 @@ fraction of a near-zero or negative number means nothing.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,9 +156,3 @@ class Portfolio:
         """Holdings as fractions of the capital."""
         assert self.capital is not None
         return (self.holdings / self.capital).rename("weight")
-
-    def money(self, amount: float) -> str:
-        """Format an amount of the base currency, e.g. ``USD 1,234,567``."""
-        if not math.isfinite(amount):
-            return f"{self.currency} {amount}"
-        return f"{self.currency} {amount:,.0f}"

@@ -22,17 +22,7 @@ from optihedge.instruments import MarketState
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
 
-__all__ = ["INPUT_NAMES", "HedgeInputs", "carry_inputs", "same_input"]
-
-#: The inputs ``HedgeProblem(...)`` takes and ``solve(...)`` refreshes.
-INPUT_NAMES = (
-    "portfolio",
-    "risk_model",
-    "scenarios",
-    "current",
-    "expected_returns",
-    "market_state",
-)
+__all__ = ["HedgeInputs", "carry_inputs", "same_input"]
 
 
 @dataclass(frozen=True)
