@@ -28,6 +28,7 @@ __all__ = ["ATTRIBUTES", "FactorRisk", "HedgeContext", "HedgeData", "hedged_retu
 ATTRIBUTES: dict[str, float] = {
     "gross_weight": 0.0,  # delta-adjusted notional counted in gross exposure
     "premium": 0.0,  # up-front premium paid per unit held long (fraction of notional)
+    "annual_premium": 0.0,  # the premium spread over the option's life, per year
     "carry_long": 0.0,  # annual carry cost, linear in x (negative x earns it back)
     "carry_short": 0.0,  # extra annual cost on short notional (borrow fee)
     "cost": 0.0,  # one-way trading cost, fraction of traded notional
@@ -39,6 +40,7 @@ ATTRIBUTES: dict[str, float] = {
     "gamma": 0.0,  # second-order sensitivity per unit of x
     "vega": 0.0,  # value change per 1.00 of volatility per unit of x
     "theta": 0.0,  # value change per year of time decay per unit of x
+    "scenario_only": 0.0,  # 1: the instrument's risk lives only in the scenarios (an event)
 }
 
 

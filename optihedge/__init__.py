@@ -31,6 +31,15 @@ _LAZY_NAMES = {
     "InverseETF": "optihedge.instruments",
     "PositionReduction": "optihedge.instruments",
     "Cash": "optihedge.instruments",
+    "Put": "optihedge.instruments",
+    "Call": "optihedge.instruments",
+    "Collar": "optihedge.instruments",
+    "PutSpread": "optihedge.instruments",
+    "EventContract": "optihedge.instruments",
+    "VolatilityModel": "optihedge.pricing",
+    "portfolio_insurance": "optihedge.pricing",
+    "delta_hedge_table": "optihedge.pricing",
+    "kelly_comparison": "optihedge.analysis.evaluation",
     "Scenarios": "optihedge.scenarios",
     "HedgeProblem": "optihedge.optimize",
     "HedgeInputs": "optihedge.optimize",
@@ -69,8 +78,11 @@ _MODULES = {
 
 __all__ = [
     "ETF",
+    "Call",
     "CarryCost",
     "Cash",
+    "Collar",
+    "EventContract",
     "ExpectedShortfall",
     "FactorModel",
     "Future",
@@ -84,6 +96,8 @@ __all__ = [
     "Objective",
     "Portfolio",
     "PositionReduction",
+    "Put",
+    "PutSpread",
     "RiskModel",
     "RiskModelSet",
     "RobustVariance",
@@ -91,23 +105,27 @@ __all__ = [
     "StatisticalFactorModel",
     "TradingCost",
     "Variance",
+    "VolatilityModel",
     "__version__",
     "analysis",
     "attribution",
     "beta_adjusted_notional",
     "constraints",
     "datasets",
+    "delta_hedge_table",
     "diagnostics",
     "errors",
     "evaluation",
     "futures_contracts",
     "hedge_quality",
     "instruments",
+    "kelly_comparison",
     "kelly_fraction",
     "measures",
     "min_variance_hedge_ratio",
     "optimize",
     "portfolio",
+    "portfolio_insurance",
     "pricing",
     "returns_from_prices",
     "risk",
@@ -138,16 +156,21 @@ if TYPE_CHECKING:
         scenarios,
     )
     from optihedge.analysis import attribution, evaluation
-    from optihedge.analysis.evaluation import scenario_pnl
+    from optihedge.analysis.evaluation import kelly_comparison, scenario_pnl
     from optihedge.datasets import returns_from_prices
     from optihedge.instruments import (
         ETF,
+        Call,
         Cash,
+        Collar,
+        EventContract,
         Future,
         Instrument,
         InverseETF,
         MarketState,
         PositionReduction,
+        Put,
+        PutSpread,
     )
     from optihedge.measures import diagnostics, risk, sizing
     from optihedge.measures.diagnostics import hedge_quality
@@ -170,6 +193,7 @@ if TYPE_CHECKING:
         Variance,
     )
     from optihedge.portfolio import Portfolio
+    from optihedge.pricing import VolatilityModel, delta_hedge_table, portfolio_insurance
     from optihedge.scenarios import Scenarios
 
 

@@ -9,13 +9,14 @@ import pandas as pd
 
 from constraints import hedged_returns
 from optihedge._validation import format_labels
-from optihedge.errors import MissingLabelsError
-from optihedge.instruments import Instrument, MarketState
+from optihedge.errors import MissingLabelsError, SpecificationError
+from optihedge.instruments import EventContract, Instrument, MarketState
+from optihedge.measures.sizing import kelly_fraction
 from optihedge.optimize.data import by_instrument, check_instruments, scenario_matrix
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
 
-__all__ = ["scenario_pnl"]
+__all__ = ["kelly_comparison", "scenario_pnl"]
 
 
 def scenario_pnl(
@@ -59,3 +60,55 @@ def scenario_pnl(
     out = pd.DataFrame({"before": book, "after": after}, index=scenarios.returns.index)
     out.attrs["horizon_days"] = scenarios.horizon
     return out
+
+
+def kelly_comparison(
+    weights: pd.Series, instruments: Sequence[Instrument], scenarios: Scenarios
+) -> pd.DataFrame:
+    r"""Compare the optimizer's event-contract sizes with the Kelly fraction.
+
+    For a contract priced at the market's probability :math:`p` (price / payout) on an
+    event you give probability :math:`q` (its probability-weighted frequency in the
+    scenarios), Kelly stakes :math:`f^* = (q - p) / (1 - p)` of capital on it (a bet
+    paying :math:`(1 - p)/p` to 1; negative: the edge is the other side). The
+    optimizer sizes the contract for the book's risk, not for growth: the two answer
+    different questions, and the table shows by how much they differ.
+
+    Parameters
+    ----------
+    weights : Series by instrument label
+        Positions (e.g. ``result.weights``): payout notional / capital for a contract.
+    instruments : sequence of Instrument
+        The problem's instruments; the event contracts among them are compared.
+    scenarios : Scenarios
+        The scenarios with the events (your probabilities).
+
+    Returns
+    -------
+    DataFrame by contract
+        ``user_probability``, ``market_probability``, ``stake`` (premium paid as a
+        fraction of capital: weight x market probability), ``kelly_stake`` (the Kelly
+        fraction of capital) and ``stake_over_kelly``.
+    """
+    labels = check_instruments(instruments)
+    x = by_instrument(weights, labels, "weights")
+    contracts = [i for i in instruments if isinstance(i, EventContract)]
+    if not contracts:
+        raise SpecificationError(
+            "kelly_comparison needs at least one EventContract among the 'instruments'."
+        )
+    p_s = scenarios.probability_array()
+    rows = {}
+    for c in contracts:
+        q = float(p_s @ scenarios.event(c.event, owner=c.name))
+        p = c.market_probability
+        kelly = kelly_fraction(q, (1.0 - p) / p)
+        stake = float(x[c.label]) * p
+        rows[c.label] = {
+            "user_probability": q,
+            "market_probability": p,
+            "stake": stake,
+            "kelly_stake": kelly,
+            "stake_over_kelly": stake / kelly if kelly != 0 else np.nan,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")

@@ -1,13 +1,37 @@
 """Hedge instruments and the market state they are valued in.
 
 ``Instrument`` is the protocol (see ``optihedge.instruments._base``); ``linear`` holds
-futures, ETFs, inverse ETFs and cash; ``reductions`` the sale of part of a holding.
+futures, ETFs, inverse ETFs and cash; ``reductions`` the sale of part of a holding;
+``options`` puts, calls, collars, put spreads (repriced in every scenario) and binary
+event contracts.
 """
 
 from __future__ import annotations
 
 from optihedge.instruments._base import Instrument, MarketState
 from optihedge.instruments.linear import ETF, Cash, Future, InverseETF
+from optihedge.instruments.options import (
+    Call,
+    Collar,
+    EventContract,
+    OptionPackage,
+    Put,
+    PutSpread,
+)
 from optihedge.instruments.reductions import PositionReduction
 
-__all__ = ["ETF", "Cash", "Future", "Instrument", "InverseETF", "MarketState", "PositionReduction"]
+__all__ = [
+    "ETF",
+    "Call",
+    "Cash",
+    "Collar",
+    "EventContract",
+    "Future",
+    "Instrument",
+    "InverseETF",
+    "MarketState",
+    "OptionPackage",
+    "PositionReduction",
+    "Put",
+    "PutSpread",
+]

@@ -133,7 +133,7 @@ class Instrument:
     Parameters
     ----------
     label : str
-        Unique name in the problem (e.g. ``"ESZ2"``).
+        Unique name in the problem (e.g. ``"ESZ2"``); the one positional argument.
     price : float, default 1.0
         Price of one unit (index points for a future, share price for an ETF).
     multiplier : float, default 1.0
@@ -148,7 +148,7 @@ class Instrument:
 
     kind: ClassVar[str] = "instrument"
 
-    label: str
+    label: str = field(kw_only=False)
     price: float = 1.0
     multiplier: float = 1.0
     cost: float = 0.0

@@ -22,7 +22,7 @@ import numpy as np
 
 from constraints import HedgeContext, HedgeData, ParameterSpec
 from constraints._context import FactorRisk
-from optihedge._validation import check_scalar
+from optihedge._validation import check_option, check_scalar
 from optihedge.errors import SpecificationError
 
 __all__ = [
@@ -107,6 +107,10 @@ class Objective(ABC):
         return (
             ParameterSpec(f"{self.key}.weight", self.weight, description=f"weight of {self!r}"),
         )
+
+    def reads(self) -> tuple[str, ...]:
+        """Per-unit instrument attributes the term's risk reads beyond the exposures."""
+        return ()
 
     def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
         """Return the term's value for the unhedged book (scales the objective); 0 for costs."""
@@ -264,26 +268,140 @@ class _RiskParameters:
         self.c.value = float(np.sum((d[rest] * w[rest]) ** 2))
 
 
+def _refuse_scenario_only(data: HedgeData, term: str) -> None:
+    """Refuse instruments whose risk lives only in the scenarios (a variance cannot see it)."""
+    only = data.attribute("scenario_only") > 0
+    if only.any():
+        raise SpecificationError(
+            f"{term} cannot see the risk of {list(data.instruments[only])}: it lives only in "
+            "the scenarios (an event contract). Minimise ExpectedShortfall() instead."
+        )
+
+
+def _has_options(data: HedgeData) -> bool:
+    return bool(np.any(data.attribute("gamma") != 0) or np.any(data.attribute("vega") != 0))
+
+
+class _GammaParameters:
+    r"""The delta-gamma term :math:`\tfrac12 G^\top (\Sigma_U \circ \Sigma_U) G`.
+
+    With P&L :math:`\approx (w + Ex)^\top r + \tfrac12 \sum_u G_u r_u^2`,
+    :math:`G_u = \sum_j \gamma_j x_j` over the instruments on underlying ``u``, and
+    normal zero-mean returns, :math:`\operatorname{Cov}(r_u, r_v^2) = 0` and
+    :math:`\operatorname{Cov}(r_u^2, r_v^2) = 2\sigma_{uv}^2`: the variance gains
+    :math:`\tfrac12 G^\top (\Sigma_U \circ \Sigma_U) G`, a PSD quadratic in ``x``
+    (a Hadamard product of PSD matrices is PSD), kept as a sum of squares.
+    """
+
+    def __init__(self, data: HedgeData) -> None:
+        gamma = data.attribute("gamma")
+        e = data.exposures.to_numpy()
+        rows = np.zeros(len(gamma), dtype=np.int64)
+        for j in np.flatnonzero(gamma):
+            on = np.flatnonzero(e[:, j])
+            if len(on) != 1:
+                raise SpecificationError(
+                    f"The delta-gamma variance needs {data.instruments[int(j)]!r}, which has "
+                    f"gamma, to be on one underlying; it has exposure on {len(on)} assets."
+                )
+            rows[j] = on[0]
+        self.columns = np.flatnonzero(gamma)
+        self.underlyings = np.unique(rows[self.columns])
+        self.rows = rows
+        self.b = cp.Parameter((len(self.underlyings), len(gamma)))
+
+    def expression(self, x: cp.Variable) -> cp.Expression:
+        return cp.sum_squares(self.b @ x)
+
+    def set(self, data: HedgeData, scale: float) -> None:
+        gamma = data.attribute("gamma")
+        if not np.array_equal(np.flatnonzero(gamma), self.columns):
+            raise SpecificationError(
+                "The new data's option gammas differ in pattern from the compiled problem's; "
+                "build a new HedgeProblem."
+            )
+        u = self.underlyings
+        loadings = data.risk.loadings.to_numpy()[u]
+        cov = loadings @ data.risk.factor_cov.to_numpy() @ loadings.T
+        cov[np.diag_indices_from(cov)] += data.risk.specific_var.to_numpy()[u]
+        m = 0.5 * cov * cov
+        values, vectors = np.linalg.eigh(m)
+        root = vectors * np.sqrt(np.maximum(values, 0.0))  # m = root @ root.T
+        g = np.zeros((len(u), len(gamma)))
+        for j in self.columns:
+            g[int(np.searchsorted(u, self.rows[j])), j] = gamma[j]
+        self.b.value = np.sqrt(scale) * root.T @ g
+
+
 class Variance(Objective):
     r"""Variance of the hedged book over the horizon, in factored form.
 
     .. math:: \sigma^2(x) = (w + E x)^\top (B F B^\top + D) (w + E x)
               = \lVert F^{1/2} B^\top (w + Ex) \rVert^2 + \lVert D^{1/2} (w + Ex)\rVert^2
 
-    No dense assets x assets matrix enters the problem. Options enter through their
-    delta (the exposures), which the result states.
+    No dense assets x assets matrix enters the problem.
+
+    Parameters
+    ----------
+    weight : float, default 1.0
+    approximation : {"delta", "delta_gamma"}, default "delta"
+        How options enter: through their delta (the exposures), or adding the
+        gamma term :math:`\tfrac12 G^\top(\Sigma_U \circ \Sigma_U)G` of the
+        delta-gamma-normal approximation (see :class:`_GammaParameters`). The result
+        states which; scenario measures always reprice options fully.
     """
 
     key: ClassVar[str] = "variance"
 
+    def __init__(self, weight: float = 1.0, *, approximation: str = "delta") -> None:
+        super().__init__(weight)
+        self.approximation = check_option(approximation, "approximation", ("delta", "delta_gamma"))
+
     def build(self, ctx: HedgeContext) -> CompiledObjective:
         """Build the factored sum of squares on the primary risk model."""
+        _refuse_scenario_only(ctx.data, "Variance")
         p = _RiskParameters.for_data(ctx.data, ctx.data.risk)
+        gamma = (
+            _GammaParameters(ctx.data)
+            if self.approximation == "delta_gamma" and np.any(ctx.data.attribute("gamma"))
+            else None
+        )
+        options = {"flag": _has_options(ctx.data)}
 
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            p.set(data.risk, data, self._weight(values) * data.objective_scale)
+            scale = self._weight(values) * data.objective_scale
+            p.set(data.risk, data, scale)
+            if gamma is not None:
+                gamma.set(data, scale)
+            options["flag"] = _has_options(data)
 
-        return CompiledObjective(p.expression(ctx.x), refresh=refresh)
+        def report() -> dict[str, Any]:
+            if not options["flag"]:
+                return {}
+            how = (
+                "their delta and gamma (delta-gamma-normal approximation)"
+                if self.approximation == "delta_gamma"
+                else "their delta (delta approximation)"
+            )
+            return {
+                "approximation_note": f"Options enter the variance objective through {how}; "
+                "the scenario VaR and expected shortfall reprice them fully."
+            }
+
+        expr = p.expression(ctx.x)
+        if gamma is not None:
+            expr = expr + gamma.expression(ctx.x)
+        return CompiledObjective(expr, refresh=refresh, report=report)
+
+    def reads(self) -> tuple[str, ...]:
+        """Read the gamma, in the delta-gamma approximation."""
+        return ("gamma",) if self.approximation == "delta_gamma" else ()
+
+    def __repr__(self) -> str:
+        parts = [] if self.weight == 1.0 else [f"weight={self.weight!r}"]
+        if self.approximation != "delta":
+            parts.append(f"approximation={self.approximation!r}")
+        return f"Variance({', '.join(parts)})"
 
     def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
         """Variance of the unhedged book."""
@@ -308,6 +426,7 @@ class RobustVariance(Objective):
 
     def build(self, ctx: HedgeContext) -> CompiledObjective:
         """Build one variance constraint per risk model and the epigraph variable."""
+        _refuse_scenario_only(ctx.data, "RobustVariance")
         t = cp.Variable(name="worst_variance")
         weight = cp.Parameter(nonneg=True)
         params = {

@@ -164,7 +164,10 @@ class HedgeProblem:
         self._inputs = inputs
         self._data = scaled(self._build_data(inputs), self.objective, self.registry.values)
         self._reads_scenarios = any(t.needs_scenarios for t in objective.terms())
-        self._ties = tied_groups(self._data, scenarios=self._reads_scenarios)
+        self._reads_attributes = sorted({a for t in objective.terms() for a in t.reads()})
+        self._ties = tied_groups(
+            self._data, scenarios=self._reads_scenarios, attributes=self._reads_attributes
+        )
         self._compile()
 
     def _build_data(self, inputs: HedgeInputs) -> HedgeData:
@@ -206,6 +209,7 @@ class HedgeProblem:
                 plain,
                 self._ties,
                 scenarios=self._reads_scenarios,
+                attributes=self._reads_attributes,
             )
             if self._ties and not parts
             else None
@@ -435,6 +439,7 @@ class HedgeProblem:
         portfolio = self._inputs.portfolio
         assert portfolio.capital is not None  # Portfolio resolves it at construction
         alpha = report.pop("scenario_alpha", None)
+        approximation = report.pop("approximation_note", None)
         return make_result(
             data,
             x,
@@ -449,6 +454,7 @@ class HedgeProblem:
                 *([stats["accuracy"]] if "accuracy" in stats else []),
                 *tie_notes(self._data.instruments, self._ties, self._tie_breaker is not None),
                 *(n for comp in self._compiled for n in comp.notes),
+                *([approximation] if approximation else []),
             ],
         )
 

@@ -41,8 +41,10 @@ class HedgeResult:
     allocation : DataFrame by instrument
         ``weight``, ``notional`` (base currency), ``units`` (contracts or shares, exact),
         ``units_rounded`` (to whole contracts or shares: what can be traded),
-        ``premium`` (paid up front), ``delta_notional`` (net delta-adjusted exposure) and
-        ``annual_carry`` (base currency per year; positive = a cost).
+        ``premium`` (paid up front; negative = received), ``annual_premium`` (the
+        premium spread over each option's life, per year), ``delta_notional`` (net
+        delta-adjusted exposure) and ``annual_carry`` (base currency per year; positive =
+        a cost; an option's time decay, theta, included).
     exposures : DataFrame by asset
         The book (``before``) and the hedged book (``after``) on each risk-model asset,
         fractions of the capital (delta approximation for instruments).
@@ -74,6 +76,13 @@ class HedgeResult:
         With scenarios: the book's return (``before``) and the hedged book's (``after``)
         in each scenario over the horizon, fractions of the capital.
     currency : str
+    greeks : DataFrame indexed by ("before", "hedge", "after")
+        In base currency: ``delta`` (beta-adjusted notional on the problem's market: P&L
+        per 1.00 move of it), ``gamma_1pct`` (change of the currency delta per 1% move of
+        each option's underlying, summed), ``vega_1pt`` (P&L per volatility point up,
+        0.01) and ``theta_1d`` (P&L per trading day of time decay). The book's holdings
+        are linear: its gamma, vega and theta are 0. A positive ``vega_1pt`` after the
+        hedge means the hedged book is long volatility.
     """
 
     weights: pd.Series
@@ -91,6 +100,7 @@ class HedgeResult:
     currency: str = "USD"
     exposures: pd.DataFrame | None = None
     factor_exposures: pd.DataFrame | None = None
+    greeks: pd.DataFrame | None = None
 
     @property
     def binding(self) -> list[str]:
@@ -108,6 +118,14 @@ class HedgeResult:
         beta = self.risk["beta"].to_numpy(dtype=np.float64)
         removed = abs(beta[0] - beta[1]) * self.capital  # a short book's hedge buys
         carry = float(self.allocation["annual_carry"].sum())
+        premium = float(self.allocation["premium"].sum())
+        protection = ""
+        if premium != 0.0:
+            yearly = float(self.allocation["annual_premium"].sum())
+            protection = (
+                f"; option premium {self.money(premium)} ({premium / self.capital:.2%} of "
+                f"capital, {yearly / self.capital:.2%} a year over the options' lives)"
+            )
         binds = ", ".join(self.binding) if self.binding else "no limit"
         verb = "bind" if len(self.binding) > 1 else "binds"
         text = (
@@ -115,7 +133,7 @@ class HedgeResult:
             f"(market beta of the book {before['beta']:.2f} -> {after['beta']:.2f} on "
             f"{self.money(self.capital)} of capital; {self.horizon}-day volatility "
             f"{before['volatility']:.2%} -> {after['volatility']:.2%}), at a carry of "
-            f"{self.money(carry)} a year; {binds} {verb}."
+            f"{self.money(carry)} a year{protection}; {binds} {verb}."
         )
         return " ".join([text, *self.notes])
 
@@ -189,6 +207,24 @@ def _exposure_tables(data: HedgeData, x: np.ndarray) -> tuple[pd.DataFrame, pd.D
     return assets, factors
 
 
+def _greeks_table(data: HedgeData, x: np.ndarray, capital: float) -> pd.DataFrame:
+    c, c0 = data.beta_coefficients(data.market)
+    hedge = {
+        "delta": float(c @ x),
+        "gamma_1pct": 0.01 * float(data.attribute("gamma") @ x),
+        "vega_1pt": 0.01 * float(data.attribute("vega") @ x),
+        "theta_1d": float(data.attribute("theta") @ x) / 252.0,
+    }
+    before = {"delta": c0, "gamma_1pct": 0.0, "vega_1pt": 0.0, "theta_1d": 0.0}
+    rows = [before, hedge, {k: before[k] + hedge[k] for k in hedge}]
+    out = capital * pd.DataFrame(rows, index=["before", "hedge", "after"], dtype=np.float64)
+    out.attrs["units"] = (
+        "base currency: delta per 1.00 move of the market (beta-adjusted notional), gamma "
+        "per 1% move, vega per volatility point, theta per trading day"
+    )
+    return out + 0.0
+
+
 def make_result(
     data: HedgeData,
     x: np.ndarray,
@@ -235,6 +271,7 @@ def make_result(
                 units,
                 np.round(units) + 0.0,
                 attrs["premium"].to_numpy() * notional,
+                data.attribute("annual_premium") * notional,
                 data.exposures.to_numpy().sum(axis=0) * notional,
                 carry,
             ]
@@ -246,6 +283,7 @@ def make_result(
             "units",
             "units_rounded",
             "premium",
+            "annual_premium",
             "delta_notional",
             "annual_carry",
         ],
@@ -276,4 +314,5 @@ def make_result(
         currency=currency,
         exposures=exposures,
         factor_exposures=factor_exposures,
+        greeks=_greeks_table(data, x, capital),
     )

@@ -57,9 +57,13 @@ def _directions(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.round(out, 12) + 0.0, live  # + 0.0: no -0.0 to make equal keys differ
 
 
-def _profile(data: HedgeData, scenarios: bool) -> np.ndarray:
-    """Return what the objective reads of each instrument per unit, one column each."""
-    cols = [data.exposures.to_numpy()]
+def _profile(data: HedgeData, scenarios: bool, attributes: Sequence[str] = ()) -> np.ndarray:
+    """Return what the objective reads of each instrument per unit, one column each.
+
+    ``attributes`` are per-unit attributes the objective reads too (an option's gamma
+    in a delta-gamma variance).
+    """
+    cols = [data.exposures.to_numpy(), *(data.attribute(a)[None, :] for a in attributes)]
     if scenarios and data.scenario_pnl is not None:
         cols.append(data.scenario_pnl)
     return np.vstack(cols)
@@ -74,7 +78,9 @@ def _same_direction(columns: np.ndarray) -> list[list[int]]:
     return [g for g in groups.values() if len(g) > 1]
 
 
-def tied_groups(data: HedgeData, *, scenarios: bool) -> list[list[int]]:
+def tied_groups(
+    data: HedgeData, *, scenarios: bool, attributes: Sequence[str] = ()
+) -> list[list[int]]:
     """Return the groups of instruments whose profile is the same up to scale and sign.
 
     The profile is the exposure column, and the scenario returns as well when the
@@ -83,11 +89,11 @@ def tied_groups(data: HedgeData, *, scenarios: bool) -> list[list[int]]:
     within the groups they leave, so a problem without ties costs nothing more.
     """
     groups = _same_direction(data.exposures.to_numpy())
-    if not scenarios or data.scenario_pnl is None:
+    if (not scenarios or data.scenario_pnl is None) and not attributes:
         return groups
     out = []
     for group in groups:
-        sub = _same_direction(_profile(data, scenarios)[:, group])
+        sub = _same_direction(_profile(data, scenarios, attributes)[:, group])
         out.extend([[group[i] for i in s] for s in sub])
     return out
 
@@ -118,8 +124,10 @@ class TieBreaker:
         groups: list[list[int]],
         *,
         scenarios: bool,
+        attributes: Sequence[str] = (),
     ) -> None:
         self.x, self.groups, self.scenarios = x, groups, scenarios
+        self.attributes = tuple(attributes)
         self.objective = objective
         n = x.shape[0]
         tied = [i for g in groups for i in g]
@@ -150,7 +158,7 @@ class TieBreaker:
         )
         # in the scaled objective's units, like the user's own cost terms
         self.cost.value = _COST * data.objective_scale * rate[self.tied]
-        profile = _profile(data, self.scenarios)
+        profile = _profile(data, self.scenarios, self.attributes)
         blocks = []
         for k, group in enumerate(self.groups):
             cols = profile[:, group]

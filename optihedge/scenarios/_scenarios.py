@@ -60,6 +60,30 @@ def _check_daily(daily: Any, name: str = "daily", periods: int = 1) -> pd.DataFr
     return daily
 
 
+def _check_events(events: Any, index: pd.Index) -> None:
+    """``events`` must be a 0/1 frame labelled like the scenarios, with unique names."""
+    if not isinstance(events, pd.DataFrame):
+        raise DataError(
+            "The 'events' argument must be a DataFrame of 0/1 columns (scenarios x events). "
+            f"Got {type(events).__name__} instead."
+        )
+    if not events.index.equals(index):
+        raise MissingLabelsError("The 'events' must be labelled like the scenarios (same index).")
+    if not events.columns.is_unique:
+        raise MissingLabelsError("The 'events' argument has duplicate event names.")
+    try:
+        values = events.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError("The 'events' argument must hold 0 or 1 in every cell.") from exc
+    bad = ~np.isin(values, (0.0, 1.0))
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(
+            f"The event column {events.columns[c]!r} must hold 0 (did not happen) or 1 "
+            f"(happened); it holds {values[r, c]!r} in scenario {events.index[r]!r}."
+        )
+
+
 def _check_horizon(horizon: Any, name: str = "horizon") -> int:
     return check_int(horizon, name, what=" (trading days)")
 
@@ -81,6 +105,10 @@ class _Paths:
         """Return of a daily-reset position with ``leverage`` on ``column`` along each path."""
         raise NotImplementedError
 
+    def through(self, column: Hashable, days: int) -> np.ndarray:
+        """Return of ``column`` over the first ``days`` days of each path."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class _IndexedPaths(_Paths):
@@ -93,6 +121,10 @@ class _IndexedPaths(_Paths):
         r = self.daily[column].to_numpy(dtype=np.float64)
         growth = _log_growth(leverage * r)
         return np.asarray(np.expm1(growth[self.index].sum(axis=1)), dtype=np.float64)
+
+    def through(self, column: Hashable, days: int) -> np.ndarray:
+        growth = _log_growth(self.daily[column].to_numpy(dtype=np.float64))
+        return np.asarray(np.expm1(growth[self.index[:, :days]].sum(axis=1)), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -137,6 +169,42 @@ class _SimulatedPaths(_Paths):
         out = [np.expm1(_log_growth(leverage * d[:, :, j]).sum(axis=1)) for d in self._daily(cols)]
         return np.concatenate(out)
 
+    def through(self, column: Hashable, days: int) -> np.ndarray:
+        j = int(self.assets.get_indexer(pd.Index([column]))[0])
+        cols = np.arange(len(self.assets))  # same draws as horizon_returns
+        out = [np.expm1(_log_growth(d[:, :days, j]).sum(axis=1)) for d in self._daily(cols)]
+        return np.concatenate(out)
+
+
+@dataclass(frozen=True)
+class _EventPaths(_Paths):
+    """Paths of scenarios split by an event: the base paths twice, the second copy shocked.
+
+    The shock lands as one more move at the end of each path where the event happens.
+    """
+
+    base: _Paths | None
+    returns: pd.DataFrame  # the base scenarios' horizon returns (when no base paths)
+    shock: dict[Hashable, float]
+
+    def _halves(self, column: Hashable, values: np.ndarray, leverage: float) -> np.ndarray:
+        move = leverage * self.shock.get(column, 0.0)
+        return np.concatenate([values, (1.0 + values) * max(1.0 + move, 0.0) - 1.0])
+
+    def compound(self, column: Hashable, leverage: float) -> np.ndarray:
+        if self.base is None:
+            values = leverage * self.returns[column].to_numpy(dtype=np.float64)
+        else:
+            values = self.base.compound(column, leverage)
+        return self._halves(column, values, leverage)
+
+    def through(self, column: Hashable, days: int) -> np.ndarray:
+        if self.base is None:
+            values = self.returns[column].to_numpy(dtype=np.float64)
+        else:
+            values = self.base.through(column, days)
+        return np.concatenate([values, values])  # the shock lands after the last day
+
 
 @dataclass(frozen=True)
 class Scenarios:
@@ -155,7 +223,12 @@ class Scenarios:
     vol_moves : Series by scenario, or DataFrame of shape (n_scenarios, n_underlyings), optional
         Additive move of implied volatility in each scenario (annual volatility points,
         0.05 = +5 points), for revaluing options: a Series moves every underlying alike,
-        a DataFrame one column per underlying (others unmoved). None: no move.
+        a DataFrame one column per underlying. Where the scenarios state no move for an
+        underlying, options take the volatility model's (``optihedge.pricing.volatility``:
+        volatility rises as the underlying falls).
+    events : DataFrame of shape (n_scenarios, n_events), optional
+        Whether each named event happens in each scenario (0 or 1), for event contracts;
+        see :meth:`with_event`.
     """
 
     returns: pd.DataFrame
@@ -164,6 +237,7 @@ class Scenarios:
     name: str = "scenarios"
     vol_moves: pd.Series | pd.DataFrame | None = None
     paths: _Paths | None = field(default=None, repr=False)
+    events: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         _check_daily(self.returns, "returns", _check_horizon(self.horizon))
@@ -191,6 +265,8 @@ class Scenarios:
                 raise DataError(
                     "The 'vol_moves' argument must hold finite volatility moves > -1.00."
                 )
+        if self.events is not None:
+            _check_events(self.events, self.returns.index)
 
     # ------------------------------------------------------------ constructors
     @classmethod
@@ -398,7 +474,7 @@ class Scenarios:
         risk_model: Any,
         moves: Mapping[Hashable, float],
         *,
-        vol_move: float = 0.0,
+        vol_move: float | None = None,
         name: str | None = None,
     ) -> Scenarios:
         r"""Build a hypothetical shock: given moves of some factors or assets, the rest follow.
@@ -406,8 +482,9 @@ class Scenarios:
         Every asset moves by its conditional expectation under the risk model,
         :math:`E[r \mid r_F = m] = \Sigma_{\cdot F} \Sigma_{FF}^{-1} m` (an index move
         propagated through betas). ``vol_move`` (volatility points, e.g. 0.10) moves every
-        underlying's implied volatility, for option revaluation. One scenario over the
-        model's horizon.
+        underlying's implied volatility, for option revaluation; ``None`` leaves it to
+        the options' volatility model (it rises as the underlying falls). One scenario
+        over the model's horizon.
         """
         cov = risk_model.covariance()
         labels = list(moves)
@@ -428,12 +505,15 @@ class Scenarios:
         r = s_af @ np.linalg.lstsq(s_ff, m, rcond=None)[0]
         label = name or ", ".join(f"{k} {v:+.0%}" for k, v in moves.items())
         returns = pd.DataFrame([r], index=pd.Index([label], name="scenario"), columns=cov.index)
-        move = check_scalar(vol_move, "vol_move", lower=-1.0, lower_inclusive=False)
+        vol_moves = None
+        if vol_move is not None:
+            move = check_scalar(vol_move, "vol_move", lower=-1.0, lower_inclusive=False)
+            vol_moves = pd.Series(move, index=returns.index, name="vol_move")
         return cls(
             returns,
             int(getattr(risk_model, "horizon", 1)),
             name=f"shock {label}",
-            vol_moves=pd.Series(move, index=returns.index, name="vol_move"),
+            vol_moves=vol_moves,
         )
 
     # -------------------------------------------------------------- accessors
@@ -470,6 +550,139 @@ class Scenarios:
             return np.zeros(self.n_scenarios)
         col = moves if isinstance(moves, pd.Series) else moves[label]
         return col.to_numpy(dtype=np.float64)
+
+    def vol_moves_for(self, label: Hashable) -> np.ndarray | None:
+        """Volatility move the scenarios state for ``label``, or None where they state none."""
+        moves = self.vol_moves
+        if moves is None or (isinstance(moves, pd.DataFrame) and label not in moves.columns):
+            return None
+        return self.vol_move_of(label)
+
+    def return_through(self, column: Hashable, days: int) -> np.ndarray:
+        """Return of ``column`` over the first ``days`` trading days of each scenario.
+
+        The horizon return when ``days`` reaches the horizon. Scenarios without daily
+        paths (given returns, a shock) have no level inside the horizon: the horizon
+        return stands in for it.
+        """
+        horizon_return = self.column(column)
+        if days >= self.horizon or self.paths is None:
+            return horizon_return
+        return self.paths.through(column, check_int(days, "days"))
+
+    def event(self, name: Hashable, *, owner: str = "") -> np.ndarray:
+        """Whether event ``name`` happens in each scenario (0.0 or 1.0).
+
+        Raises
+        ------
+        MissingLabelsError
+            If the scenarios have no such event (name the ones they have).
+        """
+        if self.events is None or name not in self.events.columns:
+            have = [] if self.events is None else list(self.events.columns)
+            who = f"{owner} needs event {name!r}, which" if owner else f"Event {name!r}:"
+            raise MissingLabelsError(
+                f"{who} the scenarios lack (they have {have or 'no events'}); add it with "
+                "Scenarios.with_event(name, probability)."
+            )
+        return self.events[name].to_numpy(dtype=np.float64)
+
+    def with_event(
+        self,
+        name: str,
+        probability: float,
+        shock: float | Mapping[Hashable, float] | None = None,
+    ) -> Scenarios:
+        r"""Scenarios in which event ``name`` happens with ``probability``, independently.
+
+        Every scenario is split in two: without the event (probability
+        :math:`(1 - \pi) p_s`) and with it (:math:`\pi p_s`), so the event is exactly
+        independent of the rest, and exactly as likely as stated, unless ``shock``
+        moves the assets where it happens: a simple return applied on top of each
+        asset's horizon return (a float for every asset, or a mapping by asset). The
+        shock lands on the last day (options expiring earlier do not see it). Scenario
+        labels gain a level: ``(label, 0)`` and ``(label, 1)``.
+
+        Parameters
+        ----------
+        name : str
+            The event's name (an ``EventContract``'s ``event``).
+        probability : float
+            Your probability of the event over the horizon, in (0, 1).
+        shock : float or mapping of asset to float, optional
+            Simple return of the assets in the scenarios where the event happens (> -1).
+
+        Raises
+        ------
+        SpecificationError
+            If the name is taken or the probability is not in (0, 1).
+        MissingLabelsError
+            If the shock names an asset the scenarios lack.
+        """
+        if not isinstance(name, str) or not name:
+            raise SpecificationError(f"The event 'name' must be a non-empty str. Got {name!r}.")
+        if self.events is not None and name in self.events.columns:
+            raise SpecificationError(
+                f"The scenarios already have an event {name!r}; give the new one another name."
+            )
+        pi = check_scalar(
+            probability,
+            "probability",
+            lower=0.0,
+            upper=1.0,
+            lower_inclusive=False,
+            upper_inclusive=False,
+        )
+        columns = self.returns.columns
+        moves: dict[Hashable, float] = {}
+        if shock is not None:
+            if isinstance(shock, Mapping):
+                unknown = [k for k in shock if k not in columns]
+                if unknown:
+                    raise MissingLabelsError(
+                        f"The 'shock' names {format_labels(unknown)}, which the scenarios lack "
+                        f"(they cover {format_labels(columns)})."
+                    )
+                items = dict(shock)
+            else:
+                items = dict.fromkeys(columns, shock)
+            moves = {
+                k: check_scalar(v, f"shock[{k!r}]", lower=-1.0, lower_inclusive=False)
+                for k, v in items.items()
+            }
+        n = self.n_scenarios
+        base = self.returns.to_numpy(dtype=np.float64)
+        factor = np.array([1.0 + moves.get(c, 0.0) for c in columns])
+        shocked = np.where(factor == 1.0, base, (1.0 + base) * factor - 1.0)  # exact if unmoved
+        returns = np.vstack([base, shocked])
+        outer = self.returns.index.append(self.returns.index)
+        index = pd.MultiIndex.from_arrays(
+            [outer, np.repeat([0, 1], n)], names=[self.returns.index.name or "scenario", name]
+        )
+        p = self.probability_array()
+        probs = pd.Series(np.concatenate([(1.0 - pi) * p, pi * p]), index=index, name="probability")
+
+        def doubled(frame: Any) -> Any:
+            if frame is None:
+                return None
+            out = pd.concat([frame, frame])
+            out.index = index
+            return out
+
+        happened = pd.DataFrame({name: np.repeat([0.0, 1.0], n)}, index=index)
+        events = (
+            happened if self.events is None else pd.concat([doubled(self.events), happened], axis=1)
+        )
+        paths = _EventPaths(self.paths, self.returns, moves)
+        return Scenarios(
+            pd.DataFrame(returns, index=index, columns=columns),
+            self.horizon,
+            probs,
+            f"{self.name}, event {name!r} at {pi:g}",
+            doubled(self.vol_moves),
+            paths=paths,
+            events=events,
+        )
 
     def compound(self, column: Hashable, leverage: float) -> np.ndarray:
         """Return of a daily-reset ``leverage`` position on ``column`` in each scenario.
