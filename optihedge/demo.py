@@ -19,13 +19,23 @@ from constraints import (
     Constraint,
     GrossExposure,
     Liquidity,
+    PremiumBudget,
     ResidualBeta,
     Turnover,
     WholeContracts,
 )
 from factor_models import FactorModel, MultiWindowRegression
 from optihedge.datasets import load_default, metadata, returns_from_prices
-from optihedge.instruments import ETF, Future, Instrument, InverseETF, PositionReduction
+from optihedge.instruments import (
+    ETF,
+    Collar,
+    Future,
+    Instrument,
+    InverseETF,
+    MarketState,
+    PositionReduction,
+    Put,
+)
 from optihedge.measures.diagnostics import hedge_quality
 from optihedge.measures.risk import expected_shortfall, value_at_risk
 from optihedge.measures.sizing import beta_adjusted_notional, futures_contracts
@@ -47,6 +57,9 @@ OPTION_MULTIPLIER = 100.0  # SPX index options: USD 100 per index point
 RATE = 0.04  # assumed continuously compounded USD rate at the end of 2022
 DIVIDEND_YIELD = 0.016  # assumed S&P 500 dividend yield
 PUT_MONEYNESS = 0.95
+OPTION_EXPIRY = 63  # trading days: listed 3-month SPX options
+COLLAR = (0.95, 1.05)  # put and call strikes / spot
+PREMIUM_BUDGET = 0.01  # the option mandate: 1% of the book on premium
 START = "2000-01-01"  # RRC is stale before about 1997 (see KNOWN_FLAWS)
 
 
@@ -66,6 +79,8 @@ class DemoResult:
     optimized: HedgeResult
     shortfall: HedgeResult
     comparison: pd.DataFrame
+    protection: pd.DataFrame
+    option_hedges: dict[str, HedgeResult]
 
 
 def _horizon_returns(daily: pd.DataFrame, days: int) -> pd.DataFrame:
@@ -147,6 +162,16 @@ def run_demo(value: float = 1_000_000.0) -> DemoResult:
     )
     optimized = optimize_hedge(daily, prices.iloc[-1], stocks, factor_etfs, value)
     shortfall, comparison = shortfall_hedge(daily, prices.iloc[-1], stocks, value)
+    market = MarketState(
+        spot=pd.Series({"SP500": spot}),
+        volatility=pd.Series({"SP500": vol}),
+        rate=RATE,
+        dividend_yield=pd.Series({"SP500": DIVIDEND_YIELD}),
+        asof=prices.index[-1],
+    )
+    protection, option_hedges = option_alternatives(
+        daily, prices.iloc[-1], stocks, value, market, shortfall
+    )
     return DemoResult(
         value,
         prices.index[-1],
@@ -160,7 +185,82 @@ def run_demo(value: float = 1_000_000.0) -> DemoResult:
         optimized,
         shortfall,
         comparison,
+        protection,
+        option_hedges,
     )
+
+
+def option_alternatives(
+    daily: pd.DataFrame,
+    last: pd.Series,
+    stocks: list[str],
+    value: float,
+    market: MarketState,
+    linear: HedgeResult,
+) -> tuple[pd.DataFrame, dict[str, HedgeResult]]:
+    """Solve the expected-shortfall hedge again, with a protective put or a collar on offer.
+
+    Same scenarios, objective and limits as :func:`shortfall_hedge`, except that the
+    carry cap gives way to the option mandate's premium budget (an option's carry is its
+    premium decaying). Options are repriced in every scenario (Black-Scholes at the
+    scenario's index level and volatility, 42 trading days left). Returns the cost
+    against protection table (USD and fractions of the book) and the results.
+    """
+    scenarios = Scenarios.historical(daily[[*stocks, "SP500"]], horizon=HORIZON)
+    offers: dict[str, Instrument] = {
+        "+ protective put": Put(
+            f"SPX {PUT_MONEYNESS:.0%} put", underlying="SP500", moneyness=PUT_MONEYNESS,
+            multiplier=OPTION_MULTIPLIER, expiry=OPTION_EXPIRY, cost=0.002,
+        ),
+        "+ collar": Collar(
+            f"SPX {COLLAR[0]:.0%}/{COLLAR[1]:.0%} collar", underlying="SP500",
+            put_moneyness=COLLAR[0], call_moneyness=COLLAR[1],
+            multiplier=OPTION_MULTIPLIER, expiry=OPTION_EXPIRY, cost=0.002,
+        ),
+    }  # fmt: skip
+    limits = [c for c in _limits() if not isinstance(c, CarryBudget)] + [
+        PremiumBudget(PREMIUM_BUDGET)
+    ]
+    results = {"futures, inverse ETF, sales": linear}
+    for name, option in offers.items():
+        problem = HedgeProblem(
+            Portfolio.from_holdings(pd.Series(value / len(stocks), index=stocks)),
+            [*_index_hedges(last), option],
+            objective=ExpectedShortfall(0.95) + TradingCost(),
+            constraints=limits,
+            scenarios=scenarios,
+            horizon=HORIZON,
+            market="SP500",
+            market_state=market,
+        )
+        results[name] = problem.solve()
+    rows = {}
+    for name, res in results.items():
+        assert res.scenario_returns is not None
+        assert res.greeks is not None
+        after = res.scenario_returns["after"].to_numpy()
+        rows[name] = {
+            "premium (USD)": float(res.allocation["premium"].sum()),
+            "carry (USD/yr)": float(res.allocation["annual_carry"].sum()),
+            "ES 95%": expected_shortfall(after, 0.95),
+            "ES 99%": expected_shortfall(after, 0.99),
+            "worst": float(-after.min()),
+            "volatility": float(np.std(after)),
+            "vega (USD/pt)": float(res.greeks["vega_1pt"].to_numpy()[-1]),  # after
+        }
+    unhedged = linear.scenario_returns["before"].to_numpy()  # type: ignore[index]
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.loc["unhedged"] = {
+        "premium (USD)": 0.0,
+        "carry (USD/yr)": 0.0,
+        "ES 95%": expected_shortfall(unhedged, 0.95),
+        "ES 99%": expected_shortfall(unhedged, 0.99),
+        "worst": float(-unhedged.min()),
+        "volatility": float(np.std(unhedged)),
+        "vega (USD/pt)": 0.0,
+    }
+    table = table.loc[["unhedged", *results]]
+    return table, {k: v for k, v in results.items() if k in offers}
 
 
 def shortfall_hedge(
@@ -404,5 +504,26 @@ def format_demo(result: DemoResult) -> str:
         r.shortfall.summary(),
         _windows_note(r),
         "",
+        f"Options on offer: the same expected-shortfall hedge with a {OPTION_EXPIRY}-day "
+        f"S&P 500 put ({PUT_MONEYNESS:.0%} strike) or collar ({COLLAR[0]:.0%}/"
+        f"{COLLAR[1]:.0%}) added, repriced in every scenario (Black-Scholes at the "
+        "scenario's index level, a spot-volatility beta measured on the VIX and a skew); "
+        f"the carry cap gives way to a premium budget of {PREMIUM_BUDGET:.0%} of the book. "
+        "Cost against protection (USD; risk as a fraction of the book over "
+        f"{HORIZON} days; vega after the hedge per volatility point):",
+        r.protection.to_string(
+            formatters={
+                "premium (USD)": money,
+                "carry (USD/yr)": money,
+                "vega (USD/pt)": money,
+                **{c: "{:.4f}".format for c in ("ES 95%", "ES 99%", "worst", "volatility")},
+            }
+        ),
+        "",
+        *(
+            line
+            for name, res in r.option_hedges.items()
+            for line in (f"{name[2:].capitalize()}:", _allocation_text(res), res.summary(), "")
+        ),
     ]
     return "\n".join(lines)

@@ -215,6 +215,60 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
         "gross_exposure.max",
     ),
     ("a negative spot", lambda: oh.MarketState(spot={"IDX": -1.0}), DataError, "'spot'"),
+    # options and events
+    (
+        "a put with strike 0",
+        lambda: oh.Put("P", underlying="IDX", strike=0.0),
+        SpecificationError,
+        "strike",
+    ),
+    (
+        "a put expiring today",
+        lambda: oh.Put("P", underlying="IDX", expiry=0),
+        SpecificationError,
+        "expiry",
+    ),
+    (
+        "a negative implied volatility",
+        lambda: oh.Call("C", underlying="IDX", implied_vol=-0.2),
+        SpecificationError,
+        "implied_vol",
+    ),
+    (
+        "a moneyness of 50",
+        lambda: oh.Put("P", underlying="IDX", moneyness=50),
+        SpecificationError,
+        "strike / spot",
+    ),
+    (
+        "a moneyness of 0",
+        lambda: oh.Put("P", underlying="IDX", moneyness=0),
+        SpecificationError,
+        "moneyness",
+    ),
+    (
+        "an option without a market state",
+        lambda: problem(instruments=[oh.Put("P", underlying="IDX")]),
+        SpecificationError,
+        "market_state",
+    ),
+    (
+        "an option on an underlying missing from the data",
+        lambda: problem(
+            instruments=[oh.Put("P", underlying="VIX")],
+            market_state=oh.MarketState(spot={"VIX": 20.0}, volatility={"VIX": 0.9}),
+        ),
+        MissingLabelsError,
+        "'VIX'",
+    ),
+    (
+        "an event column that is not 0/1",
+        lambda: oh.Scenarios(
+            DAILY.iloc[:3], 1, events=pd.DataFrame({"e": [0, 2, 1]}, index=DAILY.index[:3])
+        ),
+        DataError,
+        "must hold 0",
+    ),
 ]
 
 
@@ -315,6 +369,24 @@ def test_malformed_inputs_get_typed_errors_or_checked_results(
         ),
         # every other public constructor, with the malformed number or frame
         lambda: oh.ETF(label="E", underlying="IDX", expense_ratio=number),  # type: ignore[arg-type]
+        lambda: oh.Put("P", underlying="IDX", moneyness=number),  # type: ignore[arg-type]
+        lambda: oh.Call("C", underlying="IDX", strike=number),  # type: ignore[arg-type]
+        lambda: oh.Collar("K", underlying="IDX", put_moneyness=number, call_moneyness=1.1),  # type: ignore[arg-type]
+        lambda: oh.PutSpread("S", underlying="IDX", upper_moneyness=1.0, lower_moneyness=number),  # type: ignore[arg-type]
+        lambda: oh.Put("P", underlying="IDX", expiry=number),  # type: ignore[arg-type]
+        lambda: oh.EventContract("E", event="e", price=number),  # type: ignore[arg-type]
+        lambda: oh.VolatilityModel(beta=number),  # type: ignore[arg-type]
+        lambda: oh.Scenarios.from_returns(DAILY).with_event("e", number).returns,  # type: ignore[arg-type]
+        lambda: oh.portfolio_insurance(1e6, 1.0, 4000.0, number, T=0.25).strike,  # type: ignore[arg-type]
+        lambda: oh.delta_hedge_table(
+            frame.iloc[:, 0] if frame.shape[1] else [],
+            kind="call",
+            strike=50.0,
+            r=0.05,
+            sigma=0.2,
+            T=1.0,
+            position=-100.0,
+        ),
         lambda: oh.InverseETF(label="S", underlying="IDX", leverage=number),  # type: ignore[arg-type]
         lambda: oh.PositionReduction(label="s", holding="A", cost=number),  # type: ignore[arg-type]
         lambda: oh.MarketState(spot={"IDX": number}, rate=0.0),  # type: ignore[dict-item]

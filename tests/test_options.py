@@ -287,7 +287,7 @@ class TestOptionInstruments:
         assert spot_vol_beta(500) == SPOT_VOL_BETA[63]
 
     @given(
-        moves=st.lists(st.floats(-0.6, 0.6), min_size=1, max_size=8),
+        moves=st.lists(st.floats(-0.3, 0.3), min_size=1, max_size=8),
         moneyness=st.floats(0.7, 1.3),
         expiry=st.integers(1, 300),
     )
@@ -545,3 +545,15 @@ class TestEventHedges:
         contract = oh.EventContract("FED", event="fed", price=0.2)
         with pytest.raises(SpecificationError, match="ExpectedShortfall"):
             _problem([*LINEAR, contract], [], scenarios=scenarios, objective=oh.Variance())
+
+
+def test_a_problem_with_options_and_events_pickles_and_solves_the_same() -> None:
+    import pickle
+
+    scenarios = _crash_scenarios(300).with_event("default", 0.1, shock={"BOOK": -0.2})
+    instruments = [*LINEAR, OPTIONS[0], oh.EventContract("DEF", event="default", price=0.08)]
+    problem = _problem(instruments, [PremiumBudget(0.01), GrossExposure(0.4)], scenarios=scenarios)
+    here = problem.solve()
+    there = pickle.loads(pickle.dumps(problem)).solve()
+    np.testing.assert_allclose(there.weights, here.weights, atol=1e-9)
+    assert there.objective_value == pytest.approx(here.objective_value, rel=1e-10)

@@ -123,17 +123,10 @@ def _instrument_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Exposures (assets x instruments) and attributes (instruments x names), per unit of x."""
     assert capital is not None
-    have = market.provides()
     position = {a: i for i, a in enumerate(assets)}
     exposures = np.zeros((len(assets), len(instruments)))
     rows = []
     for j, inst in enumerate(instruments):
-        missing = inst.market_requirements() - have
-        if missing:
-            raise SpecificationError(
-                f"{inst.name} needs {sorted(missing)} in the market state; pass "
-                "market_state=MarketState(...) with them."
-            )
         lower, upper = inst.bounds(book)
         for asset, amount in inst.exposures(market).items():
             if asset not in position:
@@ -149,6 +142,18 @@ def _instrument_tables(
         rows.append(row)
     attributes = pd.DataFrame(rows, index=labels, dtype=np.float64)
     return pd.DataFrame(exposures, index=assets, columns=labels), attributes
+
+
+def check_market(instruments: Sequence[Instrument], market: MarketState) -> None:
+    """Every instrument must find the market-state fields it needs."""
+    have = market.provides()
+    for inst in instruments:
+        missing = inst.market_requirements() - have
+        if missing:
+            raise SpecificationError(
+                f"{inst.name} needs {sorted(missing)} in the market state; pass "
+                "market_state=MarketState(...) with them."
+            )
 
 
 def build_data(
@@ -190,6 +195,7 @@ def build_data(
         )
     models = risk_models_of(risk_model)
     first = next(iter(models.values()))
+    check_market(instruments, inputs.market_state)
     # an instrument may sit on a factor (an index future on the market factor): the
     # factor then becomes an asset of its own, with no specific risk
     named = {a for inst in instruments for a in inst.exposures(inputs.market_state)}
