@@ -557,3 +557,26 @@ def test_a_problem_with_options_and_events_pickles_and_solves_the_same() -> None
     there = pickle.loads(pickle.dumps(problem)).solve()
     np.testing.assert_allclose(there.weights, here.weights, atol=1e-9)
     assert there.objective_value == pytest.approx(here.objective_value, rel=1e-10)
+
+
+def test_expected_shortfall_states_full_repricing() -> None:
+    result = _problem([*LINEAR, OPTIONS[0]], [PremiumBudget(0.01)]).solve()
+    assert any("repriced fully" in n for n in result.notes)
+    linear = _problem(LINEAR, []).solve()
+    assert not any("repriced" in n for n in linear.notes)
+
+
+def test_monte_carlo_and_stress_scenarios_carry_what_repricing_needs() -> None:
+    daily = _daily()
+    model = oh.FactorModel().fit(daily, daily[["IDX"]]).risk_model_
+    mc = oh.Scenarios.monte_carlo(model, 500, horizon=21, seed=4)
+    assert mc.paths is not None
+    # the paths' first 21 days are the horizon returns: the same draws
+    np.testing.assert_allclose(mc.paths.through("IDX", 21), mc.column("IDX"), rtol=1e-12)
+    put = oh.Put("P", underlying="IDX", moneyness=1.0, expiry=10)
+    level = 1 + mc.return_through("IDX", 10)
+    expected = np.maximum(1 - level, 0) - put.attributes(MARKET)["premium"]
+    np.testing.assert_allclose(put.scenario_returns(mc, MARKET), expected, atol=1e-12)
+    assert not np.allclose(level, 1 + mc.column("IDX"))  # day 10 is not day 21
+    stress = oh.Scenarios.stress(daily, (str(daily.index[10].date()), str(daily.index[60].date())))
+    assert np.isfinite(oh.Put("Q", underlying="IDX").scenario_returns(stress, MARKET)).all()

@@ -292,9 +292,17 @@ class _ActiveSet:
 
     def report(self) -> dict[str, Any]:
         """Return the level the scenario risk is stated at, and the active set's work."""
-        return {
+        out: dict[str, Any] = {
             "scenario_alpha": self.alpha,
             "shortfall_method": self.term.method,
             "scenario_slots": self.slots,
             "active_set_swaps": self.iterations,
         }
+        data = self.data
+        if data is not None and (np.any(data.attribute("gamma")) or np.any(data.attribute("vega"))):
+            out["approximation_note"] = (
+                "Options are repriced fully in every scenario for the expected shortfall "
+                "(no delta approximation); the normal VaR and volatility in the risk table "
+                "use their delta."
+            )
+        return out
