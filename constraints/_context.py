@@ -129,6 +129,9 @@ class HedgeData:
         With scenarios: the book's return per scenario (n_scenarios,), each instrument's
         return per unit of x per scenario (n_scenarios, n_instruments), probabilities,
         and scenario labels.
+    scenario_assets : DataFrame, optional
+        The scenarios' asset returns (scenarios x assets; the Scenarios' own frame, not a
+        copy), for attribution by holding and by factor.
     """
 
     instruments: pd.Index
@@ -146,6 +149,7 @@ class HedgeData:
     scenario_pnl: np.ndarray | None = None
     scenario_probabilities: np.ndarray | None = None
     scenario_index: pd.Index | None = None
+    scenario_assets: pd.DataFrame | None = None
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property

@@ -242,6 +242,7 @@ def build_data(
             "scenario_pnl": scenario_matrix(instruments, scenarios, inputs.market_state),
             "scenario_probabilities": scenarios.probability_array(),
             "scenario_index": scenarios.returns.index,
+            "scenario_assets": scenarios.returns,
         }
     primary = next(iter(per_horizon.values()))
     return HedgeData(

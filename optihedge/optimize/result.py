@@ -11,17 +11,28 @@ bind is exactly 0, and ``units_rounded`` gives whole contracts or shares.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import importlib
+import math
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from constraints import HedgeData
+from constraints._context import covariance_with
+from optihedge._validation import check_scalar
+from optihedge.errors import SpecificationError
 from optihedge.measures.risk import expected_shortfall, parametric_es, parametric_var, value_at_risk
+from optihedge.optimize.breakdown import RiskInputs, attribute
 
-__all__ = ["POSITION_TOLERANCE", "HedgeResult", "make_result"]
+__all__ = ["POSITION_TOLERANCE", "Explanation", "HedgeResult", "make_result"]
+
+#: Statuses of a solve whose positions can be explained and attributed.
+SOLVED = ("optimal", "optimal_inaccurate")
 
 #: Positions smaller than this (fraction of capital) are below the solver's accuracy
 #: (Clarabel's default tolerances are 1e-8) and reported as exactly 0.
@@ -83,6 +94,9 @@ class HedgeResult:
         0.01) and ``theta_1d`` (P&L per trading day of time decay). The book's holdings
         are linear: its gamma, vega and theta are 0. A positive ``vega_1pt`` after the
         hedge means the hedged book is long volatility.
+    risk_inputs : RiskInputs, optional
+        The risk model, exposures and scenarios the result was solved on (references,
+        not copies), for :meth:`attribution`.
     """
 
     weights: pd.Series
@@ -101,6 +115,7 @@ class HedgeResult:
     exposures: pd.DataFrame | None = None
     factor_exposures: pd.DataFrame | None = None
     greeks: pd.DataFrame | None = None
+    risk_inputs: RiskInputs | None = field(default=None, repr=False, compare=False)
 
     @property
     def binding(self) -> list[str]:
@@ -139,6 +154,178 @@ class HedgeResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    # ---------------------------------------------------------------- attribution
+    def _solved(self, what: str) -> RiskInputs:
+        if self.status not in SOLVED or not np.isfinite(self.weights.to_numpy()).all():
+            raise SpecificationError(
+                f"Cannot {what} a result whose solve failed (status {self.status!r}); fix the "
+                "problem (see the error its solve raised) and solve again."
+            )
+        if self.risk_inputs is None:
+            raise SpecificationError(
+                f"Cannot {what} this result: it carries no risk inputs (it was not built by "
+                "HedgeProblem.solve)."
+            )
+        return self.risk_inputs
+
+    def attribution(
+        self,
+        by: str = "factor",
+        measure: str = "volatility",
+        *,
+        factors: Sequence[Hashable] | None = None,
+        alpha: float | None = None,
+    ) -> pd.DataFrame:
+        """Split the risk before and after the hedge into contributions that add up.
+
+        Parameters
+        ----------
+        by : {"factor", "holding", "instrument", "leg"}
+            ``"factor"``: each factor, ``"specific"`` and (expected shortfall)
+            ``"non-linear"``, the part of repriced option or daily-reset P&L beyond
+            delta; ``"holding"``: each holding and ``"hedge"``; ``"instrument"``: every
+            holding and every hedge instrument; ``"leg"``: ``"book"`` and each hedge.
+        measure : {"volatility", "expected_shortfall"}
+            Euler contributions to the factor model's volatility (options by their
+            delta), or to the scenario expected shortfall at the result's alpha
+            (options and inverse ETFs by their repriced scenario P&L).
+        factors : sequence of factor labels, optional
+            With ``by="factor"``: the factors shown on their own rows (the rest are
+            summed into ``"other factors"``).
+        alpha : float, optional
+            Level of the expected shortfall (the result's own by default: the
+            objective's, else 0.95).
+
+        Returns
+        -------
+        DataFrame
+            Rows as above and ``"total"`` last; ``before`` and ``after`` (fractions of
+            capital over ``horizon`` trading days), ``before_share`` and ``after_share``
+            (of the total); for expected shortfall also ``before_se`` and ``after_se``
+            (standard errors). ``attrs`` name the estimator and units.
+
+        Raises
+        ------
+        SpecificationError
+            An unknown grouping or measure, a failed solve, expected shortfall without
+            scenarios.
+        MissingLabelsError
+            A factor the risk model lacks.
+        DataError
+            A tail of fewer than one scenario.
+        """
+        inputs = self._solved("attribute")
+        if alpha is not None:
+            a = check_scalar(
+                alpha, "alpha", lower=0.0, upper=1.0, lower_inclusive=False, upper_inclusive=False
+            )
+            inputs = dataclasses.replace(inputs, alpha=a)
+        return attribute(
+            inputs,
+            self.weights.to_numpy(dtype=np.float64),
+            by=by,
+            measure=measure,
+            factors=factors,
+            horizon=self.horizon,
+        )
+
+    def explain(self, tolerance: float = 0.10) -> Explanation:
+        r"""State the hedge policy in one sentence, with every number behind it.
+
+        "Protecting against SP500 beta of about 0.69 on USD 1,000,000 for 21 trading
+        days, at about 0.19% a year; residual beta >= 0.25 binds; remove or rebalance
+        when the beta drifts outside 0.80-1.08."
+
+        The band is the drift of the book's beta that would raise the hedged book's
+        variance by ``tolerance`` (10% by default), around the book's beta:
+        :math:`\delta = \sqrt{	au \sigma^2_{	ext{after}}} / \sigma_{	ext{market}}`.
+        The cost is, per instrument, an option's premium spread over its life (its
+        carry is that premium decaying, not counted twice) or another instrument's
+        annual carry, as a fraction of capital.
+        """
+        inputs = self._solved("explain")
+        tau = check_scalar(tolerance, "tolerance", lower=0.0, lower_inclusive=False)
+        beta = self.risk["beta"].to_numpy(dtype=np.float64)
+        variance_after = float(self.risk["variance"].to_numpy()[1])
+        _, market_var = covariance_with(inputs.risk, self.market)
+        drift = math.sqrt(tau * max(variance_after, 0.0) / market_var) if market_var > 0 else 0.0
+        carry_by = self.allocation["annual_carry"].to_numpy()
+        premium_by = self.allocation["annual_premium"].to_numpy()
+        carry, premium = float(carry_by.sum()), float(premium_by.sum())
+        cost = float(np.where(premium_by != 0, premium_by, carry_by).sum()) / self.capital
+        limits = []
+        for label in self.binding:
+            value = float(
+                self.constraints["limit"].to_numpy()[self.constraints.index.get_loc(label)]
+            )
+            name, _, side = str(label).rpartition(".")
+            sense = {"min": ">=", "max": "<=", "total": "="}.get(side, side)
+            limits.append(f"{name.replace('_', ' ')} {sense} {value:.4g}")
+        binds = (
+            f"{', '.join(limits)} {'bind' if len(limits) > 1 else 'binds'}"
+            if limits
+            else "no limit binds"
+        )
+        protected = float(beta[0] - beta[1])
+        low, high = float(beta[0] - drift), float(beta[0] + drift)
+        sentence = (
+            f"Protecting against {self.market} beta of about {protected:.2f} on "
+            f"{self.money(self.capital)} for {self.horizon} trading days, at about "
+            f"{cost:.2%} a year; {binds}; remove or rebalance when the beta drifts outside "
+            f"{low:.2f}-{high:.2f}."
+        )
+        numbers: dict[str, Any] = {
+            "market": self.market,
+            "beta_before": float(beta[0]),
+            "beta_after": float(beta[1]),
+            "beta_protected": protected,
+            "capital": self.capital,
+            "currency": self.currency,
+            "horizon_days": self.horizon,
+            "annual_carry": carry,
+            "annual_premium": premium,
+            "annual_cost_fraction": cost,
+            "binding": list(self.binding),
+            "band_low": low,
+            "band_high": high,
+            "band_tolerance": tau,
+            "volatility_before": float(self.risk["volatility"].to_numpy()[0]),
+            "volatility_after": float(self.risk["volatility"].to_numpy()[1]),
+        }
+        if "scenario_es" in self.risk.columns:
+            es = self.risk["scenario_es"].to_numpy(dtype=np.float64)
+            numbers |= {"es_before": float(es[0]), "es_after": float(es[1])}
+        return Explanation(sentence, numbers)
+
+    def report(
+        self,
+        path: str | Path,
+        *,
+        title: str | None = None,
+        inputs: dict[str, str] | None = None,
+        returns: pd.DataFrame | None = None,
+    ) -> Path:
+        """Write one self-contained HTML report of this hedge and return its path.
+
+        See ``optihedge.analysis.report.write_report`` (the analysis layer, reached at
+        call time: the result stays a plain value and the layers import one way).
+        """
+        self._solved("report on")
+        module = importlib.import_module("optihedge.analysis.report")
+        out: Path = module.write_report(self, path, title=title, inputs=inputs, returns=returns)
+        return out
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The hedge policy sentence and the numbers behind it (see ``HedgeResult.explain``)."""
+
+    sentence: str
+    numbers: dict[str, Any]
+
+    def __str__(self) -> str:
+        return self.sentence
 
 
 def _normal_risk(vol: float, mean: float | None) -> dict[str, float]:
@@ -315,4 +502,14 @@ def make_result(
         exposures=exposures,
         factor_exposures=factor_exposures,
         greeks=_greeks_table(data, x, capital),
+        risk_inputs=RiskInputs(
+            risk=data.risk,
+            exposures=data.exposures,
+            book=data.book,
+            holdings=data.book.index[data.book.to_numpy() != 0],
+            scenario_assets=data.scenario_assets,
+            scenario_pnl=data.scenario_pnl,
+            probabilities=data.scenario_probabilities,
+            alpha=0.95 if scenario_alpha is None else scenario_alpha,
+        ),
     )

@@ -36,7 +36,8 @@ import cvxpy as cp
 import numpy as np
 
 from constraints import HedgeContext, HedgeData, ParameterSpec, RebuildRequired
-from optihedge.errors import SpecificationError
+from optihedge.errors import DataError, SpecificationError
+from optihedge.measures.contributions import check_tail
 from optihedge.measures.risk import expected_shortfall
 from optihedge.optimize.objectives import CompiledObjective, Objective
 
@@ -61,12 +62,11 @@ def _arrays(data: HedgeData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _check_tail(alpha: float, p: np.ndarray) -> None:
-    tail = 1.0 - alpha
-    if tail < float(p.max()) - 1e-15 and tail * len(p) < 1.0 - 1e-12:
-        raise SpecificationError(
-            f"alpha={alpha!r} leaves a tail of {tail * len(p):.3g} scenario(s) out of "
-            f"{len(p)}: fewer than one. Lower alpha or add scenarios."
-        )
+    """Refuse a tail of less than one scenario (an optimizer's alpha: a SpecificationError)."""
+    try:
+        check_tail(alpha, p)
+    except DataError as exc:
+        raise SpecificationError(str(exc)) from None
 
 
 class ExpectedShortfall(Objective):

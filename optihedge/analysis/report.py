@@ -1,0 +1,268 @@
+"""The hedge report: one self-contained HTML page a chief risk officer can open anywhere.
+
+No network: styles are inline, figures are embedded PNGs (base64), and the only script
+is a few inline lines that record each figure's rendered size on the page (so that a
+headless browser can check it). Sections: the inputs, the policy sentence, the
+allocation, risk before and after, the Greeks, the limits (binding flags and shadow
+prices), attribution tables, figures, and, given realised returns, what the hedge earned
+by factor and how it did in stress windows.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from optihedge.analysis.attribution import return_attribution
+from optihedge.analysis.figures import attribution_bars, effectiveness_bars, pnl_distribution
+from optihedge.errors import SpecificationError
+
+__all__ = ["check_writable", "write_report"]
+
+_STYLE = """
+body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
+       max-width: 1000px; color: #222; line-height: 1.4; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ccc; margin-top: 2em; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+.policy { font-size: 1.1em; background: #eef4fb; padding: 0.8em 1em;
+          border-left: 4px solid #1f5fa8; }
+.note { color: #555; font-size: 0.9em; }
+figure { margin: 1em 0; } img { max-width: 100%; }
+"""
+
+_SCRIPT = """
+window.addEventListener("load", function () {
+  document.querySelectorAll("img").forEach(function (img) {
+    img.setAttribute("data-rendered", img.naturalWidth + "x" + img.naturalHeight);
+  });
+  document.body.setAttribute("data-ready", "1");
+});
+"""
+
+
+def check_writable(path: str | Path) -> Path:
+    """Return ``path`` as a Path if a file can be written there.
+
+    Raises
+    ------
+    SpecificationError
+        Naming the path and why not (a directory, a missing or read-only folder).
+    """
+    if not isinstance(path, str | Path) or not str(path):
+        raise SpecificationError(
+            f"The 'path' argument must be a file path (str or Path). Got {path!r}."
+        )
+    target = Path(path)
+    if target.is_dir():
+        raise SpecificationError(
+            f"The 'path' argument {str(target)!r} is a directory; give a file name in it "
+            "(e.g. 'hedge.html')."
+        )
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise SpecificationError(
+            f"The 'path' argument {str(target)!r} cannot be written: its folder "
+            f"{str(folder)!r} does not exist. Create it first."
+        )
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise SpecificationError(
+            f"The 'path' argument {str(target)!r} cannot be written: no write permission. "
+            "Choose a writable location."
+        )
+    return target
+
+
+def _png(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _table(frame: pd.DataFrame, table_id: str, fmt: str = "{:,.4f}") -> str:
+    return frame.to_html(
+        table_id=table_id,
+        float_format=fmt.format,
+        border=0,
+        na_rep="",
+        escape=True,
+    )
+
+
+def _percent(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].map(lambda v: "" if pd.isna(v) else f"{v:.3%}")
+    return out
+
+
+def _inputs_table(result: Any, extra: Mapping[str, str] | None) -> pd.DataFrame:
+    ri = result.risk_inputs
+    rows: dict[str, str] = {
+        "capital": result.money(result.capital),
+        "horizon": f"{result.horizon} trading days",
+        "market (beta reference)": str(result.market),
+        "holdings": f"{len(ri.holdings)}",
+        "hedge instruments": ", ".join(str(i) for i in result.weights.index),
+        "risk model factors": ", ".join(str(f) for f in ri.loadings.columns),
+    }
+    if ri.probabilities is not None:
+        rows["scenarios"] = (
+            f"{len(ri.probabilities):,} over {result.horizon} days; expected shortfall at "
+            f"alpha {ri.alpha:g}"
+        )
+    rows |= {str(k): str(v) for k, v in (extra or {}).items()}
+    return pd.DataFrame({"value": rows}).rename_axis("input")
+
+
+def _figure(fig: Figure, fig_id: str, caption: str) -> str:
+    return (
+        f'<figure><img id="{fig_id}" alt="{html.escape(caption)}" '
+        f'src="data:image/png;base64,{_png(fig)}"><figcaption class="note">'
+        f"{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def write_report(
+    result: Any,
+    path: str | Path,
+    *,
+    title: str | None = None,
+    inputs: Mapping[str, str] | None = None,
+    returns: pd.DataFrame | None = None,
+) -> Path:
+    """Write the hedge report of ``result`` to ``path`` (one HTML file) and return the path.
+
+    Parameters
+    ----------
+    result : HedgeResult
+        A solved result.
+    path : str or Path
+        The file to write (replaced atomically: a failure leaves any old file intact).
+    title : str, optional
+    inputs : mapping of str to str, optional
+        What else the reader should know (data span, estimation windows, volatility
+        proxy, assumptions), shown with what the result itself knows.
+    returns : DataFrame (dates x assets), optional
+        Realised daily returns: adds the return attribution, hedge effectiveness in
+        stress windows and the drag in rising markets.
+
+    Raises
+    ------
+    SpecificationError
+        A path that cannot be written, or a result from a failed solve.
+    """
+    target = check_writable(path)
+    explanation = result.explain()
+    has_scenarios = result.scenario_returns is not None
+    parts: list[str] = []
+    heading = title or f"Hedge report: {result.money(result.capital)} book, {result.horizon} days"
+    parts.append(f"<h1>{html.escape(heading)}</h1>")
+    parts.append(f'<p class="policy" id="policy">{html.escape(explanation.sentence)}</p>')
+    parts.append("<h2>Inputs</h2>" + _table(_inputs_table(result, inputs), "inputs"))
+
+    alloc = result.allocation.copy()
+    parts.append(
+        f"<h2>Allocation</h2><p class='note'>weight: signed notional / capital; money in "
+        f"{html.escape(result.currency)}; units: contracts or shares.</p>"
+        + _table(alloc, "allocation", "{:,.4f}")
+    )
+    risk = result.risk.copy()
+    parts.append(
+        f"<h2>Risk before and after</h2><p class='note'>Fractions of capital over "
+        f"{result.horizon} trading days; losses positive.</p>" + _table(risk, "risk")
+    )
+    if result.greeks is not None:
+        parts.append(
+            "<h2>Greeks</h2><p class='note'>"
+            + html.escape(str(result.greeks.attrs.get("units", "")))
+            + "</p>"
+            + _table(result.greeks, "greeks", "{:,.0f}")
+        )
+    limits = result.constraints.copy()
+    parts.append(
+        "<h2>Limits</h2><p class='note'>shadow price: objective improvement per unit of "
+        "relaxation (0 where the limit does not bind).</p>" + _table(limits, "limits", "{:.4g}")
+    )
+
+    figures: list[str] = []
+    parts.append("<h2>Where the risk comes from</h2>")
+    measures = ["volatility", *(["expected_shortfall"] if has_scenarios else [])]
+    for measure in measures:
+        for by in ("factor", "leg"):
+            table = result.attribution(by=by, measure=measure)
+            label = measure.replace("_", " ")
+            parts.append(
+                f"<h3>{html.escape(label)} by {by}</h3><p class='note'>"
+                + html.escape(str(table.attrs.get("estimator", "")))
+                + f"; units: {html.escape(str(table.attrs.get('units', '')))}.</p>"
+                + _table(_percent(table), f"attribution-{measure}-{by}")
+            )
+            if by == "factor":
+                figures.append(
+                    _figure(
+                        attribution_bars(table),
+                        f"fig-attribution-{measure}",
+                        f"{label} by factor, before and after the hedge",
+                    )
+                )
+    if has_scenarios:
+        figures.append(
+            _figure(
+                pnl_distribution(result),
+                "fig-pnl",
+                "Distribution of the horizon P&L before and after, VaR and ES marked",
+            )
+        )
+    if returns is not None:
+        realised = return_attribution(result, returns, result.risk_inputs.risk)
+        parts.append(
+            "<h2>What the hedge earned</h2><p class='note'>"
+            + html.escape(str(realised.total.attrs.get("note", "")))
+            + "; positions held constant (rebalanced daily), options by their delta.</p>"
+            + _table(_percent(realised.total), "return-attribution")
+            + "<h3>Stress windows</h3>"
+            + _table(realised.effectiveness, "effectiveness", "{:.3f}")
+            + "<h3>Drag in rising markets</h3>"
+            + _table(realised.drag.to_frame(), "drag", "{:.5f}")
+        )
+        figures.append(
+            _figure(
+                effectiveness_bars(realised),
+                "fig-effectiveness",
+                "Hedge effectiveness by stress window",
+            )
+        )
+    parts.append("<h2>Figures</h2>" + "".join(figures))
+    if result.notes:
+        parts.append(
+            "<h2>Notes</h2><ul>"
+            + "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
+            + "</ul>"
+        )
+    page = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(heading)}</title><style>{_STYLE}</style></head><body>"
+        + "\n".join(parts)
+        + f"<script>{_SCRIPT}</script></body></html>"
+    )
+    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".html.part")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(page)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target

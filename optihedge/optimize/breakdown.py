@@ -1,0 +1,299 @@
+"""Where a hedge result's risk comes from: attribution tables and the policy sentence.
+
+A :class:`RiskInputs` keeps, by reference, the numbers a result was solved on (the risk
+model over the horizon, the instruments' exposures, the book, the scenarios); the
+functions here turn them and the positions into tables that add up (see
+``optihedge.measures.contributions`` for the formulas).
+
+Groupings (``by``):
+
+- ``"factor"``: each risk-model factor, ``"specific"``, and for expected shortfall
+  ``"non-linear"`` (what an option's or a daily-reset product's repriced P&L adds to
+  its delta);
+- ``"holding"``: each holding of the book, and ``"hedge"`` (every hedge position);
+- ``"instrument"``: each holding and each hedge instrument (every position);
+- ``"leg"``: ``"book"`` and each hedge instrument: the hedged book's risk split into the
+  book and each hedge, the total being what is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from constraints._context import FactorRisk
+from optihedge._validation import check_option, format_labels
+from optihedge.errors import MissingLabelsError, SpecificationError
+from optihedge.measures.contributions import (
+    tail_summary,
+    volatility_contributions,
+    weighted_contributions,
+)
+
+__all__ = ["GROUPINGS", "MEASURES", "RiskInputs", "attribute"]
+
+GROUPINGS = ("factor", "holding", "instrument", "leg")
+MEASURES = ("volatility", "expected_shortfall")
+
+
+@dataclass(frozen=True)
+class RiskInputs:
+    """The numbers behind a result's risk, kept by reference (no copies).
+
+    Attributes
+    ----------
+    risk : FactorRisk
+        The primary risk model over the result's horizon.
+    exposures : DataFrame (assets x instruments)
+        Per unit of position (delta approximation).
+    book : Series by asset
+        The book's weights (fractions of capital).
+    holdings : Index
+        The book's holdings (assets with a weight).
+    scenario_assets : DataFrame, optional
+        Scenario returns by asset (the Scenarios' own frame).
+    scenario_pnl : ndarray (n_scenarios, n_instruments), optional
+        Each instrument's repriced return per unit of position in each scenario.
+    probabilities : ndarray, optional
+    alpha : float
+        Level of the scenario expected shortfall.
+    """
+
+    risk: FactorRisk
+    exposures: pd.DataFrame
+    book: pd.Series
+    holdings: pd.Index
+    scenario_assets: pd.DataFrame | None = None
+    scenario_pnl: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    alpha: float = 0.95
+
+    @property
+    def loadings(self) -> pd.DataFrame:
+        """Loadings, assets x factors."""
+        return self.risk.loadings
+
+    @property
+    def factor_cov(self) -> pd.DataFrame:
+        """Factor covariance over the horizon."""
+        return self.risk.factor_cov
+
+    @property
+    def specific_var(self) -> pd.Series:
+        """Specific variance by asset over the horizon."""
+        return self.risk.specific_var
+
+    def factor_returns(self, rows: np.ndarray) -> np.ndarray:
+        """Return the factor returns in scenario ``rows``.
+
+        The scenarios' own columns where they hold every factor, else the
+        cross-sectional GLS estimate from the assets they hold.
+        """
+        assert self.scenario_assets is not None
+        factors = self.loadings.columns
+        frame = self.scenario_assets
+        if factors.isin(frame.columns).all():
+            own: np.ndarray = frame[factors].to_numpy(dtype=np.float64)[rows]
+            return own
+        common = self.loadings.index.intersection(frame.columns)
+        b = self.loadings.loc[common].to_numpy()
+        d = self.specific_var.reindex(common).to_numpy()
+        w = 1.0 / np.maximum(d, 1e-12 * max(float(d.max()), 1e-300))
+        r = frame[common].to_numpy(dtype=np.float64)[rows]
+        lhs = b.T @ (w[:, None] * b)
+        solved = np.linalg.lstsq(lhs, (b.T * w) @ r.T, rcond=None)[0]
+        return np.asarray(solved.T, dtype=np.float64)
+
+
+def _rows(
+    inputs: RiskInputs, by: str, x: np.ndarray, factors: Sequence[Hashable] | None
+) -> tuple[list[Any], np.ndarray]:
+    """Labels and the asset-space position of each part (assets x parts) for ``by``."""
+    assets = inputs.book.index
+    w = inputs.book.to_numpy()
+    e = inputs.exposures.to_numpy()
+    held = assets.get_indexer(inputs.holdings)
+    hedge = e * x  # each instrument's position in asset space
+    book_col = w[:, None]
+    if by == "holding":
+        cols = np.zeros((len(assets), len(held)))
+        cols[held, np.arange(len(held))] = w[held]
+        return [*inputs.holdings, "hedge"], np.column_stack([cols, hedge.sum(axis=1)])
+    if by == "instrument":
+        cols = np.zeros((len(assets), len(held)))
+        cols[held, np.arange(len(held))] = w[held]
+        return [*inputs.holdings, *inputs.exposures.columns], np.column_stack([cols, hedge])
+    return ["book", *inputs.exposures.columns], np.column_stack([book_col, hedge])
+
+
+def _factor_groups(inputs: RiskInputs, factors: Sequence[Hashable] | None) -> list[Any]:
+    names = list(inputs.loadings.columns)
+    if factors is None:
+        return names
+    wanted = list(factors)
+    unknown = [f for f in wanted if f not in names]
+    if unknown:
+        raise MissingLabelsError(
+            f"The 'factors' argument names {format_labels(unknown)}, which the risk model "
+            f"lacks; its factors are {format_labels(names)}."
+        )
+    return wanted
+
+
+def _fold(values: np.ndarray, names: list[Any], shown: list[Any]) -> tuple[list[Any], np.ndarray]:
+    """Keep the ``shown`` factors, sum the rest into 'other factors'."""
+    if shown == names:
+        return names, values
+    idx = [names.index(f) for f in shown]
+    rest = np.delete(values, idx, axis=0)
+    return [*shown, "other factors"], np.concatenate([values[idx], [rest.sum(axis=0)]])
+
+
+def _volatility(
+    inputs: RiskInputs, x: np.ndarray, by: str, factors: Sequence[Hashable] | None
+) -> tuple[list[Any], np.ndarray]:
+    b = inputs.loadings.to_numpy()
+    f = inputs.factor_cov.to_numpy()
+    d = inputs.specific_var.to_numpy()
+    out = []
+    for position in (np.zeros_like(x), x):
+        labels, parts = _rows(inputs, by if by != "factor" else "leg", position, factors)
+        got = volatility_contributions(parts, b, f, d)
+        if by == "factor":
+            names = list(inputs.loadings.columns)
+            labels, values = _fold(
+                np.asarray(got["by_factor"]), names, _factor_groups(inputs, factors)
+            )
+            labels = [*labels, "specific"]
+            values = np.append(values, got["specific"])
+        else:
+            values = np.asarray(got["by_part"])
+        out.append(values)
+    return labels, np.column_stack(out)
+
+
+def _shortfall(
+    inputs: RiskInputs, x: np.ndarray, by: str, factors: Sequence[Hashable] | None
+) -> tuple[list[Any], np.ndarray, np.ndarray, dict[str, float]]:
+    if inputs.scenario_pnl is None or inputs.probabilities is None:
+        raise SpecificationError(
+            "Expected-shortfall attribution needs scenarios: solve the problem with "
+            "scenarios=Scenarios(...), or use measure='volatility'."
+        )
+    assert inputs.scenario_assets is not None
+    p = inputs.probabilities
+    w = inputs.book.reindex(inputs.holdings).to_numpy()
+    book_pnl = inputs.scenario_assets[inputs.holdings].to_numpy(dtype=np.float64) @ w
+    columns, errors, totals = [], [], {}
+    labels: list[Any] = []
+    for name, position in (("before", np.zeros_like(x)), ("after", x)):
+        losses = -(book_pnl + inputs.scenario_pnl @ position)
+        # the tail over the totals, then the parts on its rows only
+        summary = tail_summary(losses, p, inputs.alpha)
+        rows = np.flatnonzero(summary["weights"])
+        parts, labels = _scenario_parts(inputs, position, by, rows, factors, book_pnl)
+        got = weighted_contributions(-parts, summary["weights"][rows])
+        columns.append(got["contribution"])
+        errors.append(got["standard_error"])
+        totals[name] = float(summary["es"])
+        totals[f"{name}_se"] = float(summary["es_standard_error"])
+    return labels, np.column_stack(columns), np.column_stack(errors), totals
+
+
+def _scenario_parts(
+    inputs: RiskInputs,
+    x: np.ndarray,
+    by: str,
+    rows: np.ndarray,
+    factors: Sequence[Hashable] | None,
+    book_pnl: np.ndarray,
+) -> tuple[np.ndarray, list[Any]]:
+    """Each part's P&L on the tail ``rows`` (scenarios x parts) and the parts' labels."""
+    assert inputs.scenario_assets is not None
+    assert inputs.scenario_pnl is not None
+    frame = inputs.scenario_assets
+    hedge = inputs.scenario_pnl[rows] * x  # repriced, per instrument
+    holdings = inputs.holdings
+    if by == "leg":
+        return np.column_stack([book_pnl[rows], hedge]), ["book", *inputs.exposures.columns]
+    w = inputs.book.reindex(holdings).to_numpy()
+    per_holding = frame[holdings].to_numpy(dtype=np.float64)[rows] * w
+    if by == "holding":
+        return np.column_stack([per_holding, hedge.sum(axis=1)]), [*holdings, "hedge"]
+    if by == "instrument":
+        return np.column_stack([per_holding, hedge]), [*holdings, *inputs.exposures.columns]
+    # by factor: the delta position's factor and specific parts, the rest is non-linear
+    z = inputs.book.to_numpy() + inputs.exposures.to_numpy() @ x
+    support = np.flatnonzero(z)
+    assets = inputs.book.index[support]
+    missing = assets.difference(frame.columns)
+    if len(missing):
+        raise MissingLabelsError(
+            f"Attribution by factor needs the scenario returns of {format_labels(missing)} "
+            "(the hedge's underlyings); the scenarios lack them."
+        )
+    r = frame[assets].to_numpy(dtype=np.float64)[rows]
+    linear = r @ z[support]
+    f = inputs.factor_returns(rows)
+    exposure = inputs.loadings.to_numpy().T @ z
+    by_factor = f * exposure
+    names = list(inputs.loadings.columns)
+    shown = _factor_groups(inputs, factors)
+    labels, folded = _fold(by_factor.T, names, shown)
+    specific = linear - by_factor.sum(axis=1)
+    # the book is linear; the hedge's repriced P&L beyond its delta is non-linear
+    delta_pnl = r @ (inputs.exposures.to_numpy() @ x)[support]
+    nonlinear = hedge.sum(axis=1) - delta_pnl
+    return np.column_stack([folded.T, specific, nonlinear]), [*labels, "specific", "non-linear"]
+
+
+def attribute(
+    inputs: RiskInputs,
+    x: np.ndarray,
+    *,
+    by: str,
+    measure: str,
+    factors: Sequence[Hashable] | None,
+    horizon: int,
+) -> pd.DataFrame:
+    """Build the attribution table of a result (see ``HedgeResult.attribution``)."""
+    check_option(by, "by", GROUPINGS)
+    check_option(measure, "measure", MEASURES)
+    if measure == "volatility":
+        labels, values = _volatility(inputs, x, by, factors)
+        errors = None
+        totals = {"before": float(values[:, 0].sum()), "after": float(values[:, 1].sum())}
+    else:
+        labels, values, errors, totals = _shortfall(inputs, x, by, factors)
+    table = pd.DataFrame(values, index=pd.Index(labels, dtype=object), columns=["before", "after"])
+    table.loc["total"] = [totals["before"], totals["after"]]
+    for col in ("before", "after"):
+        denominator = totals[col]
+        table[f"{col}_share"] = table[col] / denominator if denominator != 0 else np.nan
+    if errors is not None:
+        se = pd.DataFrame(errors, index=table.index[:-1], columns=["before_se", "after_se"])
+        se.loc["total"] = [totals["before_se"], totals["after_se"]]
+        table = table.join(se)
+    table = table + 0.0
+    table.attrs["measure"] = measure
+    table.attrs["by"] = by
+    table.attrs["units"] = f"fraction of capital over {horizon} trading days"
+    if measure == "expected_shortfall":
+        n = 0 if inputs.probabilities is None else len(inputs.probabilities)
+        table.attrs["estimator"] = (
+            f"scenario expected shortfall at alpha={inputs.alpha:g} over {n} scenarios "
+            "(Acerbi-Tasche: probability-weighted mean loss beyond the VaR, the VaR "
+            "scenario weighted by its share of the boundary); contributions are each "
+            "part's mean loss over those tail scenarios; *_se are large-sample standard "
+            "errors"
+        )
+    else:
+        table.attrs["estimator"] = (
+            "Euler contributions to the volatility of the factor risk model (delta "
+            "approximation for options)"
+        )
+    return table
