@@ -18,6 +18,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--value", type=float, default=1_000_000.0, help="book value in USD (default 1,000,000)"
     )
+    demo.add_argument(
+        "--report",
+        default="optihedge-demo-report.html",
+        help="where to write the HTML report of the hedge (default: "
+        "./optihedge-demo-report.html); '' for none",
+    )
     return parser
 
 
@@ -25,8 +31,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        from optihedge.demo import format_demo, run_demo
+        from optihedge.demo import format_demo, run_demo, write_report
 
-        sys.stdout.write(format_demo(run_demo(value=args.value)))
+        result = run_demo(value=args.value)
+        sys.stdout.write(format_demo(result))
+        if args.report:
+            path = write_report(result, args.report).resolve()
+            sys.stdout.write(
+                f"\nThe HTML report of the expected-shortfall hedge is at {path} (open it in "
+                "any browser; it needs no network).\n"
+            )
         return 0
     return 2  # pragma: no cover - argparse rejects unknown commands

@@ -154,11 +154,23 @@ def test_demo_text_names_what_it_shows(demo: DemoResult) -> None:
     assert "notional (USD)" in text
     assert "2 SPX contracts" in text
     assert "Different windows, not an error" in text
+    # the option alternatives: cost against protection in one table
+    assert list(demo.protection.index) == [
+        "unhedged", "futures, inverse ETF, sales", "+ protective put", "+ collar",
+    ]  # fmt: skip
+    assert demo.protection.loc["+ protective put", "premium (USD)"] > 0
+    put = demo.option_hedges["+ protective put"]
+    assert put.allocation["premium"].sum() <= 0.01 * 1e6 * (1 + 1e-6)
+    # the linear hedge is feasible with an option on offer (premium 0, no carry cap):
+    # the offer can only lower the objective (expected shortfall plus trading cost)
+    for offer in ("+ protective put", "+ collar"):
+        assert demo.option_hedges[offer].objective_value <= demo.shortfall.objective_value + 1e-9
 
 
-def test_command_line_demo() -> None:
+def test_command_line_demo(tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
     out = subprocess.run(
-        [sys.executable, "-m", "optihedge", "demo", "--value", "2000000"],
+        [sys.executable, "-m", "optihedge", "demo", "--value", "2000000", "--report", str(report)],
         capture_output=True,
         text=True,
         check=True,
@@ -166,6 +178,11 @@ def test_command_line_demo() -> None:
     )
     assert "USD 2,000,000" in out.stdout
     assert "The put that insures it" in out.stdout
+    assert "Cost against protection" in out.stdout
+    assert f"The HTML report of the expected-shortfall hedge is at {report}" in out.stdout
+    page = report.read_text()
+    assert 'id="allocation"' in page
+    assert page.count("data:image/png;base64,") == 4
 
 
 def test_command_line_rejects_unknown_command() -> None:

@@ -14,7 +14,7 @@ import base64
 import html
 import io
 import os
-import tempfile
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -257,12 +257,12 @@ def write_report(
         + "\n".join(parts)
         + f"<script>{_SCRIPT}</script></body></html>"
     )
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".html.part")
+    # written beside the target, then renamed over it: a reader never sees half a page
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(page)
+        temporary.write_text(page, encoding="utf-8")
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return target

@@ -58,6 +58,8 @@ class RiskInputs:
         Scenario returns by asset (the Scenarios' own frame).
     scenario_pnl : ndarray (n_scenarios, n_instruments), optional
         Each instrument's repriced return per unit of position in each scenario.
+    scenario_book : ndarray (n_scenarios,), optional
+        The book's return in each scenario.
     probabilities : ndarray, optional
     alpha : float
         Level of the scenario expected shortfall.
@@ -69,6 +71,7 @@ class RiskInputs:
     holdings: pd.Index
     scenario_assets: pd.DataFrame | None = None
     scenario_pnl: np.ndarray | None = None
+    scenario_book: np.ndarray | None = None
     probabilities: np.ndarray | None = None
     alpha: float = 0.95
 
@@ -97,16 +100,53 @@ class RiskInputs:
         factors = self.loadings.columns
         frame = self.scenario_assets
         if factors.isin(frame.columns).all():
-            own: np.ndarray = frame[factors].to_numpy(dtype=np.float64)[rows]
-            return own
+            return tail_block(frame, rows, factors)
         common = self.loadings.index.intersection(frame.columns)
         b = self.loadings.loc[common].to_numpy()
         d = self.specific_var.reindex(common).to_numpy()
         w = 1.0 / np.maximum(d, 1e-12 * max(float(d.max()), 1e-300))
-        r = frame[common].to_numpy(dtype=np.float64)[rows]
+        r = tail_block(frame, rows, common)
         lhs = b.T @ (w[:, None] * b)
         solved = np.linalg.lstsq(lhs, (b.T * w) @ r.T, rcond=None)[0]
         return np.asarray(solved.T, dtype=np.float64)
+
+
+def tail_block(frame: pd.DataFrame, rows: np.ndarray, labels: pd.Index) -> np.ndarray:
+    """``frame.loc[rows, labels]`` as floats, copying only those cells.
+
+    A frame of one float block (scenarios are) gives its values without a copy; only the
+    tail rows of the wanted columns are then taken.
+    """
+    values = frame.to_numpy(dtype=np.float64, copy=False)
+    cols = frame.columns.get_indexer(labels)
+    if not values.flags.f_contiguous:
+        out: np.ndarray = values[np.ix_(rows, cols)]
+        return out
+    # pandas keeps each column contiguous: gather the rows along runs of adjacent columns,
+    # straight into a column-major result
+    columns = values.T
+    out = np.empty((len(rows), len(cols)), order="F")
+    start = 0
+    for run in np.split(cols, np.flatnonzero(np.diff(cols) != 1) + 1):
+        if len(run):
+            target = out.T[start : start + len(run)]
+            np.take(columns[run[0] : run[-1] + 1], rows, axis=1, out=target)
+            start += len(run)
+    return out
+
+
+class _Tail:
+    """Tail rows of the scenarios (the union of the tails asked for), gathered once."""
+
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
+        self.frame, self.rows = frame, rows
+        self._blocks: dict[tuple[Any, ...], np.ndarray] = {}
+
+    def block(self, labels: pd.Index) -> np.ndarray:
+        key = tuple(labels)
+        if key not in self._blocks:
+            self._blocks[key] = tail_block(self.frame, self.rows, labels)
+        return self._blocks[key]
 
 
 def _rows(
@@ -186,17 +226,23 @@ def _shortfall(
         )
     assert inputs.scenario_assets is not None
     p = inputs.probabilities
-    w = inputs.book.reindex(inputs.holdings).to_numpy()
-    book_pnl = inputs.scenario_assets[inputs.holdings].to_numpy(dtype=np.float64) @ w
+    assert inputs.scenario_book is not None
+    book_pnl = inputs.scenario_book
     columns, errors, totals = [], [], {}
     labels: list[Any] = []
-    for name, position in (("before", np.zeros_like(x)), ("after", x)):
-        losses = -(book_pnl + inputs.scenario_pnl @ position)
-        # the tail over the totals, then the parts on its rows only
-        summary = tail_summary(losses, p, inputs.alpha)
-        rows = np.flatnonzero(summary["weights"])
-        parts, labels = _scenario_parts(inputs, position, by, rows, factors, book_pnl)
-        got = weighted_contributions(-parts, summary["weights"][rows])
+    sides = {"before": np.zeros_like(x), "after": x}
+    # the tails over the totals first, then the parts on their rows only
+    summaries = {
+        name: tail_summary(-(book_pnl + inputs.scenario_pnl @ position), p, inputs.alpha)
+        for name, position in sides.items()
+    }
+    union = np.flatnonzero(sum(s["weights"] != 0 for s in summaries.values()))
+    tail = _Tail(inputs.scenario_assets, union)
+    for name, position in sides.items():
+        summary = summaries[name]
+        # on the union of the tails: a row outside this side's tail has weight 0
+        parts, labels = _scenario_parts(inputs, position, by, union, factors, book_pnl, tail)
+        got = weighted_contributions(-parts, summary["weights"][union])
         columns.append(got["contribution"])
         errors.append(got["standard_error"])
         totals[name] = float(summary["es"])
@@ -211,6 +257,7 @@ def _scenario_parts(
     rows: np.ndarray,
     factors: Sequence[Hashable] | None,
     book_pnl: np.ndarray,
+    tail: _Tail,
 ) -> tuple[np.ndarray, list[Any]]:
     """Each part's P&L on the tail ``rows`` (scenarios x parts) and the parts' labels."""
     assert inputs.scenario_assets is not None
@@ -221,7 +268,7 @@ def _scenario_parts(
     if by == "leg":
         return np.column_stack([book_pnl[rows], hedge]), ["book", *inputs.exposures.columns]
     w = inputs.book.reindex(holdings).to_numpy()
-    per_holding = frame[holdings].to_numpy(dtype=np.float64)[rows] * w
+    per_holding = tail.block(holdings) * w
     if by == "holding":
         return np.column_stack([per_holding, hedge.sum(axis=1)]), [*holdings, "hedge"]
     if by == "instrument":
@@ -236,7 +283,7 @@ def _scenario_parts(
             f"Attribution by factor needs the scenario returns of {format_labels(missing)} "
             "(the hedge's underlyings); the scenarios lack them."
         )
-    r = frame[assets].to_numpy(dtype=np.float64)[rows]
+    r = tail.block(assets)
     linear = r @ z[support]
     f = inputs.factor_returns(rows)
     exposure = inputs.loadings.to_numpy().T @ z

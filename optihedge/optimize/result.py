@@ -509,6 +509,7 @@ def make_result(
             holdings=data.book.index[data.book.to_numpy() != 0],
             scenario_assets=data.scenario_assets,
             scenario_pnl=data.scenario_pnl,
+            scenario_book=data.scenario_book,
             probabilities=data.scenario_probabilities,
             alpha=0.95 if scenario_alpha is None else scenario_alpha,
         ),
