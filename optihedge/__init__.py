@@ -40,6 +40,8 @@ _LAZY_NAMES = {
     "portfolio_insurance": "optihedge.pricing",
     "delta_hedge_table": "optihedge.pricing",
     "kelly_comparison": "optihedge.analysis.evaluation",
+    "sweep": "optihedge.sweeps",
+    "SweepResult": "optihedge.sweeps",
     "Scenarios": "optihedge.scenarios",
     "HedgeProblem": "optihedge.optimize",
     "HedgeInputs": "optihedge.optimize",
@@ -73,6 +75,7 @@ _MODULES = {
     "risk": "optihedge.measures.risk",
     "scenarios": "optihedge.scenarios",
     "sizing": "optihedge.measures.sizing",
+    "sweeps": "optihedge.sweeps",
     "constraints": "constraints",
 }
 
@@ -103,6 +106,7 @@ __all__ = [
     "RobustVariance",
     "Scenarios",
     "StatisticalFactorModel",
+    "SweepResult",
     "TradingCost",
     "Variance",
     "VolatilityModel",
@@ -132,6 +136,8 @@ __all__ = [
     "scenario_pnl",
     "scenarios",
     "sizing",
+    "sweep",
+    "sweeps",
     "target_volatility_multiplier",
 ]
 
@@ -154,6 +160,7 @@ if TYPE_CHECKING:
         portfolio,
         pricing,
         scenarios,
+        sweeps,
     )
     from optihedge.analysis import attribution, evaluation
     from optihedge.analysis.evaluation import kelly_comparison, scenario_pnl
@@ -195,6 +202,7 @@ if TYPE_CHECKING:
     from optihedge.portfolio import Portfolio
     from optihedge.pricing import VolatilityModel, delta_hedge_table, portfolio_insurance
     from optihedge.scenarios import Scenarios
+    from optihedge.sweeps import SweepResult, sweep
 
 
 def __getattr__(name: str) -> Any:

@@ -28,6 +28,7 @@ from constraints import Compiled, Constraint, HedgeContext, HedgeData, RebuildRe
 from optihedge._validation import check_int
 from optihedge.errors import SolverFailedError, SpecificationError
 from optihedge.instruments import Instrument, MarketState
+from optihedge.measures.risk import expected_shortfall, value_at_risk
 from optihedge.optimize import integer
 from optihedge.optimize.bounds import instrument_bounds
 from optihedge.optimize.data import build_data, check_instruments, scaled
@@ -35,8 +36,8 @@ from optihedge.optimize.diagnose import conflicting_limits, limit_groups, name_t
 from optihedge.optimize.inputs import HedgeInputs, carry_inputs
 from optihedge.optimize.objectives import CompiledObjective, Objective
 from optihedge.optimize.registry import ParameterRegistry
-from optihedge.optimize.result import HedgeResult, make_result
-from optihedge.optimize.solve import DEFAULT_SOLVERS, limit_table, run
+from optihedge.optimize.result import POSITION_TOLERANCE, HedgeResult, make_result
+from optihedge.optimize.solve import DEFAULT_SOLVERS, limit_numbers, limit_table, run
 from optihedge.optimize.ties import TieBreaker, tie_notes, tied_groups
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
@@ -313,15 +314,33 @@ class HedgeProblem:
             Naming the smallest set of constraints that conflict.
         UnboundedError, SolverFailedError
         """
+        status, stats = self._solve_core(
+            params,
+            portfolio=portfolio,
+            risk_model=risk_model,
+            scenarios=scenarios,
+            current=current,
+            expected_returns=expected_returns,
+            market_state=market_state,
+            solver=solver,
+            solver_options=solver_options,
+        )
+        return self._result(status, stats)
+
+    def _solve_core(
+        self,
+        params: Mapping[str, float] | None,
+        *,
+        solver: str | None = None,
+        solver_options: Mapping[str, Any] | None = None,
+        **changes: Any,
+    ) -> tuple[str, dict[str, Any]]:
+        """Apply parameters and inputs, solve; the positions stay in the variables.
+
+        What :meth:`solve` does before it builds the result (sweeps read the solution
+        without building one per point).
+        """
         checked = self.registry.validate(params)
-        changes = {
-            "portfolio": portfolio,
-            "risk_model": risk_model,
-            "scenarios": scenarios,
-            "current": current,
-            "expected_returns": expected_returns,
-            "market_state": market_state,
-        }
         refresh_all = any(v is not None for v in changes.values())
         new_inputs = self._inputs.replace(**changes) if refresh_all else self._inputs
         values = {**self.registry.values, **checked}
@@ -352,7 +371,7 @@ class HedgeProblem:
                     pending = None
                     rebuilds += 1
                     self._compile()  # refreshes every term; may ask again
-                status, stats = self._solve_once(solver, solver_options)
+                status, stats = self._solve_once(solver, solver_options or {})
                 break
             except RebuildRequired as request:
                 pending = request
@@ -362,7 +381,7 @@ class HedgeProblem:
                 f"({pending}); build a new HedgeProblem with these inputs."
             ) from pending
         stats["rebuilds"] = rebuilds
-        return self._result(status, stats)
+        return status, stats
 
     def _solve_once(
         self, solver: str | None, options: Mapping[str, Any]
@@ -420,21 +439,83 @@ class HedgeProblem:
     def _diagnose(self) -> str:
         exact = self._plan.exact
         solver = self._plan.solvers[0] if self._parts and exact else DEFAULT_SOLVERS[0]
-        named = [(repr(c), comp) for c, comp in zip(self.constraints, self._compiled, strict=True)]
+        named = [
+            (self._describe(c), comp)
+            for c, comp in zip(self.constraints, self._compiled, strict=True)
+        ]
         return conflicting_limits(
             limit_groups([*named, ("instrument bounds", self._bounds)], exact=exact), solver
         )
 
-    def _result(self, status: str, stats: dict[str, Any]) -> HedgeResult:
-        data = self._data
+    def _describe(self, constraint: Constraint) -> str:
+        """Describe the constraint as the user wrote it, with the values it holds now."""
+        values = self.registry.values
+        changed = [
+            f"{spec.key}={values[spec.key]:g}"
+            for spec in constraint.parameters()
+            if values[spec.key] != spec.value
+        ]
+        return repr(constraint) + (f" now at {', '.join(changed)}" if changed else "")
+
+    def _positions(self) -> np.ndarray:
         x = np.array(self._x.value, dtype=np.float64)
         for part in self._parts:
             x[part.index] = part.target.value  # whole contracts exactly, not to solver tolerance
-        rows = [
+        return x
+
+    def _limit_rows(self) -> list[tuple[str, Any]]:
+        return [
             (repr(c), r)
             for c, comp in zip(self.constraints, self._compiled, strict=True)
             for r in comp.rows
         ]
+
+    def _point_record(self, status: str, stats: dict[str, Any]) -> dict[str, Any]:
+        """Collect the numbers of one sweep point, without building a HedgeResult.
+
+        ``x`` (positions, 0 below :data:`POSITION_TOLERANCE`), ``status``,
+        ``objective``, risk after the hedge (``volatility``, ``beta``, and with scenarios
+        ``scenario_var`` and ``scenario_es`` at the objective's alpha, else 0.95),
+        costs (``premium`` and ``annual_carry`` in currency, ``turnover`` in fractions
+        of capital), ``binding`` and each limit's ``shadow_price[...]``.
+        """
+        data = self._data
+        x = self._positions()
+        x = np.where(np.abs(x) < POSITION_TOLERANCE, 0.0, x) + 0.0
+        capital = float(self._inputs.portfolio.capital or 1.0)
+        z = data.book.to_numpy() + data.exposures.to_numpy() @ x
+        c, c0 = data.beta_coefficients(data.market)
+        names, _, numbers, binds = limit_numbers(self._limit_rows(), data.objective_scale)
+        carry = data.attribute("carry_long") * x + data.attribute("carry_short") * np.maximum(
+            -x, 0.0
+        )
+        record: dict[str, Any] = {
+            "x": x,
+            "status": status,
+            "objective": float(self._problem.value) / data.objective_scale,
+            "volatility": float(np.sqrt(max(data.risk.variance_in_asset_order(z), 0.0))),
+            "beta": float(c @ x + c0),
+            "premium": float(data.attribute("premium") @ x) * capital,
+            "annual_carry": float(carry.sum()) * capital,
+            "turnover": float(np.abs(x - data.current.to_numpy()).sum()),
+            "binding": ", ".join(n for n, b in zip(names, binds, strict=True) if b),
+        }
+        if data.scenario_book is not None and data.scenario_probabilities is not None:
+            report = self._objective.report() if self._objective.report is not None else {}
+            alpha = float(report.get("scenario_alpha", 0.95))
+            pnl = data.hedged_scenario_returns(x)
+            p = data.scenario_probabilities
+            record["scenario_var"] = value_at_risk(pnl, alpha, p)
+            record["scenario_es"] = expected_shortfall(pnl, alpha, p)
+        for name, price in zip(names, numbers[:, 3], strict=True):
+            record[f"shadow_price[{name}]"] = float(price)
+        record["rebuilds"] = int(stats.get("rebuilds", 0))
+        return record
+
+    def _result(self, status: str, stats: dict[str, Any]) -> HedgeResult:
+        data = self._data
+        x = self._positions()
+        rows = self._limit_rows()
         report = self._objective.report() if self._objective.report is not None else {}
         portfolio = self._inputs.portfolio
         assert portfolio.capital is not None  # Portfolio resolves it at construction

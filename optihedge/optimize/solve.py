@@ -115,12 +115,14 @@ def run(
     ) from last
 
 
-def limit_table(rows: Sequence[tuple[str, Row]], objective_scale: float) -> pd.DataFrame:
-    """Every limit's value, limit, slack, binding flag and shadow price after a solve.
+def limit_numbers(
+    rows: Sequence[tuple[str, Row]], objective_scale: float
+) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """Labels, owners, ``(value, limit, slack, shadow price)`` rows and binding flags.
 
-    ``rows`` pairs each row with its owner's repr. Shadow prices are unscaled: objective
-    improvement per unit of relaxation, in the objective's units; exactly 0 for a limit
-    that does not bind (not the solver's residual dual).
+    Shadow prices are unscaled: objective improvement per unit of relaxation, in the
+    objective's units; exactly 0 for a limit that does not bind (not the solver's
+    residual dual).
     """
     names: list[str] = []
     owners: list[str] = []
@@ -140,7 +142,16 @@ def limit_table(rows: Sequence[tuple[str, Row]], objective_scale: float) -> pd.D
     numbers = np.vstack(blocks) if blocks else np.zeros((0, 4))
     binds = np.concatenate(binding) if binding else np.zeros(0, dtype=bool)
     numbers[~binds, 3] = 0.0
-    # built from whole columns at once: this runs on every solve of a sweep
+    return names, owners, numbers, binds
+
+
+def limit_table(rows: Sequence[tuple[str, Row]], objective_scale: float) -> pd.DataFrame:
+    """Every limit's value, limit, slack, binding flag and shadow price after a solve.
+
+    ``rows`` pairs each row with its owner's repr (see :func:`limit_numbers`).
+    """
+    names, owners, numbers, binds = limit_numbers(rows, objective_scale)
+    # built from whole columns at once
     return pd.DataFrame(
         {
             "constraint": np.array(owners, dtype=object),

@@ -39,6 +39,7 @@ _RIDGE = 1e-7
 # the answer is checked, not trusted)
 _TIGHT = {"CLARABEL": {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}}
 _FEASIBLE = 1e-7
+_HOLD = 1e-9  # positions of the first stage are held to this (fractions of capital)
 
 
 def _directions(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,12 +143,33 @@ class TieBreaker:
         if len(self.free):
             fixed.append(x[self.free] == self.held)
         xt = x[self.tied]
-        goal = (
+        self.goal = cp.Minimize(
             objective
             + cp.sum(cp.multiply(self.cost, cp.abs(xt)))
             + cp.sum_squares(self.project @ xt)
         )
-        self.problem = cp.Problem(cp.Minimize(goal), [c.copy() for c in limits] + fixed)
+        self.limits = list(limits)
+        self.problem = cp.Problem(self.goal, [c.copy() for c in limits] + fixed)
+        self._held: cp.Problem | None = None
+
+    @property
+    def held_problem(self) -> cp.Problem:
+        """The split with the first stage held within :data:`_HOLD`, not exactly.
+
+        The first stage's point may sit 1e-10 outside a limit; held exactly, the split is
+        then infeasible (and Clarabel was seen to call such a split "optimal" at a point
+        1e16 outside the limits). Built the first time it is needed.
+        """
+        if self._held is None:
+            x = self.x
+            hold = [
+                cp.abs(self.sizes[k] @ x[g] - self.nets[k]) <= _HOLD
+                for k, g in enumerate(self.groups)
+            ]
+            if len(self.free):
+                hold.append(cp.abs(x[self.free] - self.held) <= _HOLD)
+            self._held = cp.Problem(self.goal, [c.copy() for c in self.limits] + hold)
+        return self._held
 
     def refresh(self, data: HedgeData) -> None:
         """Set the costs, the groups' directions and the projections from ``data``."""
@@ -185,17 +207,33 @@ class TieBreaker:
         for k, group in enumerate(self.groups):
             assert self.sizes[k].value is not None
             self.nets[k].value = float(self.sizes[k].value @ x_opt[group])
+        if self._solve_checked(self.problem, solver, first, _TIGHT.get(solver, {}), optimum):
+            return True
+        # the first stage held within the solver's accuracy (see held_problem)
+        fresh = self._held is None
+        return self._solve_checked(
+            self.held_problem, solver, fresh, _TIGHT.get(solver, {}), optimum
+        ) or self._solve_checked(self.held_problem, solver, False, {}, optimum)
+
+    def _solve_checked(
+        self,
+        problem: cp.Problem,
+        solver: str,
+        first: bool,
+        options: dict[str, float],
+        optimum: float,
+    ) -> bool:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                self.problem.solve(solver=solver, ignore_dpp=first, **_TIGHT.get(solver, {}))
+                problem.solve(solver=solver, ignore_dpp=first, **options)
             except cp.error.SolverError:
                 return False
-        if self.problem.status != cp.OPTIMAL or caught:
+        if problem.status != cp.OPTIMAL or caught:
             return False
         feasible = all(
             float(np.max(np.atleast_1d(c.violation()), initial=0.0)) <= _FEASIBLE
-            for c in self.problem.constraints
+            for c in problem.constraints
         )
         kept = float(self.objective.value) <= optimum + _FEASIBLE * max(1.0, abs(optimum))
         return feasible and kept

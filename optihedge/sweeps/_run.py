@@ -1,0 +1,115 @@
+"""Solving a sweep's chunks: in this process, in joblib workers, or on a Dask cluster.
+
+A worker receives the problem pickled (its recipe) once per sweep, compiles it once and
+keeps it for every chunk of that sweep it solves; each point changes parameters (and
+inputs, when they change) and re-solves. A point that fails (infeasible, unbounded, no
+solver answer) is a record with its status and the reason, never an exception.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optihedge.errors import InfeasibleError, SolverFailedError, UnboundedError
+from optihedge.optimize.problem import HedgeProblem
+
+__all__ = ["Task", "solve_chunk", "solve_task"]
+
+#: (point number, parameters, input labels) of each point of a chunk
+Task = tuple[int, dict[str, float], dict[str, Any]]
+
+# compiled problems of the sweeps this process works on, by sweep id
+_COMPILED: dict[str, tuple[HedgeProblem, dict[str, Any], dict[str, Any]]] = {}
+_KEEP = 4
+
+
+def _problem(sweep_id: str, blob: bytes, inputs: dict[str, dict[Any, Any]]) -> HedgeProblem:
+    if sweep_id not in _COMPILED:
+        while len(_COMPILED) >= _KEEP:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[sweep_id] = (pickle.loads(blob), inputs, {})
+    return _COMPILED[sweep_id][0]
+
+
+def solve_task(
+    sweep_id: str, blob: bytes, inputs: dict[str, dict[Any, Any]], chunk: Sequence[Task]
+) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Solve one chunk with this process's compiled copy of the sweep's problem."""
+    problem = _problem(sweep_id, blob, inputs)
+    held = _COMPILED[sweep_id][2]
+    return solve_chunk(problem, inputs, chunk, held)
+
+
+def solve_chunk(
+    problem: HedgeProblem,
+    inputs: dict[str, dict[Any, Any]],
+    chunk: Sequence[Task],
+    held: dict[str, Any],
+) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Solve the points of ``chunk`` in order on ``problem``; records and weights.
+
+    ``held`` maps each input key to the label the problem holds now (only inputs that
+    change are passed on, so a run of points with the same inputs only re-solves).
+    """
+    records: list[dict[str, Any]] = []
+    weights: list[pd.DataFrame] = []
+    labels = problem.data.instruments
+    for point, params, input_labels in chunk:
+        changed = {
+            key: inputs[key][label]
+            for key, label in input_labels.items()
+            if held.get(key, _NOTHING) != label
+        }
+        record: dict[str, Any] = {"point": point, **params}
+        record |= {key: str(label) for key, label in input_labels.items()}
+        try:
+            status, stats = problem._solve_core(params, **changed)
+            numbers = problem._point_record(status, stats)
+        except InfeasibleError as exc:
+            record |= {"status": "infeasible", "message": str(exc)}
+            records.append(record)
+            held.update({k: input_labels[k] for k in changed})
+            continue
+        except (UnboundedError, SolverFailedError) as exc:
+            kind = "unbounded" if isinstance(exc, UnboundedError) else "solver_failed"
+            record |= {"status": kind, "message": str(exc)}
+            records.append(record)
+            held.update({k: input_labels[k] for k in changed})
+            continue
+        held.update({k: input_labels[k] for k in changed})
+        x = numbers.pop("x")
+        record |= numbers | {"message": ""}
+        records.append(record)
+        capital = float(problem.portfolio.capital or 1.0)
+        contract = problem.data.attribute("contract_value")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            units = np.where(np.isfinite(contract) & (contract > 0), x / contract, np.nan)
+        weights.append(
+            pd.DataFrame(
+                {
+                    "point": point,
+                    "instrument": [str(i) for i in labels],
+                    "weight": x,
+                    "notional": x * capital,
+                    "units": units,
+                }
+            )
+        )
+    table = (
+        pd.concat(weights, ignore_index=True)
+        if weights
+        else pd.DataFrame(columns=["point", "instrument", "weight", "notional", "units"])
+    )
+    return records, table
+
+
+class _Nothing:
+    pass
+
+
+_NOTHING = _Nothing()

@@ -1,0 +1,316 @@
+"""``optihedge.sweep``: many points of one problem, in parallel, kept in a DuckDB file."""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optihedge._validation import check_int
+from optihedge.errors import SpecificationError
+from optihedge.optimize.problem import HedgeProblem
+from optihedge.sweeps._grid import Grid, make_grid
+from optihedge.sweeps._run import Task, solve_chunk, solve_task
+from optihedge.sweeps._store import Store
+
+__all__ = ["SweepResult", "sweep"]
+
+_FIRST = ["status", "objective", "volatility", "beta", "scenario_var", "scenario_es"]
+_COSTS = ["premium", "annual_carry", "turnover", "binding", "message", "rebuilds"]
+_WEIGHTS = ["point", "instrument", "weight", "notional", "units"]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What a sweep found, one row per point.
+
+    Attributes
+    ----------
+    points : DataFrame indexed by point
+        The grid's keys (parameter values; inputs by label), ``status``, ``objective``,
+        risk after the hedge (``volatility`` and ``beta`` over the horizon from the risk
+        model; ``scenario_var`` and ``scenario_es`` with scenarios), costs
+        (``premium`` and ``annual_carry`` in the book's currency, ``turnover`` in
+        fractions of capital), ``binding`` (the limits that bind), ``message`` (why a
+        point failed: an infeasible one names the conflicting limits) and one
+        ``shadow_price[<limit>]`` column per limit.
+    weights : DataFrame
+        Long table: ``point``, ``instrument``, ``weight`` (fraction of capital),
+        ``notional`` (currency), ``units`` (contracts or shares).
+    computed : int
+        Points this call solved (the others came from the store).
+    sweep_id : str
+        Hash of the problem (structure, inputs, parameter values) and the grid: the key
+        of the sweep in a store.
+    keys : tuple of str
+        The grid's keys.
+    """
+
+    points: pd.DataFrame
+    weights: pd.DataFrame
+    computed: int
+    sweep_id: str
+    keys: tuple[str, ...]
+    elapsed: float = field(default=0.0, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def to_csv(self, path: str | Path) -> tuple[Path, Path]:
+        """Write ``points`` to ``path`` and ``weights`` beside it (``<stem>_weights.csv``)."""
+        target = Path(path)
+        weights = target.with_name(f"{target.stem}_weights{target.suffix or '.csv'}")
+        self.points.to_csv(target)
+        self.weights.to_csv(weights, index=False)
+        return target, weights
+
+    def to_parquet(self, path: str | Path) -> tuple[Path, Path]:
+        """Write ``points`` to ``path`` and ``weights`` beside it, as Parquet (via DuckDB)."""
+        import duckdb
+
+        target = Path(path)
+        weights = target.with_name(f"{target.stem}_weights{target.suffix or '.parquet'}")
+        con = duckdb.connect()
+        try:
+            con.register("points", self.points.reset_index())
+            con.register("weights", self.weights)
+            for table, out in (("points", target), ("weights", weights)):
+                escaped = str(out).replace("'", "''")
+                con.execute(f"COPY (SELECT * FROM {table}) TO '{escaped}' (FORMAT PARQUET)")
+        finally:
+            con.close()
+        return target, weights
+
+    def pivot(self, column: str = "weight") -> pd.DataFrame:
+        """Weights (or ``notional``, ``units``) as a table: points x instruments."""
+        table = self.weights.pivot(index="point", columns="instrument", values=column)
+        order = list(dict.fromkeys(self.weights["instrument"]))
+        return table[order]
+
+
+def _chunks(order: np.ndarray, size: int) -> list[np.ndarray]:
+    return [order[i : i + size] for i in range(0, len(order), size)]
+
+
+def _tasks(grid: Grid, points: np.ndarray) -> list[Task]:
+    out: list[Task] = []
+    for p in points:
+        params, _ = grid.split(int(p))
+        labels = {k: grid.points[int(p)][k] for k in grid.input_keys}
+        out.append((int(p), params, labels))
+    return out
+
+
+class _Progress:
+    def __init__(self, total: int, progress: Any) -> None:
+        self.total, self.done = total, 0
+        self.callback = progress if callable(progress) else None
+        show = progress if isinstance(progress, bool) else (
+            progress is None and sys.stderr.isatty()
+        )  # fmt: skip
+        self.bar = None
+        if show and total:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="point", desc="sweep", file=sys.stderr)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _sequential(
+    problem: HedgeProblem, grid: Grid, chunks: list[np.ndarray]
+) -> Iterator[tuple[list[dict[str, Any]], pd.DataFrame]]:
+    local = pickle.loads(pickle.dumps(problem))  # compiled once; the user's stays as it was
+    held: dict[str, Any] = {}
+    for chunk in chunks:
+        yield solve_chunk(local, grid.inputs, _tasks(grid, chunk), held)
+
+
+def _joblib(
+    blob: bytes, sweep_id: str, grid: Grid, chunks: list[np.ndarray], n_jobs: int
+) -> Iterator[tuple[list[dict[str, Any]], pd.DataFrame]]:
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    yield from parallel(
+        delayed(solve_task)(sweep_id, blob, grid.inputs, _tasks(grid, c)) for c in chunks
+    )
+
+
+def _dask(
+    blob: bytes, sweep_id: str, grid: Grid, chunks: list[np.ndarray], scheduler: Any
+) -> Iterator[tuple[list[dict[str, Any]], pd.DataFrame]]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover - the 'distributed' extra
+        raise SpecificationError(
+            "A Dask scheduler needs the 'distributed' package: pip install "
+            "'optihedge[distributed]'."
+        ) from exc
+    own = not isinstance(scheduler, Client)
+    client = Client(scheduler) if own else scheduler  # type: ignore[no-untyped-call]
+    try:
+        shared = client.scatter([blob, grid.inputs], broadcast=True)
+        futures = [
+            client.submit(solve_task, sweep_id, shared[0], shared[1], _tasks(grid, c), pure=False)
+            for c in chunks
+        ]
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            yield future.result()
+    finally:
+        if own:
+            client.close()
+
+
+def sweep(
+    problem: HedgeProblem,
+    grid: Any,
+    *,
+    n_jobs: int = 1,
+    store: str | Path | None = None,
+    resume: bool = True,
+    progress: bool | Callable[[int, int], None] | None = None,
+    scheduler: Any = None,
+    chunk_size: int | None = None,
+) -> SweepResult:
+    """Solve ``problem`` at every point of ``grid``: parameters and inputs, in parallel.
+
+    Parameters
+    ----------
+    problem : HedgeProblem
+        Compiled once per worker; each point changes its parameters (and inputs) and
+        re-solves, never rebuilds. The problem itself is left as it was.
+    grid : mapping of key to values, or list of points
+        Keys are registry keys (``problem.parameters``) or inputs (``"portfolio"``,
+        ``"risk_model"``, ``"scenarios"``, ``"current"``, ``"expected_returns"``,
+        ``"market_state"``); see ``optihedge.sweeps._grid``. A mapping sweeps the
+        Cartesian product.
+    n_jobs : int, default 1
+        joblib worker processes (-1: one per core).
+    store : path, optional
+        A DuckDB file: every finished chunk is committed in one transaction; a sweep
+        killed at any moment and run again solves only the points not stored.
+    resume : bool, default True
+        Read points of the same sweep (same problem, inputs and grid) from the store.
+    progress : bool or callable, optional
+        A progress bar (points, rate, time left) on a terminal: None shows it when
+        standard error is a terminal, True always, False never; a callable is called
+        with ``(done, total)`` after each committed chunk.
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler address (``"tcp://host:8786"``) or client: chunks run on the
+        cluster.
+    chunk_size : int, optional
+        Points per chunk (a unit of work and of the store's transactions). By default
+        about four chunks per worker, at most 100 points.
+
+    Returns
+    -------
+    SweepResult
+
+    Raises
+    ------
+    SpecificationError
+        Before any work: an empty grid, an unknown key (listing the valid ones), a value
+        of the wrong type or out of range, a store path that cannot be written.
+    DataError
+        A store file with another schema.
+    """
+    if not isinstance(problem, HedgeProblem):
+        raise SpecificationError(
+            f"The 'problem' argument must be a HedgeProblem. Got {type(problem).__name__}."
+        )
+    checked = make_grid(problem, grid)
+    workers = (os.cpu_count() or 1) if n_jobs == -1 else check_int(n_jobs, "n_jobs")
+    if chunk_size is not None:
+        size = check_int(chunk_size, "chunk_size")
+    else:
+        size = max(1, min(100, math.ceil(len(checked.points) / (4 * max(workers, 1)))))
+    sweep_id = checked.digest(problem)
+    started = time.perf_counter()
+    db = Store(store) if store is not None else None
+    try:
+        stored: set[int] = set()
+        if db is not None:
+            db.register(sweep_id, len(checked.points), checked.keys)
+            if resume:
+                stored = db.done(sweep_id)
+        todo = np.array([p for p in checked.order if int(p) not in stored], dtype=np.int64)
+        chunks = _chunks(todo, size)
+        bar = _Progress(len(todo), progress)
+        records: list[dict[str, Any]] = []
+        weights: list[pd.DataFrame] = []
+        computed = 0
+        try:
+            if scheduler is not None or workers > 1:
+                blob = pickle.dumps(problem)
+                source = (
+                    _dask(blob, sweep_id, checked, chunks, scheduler)
+                    if scheduler is not None
+                    else _joblib(blob, sweep_id, checked, chunks, workers)
+                )
+            else:
+                source = _sequential(problem, checked, chunks)
+            for chunk_records, chunk_weights in source:
+                if db is not None:
+                    db.write(sweep_id, chunk_records, chunk_weights)
+                records.extend(chunk_records)
+                weights.append(chunk_weights)
+                computed += len(chunk_records)
+                bar.update(len(chunk_records))
+        finally:
+            bar.close()
+        if db is not None and stored:
+            old_records, old_weights = db.load(sweep_id)
+            records = [r for r in old_records if int(r["point"]) in stored] + records
+            weights.insert(0, old_weights[old_weights["point"].isin(stored)])
+    finally:
+        if db is not None:
+            db.close()
+    return _result(problem, checked, records, weights, computed, sweep_id, started)
+
+
+def _result(
+    problem: HedgeProblem,
+    grid: Grid,
+    records: Sequence[dict[str, Any]],
+    weights: Sequence[pd.DataFrame],
+    computed: int,
+    sweep_id: str,
+    started: float,
+) -> SweepResult:
+    points = pd.DataFrame.from_records(list(records)).set_index("point").sort_index()
+    points.index.name = "point"
+    shadow = sorted(c for c in points.columns if c.startswith("shadow_price["))
+    keys = list(grid.keys)
+    first = [c for c in _FIRST if c in points.columns]
+    costs = [c for c in _COSTS if c in points.columns]
+    rest = [c for c in points.columns if c not in {*keys, *first, *costs, *shadow}]
+    points = points[[*keys, *first, *costs, *shadow, *rest]]
+    order = {str(label): i for i, label in enumerate(problem.data.instruments)}
+    frames = [w for w in weights if len(w)]
+    table = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in _WEIGHTS})
+    )
+    table = table[_WEIGHTS].astype({"point": np.int64})
+    table = table.sort_values(
+        ["point", "instrument"], key=lambda s: s.map(order) if s.name == "instrument" else s
+    ).reset_index(drop=True)
+    return SweepResult(points, table, computed, sweep_id, grid.keys, time.perf_counter() - started)

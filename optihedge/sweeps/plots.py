@@ -1,0 +1,99 @@
+"""Figures of a sweep (matplotlib object API; each returns a Figure to show or save)."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from optihedge.errors import MissingLabelsError, SpecificationError
+from optihedge.sweeps._sweep import SweepResult
+
+__all__ = ["allocation_plot", "frontier_plot", "shadow_price_plot"]
+
+
+def _column(result: SweepResult, name: str, what: str) -> np.ndarray:
+    if name not in result.points.columns:
+        raise MissingLabelsError(
+            f"The sweep has no column {name!r} for the {what}; it has "
+            f"{[c for c in result.points.columns if not c.startswith('shadow_price[')]}."
+        )
+    return result.points[name].to_numpy(dtype=np.float64)
+
+
+def frontier_plot(
+    result: SweepResult, *, risk: str = "volatility", cost: str = "premium", by: str | None = None
+) -> Figure:
+    """Risk after the hedge against its cost, one line per value of ``by`` (a grid key).
+
+    ``risk`` and ``cost`` are columns of ``result.points`` (``"scenario_es"``,
+    ``"annual_carry"``, ``"turnover"``, ...). Failed points are left out.
+    """
+    ok = result.points["status"].astype(str).str.startswith("optimal").to_numpy()
+    x, y = _column(result, cost, "cost"), _column(result, risk, "risk")
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
+    groups = [(None, ok)]
+    if by is not None:
+        values = result.points[by]
+        groups = [(v, ok & (values == v).to_numpy()) for v in values.unique()]
+    for value, mask in groups:
+        order = np.argsort(x[mask], kind="stable")
+        label = None if value is None else f"{by} = {value}"
+        ax.plot(x[mask][order], y[mask][order], marker="o", markersize=3, label=label)
+    ax.set_xlabel(cost.replace("_", " "))
+    ax.set_ylabel(f"{risk.replace('_', ' ')} after the hedge")
+    ax.set_title(f"What each unit of {cost.replace('_', ' ')} buys ({int(ok.sum())} points)")
+    if by is not None:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def shadow_price_plot(result: SweepResult, limit: str, *, key: str | None = None) -> Figure:
+    """Plot a limit's shadow price against a swept key (the limit's own key by default)."""
+    column = f"shadow_price[{limit}]"
+    y = _column(result, column, "shadow price")
+    key = key or limit
+    x = _column(result, key, "swept key")
+    order = np.argsort(x, kind="stable")
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
+    ax.plot(x[order], y[order], marker="o", markersize=3)
+    ax.set_xlabel(key)
+    ax.set_ylabel(f"shadow price of {limit}")
+    ax.set_title("Objective saved per unit of relaxation")
+    fig.tight_layout()
+    return fig
+
+
+def allocation_plot(result: SweepResult, key: str, *, column: str = "weight") -> Figure:
+    """Stack the allocation by instrument across a one-dimensional sweep of ``key``.
+
+    Raises
+    ------
+    SpecificationError
+        If another grid key varies too (the sweep is not one-dimensional in ``key``).
+    """
+    others = [k for k in result.keys if k != key and result.points[k].nunique() > 1]
+    if others:
+        raise SpecificationError(
+            f"allocation_plot needs a one-dimensional sweep of {key!r}; {others} vary too. "
+            "Select the points first, or sweep one key."
+        )
+    x = _column(result, key, "swept key")
+    table = result.pivot(column).reindex(result.points.index).fillna(0.0)
+    order = np.argsort(x, kind="stable")
+    values = table.to_numpy()[order].T
+    fig = Figure(figsize=(6.5, 4.2))
+    ax = fig.subplots()
+    positive, negative = np.clip(values, 0, None), np.clip(values, None, 0)
+    colors = [f"C{i % 10}" for i in range(values.shape[0])]
+    ax.stackplot(x[order], positive, labels=list(table.columns), colors=colors, alpha=0.85)
+    ax.stackplot(x[order], negative, colors=colors, alpha=0.85)
+    ax.axhline(0.0, color="black", linewidth=0.6)
+    ax.set_xlabel(key)
+    ax.set_ylabel(f"{column} by instrument")
+    ax.legend(fontsize=7, loc="best")
+    ax.set_title("Allocation across the sweep")
+    fig.tight_layout()
+    return fig
