@@ -31,15 +31,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        from optihedge.demo import format_demo, run_demo, write_report
+        from optihedge.demo import format_demo, run_demo, save_frontier, write_report
 
         result = run_demo(value=args.value)
         sys.stdout.write(format_demo(result))
         if args.report:
             path = write_report(result, args.report).resolve()
+            frontier = save_frontier(
+                result, path.with_name(f"{path.stem.removesuffix('-report')}-frontier.png")
+            ).resolve()
             sys.stdout.write(
                 f"\nThe HTML report of the expected-shortfall hedge is at {path} (open it in "
-                "any browser; it needs no network).\n"
+                f"any browser; it needs no network).\nThe sweep's frontier (expected "
+                f"shortfall against premium, by gross cap) is at {frontier}.\n"
             )
         return 0
     return 2  # pragma: no cover - argparse rejects unknown commands

@@ -47,8 +47,9 @@ from optihedge.optimize.shortfall import ExpectedShortfall
 from optihedge.portfolio import Portfolio
 from optihedge.pricing import black_scholes, greeks, volatility_proxy
 from optihedge.scenarios import Scenarios
+from optihedge.sweeps import SweepResult, frontier_plot, sweep
 
-__all__ = ["DemoResult", "format_demo", "run_demo", "write_report"]
+__all__ = ["DemoResult", "format_demo", "run_demo", "save_frontier", "write_report"]
 
 WINDOWS = (63, 126, 252, 504)
 HORIZON = 21
@@ -61,6 +62,11 @@ PUT_MONEYNESS = 0.95
 OPTION_EXPIRY = 63  # trading days: listed 3-month SPX options
 COLLAR = (0.95, 1.05)  # put and call strikes / spot
 PREMIUM_BUDGET = 0.01  # the option mandate: 1% of the book on premium
+#: the closing sweep: what each step of the gross cap and of the premium budget buys
+SWEEP_GRID = {
+    "gross_exposure.max": [0.4, 0.6, 0.8, 1.0],
+    "premium_budget.max": [0.0, 0.0025, 0.005, 0.01, 0.02],
+}
 START = "2000-01-01"  # RRC is stale before about 1997 (see KNOWN_FLAWS)
 
 
@@ -83,6 +89,7 @@ class DemoResult:
     protection: pd.DataFrame
     option_hedges: dict[str, HedgeResult]
     daily: pd.DataFrame
+    frontier: SweepResult
 
 
 def _horizon_returns(daily: pd.DataFrame, days: int) -> pd.DataFrame:
@@ -171,9 +178,10 @@ def run_demo(value: float = 1_000_000.0) -> DemoResult:
         dividend_yield=pd.Series({"SP500": DIVIDEND_YIELD}),
         asof=prices.index[-1],
     )
-    protection, option_hedges = option_alternatives(
+    protection, option_hedges, put_problem = option_alternatives(
         daily, prices.iloc[-1], stocks, value, market, shortfall
     )
+    frontier = sweep(put_problem, SWEEP_GRID, progress=False)
     return DemoResult(
         value,
         prices.index[-1],
@@ -190,7 +198,20 @@ def run_demo(value: float = 1_000_000.0) -> DemoResult:
         protection,
         option_hedges,
         daily,
+        frontier,
     )
+
+
+def save_frontier(result: DemoResult, path: str | Path) -> Path:
+    """Save the closing sweep's frontier (ES after the hedge against premium) as a PNG."""
+    fig = frontier_plot(
+        result.frontier, risk="scenario_es", cost="premium", by="gross_exposure.max"
+    )
+    fig.axes[0].set_xlabel(f"premium paid (USD, book of USD {result.value:,.0f})")
+    fig.axes[0].set_ylabel(f"{HORIZON}-day 95% expected shortfall after the hedge")
+    target = Path(path)
+    fig.savefig(target, dpi=110)
+    return target
 
 
 def write_report(result: DemoResult, path: str | Path) -> Path:
@@ -222,14 +243,15 @@ def option_alternatives(
     value: float,
     market: MarketState,
     linear: HedgeResult,
-) -> tuple[pd.DataFrame, dict[str, HedgeResult]]:
+) -> tuple[pd.DataFrame, dict[str, HedgeResult], HedgeProblem]:
     """Solve the expected-shortfall hedge again, with a protective put or a collar on offer.
 
     Same scenarios, objective and limits as :func:`shortfall_hedge`, except that the
     carry cap gives way to the option mandate's premium budget (an option's carry is its
     premium decaying). Options are repriced in every scenario (Black-Scholes at the
     scenario's index level and volatility, 42 trading days left). Returns the cost
-    against protection table (USD and fractions of the book) and the results.
+    against protection table (USD and fractions of the book), the results and the
+    protective-put problem (for the sweep).
     """
     scenarios = Scenarios.historical(daily[[*stocks, "SP500"]], horizon=HORIZON)
     offers: dict[str, Instrument] = {
@@ -247,6 +269,7 @@ def option_alternatives(
         PremiumBudget(PREMIUM_BUDGET)
     ]
     results = {"futures, inverse ETF, sales": linear}
+    problems = {}
     for name, option in offers.items():
         problem = HedgeProblem(
             Portfolio.from_holdings(pd.Series(value / len(stocks), index=stocks)),
@@ -259,6 +282,7 @@ def option_alternatives(
             market_state=market,
         )
         results[name] = problem.solve()
+        problems[name] = problem
     rows = {}
     for name, res in results.items():
         assert res.scenario_returns is not None
@@ -285,7 +309,8 @@ def option_alternatives(
         "vega (USD/pt)": 0.0,
     }
     table = table.loc[["unhedged", *results]]
-    return table, {k: v for k, v in results.items() if k in offers}
+    hedges = {k: v for k, v in results.items() if k in offers}
+    return table, hedges, problems["+ protective put"]
 
 
 def shortfall_hedge(
@@ -466,6 +491,26 @@ def _windows_note(r: DemoResult) -> str:
     )
 
 
+def _sweep_text(r: DemoResult) -> str:
+    """The closing sweep as a table: ES after the hedge by gross cap and premium budget."""
+    points = r.frontier.points
+    table = points.pivot(
+        index="premium_budget.max", columns="gross_exposure.max", values="scenario_es"
+    )
+    table.index = [f"{b:.2%}" for b in table.index]
+    table.columns = [f"gross {g:.0%}" for g in table.columns]
+    failed = int((~points["status"].str.startswith("optimal")).sum())
+    return "\n".join(
+        [
+            f"Sweep ({len(points)} points, {r.frontier.computed} solved on one compiled "
+            f"problem in {r.frontier.elapsed:.2f} s): the protective-put hedge's {HORIZON}-day "
+            "95% expected shortfall by premium budget (rows, fraction of the book) and gross "
+            f"exposure cap (columns){f'; {failed} infeasible' if failed else ''}:",
+            table.to_string(float_format="{:.4f}".format),
+        ]
+    )
+
+
 def format_demo(result: DemoResult) -> str:
     """Render a :class:`DemoResult` as the text the command prints."""
     r = result
@@ -550,5 +595,7 @@ def format_demo(result: DemoResult) -> str:
             for name, res in r.option_hedges.items()
             for line in (f"{name[2:].capitalize()}:", _allocation_text(res), res.summary(), "")
         ),
+        _sweep_text(r),
+        "",
     ]
     return "\n".join(lines)

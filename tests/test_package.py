@@ -182,6 +182,10 @@ def test_command_line_demo(tmp_path: Path) -> None:
     assert f"The HTML report of the expected-shortfall hedge is at {report}" in out.stdout
     page = report.read_text()
     assert 'id="allocation"' in page
+    frontier = tmp_path / "report-frontier.png"
+    assert f"is at {frontier}" in out.stdout
+    assert frontier.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Sweep (20 points" in out.stdout
     assert page.count("data:image/png;base64,") == 4
 
 
