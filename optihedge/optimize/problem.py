@@ -510,6 +510,7 @@ class HedgeProblem:
         for name, price in zip(names, numbers[:, 3], strict=True):
             record[f"shadow_price[{name}]"] = float(price)
         record["rebuilds"] = int(stats.get("rebuilds", 0))
+        record["solver_time"] = float(stats.get("solve_time") or np.nan)
         return record
 
     def _result(self, status: str, stats: dict[str, Any]) -> HedgeResult:

@@ -25,7 +25,7 @@ from optihedge.sweeps._store import Store
 __all__ = ["SweepResult", "sweep"]
 
 _FIRST = ["status", "objective", "volatility", "beta", "scenario_var", "scenario_es"]
-_COSTS = ["premium", "annual_carry", "turnover", "binding", "message", "rebuilds"]
+_COSTS = ["premium", "annual_carry", "turnover", "binding", "message", "rebuilds", "solver_time"]
 _WEIGHTS = ["point", "instrument", "weight", "notional", "units"]
 
 
