@@ -58,7 +58,7 @@ def variance_problem() -> tuple[oh.HedgeProblem, oh.RiskModel]:
 
 
 def bare_cvxpy(rm: oh.RiskModel) -> tuple[float, np.ndarray]:
-    """The same 500 points in a hand-written cvxpy DPP loop (Clarabel)."""
+    """Solve the same 500 points in a hand-written cvxpy DPP loop (Clarabel)."""
     g, d = rm.root_factors()
     e = np.zeros((len(rm.assets), N_HEDGES))
     e[1:, :] = np.eye(N_HEDGES)  # asset 0 is the book
@@ -83,7 +83,7 @@ def bare_cvxpy(rm: oh.RiskModel) -> tuple[float, np.ndarray]:
 
 
 def rebuild_each(problem: oh.HedgeProblem, n: int) -> float:
-    """optihedge with a new problem per point (what the peers' users do), first n points."""
+    """Time optihedge with a new problem per point (what the peers' users do), first n points."""
     state = problem.__getstate__()
     start = time.perf_counter()
     for gv, uv in list(zip(np.repeat(GROSS, len(UPPER)), np.tile(UPPER, len(GROSS)), strict=True))[

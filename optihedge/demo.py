@@ -492,7 +492,7 @@ def _windows_note(r: DemoResult) -> str:
 
 
 def _sweep_text(r: DemoResult) -> str:
-    """The closing sweep as a table: ES after the hedge by gross cap and premium budget."""
+    """Tabulate the closing sweep: ES after the hedge by gross cap and premium budget."""
     points = r.frontier.points
     table = points.pivot(
         index="premium_budget.max", columns="gross_exposure.max", values="scenario_es"
