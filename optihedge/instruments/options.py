@@ -254,10 +254,10 @@ def _strike_or_moneyness(
 
 
 @dataclass(frozen=True, kw_only=True)
-class Put(OptionPackage):
-    """A European put: ``strike`` (index points) or ``moneyness`` (strike / spot, default 1)."""
+class _Vanilla(OptionPackage):
+    """One European option: ``strike`` (index points) or ``moneyness`` (default 1)."""
 
-    kind: ClassVar[str] = "put"
+    option: ClassVar[str]
 
     strike: float | None = None
     moneyness: float | None = None
@@ -271,32 +271,25 @@ class Put(OptionPackage):
         return True
 
     def leg_terms(self) -> list[tuple[str, float | None, float | None, float]]:
-        """One long put."""
+        """One long option."""
         m, k = _strike_or_moneyness(self, self.strike, self.moneyness)
-        return [("put", m, k, 1.0)]
+        return [(self.option, m, k, 1.0)]
 
 
 @dataclass(frozen=True, kw_only=True)
-class Call(OptionPackage):
+class Put(_Vanilla):
+    """A European put: ``strike`` (index points) or ``moneyness`` (strike / spot, default 1)."""
+
+    kind: ClassVar[str] = "put"
+    option: ClassVar[str] = "put"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call(_Vanilla):
     """A European call: ``strike`` or ``moneyness`` (strike / spot, default 1)."""
 
     kind: ClassVar[str] = "call"
-
-    strike: float | None = None
-    moneyness: float | None = None
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _strike_or_moneyness(self, self.strike, self.moneyness)
-
-    @property
-    def _single_vol(self) -> bool:
-        return True
-
-    def leg_terms(self) -> list[tuple[str, float | None, float | None, float]]:
-        """One long call."""
-        m, k = _strike_or_moneyness(self, self.strike, self.moneyness)
-        return [("call", m, k, 1.0)]
+    option: ClassVar[str] = "call"
 
 
 @dataclass(frozen=True, kw_only=True)
