@@ -18,6 +18,7 @@ Groupings (``by``):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,10 @@ class RiskInputs:
     probabilities : ndarray, optional
     alpha : float
         Level of the scenario expected shortfall.
+    attributes : DataFrame
+        The instruments' per-unit attributes (premium, Greeks, ...).
+    beta : (ndarray, float)
+        The hedged book's beta to the market is ``beta[0] @ x + beta[1]``.
     """
 
     risk: FactorRisk
@@ -74,6 +79,8 @@ class RiskInputs:
     scenario_book: np.ndarray | None = None
     probabilities: np.ndarray | None = None
     alpha: float = 0.95
+    attributes: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    beta: tuple[np.ndarray, float] = (np.zeros(0), 0.0)
 
     @property
     def loadings(self) -> pd.DataFrame:

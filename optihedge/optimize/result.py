@@ -12,6 +12,7 @@ bind is exactly 0, and ``units_rounded`` gives whole contracts or shares.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import math
 from collections.abc import Hashable, Sequence
@@ -87,7 +88,7 @@ class HedgeResult:
         With scenarios: the book's return (``before``) and the hedged book's (``after``)
         in each scenario over the horizon, fractions of the capital.
     currency : str
-    greeks : DataFrame indexed by ("before", "hedge", "after")
+    greeks : DataFrame indexed by ("before", "hedge", "after"), computed when first read
         In base currency: ``delta`` (beta-adjusted notional on the problem's market: P&L
         per 1.00 move of it), ``gamma_1pct`` (change of the currency delta per 1% move of
         each option's underlying, summed), ``vega_1pt`` (P&L per volatility point up,
@@ -114,7 +115,6 @@ class HedgeResult:
     currency: str = "USD"
     exposures: pd.DataFrame | None = None
     factor_exposures: pd.DataFrame | None = None
-    greeks: pd.DataFrame | None = None
     risk_inputs: RiskInputs | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -154,6 +154,13 @@ class HedgeResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    @functools.cached_property
+    def greeks(self) -> pd.DataFrame | None:
+        """Delta, gamma, vega and theta in currency: before, the hedge, after (see above)."""
+        if self.risk_inputs is None:
+            return None
+        return _greeks_table(self.risk_inputs, self.weights.to_numpy(), self.capital)
 
     # ---------------------------------------------------------------- attribution
     def _solved(self, what: str) -> RiskInputs:
@@ -394,22 +401,33 @@ def _exposure_tables(data: HedgeData, x: np.ndarray) -> tuple[pd.DataFrame, pd.D
     return assets, factors
 
 
-def _greeks_table(data: HedgeData, x: np.ndarray, capital: float) -> pd.DataFrame:
-    c, c0 = data.beta_coefficients(data.market)
-    hedge = {
-        "delta": float(c @ x),
-        "gamma_1pct": 0.01 * float(data.attribute("gamma") @ x),
-        "vega_1pt": 0.01 * float(data.attribute("vega") @ x),
-        "theta_1d": float(data.attribute("theta") @ x) / 252.0,
-    }
-    before = {"delta": c0, "gamma_1pct": 0.0, "vega_1pt": 0.0, "theta_1d": 0.0}
-    rows = [before, hedge, {k: before[k] + hedge[k] for k in hedge}]
-    out = capital * pd.DataFrame(rows, index=["before", "hedge", "after"], dtype=np.float64)
+def _greeks_table(inputs: RiskInputs, x: np.ndarray, capital: float) -> pd.DataFrame:
+    c, c0 = inputs.beta
+
+    def attribute(name: str) -> np.ndarray:
+        if name in inputs.attributes.columns:
+            return inputs.attributes[name].to_numpy(dtype=np.float64)
+        return np.zeros(len(x))
+
+    hedge = np.array(
+        [
+            float(c @ x),
+            0.01 * float(attribute("gamma") @ x),
+            0.01 * float(attribute("vega") @ x),
+            float(attribute("theta") @ x) / 252.0,
+        ]
+    )
+    before = np.array([c0, 0.0, 0.0, 0.0])
+    out = pd.DataFrame(
+        capital * np.vstack([before, hedge, before + hedge]) + 0.0,
+        index=["before", "hedge", "after"],
+        columns=["delta", "gamma_1pct", "vega_1pt", "theta_1d"],
+    )
     out.attrs["units"] = (
         "base currency: delta per 1.00 move of the market (beta-adjusted notional), gamma "
         "per 1% move, vega per volatility point, theta per trading day"
     )
-    return out + 0.0
+    return out
 
 
 def make_result(
@@ -501,7 +519,6 @@ def make_result(
         currency=currency,
         exposures=exposures,
         factor_exposures=factor_exposures,
-        greeks=_greeks_table(data, x, capital),
         risk_inputs=RiskInputs(
             risk=data.risk,
             exposures=data.exposures,
@@ -512,5 +529,7 @@ def make_result(
             scenario_book=data.scenario_book,
             probabilities=data.scenario_probabilities,
             alpha=0.95 if scenario_alpha is None else scenario_alpha,
+            attributes=data.attributes,
+            beta=data.beta_coefficients(data.market),
         ),
     )
