@@ -25,7 +25,7 @@ import pytest
 
 import optihedge as oh
 from constraints import GrossExposure, PremiumBudget, ResidualBeta, Turnover
-from optihedge.errors import DataError, SpecificationError
+from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -384,6 +384,17 @@ class TestBadInput:
         calls: list[int] = []
         with pytest.raises(SpecificationError, match=word):
             oh.sweep(variance_problem(), grid, progress=lambda d, t: calls.append(d))
+        assert calls == []
+
+    def test_an_input_that_does_not_fit_the_problem(self) -> None:
+        stranger = oh.Portfolio.from_holdings({"A": 5e5, "ZZZ": 5e5})
+        calls: list[int] = []
+        with pytest.raises(MissingLabelsError, match="grid's 'portfolio' value 'odd'.*'ZZZ'"):
+            oh.sweep(
+                variance_problem(),
+                {"portfolio": {"book": BOOK, "odd": stranger}, "gross_exposure.max": [0.2]},
+                progress=lambda d, t: calls.append(d),
+            )
         assert calls == []
 
     def test_a_store_that_cannot_be_used(self, tmp_path: Path) -> None:

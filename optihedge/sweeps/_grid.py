@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from factor_models import RiskModelSet
-from optihedge.errors import SpecificationError
+from optihedge.errors import DataError, SpecificationError
 from optihedge.optimize.problem import HedgeProblem
 
 __all__ = ["INPUT_KEYS", "Grid", "make_grid"]
@@ -274,6 +274,12 @@ def make_grid(problem: HedgeProblem, grid: Any) -> Grid:
         point.update(checked)
     for key, objects in inputs.items():
         _check_input_types(key, objects)
+        for label, obj in objects.items():
+            # the labels and shapes each input brings, checked like a solve would
+            try:
+                problem._build_data(problem.inputs.replace(**{key: obj}))
+            except (SpecificationError, DataError) as exc:
+                raise type(exc)(f"The grid's {key!r} value {label!r}: {exc}") from None
     return Grid(tuple(keys), points, inputs, order)
 
 
