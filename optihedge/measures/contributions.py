@@ -38,6 +38,7 @@ __all__ = [
     "tail_weights",
     "volatility_contributions",
     "weighted_contributions",
+    "weighted_moments",
 ]
 
 _CUM_TOL = 1e-12
@@ -117,20 +118,38 @@ def tail_summary(losses: np.ndarray, p: np.ndarray, alpha: float) -> dict[str, A
     }
 
 
-def weighted_contributions(part_losses: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
-    r"""Each column's tail-weighted mean loss and its standard error.
+def weighted_moments(
+    values: np.ndarray, weights: np.ndarray, chunk: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's weighted mean and weighted second moment (weights summing to 1).
 
-    ``part_losses`` holds the parts' losses on the tail scenarios (rows), ``weights``
-    their tail weights (summing to 1). The standard error is the weighted standard
-    deviation over the effective number of tail scenarios :math:`1/\sum\omega_s^2`.
+    Columns are taken ``chunk`` at a time, so that no temporary of the whole matrix's
+    size is made.
     """
-    contribution = weights @ part_losses
+    mean = weights @ values
+    second = np.empty(values.shape[1])
+    for start in range(0, values.shape[1], chunk):
+        block = values[:, start : start + chunk]
+        second[start : start + chunk] = weights @ (block * block)
+    return mean, second
+
+
+def weighted_contributions(
+    part_pnl: np.ndarray, weights: np.ndarray, scale: np.ndarray | float = 1.0
+) -> dict[str, np.ndarray]:
+    r"""Each part's tail-weighted mean loss and its standard error.
+
+    ``part_pnl`` holds the parts' P&L (gains positive) on the tail scenarios (rows),
+    ``weights`` their tail weights (summing to 1; rows outside the tail may carry 0),
+    ``scale`` multiplies each column (a position size). The contribution is
+    :math:`-s\,\sum_s \omega_s p_s`; the standard error the weighted standard deviation
+    over the effective number of tail scenarios :math:`1/\sum\omega_s^2`.
+    """
+    mean, second = weighted_moments(part_pnl, weights)
     n_tail = 1.0 / float(weights @ weights)
-    spread = weights @ (part_losses - contribution) ** 2
-    return {
-        "contribution": contribution,
-        "standard_error": np.sqrt(np.maximum(spread, 0.0) / n_tail),
-    }
+    spread = np.sqrt(np.maximum(second - mean * mean, 0.0) / n_tail)
+    s = np.asarray(scale, dtype=np.float64)
+    return {"contribution": -s * mean, "standard_error": np.abs(s) * spread}
 
 
 def shortfall_contributions(parts: np.ndarray, p: np.ndarray, alpha: float) -> dict[str, Any]:
@@ -142,7 +161,7 @@ def shortfall_contributions(parts: np.ndarray, p: np.ndarray, alpha: float) -> d
     losses = -parts.sum(axis=1)
     summary = tail_summary(losses, p, alpha)
     rows = np.flatnonzero(summary["weights"])
-    return summary | weighted_contributions(-parts[rows], summary["weights"][rows])
+    return summary | weighted_contributions(parts[rows], summary["weights"][rows])
 
 
 def volatility_contributions(

@@ -247,14 +247,17 @@ def _shortfall(
     tail = _Tail(inputs.scenario_assets, union)
     for name, position in sides.items():
         summary = summaries[name]
-        # on the union of the tails: a row outside this side's tail has weight 0
-        parts, labels = _scenario_parts(inputs, position, by, union, factors, book_pnl, tail)
-        got = weighted_contributions(-parts, summary["weights"][union])
-        columns.append(got["contribution"])
-        errors.append(got["standard_error"])
+        weights = summary["weights"][union]  # 0 on the rows of the other side's tail only
+        pieces, labels = _scenario_parts(inputs, position, by, union, factors, book_pnl, tail)
+        got = [weighted_contributions(values, weights, scale) for values, scale in pieces]
+        columns.append(np.concatenate([g["contribution"] for g in got]))
+        errors.append(np.concatenate([g["standard_error"] for g in got]))
         totals[name] = float(summary["es"])
         totals[f"{name}_se"] = float(summary["es_standard_error"])
     return labels, np.column_stack(columns), np.column_stack(errors), totals
+
+
+Piece = tuple[np.ndarray, np.ndarray | float]
 
 
 def _scenario_parts(
@@ -265,21 +268,25 @@ def _scenario_parts(
     factors: Sequence[Hashable] | None,
     book_pnl: np.ndarray,
     tail: _Tail,
-) -> tuple[np.ndarray, list[Any]]:
-    """Each part's P&L on the tail ``rows`` (scenarios x parts) and the parts' labels."""
+) -> tuple[list[Piece], list[Any]]:
+    """Split the P&L on the tail ``rows`` into pieces ``(matrix, column scale)``, labelled.
+
+    A holding's P&L is its returns (the gathered block, not copied) times its weight.
+    """
     assert inputs.scenario_assets is not None
     assert inputs.scenario_pnl is not None
     frame = inputs.scenario_assets
     hedge = inputs.scenario_pnl[rows] * x  # repriced, per instrument
     holdings = inputs.holdings
     if by == "leg":
-        return np.column_stack([book_pnl[rows], hedge]), ["book", *inputs.exposures.columns]
+        book = book_pnl[rows][:, None]
+        return [(book, 1.0), (hedge, 1.0)], ["book", *inputs.exposures.columns]
     w = inputs.book.reindex(holdings).to_numpy()
-    per_holding = tail.block(holdings) * w
+    per_holding = (tail.block(holdings), w)
     if by == "holding":
-        return np.column_stack([per_holding, hedge.sum(axis=1)]), [*holdings, "hedge"]
+        return [per_holding, (hedge.sum(axis=1)[:, None], 1.0)], [*holdings, "hedge"]
     if by == "instrument":
-        return np.column_stack([per_holding, hedge]), [*holdings, *inputs.exposures.columns]
+        return [per_holding, (hedge, 1.0)], [*holdings, *inputs.exposures.columns]
     # by factor: the delta position's factor and specific parts, the rest is non-linear
     z = inputs.book.to_numpy() + inputs.exposures.to_numpy() @ x
     support = np.flatnonzero(z)
@@ -302,7 +309,8 @@ def _scenario_parts(
     # the book is linear; the hedge's repriced P&L beyond its delta is non-linear
     delta_pnl = r @ (inputs.exposures.to_numpy() @ x)[support]
     nonlinear = hedge.sum(axis=1) - delta_pnl
-    return np.column_stack([folded.T, specific, nonlinear]), [*labels, "specific", "non-linear"]
+    parts = np.column_stack([folded.T, specific, nonlinear])
+    return [(parts, 1.0)], [*labels, "specific", "non-linear"]
 
 
 def attribute(
