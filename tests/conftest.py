@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, settings
+
+# worker processes the tests start (joblib, Dask, subprocesses) inherit one BLAS thread
+# each: the suite runs on two cores beside other workers, and spinning BLAS threads of
+# oversubscribed processes can stall a test for minutes
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 settings.register_profile(
     "optihedge",

@@ -298,6 +298,16 @@ class TestAttribution:
             no_scenarios.attribution("leg", "expected_shortfall")
 
 
+def test_a_detached_result_is_light_and_says_what_it_cannot_do() -> None:
+    import pickle
+
+    light = RESULT.detached()
+    assert len(pickle.dumps(light)) < len(pickle.dumps(RESULT)) / 3  # the scenarios stay behind
+    pd.testing.assert_series_equal(light.weights, RESULT.weights)
+    with pytest.raises(SpecificationError, match="carries no risk inputs"):
+        light.attribution()
+
+
 class TestExplain:
     def test_every_number_in_the_sentence_is_computed(self) -> None:
         e = RESULT.explain()

@@ -97,7 +97,9 @@ class HedgeResult:
         hedge means the hedged book is long volatility.
     risk_inputs : RiskInputs, optional
         The risk model, exposures and scenarios the result was solved on (references,
-        not copies), for :meth:`attribution`.
+        not copies), for :meth:`attribution`, :meth:`explain` and :meth:`report`. A
+        pickled result carries them (its scenarios included); :meth:`detached` drops
+        them for a light copy.
     """
 
     weights: pd.Series
@@ -154,6 +156,10 @@ class HedgeResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def detached(self) -> HedgeResult:
+        """Return a copy without the risk inputs (light to pickle; no attribution, no report)."""
+        return dataclasses.replace(self, risk_inputs=None)
 
     @functools.cached_property
     def greeks(self) -> pd.DataFrame | None:
