@@ -163,11 +163,24 @@ class HedgeData:
         return 0 if self.scenario_book is None else len(self.scenario_book)
 
     def attribute(self, name: str) -> np.ndarray:
-        """One attribute as an array in instrument order (its default where not stated)."""
+        """One attribute as an array in instrument order (its default where not stated).
+
+        Read-only (the data are a value; the array is cached for every later reader).
+        """
+        key = f"attribute[{name}]"
+        if key in self._cache:
+            cached: np.ndarray = self._cache[key]
+            return cached
         if name in self.attributes.columns:
-            return self.attributes[name].to_numpy(dtype=np.float64)
-        if name in ATTRIBUTES:
-            return np.full(len(self.instruments), ATTRIBUTES[name])
+            out = self.attributes[name].to_numpy(dtype=np.float64, copy=True)
+        elif name in ATTRIBUTES:
+            out = np.full(len(self.instruments), ATTRIBUTES[name])
+        else:
+            out = None
+        if out is not None:
+            out.flags.writeable = False
+            self._cache[key] = out
+            return out
         raise ConstraintSpecificationError(
             f"No instrument attribute {name!r}; known: "
             f"{sorted(set(ATTRIBUTES) | set(self.attributes.columns))}."

@@ -419,3 +419,52 @@ class TestBadInput:
         not_db.write_text("hello")
         with pytest.raises(DataError, match="not a DuckDB database"):
             oh.sweep(variance_problem(), VARIANCE_GRID, store=not_db)
+
+
+class TestDirectPath:
+    """Re-solves that change only limits go straight to a kept Clarabel solver."""
+
+    def test_same_numbers_as_the_standard_path(self) -> None:
+        problem = variance_problem()
+        points = [
+            {"gross_exposure.max": g, "turnover.max": t}
+            for g, t in ((0.5, 1.0), (0.4, 1.0), (0.3, 0.2), (0.2, 0.15))
+        ]
+        results = [problem.solve(p) for p in points]
+        assert results[0].solver_stats.get("direct") is None  # constants, then DPP
+        assert results[-1].solver_stats.get("direct") is True
+        for point, got in zip(points, results, strict=True):
+            fresh = variance_problem().solve(point)
+            np.testing.assert_allclose(got.weights, fresh.weights, atol=1e-7)
+            assert got.objective_value == pytest.approx(fresh.objective_value, rel=1e-8)
+            pd.testing.assert_series_equal(got.constraints["binding"], fresh.constraints["binding"])
+            np.testing.assert_allclose(
+                got.constraints["shadow_price"],
+                fresh.constraints["shadow_price"],
+                rtol=1e-5,
+                atol=1e-9,
+            )
+            np.testing.assert_allclose(
+                got.constraints["value"], fresh.constraints["value"], atol=1e-7
+            )
+
+    def test_infeasible_after_direct_solves_is_diagnosed(self) -> None:
+        problem = variance_problem(constraints=[GrossExposure(0.5), ResidualBeta(min=0.1, max=0.2)])
+        for g in (0.5, 0.45, 0.4):
+            assert problem.solve({"gross_exposure.max": g}).status == "optimal"
+        with pytest.raises(oh.errors.InfeasibleError, match="gross_exposure.max=0"):
+            problem.solve({"gross_exposure.max": 0.0})
+        assert problem.solve({"gross_exposure.max": 0.5}).status == "optimal"
+
+    def test_a_new_input_changes_the_matrices_and_goes_the_standard_way(self) -> None:
+        problem = variance_problem()
+        for g in (0.5, 0.4, 0.3):
+            problem.solve({"gross_exposure.max": g})
+        other = problem.solve(risk_model=MODELS[126])
+        assert other.solver_stats.get("direct") is None
+        fresh = variance_problem(risk_model=MODELS[126]).solve({"gross_exposure.max": 0.3})
+        np.testing.assert_allclose(other.weights, fresh.weights, atol=1e-7)
+        again = problem.solve({"gross_exposure.max": 0.35})
+        again = problem.solve({"gross_exposure.max": 0.3})
+        assert again.solver_stats.get("direct") is True
+        np.testing.assert_allclose(again.weights, fresh.weights, atol=1e-7)

@@ -33,6 +33,7 @@ from optihedge.optimize import integer
 from optihedge.optimize.bounds import instrument_bounds
 from optihedge.optimize.data import build_data, check_instruments, scaled
 from optihedge.optimize.diagnose import conflicting_limits, limit_groups, name_the_culprit
+from optihedge.optimize.direct import DirectClarabel
 from optihedge.optimize.inputs import HedgeInputs, carry_inputs
 from optihedge.optimize.objectives import CompiledObjective, Objective
 from optihedge.optimize.registry import ParameterRegistry
@@ -230,6 +231,7 @@ class HedgeProblem:
         if not self._problem.is_dpp():
             name_the_culprit(self.objective, self._objective, self.constraints, self._compiled)
         self._warm: set[int] = set()
+        self._direct: dict[int, DirectClarabel] = {}
         self._refresh(refresh_all=True, changed=())
 
     def _refresh(self, *, refresh_all: bool, changed: Sequence[str]) -> None:
@@ -421,6 +423,10 @@ class HedgeProblem:
         first = id(problem) not in self._warm and self._objective.refine is None
         self._warm.add(id(problem))
         exact = self._parts and self._plan.exact
+        if not first and not exact and solver in (None, cp.CLARABEL) and not options:
+            direct = self._direct_solve(problem)
+            if direct is not None:
+                return cp.OPTIMAL, direct
         solvers = (
             (solver,) if solver is not None else (self._plan.solvers if exact else DEFAULT_SOLVERS)
         )
@@ -435,6 +441,29 @@ class HedgeProblem:
             mip=bool(exact),
             parameters_as_constants=first,
         )
+
+    def _direct_solve(self, problem: cp.Problem) -> dict[str, Any] | None:
+        """Re-solve through the kept Clarabel solver when only vectors changed.
+
+        See ``optimize.direct``; None sends the solve the standard way.
+        """
+        if self._objective.refine is not None or problem._cache.param_prog is None:
+            return None  # the active set re-solves within a call; no DPP program yet
+        kept = self._direct.get(id(problem))
+        if kept is None or kept.problem is not problem:
+            try:
+                kept = DirectClarabel(problem)
+            except Exception:  # any surprise: the standard path is always there
+                self._direct.pop(id(problem), None)
+                return None
+            self._direct[id(problem)] = kept
+            return None  # built from this state; this solve goes the standard way
+        stats, usable = kept.solve()
+        if not usable:
+            del self._direct[id(problem)]
+        if stats is not None:
+            stats.update(refinements=0, canonicalisation="dpp")
+        return stats
 
     def _diagnose(self) -> str:
         exact = self._plan.exact

@@ -57,7 +57,8 @@ def solve_chunk(
     change are passed on, so a run of points with the same inputs only re-solves).
     """
     records: list[dict[str, Any]] = []
-    weights: list[pd.DataFrame] = []
+    solved: list[int] = []
+    positions: list[np.ndarray] = []
     labels = problem.data.instruments
     for point, params, input_labels in chunk:
         changed = {
@@ -82,28 +83,25 @@ def solve_chunk(
             held.update({k: input_labels[k] for k in changed})
             continue
         held.update({k: input_labels[k] for k in changed})
-        x = numbers.pop("x")
+        positions.append(numbers.pop("x"))
+        solved.append(point)
         record |= numbers | {"message": ""}
         records.append(record)
-        capital = float(problem.portfolio.capital or 1.0)
-        contract = problem.data.attribute("contract_value")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            units = np.where(np.isfinite(contract) & (contract > 0), x / contract, np.nan)
-        weights.append(
-            pd.DataFrame(
-                {
-                    "point": point,
-                    "instrument": [str(i) for i in labels],
-                    "weight": x,
-                    "notional": x * capital,
-                    "units": units,
-                }
-            )
-        )
-    table = (
-        pd.concat(weights, ignore_index=True)
-        if weights
-        else pd.DataFrame(columns=["point", "instrument", "weight", "notional", "units"])
+    # the chunk's weights in one table (not one frame per point)
+    n = len(labels)
+    x = np.concatenate(positions) if positions else np.zeros(0)
+    capital = float(problem.portfolio.capital or 1.0)
+    contract = np.tile(problem.data.attribute("contract_value"), len(positions))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        units = np.where(np.isfinite(contract) & (contract > 0), x / contract, np.nan)
+    table = pd.DataFrame(
+        {
+            "point": np.repeat(np.asarray(solved, dtype=np.int64), n),
+            "instrument": np.tile(np.array([str(i) for i in labels], dtype=object), len(solved)),
+            "weight": x,
+            "notional": x * capital,
+            "units": units,
+        }
     )
     return records, table
 
