@@ -468,3 +468,23 @@ class TestDirectPath:
         again = problem.solve({"gross_exposure.max": 0.3})
         assert again.solver_stats.get("direct") is True
         np.testing.assert_allclose(again.weights, fresh.weights, atol=1e-7)
+
+    def test_worst_case_variance_over_windows(self) -> None:
+        def make() -> oh.HedgeProblem:
+            return variance_problem(
+                objective=oh.RobustVariance() + oh.TradingCost(), risk_model=MODELS
+            )
+
+        problem = make()
+        for g in (0.5, 0.4, 0.3, 0.2):
+            result = problem.solve({"gross_exposure.max": g})
+        assert result.solver_stats.get("direct") is True
+        fresh = make().solve({"gross_exposure.max": 0.2})
+        np.testing.assert_allclose(result.weights, fresh.weights, atol=1e-7)
+        assert result.objective_value == pytest.approx(fresh.objective_value, rel=1e-8)
+        np.testing.assert_allclose(
+            result.constraints["shadow_price"],
+            fresh.constraints["shadow_price"],
+            rtol=1e-5,
+            atol=1e-9,
+        )

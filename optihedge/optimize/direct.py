@@ -49,6 +49,10 @@ class DirectClarabel:
         vec = self._param_vec()
         self.a_values = self._a_values(vec)
         self.p_values = self._p_values(vec)
+        # the vectors this path computes must be the solver's data, to the bit, here
+        q, b = self._vectors(vec)
+        if not (np.array_equal(q, data["c"]) and np.array_equal(b, data["b"])):
+            raise ValueError("the tensors do not reproduce the solver's data")
         settings = clarabel.DefaultSettings()
         settings.verbose = False
         settings.presolve_enable = False
@@ -85,6 +89,14 @@ class DirectClarabel:
             return np.zeros(0)
         return np.asarray(reduced @ vec, dtype=np.float64)
 
+    def _vectors(self, vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the linear objective ``q`` and the right-hand side ``b`` for ``vec``."""
+        flat = np.asarray(self.program.reduced_A.reduced_mat @ vec, dtype=np.float64)
+        b = np.zeros(self.n_rows)
+        b[self.b_rows] = flat[self.b_slice]
+        q_full = np.asarray(self.program.q @ vec, dtype=np.float64).ravel()
+        return q_full[:-1], b
+
     def solve(self) -> tuple[dict[str, Any] | None, bool]:
         """Solve for the parameters' current values.
 
@@ -99,12 +111,9 @@ class DirectClarabel:
             and np.array_equal(self._p_values(vec), self.p_values)
         ):
             return None, False  # a matrix changed: the standard path, then a new object
-        flat = np.asarray(self.program.reduced_A.reduced_mat @ vec, dtype=np.float64)
-        b = np.zeros(self.n_rows)
-        b[self.b_rows] = flat[self.b_slice]
-        q_full = np.asarray(self.program.q @ vec, dtype=np.float64).ravel()
+        q, b = self._vectors(vec)
         start = time.perf_counter()
-        self.solver.update(q=q_full[:-1], b=b)
+        self.solver.update(q=q, b=b)
         raw = self.solver.solve()
         elapsed = time.perf_counter() - start
         if str(raw.status) != "Solved":
