@@ -429,6 +429,7 @@ class TestReport:
         assert html.escape(RESULT.explain().sentence) in page
         assert page.count("data:image/png;base64,") == 4
 
+    @pytest.mark.timeout(1800)  # may install Debian's chromium first
     def test_renders_in_headless_chromium(self, report: Path, tmp_path: Path) -> None:
         browser = _chromium()
         flags = [*BROWSER_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
