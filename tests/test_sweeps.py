@@ -456,12 +456,12 @@ class TestDirectPath:
             problem.solve({"gross_exposure.max": 0.0})
         assert problem.solve({"gross_exposure.max": 0.5}).status == "optimal"
 
-    def test_a_new_input_changes_the_matrices_and_goes_the_standard_way(self) -> None:
+    def test_a_new_risk_model_updates_the_matrix_in_place(self) -> None:
         problem = variance_problem()
         for g in (0.5, 0.4, 0.3):
             problem.solve({"gross_exposure.max": g})
-        other = problem.solve(risk_model=MODELS[126])
-        assert other.solver_stats.get("direct") is None
+        other = problem.solve(risk_model=MODELS[126])  # the factor roots are values of A
+        assert other.solver_stats.get("direct") is True
         fresh = variance_problem(risk_model=MODELS[126]).solve({"gross_exposure.max": 0.3})
         np.testing.assert_allclose(other.weights, fresh.weights, atol=1e-7)
         again = problem.solve({"gross_exposure.max": 0.35})

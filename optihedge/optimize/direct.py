@@ -1,13 +1,15 @@
-"""Re-solving a compiled problem straight through Clarabel, when only its vectors change.
+"""Re-solving a compiled problem straight through Clarabel, when only its numbers change.
 
 cvxpy's DPP program maps the parameter vector to the solver's data by fixed sparse
-tensors. When a re-solve changes only the linear objective ``q`` and the right-hand side
-``b`` (limits, bounds, the current hedge: every sweep over limits), the matrices ``P`` and
-``A`` are unchanged, and this path computes ``q`` and ``b`` from the tensors, updates a
-Clarabel solver kept for the problem (its symbolic factorisation reused) and solves;
-cvxpy's own inversion then sets the variables, duals and status, exactly as a standard
-solve does. Anything else (a matrix value changed, a status other than solved, a
-solver error) is not handled here: the caller solves the standard way.
+tensors. A re-solve that changes parameters keeps the sparsity pattern of ``A`` (the
+tensor stores every entry a parameter can touch, zeros included): this path computes
+``q``, ``b`` and the values of ``A`` from the tensors, updates a Clarabel solver kept for
+the problem (its symbolic factorisation reused) and solves; cvxpy's own inversion then
+sets the variables, duals and status, exactly as a standard solve does. Limits, bounds
+and the current hedge change ``q`` and ``b``; the scenario slots of the expected
+shortfall and its cutting planes change values of ``A``. A change of the quadratic
+``P`` (a new risk model), a status other than solved or a solver error is not handled
+here: the caller solves the standard way.
 """
 
 from __future__ import annotations
@@ -46,13 +48,22 @@ class DirectClarabel:
         self.b_slice = slice(int(indptr[-2]), int(indptr[-1]))
         self.b_rows = np.asarray(indices[self.b_slice])
         self.n_rows = int(shape[0])
+        # A's columns come before the offset column, in the tensor's CSC order
+        self.a_indices = np.asarray(indices[: self.b_slice.start])
+        self.a_indptr = np.asarray(indptr[:-1])
+        self.a_shape = (self.n_rows, int(shape[1]) - 1)
         vec = self._param_vec()
         self.a_values = self._a_values(vec)
         self.p_values = self._p_values(vec)
-        # the vectors this path computes must be the solver's data, to the bit, here
+        # the numbers this path computes must be the solver's data, to the bit, here
         q, b = self._vectors(vec)
         if not (np.array_equal(q, data["c"]) and np.array_equal(b, data["b"])):
             raise ValueError("the tensors do not reproduce the solver's data")
+        # cvxpy hands Clarabel the tensor's matrix negated (A x + s = b)
+        a_matrix = self._a_matrix(self.a_values)
+        given = data["A"].tocsc()
+        if a_matrix.shape != given.shape or (a_matrix - given).count_nonzero():
+            raise ValueError("the tensors do not reproduce the solver's matrix")
         settings = clarabel.DefaultSettings()
         settings.verbose = False
         settings.presolve_enable = False
@@ -63,7 +74,7 @@ class DirectClarabel:
         self.solver = clarabel.DefaultSolver(
             p_upper,
             data["c"],
-            data["A"].tocsc(),
+            a_matrix,
             data["b"],
             dims_to_solver_cones(data["dims"]),
             settings,
@@ -81,7 +92,13 @@ class DirectClarabel:
 
     def _a_values(self, vec: np.ndarray) -> np.ndarray:
         flat = np.asarray(self.program.reduced_A.reduced_mat @ vec, dtype=np.float64)
-        return np.delete(flat, np.arange(self.b_slice.start, self.b_slice.stop))
+        return -flat[: self.b_slice.start]  # b is the last column: A's values come first
+
+    def _a_matrix(self, values: np.ndarray) -> Any:
+        """Return A with the tensor's full pattern (explicit zeros kept, so updates fit)."""
+        import scipy.sparse as sp
+
+        return sp.csc_matrix((values, self.a_indices, self.a_indptr), shape=self.a_shape)
 
     def _p_values(self, vec: np.ndarray) -> np.ndarray:
         reduced = self.program.reduced_P.reduced_mat
@@ -103,17 +120,19 @@ class DirectClarabel:
         Returns the statistics of :func:`optihedge.optimize.solve.stats` on success (the
         problem's variables, duals, value and status are set by cvxpy's inversion), or
         None when this path cannot answer; and whether this object stays usable (False
-        once a matrix has changed).
+        once ``P`` has changed).
         """
         vec = self._param_vec()
-        if not (
-            np.array_equal(self._a_values(vec), self.a_values)
-            and np.array_equal(self._p_values(vec), self.p_values)
-        ):
-            return None, False  # a matrix changed: the standard path, then a new object
+        if not np.array_equal(self._p_values(vec), self.p_values):
+            return None, False  # P changed: the standard path, then a new object
         q, b = self._vectors(vec)
+        a_values = self._a_values(vec)
         start = time.perf_counter()
-        self.solver.update(q=q, b=b)
+        if np.array_equal(a_values, self.a_values):
+            self.solver.update(q=q, b=b)
+        else:
+            self.solver.update(q=q, A=a_values, b=b)
+            self.a_values = a_values
         raw = self.solver.solve()
         elapsed = time.perf_counter() - start
         if str(raw.status) != "Solved":

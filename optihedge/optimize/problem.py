@@ -423,10 +423,11 @@ class HedgeProblem:
         first = id(problem) not in self._warm and self._objective.refine is None
         self._warm.add(id(problem))
         exact = self._parts and self._plan.exact
-        if not first and not exact and solver in (None, cp.CLARABEL) and not options:
-            direct = self._direct_solve(problem)
-            if direct is not None:
-                return cp.OPTIMAL, direct
+        direct = not first and not exact and solver in (None, cp.CLARABEL) and not options
+        if direct and self._objective.refine is None:
+            done = self._direct_solve(problem)
+            if done is not None:
+                return cp.OPTIMAL, done
         solvers = (
             (solver,) if solver is not None else (self._plan.solvers if exact else DEFAULT_SOLVERS)
         )
@@ -440,15 +441,20 @@ class HedgeProblem:
             diagnose=self._diagnose if diagnose else None,
             mip=bool(exact),
             parameters_as_constants=first,
+            resolve=(lambda: self._direct_solve(problem, within=True)) if direct else None,
         )
 
-    def _direct_solve(self, problem: cp.Problem) -> dict[str, Any] | None:
-        """Re-solve through the kept Clarabel solver when only vectors changed.
+    def _direct_solve(self, problem: cp.Problem, *, within: bool = False) -> dict[str, Any] | None:
+        """Re-solve through the kept Clarabel solver (see ``optimize.direct``).
 
-        See ``optimize.direct``; None sends the solve the standard way.
+        None sends the solve the standard way. ``within``: a re-solve inside one call
+        (the scenario active set, cutting planes), the only way such an objective uses
+        this path.
         """
-        if self._objective.refine is not None or problem._cache.param_prog is None:
-            return None  # the active set re-solves within a call; no DPP program yet
+        if (self._objective.refine is not None and not within) or (
+            problem._cache.param_prog is None
+        ):
+            return None  # no DPP program yet
         kept = self._direct.get(id(problem))
         if kept is None or kept.problem is not problem:
             try:
@@ -456,8 +462,7 @@ class HedgeProblem:
             except Exception:  # any surprise: the standard path is always there
                 self._direct.pop(id(problem), None)
                 return None
-            self._direct[id(problem)] = kept
-            return None  # built from this state; this solve goes the standard way
+            self._direct[id(problem)] = kept  # built from this state: solve it now
         stats, usable = kept.solve()
         if not usable:
             del self._direct[id(problem)]

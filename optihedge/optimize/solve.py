@@ -52,12 +52,15 @@ def run(
     diagnose: Callable[[], str] | None = None,
     mip: bool = False,
     parameters_as_constants: bool = False,
+    resolve: Callable[[], dict[str, Any] | None] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Solve with the first solver that answers; re-solve while ``refine`` asks to.
 
     ``parameters_as_constants`` canonicalises with the parameters' current values as
     constants (cvxpy's ``ignore_dpp``): cheaper for a problem solved once; the
-    statistics say which was used (``canonicalisation``).
+    statistics say which was used (``canonicalisation``). ``resolve``, when given, is
+    tried first for every solve of the first solver (a kept solver updated in place);
+    None from it means the standard solve.
 
     Raises
     ------
@@ -72,8 +75,10 @@ def run(
         # result's statistics and notes (never passed on raw, never ignored)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            kept = resolve if name == solvers[0] and not opts else None
             try:
-                problem.solve(solver=name, ignore_dpp=parameters_as_constants, **opts)
+                if parameters_as_constants or kept is None or kept() is None:
+                    problem.solve(solver=name, ignore_dpp=parameters_as_constants, **opts)
                 refinements = 0
                 while (
                     problem.status in OK
@@ -81,7 +86,8 @@ def run(
                     and refine(np.asarray(x.value, dtype=np.float64))
                 ):
                     refinements += 1
-                    problem.solve(solver=name, **opts)
+                    if kept is None or kept() is None:
+                        problem.solve(solver=name, **opts)
             except cp.error.SolverError as exc:
                 last = exc
                 continue
