@@ -28,7 +28,7 @@ __all__ = ["DirectClarabel"]
 class DirectClarabel:
     """Clarabel kept for one compiled cvxpy problem (see the module docstring)."""
 
-    def __init__(self, problem: cp.Problem) -> None:
+    def __init__(self, problem: cp.Problem, options: dict[str, Any] | None = None) -> None:
         import clarabel
         import scipy.sparse as sp
 
@@ -68,6 +68,8 @@ class DirectClarabel:
         settings.verbose = False
         settings.presolve_enable = False
         settings.input_sparse_dropzeros = False
+        for name, value in (options or {}).items():
+            setattr(settings, name, value)
         p_matrix = data.get("P")
         n = data["c"].size
         p_upper = sp.triu(p_matrix if p_matrix is not None else sp.csc_array((n, n))).tocsc()

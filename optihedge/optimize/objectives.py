@@ -64,6 +64,14 @@ class CompiledObjective:
         Called when the solver reports the problem unbounded: a term that solves a
         restriction of itself (the active set) raises
         :class:`constraints.RebuildRequired` to grow; otherwise the problem is unbounded.
+    bind : callable ``(problem) -> None``, optional
+        Given the compiled cvxpy problem once it exists (a cutting-plane term reads the
+        master's value to separate the other terms' part).
+    settings : dict, optional
+        Solver options by solver name the term needs (a certificate's tolerances).
+    start : callable ``() -> None``, optional
+        Called before every solve (a cutting-plane loop starts again, keeping its
+        planes, when only limits changed and ``refresh`` was not called).
     """
 
     expression: cp.Expression
@@ -72,6 +80,9 @@ class CompiledObjective:
     refine: Callable[[np.ndarray], bool] | None = None
     report: Callable[[], dict[str, Any]] | None = None
     unbounded: Callable[[], None] | None = None
+    bind: Callable[[cp.Problem], None] | None = None
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    start: Callable[[], None] | None = None
 
 
 class Objective(ABC):
@@ -193,6 +204,16 @@ class SumObjective(Objective):
                 if part.unbounded is not None:
                     part.unbounded()
 
+        def bind(problem: cp.Problem) -> None:
+            for part in parts:
+                if part.bind is not None:
+                    part.bind(problem)
+
+        def start() -> None:
+            for part in parts:
+                if part.start is not None:
+                    part.start()
+
         return CompiledObjective(
             cp.sum(cp.hstack([p.expression for p in parts])),
             [c for p in parts for c in p.constraints],
@@ -200,6 +221,9 @@ class SumObjective(Objective):
             refine if refiners else None,
             report,
             unbounded,
+            bind,
+            {k: v for p in parts for k, v in p.settings.items()},
+            start,
         )
 
     def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:

@@ -227,6 +227,8 @@ class HedgeProblem:
             self._problem = cp.Problem(goal, plain + fixed)
         else:
             self._problem = cp.Problem(goal, plain)
+        if self._objective.bind is not None:
+            self._objective.bind(self._problem)
         # DPP implies DCP: one walk of the tree; the terms are named only on failure
         if not self._problem.is_dpp():
             name_the_culprit(self.objective, self._objective, self.constraints, self._compiled)
@@ -420,6 +422,8 @@ class HedgeProblem:
         # constants (half the canonicalisation time); the parameterised program is
         # compiled on its first re-solve, and re-used from then on. An objective that
         # re-solves within one call (the active set) compiles it at once.
+        if self._objective.start is not None:
+            self._objective.start()
         first = id(problem) not in self._warm and self._objective.refine is None
         self._warm.add(id(problem))
         exact = self._parts and self._plan.exact
@@ -442,6 +446,7 @@ class HedgeProblem:
             mip=bool(exact),
             parameters_as_constants=first,
             resolve=(lambda: self._direct_solve(problem, within=True)) if direct else None,
+            settings=self._objective.settings,
         )
 
     def _direct_solve(self, problem: cp.Problem, *, within: bool = False) -> dict[str, Any] | None:
@@ -458,7 +463,7 @@ class HedgeProblem:
         kept = self._direct.get(id(problem))
         if kept is None or kept.problem is not problem:
             try:
-                kept = DirectClarabel(problem)
+                kept = DirectClarabel(problem, self._objective.settings.get(cp.CLARABEL))
             except Exception:  # any surprise: the standard path is always there
                 self._direct.pop(id(problem), None)
                 return None
@@ -556,6 +561,7 @@ class HedgeProblem:
         assert portfolio.capital is not None  # Portfolio resolves it at construction
         alpha = report.pop("scenario_alpha", None)
         approximation = report.pop("approximation_note", None)
+        term_notes = report.pop("notes", [])
         return make_result(
             data,
             x,
@@ -571,6 +577,7 @@ class HedgeProblem:
                 *tie_notes(self._data.instruments, self._ties, self._tie_breaker is not None),
                 *(n for comp in self._compiled for n in comp.notes),
                 *([approximation] if approximation else []),
+                *term_notes,
             ],
         )
 

@@ -7,7 +7,7 @@ r"""The expected-shortfall objective (Rockafellar-Uryasev), exact and fast.
 with :math:`b_s` the book's return and :math:`G_s` the instruments' returns per unit of
 x in scenario s (fractions of the book's value over the horizon).
 
-**Exact scenario active set** (``method="active_set"``, the default). The LP keeps K
+**Exact scenario active set** (``method="active_set"``). The LP keeps K
 scenario slots whose numbers are Parameters, so it is compiled once. It starts from the
 worst scenarios under a rough first hedge (least squares of the book on the
 instruments), solves, then checks every scenario. In the first rounds the slots are
@@ -19,6 +19,14 @@ scenario outside the slots has a loss above :math:`\zeta^*`, every omitted term 
 at :math:`(x^*, \zeta^*)`, so the restricted optimum is the full optimum: exact, not
 approximate. ``method="lp"`` solves the plain LP over all
 scenarios, the reference the tests compare against.
+
+**Cutting planes** (``method="cutting_plane"``, ``optihedge.optimize.cutting``): one
+pass over the scenarios per iteration and a master of the positions' size, stopped by a
+certificate (lower and upper bounds within 1e-9 relative), so the work grows linearly
+with the scenario count where the active set's slots grow with the tail.
+``method="auto"`` (the default) takes cutting planes from
+:data:`AUTO_SCENARIOS` scenarios up, at most :data:`AUTO_INSTRUMENTS` instruments and
+without whole contracts, the active set otherwise; the result states the method.
 
 The slots, the active set and its warm start belong to the compiled term of one problem
 (:class:`_ActiveSet`), never to the :class:`ExpectedShortfall` description. When the
@@ -39,9 +47,17 @@ from constraints import HedgeContext, HedgeData, ParameterSpec, RebuildRequired
 from optihedge.errors import DataError, SpecificationError
 from optihedge.measures.contributions import check_tail
 from optihedge.measures.risk import expected_shortfall
+from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, CuttingPlanes
 from optihedge.optimize.objectives import CompiledObjective, Objective
 
-__all__ = ["ExpectedShortfall"]
+__all__ = ["AUTO_INSTRUMENTS", "AUTO_SCENARIOS", "ExpectedShortfall"]
+
+Method = Literal["auto", "active_set", "cutting_plane", "lp"]
+_METHODS = ("auto", "active_set", "cutting_plane", "lp")
+#: ``method="auto"`` takes cutting planes from this many scenarios up ...
+AUTO_SCENARIOS = 200_000
+#: ... for at most this many instruments (the bundle's iterations grow with them)
+AUTO_INSTRUMENTS = 50
 
 _MIN_SLOTS = 256
 _RESELECT_ROUNDS = 3  # then only swap violators in, which terminates monotonically
@@ -76,8 +92,11 @@ class ExpectedShortfall(Objective):
     ----------
     alpha : float, default 0.95
         Confidence level in (0, 1). Parameter ``"expected_shortfall.alpha"``.
-    method : {"active_set", "lp"}, default "active_set"
-        Exact scenario active set, or the plain LP over all scenarios.
+    method : {"auto", "active_set", "cutting_plane", "lp"}, default "auto"
+        Exact scenario active set, cutting planes to a certificate, or the plain LP over
+        all scenarios; ``"auto"`` chooses by the scenario and instrument counts and
+        whole contracts (see the module). The result's ``solver_stats`` state the
+        method used (``"shortfall_method"``).
     capacity : int, optional
         Scenario slots of the active-set LP (never fewer than the tail needs); twice the
         tail plus 10% by default. If the active set outgrows them, the problem rebuilds
@@ -92,15 +111,15 @@ class ExpectedShortfall(Objective):
         self,
         alpha: float = 0.95,
         *,
-        method: Literal["active_set", "lp"] = "active_set",
+        method: Method = "auto",
         capacity: int | None = None,
         weight: float = 1.0,
     ) -> None:
         super().__init__(weight)
         self.alpha = self._spec_alpha(alpha).check(alpha)
-        if method not in ("active_set", "lp"):
+        if method not in _METHODS:
             raise SpecificationError(
-                f"The 'method' parameter of ExpectedShortfall must be 'active_set' or 'lp'. "
+                f"The 'method' parameter of ExpectedShortfall must be one of {list(_METHODS)}. "
                 f"Got {method!r} instead."
             )
         self.method = method
@@ -134,7 +153,37 @@ class ExpectedShortfall(Objective):
         book, _, p = _arrays(data)
         return self._weight(values) * expected_shortfall(book, values[_ALPHA], p)
 
-    def _slots(self, p: np.ndarray, alpha: float, options: Mapping[str, Any]) -> int:
+    def _build_planes(self, ctx: HedgeContext) -> CompiledObjective:
+        n = len(ctx.instruments)
+        planes = CuttingPlanes(ctx, self.alpha, self.weight, slots=max(40, 4 * (n + 1)))
+        weight_key = f"{self.key}.weight"
+
+        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
+            _, _, p = _arrays(data)
+            _check_tail(values[_ALPHA], p)
+            planes.refresh(data, values[_ALPHA], values[weight_key])
+
+        def report() -> dict[str, Any]:
+            out = planes.report()
+            if planes.data is not None:
+                out.update(_options_note(planes.data))
+            return out
+
+        return CompiledObjective(
+            planes.expression,
+            planes.constraints,
+            refresh,
+            planes.refine,
+            report,
+            None,
+            planes.bind,
+            {cp.CLARABEL: dict(CERTIFICATE_SETTINGS)},
+            planes.start,
+        )
+
+    def _slots(
+        self, p: np.ndarray, alpha: float, options: Mapping[str, Any], method: str
+    ) -> int:
         """Slots of the restricted LP: at least enough to hold the tail's probability.
 
         Fewer slots than the smallest number of scenarios whose probabilities reach
@@ -142,7 +191,7 @@ class ExpectedShortfall(Objective):
         to minus infinity), whatever capacity was asked for.
         """
         n = len(p)
-        if self.method == "lp":
+        if method == "lp":
             return n
         floor = min(n, int(np.searchsorted(np.cumsum(np.sort(p)), 1.0 - alpha)) + 2)
         capacity = options.get(CAPACITY_OPTION, self.capacity)
@@ -151,12 +200,27 @@ class ExpectedShortfall(Objective):
         tail = math.ceil((1.0 - alpha) * n)
         return min(n, max(_MIN_SLOTS, floor, 2 * tail + max(100, int(_HEADROOM * tail))))
 
+    def chosen_method(self, n_scenarios: int, n_instruments: int, exact_integer: bool) -> str:
+        """Return the method ``"auto"`` resolves to (or the one forced)."""
+        if self.method != "auto":
+            return self.method
+        if (
+            n_scenarios >= AUTO_SCENARIOS
+            and n_instruments <= AUTO_INSTRUMENTS
+            and not exact_integer
+        ):
+            return "cutting_plane"
+        return "active_set"
+
     def build(self, ctx: HedgeContext) -> CompiledObjective:
-        """Build the RU LP over K scenario slots (all scenarios with ``method="lp"``)."""
+        """Build the RU LP over K scenario slots (all with ``"lp"``), or cutting planes."""
         _, _, p = _arrays(ctx.data)
         _check_tail(self.alpha, p)
-        k = self._slots(p, self.alpha, ctx.options)
-        active = _ActiveSet(self, ctx, k)
+        method = self.chosen_method(len(p), len(ctx.instruments), ctx.exact_integer)
+        if method == "cutting_plane":
+            return self._build_planes(ctx)
+        k = self._slots(p, self.alpha, ctx.options, method)
+        active = _ActiveSet(self, ctx, k, method)
         return CompiledObjective(
             active.expression,
             active.constraints,
@@ -167,7 +231,7 @@ class ExpectedShortfall(Objective):
         )
 
     def __repr__(self) -> str:
-        extra = "" if self.method == "active_set" else f", method={self.method!r}"
+        extra = "" if self.method == "auto" else f", method={self.method!r}"
         w = "" if self.weight == 1.0 else f", weight={self.weight!r}"
         return f"ExpectedShortfall(alpha={self.alpha!r}{extra}{w})"
 
@@ -175,8 +239,9 @@ class ExpectedShortfall(Objective):
 class _ActiveSet:
     """The compiled RU LP of one problem: K slots, the active set and its warm start."""
 
-    def __init__(self, term: ExpectedShortfall, ctx: HedgeContext, k: int) -> None:
+    def __init__(self, term: ExpectedShortfall, ctx: HedgeContext, k: int, method: str) -> None:
         self.term = term
+        self.method = method
         n = len(ctx.instruments)
         self.zeta = cp.Variable(name="var_level")
         u = cp.Variable(k, nonneg=True)
@@ -202,11 +267,11 @@ class _ActiveSet:
         book, pnl, p = _arrays(data)
         alpha = values[_ALPHA]
         _check_tail(alpha, p)
-        if self.term.method == "lp" and len(p) != self.slots:
+        if self.method == "lp" and len(p) != self.slots:
             raise RebuildRequired({}, "the plain LP needs one slot per scenario")
         moved = alpha != self.alpha or self.data is None or len(p) != self.data.n_scenarios
         self.data, self.alpha, self.weight = data, alpha, values[f"{self.term.key}.weight"]
-        if self.term.method == "lp":
+        if self.method == "lp":
             active = np.arange(len(p))
         elif moved or self.active is None or self.active.max() >= len(p):
             if len(p) < self.slots:
@@ -246,7 +311,7 @@ class _ActiveSet:
 
     def refine(self, x: np.ndarray) -> bool:
         """Swap in scenarios whose loss exceeds the VaR level; True if another solve is due."""
-        if self.term.method == "lp" or self.active is None or self.zeta.value is None:
+        if self.method == "lp" or self.active is None or self.zeta.value is None:
             return False
         assert self.data is not None
         losses = -self.data.hedged_scenario_returns(x)
@@ -294,15 +359,22 @@ class _ActiveSet:
         """Return the level the scenario risk is stated at, and the active set's work."""
         out: dict[str, Any] = {
             "scenario_alpha": self.alpha,
-            "shortfall_method": self.term.method,
+            "shortfall_method": self.method,
             "scenario_slots": self.slots,
             "active_set_swaps": self.iterations,
         }
-        data = self.data
-        if data is not None and (np.any(data.attribute("gamma")) or np.any(data.attribute("vega"))):
-            out["approximation_note"] = (
+        if self.data is not None:
+            out.update(_options_note(self.data))
+        return out
+
+
+def _options_note(data: HedgeData) -> dict[str, str]:
+    if np.any(data.attribute("gamma")) or np.any(data.attribute("vega")):
+        return {
+            "approximation_note": (
                 "Options are repriced fully in every scenario for the expected shortfall "
                 "(no delta approximation); the normal VaR and volatility in the risk table "
                 "use their delta."
             )
-        return out
+        }
+    return {}

@@ -53,6 +53,7 @@ def run(
     mip: bool = False,
     parameters_as_constants: bool = False,
     resolve: Callable[[], dict[str, Any] | None] | None = None,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Solve with the first solver that answers; re-solve while ``refine`` asks to.
 
@@ -60,7 +61,8 @@ def run(
     constants (cvxpy's ``ignore_dpp``): cheaper for a problem solved once; the
     statistics say which was used (``canonicalisation``). ``resolve``, when given, is
     tried first for every solve of the first solver (a kept solver updated in place);
-    None from it means the standard solve.
+    None from it means the standard solve. ``settings``: options by solver name that
+    the terms ask for (a certificate's tolerances), under the caller's ``options``.
 
     Raises
     ------
@@ -70,12 +72,14 @@ def run(
     """
     last: Exception | None = None
     for name in solvers:
+        asked = (settings or {}).get(name, {})
         opts = {**EXACT_MIP_OPTIONS.get(name, {}), **options} if mip else dict(options)
+        opts = {**asked, **opts}
         # cvxpy warns when a solve is inaccurate: recorded here and reported in the
         # result's statistics and notes (never passed on raw, never ignored)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            kept = resolve if name == solvers[0] and not opts else None
+            kept = resolve if name == solvers[0] and not options else None
             try:
                 if parameters_as_constants or kept is None or kept() is None:
                     problem.solve(solver=name, ignore_dpp=parameters_as_constants, **opts)
