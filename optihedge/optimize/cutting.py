@@ -47,6 +47,7 @@ import cvxpy as cp
 import numpy as np
 
 from constraints import HedgeContext, HedgeData
+from optihedge.errors import UnboundedError
 from optihedge.measures.contributions import tail_weights
 
 __all__ = ["CERTIFICATE_SETTINGS", "CuttingPlanes", "tail_cut"]
@@ -54,8 +55,11 @@ __all__ = ["CERTIFICATE_SETTINGS", "CuttingPlanes", "tail_cut"]
 TOLERANCE = 1e-9  # relative gap of the certificate
 _LP_EVERY = 6  # a Kelley step (lower bound) at least this often
 _MAX_ITERATIONS = 2_000
+_MU0 = 1.0  # first proximal weight (positions ~1, objective scaled to ~1)
+_NULL = 1.5  # the proximal weight grows by this after a null step
 _SERIOUS = 0.1  # share of the predicted decrease a serious step must realise
 _BOX = 10.0  # half-width of the box bounding the Kelley steps, per unit of scale
+_BOX_LIMIT = 1e9  # a box this wide still binding: the problem is unbounded
 #: Clarabel's tolerances for the master: its optimum is the certificate's lower bound,
 #: so it must be far more accurate than the 1e-9 gap (Clarabel's defaults are 1e-8)
 CERTIFICATE_SETTINGS: dict[str, float] = {
@@ -75,7 +79,7 @@ def tail_cut(
     *,
     equal: bool = False,
 ) -> tuple[float, float, np.ndarray]:
-    r"""Expected shortfall at ``x`` and its tight plane :math:`a + g^\top y`.
+    r"""Return the expected shortfall at ``x`` and its tight plane :math:`a + g^\top y`.
 
     The same estimator as ``optihedge.risk.expected_shortfall`` (ties at the VaR share
     the boundary mass); work: one product ``pnl @ x`` and an O(N) selection of the tail
@@ -136,7 +140,6 @@ class CuttingPlanes:
     def __init__(self, ctx: HedgeContext, alpha: float, weight: float, slots: int) -> None:
         n = len(ctx.instruments)
         self.n, self.k = n, slots
-        self.x_var = ctx.x
         self.t = cp.Variable(name="es_model")
         self.a, self.g = cp.Parameter(slots), cp.Parameter((slots, n))
         self.lo, self.hi = cp.Parameter(n), cp.Parameter(n)
@@ -161,8 +164,6 @@ class CuttingPlanes:
         self.cut_age = np.zeros(0)
         self.mean_cut: tuple[float, np.ndarray] | None = None
         self.centre: np.ndarray | None = None
-        self.last_x: np.ndarray | None = None
-        self.iterations = 0
         self.passes = 0
         self.lower = -math.inf
         self.upper = math.inf
@@ -177,8 +178,9 @@ class CuttingPlanes:
         self.problem = problem
 
     def refresh(self, data: HedgeData, alpha: float, weight: float) -> None:
-        """New numbers: keep, rescale or clear the planes; start a new solve's loop."""
-        assert data.scenario_book is not None and data.scenario_pnl is not None
+        """Take new numbers: keep the planes, rescale them (alpha fell) or clear them."""
+        assert data.scenario_book is not None
+        assert data.scenario_pnl is not None
         p = data.scenario_probabilities
         assert p is not None
         key = (id(data.scenario_book), id(data.scenario_pnl), id(p))
@@ -207,7 +209,7 @@ class CuttingPlanes:
         self.certified = False
         self.best: tuple[float, np.ndarray] | None = None
         self.centre_value = math.inf
-        self.mu = 1.0
+        self.mu = _MU0
         self.step = 0
         self.box = _BOX
         if self.proximal and len(self.cut_a) <= self.n + 1:
@@ -216,8 +218,9 @@ class CuttingPlanes:
             self._kelley_step()
 
     def _first_centre(self, data: HedgeData) -> np.ndarray:
-        """A least-squares hedge of the book (on a sample of at most 20,000 scenarios)."""
-        assert data.scenario_book is not None and data.scenario_pnl is not None
+        """Return a least-squares hedge of the book (on at most 20,000 scenarios)."""
+        assert data.scenario_book is not None
+        assert data.scenario_pnl is not None
         n = len(data.scenario_book)
         rows = np.arange(n) if n <= 20_000 else np.linspace(0, n - 1, 20_000).astype(int)
         x0, *_ = np.linalg.lstsq(data.scenario_pnl[rows], -data.scenario_book[rows], rcond=None)
@@ -226,8 +229,10 @@ class CuttingPlanes:
     # ------------------------------------------------------------------ planes
     def _evaluate(self, x: np.ndarray) -> tuple[float, float, np.ndarray]:
         data = self.data
-        assert data is not None and data.scenario_book is not None
-        assert data.scenario_pnl is not None and data.scenario_probabilities is not None
+        assert data is not None
+        assert data.scenario_book is not None
+        assert data.scenario_pnl is not None
+        assert data.scenario_probabilities is not None
         self.passes += 1
         return tail_cut(
             data.scenario_book,
@@ -291,8 +296,8 @@ class CuttingPlanes:
     def refine(self, x: np.ndarray) -> bool:
         """Evaluate the ES at the master's solution; True while another master is due."""
         problem = self.problem
-        assert problem is not None and self.centre is not None
-        self.iterations += 1
+        assert problem is not None
+        assert self.centre is not None
         self.step += 1
         t_value = float(self.t.value)
         prox = float(self.prox.value) if self.proximal and self.kind == "proximal" else 0.0
@@ -301,13 +306,13 @@ class CuttingPlanes:
         es = self._add(x)
         true = self.scale * es + others
         inside = True
-        # the planes' usage: those slack at this solution age
+        # the planes' usage: those the master does not lean on (zero dual) age
         self.cut_age += 1.0
-        if len(self.cut_a):
-            active = self.scale * (self.cut_a + self.cut_g @ x) >= t_value - 1e-12 * max(
-                1.0, abs(t_value)
-            )
-            self.cut_age[active] = 0.0
+        duals = self.constraints[0].dual_value
+        if duals is not None and len(self.cut_a) > 1:
+            weights = np.asarray(duals, dtype=np.float64)[: len(self.cut_a) - 1]
+            leaned = weights > 1e-6 * max(float(weights.max(initial=0.0)), 1e-300)
+            self.cut_age[: len(weights)][leaned] = 0.0
         if self.best is None or true < self.best[0]:
             self.best = (true, x.copy())
         if self.kind == "kelley":
@@ -319,11 +324,16 @@ class CuttingPlanes:
                 self.gap = true - float(problem.value)
                 if self.gap <= TOLERANCE * max(abs(true), 1e-6):
                     self.certified = True
-                    self.last_x = x.copy()
                     self.centre = x.copy()
                     return False
             else:
                 self.box *= 10.0  # the box bounded the LP: its value is no bound yet
+                if self.box > _BOX_LIMIT:
+                    raise UnboundedError(
+                        "The expected shortfall falls without limit as the positions grow "
+                        f"(cutting-plane LP at the edge of a box of half-width {half:.3g}): "
+                        "add bounds (Bounds, GrossExposure) on the instruments."
+                    )
             if true < self.centre_value:  # a better point: the centre moves there
                 self.centre, self.centre_value = x.copy(), true
         elif self.centre_value == math.inf:  # the first centre's value is unknown
@@ -334,25 +344,24 @@ class CuttingPlanes:
                 self.centre, self.centre_value = x.copy(), true
                 self.mu = max(self.mu * 0.5, 1e-8)
             else:
-                self.mu = min(self.mu * 2.0, 1e12)
+                self.mu = min(self.mu * _NULL, 1e12)
         if self.step >= _MAX_ITERATIONS:
-            self.last_x = x.copy()
-            return False  # reported uncertified: the gap says how far
-        near = (
-            self.best is not None
-            and self.best[0] - self.lower <= TOLERANCE * max(abs(self.best[0]), 1e-6)
+            if self.kind == "kelley":
+                return False  # reported uncertified: the gap says how far
+            self._kelley_step()  # end on the plain LP: its value and duals, no proximal term
+            return True
+        near = self.best is not None and self.best[0] - self.lower <= TOLERANCE * max(
+            abs(self.best[0]), 1e-6
         )
-        predicted_small = (
-            self.kind == "proximal"
-            and self.centre_value - model <= TOLERANCE * max(abs(self.centre_value), 1e-6)
+        predicted_small = self.kind == "proximal" and self.centre_value - model <= TOLERANCE * max(
+            abs(self.centre_value), 1e-6
         )
         if (
             not self.proximal
             or near
             or predicted_small
             or self.step % _LP_EVERY == 0
-            or self.kind == "kelley"
-            and not inside
+            or (self.kind == "kelley" and not inside)
         ):
             self._kelley_step()
         else:
@@ -360,17 +369,22 @@ class CuttingPlanes:
         return True
 
     def report(self) -> dict[str, Any]:
-        """Return the method's work and its certificate (scaled back to ES units)."""
-        unit = self.scale if self.scale else 1.0
+        """Return the method's work and its certificate, in the objective's units.
+
+        ``objective_lower_bound`` and ``objective_upper_bound`` bracket the optimal value
+        of the whole objective (the expected shortfall alone when it is the only term);
+        ``certificate_gap`` is their difference at the reported positions.
+        """
+        unit = self.data.objective_scale if self.data is not None else 1.0
         return {
             "scenario_alpha": self.alpha,
             "shortfall_method": "cutting_plane",
             "cutting_plane_slots": self.k,
             "cutting_plane_iterations": self.step,
             "scenario_passes": self.passes,
-            "es_lower_bound": self.lower / unit,
-            "es_upper_bound": self.upper / unit,
-            "es_gap": self.gap / unit,
+            "objective_lower_bound": self.lower / unit,
+            "objective_upper_bound": self.upper / unit,
+            "certificate_gap": self.gap / unit,
             "certified": self.certified,
             "notes": []
             if self.certified

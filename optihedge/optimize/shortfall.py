@@ -155,7 +155,7 @@ class ExpectedShortfall(Objective):
 
     def _build_planes(self, ctx: HedgeContext) -> CompiledObjective:
         n = len(ctx.instruments)
-        planes = CuttingPlanes(ctx, self.alpha, self.weight, slots=max(40, 4 * (n + 1)))
+        planes = CuttingPlanes(ctx, self.alpha, self.weight, slots=max(32, 2 * (n + 1)))
         weight_key = f"{self.key}.weight"
 
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
@@ -181,9 +181,7 @@ class ExpectedShortfall(Objective):
             planes.start,
         )
 
-    def _slots(
-        self, p: np.ndarray, alpha: float, options: Mapping[str, Any], method: str
-    ) -> int:
+    def _slots(self, p: np.ndarray, alpha: float, options: Mapping[str, Any], method: str) -> int:
         """Slots of the restricted LP: at least enough to hold the tail's probability.
 
         Fewer slots than the smallest number of scenarios whose probabilities reach
