@@ -59,7 +59,7 @@ _MU0 = 1.0  # first proximal weight (positions ~1, objective scaled to ~1)
 _NULL = 1.5  # the proximal weight grows by this after a null step
 _SERIOUS = 0.1  # share of the predicted decrease a serious step must realise
 _BOX = 10.0  # half-width of the box bounding the Kelley steps, per unit of scale
-_BOX_LIMIT = 1e9  # a box this wide still binding: the problem is unbounded
+_BOX_LIMIT = 1e5  # a box this wide still binding (positions 1e5 x the book): unbounded
 #: Clarabel's tolerances for the master: its optimum is the certificate's lower bound,
 #: so it must be far more accurate than the 1e-9 gap (Clarabel's defaults are 1e-8)
 CERTIFICATE_SETTINGS: dict[str, float] = {
@@ -211,7 +211,9 @@ class CuttingPlanes:
         self.centre_value = math.inf
         self.mu = _MU0
         self.step = 0
-        self.box = _BOX
+        assert self.centre is not None  # set by refresh
+        self.size = max(1.0, float(np.abs(self.centre).max(initial=0.0)))
+        self.box = _BOX * self.size  # half-width of the Kelley steps' box
         if self.proximal and len(self.cut_a) <= self.n + 1:
             self._proximal_step()
         else:  # planes kept from the last solve: their LP may certify at once
@@ -276,7 +278,7 @@ class CuttingPlanes:
         root = math.sqrt(self.mu / 2.0)
         self.s.value = root
         self.v.value = root * self.centre
-        self._set_box(self.centre, 1e6 * self._size())  # no bound in effect
+        self._set_box(self.centre, _BOX_LIMIT * self.size)  # no bound in effect
         self.kind = "proximal"
 
     def _kelley_step(self) -> None:
@@ -285,12 +287,8 @@ class CuttingPlanes:
         if self.proximal:
             self.s.value = 0.0
             self.v.value = np.zeros(self.n)
-        self._set_box(self.centre, self.box * self._size())
+        self._set_box(self.centre, self.box)
         self.kind = "kelley"
-
-    def _size(self) -> float:
-        assert self.centre is not None
-        return max(1.0, float(np.abs(self.centre).max(initial=0.0)))
 
     # ------------------------------------------------------------------ loop
     def refine(self, x: np.ndarray) -> bool:
@@ -316,23 +314,27 @@ class CuttingPlanes:
         if self.best is None or true < self.best[0]:
             self.best = (true, x.copy())
         if self.kind == "kelley":
-            half = self.box * self._size()
+            half = self.box
             inside = bool(np.all(np.abs(x - self.centre) < half * (1.0 - 1e-9)))
             if inside:
                 self.lower = max(self.lower, float(problem.value))
                 self.upper = true
                 self.gap = true - float(problem.value)
-                if self.gap <= TOLERANCE * max(abs(true), 1e-6):
+                # a gap below zero beyond roundoff is the master's inaccuracy: no certificate
+                if problem.status == cp.OPTIMAL and abs(self.gap) <= TOLERANCE * max(
+                    abs(true), 1e-6
+                ):
                     self.certified = True
                     self.centre = x.copy()
                     return False
             else:
                 self.box *= 10.0  # the box bounded the LP: its value is no bound yet
-                if self.box > _BOX_LIMIT:
+                if self.box > _BOX_LIMIT * self.size:
                     raise UnboundedError(
                         "The expected shortfall falls without limit as the positions grow "
-                        f"(cutting-plane LP at the edge of a box of half-width {half:.3g}): "
-                        "add bounds (Bounds, GrossExposure) on the instruments."
+                        f"(the cutting-plane LP still at the edge of a box of half-width "
+                        f"{half:.3g} times the book): add bounds (Bounds, GrossExposure) on "
+                        "the instruments."
                     )
             if true < self.centre_value:  # a better point: the centre moves there
                 self.centre, self.centre_value = x.copy(), true
