@@ -353,8 +353,15 @@ class TestChoiceAndSize:
         monkeypatch.setattr(cutting, "_MAX_ITERATIONS", 3)
         s, pf, inst = random_case(8, 2_000, 5)
         res = solve(s, pf, inst, "cutting_plane", 0.95, 1.0, False)
-        assert not res.solver_stats["certified"]
+        stats = res.solver_stats
+        assert not stats["certified"]
         assert any("certificate was not reached" in n for n in res.notes)
+        # the best point found is returned, with the bounds that bracket the optimum
+        assert es_at(s, res.weights, 0.95) == pytest.approx(
+            stats["objective_upper_bound"], rel=1e-7
+        )
+        optimum, _ = reference_lp(s, 5, 0.95, 1.0, False)
+        assert stats["objective_lower_bound"] <= optimum <= stats["objective_upper_bound"]
 
     def test_unknown_method_lists_the_valid_ones(self) -> None:
         with pytest.raises(SpecificationError, match="'cutting_plane'") as info:

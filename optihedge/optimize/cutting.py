@@ -313,7 +313,9 @@ class CuttingPlanes:
             self.cut_age[: len(weights)][leaned] = 0.0
         if self.best is None or true < self.best[0]:
             self.best = (true, x.copy())
-        if self.kind == "kelley":
+        if self.kind == "final":
+            self.upper, self.gap = true, true - self.lower
+        elif self.kind == "kelley":
             half = self.box
             inside = bool(np.all(np.abs(x - self.centre) < half * (1.0 - 1e-9)))
             if inside:
@@ -348,9 +350,14 @@ class CuttingPlanes:
             else:
                 self.mu = min(self.mu * _NULL, 1e12)
         if self.step >= _MAX_ITERATIONS:
-            if self.kind == "kelley":
-                return False  # reported uncertified: the gap says how far
-            self._kelley_step()  # end on the plain LP: its value and duals, no proximal term
+            if self.kind == "final":
+                return False  # reported uncertified: the bounds say how far
+            # end at the best point found (a plain LP boxed tightly around it: its
+            # value and duals, no proximal term), not wherever the last LP jumped
+            assert self.best is not None
+            self._kelley_step()
+            self._set_box(self.best[1], 1e-9 * self.size)
+            self.kind = "final"
             return True
         near = self.best is not None and self.best[0] - self.lower <= TOLERANCE * max(
             abs(self.best[0]), 1e-6
