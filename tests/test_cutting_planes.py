@@ -387,3 +387,18 @@ class TestChoiceAndSize:
         )
         with pytest.raises(oh.errors.UnboundedError, match="add bounds"):
             problem.solve()
+
+    def test_auto_hands_an_uncertified_solve_to_the_active_set(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from optihedge.optimize import shortfall
+
+        monkeypatch.setattr(shortfall, "AUTO_SCENARIOS", 1_000)  # planes from 1,000 up
+        monkeypatch.setattr(cutting, "_AUTO_BUDGET", 2)  # and no time to certify
+        s, pf, inst = random_case(9, 2_000, 4)
+        res = solve(s, pf, inst, "auto", 0.95, 1.0, False)
+        assert res.solver_stats["shortfall_method"] == "active_set"
+        assert res.solver_stats["rebuilds"] == 1
+        assert any("reached no certificate in 2 iterations" in n for n in res.notes)
+        optimum, _ = reference_lp(s, 4, 0.95, 1.0, False)
+        assert es_at(s, res.weights, 0.95) == pytest.approx(optimum, rel=1e-8)

@@ -46,15 +46,19 @@ from typing import Any
 import cvxpy as cp
 import numpy as np
 
-from constraints import HedgeContext, HedgeData
+from constraints import HedgeContext, HedgeData, RebuildRequired
 from optihedge.errors import UnboundedError
 from optihedge.measures.contributions import tail_weights
 
-__all__ = ["CERTIFICATE_SETTINGS", "CuttingPlanes", "tail_cut"]
+__all__ = ["CERTIFICATE_SETTINGS", "FALLBACK_OPTION", "CuttingPlanes", "tail_cut"]
 
 TOLERANCE = 1e-9  # relative gap of the certificate
 _LP_EVERY = 6  # a Kelley step (lower bound) at least this often
 _MAX_ITERATIONS = 2_000
+#: iterations after which a method chosen by ``"auto"`` hands the solve to the active set
+_AUTO_BUDGET = 400
+#: build option set when it does (the reason, stated in the result)
+FALLBACK_OPTION = "expected_shortfall.fallback"
 _MU0 = 1.0  # first proximal weight (positions ~1, objective scaled to ~1)
 _NULL = 1.5  # the proximal weight grows by this after a null step
 _SERIOUS = 0.1  # share of the predicted decrease a serious step must realise
@@ -137,9 +141,12 @@ def _tail(
 class CuttingPlanes:
     """The cutting-plane expected-shortfall term compiled into one problem."""
 
-    def __init__(self, ctx: HedgeContext, alpha: float, weight: float, slots: int) -> None:
+    def __init__(
+        self, ctx: HedgeContext, alpha: float, weight: float, slots: int, *, auto: bool = False
+    ) -> None:
         n = len(ctx.instruments)
         self.n, self.k = n, slots
+        self.auto = auto  # chosen by "auto": an exact fallback when no certificate comes
         self.t = cp.Variable(name="es_model")
         self.a, self.g = cp.Parameter(slots), cp.Parameter((slots, n))
         self.lo, self.hi = cp.Parameter(n), cp.Parameter(n)
@@ -349,6 +356,14 @@ class CuttingPlanes:
                 self.mu = max(self.mu * 0.5, 1e-8)
             else:
                 self.mu = min(self.mu * _NULL, 1e12)
+        if self.auto and self.step >= _AUTO_BUDGET:
+            raise RebuildRequired(
+                {
+                    FALLBACK_OPTION: f"cutting planes reached no certificate in {self.step} "
+                    f"iterations (gap {self.gap / max(self.scale, 1e-300):.2g})"
+                },
+                "cutting planes gave way to the active set",
+            )
         if self.step >= _MAX_ITERATIONS:
             if self.kind == "final":
                 return False  # reported uncertified: the bounds say how far

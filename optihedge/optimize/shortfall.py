@@ -47,7 +47,7 @@ from constraints import HedgeContext, HedgeData, ParameterSpec, RebuildRequired
 from optihedge.errors import DataError, SpecificationError
 from optihedge.measures.contributions import check_tail
 from optihedge.measures.risk import expected_shortfall
-from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, CuttingPlanes
+from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, FALLBACK_OPTION, CuttingPlanes
 from optihedge.optimize.objectives import CompiledObjective, Objective
 
 __all__ = ["AUTO_INSTRUMENTS", "AUTO_SCENARIOS", "ExpectedShortfall"]
@@ -155,7 +155,9 @@ class ExpectedShortfall(Objective):
 
     def _build_planes(self, ctx: HedgeContext) -> CompiledObjective:
         n = len(ctx.instruments)
-        planes = CuttingPlanes(ctx, self.alpha, self.weight, slots=max(32, 2 * (n + 1)))
+        planes = CuttingPlanes(
+            ctx, self.alpha, self.weight, slots=max(32, 2 * (n + 1)), auto=self.method == "auto"
+        )
         weight_key = f"{self.key}.weight"
 
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
@@ -215,8 +217,10 @@ class ExpectedShortfall(Objective):
         _, _, p = _arrays(ctx.data)
         _check_tail(self.alpha, p)
         method = self.chosen_method(len(p), len(ctx.instruments), ctx.exact_integer)
-        if method == "cutting_plane":
+        if method == "cutting_plane" and FALLBACK_OPTION not in ctx.options:
             return self._build_planes(ctx)
+        if method == "cutting_plane":
+            method = "active_set"  # "auto" chose planes and they gave way (see the notes)
         k = self._slots(p, self.alpha, ctx.options, method)
         active = _ActiveSet(self, ctx, k, method)
         return CompiledObjective(
@@ -250,6 +254,7 @@ class _ActiveSet:
         self.expression = self.c * self.zeta + self.q @ u
         self.active: np.ndarray | None = None
         self.warm = ctx.options.get(WARM_OPTION)  # left by the compile this one replaces
+        self.fallback = ctx.options.get(FALLBACK_OPTION)  # why "auto" came here
         self.data: HedgeData | None = None
         self.alpha = term.alpha
         self.weight = term.weight
@@ -363,6 +368,8 @@ class _ActiveSet:
         }
         if self.data is not None:
             out.update(_options_note(self.data))
+        if self.fallback:
+            out["notes"] = [f"Solved by the scenario active set: {self.fallback}."]
         return out
 
 
