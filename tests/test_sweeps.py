@@ -131,6 +131,8 @@ class TestEqualsFreshSolves:
 
     def test_expected_shortfall_grid(self) -> None:
         result = oh.sweep(shortfall_problem(), SHORTFALL_GRID, progress=False)
+        # "auto" sweeps on cutting planes (their planes carry); fresh solves use the active set
+        assert (result.points["shortfall_method"] == "cutting_plane").all()
         _assert_equal_to_fresh(result, shortfall_problem)
         es = result.points["scenario_es"]
         assert (es - result.points["objective"]).abs().max() < 1e-9

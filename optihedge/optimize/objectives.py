@@ -38,6 +38,10 @@ TRADING_DAYS = 252
 Refresh = Callable[[HedgeData, Mapping[str, float]], None]
 
 
+#: build option a sweep sets on its copy of a problem (terms may compile for re-solves)
+SWEEP_OPTION = "sweep"
+
+
 def _nothing(data: HedgeData, values: Mapping[str, float]) -> None:
     return None
 

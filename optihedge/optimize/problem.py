@@ -17,6 +17,7 @@ infeasibility diagnosis in ``optihedge.optimize.diagnose``, the solver loop in
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -35,7 +36,7 @@ from optihedge.optimize.data import build_data, check_instruments, scaled
 from optihedge.optimize.diagnose import conflicting_limits, limit_groups, name_the_culprit
 from optihedge.optimize.direct import DirectClarabel
 from optihedge.optimize.inputs import HedgeInputs, carry_inputs
-from optihedge.optimize.objectives import CompiledObjective, Objective
+from optihedge.optimize.objectives import SWEEP_OPTION, CompiledObjective, Objective
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import POSITION_TOLERANCE, HedgeResult, make_result
 from optihedge.optimize.solve import DEFAULT_SOLVERS, limit_numbers, limit_table, run
@@ -43,7 +44,7 @@ from optihedge.optimize.ties import TieBreaker, tie_notes, tied_groups
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
 
-__all__ = ["HedgeProblem"]
+__all__ = ["SWEEP_OPTION", "HedgeProblem", "sweep_recipe"]
 
 DEFAULT_HORIZON = 21
 _MAX_REBUILDS = 4
@@ -546,6 +547,8 @@ class HedgeProblem:
             p = data.scenario_probabilities
             record["scenario_var"] = value_at_risk(pnl, alpha, p)
             record["scenario_es"] = expected_shortfall(pnl, alpha, p)
+            if "shortfall_method" in report:
+                record["shortfall_method"] = report["shortfall_method"]
         for name, price in zip(names, numbers[:, 3], strict=True):
             record[f"shadow_price[{name}]"] = float(price)
         record["rebuilds"] = int(stats.get("rebuilds", 0))
@@ -608,8 +611,40 @@ class HedgeProblem:
             state["values"],
         )
 
+    def _recipe_with(self, options: Mapping[str, Any]) -> _Recipe:
+        """Return this problem's recipe with more build options, to pickle (not compiled)."""
+        state = self.__getstate__()
+        state["options"] = {**state["options"], **options}
+        return _Recipe(state)
+
     def __repr__(self) -> str:
         return (
             f"HedgeProblem({len(self.instruments)} instruments, objective={self.objective!r}, "
             f"constraints={list(self.constraints)!r}, horizon={self.horizon})"
         )
+
+
+def _from_recipe(state: dict[str, Any]) -> HedgeProblem:
+    problem = HedgeProblem.__new__(HedgeProblem)
+    problem.__setstate__(state)
+    return problem
+
+
+class _Recipe:
+    """A problem's recipe that unpickles as the compiled problem (sweeps send it)."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        return (_from_recipe, (self.state,))
+
+
+def sweep_recipe(problem: HedgeProblem) -> bytes:
+    """Return the pickled recipe a sweep's workers compile: the problem, for re-solves.
+
+    The build option :data:`SWEEP_OPTION` lets a term choose what re-solves best (the
+    expected shortfall's ``"auto"`` takes cutting planes, whose planes carry from one
+    point to the next); the user's problem is not changed.
+    """
+    return pickle.dumps(problem._recipe_with({SWEEP_OPTION: True}))

@@ -48,7 +48,7 @@ from optihedge.errors import DataError, SpecificationError
 from optihedge.measures.contributions import check_tail
 from optihedge.measures.risk import expected_shortfall
 from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, FALLBACK_OPTION, CuttingPlanes
-from optihedge.optimize.objectives import CompiledObjective, Objective
+from optihedge.optimize.objectives import SWEEP_OPTION, CompiledObjective, Objective
 
 __all__ = ["AUTO_INSTRUMENTS", "AUTO_SCENARIOS", "ExpectedShortfall"]
 
@@ -200,12 +200,18 @@ class ExpectedShortfall(Objective):
         tail = math.ceil((1.0 - alpha) * n)
         return min(n, max(_MIN_SLOTS, floor, 2 * tail + max(100, int(_HEADROOM * tail))))
 
-    def chosen_method(self, n_scenarios: int, n_instruments: int, exact_integer: bool) -> str:
-        """Return the method ``"auto"`` resolves to (or the one forced)."""
+    def chosen_method(
+        self, n_scenarios: int, n_instruments: int, exact_integer: bool, sweep: bool = False
+    ) -> str:
+        """Return the method ``"auto"`` resolves to (or the one forced).
+
+        In a sweep (``optihedge.sweep``), cutting planes from any scenario count: their
+        planes carry from one point to the next.
+        """
         if self.method != "auto":
             return self.method
         if (
-            n_scenarios >= AUTO_SCENARIOS
+            (n_scenarios >= AUTO_SCENARIOS or sweep)
             and n_instruments <= AUTO_INSTRUMENTS
             and not exact_integer
         ):
@@ -216,7 +222,9 @@ class ExpectedShortfall(Objective):
         """Build the RU LP over K scenario slots (all with ``"lp"``), or cutting planes."""
         _, _, p = _arrays(ctx.data)
         _check_tail(self.alpha, p)
-        method = self.chosen_method(len(p), len(ctx.instruments), ctx.exact_integer)
+        method = self.chosen_method(
+            len(p), len(ctx.instruments), ctx.exact_integer, bool(ctx.options.get(SWEEP_OPTION))
+        )
         if method == "cutting_plane" and FALLBACK_OPTION not in ctx.options:
             return self._build_planes(ctx)
         if method == "cutting_plane":

@@ -17,7 +17,7 @@ import pandas as pd
 
 from optihedge._validation import check_int
 from optihedge.errors import SpecificationError
-from optihedge.optimize.problem import HedgeProblem
+from optihedge.optimize.problem import HedgeProblem, sweep_recipe
 from optihedge.sweeps._grid import Grid, make_grid
 from optihedge.sweeps._run import Task, solve_chunk, solve_task
 from optihedge.sweeps._store import Store
@@ -138,7 +138,7 @@ class _Progress:
 def _sequential(
     problem: HedgeProblem, grid: Grid, chunks: list[np.ndarray]
 ) -> Iterator[tuple[list[dict[str, Any]], pd.DataFrame]]:
-    local = pickle.loads(pickle.dumps(problem))  # compiled once; the user's stays as it was
+    local = pickle.loads(sweep_recipe(problem))  # compiled once; the user's stays as it was
     held: dict[str, Any] = {}
     for chunk in chunks:
         yield solve_chunk(local, grid.inputs, _tasks(grid, chunk), held)
@@ -263,7 +263,7 @@ def sweep(
         computed = 0
         try:
             if scheduler is not None or workers > 1:
-                blob = pickle.dumps(problem)
+                blob = sweep_recipe(problem)
                 source = (
                     _dask(blob, sweep_id, checked, chunks, scheduler)
                     if scheduler is not None
