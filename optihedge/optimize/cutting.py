@@ -95,7 +95,9 @@ def tail_cut(
     es, a, g : float, float, ndarray
         ``es = a + g @ x``; ``a + g @ y <= ES(y)`` for every ``y``.
     """
-    losses = -(book + pnl @ x)
+    losses = pnl @ x  # the pass over the scenarios; then in place: -(book + pnl @ x)
+    losses += book
+    np.negative(losses, out=losses)
     rows, w = _tail(losses, p, alpha, equal)
     g = -(w @ pnl[rows])
     a = -float(w @ book[rows])
@@ -148,17 +150,20 @@ class CuttingPlanes:
         self.n, self.k = n, slots
         self.auto = auto  # chosen by "auto": an exact fallback when no certificate comes
         self.t = cp.Variable(name="es_model")
-        self.a, self.g = cp.Parameter(slots), cp.Parameter((slots, n))
-        self.lo, self.hi = cp.Parameter(n), cp.Parameter(n)
+        # the planes as rows [a, g]: one parameter, set once per iteration
+        self.planes = cp.Parameter((slots, n + 1))
+        self.box_lo, self.box_hi = cp.Parameter(n), cp.Parameter(n)
         self.proximal = not ctx.exact_integer  # a MILP master takes plain planes
         self.constraints: list[cp.Constraint] = [
-            self.t >= self.a + self.g @ ctx.x,
-            ctx.x >= self.lo,
-            ctx.x <= self.hi,
+            self.t >= self.planes[:, 0] + self.planes[:, 1:] @ ctx.x,
+            ctx.x >= self.box_lo,
+            ctx.x <= self.box_hi,
         ]
         self.expression: cp.Expression = self.t
+        self.box_now: tuple[float, ...] = ()  # the box last set (parameters set on change)
+        self.prox_now: tuple[float, ...] = ()
         if self.proximal:
-            self.s, self.v = cp.Parameter(nonneg=True), cp.Parameter(n)
+            self.s, self.v = cp.Parameter(), cp.Parameter(n)
             self.prox: cp.Expression = cp.sum_squares(self.s * ctx.x - self.v)
             self.expression = self.t + self.prox
         self.problem: cp.Problem | None = None
@@ -268,23 +273,29 @@ class CuttingPlanes:
     def _load(self) -> None:
         """Write the planes into the slots (spare slots repeat the first plane)."""
         m = len(self.cut_a)
-        a = np.empty(self.k)
-        g = np.empty((self.k, self.n))
-        a[:m], g[:m] = self.cut_a, self.cut_g
-        a[m:], g[m:] = self.cut_a[0], self.cut_g[0]
-        self.a.value = self.scale * a
-        self.g.value = self.scale * g
+        rows = np.empty((self.k, self.n + 1))
+        rows[:m, 0], rows[:m, 1:] = self.cut_a, self.cut_g
+        rows[m:] = rows[0]
+        self.planes.value = self.scale * rows
 
     def _set_box(self, centre: np.ndarray, half: float) -> None:
-        self.lo.value = centre - half
-        self.hi.value = centre + half
+        key = (half, *centre)
+        if key != self.box_now:
+            self.box_lo.value = centre - half
+            self.box_hi.value = centre + half
+            self.box_now = key
+
+    def _set_prox(self, root: float, centre: np.ndarray) -> None:
+        key = (root, *centre)
+        if key != self.prox_now:
+            self.s.value = root
+            self.v.value = root * centre
+            self.prox_now = key
 
     def _proximal_step(self) -> None:
         assert self.centre is not None
         self._load()
-        root = math.sqrt(self.mu / 2.0)
-        self.s.value = root
-        self.v.value = root * self.centre
+        self._set_prox(math.sqrt(self.mu / 2.0), self.centre)
         self._set_box(self.centre, _BOX_LIMIT * self.size)  # no bound in effect
         self.kind = "proximal"
 
@@ -292,8 +303,7 @@ class CuttingPlanes:
         assert self.centre is not None
         self._load()
         if self.proximal:
-            self.s.value = 0.0
-            self.v.value = np.zeros(self.n)
+            self._set_prox(0.0, np.zeros(self.n))
         self._set_box(self.centre, self.box)
         self.kind = "kelley"
 
