@@ -402,3 +402,49 @@ class TestChoiceAndSize:
         assert any("reached no certificate in 2 iterations" in n for n in res.notes)
         optimum, _ = reference_lp(s, 4, 0.95, 1.0, False)
         assert es_at(s, res.weights, 0.95) == pytest.approx(optimum, rel=1e-8)
+
+
+class TestSinglePrecision:
+    @pytest.mark.parametrize("method", ["cutting_plane", "active_set"])
+    def test_float32_scenarios_held_once_and_solved_exactly(self, method: str) -> None:
+        s, pf, inst = random_case(13, 3_000, 4)
+
+        def make(precision: str) -> oh.HedgeProblem:
+            return oh.HedgeProblem(
+                pf,
+                inst,
+                objective=ExpectedShortfall(
+                    0.95,
+                    method=method,  # type: ignore[arg-type]
+                    precision=precision,  # type: ignore[arg-type]
+                ),
+                constraints=[Bounds(-1.0, 1.0), GrossExposure(1.0)],
+                scenarios=s,
+                horizon=1,
+                market="U0",
+            )
+
+        single, double = make("float32"), make("float64")
+        pnl32 = single.data.scenario_pnl
+        assert pnl32 is not None
+        assert double.data.scenario_pnl is not None
+        assert pnl32.dtype == np.float32
+        assert pnl32.nbytes * 2 == double.data.scenario_pnl.nbytes
+        res = single.solve()
+        # exact for the rounded scenarios: the hand-written LP on the float32 numbers
+        book = s.returns["book"].to_numpy()
+        g = pnl32.astype(np.float64)
+        x, zeta = cp.Variable(4), cp.Variable()
+        tail = cp.sum(cp.pos(-(book + g @ x) - zeta)) / (0.05 * 3_000)
+        lp = cp.Problem(cp.Minimize(zeta + tail), [x >= -1, x <= 1, cp.norm1(x) <= 1.0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lp.solve(solver="HIGHS")
+        got = expected_shortfall(book + g @ res.weights.to_numpy(), 0.95)
+        assert got == pytest.approx(lp.value, rel=1e-8)
+        # and within the rounding of the float64 optimum
+        assert res.objective_value == pytest.approx(double.solve().objective_value, rel=1e-5)
+
+    def test_precision_is_checked(self) -> None:
+        with pytest.raises(SpecificationError, match="'precision'.*'float16'"):
+            ExpectedShortfall(0.95, precision="float16")  # type: ignore[arg-type]

@@ -69,10 +69,20 @@ def check_instruments(instruments: Sequence[Instrument]) -> pd.Index:
 
 
 def scenario_matrix(
-    instruments: Sequence[Instrument], scenarios: Scenarios, market: MarketState
+    instruments: Sequence[Instrument],
+    scenarios: Scenarios,
+    market: MarketState,
+    dtype: Any = np.float64,
 ) -> np.ndarray:
-    """Return of each instrument per unit of x in each scenario, (n_scenarios, n_instruments)."""
-    return np.column_stack([i.scenario_returns(scenarios, market) for i in instruments])
+    """Return of each instrument per unit of x in each scenario, (n_scenarios, n_instruments).
+
+    Filled column by column into one array of ``dtype`` (float32 halves it; it is never
+    held in float64 as well).
+    """
+    out = np.empty((scenarios.n_scenarios, len(instruments)), dtype=dtype)
+    for j, instrument in enumerate(instruments):
+        out[:, j] = instrument.scenario_returns(scenarios, market)
+    return out
 
 
 def _to_horizon(model: RiskModel, horizon: int) -> RiskModel:
@@ -163,10 +173,12 @@ def build_data(
     horizon: int,
     market: Hashable | None,
     checked: bool = False,
+    precision: str = "float64",
 ) -> HedgeData:
     """Check every label of ``inputs`` against the structure and build the HedgeData.
 
     ``checked=True`` skips the instruments' own check (the problem made it once).
+    ``precision``: the dtype the instruments' scenario P&L is held in.
     """
     portfolio, scenarios = inputs.portfolio, inputs.scenarios
     if not isinstance(portfolio, Portfolio):
@@ -239,7 +251,9 @@ def build_data(
         scenario_fields = {
             "scenario_book": scenarios.returns[weights.index].to_numpy(dtype=np.float64)
             @ weights.to_numpy(),
-            "scenario_pnl": scenario_matrix(instruments, scenarios, inputs.market_state),
+            "scenario_pnl": scenario_matrix(
+                instruments, scenarios, inputs.market_state, np.dtype(precision)
+            ),
             "scenario_probabilities": scenarios.probability_array(),
             "scenario_index": scenarios.returns.index,
             "scenario_assets": scenarios.returns,

@@ -127,6 +127,10 @@ class Objective(ABC):
         """Per-unit instrument attributes the term's risk reads beyond the exposures."""
         return ()
 
+    def scenario_precision(self) -> str:
+        """Return the dtype the scenario P&L should be held in for this term."""
+        return "float64"
+
     def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
         """Return the term's value for the unhedged book (scales the objective); 0 for costs."""
         return 0.0

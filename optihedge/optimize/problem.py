@@ -165,6 +165,9 @@ class HedgeProblem:
         self._plan = integer.integer_plan(methods, objective.is_quadratic)
         self._options: dict[str, Any] = dict(options)
         self._inputs = inputs
+        # float32 only when every term that reads the scenarios asks for it
+        asked = {t.scenario_precision() for t in objective.terms() if t.needs_scenarios}
+        self._precision = "float32" if asked == {"float32"} else "float64"
         self._data = scaled(self._build_data(inputs), self.objective, self.registry.values)
         self._reads_scenarios = any(t.needs_scenarios for t in objective.terms())
         self._reads_attributes = sorted({a for t in objective.terms() for a in t.reads()})
@@ -175,7 +178,12 @@ class HedgeProblem:
 
     def _build_data(self, inputs: HedgeInputs) -> HedgeData:
         return build_data(
-            inputs, self.instruments, horizon=self.horizon, market=self.market, checked=True
+            inputs,
+            self.instruments,
+            horizon=self.horizon,
+            market=self.market,
+            checked=True,
+            precision=self._precision,
         )
 
     def _compile(self) -> None:

@@ -97,6 +97,11 @@ class ExpectedShortfall(Objective):
         all scenarios; ``"auto"`` chooses by the scenario and instrument counts and
         whole contracts (see the module). The result's ``solver_stats`` state the
         method used (``"shortfall_method"``).
+    precision : {"float64", "float32"}, default "float64"
+        The dtype the instruments' scenario P&L is held in (once). ``"float32"`` halves
+        its memory (a million scenarios x 20 instruments: 80 MB instead of 160 MB) and
+        rounds it to about 7 significant digits: the optimum and the certificate are then
+        those of the rounded scenarios.
     capacity : int, optional
         Scenario slots of the active-set LP (never fewer than the tail needs); twice the
         tail plus 10% by default. If the active set outgrows them, the problem rebuilds
@@ -114,6 +119,7 @@ class ExpectedShortfall(Objective):
         method: Method = "auto",
         capacity: int | None = None,
         weight: float = 1.0,
+        precision: Literal["float64", "float32"] = "float64",
     ) -> None:
         super().__init__(weight)
         self.alpha = self._spec_alpha(alpha).check(alpha)
@@ -123,6 +129,12 @@ class ExpectedShortfall(Objective):
                 f"Got {method!r} instead."
             )
         self.method = method
+        if precision not in ("float64", "float32"):
+            raise SpecificationError(
+                "The 'precision' parameter of ExpectedShortfall must be 'float64' or "
+                f"'float32'. Got {precision!r} instead."
+            )
+        self.precision = precision
         if capacity is not None and (
             isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1
         ):
@@ -200,6 +212,10 @@ class ExpectedShortfall(Objective):
         tail = math.ceil((1.0 - alpha) * n)
         return min(n, max(_MIN_SLOTS, floor, 2 * tail + max(100, int(_HEADROOM * tail))))
 
+    def scenario_precision(self) -> str:
+        """Return the dtype the scenario P&L is held in (``precision``)."""
+        return self.precision
+
     def chosen_method(
         self, n_scenarios: int, n_instruments: int, exact_integer: bool, sweep: bool = False
     ) -> str:
@@ -242,6 +258,8 @@ class ExpectedShortfall(Objective):
 
     def __repr__(self) -> str:
         extra = "" if self.method == "auto" else f", method={self.method!r}"
+        if self.precision != "float64":
+            extra += f", precision={self.precision!r}"
         w = "" if self.weight == 1.0 else f", weight={self.weight!r}"
         return f"ExpectedShortfall(alpha={self.alpha!r}{extra}{w})"
 
