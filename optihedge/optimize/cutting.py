@@ -61,6 +61,7 @@ _AUTO_BUDGET = 400
 FALLBACK_OPTION = "expected_shortfall.fallback"
 _MU0 = 1.0  # first proximal weight (positions ~1, objective scaled to ~1)
 _NULL = 1.5  # the proximal weight grows by this after a null step
+_MU_MAX = 1e4  # beyond this the proximal steps stay at the centre: no new information
 _SERIOUS = 0.1  # share of the predicted decrease a serious step must realise
 _BOX = 10.0  # half-width of the box bounding the Kelley steps, per unit of scale
 _BOX_LIMIT = 1e5  # a box this wide still binding (positions 1e5 x the book): unbounded
@@ -95,7 +96,7 @@ def tail_cut(
     es, a, g : float, float, ndarray
         ``es = a + g @ x``; ``a + g @ y <= ES(y)`` for every ``y``.
     """
-    losses = pnl @ x  # the pass over the scenarios; then in place: -(book + pnl @ x)
+    losses = _times(pnl, x)  # the pass over the scenarios; then in place: -(book + pnl @ x)
     losses += book
     np.negative(losses, out=losses)
     rows, w = _tail(losses, p, alpha, equal)
@@ -103,6 +104,24 @@ def tail_cut(
     a = -float(w @ book[rows])
     es = float(w @ losses[rows])
     return es, a, np.asarray(g, dtype=np.float64)
+
+
+_BLOCK = 1 << 16  # rows converted at a time when the P&L is held in float32
+
+
+def _times(pnl: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Return ``pnl @ x`` in float64 arithmetic, whatever dtype ``pnl`` is held in.
+
+    A float32 matrix is converted a block of rows at a time (numpy would otherwise copy
+    all of it to float64 for the product, or compute in float32).
+    """
+    if pnl.dtype == np.float64:
+        return np.asarray(pnl @ x)
+    out = np.empty(len(pnl))
+    for start in range(0, len(pnl), _BLOCK):
+        block = pnl[start : start + _BLOCK]
+        out[start : start + len(block)] = block.astype(np.float64) @ x
+    return out
 
 
 def _tail(
@@ -174,6 +193,7 @@ class CuttingPlanes:
         self.cut_a = np.zeros(0)
         self.cut_g = np.zeros((0, n))
         self.cut_age = np.zeros(0)
+        self.cut_born = np.zeros(0)  # the pass that made each plane
         self.mean_cut: tuple[float, np.ndarray] | None = None
         self.centre: np.ndarray | None = None
         self.passes = 0
@@ -199,6 +219,7 @@ class CuttingPlanes:
         if key != self.data_key:
             self.cut_a, self.cut_g = np.zeros(0), np.zeros((0, self.n))
             self.cut_age = np.zeros(0)
+            self.cut_born = np.zeros(0)
             self.mean_cut = (-float(p @ data.scenario_book), -(p @ data.scenario_pnl))
             self.equal = bool(np.all(p == p[0]))
             self.data_key = key
@@ -264,10 +285,14 @@ class CuttingPlanes:
             self.cut_a = np.append(self.cut_a, a)
             self.cut_g = np.vstack([self.cut_g, g])
             self.cut_age = np.append(self.cut_age, 0.0)
+            self.cut_born = np.append(self.cut_born, float(self.passes))
         else:
-            # replace the plane slack longest at the last solutions
-            slot = int(np.argmax(self.cut_age))
+            # replace the plane unused longest, never one of the last n + 1 made (a plane
+            # just evicted and made again is how Kelley steps cycle)
+            age = np.where(self.cut_born > self.passes - (self.n + 1), -1.0, self.cut_age)
+            slot = int(np.argmax(age))
             self.cut_a[slot], self.cut_g[slot], self.cut_age[slot] = a, g, 0.0
+            self.cut_born[slot] = float(self.passes)
         return es
 
     def _load(self) -> None:
@@ -365,7 +390,7 @@ class CuttingPlanes:
                 self.centre, self.centre_value = x.copy(), true
                 self.mu = max(self.mu * 0.5, 1e-8)
             else:
-                self.mu = min(self.mu * _NULL, 1e12)
+                self.mu = min(self.mu * _NULL, _MU_MAX)
         if self.auto and self.step >= _AUTO_BUDGET:
             raise RebuildRequired(
                 {
