@@ -317,7 +317,7 @@ class _Planes:
         self.grads: list[np.ndarray] = []
 
     def add(self, x: np.ndarray) -> float:
-        es, a, grad = tail_cut(self.book, self.g, self.p, ALPHA, x, equal=True)
+        es, a, grad, _ = tail_cut(self.book, self.g, self.p, ALPHA, x, equal=True)
         self.a, self.grads = [*self.a, a][-self.k :], [*self.grads, grad][-self.k :]
         pad = self.k - len(self.a)
         self.m["a"].value = np.r_[self.a, [self.a[0]] * pad]

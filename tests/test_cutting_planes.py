@@ -205,7 +205,8 @@ class TestThePlane:
         if 1.0 - alpha < p.max():
             return  # a tail of less than one scenario is refused upstream
         x = rng.normal(size=3)
-        es, a, grad = tail_cut(book, g, p, alpha, x, equal=not unequal)
+        hint = float(np.quantile(-(book + g @ x), rng.uniform(0.0, 1.0)))  # right or wrong
+        es, a, grad, _ = tail_cut(book, g, p, alpha, x, equal=not unequal, hint=hint)
         assert es == pytest.approx(expected_shortfall(book + g @ x, alpha, p), rel=1e-12, abs=1e-14)
         assert a + grad @ x == pytest.approx(es, rel=1e-12, abs=1e-14)
         for y in rng.normal(size=(5, 3)) * 3.0:

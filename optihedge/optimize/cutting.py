@@ -83,27 +83,31 @@ def tail_cut(
     x: np.ndarray,
     *,
     equal: bool = False,
-) -> tuple[float, float, np.ndarray]:
+    hint: float | None = None,
+) -> tuple[float, float, np.ndarray, float]:
     r"""Return the expected shortfall at ``x`` and its tight plane :math:`a + g^\top y`.
 
     The same estimator as ``optihedge.risk.expected_shortfall`` (ties at the VaR share
     the boundary mass); work: one product ``pnl @ x`` and an O(N) selection of the tail
     (with unequal probabilities, a sort of a candidate tail only). ``equal`` says that
-    every probability is ``1/N`` (no sort at all).
+    every probability is ``1/N`` (no sort at all); then ``hint``, a loss level the tail
+    probably lies above (from the last point), narrows the selection to the scenarios
+    above it, checked: too few and the selection is over all of them.
 
     Returns
     -------
-    es, a, g : float, float, ndarray
-        ``es = a + g @ x``; ``a + g @ y <= ES(y)`` for every ``y``.
+    es, a, g, hint : float, float, ndarray, float
+        ``es = a + g @ x``; ``a + g @ y <= ES(y)`` for every ``y``; a hint for the next
+        point (the VaR less the mean excess loss beyond it).
     """
     losses = _times(pnl, x)  # the pass over the scenarios; then in place: -(book + pnl @ x)
     losses += book
     np.negative(losses, out=losses)
-    rows, w = _tail(losses, p, alpha, equal)
+    rows, w, var = _tail(losses, p, alpha, equal, hint)
     g = -(w @ pnl[rows])
     a = -float(w @ book[rows])
     es = float(w @ losses[rows])
-    return es, a, np.asarray(g, dtype=np.float64)
+    return es, a, np.asarray(g, dtype=np.float64), var - (es - var)
 
 
 _BLOCK = 1 << 16  # rows converted at a time when the P&L is held in float32
@@ -125,37 +129,42 @@ def _times(pnl: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _tail(
-    losses: np.ndarray, p: np.ndarray, alpha: float, equal: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Scenarios of the tail and their weights ``omega`` (ES = omega @ losses[rows])."""
+    losses: np.ndarray, p: np.ndarray, alpha: float, equal: bool, hint: float | None = None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Scenarios of the tail, their weights ``omega`` (ES = omega @ losses[rows]), the VaR."""
     n = len(losses)
     tail = 1.0 - alpha
     if equal:
         m = tail * n  # scenarios in the tail, fractional
         k = min(n, math.ceil(m - 1e-9))
-        var = float(np.partition(losses, n - k)[n - k])  # the k-th largest loss
-        above = np.flatnonzero(losses > var)
-        tied = np.flatnonzero(losses == var)
+        cand = None if hint is None else np.flatnonzero(losses >= hint)
+        if cand is None or len(cand) < k:
+            cand = np.arange(n)  # the hint was too high: every scenario
+        sub = losses[cand]
+        # the k-th largest loss; every loss at or above it is among the candidates
+        var = float(np.partition(sub, len(sub) - k)[len(sub) - k])
+        above = cand[sub > var]
+        tied = cand[sub == var]
         # the tied scenarios share what the tail has left: m - (number above)
         share = (m - len(above)) / len(tied)
         rows = np.concatenate([above, tied])
         w = np.concatenate([np.ones(len(above)), np.full(len(tied), share)]) / m
-        return rows, w
+        return rows, w, var
     k = min(n, max(64, math.ceil(1.2 * tail * n) + 1))
     while True:
         if k >= n:
-            w_all, _ = tail_weights(losses, p, alpha)
+            w_all, var = tail_weights(losses, p, alpha)
             rows = np.flatnonzero(w_all)
-            return rows, w_all[rows]
+            return rows, w_all[rows], var
         threshold = losses[np.argpartition(losses, n - k)[n - k]]
         cand = np.flatnonzero(losses >= threshold)  # ties at the threshold included
         mass = float(p[cand].sum())
         # the candidates must hold the tail strictly, so that the VaR lies inside them
         if mass > tail * (1.0 + 1e-9) + 1e-15:
             # the tail of the whole distribution is the tail of the candidates, rescaled
-            wc, _ = tail_weights(losses[cand], p[cand] / mass, 1.0 - tail / mass)
+            wc, var = tail_weights(losses[cand], p[cand] / mass, 1.0 - tail / mass)
             keep = np.flatnonzero(wc)
-            return cand[keep], wc[keep]  # already the whole tail's weights p / (1 - alpha)
+            return cand[keep], wc[keep], var  # already the whole tail's weights p/(1-alpha)
         k *= 2
 
 
@@ -203,6 +212,7 @@ class CuttingPlanes:
         self.certified = False
         self.data_key: tuple[int, int, int] | None = None
         self.equal = False
+        self.hint: float | None = None  # where the last point's tail began, roughly
 
     # ------------------------------------------------------------------ set-up
     def bind(self, problem: cp.Problem) -> None:
@@ -222,6 +232,7 @@ class CuttingPlanes:
             self.cut_born = np.zeros(0)
             self.mean_cut = (-float(p @ data.scenario_book), -(p @ data.scenario_pnl))
             self.equal = bool(np.all(p == p[0]))
+            self.hint = None
             self.data_key = key
         elif alpha < self.alpha and len(self.cut_a):
             lam = (alpha / (1.0 - alpha)) / (self.alpha / (1.0 - self.alpha))
@@ -269,14 +280,16 @@ class CuttingPlanes:
         assert data.scenario_pnl is not None
         assert data.scenario_probabilities is not None
         self.passes += 1
-        return tail_cut(
+        es, a, g, self.hint = tail_cut(
             data.scenario_book,
             data.scenario_pnl,
             data.scenario_probabilities,
             self.alpha,
             x,
             equal=self.equal,
+            hint=self.hint,
         )
+        return es, a, g
 
     def _add(self, x: np.ndarray) -> float:
         """Evaluate the ES at ``x``, keep its plane; return the ES (unscaled)."""
