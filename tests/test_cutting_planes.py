@@ -14,6 +14,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 import pytest
+from cases import fat_tailed as random_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,24 +28,6 @@ from optihedge.optimize.shortfall import AUTO_SCENARIOS, ExpectedShortfall
 from optihedge.scenarios import Scenarios
 
 METHODS = ("active_set", "cutting_plane", "lp")
-
-
-def random_case(
-    seed: int, n_scen: int, n_inst: int, unequal: bool = False
-) -> tuple[Scenarios, oh.Portfolio, list[oh.Instrument]]:
-    rng = np.random.default_rng(seed)
-    f = np.clip(rng.standard_t(4, (n_scen, n_inst)) * 0.03, -0.9, 0.9)
-    b = rng.normal(0.5, 0.4, n_inst) / np.sqrt(n_inst)
-    book = np.clip(f @ b + rng.standard_t(4, n_scen) * 0.02, -0.9, 0.9)
-    frame = pd.DataFrame(f, columns=[f"U{i}" for i in range(n_inst)])
-    frame["book"] = book
-    probabilities = None
-    if unequal:
-        q = rng.uniform(0.2, 1.0, n_scen)
-        probabilities = pd.Series(q / q.sum(), index=frame.index)
-    s = Scenarios.from_returns(frame, probabilities=probabilities)
-    inst: list[oh.Instrument] = [oh.ETF(f"E{i}", underlying=f"U{i}") for i in range(n_inst)]
-    return s, oh.Portfolio.from_holdings({"book": 1.0}), inst
 
 
 def probabilities(s: Scenarios) -> np.ndarray:
@@ -98,6 +81,25 @@ def solve(
         horizon=1,
         market="U0",
     ).solve()
+
+
+def planes(
+    s: Scenarios,
+    pf: oh.Portfolio,
+    inst: list[oh.Instrument],
+    constraints: list[object],
+    market: str = "U0",
+) -> oh.HedgeProblem:
+    """A 95% expected-shortfall problem solved by cutting planes."""
+    return oh.HedgeProblem(
+        pf,
+        inst,
+        objective=ExpectedShortfall(0.95, method="cutting_plane"),
+        constraints=constraints,  # type: ignore[arg-type]
+        scenarios=s,
+        horizon=1,
+        market=market,
+    )
 
 
 def es_at(s: Scenarios, weights: pd.Series, alpha: float) -> float:
@@ -216,15 +218,7 @@ class TestThePlane:
 class TestWarmStarts:
     def test_limits_keep_the_planes(self) -> None:
         s, pf, inst = random_case(2, 4_000, 5)
-        problem = oh.HedgeProblem(
-            pf,
-            inst,
-            objective=ExpectedShortfall(0.95, method="cutting_plane"),
-            constraints=[Bounds(-1.0, 1.0), GrossExposure(1.0)],
-            scenarios=s,
-            horizon=1,
-            market="U0",
-        )
+        problem = planes(s, pf, inst, [Bounds(-1.0, 1.0), GrossExposure(1.0)])
         first = problem.solve()
         values = [first.objective_value]
         warm, cold = [], []
@@ -263,15 +257,7 @@ class TestWarmStarts:
     def test_new_scenarios_clear_the_planes(self) -> None:
         s, pf, inst = random_case(6, 3_000, 3)
         other, _, _ = random_case(7, 3_000, 3)
-        problem = oh.HedgeProblem(
-            pf,
-            inst,
-            objective=ExpectedShortfall(0.95, method="cutting_plane"),
-            constraints=[Bounds(-1.0, 1.0)],
-            scenarios=s,
-            horizon=1,
-            market="U0",
-        )
+        problem = planes(s, pf, inst, [Bounds(-1.0, 1.0)])
         problem.solve()
         res = problem.solve(scenarios=other)
         optimum, _ = reference_lp(other, 3, 0.95, None, False)
@@ -331,15 +317,7 @@ class TestChoiceAndSize:
         sizes = []
         for n_scen in (2_000, 20_000):
             s, pf, inst = random_case(3, n_scen, 4)
-            p = oh.HedgeProblem(
-                pf,
-                inst,
-                objective=ExpectedShortfall(0.95, method="cutting_plane"),
-                constraints=[Bounds(-1.0, 1.0)],
-                scenarios=s,
-                horizon=1,
-                market="U0",
-            )
+            p = planes(s, pf, inst, [Bounds(-1.0, 1.0)])
             prob = p.cvxpy_problem
             sizes.append(
                 (

@@ -6,6 +6,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 import pytest
+from cases import fat_tailed as random_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -88,22 +89,6 @@ class TestKnownAnswers:
         w = np.array([0.452013, 0.115573, 0.432414])
         analytic = parametric_es(0.011, float(np.sqrt(w @ cov @ w)), 0.95)
         assert res.objective_value == pytest.approx(analytic, rel=0.02)
-
-
-def random_problem(
-    seed: int, n_scen: int, n_inst: int
-) -> tuple[Scenarios, oh.Portfolio, list[oh.Instrument]]:
-    rng = np.random.default_rng(seed)
-    # fat tails, clipped to +-90%: a one-period simple return beyond +100% is refused
-    # (loadings scaled by 1/sqrt(n): the book's volatility does not grow with n and stays
-    # below the 10% per-period plausibility level)
-    f = np.clip(rng.standard_t(4, (n_scen, n_inst)) * 0.03, -0.9, 0.9)
-    b = rng.normal(0.5, 0.4, n_inst) / np.sqrt(n_inst)
-    book = np.clip(f @ b + rng.standard_t(4, n_scen) * 0.02, -0.9, 0.9)
-    frame = pd.DataFrame(f, columns=[f"U{i}" for i in range(n_inst)])
-    frame["book"] = book
-    inst: list[oh.Instrument] = [oh.ETF(label=f"E{i}", underlying=f"U{i}") for i in range(n_inst)]
-    return Scenarios.from_returns(frame), oh.Portfolio.from_holdings({"book": 1.0}), inst
 
 
 # Clarabel's default gap (1e-8) is the size of the comparison: solve both tighter so that a

@@ -1,0 +1,33 @@
+"""Fat-tailed scenario sets shared by the expected-shortfall tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import optihedge as oh
+from optihedge.scenarios import Scenarios
+
+
+def fat_tailed(
+    seed: int, n_scen: int, n_inst: int, unequal: bool = False
+) -> tuple[Scenarios, oh.Portfolio, list[oh.Instrument]]:
+    """Return Student-t scenarios of a book and ``n_inst`` ETFs on ``U0``..., the book, ETFs.
+
+    Fat tails, clipped to +-90%: a one-period simple return beyond +100% is refused
+    (loadings scaled by 1/sqrt(n): the book's volatility does not grow with n and stays
+    below the 10% per-period plausibility level). ``unequal``: random probabilities.
+    """
+    rng = np.random.default_rng(seed)
+    f = np.clip(rng.standard_t(4, (n_scen, n_inst)) * 0.03, -0.9, 0.9)
+    b = rng.normal(0.5, 0.4, n_inst) / np.sqrt(n_inst)
+    book = np.clip(f @ b + rng.standard_t(4, n_scen) * 0.02, -0.9, 0.9)
+    frame = pd.DataFrame(f, columns=[f"U{i}" for i in range(n_inst)])
+    frame["book"] = book
+    probabilities = None
+    if unequal:
+        q = rng.uniform(0.2, 1.0, n_scen)
+        probabilities = pd.Series(q / q.sum(), index=frame.index)
+    s = Scenarios.from_returns(frame, probabilities=probabilities)
+    inst: list[oh.Instrument] = [oh.ETF(f"E{i}", underlying=f"U{i}") for i in range(n_inst)]
+    return s, oh.Portfolio.from_holdings({"book": 1.0}), inst
