@@ -427,3 +427,34 @@ class TestSinglePrecision:
     def test_precision_is_checked(self) -> None:
         with pytest.raises(SpecificationError, match="'precision'.*'float16'"):
             ExpectedShortfall(0.95, precision="float16")  # type: ignore[arg-type]
+
+
+class TestReuse:
+    def test_one_objective_and_limits_serve_two_problems(self) -> None:
+        objective = ExpectedShortfall(0.95, method="cutting_plane")
+        limits = [Bounds(-1.0, 1.0), GrossExposure(0.8)]
+        s1, pf, inst = random_case(21, 2_000, 3)
+        s2, _, _ = random_case(22, 2_000, 3)
+
+        def make(s: Scenarios) -> oh.HedgeProblem:
+            return oh.HedgeProblem(
+                pf,
+                inst,
+                objective=objective,
+                constraints=limits,
+                scenarios=s,
+                horizon=1,
+                market="U0",
+            )
+
+        first = make(s1)
+        before = first.solve()
+        other = make(s2).solve({"gross_exposure.max": 0.3})
+        again = first.solve()
+        # the planes belong to each compiled problem, never to the shared objects
+        pd.testing.assert_series_equal(again.weights, before.weights, atol=1e-9)
+        assert again.objective_value == pytest.approx(before.objective_value, rel=1e-12)
+        assert objective.alpha == 0.95
+        assert limits[1].parameters()[0].value == 0.8
+        optimum, _ = reference_lp(s2, 3, 0.95, 0.3, False)
+        assert es_at(s2, other.weights, 0.95) == pytest.approx(optimum, rel=1e-8)

@@ -15,18 +15,18 @@ and a selection of the tail (O(N)), and the master problem holds only the positi
 the mandate's limits and K planes (no N-sized cvxpy object).
 
 **Method** (a proximal bundle with Kelley steps for the certificate). The master
-minimises the planes' maximum plus the other objective terms, within the limits; most
-steps add a proximal term :math:`\|x - \hat x\|^2 \mu / 2` around the best point so far
-(serious step when the true objective fell by a tenth of the predicted decrease, else a
-null step and a larger :math:`\mu`); every few steps, and whenever the predicted decrease
-is small, the proximal term is off and the master is the plain cutting-plane LP: its
-optimum is a lower bound of the true optimum (the planes lie below the function), valid
-when its solution is inside a box around the centre that is only there to bound it
-(the box grows when it binds). The loop stops when the true objective at that LP's
-solution is within ``tol`` (1e-9 relative) of the LP's optimum: the solution is then
-optimal to the certificate, and the LP's duals price the limits (the planes' optimal
-value function lies below the true one and touches it there, so its subgradients are
-the true one's). The result reports both bounds and the gap.
+minimises the planes' maximum plus the other objective terms, within the limits. Most
+steps add a proximal term :math:`\|x - \hat x\|^2 \mu / 2` around the centre
+:math:`\hat x`, which moves on a serious step (the true objective fell by a tenth of the
+predicted decrease; else a null step and a larger :math:`\mu`). Every few steps, and
+whenever the predicted decrease is small, the proximal term is off and the master is the
+plain cutting-plane LP: its optimum is a lower bound of the true optimum (the planes lie
+below the function), valid when its solution is inside a box around the centre that is
+only there to bound it (the box grows when it binds). The loop stops when the true
+objective at that LP's solution is within ``tol`` (1e-9 relative) of the LP's optimum:
+the solution is then optimal to the certificate, and the LP's duals price the limits
+(the planes' optimal value function lies below the true one and touches it there, so
+its subgradients are the true one's). The result reports both bounds and the gap.
 
 Warm starts: planes stay valid when only limits change; after ``alpha`` rises they stay
 valid (:math:`Q_\alpha \subset Q_{\alpha'}`), after it falls each is blended with the
@@ -36,6 +36,10 @@ book clear them, and the last solution becomes the first centre.
 
 With whole contracts solved exactly (a MILP), the master has no proximal term: plain
 cutting planes, each master a MILP (HiGHS), the last one's bound the certificate.
+
+The master holds ``K`` planes; when they are all in use, the one unused longest (zero
+dual) is replaced, never one of the last ``n + 1`` made (evicting a plane the next LP
+needs and making it again is how Kelley steps cycle).
 """
 
 from __future__ import annotations
@@ -210,7 +214,8 @@ class CuttingPlanes:
         self.upper = math.inf
         self.gap = math.inf
         self.certified = False
-        self.data_key: tuple[int, int, int] | None = None
+        # the arrays the planes were made from (held, so compared by identity safely)
+        self.made_from: tuple[np.ndarray, ...] = ()
         self.equal = False
         self.hint: float | None = None  # where the last point's tail began, roughly
 
@@ -225,15 +230,18 @@ class CuttingPlanes:
         assert data.scenario_pnl is not None
         p = data.scenario_probabilities
         assert p is not None
-        key = (id(data.scenario_book), id(data.scenario_pnl), id(p))
-        if key != self.data_key:
+        arrays = (data.scenario_book, data.scenario_pnl, p)
+        same = len(self.made_from) == 3 and all(
+            a is b for a, b in zip(arrays, self.made_from, strict=True)
+        )
+        if not same:
             self.cut_a, self.cut_g = np.zeros(0), np.zeros((0, self.n))
             self.cut_age = np.zeros(0)
             self.cut_born = np.zeros(0)
             self.mean_cut = (-float(p @ data.scenario_book), -(p @ data.scenario_pnl))
             self.equal = bool(np.all(p == p[0]))
             self.hint = None
-            self.data_key = key
+            self.made_from = arrays
         elif alpha < self.alpha and len(self.cut_a):
             lam = (alpha / (1.0 - alpha)) / (self.alpha / (1.0 - self.alpha))
             assert self.mean_cut is not None
