@@ -211,7 +211,10 @@ class TestBackends:
                 warnings.simplefilter("ignore")
                 client.close()
                 cluster.close()
-        for other in (two, single, on_dask, by_address):
+        for other in (one, two, single, on_dask, by_address):
+            # a sweep's copy compiles its program at once: every point, whatever its chunk,
+            # is answered by the kept active set (see test_direct)
+            assert set(other.points["solver"]) == {"DAQP"}
             assert other.sweep_id == one.sweep_id
             np.testing.assert_allclose(other.weights["weight"], one.weights["weight"], atol=1e-9)
             np.testing.assert_allclose(

@@ -34,7 +34,7 @@ from optihedge.optimize import integer
 from optihedge.optimize.bounds import instrument_bounds
 from optihedge.optimize.data import build_data, check_instruments, scaled
 from optihedge.optimize.diagnose import conflicting_limits, limit_groups, name_the_culprit
-from optihedge.optimize.direct import DirectClarabel
+from optihedge.optimize.direct import DirectSolve
 from optihedge.optimize.inputs import HedgeInputs, carry_inputs
 from optihedge.optimize.objectives import SWEEP_OPTION, CompiledObjective, Objective
 from optihedge.optimize.registry import ParameterRegistry
@@ -242,7 +242,7 @@ class HedgeProblem:
         if not self._problem.is_dpp():
             name_the_culprit(self.objective, self._objective, self.constraints, self._compiled)
         self._warm: set[int] = set()
-        self._direct: dict[int, DirectClarabel] = {}
+        self._direct: dict[int, DirectSolve] = {}
         self._refresh(refresh_all=True, changed=())
 
     def _refresh(self, *, refresh_all: bool, changed: Sequence[str]) -> None:
@@ -430,15 +430,18 @@ class HedgeProblem:
         # lazy DPP: the first solve of a compiled problem takes the parameter values as
         # constants (half the canonicalisation time); the parameterised program is
         # compiled on its first re-solve, and re-used from then on. An objective that
-        # re-solves within one call (the active set) compiles it at once.
+        # re-solves within one call (the active set) compiles it at once, and so does a
+        # sweep's copy: its every point then goes through the same kept solvers, whatever
+        # the chunk it falls in.
         if self._objective.start is not None:
             self._objective.start()
-        first = id(problem) not in self._warm and self._objective.refine is None
+        eager = bool(self._options.get(SWEEP_OPTION))
+        first = id(problem) not in self._warm and self._objective.refine is None and not eager
         self._warm.add(id(problem))
         exact = self._parts and self._plan.exact
         direct = not first and not exact and solver in (None, cp.CLARABEL) and not options
         if direct and self._objective.refine is None:
-            done = self._direct_solve(problem)
+            done = self._direct_solve(problem, solver)
             if done is not None:
                 return cp.OPTIMAL, done
         solvers = (
@@ -454,30 +457,32 @@ class HedgeProblem:
             diagnose=self._diagnose if diagnose else None,
             mip=bool(exact),
             parameters_as_constants=first,
-            resolve=(lambda: self._direct_solve(problem, within=True)) if direct else None,
+            resolve=(lambda: self._direct_solve(problem, solver, within=True)) if direct else None,
             settings=self._objective.settings,
         )
 
-    def _direct_solve(self, problem: cp.Problem, *, within: bool = False) -> dict[str, Any] | None:
-        """Re-solve through the kept Clarabel solver (see ``optimize.direct``).
+    def _direct_solve(
+        self, problem: cp.Problem, named: str | None, *, within: bool = False
+    ) -> dict[str, Any] | None:
+        """Re-solve through the kept solvers (see ``optimize.direct``).
 
-        None sends the solve the standard way. ``within``: a re-solve inside one call
-        (the scenario active set, cutting planes), the only way such an objective uses
-        this path.
+        None sends the solve the standard way. ``named``: the solver the caller asked
+        for (then Clarabel only). ``within``: a re-solve inside one call (the scenario
+        active set, cutting planes), the only way such an objective uses this path.
         """
-        if (self._objective.refine is not None and not within) or (
-            problem._cache.param_prog is None
-        ):
-            return None  # no DPP program yet
+        if self._objective.refine is not None and not within:
+            return None
+        if problem._cache.param_prog is None and not self._options.get(SWEEP_OPTION):
+            return None  # no DPP program yet (a sweep's copy compiles it here)
         kept = self._direct.get(id(problem))
         if kept is None or kept.problem is not problem:
             try:
-                kept = DirectClarabel(problem, self._objective.settings.get(cp.CLARABEL))
+                kept = DirectSolve(problem, self._objective.settings.get(cp.CLARABEL))
             except Exception:  # any surprise: the standard path is always there
                 self._direct.pop(id(problem), None)
                 return None
             self._direct[id(problem)] = kept  # built from this state: solve it now
-        stats, usable = kept.solve()
+        stats, usable = kept.solve(active_set=named is None)
         if not usable:
             del self._direct[id(problem)]
         if stats is not None:
@@ -560,6 +565,7 @@ class HedgeProblem:
         for name, price in zip(names, numbers[:, 3], strict=True):
             record[f"shadow_price[{name}]"] = float(price)
         record["rebuilds"] = int(stats.get("rebuilds", 0))
+        record["solver"] = str(stats.get("solver", ""))
         record["solver_time"] = float(stats.get("solve_time") or np.nan)
         return record
 

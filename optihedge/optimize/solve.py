@@ -16,6 +16,7 @@ import pandas as pd
 
 from constraints import Row
 from optihedge.errors import InfeasibleError, SolverFailedError, UnboundedError
+from optihedge.optimize.direct import solve_fresh
 
 __all__ = ["DEFAULT_SOLVERS", "OK", "limit_table", "run"]
 
@@ -80,9 +81,13 @@ def run(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             kept = resolve if name == solvers[0] and not options else None
+            answered = name
             try:
                 if parameters_as_constants or kept is None or kept() is None:
-                    problem.solve(solver=name, ignore_dpp=parameters_as_constants, **opts)
+                    if name == cp.CLARABEL and not opts and refine is None:
+                        answered = solve_fresh(problem, ignore_dpp=parameters_as_constants)
+                    else:
+                        problem.solve(solver=name, ignore_dpp=parameters_as_constants, **opts)
                 refinements = 0
                 while (
                     problem.status in OK
@@ -99,7 +104,7 @@ def run(
         for w in unexpected:  # anything else is the caller's to see
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if problem.status in OK:
-            out = stats(problem, name)
+            out = stats(problem, answered)
             out["refinements"] = refinements
             out["canonicalisation"] = "constants" if parameters_as_constants else "dpp"
             if problem.status != cp.OPTIMAL or len(caught) > len(unexpected):

@@ -25,7 +25,16 @@ from optihedge.sweeps._store import Store
 __all__ = ["SweepResult", "sweep"]
 
 _FIRST = ["status", "objective", "volatility", "beta", "scenario_var", "scenario_es"]
-_COSTS = ["premium", "annual_carry", "turnover", "binding", "message", "rebuilds", "solver_time"]
+_COSTS = [
+    "premium",
+    "annual_carry",
+    "turnover",
+    "binding",
+    "message",
+    "rebuilds",
+    "solver",
+    "solver_time",
+]
 _WEIGHTS = ["point", "instrument", "weight", "notional", "units"]
 
 
@@ -41,8 +50,12 @@ class SweepResult:
         model; ``scenario_var`` and ``scenario_es`` with scenarios), costs
         (``premium`` and ``annual_carry`` in the book's currency, ``turnover`` in
         fractions of capital), ``binding`` (the limits that bind), ``message`` (why a
-        point failed: an infeasible one names the conflicting limits) and one
-        ``shadow_price[<limit>]`` column per limit.
+        point failed: an infeasible one names the conflicting limits), ``rebuilds``,
+        ``solver`` (the solver that answered: ``DAQP``, the dense active set, for a
+        small problem under linear limits; ``CLARABEL`` otherwise, or when the active
+        set's answer failed its optimality check), ``solver_time`` (seconds), one
+        ``shadow_price[<limit>]`` column per limit and, for expected shortfall,
+        ``shortfall_method``.
     weights : DataFrame
         Long table: ``point``, ``instrument``, ``weight`` (fraction of capital),
         ``notional`` (currency), ``units`` (contracts or shares).
