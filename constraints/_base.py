@@ -33,12 +33,44 @@ __all__ = [
     "ParameterSpec",
     "RebuildRequired",
     "Row",
+    "assign",
     "check_limit",
     "check_optional_limit",
 ]
 
 Sense = Literal["<=", ">=", "=="]
 Refresh = Callable[[HedgeData, Mapping[str, float]], None]
+
+
+_SIGNS = frozenset({"nonneg", "nonpos"})
+
+
+def assign(param: cp.Parameter, value: Any) -> None:
+    """Set ``param`` to ``value`` unless it holds that value already.
+
+    cvxpy's setter checks every value (about 20 microseconds, a sizeable part of a sweep
+    point). The checks that matter for a real parameter with at most a sign attribute
+    are made here, cheaper: the shape, finite numbers, the sign. Anything else (other
+    attributes, a value these checks refuse) goes through cvxpy's setter, whose error
+    names the problem.
+    """
+    old = param.value
+    if old is not None and np.shape(old) == np.shape(value) and np.array_equal(old, value):
+        return
+    attrs = {k for k, on in param.attributes.items() if on is True}
+    arr = np.asarray(value)
+    if (
+        attrs <= _SIGNS
+        and arr.shape == param.shape
+        and arr.dtype.kind in "fiu"
+        and np.isfinite(arr).all()
+        and ("nonneg" not in attrs or bool((arr >= 0).all()))
+        and ("nonpos" not in attrs or bool((arr <= 0).all()))
+    ):
+        arr = arr.astype(np.float64)
+        param.save_value(float(arr) if arr.ndim == 0 else arr)
+        return
+    param.value = value
 
 
 def _interval(spec: ParameterSpec) -> str:
@@ -117,11 +149,10 @@ class Row:
         """Return the constrained quantities at the last solve."""
         return np.atleast_1d(np.asarray(self.expression.value, dtype=np.float64))
 
-    def limit_values(self) -> np.ndarray:
-        """Return the limits at the last solve."""
-        return np.broadcast_to(
-            np.atleast_1d(np.asarray(self.limit.value, dtype=np.float64)), self.values().shape
-        )
+    def limit_values(self, values: np.ndarray | None = None) -> np.ndarray:
+        """Return the limits at the last solve (``values``: :meth:`values`, if at hand)."""
+        shape = (self.values() if values is None else values).shape
+        return np.broadcast_to(np.atleast_1d(np.asarray(self.limit.value, dtype=np.float64)), shape)
 
     def slacks(self, values: np.ndarray, limits: np.ndarray) -> np.ndarray:
         """Room left before each limit (>= 0 when satisfied)."""

@@ -9,7 +9,15 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from constraints._base import Compiled, Constraint, IntegerPart, ParameterSpec, Row, check_limit
+from constraints._base import (
+    Compiled,
+    Constraint,
+    IntegerPart,
+    ParameterSpec,
+    Row,
+    assign,
+    check_limit,
+)
 from constraints._context import HedgeContext, HedgeData
 from constraints.errors import ConstraintSpecificationError, MissingLabelsError
 
@@ -108,7 +116,7 @@ class Bounds(Constraint):
 
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
             for param, element_keys in refreshers:
-                param.value = np.array([values[k] for k in element_keys], dtype=np.float64)
+                assign(param, np.array([values[k] for k in element_keys], dtype=np.float64))
 
         return Compiled(rows, refresh)
 
@@ -180,7 +188,7 @@ class WholeContracts(Constraint):
         if len(index) == 0:
             return Compiled([], lambda data, values: None)
         target = cp.Parameter(len(index), name="whole_contracts.target")
-        target.value = np.zeros(len(index))
+        assign(target, np.zeros(len(index)))
         integer_rows: list[cp.Constraint] = []
         unit = cp.Parameter(len(index), nonneg=True)
         if ctx.exact_integer:
@@ -188,7 +196,7 @@ class WholeContracts(Constraint):
             integer_rows.append(ctx.x[index] == cp.multiply(unit, contracts))
 
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            unit.value = data.attribute("contract_value")[index]
+            assign(unit, data.attribute("contract_value")[index])
 
         part = IntegerPart(index, target, ctx.x[index] == target, integer_rows)
         return Compiled([], refresh, integer=part)

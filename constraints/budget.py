@@ -9,7 +9,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from constraints._base import Compiled, Constraint, ParameterSpec, Row, check_limit
+from constraints._base import Compiled, Constraint, ParameterSpec, Row, assign, check_limit
 from constraints._context import HedgeContext, HedgeData
 from constraints.errors import ConstraintSpecificationError, MissingLabelsError
 
@@ -40,10 +40,10 @@ class _CapOnLinear(Constraint):
         key = f"{self.name}.max"
 
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            cap.value = values[key]
+            assign(cap, values[key])
             for param, attribute, clip in coefficients:
                 v = data.attribute(attribute)
-                param.value = np.maximum(v, 0.0) if clip else v
+                assign(param, np.maximum(v, 0.0) if clip else v)
 
         return Compiled([Row(key, expr <= cap, expr, cap, "<=")], refresh)
 
@@ -110,7 +110,7 @@ class Budget(Constraint):
         expr = cp.sum(ctx.x)
 
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            total.value = values["budget.total"]
+            assign(total, values["budget.total"])
 
         return Compiled([Row("budget.total", expr == total, expr, total, "==")], refresh)
 
@@ -176,8 +176,8 @@ class ExpectedPnL(Constraint):
 
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
             m = self._mu_assets(data)
-            mu.value = data.exposures.to_numpy().T @ m
-            offset.value = float(data.book.to_numpy() @ m)
-            floor.value = values["expected_pnl.min"]
+            assign(mu, data.exposures.to_numpy().T @ m)
+            assign(offset, float(data.book.to_numpy() @ m))
+            assign(floor, values["expected_pnl.min"])
 
         return Compiled([Row("expected_pnl.min", expr >= floor, expr, floor, ">=")], refresh)

@@ -13,6 +13,7 @@ from constraints._base import (
     Constraint,
     ParameterSpec,
     Row,
+    assign,
     check_limit,
     check_optional_limit,
 )
@@ -55,8 +56,8 @@ class GrossExposure(Constraint):
         expr = weights @ cp.abs(ctx.x)
 
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            cap.value = values["gross_exposure.max"]
-            weights.value = np.abs(data.attribute("gross_weight"))
+            assign(cap, values["gross_exposure.max"])
+            assign(weights, np.abs(data.attribute("gross_weight")))
 
         return Compiled([Row("gross_exposure.max", expr <= cap, expr, cap, "<=")], refresh)
 
@@ -112,7 +113,7 @@ class _LinearBand(Constraint):
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
             coef.value, offset.value = self._coefficients(data)
             for key, limit in limits:
-                limit.value = values[key]
+                assign(limit, values[key])
 
         return Compiled(rows, refresh)
 

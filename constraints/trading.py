@@ -9,7 +9,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from constraints._base import Compiled, Constraint, ParameterSpec, Row, check_limit
+from constraints._base import Compiled, Constraint, ParameterSpec, Row, assign, check_limit
 from constraints._context import HedgeContext, HedgeData
 from constraints.errors import ConstraintSpecificationError
 
@@ -54,7 +54,7 @@ class Turnover(Constraint):
         expr = cp.sum(cp.abs(ctx.trade))
 
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            cap.value = values["turnover.max"]
+            assign(cap, values["turnover.max"])
 
         return Compiled([Row("turnover.max", expr <= cap, expr, cap, "<=")], refresh)
 
@@ -131,7 +131,7 @@ class Liquidity(Constraint):
         p_key, d_key = f"{self.key}.max_participation", f"{self.key}.days"
 
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            cap.value = values[p_key] * values[d_key] * data.attribute("adv")[index]
+            assign(cap, values[p_key] * values[d_key] * data.attribute("adv")[index])
 
         return Compiled([Row(self.key, expr <= cap, expr, cap, "<=", names)], refresh)
 

@@ -9,6 +9,8 @@ Clarabel when the check fails; a solver asked for by name.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -205,3 +207,43 @@ def test_a_solver_asked_for_by_name_answers() -> None:
     assert named.solver_stats["solver"] == "CLARABEL"
     assert named.solver_stats["direct"] is True
     assert kept.solve({"gross_exposure.max": 0.2}).solver_stats["solver"] == "DAQP"
+
+
+class TestAssign:
+    """``constraints.assign``: cvxpy's checks, made cheaper; cvxpy's errors otherwise."""
+
+    @given(
+        value=st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.lists(st.floats(-1e6, 1e6), min_size=3, max_size=3),
+            st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=2),
+        ),
+        sign=st.sampled_from([{}, {"nonneg": True}, {"nonpos": True}]),
+    )
+    def test_same_values_and_refusals_as_cvxpy(
+        self, value: float | list[float], sign: dict[str, bool]
+    ) -> None:
+        import cvxpy as cp
+
+        from constraints._base import assign
+
+        shape = () if isinstance(value, float) else (3,)
+        ours, theirs = cp.Parameter(shape, **sign), cp.Parameter(shape, **sign)
+        try:
+            theirs.value = value
+        except ValueError as exc:
+            with pytest.raises(ValueError, match=re.escape(str(exc))):
+                assign(ours, value)
+            return
+        assign(ours, value)
+        np.testing.assert_array_equal(np.asarray(ours.value), np.asarray(theirs.value))
+        assert np.shape(ours.value) == np.shape(theirs.value)
+
+    def test_a_boolean_parameter_goes_through_cvxpy(self) -> None:
+        import cvxpy as cp
+
+        from constraints._base import assign
+
+        flag = cp.Parameter(boolean=True)
+        with pytest.raises(ValueError, match="Parameter value must be boolean"):
+            assign(flag, 0.5)

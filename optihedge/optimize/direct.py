@@ -71,10 +71,9 @@ class DirectSolve:
         self.a_indptr = np.asarray(indptr[:-1])
         self.a_shape = (self.n_rows, int(shape[1]) - 1)
         vec = self._param_vec()
-        self.a_values = self._a_values(vec)
+        q, b, self.a_values = self._numbers(vec)
         self.p_values = self._p_values(vec)
         # the numbers this path computes must be the solver's data, to the bit, here
-        q, b = self._vectors(vec)
         if not (np.array_equal(q, data["c"]) and np.array_equal(b, data["b"])):
             raise ValueError("the tensors do not reproduce the solver's data")
         # cvxpy hands Clarabel the tensor's matrix negated (A x + s = b)
@@ -114,10 +113,6 @@ class DirectSolve:
         )
         return vec
 
-    def _a_values(self, vec: np.ndarray) -> np.ndarray:
-        flat = np.asarray(self.program.reduced_A.reduced_mat @ vec, dtype=np.float64)
-        return -flat[: self.b_slice.start]  # b is the last column: A's values come first
-
     def _a_matrix(self, values: np.ndarray) -> Any:
         """Return A with the tensor's full pattern (explicit zeros kept, so updates fit)."""
         import scipy.sparse as sp
@@ -130,13 +125,14 @@ class DirectSolve:
             return np.zeros(0)
         return np.asarray(reduced @ vec, dtype=np.float64)
 
-    def _vectors(self, vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return the linear objective ``q`` and the right-hand side ``b`` for ``vec``."""
+    def _numbers(self, vec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return ``q``, ``b`` and the values of ``A`` for ``vec`` (one product each)."""
         flat = np.asarray(self.program.reduced_A.reduced_mat @ vec, dtype=np.float64)
         b = np.zeros(self.n_rows)
         b[self.b_rows] = flat[self.b_slice]
         q_full = np.asarray(self.program.q @ vec, dtype=np.float64).ravel()
-        return q_full[:-1], b
+        # b is the last column of the stacked data: A's values come first, negated
+        return q_full[:-1], b, -flat[: self.b_slice.start]
 
     def solve(self, *, active_set: bool = True) -> tuple[dict[str, Any] | None, bool]:
         """Solve for the parameters' current values.
@@ -150,8 +146,7 @@ class DirectSolve:
         vec = self._param_vec()
         if not np.array_equal(self._p_values(vec), self.p_values):
             return None, False  # P changed: the standard path, then a new object
-        q, b = self._vectors(vec)
-        a_values = self._a_values(vec)
+        q, b, a_values = self._numbers(vec)
         start = time.perf_counter()
         raw: Any = None
         solver = cp.CLARABEL
@@ -329,29 +324,21 @@ def kkt_holds(
     feasibility and the duality gap ``z's`` (for a convex QP, a point meeting all four
     exactly is optimal, and the gap bounds how far the objective is from the optimum).
     """
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(z))):
+    if not (np.isfinite(x).all() and np.isfinite(z).all()):
         return False
     px = p @ x
     az = a.T @ z
-    stationarity = np.max(np.abs(px + q + az), initial=0.0)
-    if stationarity > tol * (
-        1.0
-        + max(
-            np.max(np.abs(q), initial=0.0),
-            np.max(np.abs(px), initial=0.0),
-            np.max(np.abs(az), initial=0.0),
-        )
-    ):
+    terms = np.abs(np.stack([px + q + az, q, px, az]))
+    stationarity, sizes = terms[0].max(initial=0.0), terms[1:].max(initial=0.0)
+    if stationarity > tol * (1.0 + sizes):
         return False
     ax = a @ x
     slack = b - ax
-    scale = 1.0 + max(np.max(np.abs(b), initial=0.0), np.max(np.abs(ax), initial=0.0))
-    if np.max(np.abs(slack[:n_zero]), initial=0.0) > tol * scale:
-        return False
-    if -np.min(slack[n_zero:], initial=0.0) > tol * scale:
+    scale = tol * (1.0 + max(np.abs(b).max(initial=0.0), np.abs(ax).max(initial=0.0)))
+    if np.abs(slack[:n_zero]).max(initial=0.0) > scale or -slack[n_zero:].min(initial=0.0) > scale:
         return False
     duals = z[n_zero:]
-    if -np.min(duals, initial=0.0) > tol * (1.0 + np.max(np.abs(z), initial=0.0)):
+    if -duals.min(initial=0.0) > tol * (1.0 + np.abs(z).max(initial=0.0)):
         return False
     gap = abs(float(np.maximum(duals, 0.0) @ np.maximum(slack[n_zero:], 0.0)))
     value = float(0.5 * x @ px + q @ x)

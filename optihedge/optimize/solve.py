@@ -141,21 +141,25 @@ def limit_numbers(
     """
     names: list[str] = []
     owners: list[str] = []
-    blocks: list[np.ndarray] = []
-    binding: list[np.ndarray] = []
+    columns: list[list[np.ndarray]] = [[], [], [], []]
+    equal: list[np.ndarray] = []
     for owner, r in rows:
-        values, limits = r.values(), r.limit_values()
-        slack = r.slacks(values, limits)
+        values = r.values()
+        limits = r.limit_values(values)
         names.extend(r.names())
         owners.extend([owner] * len(values))
-        blocks.append(np.column_stack([values, limits, slack, r.shadow_prices() / objective_scale]))
-        binding.append(
-            np.full(len(values), True)
-            if r.sense == "=="
-            else np.abs(slack) <= BINDING_TOL * np.maximum(1.0, np.abs(limits))
-        )
-    numbers = np.vstack(blocks) if blocks else np.zeros((0, 4))
-    binds = np.concatenate(binding) if binding else np.zeros(0, dtype=bool)
+        for column, numbers in zip(
+            columns, (values, limits, r.slacks(values, limits), r.shadow_prices()), strict=True
+        ):
+            column.append(numbers)
+        equal.append(np.full(len(values), r.sense == "=="))
+    if not names:
+        return names, owners, np.zeros((0, 4)), np.zeros(0, dtype=bool)
+    numbers = np.column_stack([np.concatenate(c) for c in columns])
+    numbers[:, 3] /= objective_scale
+    binds = np.concatenate(equal) | (
+        np.abs(numbers[:, 2]) <= BINDING_TOL * np.maximum(1.0, np.abs(numbers[:, 1]))
+    )
     numbers[~binds, 3] = 0.0
     return names, owners, numbers, binds
 
