@@ -152,7 +152,8 @@ class Row:
     def limit_values(self, values: np.ndarray | None = None) -> np.ndarray:
         """Return the limits at the last solve (``values``: :meth:`values`, if at hand)."""
         shape = (self.values() if values is None else values).shape
-        return np.broadcast_to(np.atleast_1d(np.asarray(self.limit.value, dtype=np.float64)), shape)
+        limit = np.atleast_1d(np.asarray(self.limit.value, dtype=np.float64))
+        return limit if limit.shape == shape else np.broadcast_to(limit, shape)
 
     def slacks(self, values: np.ndarray, limits: np.ndarray) -> np.ndarray:
         """Room left before each limit (>= 0 when satisfied)."""

@@ -243,6 +243,7 @@ class HedgeProblem:
             name_the_culprit(self.objective, self._objective, self.constraints, self._compiled)
         self._warm: set[int] = set()
         self._direct: dict[int, DirectSolve] = {}
+        self._record_arrays: tuple[Any, ...] = (None,)  # _point_record's arrays, by data
         self._refresh(refresh_all=True, changed=())
 
     def _refresh(self, *, refresh_all: bool, changed: Sequence[str]) -> None:
@@ -536,21 +537,32 @@ class HedgeProblem:
         x = self._positions()
         x = np.where(np.abs(x) < POSITION_TOLERANCE, 0.0, x) + 0.0
         capital = float(self._inputs.portfolio.capital or 1.0)
-        z = data.book.to_numpy() + data.exposures.to_numpy() @ x
-        c, c0 = data.beta_coefficients(data.market)
+        if self._record_arrays[0] is not data:  # the same numbers until the inputs change
+            c, c0 = data.beta_coefficients(data.market)
+            self._record_arrays = (
+                data,
+                data.book.to_numpy(),
+                data.exposures.to_numpy(),
+                c,
+                c0,
+                data.attribute("carry_long"),
+                data.attribute("carry_short"),
+                data.attribute("premium"),
+                data.current.to_numpy(),
+            )
+        _, book, exposures, c, c0, carry_long, carry_short, premium, current = self._record_arrays
+        z = book + exposures @ x
         names, _, numbers, binds = limit_numbers(self._limit_rows(), data.objective_scale)
-        carry = data.attribute("carry_long") * x + data.attribute("carry_short") * np.maximum(
-            -x, 0.0
-        )
+        carry = carry_long * x + carry_short * np.maximum(-x, 0.0)
         record: dict[str, Any] = {
             "x": x,
             "status": status,
             "objective": float(self._problem.value) / data.objective_scale,
             "volatility": float(np.sqrt(max(data.risk.variance_in_asset_order(z), 0.0))),
             "beta": float(c @ x + c0),
-            "premium": float(data.attribute("premium") @ x) * capital,
+            "premium": float(premium @ x) * capital,
             "annual_carry": float(carry.sum()) * capital,
-            "turnover": float(np.abs(x - data.current.to_numpy()).sum()),
+            "turnover": float(np.abs(x - current).sum()),
             "binding": ", ".join(n for n, b in zip(names, binds, strict=True) if b),
         }
         if data.scenario_book is not None and data.scenario_probabilities is not None:

@@ -141,23 +141,20 @@ def limit_numbers(
     """
     names: list[str] = []
     owners: list[str] = []
-    columns: list[list[np.ndarray]] = [[], [], [], []]
-    equal: list[np.ndarray] = []
+    columns: list[np.ndarray] = []  # value, limit, slack, shadow price: row after row
+    equal: list[bool] = []
     for owner, r in rows:
         values = r.values()
         limits = r.limit_values(values)
         names.extend(r.names())
         owners.extend([owner] * len(values))
-        for column, numbers in zip(
-            columns, (values, limits, r.slacks(values, limits), r.shadow_prices()), strict=True
-        ):
-            column.append(numbers)
-        equal.append(np.full(len(values), r.sense == "=="))
+        columns += (values, limits, r.slacks(values, limits), r.shadow_prices())
+        equal += [r.sense == "=="] * len(values)
     if not names:
         return names, owners, np.zeros((0, 4)), np.zeros(0, dtype=bool)
-    numbers = np.column_stack([np.concatenate(c) for c in columns])
+    numbers = np.column_stack([np.concatenate(columns[k::4]) for k in range(4)])
     numbers[:, 3] /= objective_scale
-    binds = np.concatenate(equal) | (
+    binds = np.array(equal, dtype=bool) | (
         np.abs(numbers[:, 2]) <= BINDING_TOL * np.maximum(1.0, np.abs(numbers[:, 1]))
     )
     numbers[~binds, 3] = 0.0
