@@ -198,10 +198,11 @@ def measure(name: str, n_inst: int, n_scen: int) -> dict[str, Any]:
     queue = ctx.Queue()
     child = ctx.Process(target=_child, args=(name, n_inst, n_scen, queue))
     child.start()
+    limit = LIMITS.get((n_inst, n_scen), LIMIT)
     try:
-        return dict(queue.get(timeout=LIMIT))
+        return dict(queue.get(timeout=limit))
     except Exception:
-        return {"error": f"did not finish within {LIMIT:.0f} s"}
+        return {"error": f"did not finish within {limit:.0f} s"}
     finally:
         child.kill()
         child.join()
@@ -236,13 +237,16 @@ CASES: dict[tuple[int, int], tuple[str, ...]] = {
         "Riskfolio-Lib",
     ),
     (100, 100_000): ("optihedge auto", "raw cvxpy LP"),
+    (100, 1_000_000): ("optihedge auto",),
 }
+LIMITS = {(100, 1_000_000): 1500.0}  # the one case given longer than LIMIT
 NOT_RUN = {
     (20, 1_000_000): "the plain LP and the peers: 181 s and +4.9 GB for the LP when the "
     "issue was written, beyond this run's time limit",
-    (100, 1_000_000): "not run: the active set (what auto takes at 100 instruments) holds "
-    "~110,000 slots x 100 instruments, and cutting planes are not certified at 100 "
-    "instruments in 2,000 iterations (see 100 x 20,000)",
+    (100, 1_000_000): "the plain LP and the peers: not run (the LP takes 114 s at 100 x "
+    "100,000, ten times the scenarios would be far beyond the time limit); cutting planes "
+    "are not certified at 100 instruments in 2,000 iterations (see 100 x 20,000), so auto "
+    "takes the active set",
 }
 
 
@@ -266,7 +270,6 @@ def scale_section() -> dict[tuple[int, int, str], dict[str, Any]]:
         if (n_inst, n_scen) in NOT_RUN:
             print(f"  {NOT_RUN[(n_inst, n_scen)]}")
         sys.stdout.flush()
-    print("(100 x 1,000,000: " + NOT_RUN[(100, 1_000_000)] + ")")
     return results
 
 

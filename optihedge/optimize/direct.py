@@ -25,6 +25,7 @@ Two solvers are kept:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import cvxpy as cp
@@ -32,7 +33,7 @@ import numpy as np
 from cvxpy.cvxcore.python import canonInterface
 from cvxpy.reductions.solvers.conic_solvers.clarabel_conif import dims_to_solver_cones
 
-__all__ = ["KKT_TOLERANCE", "DirectSolve", "solve_fresh"]
+__all__ = ["KKT_TOLERANCE", "DirectSolve", "OneSided", "multiplier_range", "solve_fresh"]
 
 KKT_TOLERANCE = 1e-9
 """Relative tolerance of the optimality check an active-set answer must pass."""
@@ -169,7 +170,7 @@ class DirectSolve:
         self.problem.unpack_results(raw, self.chain, self.inverse)
         if self.problem.status != cp.OPTIMAL:
             return None, True
-        return {
+        out = {
             "solver": solver,
             "solve_time": float(raw.solve_time),
             "setup_time": None,
@@ -177,7 +178,10 @@ class DirectSolve:
             "compilation_time": None,
             "direct": True,
             "update_and_solve_time": elapsed,
-        }, True
+        }
+        if isinstance(raw, _Answer) and raw.z_max is not None:
+            out[ONE_SIDED] = OneSided(self.problem, self.chain, self.inverse, raw)
+        return out, True
 
 
 def _fits_active_set(data: dict[str, Any]) -> bool:
@@ -188,13 +192,14 @@ def _fits_active_set(data: dict[str, Any]) -> bool:
     return bool(linear and n <= _ACTIVE_SET_VARIABLES and m <= _ACTIVE_SET_ROWS)
 
 
-def solve_fresh(problem: cp.Problem, *, ignore_dpp: bool) -> str:
+def solve_fresh(problem: cp.Problem, *, ignore_dpp: bool) -> tuple[str, OneSided | None]:
     """Canonicalise ``problem`` for Clarabel and solve it: the dense active set first.
 
     What ``problem.solve(solver="CLARABEL", ignore_dpp=...)`` does, with one step more:
     when the data fit the dense active set, its answer is taken if it passes the
     optimality check; otherwise (or on any surprise from it) Clarabel solves the same
-    data, with no second canonicalisation. Returns the name of the solver that answered.
+    data, with no second canonicalisation. Returns the name of the solver that answered
+    and, when the active set's multipliers are not unique, their range (:class:`OneSided`).
     """
     data, chain, inverse = problem.get_problem_data(cp.CLARABEL, ignore_dpp=ignore_dpp)
     solver_data = inverse[-1]
@@ -210,10 +215,40 @@ def solve_fresh(problem: cp.Problem, *, ignore_dpp: bool) -> str:
         if answer is not None:
             problem.unpack_results(answer, chain, inverse)
             if problem.status == cp.OPTIMAL:
-                return "DAQP"
+                kink = None if answer.z_max is None else OneSided(problem, chain, inverse, answer)
+                return "DAQP", kink
     solution = chain.solve_via_data(problem, data, False, False, {})
     problem.unpack_results(solution, chain, inverse)
-    return str(cp.CLARABEL)
+    return str(cp.CLARABEL), None
+
+
+ONE_SIDED = "_one_sided"
+"""Key of a :class:`OneSided` in the statistics a solve returns (popped before results)."""
+
+
+class OneSided:
+    """The range of a solve's multipliers where they are not unique (a limit at a kink).
+
+    The problem holds the least multipliers row by row: each is what relaxing that limit
+    alone gains per unit (the one-sided derivative of the optimum); the greatest are what
+    tightening it costs. :meth:`tightening` reads the problem's duals as the greatest.
+    """
+
+    def __init__(self, problem: cp.Problem, chain: Any, inverse: Any, answer: _Answer) -> None:
+        self.problem, self.chain, self.inverse, self.answer = problem, chain, inverse, answer
+
+    def tightening(self, read: Callable[[], Any]) -> Any:
+        """Return ``read()`` with the greatest multipliers in place; restore the least."""
+        greatest = self.answer.z_max
+        if greatest is None:
+            return read()
+        least, self.answer.z = self.answer.z, greatest
+        try:
+            self.problem.unpack_results(self.answer, self.chain, self.inverse)
+            return read()
+        finally:
+            self.answer.z = least
+            self.problem.unpack_results(self.answer, self.chain, self.inverse)
 
 
 class _Answer:
@@ -225,6 +260,7 @@ class _Answer:
         self, x: np.ndarray, z: np.ndarray, s: np.ndarray, value: float, seconds: float, its: int
     ) -> None:
         self.x, self.z, self.s = x, z, s
+        self.z_max: np.ndarray | None = None  # set when the multipliers are not unique
         self.obj_val = value
         self.solve_time = seconds
         self.iterations = its
@@ -258,6 +294,8 @@ class _ActiveSetQP:
         flag, _ = self.model.setup(p, q, self.a, b.copy(), self._lower(b), self.sense.copy())
         self.ready = flag >= 0
         self.fresh = True  # no working set to carry yet
+        self.q, self.b = q.copy(), b.copy()  # what the model holds
+        self.null_spaces: dict[bytes, np.ndarray | None] = {}  # by active set, this A
 
     @classmethod
     def from_data(cls, data: dict[str, Any], a_matrix: Any) -> _ActiveSetQP:
@@ -285,25 +323,134 @@ class _ActiveSetQP:
         if new_a is not None:
             self.a_values, a = new_a[0], new_a[1].toarray()
             self.a = a
+            self.null_spaces.clear()  # found for the old A
         # the last working set is kept unless the last answer failed
         sense = self.sense.copy() if self.fresh else None
-        code = self.model.update(f=q, A=a, bupper=b.copy(), blower=self._lower(b), sense=sense)
+        # only what changed is handed over (DAQP re-derives what depends on it)
+        f = q if self.fresh or not np.array_equal(q, self.q) else None
+        new_b = self.fresh or not np.array_equal(b, self.b)
+        upper, lower = (b.copy(), self._lower(b)) if new_b else (None, None)
+        code = self.model.update(f=f, A=a, bupper=upper, blower=lower, sense=sense)
+        self.q, self.b = q, b
         if code < 0:
             self.fresh = True
             return None
         x, _, flag, info = self.model.solve()
-        x = np.asarray(x, dtype=np.float64)
-        z = np.asarray(info["lam"], dtype=np.float64)
+        x = np.array(x, dtype=np.float64)  # copies: DAQP's buffers are its own
+        z = np.array(info["lam"], dtype=np.float64)
         self.fresh = flag != 1
         if flag != 1 or not kkt_holds(self.p, q, self.a, b, self.n_zero, x, z, KKT_TOLERANCE):
             self.fresh = True
             return None
         s = b - self.a @ x
+        z[self.n_zero :] = np.maximum(z[self.n_zero :], 0.0)
+        ranges = multiplier_range(self.a, b, self.n_zero, s, z, known=self.null_spaces)
         s[: self.n_zero] = 0.0
         np.maximum(s, 0.0, out=s)
-        z[self.n_zero :] = np.maximum(z[self.n_zero :], 0.0)
         value = float(0.5 * x @ self.p @ x + q @ x)
-        return _Answer(x, z, s, value, float(info["solve_time"]), int(info["iterations"]))
+        answer = _Answer(
+            x,
+            z if ranges is None else ranges[0],
+            s,
+            value,
+            float(info["solve_time"]),
+            int(info["iterations"]),
+        )
+        answer.z_max = None if ranges is None else ranges[1]
+        return answer
+
+
+def multiplier_range(
+    a: np.ndarray,
+    b: np.ndarray,
+    n_zero: int,
+    slack: np.ndarray,
+    z: np.ndarray,
+    tol: float = KKT_TOLERANCE,
+    known: dict[bytes, np.ndarray | None] | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the least and greatest multiplier of each inequality row over the optimal set.
+
+    At an optimum ``x`` with multipliers ``z`` (which meet the optimality conditions),
+    every optimal multiplier vector is ``z + N t`` where ``N`` spans the null space of
+    the active rows' transpose (stationarity fixes ``A_W' z_W``), subject to ``z_i >= 0``
+    on the active inequality rows and 0 elsewhere (the multipliers are the same set at
+    every optimum of a convex QP, so one ``x`` serves). When the active rows are
+    linearly independent ``z`` is unique: None. Otherwise each inequality row's least
+    value is the gain per unit from relaxing that limit alone (the derivative of the
+    optimum from that side) and the greatest the cost per unit of tightening it (``inf``
+    when tightening it at all leaves nothing feasible). Equality rows keep ``z``.
+
+    ``known``: null spaces already found for these ``a``, by active set (a sweep meets
+    the same active sets again and again); filled here.
+    """
+    scale = tol * (1.0 + np.abs(b).max(initial=0.0))
+    active = np.flatnonzero((np.arange(b.size) < n_zero) | (slack <= scale))
+    if active.size == 0:
+        return None
+    key = active.tobytes()
+    if known is None or key not in known:
+        null = _null_space(a[active])
+        if known is not None:
+            if len(known) > 512:
+                known.clear()
+            known[key] = null
+    else:
+        null = known[key]
+    if null is None:
+        return None
+    base = z[active]
+    signed = active >= n_zero  # which active rows must stay >= 0
+    least, greatest = z.copy(), z.copy()
+    for j in np.flatnonzero(signed & np.any(null != 0.0, axis=1)):
+        lo, hi = _extremes(null[signed], base[signed], null[j])
+        least[active[j]] = max(base[j] + lo, 0.0)
+        greatest[active[j]] = base[j] + hi
+    return least, greatest
+
+
+def _null_space(rows: np.ndarray) -> np.ndarray | None:
+    """Return a basis of the null space of ``rows.T`` (one column each), or None if trivial."""
+    # clearly independent rows (each well off the span of those before it, in the
+    # Cholesky factor of their Gram matrix) skip the singular value decomposition
+    gram = rows @ rows.T
+    try:
+        pivots = np.abs(np.diag(np.linalg.cholesky(gram)))
+        if pivots.min() > 1e-6 * np.sqrt(np.diag(gram).max()):
+            return None
+    except np.linalg.LinAlgError:
+        pass  # not positive definite: dependent rows
+    _, sv, vt = np.linalg.svd(rows.T, full_matrices=True)
+    rank = int(np.sum(sv > 1e-10 * sv.max(initial=0.0))) if sv.size else 0
+    if rank == rows.shape[0]:
+        return None
+    null = vt[rank:].T
+    null[np.abs(null) < 1e-12] = 0.0
+    return null
+
+
+def _extremes(null: np.ndarray, base: np.ndarray, direction: np.ndarray) -> tuple[float, float]:
+    """Return min and max of ``direction @ t`` subject to ``base + null @ t >= 0``."""
+    if null.shape[1] == 1:  # one free direction: an interval of t, in closed form
+        col, d = null[:, 0], float(direction[0])
+        up, down = col > 0, col < 0
+        t_lo = np.max(-base[up] / col[up], initial=-np.inf)
+        t_hi = np.min(-base[down] / col[down], initial=np.inf)
+        ends = (d * t_lo, d * t_hi) if d > 0 else (d * t_hi, d * t_lo)
+        return float(ends[0]), float(ends[1])
+    from scipy.optimize import linprog
+
+    out = []
+    for sign in (1.0, -1.0):
+        lp = linprog(
+            sign * direction,
+            A_ub=-null,
+            b_ub=base,
+            bounds=[(None, None)] * null.shape[1],
+            method="highs",
+        )
+        out.append(sign * lp.fun if lp.status == 0 else (-np.inf if sign > 0 else np.inf))
+    return float(out[0]), float(out[1])
 
 
 def kkt_holds(

@@ -34,7 +34,7 @@ from optihedge.optimize import integer
 from optihedge.optimize.bounds import instrument_bounds
 from optihedge.optimize.data import build_data, check_instruments, scaled
 from optihedge.optimize.diagnose import conflicting_limits, limit_groups, name_the_culprit
-from optihedge.optimize.direct import DirectSolve
+from optihedge.optimize.direct import ONE_SIDED, DirectSolve
 from optihedge.optimize.inputs import HedgeInputs, carry_inputs
 from optihedge.optimize.objectives import SWEEP_OPTION, CompiledObjective, Objective
 from optihedge.optimize.registry import ParameterRegistry
@@ -585,6 +585,8 @@ class HedgeProblem:
         data = self._data
         x = self._positions()
         rows = self._limit_rows()
+        limits = limit_table(rows, data.objective_scale)
+        kink_notes = self._one_sided(stats, rows, limits)
         report = self._objective.report() if self._objective.report is not None else {}
         portfolio = self._inputs.portfolio
         assert portfolio.capital is not None  # Portfolio resolves it at construction
@@ -594,7 +596,7 @@ class HedgeProblem:
         return make_result(
             data,
             x,
-            limits=limit_table(rows, data.objective_scale),
+            limits=limits,
             objective_value=float(self._problem.value) / data.objective_scale,
             status=status,
             stats={**stats, **report},
@@ -605,10 +607,49 @@ class HedgeProblem:
                 *([stats["accuracy"]] if "accuracy" in stats else []),
                 *tie_notes(self._data.instruments, self._ties, self._tie_breaker is not None),
                 *(n for comp in self._compiled for n in comp.notes),
+                *kink_notes,
                 *([approximation] if approximation else []),
                 *term_notes,
             ],
         )
+
+    def _one_sided(
+        self, stats: dict[str, Any], rows: list[tuple[str, Any]], limits: pd.DataFrame
+    ) -> list[str]:
+        """Limits whose multipliers are not unique: relaxing gains less than tightening costs.
+
+        The limit table's shadow price is then the gain from relaxing the limit alone
+        (see ``optimize.direct.multiplier_range``); ``stats`` gains
+        ``one_sided_shadow_prices`` (label -> relaxing gains, tightening costs, per unit)
+        and the notes say which limits these are.
+        """
+        kink = stats.pop(ONE_SIDED, None)
+        if kink is None:
+            return []
+        names, _, numbers, binds = kink.tightening(
+            lambda: limit_numbers(rows, self._data.objective_scale)
+        )
+        pairs = {}
+        for name, cost, gain, binds_here in zip(
+            names, numbers[:, 3], limits["shadow_price"], binds, strict=True
+        ):
+            if binds_here and cost > gain * (1.0 + 1e-6) + 1e-12:
+                pairs[name] = (float(gain), float(cost))
+        if not pairs:
+            return []
+        stats["one_sided_shadow_prices"] = {
+            k: {"relaxing_gains": g, "tightening_costs": c} for k, (g, c) in pairs.items()
+        }
+        said = "; ".join(
+            f"{k}: relaxing gains {g:.4g} per unit, tightening "
+            + ("leaves nothing feasible" if not np.isfinite(c) else f"costs {c:.4g}")
+            for k, (g, c) in pairs.items()
+        )
+        return [
+            "Some limits bind where the objective has a kink, so their shadow price depends "
+            "on the direction: the table shows what relaxing each gains; tightening costs "
+            f"more ({said})."
+        ]
 
     # ----------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from constraints import Row
 from optihedge.errors import InfeasibleError, SolverFailedError, UnboundedError
-from optihedge.optimize.direct import solve_fresh
+from optihedge.optimize.direct import ONE_SIDED, solve_fresh
 
 __all__ = ["DEFAULT_SOLVERS", "OK", "limit_table", "run"]
 
@@ -81,13 +81,9 @@ def run(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             kept = resolve if name == solvers[0] and not options else None
-            answered = name
+            fresh = name == cp.CLARABEL and not opts and refine is None
             try:
-                if parameters_as_constants or kept is None or kept() is None:
-                    if name == cp.CLARABEL and not opts and refine is None:
-                        answered = solve_fresh(problem, ignore_dpp=parameters_as_constants)
-                    else:
-                        problem.solve(solver=name, ignore_dpp=parameters_as_constants, **opts)
+                answered = _attempt(problem, name, opts, parameters_as_constants, kept, fresh)
                 refinements = 0
                 while (
                     problem.status in OK
@@ -95,8 +91,7 @@ def run(
                     and refine(np.asarray(x.value, dtype=np.float64))
                 ):
                     refinements += 1
-                    if kept is None or kept() is None:
-                        problem.solve(solver=name, **opts)
+                    answered = _attempt(problem, name, opts, False, kept, fresh)
             except cp.error.SolverError as exc:
                 last = exc
                 continue
@@ -104,7 +99,9 @@ def run(
         for w in unexpected:  # anything else is the caller's to see
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if problem.status in OK:
-            out = stats(problem, answered)
+            out = stats(problem, str(answered.get("solver", name)))
+            if ONE_SIDED in answered:
+                out[ONE_SIDED] = answered[ONE_SIDED]
             out["refinements"] = refinements
             out["canonicalisation"] = "constants" if parameters_as_constants else "dpp"
             if problem.status != cp.OPTIMAL or len(caught) > len(unexpected):
@@ -128,6 +125,29 @@ def run(
         f"No solver returned a usable answer (tried {list(solvers)}); pass another solver= "
         "or check the data's scale."
     ) from last
+
+
+def _attempt(
+    problem: cp.Problem,
+    name: str,
+    opts: dict[str, Any],
+    constants: bool,
+    kept: Callable[[], dict[str, Any] | None] | None,
+    fresh: bool,
+) -> dict[str, Any]:
+    """Solve once: the kept solvers, else :func:`solve_fresh` (``fresh``), else cvxpy.
+
+    Returns what the answering path reports: its ``solver`` name (empty when cvxpy's own
+    solve ran: the caller's name) and a :class:`OneSided` when multipliers are not unique.
+    """
+    got = None if constants or kept is None else kept()
+    if got is not None:
+        return got
+    if fresh:
+        solver, kink = solve_fresh(problem, ignore_dpp=constants)
+        return {"solver": solver} if kink is None else {"solver": solver, ONE_SIDED: kink}
+    problem.solve(solver=name, ignore_dpp=constants, **opts)
+    return {}
 
 
 def limit_numbers(
