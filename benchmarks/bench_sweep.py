@@ -168,10 +168,12 @@ def variance_section() -> None:
     runs = {}
     cold_pool = {}
     for jobs in (1, 2, 4):
-        if jobs > 1:  # the first sweep starts the pool (process start, imports) ...
+        if jobs > 1:  # the first sweeps start the pool (process start, imports) ...
             start = time.perf_counter()
             oh.sweep(problem, GRID, n_jobs=jobs, progress=False)
             cold_pool[jobs] = time.perf_counter() - start
+            # loky starts workers as work reaches them: a second sweep meets every one
+            oh.sweep(problem, GRID, n_jobs=jobs, progress=False)
         # ... then the same sweep on the warm pool, as a morning of sweeps runs
         start = time.perf_counter()
         result = oh.sweep(problem, GRID, n_jobs=jobs, progress=False)

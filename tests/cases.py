@@ -1,4 +1,4 @@
-"""Fat-tailed scenario sets shared by the expected-shortfall tests."""
+"""Data shared by tests: fat-tailed scenario sets, daily returns of a small book."""
 
 from __future__ import annotations
 
@@ -31,3 +31,18 @@ def fat_tailed(
     s = Scenarios.from_returns(frame, probabilities=probabilities)
     inst: list[oh.Instrument] = [oh.ETF(f"E{i}", underlying=f"U{i}") for i in range(n_inst)]
     return s, oh.Portfolio.from_holdings({"book": 1.0}), inst
+
+
+def three_stocks(n: int, seed: int, start: str) -> pd.DataFrame:
+    """Daily returns of stocks A, B, C on one fat-tailed index IDX (t with 5 dof)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.standard_t(5, n) * 0.009
+    return pd.DataFrame(
+        {
+            "A": 0.9 * idx + rng.normal(0, 0.01, n),
+            "B": 1.2 * idx + rng.normal(0, 0.01, n),
+            "C": 0.6 * idx + rng.normal(0, 0.012, n),
+            "IDX": idx,
+        },
+        index=pd.bdate_range(start, periods=n),
+    )

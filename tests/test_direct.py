@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from cases import three_stocks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -72,21 +73,7 @@ class TestOptimalityCheck:
         assert kkt_holds(self.P, q, self.A, np.array([1.0, 0.5]), 1, x, np.array([0.2, 0.3]))
 
 
-def _daily(n: int = 400, seed: int = 11) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    idx = rng.standard_t(5, n) * 0.009
-    return pd.DataFrame(
-        {
-            "A": 0.9 * idx + rng.normal(0, 0.01, n),
-            "B": 1.2 * idx + rng.normal(0, 0.01, n),
-            "C": 0.6 * idx + rng.normal(0, 0.012, n),
-            "IDX": idx,
-        },
-        index=pd.bdate_range("2020-01-01", periods=n),
-    )
-
-
-DAILY = _daily()
+DAILY = three_stocks(400, seed=11, start="2020-01-01")
 MODEL = oh.FactorModel().fit(DAILY, DAILY[["IDX"]]).risk_model_
 OTHER = oh.FactorModel().fit(DAILY.iloc[200:], DAILY[["IDX"]].iloc[200:]).risk_model_
 BOOK = oh.Portfolio.from_holdings({"A": 5e5, "B": 3e5, "C": 2e5})
@@ -334,3 +321,41 @@ def test_a_limit_at_a_kink_reports_both_sides() -> None:
     assert any("relaxing gains" in note and "gross_exposure.max" in note for note in result.notes)
     swept = oh.sweep(problem(), {"gross_exposure.max": [0.12, 0.1]}, progress=False)
     assert swept.points.loc[1, "shadow_price[gross_exposure.max]"] == pytest.approx(gain, rel=1e-5)
+
+
+def test_the_direct_inversion_equals_cvxpys() -> None:
+    """Re-solves read variables and duals straight from the solver's vectors (the
+    selection cvxpy's inversion makes, found once by probes): the same numbers."""
+    fast, slow = problem(), problem()
+    for kept in (fast, slow):
+        for g in (0.5, 0.4, 0.3):
+            kept.solve({"gross_exposure.max": g})
+    [direct_fast] = fast._direct.values()
+    [direct_slow] = slow._direct.values()
+    assert direct_fast.maps is not None
+    direct_slow.maps = None  # cvxpy's own inversion
+    for point in ({"gross_exposure.max": 0.1}, {"gross_exposure.max": 0.25, "turnover.max": 0.2}):
+        got, want = fast.solve(point), slow.solve(point)
+        assert got.solver_stats["solver"] == want.solver_stats["solver"] == "DAQP"
+        pd.testing.assert_series_equal(got.weights, want.weights, rtol=1e-15, atol=0)
+        pd.testing.assert_frame_equal(got.constraints, want.constraints, rtol=1e-15, atol=0)
+        for a, b in zip(
+            fast.cvxpy_problem.constraints, slow.cvxpy_problem.constraints, strict=True
+        ):
+            np.testing.assert_array_equal(np.asarray(a.dual_value), np.asarray(b.dual_value))
+        assert got.objective_value == want.objective_value
+
+
+def test_only_a_plain_selection_is_taken_for_the_inversion() -> None:
+    from optihedge.optimize.direct import _selection
+
+    first = np.array([3.0, 1.0, 4.0, 2.0])
+    second = np.random.default_rng(5).uniform(1.0, 2.0, 4)  # checks what the first finds
+    idx, sign = _selection(-first[[2, 0]], first, -second[[2, 0]], second)  # type: ignore[misc]
+    np.testing.assert_array_equal(idx, [2, 0])
+    assert sign == -1.0
+    assert _selection(first[0] + first[1], first, second[0] + second[1], second) is None
+    assert _selection(2.0 * first[:1], first, 2.0 * second[:1], second) is None
+    assert _selection(np.array([1.0, -2.0]), first, second[[1, 3]] * [1, -1], second) is None
+    assert _selection(np.array([0.5]), first, np.array([0.5]), second) is None
+    assert _selection(np.array([7.0]), first, np.array([1.5]), second) is None  # no 7th entry

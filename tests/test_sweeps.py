@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from cases import three_stocks
 
 import optihedge as oh
 from constraints import GrossExposure, PremiumBudget, ResidualBeta, Turnover
@@ -30,21 +31,7 @@ from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _daily(n: int = 500, seed: int = 3) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    idx = rng.standard_t(5, n) * 0.009
-    return pd.DataFrame(
-        {
-            "A": 0.9 * idx + rng.normal(0, 0.01, n),
-            "B": 1.2 * idx + rng.normal(0, 0.01, n),
-            "C": 0.6 * idx + rng.normal(0, 0.012, n),
-            "IDX": idx,
-        },
-        index=pd.bdate_range("2019-01-01", periods=n),
-    )
-
-
-DAILY = _daily()
+DAILY = three_stocks(500, seed=3, start="2019-01-01")
 MODELS = oh.RiskModelSet(
     {w: oh.FactorModel(windows=(w,)).fit(DAILY, DAILY[["IDX"]]).risk_model_ for w in (126, 252)}
 )

@@ -103,6 +103,7 @@ class DirectSolve:
         if not options and _fits_active_set(data):
             self.qp = _ActiveSetQP.from_data(data, a_matrix)
             self.qp.a_values = self.a_values
+        self.maps = _selection_maps(chain, inverse, n, self.n_rows)
 
     def _param_vec(self) -> np.ndarray:
         program = self.program
@@ -167,7 +168,22 @@ class DirectSolve:
         elapsed = time.perf_counter() - start
         if str(raw.status) != "Solved":
             return None, True
-        self.problem.unpack_results(raw, self.chain, self.inverse)
+        if self.maps is None:
+            self.problem.unpack_results(raw, self.chain, self.inverse)
+        else:  # cvxpy's inversion, found once to be a selection of entries: done directly
+            from cvxpy.reductions.solution import Solution
+
+            primal, duals = self.maps
+            x, z = np.asarray(raw.x, dtype=np.float64), np.asarray(raw.z, dtype=np.float64)
+            self.problem.unpack(
+                Solution(
+                    cp.OPTIMAL,
+                    float(raw.obj_val),
+                    {key: x[idx] for key, idx, _ in primal},
+                    {key: sign * z[idx] for key, idx, sign in duals},
+                    {},
+                )
+            )
         if self.problem.status != cp.OPTIMAL:
             return None, True
         out = {
@@ -182,6 +198,67 @@ class DirectSolve:
         if isinstance(raw, _Answer) and raw.z_max is not None:
             out[ONE_SIDED] = OneSided(self.problem, self.chain, self.inverse, raw)
         return out, True
+
+
+_Maps = tuple[list[tuple[int, np.ndarray, float]], list[tuple[int, np.ndarray, float]]]
+
+
+def _selection_maps(chain: Any, inverse: Any, n: int, m: int) -> _Maps | None:
+    """Find how cvxpy's inversion picks variables and duals out of the solver's x and z.
+
+    For the problems here it selects entries (with a sign for some duals): inverting a
+    probe of distinct whole numbers tells which, a second probe of random reals checks it
+    (a scaled or summed entry would not reproduce them exactly), and the re-solves then
+    skip the inversion's reductions. None when anything is more than a selection.
+    """
+    rng = np.random.default_rng(0)
+    probes = []
+    for x, z in (
+        (np.arange(1.0, n + 1.0), np.arange(1.0, m + 1.0)),
+        (rng.uniform(1.0, 2.0, n), rng.uniform(1.0, 2.0, m)),
+    ):
+        try:
+            probes.append((x, z, chain.invert(_Answer(x, z, np.zeros(m), 0.0, 0.0, 0), inverse)))
+        except Exception:  # any surprise: cvxpy's own inversion every time
+            return None
+    primal: list[tuple[int, np.ndarray, float]] = []
+    duals: list[tuple[int, np.ndarray, float]] = []
+    (x1, z1, first), (x2, z2, second) = probes
+    for source, target, values1, values2 in (
+        (first.primal_vars, primal, x1, x2),
+        (first.dual_vars, duals, z1, z2),
+    ):
+        other = second.primal_vars if target is primal else second.dual_vars
+        for key, value in source.items():
+            found = _selection(value, values1, other.get(key), values2)
+            if found is None:
+                return None
+            target.append((key, *found))
+    return primal, duals
+
+
+def _selection(
+    value: Any, values: np.ndarray, value2: Any, values2: np.ndarray
+) -> tuple[np.ndarray, float] | None:
+    """Return (indices, sign) with ``value == sign * values[indices]`` for both probes.
+
+    ``values`` is 1..size in some order (it finds the indices); ``values2`` checks them.
+    """
+    if value is None or value2 is None:
+        return None
+    v, v2 = np.asarray(value, dtype=np.float64), np.asarray(value2, dtype=np.float64)
+    if v.shape != v2.shape or v.size == 0 or not np.isfinite(v).all():
+        return None
+    sign = 1.0 if (v > 0).all() else -1.0 if (v < 0).all() else 0.0
+    if sign == 0.0 or not np.array_equal(np.abs(v), np.rint(np.abs(v))):
+        return None
+    k = np.rint(np.abs(v)).astype(np.int64)
+    if k.min() < 1 or k.max() > values.size:
+        return None
+    idx = np.argsort(values)[k - 1]  # values are 1..size in some order: k sits there
+    if not (np.array_equal(sign * values[idx], v) and np.array_equal(sign * values2[idx], v2)):
+        return None
+    return idx, sign
 
 
 def _fits_active_set(data: dict[str, Any]) -> bool:
