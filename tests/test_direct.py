@@ -308,8 +308,12 @@ def test_a_limit_at_a_kink_reports_both_sides() -> None:
     the result also gives what tightening it costs, each against tight fresh solves.
     """
     point = {"gross_exposure.max": 0.1, "turnover.max": 1.0, "residual_beta.min": 0.0}
-    result = problem().solve(point)
+    kept = problem()
+    result = kept.solve(point)
     assert result.solver_stats["solver"] == "DAQP"
+    assert result.solver_stats["tie_break"]  # F and E tie: a second solve set x
+    # reading the tightening side leaves the problem's positions as the result has them
+    np.testing.assert_allclose(kept._positions(), result.weights.to_numpy(), atol=1e-9)
     sided = result.solver_stats["one_sided_shadow_prices"]
     assert list(sided) == ["gross_exposure.max"]
     tight = problem().solve(point, solver="CLARABEL", **TIGHT)

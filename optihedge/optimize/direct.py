@@ -4,8 +4,9 @@ cvxpy's DPP program maps the parameter vector to the solver's data by fixed spar
 tensors. A re-solve that changes parameters keeps the sparsity pattern of ``A`` (the
 tensor stores every entry a parameter can touch, zeros included): this path computes
 ``q``, ``b`` and the values of ``A`` from the tensors, updates solvers kept for the
-problem and solves; cvxpy's own inversion then sets the variables, duals and status,
-exactly as a standard solve does. Limits, bounds and the current hedge change ``q`` and
+problem and solves; the variables, duals and status are then set as a standard solve
+sets them (cvxpy's inversion, or the selection of entries it was found to make, see
+``_selection_maps``). Limits, bounds and the current hedge change ``q`` and
 ``b``; the scenario slots of the expected shortfall and its cutting planes change values
 of ``A``. A change of the quadratic ``P`` (a new risk model), a status other than solved
 or a solver error is not handled here: the caller solves the standard way.
@@ -140,7 +141,7 @@ class DirectSolve:
         """Solve for the parameters' current values.
 
         Returns the statistics of :func:`optihedge.optimize.solve.stats` on success (the
-        problem's variables, duals, value and status are set by cvxpy's inversion), or
+        problem's variables, duals, value and status set as cvxpy's inversion sets them), or
         None when this path cannot answer; and whether this object stays usable (False
         once ``P`` has changed). ``active_set``: whether the dense active set may answer
         (False when the caller asked for a solver by name: then Clarabel only).
@@ -319,6 +320,8 @@ class OneSided:
         greatest = self.answer.z_max
         if greatest is None:
             return read()
+        # the positions as they are now (a tie-break may have moved them since the solve)
+        held = [(v, v.value) for v in self.problem.variables()]
         least, self.answer.z = self.answer.z, greatest
         try:
             self.problem.unpack_results(self.answer, self.chain, self.inverse)
@@ -326,6 +329,8 @@ class OneSided:
         finally:
             self.answer.z = least
             self.problem.unpack_results(self.answer, self.chain, self.inverse)
+            for variable, value in held:
+                variable.save_value(value)
 
 
 class _Answer:

@@ -100,6 +100,9 @@ def run(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if problem.status in OK:
             out = stats(problem, str(answered.get("solver", name)))
+            for key in ("solve_time", "num_iters"):  # a kept solver's own figures
+                if key in answered:
+                    out[key] = answered[key]
             if ONE_SIDED in answered:
                 out[ONE_SIDED] = answered[ONE_SIDED]
             out["refinements"] = refinements
