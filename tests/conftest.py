@@ -17,7 +17,7 @@ settings.register_profile(
     "optihedge",
     deadline=None,
     max_examples=60,
-    suppress_health_check=[HealthCheck.too_slow],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
 )
 settings.load_profile("optihedge")
 

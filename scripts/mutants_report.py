@@ -1,0 +1,166 @@
+"""Summarise a `mutmut run` (``make mutants``): counts by module and every survivor.
+
+Run from the repository root after ``mutmut run``. A survivor is set aside as
+*equivalent* only when the mutant differs from the original in nothing but the text of
+an error or warning message (a string inside a ``raise`` statement or a ``warn(...)``
+call, changed or replaced by ``None``): the user sees other words, never another number
+or another exception type. Everything else that lived is
+listed with its diff, in ``mutants-report.md``, so a reader can check each verdict.
+
+Usage: ``python scripts/mutants_report.py [--out mutants-report.md] [--diffs]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+LIVED = ("survived", "no tests", "suspicious", "not checked", "skipped")
+
+
+class _BlankMessages(ast.NodeTransformer):
+    """Replace the strings of raise statements and warn calls with one placeholder."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+
+    def _blank_inside(self, node: ast.AST) -> ast.AST:
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
+        return node
+
+    def visit_Raise(self, node: ast.Raise) -> ast.AST:
+        return self._blank_inside(node)
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        name = getattr(node.func, "attr", None) or getattr(node.func, "id", "")
+        if name in {"warn", "_warn"}:
+            return self._blank_inside(node)
+        self.generic_visit(node)
+        return node
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
+        if self.depth:
+            return ast.Constant("")
+        self.generic_visit(node)
+        return node
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        # a message's text, or the message dropped (None): what the user reads, not a number
+        if self.depth and (isinstance(node.value, str) or node.value is None):
+            return ast.Constant("")
+        return node
+
+
+def _normalised(code: str) -> str:
+    tree = ast.parse(code)
+    return ast.dump(_BlankMessages().visit(tree))
+
+
+def only_message_differs(original: str, mutant: str) -> bool:
+    """Whether two function sources differ only in raise/warn message strings."""
+    if original == mutant:
+        return True
+    try:
+        return _normalised(original) == _normalised(mutant)
+    except SyntaxError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="mutants-report.md")
+    parser.add_argument("--diffs", action="store_true", help="print survivors' diffs too")
+    args = parser.parse_args(argv)
+
+    import libcst as cst
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.mutation.diff_apply import (
+        get_diff_for_mutant,
+        read_mutant_function,
+        read_mutants_module,
+        read_original_function,
+    )
+    from mutmut.stats import status_by_exit_code
+    from mutmut.utils.file_utils import walk_mutatable_files
+
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    lived: list[tuple[str, str, str]] = []
+    equivalent: list[tuple[str, str]] = []
+    for path in sorted(walk_mutatable_files()):
+        data = SourceFileMutationData(path=path)
+        data.load()
+        if not data.exit_code_by_key:
+            continue
+        module = read_mutants_module(path)
+        for key, code in sorted(data.exit_code_by_key.items()):
+            status = status_by_exit_code[code]
+            if status == "caught by type check":
+                status = "killed"
+            row = counts[str(path)]
+            row["generated"] += 1
+            if status not in LIVED:
+                row[status] += 1
+                continue
+            original = cst.Module([read_original_function(module, key)]).code.strip()
+            mutant = cst.Module([read_mutant_function(module, key)]).code.strip()
+            if only_message_differs(original, mutant):
+                row["equivalent (message)"] += 1
+                equivalent.append((key, str(path)))
+                continue
+            row[status] += 1
+            lived.append((key, status, get_diff_for_mutant(key, path=path)))
+
+    columns = [
+        "generated",
+        "killed",
+        "timeout",
+        "equivalent (message)",
+        "survived",
+        "no tests",
+        "suspicious",
+        "not checked",
+    ]
+    lines = [
+        "# Mutation testing (`make mutants`)",
+        "",
+        "| module | " + " | ".join(columns) + " | lived % |",
+        "|---" * (len(columns) + 2) + "|",
+    ]
+    total: Counter[str] = Counter()
+    for path, row in sorted(counts.items()):
+        total.update(row)
+        lines.append(_row(path, row, columns))
+    lines.append(_row("**all**", total, columns))
+    lines += [
+        "",
+        "lived % = (survived + no tests + suspicious + not checked) / "
+        "(generated - equivalent (message)).",
+        "",
+        f"## Survivors ({len(lived)})",
+        "",
+    ]
+    for key, status, diff in lived:
+        lines += [f"### {key} ({status})", "", "```diff", diff, "```", ""]
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[: len(counts) + 8]))
+    if args.diffs:
+        for key, status, diff in lived:
+            print(f"\n# {key} ({status})\n{diff}")
+    print(f"\nwritten: {args.out} ({len(lived)} survivors, {len(equivalent)} message-only)")
+    return 0
+
+
+def _row(name: str, row: Counter[str], columns: list[str]) -> str:
+    kept = row["generated"] - row["equivalent (message)"]
+    alive = row["survived"] + row["no tests"] + row["suspicious"] + row["not checked"]
+    share = 100.0 * alive / kept if kept else 0.0
+    return f"| {name} | " + " | ".join(str(row[c]) for c in columns) + f" | {share:.1f} |"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
