@@ -20,6 +20,7 @@ from factor_models.errors import (
 __all__ = [
     "MAX_PERIOD_VOLATILITY",
     "as_frame",
+    "check_dates",
     "check_int",
     "check_option",
     "check_returns",
@@ -76,11 +77,7 @@ def as_frame(data: Any, name: str, prefix: str, *, returns: bool = True) -> pd.D
         raise EstimationLabelsError(
             f"The '{name}' argument has duplicate columns {format_labels(dupes)}."
         )
-    if not frame.index.is_unique or not frame.index.is_monotonic_increasing:
-        raise EstimationDataError(
-            f"The '{name}' argument must have unique, increasing row labels (dates); "
-            "sort it and drop duplicate dates."
-        )
+    check_dates(frame.index, name)
     try:
         values = frame.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -98,6 +95,71 @@ def as_frame(data: Any, name: str, prefix: str, *, returns: bool = True) -> pd.D
     return pd.DataFrame(values, index=frame.index, columns=frame.columns, copy=False)
 
 
+def _show(label: Any) -> str:
+    """Show a date as ``2020-03-02`` (a timestamp with a time of day in full), others as repr."""
+    if isinstance(label, pd.Timestamp) and label == label.normalize():
+        return str(label.date())
+    return str(label) if isinstance(label, pd.Timestamp) else repr(label)
+
+
+def check_dates(index: pd.Index, name: str) -> None:
+    """Refuse a time series whose dates are not unique and strictly increasing.
+
+    The one rule of every entry point that takes a time series (estimators, rolling
+    regressions, returns from prices, historical scenarios, diagnostics): they all read
+    the *last* rows as the trailing window, so data sorted newest-first would silently
+    give an estimate from the oldest rows, and a duplicated date would count one day
+    twice. Row labels that are not dates (a ``RangeIndex``) must be increasing too;
+    arrays have no labels and are taken in their row order.
+
+    Parameters
+    ----------
+    index : Index
+        The row labels (dates) of the argument.
+    name : str
+        The argument's name, for the message (e.g. ``"X"``, ``"candidates['SPY']"``).
+
+    Raises
+    ------
+    EstimationLabelsError
+        If a date repeats (a :class:`MissingLabelsError` too): the message names the
+        first repeated dates and says to drop duplicates (and to sort, when the dates are
+        also out of order).
+    EstimationDataError
+        If a date is not later than the one before it: the message names the first such
+        pair, how many steps go backwards, and says to sort with ``.sort_index()``.
+    """
+    if index.is_monotonic_increasing and index.is_unique:
+        return
+    if not index.is_unique:
+        dupes = index[index.duplicated()].unique()
+        shown = ", ".join(_show(d) for d in dupes[:3])
+        more = f" and {len(dupes) - 3} more" if len(dupes) > 3 else ""
+        also = "" if index.is_monotonic_increasing else ", and sort the rest with .sort_index()"
+        raise EstimationLabelsError(
+            f"The '{name}' argument has duplicate dates ({shown}{more}): each date must "
+            "appear once, in strictly increasing order. Drop the duplicates, e.g. "
+            f"data[~data.index.duplicated(keep='last')]{also}."
+        )
+    values = index.to_numpy()
+    try:
+        back = np.flatnonzero(~(values[1:] > values[:-1]))
+    except TypeError as exc:  # labels of mixed types have no order
+        raise EstimationDataError(
+            f"The '{name}' argument has row labels that cannot be ordered "
+            f"({format_labels(index[:3])}): pass dates, sorted with .sort_index()."
+        ) from exc
+    i = int(back[0])
+    newest_first = len(back) == len(index) - 1
+    hint = " (the data look sorted newest-first)" if newest_first else ""
+    raise EstimationDataError(
+        f"The '{name}' argument's dates must be strictly increasing (oldest first): "
+        f"row {i + 1} ({_show(index[i + 1])}) is not after row {i} ({_show(index[i])}); "
+        f"{len(back)} of {len(index) - 1} steps go backwards{hint}. The last rows are "
+        "read as the most recent: sort with .sort_index()."
+    )
+
+
 def check_returns(
     values: np.ndarray,
     name: str,
@@ -108,10 +170,17 @@ def check_returns(
 ) -> None:
     """Refuse returns of an implausible scale, the same way at every entry point.
 
-    A simple return at or below -100% is impossible; above +100% over one period (or
-    +100% compounded over ``periods``) it is almost surely data in percent or prices:
-    both are a :class:`DataError` naming the column. A column whose standard deviation
-    exceeds :data:`MAX_PERIOD_VOLATILITY` x sqrt(periods) gets a :class:`DataWarning`.
+    - A simple return at or below -100% is impossible: a :class:`DataError` naming the
+      column.
+    - A rise above +100% over one period (+100% compounded over ``periods``) is rare but
+      real (a single stock can gain 134% in a day on a takeover): a :class:`DataWarning`
+      naming the column and the move, and the move is used. Unless the column looks like
+      percent or prices: when such rises are most of its moves, or its other moves have
+      a standard deviation above :data:`MAX_PERIOD_VOLATILITY` x sqrt(periods) (the
+      volatility test below), it is a :class:`DataError`.
+    - A column whose standard deviation exceeds :data:`MAX_PERIOD_VOLATILITY` x
+      sqrt(periods) gets a :class:`DataWarning` ("are these returns in percent?").
+
     NaN are ignored here (each caller has its missing-value policy). ``bounds`` are the
     columns' NaN-skipping minima and maxima when the caller has them already.
     """
@@ -125,20 +194,54 @@ def check_returns(
         bounds if bounds is not None else (np.fmin.reduce(arr, axis=0), np.fmax.reduce(arr, axis=0))
     )
     ceiling = 2.0**periods - 1.0
-    bad = np.flatnonzero((low <= -1.0) | (high > ceiling))
+    limit = MAX_PERIOD_VOLATILITY * np.sqrt(periods)
+    fix = (
+        "Simple decimal returns are expected (0.01 = 1%); divide returns in percent by "
+        "100, and turn prices into returns with optihedge.returns_from_prices."
+    )
+    bad = np.flatnonzero(low <= -1.0)
     if len(bad):
         j = int(bad[0])
         raise DataError(
-            f"The '{name}' argument holds returns outside (-100%, +{ceiling:.0%}] over "
-            f"{periods} period(s): column {cols[j]!r} ranges from {float(low[j]):.4g} to "
-            f"{float(high[j]):.4g}. "
-            "Simple decimal returns are expected (0.01 = 1%); divide returns in percent by "
-            "100, and turn prices into returns with optihedge.returns_from_prices."
+            f"The '{name}' argument holds returns at or below -100% over {periods} "
+            f"period(s), which no asset can lose: column {cols[j]!r} ranges from "
+            f"{float(low[j]):.4g} to {float(high[j]):.4g}. {fix}"
         )
-    limit = MAX_PERIOD_VOLATILITY * np.sqrt(periods)
+    rises = np.flatnonzero(high > ceiling)
+    for k in rises:
+        j = int(k)
+        col = arr[:, j]
+        above = col > ceiling
+        rest = col[~above & ~np.isnan(col)]
+        n_above = int(above.sum())
+        rest_vol = float(np.std(rest)) if len(rest) > 1 else 0.0
+        if n_above > len(rest) or rest_vol > limit:
+            why = (
+                f"{n_above} of its {n_above + len(rest)} moves are above it"
+                if n_above > len(rest)
+                else f"its other moves have a volatility of {rest_vol:.3g} (above {limit:.3g})"
+            )
+            raise DataError(
+                f"The '{name}' argument holds returns above +{ceiling:.0%} over {periods} "
+                f"period(s) in a column that looks like percent or prices: column "
+                f"{cols[j]!r} ranges from {float(low[j]):.4g} to {float(high[j]):.4g} and "
+                f"{why}. {fix}"
+            )
+    if len(rises):
+        shown = ", ".join(f"{cols[j]!r} (up to {float(high[j]):+.4g})" for j in rises[:3])
+        more = f" and {len(rises) - 3} more column(s)" if len(rises) > 3 else ""
+        warnings.warn(
+            f"The '{name}' argument holds returns above +{ceiling:.0%} over {periods} "
+            f"period(s) in column(s) {shown}{more}; they are used as real moves (a single "
+            "stock can more than double in a day). If a column is prices or percent, "
+            "convert it first (optihedge.returns_from_prices, or divide by 100).",
+            DataWarning,
+            stacklevel=3,
+        )
     # a column whose every move is within the limit cannot have a volatility above it:
-    # the standard deviation is computed only where it could
-    wide = np.flatnonzero(np.maximum(np.abs(low), np.abs(high)) > limit)
+    # the standard deviation is computed only where it could (columns with a rise above
+    # the ceiling were judged above, on their other moves)
+    wide = np.flatnonzero((np.maximum(np.abs(low), np.abs(high)) > limit) & (high <= ceiling))
     spread = np.zeros(arr.shape[1])
     if len(wide) and len(arr) > 1:
         sub = arr[:, wide]

@@ -11,9 +11,12 @@ from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
+
+from factor_models._validation import check_dates
 
 __all__ = ["EWMACovariance"]
 
@@ -54,7 +57,13 @@ class EWMACovariance(BaseEstimator):  # type: ignore[misc]
 
     @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[untyped-decorator]
     def fit(self, X: Any, y: Any = None) -> EWMACovariance:
-        """Estimate the covariance of the rows of ``X``; return self."""
+        """Estimate the covariance of the rows of ``X``; return self.
+
+        The last row is the most recent (weight 1); a DataFrame or Series must have
+        unique, increasing dates (:func:`factor_models._validation.check_dates`).
+        """
+        if isinstance(X, pd.DataFrame | pd.Series):
+            check_dates(X.index, "X")
         x = validate_data(self, X, ensure_min_samples=2)
         n = x.shape[0]
         w = 0.5 ** (np.arange(n - 1, -1, -1, dtype=np.float64) / float(self.halflife))

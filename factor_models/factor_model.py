@@ -29,6 +29,7 @@ from sklearn.utils.validation import validate_data
 
 from factor_models._validation import (
     AlignPolicy,
+    check_dates,
     check_option,
     check_returns,
     check_window,
@@ -63,8 +64,9 @@ def _dates(data: Any) -> pd.Index | None:
 def _checked(data: Any, name: str, prefix: str, *, returns: bool) -> Any:
     """Return ``data`` with string column labels, after the checks every input gets.
 
-    Typed errors (naming ``name``) for non-numeric values, NaN, infinite values and
-    duplicate labels, before scikit-learn sees the data; with ``returns``, the return
+    Typed errors (naming ``name``) for non-numeric values, NaN, infinite values,
+    duplicate labels and dates that are not unique and increasing (:func:`check_dates`),
+    before scikit-learn sees the data; with ``returns``, the return
     scale check shared by every entry point (:func:`check_returns`).
     """
     if sparse.issparse(data) or np.iscomplexobj(data):
@@ -87,6 +89,7 @@ def _checked(data: Any, name: str, prefix: str, *, returns: bool) -> Any:
                 f"The '{name}' argument must hold numbers (simple returns); columns "
                 f"{format_labels(text)} hold text or objects."
             )
+        check_dates(data.index, name)
         if not all(isinstance(c, str) for c in data.columns):
             data = data.set_axis([str(c) for c in data.columns], axis=1)
         if not data.columns.is_unique:
@@ -159,8 +162,9 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         the differences); ``"inner"`` keeps the common dates. As in
         :class:`~factor_models.MultiWindowRegression`.
     validate_returns : bool, default True
-        Refuse data of an implausible scale for simple returns (a move beyond -100% or
-        +100% in one period) and warn above a daily volatility of 10%
+        Refuse data of an implausible scale for simple returns (a move at or below -100%,
+        or above +100% in a column that looks like percent or prices), warn of a rise
+        above +100% in one period otherwise and above a daily volatility of 10%
         (:func:`factor_models._validation.check_returns`). Turn off only for inputs that
         are not simple returns.
 
@@ -214,7 +218,8 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         Parameters
         ----------
         X : DataFrame of shape (n_observations, n_assets)
-            Asset returns, indexed by date.
+            Asset returns, indexed by date (unique and increasing: the last rows are
+            the trailing windows).
         y : DataFrame of shape (n_observations, n_factors) or Series
             Factor returns on the same dates.
 

@@ -59,12 +59,15 @@ _LAZY_NAMES = {
     "StatisticalFactorModel": "factor_models",
     "MultiWindowRegression": "factor_models",
 }
-#: Modules reachable as ``optihedge.<name>``; several live in a subpackage of the layout.
+#: Modules reachable as ``optihedge.<name>``. ``attribution``, ``diagnostics``, ``risk``
+#: and ``sizing`` are small modules of their own (``import optihedge.risk`` works)
+#: re-exporting the public names of ``measures/`` and ``analysis/``; ``evaluation`` is a
+#: subpackage's module.
 _MODULES = {
     "analysis": "optihedge.analysis",
-    "attribution": "optihedge.analysis.attribution",
+    "attribution": "optihedge.attribution",
     "datasets": "optihedge.datasets",
-    "diagnostics": "optihedge.measures.diagnostics",
+    "diagnostics": "optihedge.diagnostics",
     "errors": "optihedge.errors",
     "evaluation": "optihedge.analysis.evaluation",
     "instruments": "optihedge.instruments",
@@ -72,9 +75,9 @@ _MODULES = {
     "optimize": "optihedge.optimize",
     "portfolio": "optihedge.portfolio",
     "pricing": "optihedge.pricing",
-    "risk": "optihedge.measures.risk",
+    "risk": "optihedge.risk",
     "scenarios": "optihedge.scenarios",
-    "sizing": "optihedge.measures.sizing",
+    "sizing": "optihedge.sizing",
     "sweeps": "optihedge.sweeps",
     "constraints": "constraints",
 }
@@ -152,17 +155,21 @@ if TYPE_CHECKING:
     )
     from optihedge import (
         analysis,
+        attribution,
         datasets,
+        diagnostics,
         errors,
         instruments,
         measures,
         optimize,
         portfolio,
         pricing,
+        risk,
         scenarios,
+        sizing,
         sweeps,
     )
-    from optihedge.analysis import attribution, evaluation
+    from optihedge.analysis import evaluation
     from optihedge.analysis.evaluation import kelly_comparison, scenario_pnl
     from optihedge.datasets import returns_from_prices
     from optihedge.instruments import (
@@ -179,7 +186,6 @@ if TYPE_CHECKING:
         Put,
         PutSpread,
     )
-    from optihedge.measures import diagnostics, risk, sizing
     from optihedge.measures.diagnostics import hedge_quality
     from optihedge.measures.sizing import (
         beta_adjusted_notional,

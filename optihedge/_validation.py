@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from factor_models._validation import check_int, check_option, check_returns, format_labels
+from factor_models._validation import (
+    check_dates,
+    check_int,
+    check_option,
+    check_returns,
+    format_labels,
+)
 from optihedge._typing import FloatArray
 from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
@@ -21,6 +27,7 @@ __all__ = [
     "align_labels",
     "as_float_array",
     "as_sample",
+    "check_dates",
     "check_int",
     "check_option",
     "check_probabilities",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optihedge._validation import as_sample, check_returns, check_scalar
+from optihedge._validation import as_sample, check_dates, check_returns, check_scalar
 from optihedge.errors import DataError, SpecificationError
 
 __all__ = ["MIN_NET_SHARE", "Portfolio"]
@@ -138,6 +138,8 @@ class Portfolio:
         input of returns (``factor_models._validation.check_returns``).
         """
         v = check_scalar(value, "value", lower=0.0, lower_inclusive=False)
+        if isinstance(returns, pd.Series | pd.DataFrame):
+            check_dates(returns.index, "returns")
         r = as_sample(returns, "returns")
         check_returns(r.to_numpy(), "returns", [r.name])
         if name is None:

@@ -14,7 +14,8 @@ def fat_tailed(
 ) -> tuple[Scenarios, oh.Portfolio, list[oh.Instrument]]:
     """Return Student-t scenarios of a book and ``n_inst`` ETFs on ``U0``..., the book, ETFs.
 
-    Fat tails, clipped to +-90%: a one-period simple return beyond +100% is refused
+    Fat tails, clipped to +-90%: a one-period simple return at -100% is refused, one above
+    +100% warns
     (loadings scaled by 1/sqrt(n): the book's volatility does not grow with n and stays
     below the 10% per-period plausibility level). ``unequal``: random probabilities.
     """

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import optihedge as oh
@@ -335,13 +335,32 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     return frame
 
 
-def _finite(obj: object, which: int) -> None:
+def _finite(obj: object, which: int, prices: pd.DataFrame | None = None) -> None:
+    if isinstance(obj, pd.DataFrame) and prices is not None:
+        # returns from prices: NaN only outside a column's history (documented), never a
+        # date on which no column has a return
+        assert obj.notna().any(axis=1).all(), (which, obj)
+        for j in range(obj.shape[1]):
+            history = prices.iloc[:, j].astype(float).dropna().index
+            gaps = obj.index[obj.iloc[:, j].isna()]
+            assert ((gaps <= history[0]) | (gaps > history[-1])).all(), (which, obj)
+        obj = obj.fillna(0.0)
     if isinstance(obj, pd.DataFrame | pd.Series):
         numbers = obj.select_dtypes("number") if isinstance(obj, pd.DataFrame) else obj
         assert np.isfinite(np.asarray(numbers, dtype=np.float64)).all(), (which, obj)
 
 
+# a first row of NaN (one column, then a later listing beside another): returns_from_prices
+# returned a row of NaN under missing="raise" (issue 20), found by this test once
+RAGGED = pd.DataFrame(
+    {"A": [np.nan, 0.1, 0.05, 0.2], "B": [0.1, 0.1, 0.15, np.nan]},
+    index=pd.bdate_range("2021-01-01", periods=4),
+)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(frame=RAGGED[["A"]], number=0.0)
+@example(frame=RAGGED, number=0.0)
 @given(frame=frames(), number=st.one_of(cells, st.integers(-3, 3), st.text(max_size=2)))
 def test_malformed_inputs_get_typed_errors_or_checked_results(
     frame: pd.DataFrame, number: object
@@ -350,7 +369,7 @@ def test_malformed_inputs_get_typed_errors_or_checked_results(
         lambda: oh.FactorModel().fit(frame, frame.iloc[:, :1]).risk_model_.covariance(),
         lambda: oh.Scenarios.from_returns(frame).returns,
         lambda: oh.Scenarios.historical(frame, horizon=5).returns,
-        lambda: oh.returns_from_prices(frame),
+        lambda: oh.returns_from_prices(frame),  # call 3: NaN only outside histories
         lambda: (
             MultiWindowRegression(frame.iloc[:, :1], frame.iloc[:, -1:], windows=(10,)).fit().betas
         ),
@@ -434,4 +453,4 @@ def test_malformed_inputs_get_typed_errors_or_checked_results(
         assert all(issubclass(w.category, DataWarning) for w in caught), [
             (which, str(w.message)) for w in caught
         ]
-        _finite(out, which)
+        _finite(out, which, frame if which == 3 else None)

@@ -123,8 +123,10 @@ class TestReturnsFromPrices:
         p = frame({"a": [1.0, 2.0, 3.0]})
         with pytest.raises(DataError, match="DatetimeIndex"):
             returns_from_prices(p.reset_index(drop=True))
-        with pytest.raises(DataError, match="unique, increasing dates"):
+        with pytest.raises(DataError, match="'prices' argument's dates must be strictly incr"):
             returns_from_prices(p.iloc[::-1])
+        with pytest.raises(DataError, match="'prices' argument has duplicate dates"):
+            returns_from_prices(p.iloc[[0, 1, 1, 2]])
         with pytest.raises(DataError, match="at least 2 dates"):
             returns_from_prices(p.iloc[:1])
         with pytest.raises(DataError, match="must be a DataFrame"):

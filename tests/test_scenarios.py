@@ -110,7 +110,7 @@ class TestMonteCarlo:
         assert abs(zero.returns["A"].mean()) < 4 * zero.returns["A"].std() / np.sqrt(40_000)
         with pytest.raises(MissingLabelsError, match=r"lacks: \['ZZZ'\]"):
             Scenarios.monte_carlo(model, 10, mean=pd.Series({"ZZZ": 0.001}))
-        with pytest.raises(DataError, match="'mean' argument holds returns outside"):
+        with pytest.raises(DataError, match=r"'mean' argument holds returns above \+100%"):
             Scenarios.monte_carlo(model, 10, mean=pd.Series({"A": 5.0}))
 
     def test_paths_are_deterministic(self, model: RiskModel) -> None:

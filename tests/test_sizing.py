@@ -99,12 +99,13 @@ class TestMinVarianceHedgeRatio:
         ols = sm.OLS(y.to_numpy(), sm.add_constant(x.to_numpy())).fit()
         assert oh.min_variance_hedge_ratio(y, x) == pytest.approx(ols.params[1], rel=1e-12)
 
-    def test_aligns_by_label(self, daily_returns: pd.DataFrame) -> None:
+    def test_dates_in_time_order(self, daily_returns: pd.DataFrame) -> None:
+        # one rule for every time series (issue 20): a shuffled series is refused, not
+        # realigned, as at every other entry point
         y, x = daily_returns["DDD"], daily_returns["MKT"]
         shuffled = x.sample(frac=1.0, random_state=1)
-        assert oh.min_variance_hedge_ratio(y, shuffled) == pytest.approx(
-            oh.min_variance_hedge_ratio(y, x), rel=1e-12
-        )
+        with pytest.raises(DataError, match="'hedge_changes' argument's dates must be strictly"):
+            oh.min_variance_hedge_ratio(y, shuffled)
 
     def test_misaligned_labels(self, daily_returns: pd.DataFrame) -> None:
         y, x = daily_returns["DDD"], daily_returns["MKT"].iloc[1:]

@@ -1,5 +1,6 @@
 """Analysis of hedges: risk attribution and scenario evaluation.
 
 ``attribution`` (Euler contributions) and ``evaluation`` (a hedge on other scenarios).
-``optihedge.attribution`` is ``optihedge.analysis.attribution``.
+The top-level module ``optihedge.attribution`` re-exports the public names of
+``optihedge.analysis.attribution``.
 """

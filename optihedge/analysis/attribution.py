@@ -25,6 +25,7 @@ from optihedge._validation import (
     align_labels,
     as_float_array,
     as_sample,
+    check_dates,
     check_returns,
     format_labels,
 )
@@ -214,6 +215,7 @@ def return_attribution(
             "The 'returns' argument must be a DataFrame of daily returns with a DatetimeIndex "
             f"(dates x assets). Got {type(returns).__name__}."
         )
+    check_dates(returns.index, "returns")
     values = returns.to_numpy(dtype=np.float64)
     if not np.isfinite(values).all():
         raise DataError(

@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from optihedge._validation import format_labels
+from optihedge._validation import check_dates, format_labels
 from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
 __all__ = ["returns_from_prices"]
@@ -36,15 +36,18 @@ def returns_from_prices(prices: pd.DataFrame, *, missing: MissingPolicy = "raise
 
     Returns
     -------
-    DataFrame of shape (n_dates - 1, n_assets)
-        Returns as decimals (0.01 = 1%), labelled like ``prices``; the first date,
-        which has no return, is dropped.
+    DataFrame of shape (at most n_dates - 1, n_assets)
+        Returns as decimals (0.01 = 1%), labelled like ``prices``. Dates on which no
+        column has a return are dropped: the first date, and leading or trailing dates
+        with no price at all (a first row of NaN, a last row not yet filled). A NaN left
+        in the result is outside its column's history (before its second price or after
+        its last), never a gap under ``missing="raise"``.
 
     Raises
     ------
     DataError
-        Non-positive or infinite prices, unordered or duplicate dates, fewer than two
-        dates, or a gap under ``missing="raise"``.
+        Non-positive or infinite prices, unordered or duplicate dates, no columns,
+        fewer than two dates, or a gap under ``missing="raise"``.
     SpecificationError
         An unknown ``missing`` policy.
     """
@@ -62,10 +65,11 @@ def returns_from_prices(prices: pd.DataFrame, *, missing: MissingPolicy = "raise
             "The 'prices' argument must have a DatetimeIndex. "
             f"Got {type(prices.index).__name__}; use pd.to_datetime on the index."
         )
-    if not prices.index.is_unique or not prices.index.is_monotonic_increasing:
+    check_dates(prices.index, "prices")
+    if prices.shape[1] == 0:
         raise DataError(
-            "The 'prices' argument must have unique, increasing dates; sort it and drop "
-            "duplicate dates first."
+            f"The 'prices' argument has no columns (shape {prices.shape}); pass one column "
+            "of prices per asset."
         )
     if not prices.columns.is_unique:
         dupes = prices.columns[prices.columns.duplicated()].unique()
@@ -119,5 +123,9 @@ def returns_from_prices(prices: pd.DataFrame, *, missing: MissingPolicy = "raise
             f"The 'prices' argument needs at least 2 dates with prices to form a return. "
             f"Got {len(clean)}."
         )
-    returns = clean / clean.shift(1) - 1.0
-    return returns.iloc[1:]
+    returns = (clean / clean.shift(1) - 1.0).iloc[1:]
+    # a date before every column's second price or after every column's last price has
+    # no return at all: drop it, as the first date is (every column has a return, so
+    # one row at least is kept)
+    some = np.flatnonzero(returns.notna().to_numpy().any(axis=1))
+    return returns.iloc[int(some[0]) : int(some[-1]) + 1]

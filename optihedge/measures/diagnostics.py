@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optihedge._validation import format_labels
+from optihedge._validation import check_dates, format_labels
 from optihedge.datasets import STRESS_WINDOWS
 from optihedge.errors import DataError
 
@@ -57,6 +57,7 @@ class HedgeQuality:
 
 def _candidates(candidates: Any) -> dict[str, pd.DataFrame]:
     if isinstance(candidates, pd.DataFrame):
+        check_dates(candidates.index, "candidates")
         return {str(c): candidates[[c]] for c in candidates.columns}
     if isinstance(candidates, Mapping):
         out = {}
@@ -69,6 +70,8 @@ def _candidates(candidates: Any) -> dict[str, pd.DataFrame]:
                     f"returns. Got {type(value).__name__} instead."
                 )
             out[str(name)] = value
+        for name, value in out.items():
+            check_dates(value.index, f"candidates[{name!r}]")
         return out
     raise DataError(
         "The 'candidates' argument must be a DataFrame (one candidate per column) or a "
@@ -112,6 +115,7 @@ def hedge_quality(
 
     if not isinstance(book, pd.Series):
         raise DataError(f"The 'book' argument must be a Series. Got {type(book).__name__}.")
+    check_dates(book.index, "book")
     stress = STRESS_WINDOWS if stress_windows is None else dict(stress_windows)
     annual = np.sqrt(periods_per_year)
     rows, beta_rows, stress_rows = {}, {}, {}

@@ -19,6 +19,7 @@ from optihedge._typing import FloatArray
 from optihedge._validation import (
     as_float_array,
     as_sample,
+    check_dates,
     check_int,
     check_probabilities,
     check_scalar,
@@ -150,12 +151,15 @@ def max_drawdown(returns: Any) -> float | pd.Series:
     returns : Series, array-like of shape (n_periods,), or DataFrame
         Simple returns (0.01 = 1%), each above -1. A DataFrame gives one drawdown per
         column (each column's own history; leading NaN before it starts are skipped).
+        Oldest first: a Series or DataFrame must have unique, increasing dates.
 
     Returns
     -------
     float or Series
         The drawdown as a positive fraction of the peak (0.25 = a 25% fall).
     """
+    if isinstance(returns, pd.Series | pd.DataFrame):
+        check_dates(returns.index, "returns")
     if isinstance(returns, pd.DataFrame):
         return pd.Series(
             {

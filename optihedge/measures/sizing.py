@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optihedge._validation import align_labels, as_sample, check_scalar
+from optihedge._validation import align_labels, as_sample, check_dates, check_scalar
 from optihedge.errors import DataError, SpecificationError
 
 __all__ = [
@@ -146,8 +146,8 @@ def min_variance_hedge_ratio(exposure_changes: Any, hedge_changes: Any) -> float
     Parameters
     ----------
     exposure_changes, hedge_changes : Series or array-like of shape (n_observations,)
-        Matching price changes or returns. Two Series are aligned by label (both must
-        carry the same labels); otherwise the lengths must match.
+        Matching price changes or returns. Two Series must carry the same dates, unique
+        and increasing (the rule of every time series); otherwise the lengths must match.
 
     Returns
     -------
@@ -157,11 +157,14 @@ def min_variance_hedge_ratio(exposure_changes: Any, hedge_changes: Any) -> float
     Raises
     ------
     DataError
-        On NaN or infinite values, fewer than two observations, mismatched lengths or a
-        constant hedge series.
+        On NaN or infinite values, dates out of order, fewer than two observations,
+        mismatched lengths or a constant hedge series.
     MissingLabelsError
-        When two Series carry different labels.
+        When two Series carry different labels, or a date repeats.
     """
+    for value, name in ((exposure_changes, "exposure_changes"), (hedge_changes, "hedge_changes")):
+        if isinstance(value, pd.Series | pd.DataFrame):
+            check_dates(value.index, name)
     s = as_sample(exposure_changes, "exposure_changes")
     f = as_sample(hedge_changes, "hedge_changes")
     labelled = isinstance(exposure_changes, pd.Series) and isinstance(hedge_changes, pd.Series)

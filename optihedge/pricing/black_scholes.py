@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from optihedge._typing import FloatArray
-from optihedge._validation import as_float_array, check_returns, check_scalar
+from optihedge._validation import as_float_array, check_dates, check_returns, check_scalar
 from optihedge.errors import ConvergenceError, DataError, SpecificationError
 
 __all__ = [
@@ -289,8 +289,11 @@ def ewma_volatility(returns: Any, halflife: float = 21.0, periods_per_year: int 
     .. math:: \sigma^2 = \frac{\sum_t w_t r_t^2}{\sum_t w_t}, \quad
               w_t = 2^{-(T - t)/\text{halflife}}
 
-    (zero-mean, as is usual for daily risk), times ``periods_per_year``.
+    (zero-mean, as is usual for daily risk), times ``periods_per_year``. The last return
+    is the most recent: a Series must have unique, increasing dates.
     """
+    if isinstance(returns, pd.Series | pd.DataFrame):
+        check_dates(returns.index, "returns")
     r = as_float_array(np.asarray(returns, dtype=np.float64), "returns")
     if r.ndim != 1 or r.shape[0] < 2:
         raise DataError(

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optihedge._validation import as_float_array, check_int, check_scalar
+from optihedge._validation import as_float_array, check_dates, check_int, check_scalar
 from optihedge.errors import DataError
 from optihedge.pricing.black_scholes import _kind_sign, black_scholes, greeks
 
@@ -138,7 +138,8 @@ def delta_hedge_table(
     Parameters
     ----------
     spot_path : sequence or Series of float
-        The underlying's price at each rebalancing date, starting today.
+        The underlying's price at each rebalancing date, starting today (a Series: its
+        dates unique and increasing).
     kind : {"call", "put"}
     strike, r, sigma, q
         Option terms (annual decimals).
@@ -164,6 +165,8 @@ def delta_hedge_table(
         today, what the hedge costs in theory.
     """
     sign = _kind_sign(kind)
+    if isinstance(spot_path, pd.Series):
+        check_dates(spot_path.index, "spot_path")
     spots = as_float_array(
         spot_path.to_numpy() if isinstance(spot_path, pd.Series) else spot_path,
         "spot_path",

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from optihedge._validation import (
+    check_dates,
     check_int,
     check_probabilities,
     check_returns,
@@ -35,13 +36,21 @@ from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 __all__ = ["STRESS_WINDOWS", "Scenarios"]
 
 
-def _check_daily(daily: Any, name: str = "daily", periods: int = 1) -> pd.DataFrame:
-    """Return ``daily`` if it is a frame of finite simple returns of a plausible scale."""
+def _check_daily(
+    daily: Any, name: str = "daily", periods: int = 1, *, dated: bool = True
+) -> pd.DataFrame:
+    """Return ``daily`` if it is a frame of finite simple returns of a plausible scale.
+
+    With ``dated`` (a history, not a table of scenarios) its dates must be unique and
+    increasing: paths run forward in time.
+    """
     if not isinstance(daily, pd.DataFrame):
         raise DataError(
             f"The '{name}' argument must be a DataFrame of daily returns (dates x assets). "
             f"Got {type(daily).__name__} instead."
         )
+    if dated:
+        check_dates(daily.index, name)
     try:
         values = daily.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -240,7 +249,7 @@ class Scenarios:
     events: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
-        _check_daily(self.returns, "returns", _check_horizon(self.horizon))
+        _check_daily(self.returns, "returns", _check_horizon(self.horizon), dated=False)
         if len(self.returns) == 0:
             raise DataError("A Scenarios object needs at least one scenario.")
         if self.probabilities is not None:

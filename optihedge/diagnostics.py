@@ -1,0 +1,13 @@
+"""Hedge-quality diagnostics, the public module ``optihedge.diagnostics``.
+
+It re-exports the public names of :mod:`optihedge.measures.diagnostics`:
+``hedge_quality`` (correlation, beta, effectiveness and tracking error by window; the
+pre-sized hedge applied out of sample in stress windows).
+``import optihedge.diagnostics`` and ``from optihedge import diagnostics`` give this module.
+"""
+
+from __future__ import annotations
+
+from optihedge.measures.diagnostics import STRESS_WINDOWS, HedgeQuality, hedge_quality
+
+__all__ = ["STRESS_WINDOWS", "HedgeQuality", "hedge_quality"]
