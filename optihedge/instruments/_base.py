@@ -24,6 +24,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from optihedge._plausible import (
+    DIVIDEND_YIELD_RANGE,
+    VOLATILITY_MAX,
+    as_asof,
+    check_rate,
+    implausible_levels,
+)
 from optihedge._validation import check_scalar, format_labels
 from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
@@ -39,16 +46,19 @@ def _levels(value: Any, name: str, *, positive: bool) -> pd.Series:
     if value is None:
         return _EMPTY.copy()
     if isinstance(value, Mapping):
-        try:
-            value = pd.Series(dict(value), dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise DataError(
-                f"The '{name}' argument of MarketState must map underlyings to numbers."
-            ) from exc
+        value = pd.Series(dict(value), dtype=object)
     if not isinstance(value, pd.Series):
         raise DataError(
             f"The '{name}' argument of MarketState must be a Series or dict by underlying. "
             f"Got {type(value).__name__} instead."
+        )
+    # text and booleans would be cast silently ('0.2' to 0.2, True to 1.0): refuse them
+    odd = [(k, v) for k, v in value.items() if isinstance(v, str | bytes | bool | np.bool_)]
+    if odd:
+        raise DataError(
+            f"The '{name}' argument of MarketState must hold numbers; "
+            f"{format_labels(k for k, _ in odd)} hold {[v for _, v in odd[:5]]!r}. Pass "
+            "floats (0.2, not '0.2')."
         )
     try:
         out = value.astype(np.float64)
@@ -75,13 +85,22 @@ class MarketState:
     spot : Series or dict by underlying, optional
         Price level of each underlying (index points, share price), > 0.
     volatility : Series or dict by underlying, optional
-        Annual implied volatility of each underlying, decimal (0.2 = 20%), > 0.
+        Annual implied volatility of each underlying, decimal (0.2 = 20%), in (0, 5].
     rate : float, default 0.0
-        Annual continuously compounded risk-free rate, decimal.
+        Annual continuously compounded risk-free rate, decimal, in [-0.2, 0.5].
     dividend_yield : Series or dict by underlying, optional
-        Annual continuous dividend yield by underlying (0 where not given).
-    asof : Timestamp, optional
-        The valuation date.
+        Annual continuous dividend yield by underlying, decimal, in [-0.2, 0.5] (0 where
+        not given).
+    asof : date, datetime, Timestamp or ISO 8601 str, optional
+        The valuation date (stored as a Timestamp).
+
+    Raises
+    ------
+    DataError
+        A level that is not a number, or a volatility or dividend yield outside its
+        plausible range (``optihedge._plausible``: 20 for 20% says "pass 0.2").
+    SpecificationError
+        A rate outside its range, or an ``asof`` that is a number or not an ISO date.
     """
 
     spot: pd.Series = field(default_factory=lambda: _EMPTY.copy())
@@ -93,12 +112,26 @@ class MarketState:
     def __post_init__(self) -> None:
         object.__setattr__(self, "spot", _levels(self.spot, "spot", positive=True))
         vol = _levels(self.volatility, "volatility", positive=True)
+        implausible_levels(
+            vol,
+            "volatility",
+            (0.0, VOLATILITY_MAX),
+            "annual volatilities, decimal (0.2 = 20%)",
+            lower_open=True,
+        )
         object.__setattr__(self, "volatility", vol)
         q = _levels(self.dividend_yield, "dividend_yield", positive=False)
+        implausible_levels(
+            q,
+            "dividend_yield",
+            DIVIDEND_YIELD_RANGE,
+            "annual dividend yields, decimal (0.015 = 1.5%)",
+            lower_open=False,
+        )
         object.__setattr__(self, "dividend_yield", q)
-        object.__setattr__(self, "rate", check_scalar(self.rate, "rate"))
+        object.__setattr__(self, "rate", check_rate(self.rate, "rate"))
         if self.asof is not None:
-            object.__setattr__(self, "asof", pd.Timestamp(self.asof))
+            object.__setattr__(self, "asof", as_asof(self.asof))
 
     def _lookup(self, series: pd.Series, label: Hashable, name: str) -> float:
         if label not in series.index:

@@ -35,7 +35,14 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from optihedge._validation import check_int, check_scalar
+from optihedge._plausible import (
+    TRADING_DAYS,
+    check_expiry_days,
+    check_moneyness,
+    check_strike,
+    check_volatility,
+)
+from optihedge._validation import check_scalar
 from optihedge.errors import SpecificationError
 from optihedge.instruments._base import Instrument, MarketState
 from optihedge.pricing.black_scholes import black_scholes, greeks
@@ -46,21 +53,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Call", "Collar", "EventContract", "OptionPackage", "Put", "PutSpread"]
 
-TRADING_DAYS = 252
-#: Moneyness (strike / spot) an option may have: outside it the strike is a typo.
-MONEYNESS_RANGE = (0.2, 5.0)
-
-
-def _check_moneyness(value: object, name: str) -> float:
-    lo, hi = MONEYNESS_RANGE
-    m = check_scalar(value, name, lower=0.0, lower_inclusive=False)
-    if not lo <= m <= hi:
-        raise SpecificationError(
-            f"The '{name}' argument is strike / spot and must lie in [{lo}, {hi}]; got {m!r}, "
-            "which no listed option has. Give e.g. 0.9 for a put 10% out of the money, or an "
-            "absolute 'strike'."
-        )
-    return m
+# The moneyness range (strike / spot), the longest expiry and the volatility bound are
+# shared plausibility bounds: optihedge._plausible.
 
 
 @dataclass(frozen=True)
@@ -82,7 +76,7 @@ class OptionPackage(Instrument):
     underlying : str
         Risk-model asset or factor the options are on (e.g. ``"SP500"``).
     expiry : int, default 63
-        Trading days from the as-of date to expiry (> 0).
+        Trading days from the as-of date to expiry (1 to 7,560: 30 years of 252 days).
     multiplier : float, default 100
         Units of the underlying per contract.
     implied_vol : float, optional
@@ -110,15 +104,9 @@ class OptionPackage(Instrument):
                 f"The 'underlying' of {self.name} must be a non-empty str (a risk-model asset "
                 f"or factor). Got {self.underlying!r}."
             )
-        check_int(self.expiry, f"{self.name}.expiry", what=" (trading days to expiry)")
+        check_expiry_days(self.expiry, f"{self.name}.expiry")
         if self.implied_vol is not None:
-            check_scalar(
-                self.implied_vol,
-                f"{self.name}.implied_vol",
-                lower=0.0,
-                upper=5.0,
-                lower_inclusive=False,
-            )
+            check_volatility(self.implied_vol, f"{self.name}.implied_vol")
         if not isinstance(self.vol_model, VolatilityModel):
             raise SpecificationError(
                 f"The 'vol_model' of {self.name} must be a VolatilityModel. Got "
@@ -145,6 +133,8 @@ class OptionPackage(Instrument):
         spot = market.spot_of(self.underlying)
         out = []
         for kind, moneyness, strike, ratio in self.leg_terms():
+            if strike is not None:
+                check_strike(strike, spot, f"{self.name}.strike", f"spot of {self.underlying!r}")
             k = strike if strike is not None else spot * (moneyness or 1.0)
             if self.implied_vol is not None and self._single_vol:
                 sigma = float(self.implied_vol)
@@ -249,13 +239,17 @@ def _strike_or_moneyness(
         )
     if strike is not None:
         return None, check_scalar(strike, f"{inst.name}.strike", lower=0.0, lower_inclusive=False)
-    m = 1.0 if moneyness is None else _check_moneyness(moneyness, f"{inst.name}.moneyness")
+    m = 1.0 if moneyness is None else check_moneyness(moneyness, f"{inst.name}.moneyness")
     return m, None
 
 
 @dataclass(frozen=True, kw_only=True)
 class _Vanilla(OptionPackage):
-    """One European option: ``strike`` (index points) or ``moneyness`` (default 1)."""
+    """One European option: ``strike`` (index points) or ``moneyness`` (default 1).
+
+    A ``strike`` is checked against the market's spot when the option is priced:
+    strike / spot must lie in the moneyness range (0.2 to 5).
+    """
 
     option: ClassVar[str]
 
@@ -307,8 +301,8 @@ class Collar(OptionPackage):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        p = _check_moneyness(self.put_moneyness, f"{self.name}.put_moneyness")
-        c = _check_moneyness(self.call_moneyness, f"{self.name}.call_moneyness")
+        p = check_moneyness(self.put_moneyness, f"{self.name}.put_moneyness")
+        c = check_moneyness(self.call_moneyness, f"{self.name}.call_moneyness")
         if not p < c:
             raise SpecificationError(
                 f"{self.name} needs put_moneyness < call_moneyness (the put protects below, the "
@@ -334,8 +328,8 @@ class PutSpread(OptionPackage):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        u = _check_moneyness(self.upper_moneyness, f"{self.name}.upper_moneyness")
-        lo = _check_moneyness(self.lower_moneyness, f"{self.name}.lower_moneyness")
+        u = check_moneyness(self.upper_moneyness, f"{self.name}.upper_moneyness")
+        lo = check_moneyness(self.lower_moneyness, f"{self.name}.lower_moneyness")
         if not lo < u:
             raise SpecificationError(
                 f"{self.name} needs lower_moneyness < upper_moneyness (long the upper put, short "

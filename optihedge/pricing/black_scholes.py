@@ -2,6 +2,10 @@ r"""Black-Scholes-Merton prices, Greeks and implied volatility for European opti
 
 Units: ``S`` and ``K`` in currency, ``T`` in years, ``r`` (continuously compounded
 risk-free rate), ``q`` (continuous dividend yield) and ``sigma`` as annual decimals.
+Implausible inputs are refused with the fix (:class:`DataError`): ``T`` above 30 years
+(63 looks like trading days), ``r`` or ``q`` outside [-0.2, 0.5] (4.0 looks like
+percent). ``sigma`` has no upper bound here: scenario repricing reaches high
+volatilities in crashes; the entry points that take a volatility from a user bound it.
 Greeks are in textbook units (Hull): delta per 1 of ``S``, gamma per 1 of ``S``
 squared, vega per 1.00 of volatility, theta per year, rho per 1.00 of rate.
 
@@ -24,6 +28,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from optihedge._plausible import (
+    DIVIDEND_YIELD_RANGE,
+    RATE_RANGE,
+    check_years_array,
+    implausible_levels,
+)
 from optihedge._typing import FloatArray
 from optihedge._validation import as_float_array, check_dates, check_returns, check_scalar
 from optihedge.errors import ConvergenceError, DataError, SpecificationError
@@ -66,6 +76,12 @@ def _inputs(
     t = as_float_array(T, "T", **(pos if strict else nonneg))  # type: ignore[arg-type]
     rr = as_float_array(r, "r")
     qq = as_float_array(q, "q")
+    # plausibility (optihedge._plausible): 63 for T, 4.0 for r are typos, not prices
+    check_years_array(t, "T")
+    implausible_levels(rr, "r", RATE_RANGE, "annual rates, decimal", lower_open=False)
+    implausible_levels(
+        qq, "q", DIVIDEND_YIELD_RANGE, "annual dividend yields, decimal", lower_open=False
+    )
     if sigma is None:
         return s, k, t, rr, qq
     v = as_float_array(sigma, "sigma", **(pos if strict else nonneg))  # type: ignore[arg-type]

@@ -15,6 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optihedge._plausible import (
+    MONEYNESS_RANGE,
+    check_dividend_yield,
+    check_rate,
+    check_volatility,
+    check_years,
+)
 from optihedge._validation import as_float_array, check_dates, check_int, check_scalar
 from optihedge.errors import DataError
 from optihedge.pricing.black_scholes import _kind_sign, black_scholes, greeks
@@ -74,12 +81,24 @@ def portfolio_insurance(
     index_level : float
         Index level today (> 0).
     floor : float
-        Lowest portfolio value wanted at ``T``, currency (> 0, below ``value`` times
-        the growth the formula allows).
+        Lowest portfolio value wanted at ``T``, currency (> 0). The strike it maps to
+        must lie within the moneyness range of options (0.2 to 5 times
+        ``index_level``): a floor outside it (one typed in the wrong unit, or far
+        above the value) is refused with the floors that are allowed.
     T : float
-        Years to the options' expiry (> 0).
+        Years to the options' expiry, in (0, 30].
+    r, q : float
+        Annual rate and the index's dividend yield, decimals in [-0.2, 0.5].
     sigma : float, optional
-        Index volatility, for the premium.
+        Index volatility, annual decimal in (0, 5], for the premium.
+
+    Raises
+    ------
+    SpecificationError
+        An argument outside its range or plausible bounds (``T=63`` for days, ``r=12``
+        for percent: the message gives the fix).
+    DataError
+        A floor whose strike lies outside the moneyness range.
 
     Examples
     --------
@@ -94,20 +113,33 @@ def portfolio_insurance(
     b = check_scalar(beta, "beta", lower=0.0, lower_inclusive=False)
     i0 = check_scalar(index_level, "index_level", lower=0.0, lower_inclusive=False)
     f = check_scalar(floor, "floor", lower=0.0, lower_inclusive=False)
-    t = check_scalar(T, "T", lower=0.0, lower_inclusive=False)
-    rate, div = check_scalar(r, "r"), check_scalar(q, "q")
+    t = check_years(T, "T")
+    rate, div = check_rate(r, "r"), check_dividend_yield(q, "q")
     mult = check_scalar(multiplier, "multiplier", lower=0.0, lower_inclusive=False)
+
+    def floor_at(moneyness: float) -> float:  # the CAPM relation, solved for the floor
+        return v * (1.0 + rate * t + b * (moneyness - 1.0 + div * t - rate * t) - div * t)
+
     move = (f / v - 1.0 - rate * t + div * t) / b + rate * t - div * t
     strike = i0 * (1.0 + move)
-    if not strike > 0:
+    lo, hi = MONEYNESS_RANGE
+    if not lo <= strike / i0 <= hi:
+        where = (
+            f"below anything index puts can protect: it maps to an index level of {strike:.6g}"
+            if strike <= 0
+            else f"implausible: it maps to a strike of {strike:.6g}, {strike / i0:.4g} times "
+            f"the index level {i0:g}"
+        )
         raise DataError(
-            f"The 'floor' argument {f!r} is below anything index puts can protect: it maps to "
-            f"an index level of {strike:.6g} <= 0. Raise the floor."
+            f"The 'floor' argument {f!r} is {where}; strike / index level must lie in "
+            f"[{lo}, {hi}]. Pass a floor between {max(floor_at(lo), 0.0):.6g} and "
+            f"{floor_at(hi):.6g} "
+            "(currency, the portfolio's value at T)."
         )
     contracts = b * v / (i0 * mult)
     premium = None
     if sigma is not None:
-        vol = check_scalar(sigma, "sigma", lower=0.0, lower_inclusive=False)
+        vol = check_volatility(sigma, "sigma")
         premium = contracts * mult * float(black_scholes("put", i0, strike, t, rate, vol, div))
     return InsurancePlan(contracts, strike, premium)
 
@@ -142,9 +174,11 @@ def delta_hedge_table(
         dates unique and increasing).
     kind : {"call", "put"}
     strike, r, sigma, q
-        Option terms (annual decimals).
+        Option terms (annual decimals: ``sigma`` in (0, 5], ``r`` and ``q`` in
+        [-0.2, 0.5]; 20 for 20% is refused with the fix).
     T : float
-        Years to expiry at the first step; step ``k`` has ``T - k / steps_per_year`` left.
+        Years to expiry at the first step, in (0, 30]; step ``k`` has
+        ``T - k / steps_per_year`` left.
     position : float
         Options held (negative when written, e.g. ``-100_000``).
     rounding : float, optional
@@ -179,9 +213,9 @@ def delta_hedge_table(
             f"{spots.shape}."
         )
     k = check_scalar(strike, "strike", lower=0.0, lower_inclusive=False)
-    vol = check_scalar(sigma, "sigma", lower=0.0, lower_inclusive=False)
-    years = check_scalar(T, "T", lower=0.0, lower_inclusive=False)
-    rate, div = check_scalar(r, "r"), check_scalar(q, "q")
+    vol = check_volatility(sigma, "sigma")
+    years = check_years(T, "T")
+    rate, div = check_rate(r, "r"), check_dividend_yield(q, "q")
     n_options = check_scalar(position, "position")
     steps = check_int(steps_per_year, "steps_per_year")
     size = check_scalar(lot, "lot", lower=0.0, lower_inclusive=False)

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from optihedge._plausible import check_volatility
 from optihedge._validation import check_int, check_scalar
 
 __all__ = ["SKEW", "SPOT_VOL_BETA", "VolatilityModel", "spot_vol_beta"]
@@ -77,7 +78,7 @@ class VolatilityModel:
         Volatility points per unit of log-moneyness at 3 months (<= 0 for equity-like
         skew; 0 for a flat surface).
     floor : float, default 0.01
-        Lowest volatility a scenario can reach, annual decimal.
+        Lowest volatility a scenario can reach, annual decimal in (0, 5].
     """
 
     beta: float | None = None
@@ -88,7 +89,7 @@ class VolatilityModel:
         if self.beta is not None:
             object.__setattr__(self, "beta", check_scalar(self.beta, "VolatilityModel.beta"))
         object.__setattr__(self, "skew", check_scalar(self.skew, "VolatilityModel.skew"))
-        floor = check_scalar(self.floor, "VolatilityModel.floor", lower=0.0, lower_inclusive=False)
+        floor = check_volatility(self.floor, "VolatilityModel.floor")
         object.__setattr__(self, "floor", floor)
 
     def skew_term(self, moneyness: Any, years: Any) -> Any:

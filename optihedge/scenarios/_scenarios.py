@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optihedge._plausible import VOLATILITY_MAX, check_vol_move, implausible_levels
 from optihedge._validation import (
     check_dates,
     check_int,
@@ -274,6 +275,13 @@ class Scenarios:
                 raise DataError(
                     "The 'vol_moves' argument must hold finite volatility moves > -1.00."
                 )
+            implausible_levels(
+                values,
+                "vol_moves",
+                (-1.0, VOLATILITY_MAX),
+                "moves of annual volatility, decimal (0.10 = +10 points)",
+                lower_open=True,
+            )
         if self.events is not None:
             _check_events(self.events, self.returns.index)
 
@@ -516,7 +524,7 @@ class Scenarios:
         returns = pd.DataFrame([r], index=pd.Index([label], name="scenario"), columns=cov.index)
         vol_moves = None
         if vol_move is not None:
-            move = check_scalar(vol_move, "vol_move", lower=-1.0, lower_inclusive=False)
+            move = check_vol_move(vol_move, "vol_move")
             vol_moves = pd.Series(move, index=returns.index, name="vol_move")
         return cls(
             returns,
