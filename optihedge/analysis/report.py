@@ -57,7 +57,8 @@ def check_writable(path: str | Path) -> Path:
     Raises
     ------
     SpecificationError
-        Naming the path and why not (a directory, a missing or read-only folder).
+        Naming the path and why not (a directory, a missing or read-only folder, a
+        folder that is a file).
     """
     if not isinstance(path, str | Path) or not str(path):
         raise SpecificationError(
@@ -70,6 +71,11 @@ def check_writable(path: str | Path) -> Path:
             "(e.g. 'hedge.html')."
         )
     folder = target.parent if str(target.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise SpecificationError(
+            f"The 'path' argument {str(target)!r} cannot be written: {str(folder)!r} is a "
+            "file, not a folder."
+        )
     if not folder.is_dir():
         raise SpecificationError(
             f"The 'path' argument {str(target)!r} cannot be written: its folder "
@@ -161,7 +167,8 @@ def write_report(
     Raises
     ------
     SpecificationError
-        A path that cannot be written, or a result from a failed solve.
+        A path that cannot be written (checked first; a write the file system refuses
+        later is reported the same way), or a result from a failed solve.
     """
     target = check_writable(path)
     explanation = result.explain()
@@ -262,6 +269,12 @@ def write_report(
     try:
         temporary.write_text(page, encoding="utf-8")
         os.replace(temporary, target)
+    except OSError as exc:  # a folder that refuses files although it passed the check
+        temporary.unlink(missing_ok=True)
+        raise SpecificationError(
+            f"The 'path' argument {str(target)!r} cannot be written: "
+            f"{exc.strerror or exc}. Choose a writable location."
+        ) from exc
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
