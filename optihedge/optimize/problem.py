@@ -434,6 +434,10 @@ class HedgeProblem:
         # re-solves within one call (the active set) compiles it at once, and so does a
         # sweep's copy: its every point then goes through the same kept solvers, whatever
         # the chunk it falls in.
+        if self._objective.bind is not None:
+            # the problem solved now: the rounding search solves the relaxation and the
+            # fixed problem in turn, and a cutting-plane term reads the master's value
+            self._objective.bind(problem)
         if self._objective.start is not None:
             self._objective.start()
         eager = bool(self._options.get(SWEEP_OPTION))
