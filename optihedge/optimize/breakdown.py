@@ -331,7 +331,8 @@ def attribute(
         totals = {"before": float(values[:, 0].sum()), "after": float(values[:, 1].sum())}
     else:
         labels, values, errors, totals = _shortfall(inputs, x, by, factors)
-    table = pd.DataFrame(values, index=pd.Index(labels, dtype=object), columns=["before", "after"])
+    index = pd.Index(labels, dtype=object, tupleize_cols=False)  # a tuple is one label
+    table = pd.DataFrame(values, index=index, columns=["before", "after"])
     table.loc["total"] = [totals["before"], totals["after"]]
     for col in ("before", "after"):
         denominator = totals[col]

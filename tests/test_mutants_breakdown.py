@@ -1,0 +1,349 @@
+"""A hedge result's risk attribution tables against hand computations.
+
+The inputs are built by hand (a two-factor model, a book of three holdings, a future, an
+option-like instrument with a convex P&L and an ETF, 64 equally likely scenarios), so
+every expected number is plain numpy in the test: Euler contributions ``y' Sigma z /
+sigma`` with ``Sigma = B F B' + D`` and the factor split ``f_k (F f)_k / sigma``,
+``z' D z / sigma``; expected-shortfall contributions as each part's mean loss over the
+8 worst scenarios found by sorting (alpha = 7/8 makes the tail exactly 8 scenarios), their
+standard errors as the tail standard deviation over sqrt(8).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optihedge as oh
+from optihedge.errors import SpecificationError
+from optihedge.optimize.breakdown import RiskInputs, attribute, tail_block
+
+ASSETS = ["A", "B", "C", "I"]
+FACTORS = ["M", "V"]
+INSTRUMENTS = ["F", "P", "G"]
+B = np.array([[0.9, 0.4], [1.2, -0.3], [0.7, 0.1], [1.0, 0.0]])
+F = np.array([[1e-3, 1e-4], [1e-4, 4e-4]])
+D = np.array([4e-4, 6e-4, 5e-4, 2e-5])
+RISK = oh.RiskModel(
+    pd.DataFrame(B, index=ASSETS, columns=FACTORS),
+    pd.DataFrame(F, index=FACTORS, columns=FACTORS),
+    pd.Series(D, index=ASSETS),
+)
+W = np.array([0.4, 0.35, 0.25, 0.0])
+BOOK = pd.Series(W, index=ASSETS)
+HOLDINGS = pd.Index(["A", "B", "C"])
+E = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, -0.4, 0.0]])
+EXPOSURES = pd.DataFrame(E, index=ASSETS, columns=INSTRUMENTS)
+X = np.array([-0.5, 0.8, -0.1])
+N, ALPHA, TAIL = 64, 0.875, 8
+
+
+def _scenarios(seed: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    f = rng.normal(0.0, 0.03, (N, 2)) * [1.0, 0.6]
+    r = f @ B.T + rng.normal(0.0, 0.02, (N, 4)) * np.sqrt(D / D.max())
+    r[5, :3] = -0.3  # a crash of the holdings alone: the worst scenario on both sides
+    r[5, 3] = 0.0
+    values = np.column_stack([r, f])
+    return pd.DataFrame(np.asfortranarray(values), columns=[*ASSETS, *FACTORS])
+
+
+SCENARIOS = _scenarios()
+R = SCENARIOS[ASSETS].to_numpy()
+R_I = R[:, 3]
+PNL = np.column_stack([R_I, -0.4 * R_I + 3.0 * R_I**2, R[:, 2]])  # the option is convex
+BOOK_PNL = R @ W
+INPUTS = RiskInputs(
+    risk=RISK,
+    exposures=EXPOSURES,
+    book=BOOK,
+    holdings=HOLDINGS,
+    scenario_assets=SCENARIOS,
+    scenario_pnl=PNL,
+    scenario_book=BOOK_PNL,
+    probabilities=np.full(N, 1.0 / N),
+    alpha=ALPHA,
+)
+SIGMA = B @ F @ B.T + np.diag(D)
+SIDES = {"before": np.zeros(3), "after": X}
+
+
+# ------------------------------------------------------------------ hand computations
+def _volatility_parts(by: str, x: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Each part's asset-space position (assets x parts)."""
+    holdings = np.column_stack([W * (np.arange(4) == i) for i in range(3)])
+    hedge = E * x
+    if by == "holding":
+        return ["A", "B", "C", "hedge"], np.column_stack([holdings, hedge.sum(axis=1)])
+    if by == "instrument":
+        return ["A", "B", "C", *INSTRUMENTS], np.column_stack([holdings, hedge])
+    return ["book", *INSTRUMENTS], np.column_stack([W, hedge])
+
+
+def _volatility_by_hand(by: str, x: np.ndarray, shown: list[str] | None) -> tuple[list, list]:
+    z = W + E @ x
+    sigma = float(np.sqrt(z @ SIGMA @ z))
+    if by != "factor":
+        labels, parts = _volatility_parts(by, x)
+        return labels, list(parts.T @ SIGMA @ z / sigma)
+    f = B.T @ z
+    by_factor = f * (F @ f) / sigma
+    specific = float(z @ np.diag(D) @ z) / sigma
+    if shown is None:
+        return [*FACTORS, "specific"], [*by_factor, specific]
+    # shown = ["V"]: M goes to "other factors"
+    return ["V", "other factors", "specific"], [by_factor[1], by_factor[0], specific]
+
+
+def _scenario_parts(by: str, x: np.ndarray, f: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Each part's P&L in every scenario (scenarios x parts)."""
+    hedge = PNL * x
+    if by == "leg":
+        return ["book", *INSTRUMENTS], np.column_stack([BOOK_PNL, hedge])
+    holdings = R[:, :3] * W[:3]
+    if by == "holding":
+        return ["A", "B", "C", "hedge"], np.column_stack([holdings, hedge.sum(axis=1)])
+    if by == "instrument":
+        return ["A", "B", "C", *INSTRUMENTS], np.column_stack([holdings, hedge])
+    z = W + E @ x
+    by_factor = f * (B.T @ z)
+    specific = R @ z - by_factor.sum(axis=1)
+    nonlinear = hedge.sum(axis=1) - R @ (E @ x)
+    return [*FACTORS, "specific", "non-linear"], np.column_stack([by_factor, specific, nonlinear])
+
+
+def _shortfall_by_hand(parts: np.ndarray) -> dict[str, np.ndarray | float]:
+    losses = -parts.sum(axis=1)
+    order = np.argsort(losses)
+    tail = order[-TAIL:]
+    var = losses[order[N - TAIL - 1]]
+    es = losses[tail].mean()
+    se = np.sqrt((losses[tail].var() + ALPHA * (es - var) ** 2) / (N * (1 - ALPHA)))
+    return {
+        "contribution": -parts[tail].mean(axis=0),
+        "se": parts[tail].std(axis=0) / np.sqrt(TAIL),
+        "es": es,
+        "es_se": se,
+    }
+
+
+VOL_ESTIMATOR = (
+    "Euler contributions to the volatility of the factor risk model (delta "
+    "approximation for options)"
+)
+ES_ESTIMATOR = (
+    "scenario expected shortfall at alpha=0.875 over 64 scenarios (Acerbi-Tasche: "
+    "probability-weighted mean loss beyond the VaR, the VaR scenario weighted by its "
+    "share of the boundary); contributions are each part's mean loss over those tail "
+    "scenarios; *_se are large-sample standard errors"
+)
+
+
+def _check_layout(table: pd.DataFrame, labels: list[str], measure: str, by: str) -> None:
+    assert list(table.index) == [*labels, "total"]
+    columns = ["before", "after", "before_share", "after_share"]
+    if measure == "expected_shortfall":
+        columns += ["before_se", "after_se"]
+    assert list(table.columns) == columns
+    assert not np.signbit(table.to_numpy(dtype=float)[table.to_numpy(dtype=float) == 0]).any()
+    assert table.attrs["measure"] == measure
+    assert table.attrs["by"] == by
+    assert table.attrs["units"] == "fraction of capital over 10 trading days"
+    expected = ES_ESTIMATOR if measure == "expected_shortfall" else VOL_ESTIMATOR
+    assert table.attrs["estimator"] == expected
+
+
+# ------------------------------------------------------------------ volatility
+class TestVolatility:
+    @pytest.mark.parametrize("by", ["factor", "holding", "instrument", "leg"])
+    def test_by_hand(self, by: str) -> None:
+        table = attribute(INPUTS, X, by=by, measure="volatility", factors=None, horizon=10)
+        for side, x in SIDES.items():
+            labels, values = _volatility_by_hand(by, x, None)
+            z = W + E @ x
+            sigma = float(np.sqrt(z @ SIGMA @ z))
+            np.testing.assert_allclose(table[side].iloc[:-1], values, rtol=1e-12, atol=1e-18)
+            assert table.loc["total", side] == pytest.approx(sigma, rel=1e-12)
+            np.testing.assert_allclose(
+                table[f"{side}_share"], [*np.array(values) / sigma, 1.0], rtol=1e-12, atol=1e-16
+            )
+        _check_layout(table, labels, "volatility", by)
+
+    def test_factors_shown_and_the_rest_folded(self) -> None:
+        table = attribute(INPUTS, X, by="factor", measure="volatility", factors=["V"], horizon=10)
+        for side, x in SIDES.items():
+            labels, values = _volatility_by_hand("factor", x, ["V"])
+            np.testing.assert_allclose(table[side].iloc[:-1], values, rtol=1e-12)
+        _check_layout(table, labels, "volatility", "factor")
+
+    def test_tuple_labels_stay_whole_labels(self) -> None:
+        # (exchange, ticker) pairs label the assets and the instruments: one label each,
+        # not a MultiIndex
+        assets = pd.Index([("eq", "A"), ("eq", "B"), ("eq", "C"), ("ix", "I")], tupleize_cols=False)
+        instruments = pd.Index([("fut", "F"), ("opt", "P"), ("etf", "G")], tupleize_cols=False)
+        risk = oh.RiskModel(
+            pd.DataFrame(B, index=assets, columns=FACTORS),
+            RISK.factor_cov,
+            pd.Series(D, index=assets),
+        )
+        inputs = RiskInputs(
+            risk=risk,
+            exposures=pd.DataFrame(E, index=assets, columns=instruments),
+            book=pd.Series(W, index=assets),
+            holdings=assets[:3],
+        )
+        table = attribute(
+            inputs, X, by="instrument", measure="volatility", factors=None, horizon=10
+        )
+        assert not isinstance(table.index, pd.MultiIndex)
+        assert list(table.index) == [*assets[:3], *instruments, "total"]
+        _, values = _volatility_by_hand("instrument", X, None)
+        np.testing.assert_allclose(table["after"].iloc[:-1], values, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ expected shortfall
+class TestExpectedShortfall:
+    @pytest.mark.parametrize("by", ["factor", "holding", "instrument", "leg"])
+    def test_by_hand(self, by: str) -> None:
+        table = attribute(INPUTS, X, by=by, measure="expected_shortfall", factors=None, horizon=10)
+        for side, x in SIDES.items():
+            labels, parts = _scenario_parts(by, x, SCENARIOS[FACTORS].to_numpy())
+            got = _shortfall_by_hand(parts)
+            body = table.iloc[:-1]
+            np.testing.assert_allclose(body[side], got["contribution"], rtol=1e-12, atol=1e-17)
+            np.testing.assert_allclose(body[f"{side}_se"], got["se"], rtol=1e-9, atol=1e-17)
+            assert table.loc["total", side] == pytest.approx(got["es"], rel=1e-12)
+            assert table.loc["total", f"{side}_se"] == pytest.approx(got["es_se"], rel=1e-10)
+            np.testing.assert_allclose(
+                table[f"{side}_share"],
+                [*got["contribution"] / got["es"], 1.0],
+                rtol=1e-12,
+                atol=1e-16,
+            )
+        _check_layout(table, labels, "expected_shortfall", by)
+        if by == "factor":
+            assert table.loc["non-linear", "before"] == 0.0
+            assert table.loc["non-linear", "after"] != 0.0
+
+    def test_factors_shown_and_the_rest_folded(self) -> None:
+        table = attribute(
+            INPUTS, X, by="factor", measure="expected_shortfall", factors=["V"], horizon=10
+        )
+        for side, x in SIDES.items():
+            _, parts = _scenario_parts("factor", x, SCENARIOS[FACTORS].to_numpy())
+            got = _shortfall_by_hand(parts[:, [1, 0, 2, 3]])  # V, M as "other factors", ...
+            np.testing.assert_allclose(table[side].iloc[:-1], got["contribution"], rtol=1e-12)
+            np.testing.assert_allclose(table[f"{side}_se"].iloc[:-1], got["se"], rtol=1e-9)
+        _check_layout(
+            table, ["V", "other factors", "specific", "non-linear"], "expected_shortfall", "factor"
+        )
+
+    def test_factor_returns_by_gls_when_the_scenarios_lack_the_factors(self) -> None:
+        inputs = dataclasses.replace(INPUTS, scenario_assets=SCENARIOS[ASSETS])
+        # GLS by hand: rows scaled by 1/sqrt(d), least squares
+        scale = 1.0 / np.sqrt(D)
+        f = np.array([np.linalg.lstsq(B * scale[:, None], r * scale, rcond=None)[0] for r in R])
+        table = attribute(
+            inputs, X, by="factor", measure="expected_shortfall", factors=None, horizon=10
+        )
+        for side, x in SIDES.items():
+            _, parts = _scenario_parts("factor", x, f)
+            got = _shortfall_by_hand(parts)
+            np.testing.assert_allclose(table[side].iloc[:-1], got["contribution"], rtol=1e-9)
+        # and the factor returns themselves, on any rows, in the rows' order
+        rows = np.array([7, 0, 63, 5])
+        np.testing.assert_allclose(inputs.factor_returns(rows), f[rows], rtol=1e-10)
+        # GLS depends only on the relative specific variances, however small they are
+        tiny = oh.RiskModel(RISK.loadings, RISK.factor_cov, RISK.specific_var * 1e-14)
+        small = dataclasses.replace(inputs, risk=tiny)
+        np.testing.assert_allclose(small.factor_returns(rows), f[rows], rtol=1e-9)
+
+    def test_a_tail_of_one_scenario(self) -> None:
+        # alpha = 63/64: the tail is the crash scenario alone, on both sides
+        alpha = 1.0 - 1.0 / N
+        inputs = dataclasses.replace(INPUTS, alpha=alpha)
+        table = attribute(
+            inputs, X, by="leg", measure="expected_shortfall", factors=None, horizon=10
+        )
+        for side, x in SIDES.items():
+            parts = np.column_stack([BOOK_PNL, PNL * x])
+            losses = -parts.sum(axis=1)
+            assert int(np.argmax(losses)) == 5
+            np.testing.assert_allclose(table[side].iloc[:-1], -parts[5], rtol=1e-14, atol=0)
+            assert table.loc["total", side] == pytest.approx(losses[5], rel=1e-14)
+            np.testing.assert_array_equal(table[f"{side}_se"].iloc[:-1], 0.0)
+            var = np.sort(losses)[N - 2]
+            se = np.sqrt(alpha * (losses[5] - var) ** 2 / (N * (1 - alpha)))
+            assert table.loc["total", f"{side}_se"] == pytest.approx(se, rel=1e-10)
+
+    def test_a_hedge_that_cancels_the_book_has_no_shares(self) -> None:
+        # the hedge's P&L is minus the book's in every scenario: the hedged ES is 0, the
+        # book's and the hedge's contributions cancel, and shares of 0 are undefined
+        inputs = dataclasses.replace(
+            INPUTS,
+            exposures=pd.DataFrame({"H": -W}, index=ASSETS),
+            scenario_pnl=-BOOK_PNL[:, None],
+        )
+        table = attribute(
+            inputs,
+            np.array([1.0]),
+            by="leg",
+            measure="expected_shortfall",
+            factors=None,
+            horizon=10,
+        )
+        assert table.loc["total", "after"] == 0.0
+        assert table.loc["book", "after"] == pytest.approx(-BOOK_PNL.mean(), rel=1e-12)
+        assert table.loc["H", "after"] == pytest.approx(BOOK_PNL.mean(), rel=1e-12)
+        assert table["after_share"].isna().all()
+        before = _shortfall_by_hand(np.column_stack([BOOK_PNL, np.zeros(N)]))
+        np.testing.assert_allclose(
+            table["before_share"], [*before["contribution"] / before["es"], 1.0], atol=1e-15
+        )
+
+    @pytest.mark.parametrize(
+        "missing", [{"scenario_pnl": None}, {"probabilities": None}], ids=["pnl", "probabilities"]
+    )
+    def test_needs_scenarios(self, missing: dict[str, None]) -> None:
+        inputs = dataclasses.replace(INPUTS, **missing)  # type: ignore[arg-type]
+        with pytest.raises(SpecificationError, match="needs scenarios"):
+            attribute(inputs, X, by="leg", measure="expected_shortfall", factors=None, horizon=10)
+
+
+# ------------------------------------------------------------------ tail_block
+class TestTailBlock:
+    VALUES = np.arange(1.0, 41.0).reshape(5, 8) ** 1.5
+    ROWS = np.array([4, 0, 2, 2])
+    # runs of adjacent columns, a gap of exactly two, reversed and lone columns
+    LABELS = pd.Index(["c4", "c1", "c2", "c3", "c0", "c5", "c7"])
+
+    def _expected(self) -> np.ndarray:
+        cols = [int(label[1]) for label in self.LABELS]
+        return self.VALUES[self.ROWS][:, cols]
+
+    def test_a_single_float_block_gathered_column_major(self) -> None:
+        frame = pd.DataFrame(np.asfortranarray(self.VALUES), columns=[f"c{i}" for i in range(8)])
+        assert frame.to_numpy(copy=False).flags.f_contiguous
+        out = tail_block(frame, self.ROWS, self.LABELS)
+        np.testing.assert_array_equal(out, self._expected())
+        assert out.dtype == np.float64
+        assert out.flags.f_contiguous  # straight into a column-major result
+
+    def test_a_row_major_frame(self) -> None:
+        frame = pd.DataFrame(self.VALUES, columns=[f"c{i}" for i in range(8)], copy=False)
+        assert not frame.to_numpy(copy=False).flags.f_contiguous
+        out = tail_block(frame, self.ROWS, self.LABELS)
+        np.testing.assert_array_equal(out, self._expected())
+        assert out.dtype == np.float64
+
+    @pytest.mark.parametrize("dtype", [object, np.int64])
+    def test_values_of_another_dtype_come_back_as_floats(self, dtype: type) -> None:
+        values = np.round(self.VALUES)
+        frame = pd.DataFrame(values, columns=[f"c{i}" for i in range(8)]).astype(dtype)
+        out = tail_block(frame, self.ROWS, self.LABELS)
+        assert out.dtype == np.float64
+        cols = [int(label[1]) for label in self.LABELS]
+        np.testing.assert_array_equal(out, values[self.ROWS][:, cols])
