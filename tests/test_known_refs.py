@@ -128,3 +128,13 @@ class TestExplain:
         n = result.explain().numbers
         assert n["annual_cost_fraction"] == pytest.approx(annual_carry(result.weights), rel=1e-9)
         assert n["annual_cost_fraction"] == pytest.approx(0.017 * -result.weights["E"], rel=1e-9)
+
+
+def test_rolling_ols_flags_a_factor_constant_in_a_window_without_a_warning() -> None:
+    # eight zero returns then a jump: the windows of zeros have a variance that
+    # differences of cumulative sums can round below zero; the factor is constant there
+    from factor_models import CollinearityError, rolling_ols
+
+    x = pd.DataFrame({"A": [0.0] * 8 + [0.125]}, index=pd.bdate_range("2021-01-01", periods=9))
+    with pytest.raises(CollinearityError, match="constant or linearly dependent"):
+        rolling_ols(x, x, 5)
