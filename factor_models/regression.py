@@ -404,7 +404,9 @@ def rolling_ols(
     for j in range(k):
         sxy[:, j] -= sx[j] * sy / w  # centred cross products, in place
     xx = np.moveaxis(cov_xx, -1, 0)  # (t, k, k)
-    scale = np.sqrt(np.einsum("tii->ti", xx))
+    # a window's variance from differences of cumulative sums can round below zero
+    # (a factor constant in that window): it is zero, and flagged as flat below
+    scale = np.sqrt(np.maximum(np.einsum("tii->ti", xx), 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         sign, logdet = np.linalg.slogdet(xx / (scale[:, :, None] * scale[:, None, :]))
     # a factor whose window variance is round-off next to its full-sample variance is

@@ -104,7 +104,7 @@ class RiskModel:
                 f"{format_labels(bad)}."
             )
         fv = f.to_numpy(dtype=np.float64)
-        scale = max(1e-300, float(np.abs(fv).max()))
+        scale = max(1e-300, float(np.abs(fv).max()) if fv.size else 0.0)
         if not np.allclose(fv, fv.T, rtol=0.0, atol=1e-12 * scale):
             raise EstimationDataError("The 'factor_cov' argument must be symmetric.")
         min_eig = float(np.linalg.eigvalsh(fv).min())
@@ -148,6 +148,8 @@ class RiskModel:
             raise EstimationDataError(
                 f"The 'repair' argument must be 'refuse' or 'clip'. Got {repair!r} instead."
             )
+        if covariance.empty:
+            raise EstimationDataError("The 'covariance' argument is empty: it names no asset.")
         cov = covariance.to_numpy(dtype=np.float64)
         if not np.isfinite(cov).all():
             raise EstimationDataError("The 'covariance' argument holds NaN or infinite values.")

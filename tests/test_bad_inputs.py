@@ -34,11 +34,8 @@ from factor_models import MultiWindowRegression, rolling_ols
 from optihedge.errors import (
     DataError,
     DataWarning,
-    InfeasibleError,
     MissingLabelsError,
-    SolverFailedError,
     SpecificationError,
-    UnboundedError,
 )
 from optihedge.pricing import ewma_volatility
 
@@ -308,8 +305,6 @@ def test_factor_model_align_inner_uses_the_common_dates() -> None:
 
 
 # ---------------------------------------------------------------- property test
-TYPED = (DataError, SpecificationError, InfeasibleError, UnboundedError, SolverFailedError)
-
 cells = st.one_of(
     st.floats(-0.2, 0.2),
     st.floats(allow_nan=True, allow_infinity=True),
@@ -322,10 +317,19 @@ cells = st.one_of(
 
 @st.composite
 def frames(draw: st.DrawFn) -> pd.DataFrame:
+    """Malformed frames, clean returns or clean prices (with which the calls must work)."""
     n = draw(st.integers(0, 40))
-    cols = draw(st.lists(st.sampled_from(["A", "B", "IDX", 7, "A"]), min_size=0, max_size=4))
+    kind = draw(st.sampled_from(["messy", "returns", "prices"]))
+    if kind == "messy":
+        cols = draw(st.lists(st.sampled_from(["A", "B", "IDX", 7, "A"]), min_size=0, max_size=4))
+        one = cells
+    else:
+        cols = draw(
+            st.lists(st.sampled_from(["A", "B", "IDX"]), min_size=1, max_size=3, unique=True)
+        )
+        one = st.floats(-0.2, 0.2) if kind == "returns" else st.floats(50.0, 60.0)
     values = draw(
-        st.lists(st.lists(cells, min_size=len(cols), max_size=len(cols)), min_size=n, max_size=n)
+        st.lists(st.lists(one, min_size=len(cols), max_size=len(cols)), min_size=n, max_size=n)
     )
     index = pd.bdate_range("2021-01-01", periods=n)
     frame = pd.DataFrame(values, index=index, columns=pd.Index(cols, dtype=object))
@@ -335,69 +339,287 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     return frame
 
 
-def _finite(obj: object, which: int, prices: pd.DataFrame | None = None) -> None:
-    if isinstance(obj, pd.DataFrame) and prices is not None:
-        # returns from prices: NaN only outside a column's history (documented), never a
-        # date on which no column has a return
-        assert obj.notna().any(axis=1).all(), (which, obj)
-        for j in range(obj.shape[1]):
-            history = prices.iloc[:, j].astype(float).dropna().index
-            gaps = obj.index[obj.iloc[:, j].isna()]
-            assert ((gaps <= history[0]) | (gaps > history[-1])).all(), (which, obj)
-        obj = obj.fillna(0.0)
-    if isinstance(obj, pd.DataFrame | pd.Series):
-        numbers = obj.select_dtypes("number") if isinstance(obj, pd.DataFrame) else obj
-        assert np.isfinite(np.asarray(numbers, dtype=np.float64)).all(), (which, obj)
+def _real(number: object) -> bool:
+    return (
+        isinstance(number, int | float)
+        and not isinstance(number, bool)
+        and bool(np.isfinite(number))
+    )
 
 
-# a first row of NaN (one column, then a later listing beside another): returns_from_prices
-# returned a row of NaN under missing="raise" (issue 20), found by this test once
-RAGGED = pd.DataFrame(
-    {"A": [np.nan, 0.1, 0.05, 0.2], "B": [0.1, 0.1, 0.15, np.nan]},
-    index=pd.bdate_range("2021-01-01", periods=4),
-)
+def _numeric(frame: pd.DataFrame) -> np.ndarray | None:
+    """The frame's values when every cell is a finite float and labels are unique strings."""
+    if frame.shape[1] == 0 or not frame.columns.is_unique:
+        return None
+    if not all(isinstance(c, str) for c in frame.columns):
+        return None
+    if not all(pd.api.types.is_float_dtype(t) for t in frame.dtypes):
+        return None
+    values = frame.to_numpy(dtype=np.float64)
+    return values if np.isfinite(values).all() else None
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@example(frame=RAGGED[["A"]], number=0.0)
-@example(frame=RAGGED, number=0.0)
-@given(frame=frames(), number=st.one_of(cells, st.integers(-3, 3), st.text(max_size=2)))
-def test_malformed_inputs_get_typed_errors_or_checked_results(
-    frame: pd.DataFrame, number: object
-) -> None:
-    calls: list[Callable[[], object]] = [
-        lambda: oh.FactorModel().fit(frame, frame.iloc[:, :1]).risk_model_.covariance(),
-        lambda: oh.Scenarios.from_returns(frame).returns,
-        lambda: oh.Scenarios.historical(frame, horizon=5).returns,
-        lambda: oh.returns_from_prices(frame),  # call 3: NaN only outside histories
-        lambda: (
+def _plausible(frame: pd.DataFrame) -> bool:
+    """Usable returns: finite floats above -100% and at most +100% (the DataError line)."""
+    v = _numeric(frame)
+    return v is not None and bool(((v > -1.0) & (v <= 1.0)).all())
+
+
+def _prices(frame: pd.DataFrame) -> bool:
+    """Usable prices: positive, with every one-period return in (-100%, +100%]."""
+    v = _numeric(frame)
+    if v is None or len(v) < 2 or not (v > 0).all():
+        return False
+    growth = v[1:] / v[:-1]
+    return bool(((growth > 0.0) & (growth <= 2.0)).all())
+
+
+def _numbers(obj: object) -> list[float]:
+    """Every number in an output: pandas (numeric columns), arrays, scalars."""
+    if isinstance(obj, pd.DataFrame):
+        return list(obj.select_dtypes("number").to_numpy(dtype=np.float64).ravel())
+    if isinstance(obj, pd.Series | np.ndarray):
+        return list(np.asarray(obj, dtype=np.float64).ravel())
+    if isinstance(obj, int | float) and not isinstance(obj, bool):
+        return [float(obj)]
+    raise AssertionError(f"no numbers known for {type(obj).__name__}")
+
+
+def _all_finite(out: object, frame: pd.DataFrame, number: object) -> None:
+    assert np.isfinite(_numbers(out)).all(), out
+
+
+def _keeps(name: str) -> Callable[[object, pd.DataFrame, object], None]:
+    """The object holds the number it was given (finite: a bad one raises)."""
+
+    def check(out: object, frame: pd.DataFrame, number: object) -> None:
+        kept = getattr(out, name)
+        assert kept == number, (name, kept, number)
+        assert np.isfinite(kept)
+
+    return check
+
+
+def _same_returns(out: object, frame: pd.DataFrame, number: object) -> None:
+    assert isinstance(out, pd.DataFrame)
+    np.testing.assert_array_equal(out.to_numpy(), frame.to_numpy(dtype=np.float64))
+
+
+def _five_day_paths(out: object, frame: pd.DataFrame, number: object) -> None:
+    # overlapping 5-day paths, compounded by hand
+    assert isinstance(out, pd.DataFrame)
+    growth = (1.0 + frame.to_numpy(dtype=np.float64)).astype(np.float64)
+    want = np.array([growth[i : i + 5].prod(axis=0) - 1.0 for i in range(len(frame) - 4)])
+    np.testing.assert_allclose(out.to_numpy(), want, rtol=1e-12, atol=1e-15)
+
+
+def _simple_returns(out: object, frame: pd.DataFrame, number: object) -> None:
+    assert isinstance(out, pd.DataFrame)
+    v = frame.to_numpy(dtype=np.float64)
+    np.testing.assert_allclose(out.to_numpy(), v[1:] / v[:-1] - 1.0, rtol=1e-12, atol=1e-15)
+
+
+def _gross_respected(out: object, frame: pd.DataFrame, number: object) -> None:
+    assert isinstance(out, pd.Series)
+    assert np.isfinite(out.to_numpy()).all()
+    assert float(np.abs(out).sum()) <= float(number) + 1e-9  # type: ignore[arg-type]
+
+
+def _floor_strike(out: object, frame: pd.DataFrame, number: object) -> None:
+    # beta 1, no rates or dividends: the strike is the index level scaled by floor/value
+    # (found by a root search: 3e-8 relative at a floor of 0.001)
+    assert out == pytest.approx(4000.0 * float(number) / 1e6, rel=1e-6)  # type: ignore[arg-type]
+
+
+def _spot(out: object, frame: pd.DataFrame, number: object) -> None:
+    assert isinstance(out, oh.MarketState)
+    assert out.spot_of("IDX") == number
+
+
+def _capital(out: object, frame: pd.DataFrame, number: object) -> None:
+    assert isinstance(out, pd.Series)
+    assert out["A"] == pytest.approx(1.0 / float(number), rel=1e-12)  # type: ignore[arg-type]
+
+
+def _event(out: object, frame: pd.DataFrame, number: object) -> None:
+    # every scenario split in two: without the event (1 - p) and with it (p), the
+    # returns unchanged without a shock
+    assert isinstance(out, oh.Scenarios)
+    p = float(number)  # type: ignore[arg-type]
+    happens = out.events["e"].to_numpy()
+    prob = out.probabilities.to_numpy()
+    np.testing.assert_array_equal(np.sort(np.unique(happens)), [0.0, 1.0])
+    assert prob[happens == 1.0].sum() == pytest.approx(p, rel=1e-12)
+    np.testing.assert_allclose(prob[happens == 1.0], p / len(DAILY), rtol=1e-12)
+    np.testing.assert_allclose(prob[happens == 0.0], (1.0 - p) / len(DAILY), rtol=1e-12)
+    for side in (0.0, 1.0):
+        rows = out.returns.to_numpy()[happens == side]
+        np.testing.assert_array_equal(rows, DAILY.to_numpy())
+
+
+Check = Callable[[object, pd.DataFrame, object], None]
+Valid = Callable[[pd.DataFrame, object], bool]
+NEVER: Valid = lambda f, n: False  # noqa: E731
+EXACT: set[int] = set()  # predicates that name every valid input: the rest must fail
+
+
+def iff(valid: Valid) -> Valid:
+    """Mark a predicate as exact: the call succeeds if and only if it holds."""
+    EXACT.add(id(valid))
+    return valid
+
+
+DATA = (DataError,)  # MissingLabelsError and the estimation errors are DataErrors
+SPEC = (SpecificationError,)  # ConstraintSpecificationError is one
+
+# (call, the errors its input warrants, when the input is valid (it must then succeed),
+# what its output must show)
+CASES_PBT: list[
+    tuple[Callable[[pd.DataFrame, object], object], tuple[type[Exception], ...], Valid, Check]
+] = [
+    (
+        lambda frame, number: (
+            oh.FactorModel().fit(frame, frame.iloc[:, :1]).risk_model_.covariance()
+        ),
+        DATA,
+        NEVER,
+        _all_finite,
+    ),
+    (
+        lambda frame, number: oh.Scenarios.from_returns(frame).returns,
+        DATA,
+        lambda f, n: len(f) >= 2 and _plausible(f),
+        _same_returns,
+    ),
+    (
+        lambda frame, number: oh.Scenarios.historical(frame, horizon=5).returns,
+        DATA,
+        lambda f, n: len(f) >= 6 and _plausible(f),
+        _five_day_paths,
+    ),
+    (
+        lambda frame, number: oh.returns_from_prices(frame),
+        DATA,
+        lambda f, n: _prices(f),
+        _simple_returns,
+    ),
+    (
+        lambda frame, number: (
             MultiWindowRegression(frame.iloc[:, :1], frame.iloc[:, -1:], windows=(10,)).fit().betas
         ),
-        lambda: oh.Portfolio.from_holdings(frame.iloc[0] if len(frame) else {}).weights,
-        lambda: oh.Future(label="F", underlying="IDX", price=number),  # type: ignore[arg-type]
-        lambda: GrossExposure(number),  # type: ignore[arg-type]
-        lambda: (
-            problem(constraints=[GrossExposure(0.5)]).solve({"gross_exposure.max": number}).weights
-        ),  # type: ignore[dict-item]
-        lambda: (
+        DATA,
+        NEVER,
+        _all_finite,
+    ),
+    (
+        lambda frame, number: (
+            oh.Portfolio.from_holdings(frame.iloc[0] if len(frame) else {}).weights
+        ),
+        DATA,
+        NEVER,
+        _all_finite,
+    ),
+    (
+        lambda frame, number: oh.Future(label="F", underlying="IDX", price=number),  # type: ignore[arg-type]
+        SPEC,
+        iff(lambda f, n: _real(n) and n > 0),  # type: ignore[operator]
+        _keeps("price"),
+    ),
+    (
+        lambda frame, number: GrossExposure(number),
+        SPEC,
+        iff(lambda f, n: _real(n) and n >= 0),
+        _keeps("max"),
+    ),  # type: ignore[arg-type, operator]
+    (
+        lambda frame, number: (
+            problem(constraints=[GrossExposure(0.5)]).solve({"gross_exposure.max": number}).weights  # type: ignore[dict-item]
+        ),
+        SPEC,
+        iff(lambda f, n: _real(n) and n >= 0),  # type: ignore[operator]
+        _gross_respected,
+    ),
+    (
+        # a current hedge by date labels names no instrument; none at all is valid
+        lambda frame, number: (
             problem(
                 constraints=[Turnover(0.5)], current=frame.iloc[:, 0] if frame.shape[1] else None
             )
             .solve()
             .weights
         ),
-        # every other public constructor, with the malformed number or frame
-        lambda: oh.ETF(label="E", underlying="IDX", expense_ratio=number),  # type: ignore[arg-type]
-        lambda: oh.Put("P", underlying="IDX", moneyness=number),  # type: ignore[arg-type]
-        lambda: oh.Call("C", underlying="IDX", strike=number),  # type: ignore[arg-type]
-        lambda: oh.Collar("K", underlying="IDX", put_moneyness=number, call_moneyness=1.1),  # type: ignore[arg-type]
-        lambda: oh.PutSpread("S", underlying="IDX", upper_moneyness=1.0, lower_moneyness=number),  # type: ignore[arg-type]
-        lambda: oh.Put("P", underlying="IDX", expiry=number),  # type: ignore[arg-type]
-        lambda: oh.EventContract("E", event="e", price=number),  # type: ignore[arg-type]
-        lambda: oh.VolatilityModel(beta=number),  # type: ignore[arg-type]
-        lambda: oh.Scenarios.from_returns(DAILY).with_event("e", number).returns,  # type: ignore[arg-type]
-        lambda: oh.portfolio_insurance(1e6, 1.0, 4000.0, number, T=0.25).strike,  # type: ignore[arg-type]
-        lambda: oh.delta_hedge_table(
+        DATA,
+        lambda f, n: f.shape[1] == 0,
+        _all_finite,
+    ),
+    (
+        lambda frame, number: oh.ETF(label="E", underlying="IDX", expense_ratio=number),  # type: ignore[arg-type]
+        SPEC,
+        iff(lambda f, n: _real(n) and n >= 0),  # type: ignore[operator]
+        _keeps("expense_ratio"),
+    ),
+    (
+        lambda frame, number: oh.Put("P", underlying="IDX", moneyness=number),
+        SPEC,
+        NEVER,
+        _keeps("moneyness"),
+    ),  # type: ignore[arg-type]
+    (
+        lambda frame, number: oh.Call("C", underlying="IDX", strike=number),  # type: ignore[arg-type]
+        SPEC,
+        iff(lambda f, n: _real(n) and n > 0),  # type: ignore[operator]
+        _keeps("strike"),
+    ),
+    (
+        lambda frame, number: oh.Collar(
+            "K", underlying="IDX", put_moneyness=number, call_moneyness=1.1
+        ),  # type: ignore[arg-type]
+        SPEC,
+        NEVER,
+        _keeps("put_moneyness"),
+    ),
+    (
+        lambda frame, number: oh.PutSpread(
+            "S", underlying="IDX", upper_moneyness=1.0, lower_moneyness=number
+        ),  # type: ignore[arg-type]
+        SPEC,
+        NEVER,
+        _keeps("lower_moneyness"),
+    ),
+    (
+        lambda frame, number: oh.Put("P", underlying="IDX", expiry=number),
+        SPEC,
+        NEVER,
+        _keeps("expiry"),
+    ),  # type: ignore[arg-type]
+    (
+        lambda frame, number: oh.EventContract("E", event="e", price=number),  # type: ignore[arg-type]
+        SPEC,
+        iff(lambda f, n: _real(n) and 0 < n < 1),  # type: ignore[operator]
+        _keeps("price"),
+    ),
+    (
+        lambda frame, number: oh.VolatilityModel(beta=number),
+        SPEC,
+        iff(lambda f, n: _real(n)),
+        _keeps("beta"),
+    ),  # type: ignore[arg-type]
+    (
+        lambda frame, number: oh.Scenarios.from_returns(DAILY).with_event("e", number),  # type: ignore[arg-type]
+        SPEC,
+        iff(lambda f, n: _real(n) and 0 < n < 1),  # type: ignore[operator]
+        _event,
+    ),
+    (
+        # a floor whose strike falls outside 0.2-5 times the index level is a DataError
+        # (beta 1, no rates or dividends: strike / index level = floor / value)
+        lambda frame, number: oh.portfolio_insurance(1e6, 1.0, 4000.0, number, T=0.25).strike,  # type: ignore[arg-type]
+        (SpecificationError, DataError),
+        lambda f, n: _real(n) and 0.2e6 <= n <= 1e6,  # type: ignore[operator]
+        _floor_strike,
+    ),
+    (
+        lambda frame, number: oh.delta_hedge_table(
             frame.iloc[:, 0] if frame.shape[1] else [],
             kind="call",
             strike=50.0,
@@ -406,51 +628,188 @@ def test_malformed_inputs_get_typed_errors_or_checked_results(
             T=1.0,
             position=-100.0,
         ),
-        lambda: oh.InverseETF(label="S", underlying="IDX", leverage=number),  # type: ignore[arg-type]
-        lambda: oh.PositionReduction(label="s", holding="A", cost=number),  # type: ignore[arg-type]
-        lambda: oh.MarketState(spot={"IDX": number}, rate=0.0),  # type: ignore[dict-item]
-        lambda: oh.MarketState(spot=frame.iloc[0] if len(frame) else None),
-        lambda: Turnover(number),  # type: ignore[arg-type]
-        lambda: Liquidity(number, days=2.0),  # type: ignore[arg-type]
-        lambda: Bounds(lower=number),
-        lambda: ResidualBeta(min=number),  # type: ignore[arg-type]
-        lambda: FactorExposure("IDX", max=number),  # type: ignore[arg-type]
-        lambda: Budget(number),  # type: ignore[arg-type]
-        lambda: ExpectedPnL(number),  # type: ignore[arg-type]
-        lambda: PremiumBudget(number),  # type: ignore[arg-type]
-        lambda: CarryBudget(number),  # type: ignore[arg-type]
-        lambda: WholeContracts(method=number),  # type: ignore[arg-type]
-        lambda: oh.Variance(weight=number),  # type: ignore[arg-type]
-        lambda: oh.ExpectedShortfall(number),  # type: ignore[arg-type]
-        lambda: oh.ExpectedShortfall(0.95, capacity=number),  # type: ignore[arg-type]
-        lambda: oh.RiskModel.from_covariance(frame),
-        lambda: oh.StatisticalFactorModel().fit(frame).risk_model_.covariance(),
-        lambda: rolling_ols(frame.iloc[:, :1], frame.iloc[:, -1:], 5),
-        lambda: oh.Scenarios.bootstrap(frame, 5, horizon=3).returns,
-        lambda: oh.Scenarios.monte_carlo(MODEL, 20, horizon=number).returns,  # type: ignore[arg-type]
-        lambda: (
+        DATA,
+        NEVER,
+        _all_finite,
+    ),
+    (
+        lambda frame, number: oh.InverseETF(label="S", underlying="IDX", leverage=number),  # type: ignore[arg-type]
+        SPEC,
+        iff(lambda f, n: _real(n) and n < 0),  # type: ignore[operator]
+        _keeps("leverage"),
+    ),
+    (
+        lambda frame, number: oh.PositionReduction(label="s", holding="A", cost=number),  # type: ignore[arg-type]
+        SPEC,
+        iff(lambda f, n: _real(n) and 0 <= n <= 1),  # type: ignore[operator]
+        _keeps("cost"),
+    ),
+    (
+        lambda frame, number: oh.MarketState(spot={"IDX": number}, rate=0.0),  # type: ignore[dict-item]
+        DATA,
+        iff(lambda f, n: _real(n) and n > 0),  # type: ignore[operator]
+        _spot,
+    ),
+    (
+        lambda frame, number: oh.MarketState(spot=frame.iloc[0] if len(frame) else None),
+        DATA,
+        NEVER,
+        lambda out, f, n: None,  # a value holder: what it keeps is checked above
+    ),
+    (
+        lambda frame, number: Turnover(number),
+        SPEC,
+        iff(lambda f, n: _real(n) and n >= 0),
+        _keeps("max"),
+    ),  # type: ignore[arg-type, operator]
+    (
+        lambda frame, number: Liquidity(number, days=2.0),  # type: ignore[arg-type]
+        SPEC,
+        iff(lambda f, n: _real(n) and n > 0),  # type: ignore[operator]
+        _keeps("max_participation"),
+    ),
+    (lambda frame, number: Bounds(lower=number), SPEC, iff(lambda f, n: _real(n)), _keeps("lower")),  # type: ignore[arg-type]
+    (
+        lambda frame, number: ResidualBeta(min=number),
+        SPEC,
+        iff(lambda f, n: _real(n)),
+        _keeps("min"),
+    ),  # type: ignore[arg-type]
+    (
+        lambda frame, number: FactorExposure("IDX", max=number),
+        SPEC,
+        iff(lambda f, n: _real(n)),
+        _keeps("max"),
+    ),  # type: ignore[arg-type]
+    (lambda frame, number: Budget(number), SPEC, iff(lambda f, n: _real(n)), _keeps("total")),  # type: ignore[arg-type]
+    (lambda frame, number: ExpectedPnL(number), SPEC, iff(lambda f, n: _real(n)), _keeps("min")),  # type: ignore[arg-type]
+    (
+        lambda frame, number: PremiumBudget(number),
+        SPEC,
+        iff(lambda f, n: _real(n) and n >= 0),
+        _keeps("max"),
+    ),  # type: ignore[arg-type, operator]
+    (
+        lambda frame, number: CarryBudget(number),
+        SPEC,
+        iff(lambda f, n: _real(n) and n >= 0),
+        _keeps("max"),
+    ),  # type: ignore[arg-type, operator]
+    (lambda frame, number: WholeContracts(method=number), SPEC, NEVER, lambda out, f, n: None),  # type: ignore[arg-type]
+    (
+        lambda frame, number: oh.Variance(weight=number),
+        SPEC,
+        iff(lambda f, n: _real(n) and n >= 0),
+        _keeps("weight"),
+    ),  # type: ignore[arg-type, operator]
+    (
+        lambda frame, number: oh.ExpectedShortfall(number),  # type: ignore[arg-type]
+        SPEC,
+        iff(lambda f, n: _real(n) and 0 < n < 1),  # type: ignore[operator]
+        _keeps("alpha"),
+    ),
+    (
+        lambda frame, number: oh.ExpectedShortfall(0.95, capacity=number),  # type: ignore[arg-type]
+        SPEC,
+        iff(lambda f, n: isinstance(n, int) and n >= 1),
+        _keeps("capacity"),
+    ),
+    (
+        lambda frame, number: oh.RiskModel.from_covariance(frame),
+        DATA,
+        NEVER,
+        lambda out, f, n: None,
+    ),
+    (
+        lambda frame, number: oh.StatisticalFactorModel().fit(frame).risk_model_.covariance(),
+        DATA,
+        NEVER,
+        _all_finite,
+    ),
+    (
+        lambda frame, number: rolling_ols(frame.iloc[:, :1], frame.iloc[:, -1:], 5),
+        DATA,
+        NEVER,
+        _all_finite,
+    ),
+    (
+        lambda frame, number: oh.Scenarios.bootstrap(frame, 5, horizon=3).returns,
+        DATA,
+        NEVER,
+        _all_finite,
+    ),
+    (
+        lambda frame, number: oh.Scenarios.monte_carlo(MODEL, 20, horizon=number).returns,  # type: ignore[arg-type]
+        SPEC,
+        iff(lambda f, n: isinstance(n, int) and n >= 1),
+        _all_finite,
+    ),
+    (
+        lambda frame, number: (
             oh.Portfolio.from_returns(frame.iloc[:, 0] if frame.shape[1] else frame, 1e6).weights
         ),
-        lambda: oh.Portfolio.from_holdings({"A": 1.0}, capital=number).weights,  # type: ignore[arg-type]
-        lambda: oh.scenario_pnl(
+        DATA,
+        NEVER,
+        _all_finite,
+    ),
+    (
+        # a capital so small that the fractions overflow is a DataError
+        lambda frame, number: oh.Portfolio.from_holdings({"A": 1.0}, capital=number).weights,  # type: ignore[arg-type]
+        (SpecificationError, DataError),
+        lambda f, n: _real(n) and 1e-100 <= n <= 1e100,  # type: ignore[operator]
+        _capital,
+    ),
+    (
+        lambda frame, number: oh.scenario_pnl(
             BOOK,
             [FUTURE],
             frame.iloc[0] if len(frame) else pd.Series(dtype=float),
             oh.Scenarios.from_returns(DAILY),
         ),
-    ]
-    for which, call in enumerate(calls):
+        DATA,
+        NEVER,
+        _all_finite,
+    ),
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frame=frames(), number=st.one_of(cells, st.integers(-3, 3), st.text(max_size=2)))
+# always: clean returns with a valid number, clean prices with infinities, nothing
+@example(frame=DAILY.iloc[:12], number=0.3)
+@example(frame=PRICES.iloc[:12], number=-np.inf)
+@example(frame=PRICES.iloc[:12], number=np.inf)
+@example(frame=pd.DataFrame(), number=2)
+def test_malformed_inputs_get_typed_errors_or_checked_results(
+    frame: pd.DataFrame, number: object
+) -> None:
+    """Each call raises only the error family its input warrants (bad data: DataError;
+    a bad argument: SpecificationError; never a solve outcome), a valid input succeeds,
+    and every output shows what it must (the numbers kept, finite, recomputed here)."""
+    for which, (call, family, valid, check) in enumerate(CASES_PBT):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                out = call()
-            except TYPED:
+                out = call(frame, number)
+            except family as exc:
+                if valid(frame, number):
+                    exc.add_note(f"call {which} refused a valid input")
+                    raise
                 out = None
             except Exception as exc:
                 exc.add_note(f"raised by call {which}")
                 raise
+            else:
+                assert valid(frame, number) or id(valid) not in EXACT, (
+                    f"call {which} accepted an invalid input {number!r}"
+                )
         # implausible-but-usable data may warn, and only with the project's DataWarning
         assert all(issubclass(w.category, DataWarning) for w in caught), [
             (which, str(w.message)) for w in caught
         ]
-        _finite(out, which, frame if which == 3 else None)
+        if out is not None:
+            try:
+                check(out, frame, number)
+            except AssertionError as exc:
+                exc.add_note(f"output of call {which}")
+                raise

@@ -116,10 +116,12 @@ class TestShortBooks:
         # against a dense quadratic written by hand
         w = np.array([2.0, -1.999998, 0.0])
         x = cp.Variable()
-        cp.Problem(
+        raw = cp.Problem(
             cp.Minimize(cp.quad_form(w + np.array([0, 0, 1.0]) * x, model.covariance().to_numpy()))
-        ).solve(solver="CLARABEL")
-        assert res.weights["ESZ6"] == pytest.approx(float(x.value), abs=1e-7)
+        )
+        raw.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+        assert raw.status == cp.OPTIMAL
+        assert res.weights["ESZ6"] == pytest.approx(float(x.value), abs=1e-9)
         assert abs(res.weights["ESZ6"]) < 1.0  # a sensible fraction of the stated capital
         assert res.capital == 5e5
 

@@ -55,6 +55,7 @@ def reference_lp(
         # cvxpy's own bound propagation multiplies 0 by an infinite bound while compiling
         warnings.simplefilter("ignore", RuntimeWarning)
         lp.solve(solver="HIGHS")
+    assert lp.status == cp.OPTIMAL
     return float(lp.value), np.asarray(x.value)
 
 
@@ -183,6 +184,7 @@ class TestEveryMethodGivesThePlainOptimum:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             raw.solve(solver="HIGHS")
+        assert raw.status == cp.OPTIMAL
         assert res.solver_stats["certified"]
         assert es_at(s, res.weights, 0.95) == pytest.approx(raw.value, rel=1e-8)
 
@@ -419,6 +421,7 @@ class TestSinglePrecision:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             lp.solve(solver="HIGHS")
+        assert lp.status == cp.OPTIMAL
         got = expected_shortfall(book + g @ res.weights.to_numpy(), 0.95)
         assert got == pytest.approx(lp.value, rel=1e-8)
         # and within the rounding of the float64 optimum

@@ -82,9 +82,10 @@ def test_new_constraint_against_raw_cvxpy(example: ModuleType) -> None:
     x = cp.Variable(2)
     z = np.array([1.0, 0.0]) + np.array([[0.0, 0.0], [1.0, 1.0]]) @ x
     raw = cp.Problem(cp.Minimize(cp.quad_form(z, cov)), [cp.sum(x) >= -0.3, cp.sum(x) <= -0.1])
-    raw.solve(solver="CLARABEL")
-    assert res.weights.sum() == pytest.approx(-0.3, abs=1e-7)  # the floor binds
-    assert res.objective_value == pytest.approx(raw.value, rel=1e-6)
+    raw.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    assert raw.status == cp.OPTIMAL
+    assert res.weights.sum() == pytest.approx(-0.3, abs=1e-9)  # the floor binds
+    assert res.objective_value == pytest.approx(raw.value, rel=1e-9)
     assert res.constraints.loc["net_notional.min", "binding"]
     assert list(res.constraints.index) == ["net_notional.min", "net_notional.max"]
 

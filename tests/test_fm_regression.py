@@ -33,12 +33,24 @@ def data() -> tuple[pd.DataFrame, pd.DataFrame]:
     return y, f
 
 
+def hand_lags(n: int) -> int:
+    """Newey and West's (1994) rule, written here: floor(4 (n / 100)^(2/9))."""
+    return int(np.floor(4.0 * (n / 100.0) ** (2.0 / 9.0)))
+
+
+@pytest.mark.parametrize(("n", "lags"), [(63, 3), (126, 4), (252, 4), (504, 5)])
+def test_newey_west_lag_rule(n: int, lags: int) -> None:
+    # 4 (0.63)^(2/9) = 3.61, 4 (1.26)^(2/9) = 4.21, 4 (2.52)^(2/9) = 4.91, 4 (5.04)^(2/9) = 5.73
+    assert hand_lags(n) == lags
+    assert newey_west_lags(n) == lags
+
+
 class TestAgainstStatsmodels:
-    @pytest.mark.parametrize("window", [63, 126, 252])
+    @pytest.mark.parametrize("window", [63, 126, 252, 504])
     def test_window_by_window(self, data: tuple[pd.DataFrame, pd.DataFrame], window: int) -> None:
         y, f = data
-        res = MultiWindowRegression(y, f, windows=(63, 126, 252)).fit()
-        lags = newey_west_lags(window)
+        res = MultiWindowRegression(y, f, windows=(63, 126, 252, 504)).fit()
+        lags = hand_lags(window)  # the rule as stated, not the library's function
         for series in y.columns:
             x = sm.add_constant(f.iloc[-window:].to_numpy())
             ref = sm.OLS(y[series].iloc[-window:].to_numpy(), x).fit()

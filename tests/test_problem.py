@@ -144,12 +144,15 @@ class TestKnownAnswers:
         assert isinstance(cov, pd.DataFrame)
         res = problem(market, horizon=1, objective=oh.Variance()).solve()
         # z = w + E x; closed form for the unconstrained minimum:
-        w = book().weights.reindex(cov.index).fillna(0.0).to_numpy()
+        assets = list(cov.index)
+        holdings = dict(zip(TICKERS, [2e5, 1.5e5, 1e5, 2.5e5, 1e5, 2e5], strict=True))
+        w = np.array([holdings.get(a, 0.0) / 1e6 for a in assets])
         data = problem(market, horizon=1).data
-        e = data.exposures.to_numpy()
         lo = data.attributes["lower"].to_numpy()
-        # SH is long-only and the reduction is bounded: compare on ES and QQQ alone
-        e2 = e[:, :2]
+        # SH is long-only and the reduction is bounded: compare on ES and QQQ alone, each
+        # 1 on its index
+        e2 = np.zeros((len(assets), 2))
+        e2[assets.index("SP500"), 0] = e2[assets.index("NDX"), 1] = 1.0
         sigma = cov.to_numpy()
         closed = -np.linalg.solve(e2.T @ sigma @ e2, e2.T @ sigma @ w)
         only_two = oh.HedgeProblem(
@@ -160,7 +163,14 @@ class TestKnownAnswers:
             horizon=1,
         ).solve()
         np.testing.assert_allclose(only_two.weights.to_numpy(), closed, rtol=1e-6)
-        assert np.isfinite(lo).any()
+        # the bounds the comparison relies on, from the instruments' own definitions: ES
+        # and QQQ free, SH long only, the reduction sells at most the EEE holding
+        # (1e5 of a 1e6 book) and never buys
+        hi = data.attributes["upper"].to_numpy()
+        np.testing.assert_array_equal(lo, [-np.inf, -np.inf, 0.0, -0.1])
+        np.testing.assert_array_equal(hi, [np.inf, np.inf, np.inf, 0.0])
+        assert res.weights["SH"] >= 0.0
+        assert -0.1 - 1e-9 <= res.weights["sell EEE"] <= 1e-9
         assert res.risk.loc["after", "variance"] <= only_two.risk.loc["after", "variance"] + 1e-12
 
     def test_rockafellar_uryasev_minimum_variance(self) -> None:
@@ -195,49 +205,100 @@ class TestKnownAnswers:
             cp.Minimize(cp.quad_form(x, sigma[1:, 1:])),
             [cp.sum(x) == 1, x >= 0, mu.to_numpy()[1:] @ x >= 0.011],
         )
-        raw.solve(solver="CLARABEL")
-        np.testing.assert_allclose(res.weights.to_numpy(), x.value, atol=1e-7)
-        assert res.objective_value == pytest.approx(raw.value, rel=1e-7)
+        raw.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+        assert raw.status == cp.OPTIMAL
+        np.testing.assert_allclose(res.weights.to_numpy(), x.value, atol=1e-8)
+        assert res.objective_value == pytest.approx(raw.value, rel=1e-9)
         assert res.constraints.loc["expected_pnl.min", "binding"]
 
-    def test_constrained_problem_against_raw_cvxpy(self, market: dict[str, object]) -> None:
+    @pytest.mark.parametrize(
+        ("gross", "turnover", "beta", "participation", "carry"),
+        [
+            (0.5, 0.6, 0.3, 0.1, 0.004),  # gross and turnover bind
+            (0.5, 0.4, 0.3, 0.02, 0.0),  # turnover and carry
+            (0.5, 0.6, 0.5, 0.02, 0.001),  # residual beta and SH's liquidity
+            (0.5, 0.6, 0.3, 0.05, 0.0),  # gross and carry
+        ],
+    )
+    def test_constrained_problem_against_raw_cvxpy(
+        self,
+        market: dict[str, object],
+        gross: float,
+        turnover: float,
+        beta: float,
+        participation: float,
+        carry: float,
+    ) -> None:
         cons = [
-            GrossExposure(0.5),
-            Turnover(0.6),
-            ResidualBeta(min=0.3),
-            Liquidity(0.1, days=1.0),
-            CarryBudget(0.004),
+            GrossExposure(gross),
+            Turnover(turnover),
+            ResidualBeta(min=beta),
+            Liquidity(participation, days=1.0),
+            CarryBudget(carry),
             Bounds(upper={"QQQ": 0.1}),
         ]
         current = pd.Series({"ES": -0.1})
         res = problem(market, cons, current=current, objective=oh.Variance()).solve()
-        data = problem(market, cons, current=current).data
         cov = market["cov"]
         assert isinstance(cov, pd.DataFrame)
-        sigma = cov.to_numpy() * 21
-        w, e = data.book.to_numpy(), data.exposures.to_numpy()
-        a = data.attributes
+        # every number below from the instruments' own fields (see instruments()) and
+        # textbook formulas, none from the problem's attribute table
+        capital = 1e6  # the book's value: 2 + 1.5 + 1 + 2.5 + 1 + 2 hundred thousand
+        assets = list(cov.index)
+        sigma = cov.to_numpy() * 21  # 21-day covariance of i.i.d. daily returns
+        holdings = dict(zip(TICKERS, [2e5, 1.5e5, 1e5, 2.5e5, 1e5, 2e5], strict=True))
+        w = np.array([holdings.get(a, 0.0) / capital for a in assets])
+        # exposure per unit of notional: a future and an ETF 1 on their index, a -1x
+        # inverse ETF -1 on its index, selling a holding 1 on that holding
+        e = np.zeros((len(assets), 4))
+        e[assets.index("SP500"), 0] = 1.0
+        e[assets.index("NDX"), 1] = 1.0
+        e[assets.index("SP500"), 2] = -1.0
+        e[assets.index("EEE"), 3] = 1.0
+        gross_weight = np.array([1.0, 1.0, 1.0, 0.0])  # a sale adds no gross exposure
+        # annual carry per unit long (future's carry, the ETFs' expense ratios) and the
+        # borrow fee on short notional (QQQ's only)
+        carry_long = np.array([0.01, 0.002, 0.009, 0.0])
+        borrow = np.array([0.0, 0.005, 0.0, 0.0])
+        adv = np.array([5e9, 2e7, 5e6]) / capital  # the sale states no ADV: no cap
+        # residual beta = cov(hedged book, SP500) / var(SP500), by asset
+        m = assets.index("SP500")
+        beta_per_asset = sigma[:, m] / sigma[m, m]
         x = cp.Variable(4)
         cur = np.array([-0.1, 0, 0, 0])
-        beta_c, beta_0 = data.beta_coefficients("SP500")
-        adv = a["adv"].to_numpy()
         raw = cp.Problem(
             cp.Minimize(cp.quad_form(w + e @ x, sigma)),
             [
-                a["gross_weight"].to_numpy() @ cp.abs(x) <= 0.5,
-                cp.sum(cp.abs(x - cur)) <= 0.6,
-                beta_c @ x + beta_0 >= 0.3,
-                cp.abs(x - cur) <= 0.1 * adv,
-                a["carry_long"].to_numpy() @ x + a["carry_short"].to_numpy() @ cp.neg(x) <= 0.004,
+                gross_weight @ cp.abs(x) <= gross,
+                cp.sum(cp.abs(x - cur)) <= turnover,
+                beta_per_asset @ (w + e @ x) >= beta,
+                cp.abs(x[:3] - cur[:3]) <= participation * 1.0 * adv,
+                carry_long @ x + borrow @ cp.neg(x) <= carry,
                 x[1] <= 0.1,
-                x >= a["lower"].to_numpy(),
-                x <= a["upper"].to_numpy(),
+                x[2] >= 0.0,  # the inverse ETF is held long
+                x[3] >= -holdings["EEE"] / capital,  # sell at most the holding
+                x[3] <= 0.0,  # and never buy
             ],
         )
-        raw.solve(solver="CLARABEL")
+        raw.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+        assert raw.status == cp.OPTIMAL
         # ES and SH load on SP500 alone, so only their net exposure is unique
-        np.testing.assert_allclose(e @ res.weights.to_numpy(), e @ x.value, atol=1e-6)
-        assert res.risk.loc["after", "variance"] == pytest.approx(raw.value, rel=1e-6)
+        got = res.weights.to_numpy()
+        np.testing.assert_allclose(e @ got, e @ x.value, atol=1e-7)
+        # the split the problem chose meets every limit as written here by hand
+        tol = 1e-9
+        assert gross_weight @ np.abs(got) <= gross + tol
+        assert np.abs(got - cur).sum() <= turnover + tol
+        assert beta_per_asset @ (w + e @ got) >= beta - tol
+        assert (np.abs(got[:3] - cur[:3]) <= participation * adv + tol).all()
+        assert carry_long @ got + borrow @ np.maximum(-got, 0.0) <= carry + tol
+        assert got[1] <= 0.1 + tol
+        assert got[2] >= -tol
+        assert -0.1 - tol <= got[3] <= tol
+        assert res.risk.loc["after", "variance"] == pytest.approx(raw.value, rel=1e-7)
+        assert res.risk.loc["after", "beta"] == pytest.approx(
+            beta_per_asset @ (w + e @ x.value), abs=1e-7
+        )
 
 
 class TestResult:
@@ -290,11 +351,22 @@ class TestResult:
         p = problem(market, [GrossExposure(0.3)])
         base = p.solve()
         assert base.constraints.loc["gross_exposure.max", "binding"]
-        eps = 1e-4
-        relaxed = p.solve({"gross_exposure.max": 0.3 + eps})
-        fd = (base.objective_value - relaxed.objective_value) / eps
+        tight = {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12, "tol_feas": 1e-12}
+
+        def optimum(cap: float) -> float:
+            fresh = problem(market, [GrossExposure(cap)]).solve(solver="CLARABEL", **tight)
+            assert fresh.status == "optimal", fresh.notes
+            return fresh.objective_value
+
+        # the optimum's slope on the relaxing side: the difference quotients at steps h and
+        # h/2, extrapolated to a zero step (Richardson: the optimum is piecewise quadratic
+        # in the cap, so each quotient is linear in the step)
+        h, at = 1e-6, optimum(0.3)
+        coarse = (at - optimum(0.3 + h)) / h
+        fine = (at - optimum(0.3 + h / 2)) / (h / 2)
+        slope = 2.0 * fine - coarse
         assert base.constraints.loc["gross_exposure.max", "shadow_price"] == pytest.approx(
-            fd, rel=1e-2
+            slope, rel=1e-6
         )
 
 
@@ -439,21 +511,35 @@ class TestProperties:
         robust = oh.HedgeProblem(
             book(), instruments(), objective=oh.RobustVariance(), risk_model=models
         ).solve()
-        x = cp.Variable(4)
-        data = oh.HedgeProblem(
-            book(), instruments(), objective=oh.Variance(), risk_model=models[250]
-        ).data
-        w, e = data.book.to_numpy(), data.exposures.to_numpy()
+        # the book and the instruments by hand (as in the constrained raw test): ES and
+        # QQQ 1 on their index, SH -1 on SP500 and held long, the sale 1 on EEE within
+        # [-0.1, 0]. ES and SH tie (a flat direction an interior-point solver converges
+        # along slowly): the reference holds their net exposure to SP500, which ES alone
+        # can take, so SH's bound removes nothing
+        covs = [m.covariance() * 21 for m in models.values()]
+        assets = list(covs[0].index)
+        holdings = dict(zip(TICKERS, [2e5, 1.5e5, 1e5, 2.5e5, 1e5, 2e5], strict=True))
+        w = np.array([holdings.get(a, 0.0) / 1e6 for a in assets])
+        e = np.zeros((len(assets), 3))  # net SP500, QQQ, the sale of EEE
+        e[assets.index("SP500"), 0] = 1.0
+        e[assets.index("NDX"), 1] = 1.0
+        e[assets.index("EEE"), 2] = 1.0
+        # scaled by the unhedged book's worst variance (~5e-4), so the tolerances below
+        # are relative (at 1e-12 Clarabel stops at "inaccurate" on the same value)
+        scale = max(float(w @ c.loc[assets, assets].to_numpy() @ w) for c in covs)
+        x = cp.Variable(3)
         worst = cp.maximum(
-            *[cp.quad_form(w + e @ x, m.covariance().to_numpy() * 21) for m in models.values()]
+            *[cp.quad_form(w + e @ x, c.loc[assets, assets].to_numpy() / scale) for c in covs]
         )
-        a = data.attributes
-        raw = cp.Problem(
-            cp.Minimize(worst), [x >= a["lower"].to_numpy(), x <= a["upper"].to_numpy()]
-        )
-        # the raw objective is ~5e-4: tighten the tolerances so the reference is exact
-        raw.solve(solver="CLARABEL", tol_gap_abs=1e-13, tol_gap_rel=1e-10, tol_feas=1e-10)
-        assert robust.objective_value == pytest.approx(raw.value, rel=1e-6)
+        raw = cp.Problem(cp.Minimize(worst), [x[2] >= -0.1, x[2] <= 0.0])
+        raw.solve(solver="CLARABEL", tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11)
+        assert raw.status == cp.OPTIMAL
+        # the epigraph form meets the optimum's value to ~1e-8 (it is 6e-9 off here); the
+        # positions of the minimum of a maximum are determined to about its square root
+        assert robust.objective_value == pytest.approx(raw.value * scale, rel=1e-7)
+        got = robust.weights
+        net = np.array([got["ES"] - got["SH"], got["QQQ"], got["sell EEE"]])
+        np.testing.assert_allclose(net, x.value, atol=1e-4)
 
 
 class TestCosts:

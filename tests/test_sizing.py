@@ -151,13 +151,31 @@ class TestKelly:
     @given(p=st.floats(0.05, 0.95), b=st.floats(0.2, 5.0))
     def test_maximises_expected_log_growth(self, p: float, b: float) -> None:
         f = oh.kelly_fraction(p, b)
-        if f <= 0:
-            return
+        # the edge: expected gain per unit staked, by hand; Kelly stakes its share of b
+        edge = p * b - (1.0 - p)
+        assert f == pytest.approx(edge / b, rel=1e-12, abs=1e-15)
+        assert (f > 0) == (edge > 0)  # a bet exactly when the edge is positive
         growth = lambda g: -(p * np.log1p(g * b) + (1 - p) * np.log1p(-g))  # noqa: E731
         best = minimize_scalar(
             growth, bounds=(0.0, 0.999), method="bounded", options={"xatol": 1e-10}
         )
-        assert f == pytest.approx(best.x, abs=1e-6)
+        if f > 0:
+            assert f == pytest.approx(best.x, abs=1e-6)
+        else:
+            # no bet: the log growth falls from a zero stake on (its slope there is the
+            # edge, <= 0), so the best long stake is none
+            assert best.x == pytest.approx(0.0, abs=1e-6)
+
+    @pytest.mark.parametrize(("p", "b"), [(0.5, 1.0), (0.25, 3.0), (0.4, 1.0), (0.1, 2.0)])
+    def test_no_edge_no_bet(self, p: float, b: float) -> None:
+        # a fair bet (p b = 1 - p) stakes exactly 0; an unfavourable one a negative amount
+        edge = p * b - (1.0 - p)
+        f = oh.kelly_fraction(p, b)
+        if edge == 0.0:
+            assert f == 0.0
+        else:
+            assert f < 0.0
+            assert f == pytest.approx(edge / b, rel=1e-12)
 
     def test_probability_outside_unit_interval(self) -> None:
         with pytest.raises(

@@ -283,8 +283,10 @@ def test_raw_cvxpy_agrees_with_the_shared_problem(risk: oh.RiskModel) -> None:
     e[3, 0] = e[4, 1] = 1.0
     x = cp.Variable(2)
     raw = cp.Problem(cp.Minimize(cp.quad_form(w + e @ x, cov)), [cp.norm1(x) <= 0.3])
-    raw.solve(solver="CLARABEL")
-    np.testing.assert_allclose(res.weights.to_numpy(), x.value, atol=1e-6)
+    raw.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    assert raw.status == cp.OPTIMAL
+    np.testing.assert_allclose(res.weights.to_numpy(), x.value, atol=1e-9)
+    assert res.objective_value == pytest.approx(raw.value, rel=1e-9)
 
 
 def test_frames_and_series_a_user_passes_are_not_changed(risk: oh.RiskModel) -> None:

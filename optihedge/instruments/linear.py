@@ -6,6 +6,7 @@ market state; an inverse ETF's return over a horizon is its compounded daily res
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -98,9 +99,13 @@ class InverseETF(Instrument):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_scalar(self.expense_ratio, f"{self.name}.expense_ratio", lower=0.0)
-        if not (isinstance(self.leverage, int | float) and self.leverage < 0):
+        if not (
+            isinstance(self.leverage, int | float)
+            and not isinstance(self.leverage, bool)
+            and -math.inf < self.leverage < 0
+        ):
             raise SpecificationError(
-                f"The 'leverage' of {self.name} must be negative (e.g. -1, -2). "
+                f"The 'leverage' of {self.name} must be negative and finite (e.g. -1, -2). "
                 f"Got {self.leverage!r}."
             )
 
