@@ -183,8 +183,17 @@ class TestDeltaHedgeHand:
     def test_series_path_exact_long_put_lot_one_no_negative_zero(self) -> None:
         idx = pd.date_range("2024-01-05", periods=4, freq="7D")
         path = pd.Series([100.0, 104.0, 109.0, 115.0], index=idx)
-        t = delta_hedge_table(path, kind="put", strike=95.0, r=0.02, sigma=0.25, T=3 / 52,
-                              position=1000.0, delta_decimals=None, lot=1.0)  # fmt: skip
+        t = delta_hedge_table(
+            path,
+            kind="put",
+            strike=95.0,
+            r=0.02,
+            sigma=0.25,
+            T=3 / 52,
+            position=1000.0,
+            delta_decimals=None,
+            lot=1.0,
+        )
         hand = hedge_by_hand(
             list(path), "put", 95.0, 0.02, 0.25, 3 / 52, 1000.0, 0.0, 52, None, 1.0, None
         )
@@ -198,8 +207,18 @@ class TestDeltaHedgeHand:
 
     def test_small_lot_rounding_strike_spot_and_zero_decimals(self) -> None:
         path = [0.5, 0.55, 0.6]
-        t = delta_hedge_table(path, kind="call", strike=0.5, r=0.01, sigma=0.3, T=2 / 52,
-                              position=-1000.0, delta_decimals=0, lot=0.5, rounding=0.5)  # fmt: skip
+        t = delta_hedge_table(
+            path,
+            kind="call",
+            strike=0.5,
+            r=0.01,
+            sigma=0.3,
+            T=2 / 52,
+            position=-1000.0,
+            delta_decimals=0,
+            lot=0.5,
+            rounding=0.5,
+        )
         hand = hedge_by_hand(path, "call", 0.5, 0.01, 0.3, 2 / 52, -1000.0, 0.0, 52, 0, 0.5, 0.5)
         for col in COLUMNS:
             np.testing.assert_allclose(
@@ -234,7 +253,7 @@ class TestDeltaHedgeHand:
     def test_path_one_step_too_long_is_refused(self) -> None:
         # 21 steps of a week with T = 20 weeks: the last step would be a week past expiry
         with pytest.raises(DataError, match="longer than T"):
-            delta_hedge_table(PATH + [57.0], **HULL, position=-1.0)  # type: ignore[arg-type]
+            delta_hedge_table([*PATH, 57.0], **HULL, position=-1.0)  # type: ignore[arg-type]
         t = delta_hedge_table(PATH, **{**HULL, "T": 0.3846}, position=-1.0)  # type: ignore[arg-type]
         assert t["time_to_expiry"].iloc[-1] == 0.0
 
