@@ -334,6 +334,8 @@ class TestImpliedVolatilityHand:
         assert 1.0 < p1 < 2.0
         with pytest.raises(ConvergenceError):
             implied_volatility(p1 + 1.9e-6, "call", 20.0, 20.0, 0.5, 0.0, tol=1e-6, max_iter=1)
+        # tol=0 is met by an exact match: the hand price at the starting volatility
+        assert implied_volatility(p0, "call", 100.0, 100.0, 1.0, 0.0, tol=0.0, max_iter=1) == 0.3
         # a tolerance no price can meet: the message reports the default max_iter
         with pytest.raises(ConvergenceError, match="tol=-1.0 within max_iter=100 iterations"):
             implied_volatility(p0, "call", 100.0, 100.0, 1.0, 0.0, tol=-1.0)
