@@ -310,7 +310,7 @@ def ewma_volatility(returns: Any, halflife: float = 21.0, periods_per_year: int 
     """
     if isinstance(returns, pd.Series | pd.DataFrame):
         check_dates(returns.index, "returns")
-    r = as_float_array(np.asarray(returns, dtype=np.float64), "returns")
+    r = as_float_array(returns, "returns")
     if r.ndim != 1 or r.shape[0] < 2:
         raise DataError(
             f"The 'returns' argument must be a 1-D series of at least 2 returns. "
