@@ -1,0 +1,123 @@
+"""Tests pinning constraints/*.py and optihedge/instruments/*.py behaviour (issue 24 mutants).
+
+Expected values are computed by hand from each term's documented formula.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optihedge as oh
+from constraints import Liquidity
+from factor_models import RiskModel
+from optihedge.errors import DataError, SpecificationError
+
+ASSETS = ["A", "B", "IDX"]
+V = 1_000_000.0
+
+
+def _model() -> RiskModel:
+    load = np.array([[0.9, 0.3], [1.2, -0.2], [1.0, 0.0]])
+    sigma = load @ np.diag([1e-4, 0.4e-4]) @ load.T + np.diag([1.2e-4, 1.5e-4, 0.1e-4])
+    return RiskModel.from_covariance(pd.DataFrame(sigma, index=ASSETS, columns=ASSETS))
+
+
+BOOK = oh.Portfolio.from_holdings({"A": 0.6 * V, "B": 0.4 * V})
+
+
+# ---------------------------------------------------------------- MarketState
+class TestMarketState:
+    def test_fields_are_float_series_and_rate_float(self) -> None:
+        ms = oh.MarketState(
+            spot={"IDX": 4000},
+            volatility={"IDX": 0.2},
+            rate=0.03,
+            dividend_yield={"IDX": 0.015},
+        )
+        for name in ("spot", "volatility", "dividend_yield"):
+            s = getattr(ms, name)
+            assert isinstance(s, pd.Series), name
+            assert s.dtype == np.float64, name
+        assert ms.dividend_yield["IDX"] == 0.015
+        assert ms.dividend_yield_of("IDX") == 0.015
+        assert ms.dividend_yield_of("OTHER") == 0.0
+        assert type(ms.rate) is float and ms.rate == 0.03
+
+    def test_rate_converted_to_python_float(self) -> None:
+        ms = oh.MarketState(rate=np.float32(0.25))
+        assert type(ms.rate) is float
+        assert ms.rate == pytest.approx(0.25)
+        with pytest.raises(SpecificationError):
+            oh.MarketState(rate=0.6)
+
+    @pytest.mark.parametrize("bad", [0.0, -0.1])
+    def test_volatility_must_be_positive_message(self, bad: float) -> None:
+        with pytest.raises(
+            DataError, match="'volatility' argument of MarketState must hold finite positive"
+        ):
+            oh.MarketState(volatility={"IDX": bad})
+
+    def test_volatility_implausible_message(self) -> None:
+        with pytest.raises(DataError) as info:
+            oh.MarketState(volatility={"IDX": 20.0})
+        msg = str(info.value)
+        assert "volatility" in msg
+        assert "annual volatilities, decimal (0.2 = 20%)" in msg
+        # the upper bound 5 is included
+        assert oh.MarketState(volatility={"IDX": 5.0}).volatility_of("IDX") == 5.0
+
+    def test_dividend_yield_messages_and_bounds(self) -> None:
+        with pytest.raises(
+            DataError, match="'dividend_yield' argument of MarketState must hold finite numbers"
+        ):
+            oh.MarketState(dividend_yield={"IDX": np.nan})
+        # zero and negative yields are fine; the documented bound -0.2 is included
+        ms = oh.MarketState(dividend_yield={"IDX": -0.2, "B": 0.0, "C": 0.5})
+        assert ms.dividend_yield.to_dict() == {"IDX": -0.2, "B": 0.0, "C": 0.5}
+        with pytest.raises(DataError, match="annual dividend yields, decimal"):
+            oh.MarketState(dividend_yield={"IDX": -0.21})
+
+
+# ---------------------------------------------------------------- Liquidity
+class TestLiquidityOn:
+    @pytest.mark.parametrize("on", ["trades", "positions"])
+    def test_trades_versus_positions_with_current_holding(self, on: str) -> None:
+        es = oh.Future("ES", underlying="IDX", price=4000.0, multiplier=50.0, adv=2e6)
+        p, days = 0.05, 4.0
+        cap = p * days * 2e6 / V  # 0.4 of capital, by hand
+        current = pd.Series({"ES": -0.3})
+        res = oh.HedgeProblem(
+            BOOK,
+            [es],
+            objective=oh.Variance(),
+            constraints=[Liquidity(p, days=days, on=on)],  # type: ignore[arg-type]
+            risk_model=_model(),
+            market="IDX",
+            current=current,
+        ).solve()
+        assert res.status == "optimal"
+        key = "liquidity" if on == "trades" else "liquidity_positions"
+        row = res.constraints.loc[f"{key}[ES]"]
+        assert row["limit"] == pytest.approx(cap, rel=1e-12)
+        w = float(res.weights["ES"])
+        moved = w - (-0.3) if on == "trades" else w
+        assert row["value"] == pytest.approx(abs(moved), abs=1e-6)
+        # unconstrained hedge is about -1.0: the cap binds on the moved quantity
+        expected = -0.3 - cap if on == "trades" else -cap
+        assert w == pytest.approx(expected, abs=1e-6)
+        assert row["binding"]
+
+    def test_no_adv_note(self) -> None:
+        es = oh.Future("ES", underlying="IDX", price=4000.0, multiplier=50.0)
+        res = oh.HedgeProblem(
+            BOOK,
+            [es],
+            objective=oh.Variance(),
+            constraints=[Liquidity(0.1)],
+            risk_model=_model(),
+            market="IDX",
+        ).solve()
+        assert res.status == "optimal"
+        assert not any(str(k).startswith("liquidity") for k in res.constraints.index)
