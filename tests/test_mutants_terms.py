@@ -121,3 +121,111 @@ class TestLiquidityOn:
         ).solve()
         assert res.status == "optimal"
         assert not any(str(k).startswith("liquidity") for k in res.constraints.index)
+
+
+# ---------------------------------------------------------------- parameters, repr
+class TestParameterSpecs:
+    def test_interval_text(self) -> None:
+        from constraints._base import ParameterSpec
+
+        assert ParameterSpec("k", 1.0).interval == "[0, inf)"
+        assert ParameterSpec("k", 1.0, lower=None, upper=2.0).interval == "(-inf, 2]"
+        assert (
+            ParameterSpec("k", 1.0, lower=None, upper=2.0, upper_open=True).interval == "(-inf, 2)"
+        )
+        assert ParameterSpec("k", 1.0, lower=0.5, lower_open=True, upper=3.0).interval == "(0.5, 3]"
+
+    def test_budget_parameters(self) -> None:
+        from constraints import Budget
+
+        (spec,) = Budget(0.5).parameters()
+        assert spec.key == "budget.total"
+        assert spec.value == 0.5
+        assert spec.lower is None and spec.upper is None
+        assert spec.description == "sum of x"
+        assert spec.interval == "(-inf, inf)"
+        assert spec.check(-3.0) == -3.0
+
+    def test_expected_pnl_parameters_and_message(self) -> None:
+        from constraints import ExpectedPnL
+        from constraints.errors import ConstraintSpecificationError
+
+        (spec,) = ExpectedPnL(-0.01).parameters()
+        assert spec.key == "expected_pnl.min"
+        assert spec.value == -0.01
+        assert spec.lower is None and spec.upper is None
+        assert spec.description == "expected return of the hedged book over the horizon"
+        assert spec.check(-5.0) == -5.0
+        with pytest.raises(
+            ConstraintSpecificationError,
+            match="The 'min' parameter of ExpectedPnL must be a finite number",
+        ):
+            ExpectedPnL(float("nan"))
+
+    @pytest.mark.parametrize("on", ["trades", "positions"])
+    def test_liquidity_parameters(self, on: str) -> None:
+        from constraints.errors import ConstraintSpecificationError
+
+        key = "liquidity" if on == "trades" else "liquidity_positions"
+        p, d = Liquidity(0.1, days=2.0, on=on).parameters()  # type: ignore[arg-type]
+        assert (p.key, p.value, p.description) == (
+            f"{key}.max_participation",
+            0.1,
+            f"fraction of ADV ({on})",
+        )
+        assert p.lower == 0.0 and p.lower_open
+        assert (d.key, d.value, d.description) == (f"{key}.days", 2.0, f"days ({on})")
+        assert d.lower == 0.0 and d.lower_open is True and d.interval == "(0, inf)"
+        with pytest.raises(
+            ConstraintSpecificationError, match=rf"'{key}.days' parameter .*\(0, inf\)"
+        ):
+            d.check(0.0)
+
+    def test_factor_exposure_repr_and_fields(self) -> None:
+        from constraints import FactorExposure
+
+        assert (
+            repr(FactorExposure("MKT", min=-0.1, max=0.2))
+            == "FactorExposure('MKT', min=-0.1, max=0.2)"
+        )
+        assert repr(FactorExposure("MKT", max=0.2)) == "FactorExposure('MKT', max=0.2)"
+        fe = FactorExposure("MKT", min=-0.1)
+        assert fe.min == -0.1 and fe.max is None
+        assert repr(fe) == "FactorExposure('MKT', min=-0.1)"
+
+
+# ---------------------------------------------------------------- Constraint.check
+class TestConstraintCheck:
+    def _compiled(self, constraint: object) -> object:
+        import cvxpy as cp
+
+        from constraints._base import Compiled, Row
+
+        x = cp.Variable(2)
+        return Compiled([Row("r", constraint(x), x[0], cp.Constant(1.0), "<=")], lambda d, v: None)
+
+    def test_good_row_passes(self) -> None:
+        import cvxpy as cp
+
+        p = cp.Parameter(nonneg=True)
+        c = self._compiled(lambda x: p * x[0] <= 1)
+        assert Liquidity(0.1).check(c) is None  # type: ignore[arg-type]
+
+    def test_non_dcp_row_raises(self) -> None:
+        import cvxpy as cp
+
+        from constraints.errors import ConvexityError
+
+        c = self._compiled(lambda x: cp.square(x[0]) >= 1)
+        with pytest.raises(ConvexityError, match="not DCP: r"):
+            Liquidity(0.1).check(c)  # type: ignore[arg-type]
+
+    def test_non_dpp_row_raises(self) -> None:
+        import cvxpy as cp
+
+        from constraints.errors import NotDPPError
+
+        p, q = cp.Parameter(nonneg=True), cp.Parameter(nonneg=True)
+        c = self._compiled(lambda x: (p * q) * x[0] <= 1)
+        with pytest.raises(NotDPPError, match="not DPP: r"):
+            Liquidity(0.1).check(c)  # type: ignore[arg-type]
