@@ -43,7 +43,8 @@ class TestMarketState:
         assert ms.dividend_yield["IDX"] == 0.015
         assert ms.dividend_yield_of("IDX") == 0.015
         assert ms.dividend_yield_of("OTHER") == 0.0
-        assert type(ms.rate) is float and ms.rate == 0.03
+        assert type(ms.rate) is float
+        assert ms.rate == 0.03
 
     def test_rate_converted_to_python_float(self) -> None:
         ms = oh.MarketState(rate=np.float32(0.25))
@@ -63,8 +64,9 @@ class TestMarketState:
         with pytest.raises(DataError) as info:
             oh.MarketState(volatility={"IDX": 20.0})
         msg = str(info.value)
-        assert "volatility" in msg
-        assert "annual volatilities, decimal (0.2 = 20%)" in msg
+        assert msg.startswith(
+            "The 'volatility' argument holds annual volatilities, decimal (0.2 = 20%) and must"
+        )
         # the upper bound 5 is included
         assert oh.MarketState(volatility={"IDX": 5.0}).volatility_of("IDX") == 5.0
 
@@ -141,7 +143,8 @@ class TestParameterSpecs:
         (spec,) = Budget(0.5).parameters()
         assert spec.key == "budget.total"
         assert spec.value == 0.5
-        assert spec.lower is None and spec.upper is None
+        assert spec.lower is None
+        assert spec.upper is None
         assert spec.description == "sum of x"
         assert spec.interval == "(-inf, inf)"
         assert spec.check(-3.0) == -3.0
@@ -153,7 +156,8 @@ class TestParameterSpecs:
         (spec,) = ExpectedPnL(-0.01).parameters()
         assert spec.key == "expected_pnl.min"
         assert spec.value == -0.01
-        assert spec.lower is None and spec.upper is None
+        assert spec.lower is None
+        assert spec.upper is None
         assert spec.description == "expected return of the hedged book over the horizon"
         assert spec.check(-5.0) == -5.0
         with pytest.raises(
@@ -173,9 +177,12 @@ class TestParameterSpecs:
             0.1,
             f"fraction of ADV ({on})",
         )
-        assert p.lower == 0.0 and p.lower_open
+        assert p.lower == 0.0
+        assert p.lower_open
         assert (d.key, d.value, d.description) == (f"{key}.days", 2.0, f"days ({on})")
-        assert d.lower == 0.0 and d.lower_open is True and d.interval == "(0, inf)"
+        assert d.lower == 0.0
+        assert d.lower_open is True
+        assert d.interval == "(0, inf)"
         with pytest.raises(
             ConstraintSpecificationError, match=rf"'{key}.days' parameter .*\(0, inf\)"
         ):
@@ -190,7 +197,8 @@ class TestParameterSpecs:
         )
         assert repr(FactorExposure("MKT", max=0.2)) == "FactorExposure('MKT', max=0.2)"
         fe = FactorExposure("MKT", min=-0.1)
-        assert fe.min == -0.1 and fe.max is None
+        assert fe.min == -0.1
+        assert fe.max is None
         assert repr(fe) == "FactorExposure('MKT', min=-0.1)"
 
 
