@@ -202,6 +202,7 @@ class TestEveryMethodGivesThePlainOptimum:
 
 class TestThePlane:
     @settings(max_examples=60, deadline=None)
+    @example(seed=3417, n=126, alpha=0.984375, unequal=False, coarse=False)
     @given(
         seed=st.integers(0, 10_000),
         n=st.integers(10, 500),
@@ -225,7 +226,9 @@ class TestThePlane:
         assert es == pytest.approx(expected_shortfall(book + g @ x, alpha, p), rel=1e-12, abs=1e-14)
         assert a + grad @ x == pytest.approx(es, rel=1e-12, abs=1e-14)
         for y in rng.normal(size=(5, 3)) * 3.0:
-            assert a + grad @ y <= expected_shortfall(book + g @ y, alpha, p) + 1e-12
+            es_y = expected_shortfall(book + g @ y, alpha, p)
+            # roundoff scales with the size of the figure (seed 3417: 1.5e-12 at 10.19)
+            assert a + grad @ y <= es_y + 1e-12 * max(1.0, abs(es_y))
 
 
 class TestWarmStarts:
