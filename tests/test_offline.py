@@ -154,6 +154,9 @@ def guarded_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
     env = dict(os.environ, PYTHONPATH=path, OPTIHEDGE_OFFLINE_LOG=str(log), MPLBACKEND="Agg")
     for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy"):
         env.pop(proxy, None)
+    # under `make mutants` the mutant marker must not follow the child into a folder that
+    # holds no mutmut configuration (the child would fail before it tries the network)
+    env.pop("MUTANT_UNDER_TEST", None)
     return env, log
 
 
