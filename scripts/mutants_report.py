@@ -7,6 +7,13 @@ call, changed or replaced by ``None``): the user sees other words, never another
 or another exception type. Everything else that lived is
 listed with its diff, in ``mutants-report.md``, so a reader can check each verdict.
 
+Other survivors shown equivalent by reading them (no input can tell them from the
+original: a default passed explicitly, a flag on arrays of equal length...) are listed in
+``scripts/mutants_equivalent.toml``, each with its reason and the mutant's changed line; an
+entry whose line no longer matches the mutant (the source moved) is ignored and reported
+as stale, so the list cannot hide a new survivor. The report prints every such mutant with
+its reason and diff.
+
 Usage: ``python scripts/mutants_report.py [--out mutants-report.md] [--diffs]``.
 """
 
@@ -15,6 +22,7 @@ from __future__ import annotations
 import argparse
 import ast
 import sys
+import tomllib
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -71,6 +79,26 @@ def only_message_differs(original: str, mutant: str) -> bool:
         return False
 
 
+EQUIVALENT_LIST = Path(__file__).with_name("mutants_equivalent.toml")
+
+
+def shown_equivalent(path: Path = EQUIVALENT_LIST) -> dict[str, tuple[str, str]]:
+    """Mutant name -> (reason, changed line) from the reviewed list."""
+    if not path.exists():
+        return {}
+    entries = tomllib.loads(path.read_text())
+    return {e["mutant"]: (e["reason"], e["line"].strip()) for e in entries.get("mutant", [])}
+
+
+def changed_lines(diff: str) -> set[str]:
+    """Return the added lines of a unified diff, stripped."""
+    return {
+        line[1:].strip()
+        for line in diff.splitlines()
+        if line.startswith("+") and not line.startswith("+++")
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="mutants-report.md")
@@ -91,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     lived: list[tuple[str, str, str]] = []
     equivalent: list[tuple[str, str]] = []
+    reviewed = shown_equivalent()
+    shown: list[tuple[str, str, str]] = []
+    matched: set[str] = set()
     for path in sorted(walk_mutatable_files()):
         data = SourceFileMutationData(path=path)
         data.load()
@@ -112,14 +143,21 @@ def main(argv: list[str] | None = None) -> int:
                 row["equivalent (message)"] += 1
                 equivalent.append((key, str(path)))
                 continue
+            diff = get_diff_for_mutant(key, path=path)
+            if key in reviewed and reviewed[key][1] in changed_lines(diff):
+                matched.add(key)
+                row["equivalent (shown)"] += 1
+                shown.append((key, reviewed[key][0], diff))
+                continue
             row[status] += 1
-            lived.append((key, status, get_diff_for_mutant(key, path=path)))
+            lived.append((key, status, diff))
 
     columns = [
         "generated",
         "killed",
         "timeout",
         "equivalent (message)",
+        "equivalent (shown)",
         "survived",
         "no tests",
         "suspicious",
@@ -139,24 +177,34 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "",
         "lived % = (survived + no tests + suspicious + not checked) / "
-        "(generated - equivalent (message)).",
+        "(generated - equivalent (message) - equivalent (shown)).",
         "",
         f"## Survivors ({len(lived)})",
         "",
     ]
     for key, status, diff in lived:
         lines += [f"### {key} ({status})", "", "```diff", diff, "```", ""]
+    lines += [f"## Shown equivalent ({len(shown)}, from {EQUIVALENT_LIST.name})", ""]
+    for key, reason, diff in shown:
+        lines += [f"### {key}", "", reason, "", "```diff", diff, "```", ""]
+    stale = sorted(set(reviewed) - matched)
+    if stale:
+        lines += [f"## Stale entries of {EQUIVALENT_LIST.name} ({len(stale)}, ignored)", ""]
+        lines += [f"- {key}" for key in stale] + [""]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines[: len(counts) + 8]))
     if args.diffs:
         for key, status, diff in lived:
             print(f"\n# {key} ({status})\n{diff}")
-    print(f"\nwritten: {args.out} ({len(lived)} survivors, {len(equivalent)} message-only)")
+    print(
+        f"\nwritten: {args.out} ({len(lived)} survivors, {len(equivalent)} message-only, "
+        f"{len(shown)} shown equivalent, {len(stale)} stale list entries)"
+    )
     return 0
 
 
 def _row(name: str, row: Counter[str], columns: list[str]) -> str:
-    kept = row["generated"] - row["equivalent (message)"]
+    kept = row["generated"] - row["equivalent (message)"] - row["equivalent (shown)"]
     alive = row["survived"] + row["no tests"] + row["suspicious"] + row["not checked"]
     share = 100.0 * alive / kept if kept else 0.0
     return f"| {name} | " + " | ".join(str(row[c]) for c in columns) + f" | {share:.1f} |"
