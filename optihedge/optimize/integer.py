@@ -50,6 +50,7 @@ _MAX_ENUMERATED = 10
 #: above this many contracts in a position, whole contracts skip the MIP (see the module)
 MAX_MIP_COUNT = 1_000_000
 _MAX_MOVES = 200  # rounds of moves of the polish (each tries every count)
+_MAX_LATTICE = 100_000  # lattice points of a quadratic model's ellipsoid enumerated
 
 Solve = Callable[[cp.Problem, bool], tuple[str, dict[str, Any]]]
 Difference = Callable[[np.ndarray, np.ndarray], float]
@@ -231,8 +232,62 @@ class _Search:
                         step_best, direction = further, 2.0 * direction
                     best, moved = step_best, True
             if not moved:
-                break
+                jump = self.quadratic_step(best)
+                if jump is None:
+                    break
+                best = jump
         return best
+
+    def quadratic_step(self, best: _Point) -> _Point | None:
+        r"""The best lattice point of the objective's quadratic model around ``best``.
+
+        One-contract moves stall in a valley (instruments on correlated indices): the
+        better counts lie along a diagonal. The model :math:`q(d) = g^\top d +
+        \tfrac12 d^\top H d` is measured by exact differences at ``best``, its steps
+        and its pairwise steps (exact for a quadratic objective); the lattice points in
+        its ellipsoid :math:`q(d) \le 0` are enumerated (up to :data:`_MAX_LATTICE`
+        of them), and the model's best is kept if the objective confirms it. None when
+        the model is not convex, a neighbour is infeasible, or nothing gains.
+        """
+        if self.difference is None:
+            return None
+        n = len(best.counts)
+        eye = np.eye(n)
+
+        def change(d: np.ndarray) -> float | None:
+            point = self.evaluate(best.counts + d)
+            return None if point is None else -self.gain(point, best)
+
+        ups = [change(eye[i]) for i in range(n)]
+        downs = [change(-eye[i]) for i in range(n)]
+        if any(v is None for v in ups + downs):
+            return None
+        up, down = np.array(ups, dtype=float), np.array(downs, dtype=float)
+        g = (up - down) / 2.0
+        h = np.diag(up + down)
+        for i, j in itertools.combinations(range(n), 2):
+            both = change(eye[i] + eye[j])
+            if both is None:
+                return None
+            h[i, j] = h[j, i] = both - g[i] - g[j] - (h[i, i] + h[j, j]) / 2.0
+        try:
+            inverse = np.linalg.inv(h)
+            np.linalg.cholesky(h)
+        except np.linalg.LinAlgError:
+            return None
+        centre = -inverse @ g
+        radius = max(-0.5 * float(g @ centre), 0.0)  # q(0) - q(centre)
+        half = np.sqrt(2.0 * radius * np.maximum(np.diag(inverse), 0.0))
+        axes = [np.arange(np.ceil(c - w), np.floor(c + w) + 1.0) for c, w in zip(centre, half)]
+        if any(len(a) == 0 for a in axes) or np.prod([len(a) for a in axes]) > _MAX_LATTICE:
+            return None
+        lattice = np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, n)
+        model = lattice @ g + 0.5 * np.einsum("ij,jk,ik->i", lattice, h, lattice)
+        step = lattice[int(np.argmin(model))]
+        if not step.any():
+            return None
+        jump = self.evaluate(best.counts + step)
+        return jump if self.better(jump, best) else None
 
 
 def polish(
