@@ -3,11 +3,11 @@
 The exact MIP (SCIP for variance, HiGHS for expected shortfall) against the integer
 optimum over a grid; the documented rounding search (every floor/ceiling combination up
 to 10 instruments, nearest rounding and one-contract moves beyond, then moves of the
-counts) against the neighbours of the continuous optimum; the fallback when SCIP is missing; the MIP gap
-the solver is given; and whole contracts rounded under an expected shortfall solved by
-cutting planes, alone and in a sweep (expected shortfall by hand: the mean of the worst
-``1 - alpha`` of the losses with equal probabilities, the boundary scenario counted for
-its fraction).
+counts) against the neighbours of the continuous optimum; the fallback when SCIP is
+missing; the MIP gap the solver is given; and whole contracts rounded under an expected
+shortfall solved by cutting planes, alone and in a sweep (expected shortfall by hand:
+the mean of the worst ``1 - alpha`` of the losses with equal probabilities, the boundary
+scenario counted for its fraction).
 """
 
 from __future__ import annotations

@@ -50,9 +50,7 @@ def _risk_model() -> RiskModel:
 def _exact_variance(w: list[Fraction]) -> Fraction:
     """``w' S w`` with no rounding (S's float entries are exact binary fractions)."""
     s = [[Fraction(float(v)) for v in row] for row in COV]
-    return sum(
-        (w[i] * s[i][j] * w[j] for i in range(len(w)) for j in range(len(w))), Fraction(0)
-    )
+    return sum((w[i] * s[i][j] * w[j] for i in range(len(w)) for j in range(len(w))), Fraction(0))
 
 
 # ------------------------------------------------------ variance, one inverse ETF
@@ -73,7 +71,9 @@ def _one_etf_by_hand(value: float) -> tuple[float, int]:
     k_star = COV[0, 2] / COV[2, 2] * value / PRICE_SH
     unit = Fraction(PRICE_SH) / Fraction(value)
     window = range(int(np.floor(k_star)) - 3, int(np.ceil(k_star)) + 4)
-    values = {k: _exact_variance([Fraction(1), Fraction(0), -k * unit, Fraction(0)]) for k in window}
+    values = {
+        k: _exact_variance([Fraction(1), Fraction(0), -k * unit, Fraction(0)]) for k in window
+    }
     ranked = sorted(values, key=values.__getitem__)
     assert values[ranked[1]] > values[ranked[0]]  # one best count
     assert ranked[0] in (np.floor(k_star), np.ceil(k_star))  # convex: a neighbour
@@ -135,7 +135,7 @@ def _two_by_hand(value: float) -> tuple[np.ndarray, tuple[int, int]]:
     s_hh, s_hb = COV[2:, 2:], COV[2:, :2]
     y = np.linalg.solve(s_hh, -s_hb @ b)  # hedge exposures (-x_SH, x_QQQ)
     k_star = np.array([-y[0] / PRICE_SH, y[1] / PRICE_ETF]) * value
-    k0 = [int(round(k)) for k in k_star]
+    k0 = [round(float(k)) for k in k_star]
     unit = [-Fraction(PRICE_SH) / Fraction(value), Fraction(PRICE_ETF) / Fraction(value)]
     s = [[Fraction(float(v)) for v in row] for row in COV]
     book = [Fraction(3, 5), Fraction(2, 5)]

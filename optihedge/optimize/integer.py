@@ -102,9 +102,7 @@ def _fix(parts: Sequence[IntegerPart], counts: Sequence[np.ndarray], cv: np.ndar
         part.target.value = _units(part, cv) * k
 
 
-def counts_of(
-    x: np.ndarray, parts: Sequence[IntegerPart], cv: np.ndarray
-) -> list[np.ndarray]:
+def counts_of(x: np.ndarray, parts: Sequence[IntegerPart], cv: np.ndarray) -> list[np.ndarray]:
     """Contract counts (not rounded) of positions ``x``, part by part."""
     return [np.asarray(x[p.index], dtype=np.float64) / _units(p, cv) for p in parts]
 
@@ -209,16 +207,16 @@ class _Search:
                     slope_up, slope_down = -self.gain(up, best), -self.gain(down, best)
                     curvature = slope_up + slope_down
                     if curvature > 0.0:
-                        step = round(-(slope_up - slope_down) / (2.0 * curvature))
-                        if abs(step) > 1:
-                            steps.append(float(step))
+                        step = -(slope_up - slope_down) / (2.0 * curvature)
+                        if 1.5 <= abs(step) < 1e15:  # beyond one contract, and finite
+                            steps.append(float(np.round(step)))
                 step_best = best
                 for candidate in (up, down):
                     if self.better(candidate, step_best):
                         assert candidate is not None
                         step_best = candidate
-                for step in steps:
-                    jump = self.evaluate(best.counts + step * unit)
+                for length in steps:
+                    jump = self.evaluate(best.counts + length * unit)
                     if self.better(jump, step_best):
                         assert jump is not None
                         step_best = jump
@@ -239,7 +237,7 @@ class _Search:
         return best
 
     def quadratic_step(self, best: _Point) -> _Point | None:
-        r"""The best lattice point of the objective's quadratic model around ``best``.
+        r"""Return the best lattice point of the objective's quadratic model around ``best``.
 
         One-contract moves stall in a valley (instruments on correlated indices): the
         better counts lie along a diagonal. The model :math:`q(d) = g^\top d +
@@ -278,7 +276,10 @@ class _Search:
         centre = -inverse @ g
         radius = max(-0.5 * float(g @ centre), 0.0)  # q(0) - q(centre)
         half = np.sqrt(2.0 * radius * np.maximum(np.diag(inverse), 0.0))
-        axes = [np.arange(np.ceil(c - w), np.floor(c + w) + 1.0) for c, w in zip(centre, half)]
+        axes = [
+            np.arange(np.ceil(c - w), np.floor(c + w) + 1.0)
+            for c, w in zip(centre, half, strict=True)
+        ]
         if any(len(a) == 0 for a in axes) or np.prod([len(a) for a in axes]) > _MAX_LATTICE:
             return None
         lattice = np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, n)
@@ -300,7 +301,7 @@ def polish(
     solve: Solve,
     difference: Difference | None,
 ) -> Polished:
-    """The best of ``start``, the roundings of the continuous optimum, and moves from it.
+    """Return the best of ``start``, the continuous optimum's roundings, and moves from it.
 
     ``solve(problem, diagnose)`` runs the solver; ``fixed`` is the problem with every
     part's positions fixed to its ``target`` (the other positions are re-optimised for

@@ -429,7 +429,8 @@ class HedgeProblem:
         every position), and its roundings are the MIP answer's check. The limits are
         priced by a last continuous solve with the contracts fixed.
         """
-        assert self._relaxed is not None and self._fixed is not None
+        assert self._relaxed is not None
+        assert self._fixed is not None
         cv = self._data.attribute("contract_value")
         x, parts, fixed = self._x, self._parts, self._fixed
 
