@@ -166,6 +166,7 @@ class _Search:
         self.solve, self.difference = solve, difference
         self.sizes = np.cumsum([len(p.index) for p in parts])[:-1]
         self.seen: dict[tuple[float, ...], _Point | None] = {}
+        self.noise = 0.0  # relative solver noise a MIP's answer must be beaten by
 
     def split(self, flat: np.ndarray) -> list[np.ndarray]:
         return list(np.split(flat, self.sizes))
@@ -189,7 +190,9 @@ class _Search:
         """How much ``a`` lowers the objective against ``b`` (> 0: ``a`` is better)."""
         if self.difference is not None:
             return -self.difference(a.x, b.x)
-        return b.value - a.value - 1e-15  # solver values: the old, coarser comparison
+        # solver values: coarse; a MIP's answer gives way only beyond the solver's accuracy
+        margin = max(1e-15, self.noise * max(1.0, abs(b.value)))
+        return b.value - a.value - margin
 
     def better(self, a: _Point | None, b: _Point | None) -> bool:
         return a is not None and (b is None or self.gain(a, b) > 0.0)
@@ -306,7 +309,8 @@ def polish(
     ``solve(problem, diagnose)`` runs the solver; ``fixed`` is the problem with every
     part's positions fixed to its ``target`` (the other positions are re-optimised for
     every candidate). ``difference(a, b)``: the objective at ``a`` minus at ``b``,
-    computed exactly; None compares the solver's objective values.
+    computed exactly; None compares the solver's objective values (then without moves,
+    and ``start`` gives way only to a gain beyond 1e-9 relative).
 
     Raises
     ------
@@ -318,6 +322,7 @@ def polish(
     first: _Point | None = None
     if start is not None:
         best = first = search.evaluate(np.concatenate(start))
+        search.noise = 1e-9
     tried = 0
     for counts in _roundings(x_relaxed, parts, contract_value):
         tried += 1
@@ -331,7 +336,8 @@ def polish(
             "limit."
         )
     evaluated = len(search.seen)
-    best = search.moves(best)
+    if difference is not None:  # moves need exact comparisons (solver noise would walk)
+        best = search.moves(best)
     return Polished(
         search.split(best.counts),
         tried,

@@ -536,8 +536,17 @@ class RobustVariance(Objective):
                 }
             }
 
+        def difference(a: np.ndarray, b: np.ndarray) -> float:
+            # max_k f_k(a) - max_k f_k(b) = max_k (f_k(b) - max f(b) + (f_k(a) - f_k(b))):
+            # each window's change exact; the windows' gaps at b matter only near a tie
+            at_b = [float(np.sum((p.a.value @ b + p.a0.value) ** 2)) for p in params.values()]
+            top = max(at_b)
+            changes = [p.difference(a, b) for p in params.values()]
+            worst = max(v - top + d for v, d in zip(at_b, changes, strict=True))
+            return float(weight.value) * worst
+
         cons = [e <= t for e in exprs.values()]
-        return CompiledObjective(weight * t, cons, refresh, report=report)
+        return CompiledObjective(weight * t, cons, refresh, report=report, difference=difference)
 
     def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
         """Largest variance of the unhedged book across the windows."""

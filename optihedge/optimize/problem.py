@@ -477,6 +477,10 @@ class HedgeProblem:
                 "found by the exact rounding search instead of the MIP: every floor/ceiling "
                 "combination of the continuous optimum, then moves of the counts while the "
                 "objective falls, compared by exact differences."
+                if difference is not None
+                else "combination of the continuous optimum, compared by the solver's "
+                "objective values (this objective has no exact difference: neighbouring "
+                "counts may be told apart only to the solver's accuracy)."
             )
         else:
             stats["whole_contracts_method"] = "rounding_search"
