@@ -130,7 +130,9 @@ class WholeContracts(Constraint):
     with :math:`c_i` one contract's value as a fraction of the book. The problem becomes
     mixed-integer: solved exactly by a MIP solver (HiGHS when the objective is linear,
     such as expected shortfall; SCIP, ``pip install optihedge[mip]``, when it is
-    quadratic), or by the documented rounding search otherwise (see
+    quadratic), or by the documented rounding search otherwise; either answer is then
+    checked against the roundings of the continuous optimum and moves of the counts, and
+    above 1,000,000 contracts in a position the search replaces the MIP (see
     ``optihedge.optimize.integer``).
 
     Parameters

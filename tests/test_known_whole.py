@@ -2,12 +2,12 @@
 
 The exact MIP (SCIP for variance, HiGHS for expected shortfall) against the integer
 optimum over a grid; the documented rounding search (every floor/ceiling combination up
-to 10 instruments, nearest rounding and one-contract moves beyond) against the best of
-the neighbours of the continuous optimum; the fallback when SCIP is missing; the MIP gap
-the solver is given; and whole contracts rounded under an expected shortfall solved by
-cutting planes, alone and in a sweep (expected shortfall by hand: the mean of the worst
-``1 - alpha`` of the losses with equal probabilities, the boundary scenario counted for
-its fraction).
+to 10 instruments, nearest rounding and one-contract moves beyond, then moves of the
+counts) against the neighbours of the continuous optimum; the fallback when SCIP is
+missing; the MIP gap the solver is given; and whole contracts rounded under an expected
+shortfall solved by cutting planes, alone and in a sweep (expected shortfall by hand:
+the mean of the worst ``1 - alpha`` of the losses with equal probabilities, the boundary
+scenario counted for its fraction).
 """
 
 from __future__ import annotations
@@ -102,12 +102,16 @@ class TestVarianceWholeContracts:
         np.testing.assert_allclose(res.allocation["units"].to_numpy(), optimum, atol=1e-6)
         assert res.objective_value == pytest.approx(_pair_variance(optimum[None])[0], rel=1e-7)
 
-    def test_rounding_is_the_best_floor_or_ceiling(self) -> None:
-        _, _, neighbour = _pair_by_hand()
+    def test_rounding_starts_from_the_best_floor_or_ceiling(self) -> None:
+        # the four floor/ceiling pairs, then moves of the counts: the quadratic model's
+        # lattice step reaches the optimum along the valley (issue 20)
+        _, optimum, neighbour = _pair_by_hand()
         res = _pair_problem("rounding").solve()
-        np.testing.assert_allclose(res.allocation["units"].to_numpy(), neighbour, atol=1e-6)
+        np.testing.assert_allclose(res.allocation["units"].to_numpy(), optimum, atol=1e-6)
         assert res.solver_stats["roundings_tried"] == 4
-        assert res.objective_value == pytest.approx(_pair_variance(neighbour[None])[0], rel=1e-7)
+        assert res.solver_stats["moves_tried"] > 0
+        assert res.objective_value == pytest.approx(_pair_variance(optimum[None])[0], rel=1e-7)
+        assert res.objective_value < _pair_variance(neighbour[None])[0]
 
     def test_without_scip_the_default_falls_back_to_the_rounding_search(
         self, monkeypatch: pytest.MonkeyPatch
@@ -120,8 +124,10 @@ class TestVarianceWholeContracts:
         assert res.status == "optimal"
         assert res.solver_stats["solver"] != "SCIP"
         assert res.solver_stats["roundings_tried"] == 4  # the four floor/ceiling pairs
-        np.testing.assert_allclose(res.allocation["units"].to_numpy(), neighbour, atol=1e-6)
-        assert res.objective_value > _pair_variance(optimum[None])[0]  # not exact, as said
+        assert res.solver_stats["whole_contracts_method"] == "rounding_search"
+        # then moves of the counts from the best of them (issue 20): here the optimum
+        np.testing.assert_allclose(res.allocation["units"].to_numpy(), optimum, atol=1e-6)
+        assert res.objective_value < _pair_variance(neighbour[None])[0]
         with pytest.raises(SpecificationError, match=r"needs the SCIP solver.*optihedge\[mip\]"):
             _pair_problem("exact")
 

@@ -32,10 +32,12 @@ __all__ = [
     "RobustVariance",
     "TradingCost",
     "Variance",
+    "expression_difference",
 ]
 
 TRADING_DAYS = 252
 Refresh = Callable[[HedgeData, Mapping[str, float]], None]
+Difference = Callable[[np.ndarray, np.ndarray], float]
 
 
 #: build option a sweep sets on its copy of a problem (terms may compile for re-solves)
@@ -76,6 +78,12 @@ class CompiledObjective:
     start : callable ``() -> None``, optional
         Called before every solve (a cutting-plane loop starts again, keeping its
         planes, when only limits changed and ``refresh`` was not called).
+    difference : callable ``(a, b) -> float``, optional
+        The expression's value at positions ``a`` minus its value at ``b``, computed
+        without the cancellation of two large values (whole contracts compare
+        neighbouring counts whose objectives differ in the 15th digit and beyond).
+        When None, :func:`expression_difference` evaluates the expression if it reads
+        the positions only.
     """
 
     expression: cp.Expression
@@ -87,6 +95,26 @@ class CompiledObjective:
     bind: Callable[[cp.Problem], None] | None = None
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     start: Callable[[], None] | None = None
+    difference: Difference | None = None
+
+
+def expression_difference(expression: cp.Expression, x: cp.Variable) -> Difference | None:
+    """``f(a) - f(b)`` by evaluating ``expression`` if it reads ``x`` only, else None.
+
+    Exact enough for terms linear or piecewise linear in the positions (costs): their
+    values at neighbouring counts differ in the first order of one contract's value.
+    ``x.value`` is left at ``b``.
+    """
+    if [v.id for v in expression.variables()] != [x.id]:
+        return None
+
+    def difference(a: np.ndarray, b: np.ndarray) -> float:
+        x.value = a
+        high = float(expression.value)
+        x.value = b
+        return high - float(expression.value)
+
+    return difference
 
 
 class Objective(ABC):
@@ -222,6 +250,12 @@ class SumObjective(Objective):
                 if part.start is not None:
                     part.start()
 
+        differences = [p.difference or expression_difference(p.expression, ctx.x) for p in parts]
+        known = [d for d in differences if d is not None]
+
+        def difference(a: np.ndarray, b: np.ndarray) -> float:
+            return sum(d(a, b) for d in known)
+
         return CompiledObjective(
             cp.sum(cp.hstack([p.expression for p in parts])),
             [c for p in parts for c in p.constraints],
@@ -232,6 +266,7 @@ class SumObjective(Objective):
             bind,
             {k: v for p in parts for k, v in p.settings.items()},
             start,
+            difference if len(known) == len(parts) else None,
         )
 
     def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
@@ -280,6 +315,11 @@ class _RiskParameters:
 
     def expression(self, x: cp.Variable) -> cp.Expression:
         return cp.sum_squares(self.a0 + self.a @ x) + self.c
+
+    def difference(self, a: np.ndarray, b: np.ndarray) -> float:
+        r"""``f(a) - f(b)`` as :math:`(A(a-b))^\top (2a_0 + A(a+b))`: no cancellation."""
+        m = np.asarray(self.a.value)
+        return float(m @ (a - b) @ (2.0 * np.asarray(self.a0.value) + m @ (a + b)))
 
     def set(self, risk: FactorRisk, data: HedgeData, scale: float) -> None:
         g, d = risk.root_factors()
@@ -344,6 +384,11 @@ class _GammaParameters:
 
     def expression(self, x: cp.Variable) -> cp.Expression:
         return cp.sum_squares(self.b @ x)
+
+    def difference(self, a: np.ndarray, b: np.ndarray) -> float:
+        """``f(a) - f(b)`` as a product of a difference and a sum (no cancellation)."""
+        m = np.asarray(self.b.value)
+        return float(m @ (a - b) @ (m @ (a + b)))
 
     def set(self, data: HedgeData, scale: float) -> None:
         gamma = data.attribute("gamma")
@@ -423,7 +468,11 @@ class Variance(Objective):
         expr = p.expression(ctx.x)
         if gamma is not None:
             expr = expr + gamma.expression(ctx.x)
-        return CompiledObjective(expr, refresh=refresh, report=report)
+
+        def difference(a: np.ndarray, b: np.ndarray) -> float:
+            return p.difference(a, b) + (0.0 if gamma is None else gamma.difference(a, b))
+
+        return CompiledObjective(expr, refresh=refresh, report=report, difference=difference)
 
     def reads(self) -> tuple[str, ...]:
         """Read the gamma, in the delta-gamma approximation."""
@@ -487,8 +536,17 @@ class RobustVariance(Objective):
                 }
             }
 
+        def difference(a: np.ndarray, b: np.ndarray) -> float:
+            # max_k f_k(a) - max_k f_k(b) = max_k (f_k(b) - max f(b) + (f_k(a) - f_k(b))):
+            # each window's change exact; the windows' gaps at b matter only near a tie
+            at_b = [float(np.sum((p.a.value @ b + p.a0.value) ** 2)) for p in params.values()]
+            top = max(at_b)
+            changes = [p.difference(a, b) for p in params.values()]
+            worst = max(v - top + d for v, d in zip(at_b, changes, strict=True))
+            return float(weight.value) * worst
+
         cons = [e <= t for e in exprs.values()]
-        return CompiledObjective(weight * t, cons, refresh, report=report)
+        return CompiledObjective(weight * t, cons, refresh, report=report, difference=difference)
 
     def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
         """Largest variance of the unhedged book across the windows."""

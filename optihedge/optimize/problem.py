@@ -36,7 +36,12 @@ from optihedge.optimize.data import build_data, check_instruments, scaled
 from optihedge.optimize.diagnose import conflicting_limits, limit_groups, name_the_culprit
 from optihedge.optimize.direct import ONE_SIDED, DirectSolve
 from optihedge.optimize.inputs import HedgeInputs, carry_inputs
-from optihedge.optimize.objectives import SWEEP_OPTION, CompiledObjective, Objective
+from optihedge.optimize.objectives import (
+    SWEEP_OPTION,
+    CompiledObjective,
+    Objective,
+    expression_difference,
+)
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import POSITION_TOLERANCE, HedgeResult, make_result
 from optihedge.optimize.solve import DEFAULT_SOLVERS, limit_numbers, limit_table, run
@@ -231,9 +236,10 @@ class HedgeProblem:
         if parts and self._plan.exact:
             self._problem = cp.Problem(goal, plain + [r for p in parts for r in p.integer_rows])
             self._fixed = cp.Problem(goal, plain + fixed)
+            self._relaxed = cp.Problem(goal, plain)
         elif parts:
             self._relaxed = cp.Problem(goal, plain)
-            self._problem = cp.Problem(goal, plain + fixed)
+            self._problem = self._fixed = cp.Problem(goal, plain + fixed)
         else:
             self._problem = cp.Problem(goal, plain)
         if self._objective.bind is not None:
@@ -400,21 +406,9 @@ class HedgeProblem:
     def _solve_once(
         self, solver: str | None, options: Mapping[str, Any]
     ) -> tuple[str, dict[str, Any]]:
-        cv = self._data.attribute("contract_value")
-        if self._relaxed is not None:
-            return integer.search_roundings(
-                self._relaxed,
-                self._problem,
-                self._parts,
-                cv,
-                self._x,
-                lambda problem, diagnose: self._run(problem, solver, options, diagnose),
-            )
+        if self._parts:
+            return self._solve_whole(solver, options)
         status, stats = self._run(self._problem, solver, options, True)
-        if self._fixed is not None:
-            integer.price_limits(
-                self._problem, self._fixed, self._parts, cv, self._x, DEFAULT_SOLVERS[0]
-            )
         if self._tie_breaker is not None:
             tb = self._tie_breaker.problem
             first = id(tb) not in self._warm
@@ -423,6 +417,73 @@ class HedgeProblem:
             stats["tie_break"] = self._tie_breaker.apply(
                 optimum, solver or DEFAULT_SOLVERS[0], first
             )
+        return status, stats
+
+    def _solve_whole(
+        self, solver: str | None, options: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """Whole contracts: the MIP or the rounding search, then checked (``integer.polish``).
+
+        The continuous relaxation is solved first: its counts decide whether the MIP can
+        tell neighbouring counts apart (at most ``integer.MAX_MIP_COUNT`` contracts in
+        every position), and its roundings are the MIP answer's check. The limits are
+        priced by a last continuous solve with the contracts fixed.
+        """
+        assert self._relaxed is not None
+        assert self._fixed is not None
+        cv = self._data.attribute("contract_value")
+        x, parts, fixed = self._x, self._parts, self._fixed
+
+        def solve(problem: cp.Problem, diagnose: bool) -> tuple[str, dict[str, Any]]:
+            return self._run(problem, solver, options, diagnose)
+
+        solve(self._relaxed, True)
+        x_relaxed = np.asarray(x.value, dtype=np.float64)
+        relaxed_counts = integer.counts_of(x_relaxed, parts, cv)
+        largest = max(float(np.max(np.abs(k))) for k in relaxed_counts)
+        mip = self._plan.exact and largest <= integer.MAX_MIP_COUNT
+        start: list[np.ndarray] | None = None
+        mip_stats: dict[str, Any] = {}
+        if mip:
+            _, mip_stats = solve(self._problem, True)
+            start = [np.round(k) for k in integer.counts_of(np.asarray(x.value), parts, cv)]
+        difference = self._objective.difference or expression_difference(
+            self._objective.expression, x
+        )
+        polished = integer.polish(start, x_relaxed, fixed, parts, cv, x, solve, difference)
+        integer.fix(parts, polished.counts, cv)
+        status, stats = solve(fixed, True)  # every limit priced at the whole contracts
+        stats = {**stats, **mip_stats}  # the MIP solver's figures when it ran
+        stats["roundings_tried"] = polished.roundings_tried
+        stats["moves_tried"] = polished.moves_tried
+        labels = self._data.instruments
+        where = int(np.argmax([np.max(np.abs(k)) for k in relaxed_counts]))
+        at = int(np.argmax(np.abs(relaxed_counts[where])))
+        label = labels[int(parts[where].index[at])]
+        if mip:
+            stats["whole_contracts_method"] = "mip"
+            if polished.start_beaten:
+                stats["whole_contracts_note"] = (
+                    f"Whole contracts: the {mip_stats.get('solver', 'MIP')} answer was beaten "
+                    "by a rounding of the continuous optimum or a move of the counts (its "
+                    "tolerances exceed one contract's effect here); the better counts are "
+                    "reported."
+                )
+        elif self._plan.exact:
+            stats["whole_contracts_method"] = "rounding_search"
+            stats["whole_contracts_note"] = (
+                f"Whole contracts: {label} needs about {largest:,.0f} contracts, more than "
+                f"{integer.MAX_MIP_COUNT:,} (beyond a MIP solver's tolerances), so they were "
+                "found by the exact rounding search instead of the MIP: every floor/ceiling "
+                "combination of the continuous optimum, then moves of the counts while the "
+                "objective falls, compared by exact differences."
+                if difference is not None
+                else "combination of the continuous optimum, compared by the solver's "
+                "objective values (this objective has no exact difference: neighbouring "
+                "counts may be told apart only to the solver's accuracy)."
+            )
+        else:
+            stats["whole_contracts_method"] = "rounding_search"
         return status, stats
 
     def _run(
@@ -443,7 +504,7 @@ class HedgeProblem:
         eager = bool(self._options.get(SWEEP_OPTION))
         first = id(problem) not in self._warm and self._objective.refine is None and not eager
         self._warm.add(id(problem))
-        exact = self._parts and self._plan.exact
+        exact = self._parts and self._plan.exact and problem is self._problem
         direct = not first and not exact and solver in (None, cp.CLARABEL) and not options
         if direct and self._objective.refine is None:
             done = self._direct_solve(problem, solver)
@@ -515,6 +576,11 @@ class HedgeProblem:
         ]
         return repr(constraint) + (f" now at {', '.join(changed)}" if changed else "")
 
+    @property
+    def _answered(self) -> cp.Problem:
+        """The problem whose value is the answer's: with whole contracts, the fixed one."""
+        return self._fixed if self._fixed is not None else self._problem
+
     def _positions(self) -> np.ndarray:
         x = np.array(self._x.value, dtype=np.float64)
         for part in self._parts:
@@ -561,7 +627,7 @@ class HedgeProblem:
         record: dict[str, Any] = {
             "x": x,
             "status": status,
-            "objective": float(self._problem.value) / data.objective_scale,
+            "objective": float(self._answered.value) / data.objective_scale,
             "volatility": float(np.sqrt(max(data.risk.variance_in_asset_order(z), 0.0))),
             "beta": float(c @ x + c0),
             "premium": float(premium @ x) * capital,
@@ -601,7 +667,7 @@ class HedgeProblem:
             data,
             x,
             limits=limits,
-            objective_value=float(self._problem.value) / data.objective_scale,
+            objective_value=float(self._answered.value) / data.objective_scale,
             status=status,
             stats={**stats, **report},
             capital=portfolio.capital,
@@ -609,6 +675,7 @@ class HedgeProblem:
             scenario_alpha=alpha,
             notes=[
                 *([stats["accuracy"]] if "accuracy" in stats else []),
+                *([stats["whole_contracts_note"]] if "whole_contracts_note" in stats else []),
                 *tie_notes(self._data.instruments, self._ties, self._tie_breaker is not None),
                 *(n for comp in self._compiled for n in comp.notes),
                 *kink_notes,

@@ -240,7 +240,32 @@ class ExpectedShortfall(Objective):
         return "active_set"
 
     def build(self, ctx: HedgeContext) -> CompiledObjective:
-        """Build the RU LP over K scenario slots (all with ``"lp"``), or cutting planes."""
+        """Build the RU LP over K scenario slots (all with ``"lp"``), or cutting planes.
+
+        Either way the term's ``difference`` is the expected shortfall by sorting at the
+        two positions (whole contracts compare neighbouring counts with it).
+        """
+        compiled = self._build(ctx)
+        state: dict[str, Any] = {}
+        refresh = compiled.refresh
+        weight_key = f"{self.key}.weight"
+
+        def remember(data: HedgeData, values: Mapping[str, float]) -> None:
+            refresh(data, values)
+            state.update(data=data, alpha=values[_ALPHA], weight=values[weight_key])
+
+        def difference(a: np.ndarray, b: np.ndarray) -> float:
+            data: HedgeData = state["data"]
+            _, _, p = _arrays(data)
+            es_a = expected_shortfall(data.hedged_scenario_returns(a), state["alpha"], p)
+            es_b = expected_shortfall(data.hedged_scenario_returns(b), state["alpha"], p)
+            return float(state["weight"] * data.objective_scale * (es_a - es_b))
+
+        compiled.refresh = remember
+        compiled.difference = difference
+        return compiled
+
+    def _build(self, ctx: HedgeContext) -> CompiledObjective:
         _, _, p = _arrays(ctx.data)
         _check_tail(self.alpha, p)
         method = self.chosen_method(
