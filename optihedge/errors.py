@@ -10,7 +10,9 @@ Three families for bad input, shared by all three packages (one class each, defi
   limit (:class:`ConstraintSpecificationError`) and a term that is not DPP
   (:class:`NotDPPError`) are specification errors too.
 
-Solve outcomes are :class:`RuntimeError` subclasses. :class:`DataWarning` flags data that
+Solve outcomes are :class:`RuntimeError` subclasses. A sweep's store that cannot be used
+now (in use by another process, a full disk) raises :class:`StoreError`, an
+:class:`OSError`. :class:`DataWarning` flags data that
 is usable but implausible (returns whose volatility suggests percent).
 """
 
@@ -43,6 +45,7 @@ __all__ = [
     "NotDPPError",
     "SolverFailedError",
     "SpecificationError",
+    "StoreError",
     "UnboundedError",
 ]
 
@@ -61,3 +64,7 @@ class UnboundedError(RuntimeError):
 
 class SolverFailedError(RuntimeError):
     """The solver stopped without a usable answer."""
+
+
+class StoreError(OSError):
+    """A sweep's store file cannot be used now: another process holds it, or the disk is full."""

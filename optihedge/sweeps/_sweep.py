@@ -222,8 +222,10 @@ def sweep(
     n_jobs : int, default 1
         joblib worker processes (-1: one per core).
     store : path, optional
-        A DuckDB file: every finished chunk is committed in one transaction; a sweep
-        killed at any moment and run again solves only the points not stored.
+        A local DuckDB file: every finished chunk is committed in one transaction; a
+        sweep killed at any moment and run again solves only the points not stored.
+        ``":memory:"``, ``"md:..."`` and URLs are refused (nothing durable, or not a
+        local file).
     resume : bool, default True
         Read points of the same sweep (same problem, inputs and grid) from the store.
     progress : bool or callable, optional
@@ -247,7 +249,12 @@ def sweep(
         Before any work: an empty grid, an unknown key (listing the valid ones), a value
         of the wrong type or out of range, a store path that cannot be written.
     DataError
-        A store file with another schema.
+        A store file with another schema, or one that is not a DuckDB database, is
+        damaged (truncated, corrupt) or was changed (views, macros, points without their
+        weights).
+    StoreError
+        A store file in use by another process, or a full disk (the chunks committed
+        before are kept).
     """
     if not isinstance(problem, HedgeProblem):
         raise SpecificationError(
@@ -294,7 +301,7 @@ def sweep(
         finally:
             bar.close()
         if db is not None and stored:
-            old_records, old_weights = db.load(sweep_id)
+            old_records, old_weights = db.load(sweep_id, [str(i) for i in problem.data.instruments])
             records = [r for r in old_records if int(r["point"]) in stored] + records
             weights.insert(0, old_weights[old_weights["point"].isin(stored)])
     finally:

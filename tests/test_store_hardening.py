@@ -1,0 +1,311 @@
+"""The sweep store and the runtime, hardened (issue 20).
+
+- every DuckDB error from a truncated, corrupt, tampered or locked store, and from a full
+  disk, is the project's typed error naming the 'store' argument and the fix;
+- only a local file path is a store (no ``:memory:``, no ``md:`` service, no URL);
+- opening a foreign file (SQLite) makes no network attempt: DuckDB's extension
+  auto-install is off (proved with a local extension repository that records requests);
+- a store is data, not code: views and macros are refused, and a stored optimal point
+  must have its weight rows;
+- the workers of a parallel sweep end within seconds of a SIGKILLed parent;
+- exports and saved figures are written atomically.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pytest
+from cases import three_stocks
+
+import optihedge as oh
+from constraints import GrossExposure, Turnover
+from optihedge.errors import DataError, SpecificationError, StoreError
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+
+DAILY = three_stocks(300, seed=7, start="2020-01-01")
+MODEL = oh.FactorModel(windows=(252,)).fit(DAILY, DAILY[["IDX"]]).risk_model_
+BOOK = oh.Portfolio.from_holdings({"A": 5e5, "B": 3e5, "C": 2e5})
+GRID = {"gross_exposure.max": [0.1, 0.3], "turnover.max": [0.2, 1.0]}
+
+
+def problem() -> oh.HedgeProblem:
+    """A small variance hedge (two instruments) under two limits."""
+    return oh.HedgeProblem(
+        BOOK,
+        [
+            oh.Future("F", underlying="IDX", price=100.0, multiplier=50.0, cost=0.0002),
+            oh.ETF("E", underlying="IDX", price=40.0, expense_ratio=0.001, cost=0.0005),
+        ],
+        objective=oh.Variance() + oh.TradingCost(),
+        constraints=[GrossExposure(0.5), Turnover(1.0)],
+        risk_model=MODEL,
+        horizon=10,
+        market="IDX",
+    )
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding one finished sweep of ``GRID`` (copied by the tests that change it)."""
+    path = tmp_path_factory.mktemp("stored") / "sweeps.duckdb"
+    oh.sweep(problem(), GRID, store=path, progress=False)
+    return path
+
+
+def _copy(stored: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy.duckdb"
+    shutil.copyfile(stored, target)
+    return target
+
+
+def _alter(path: Path, *statements: str) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+class TestOnlyALocalFile:
+    @pytest.mark.parametrize(
+        "store",
+        [":memory:", ":memory:named", Path(":memory:"), "md:my_db", "motherduck:my_db",
+         "s3://bucket/sweeps.duckdb", "https://example.com/sweeps.duckdb"],
+    )  # fmt: skip
+    def test_refused_before_any_work(self, store: object) -> None:
+        calls: list[int] = []
+        with pytest.raises(SpecificationError, match=r"'store' argument must be a local file"):
+            oh.sweep(problem(), GRID, store=store, progress=lambda d, t: calls.append(d))  # type: ignore[arg-type]
+        assert calls == []
+
+    def test_a_colon_in_a_local_name_is_reachable(self, tmp_path: Path) -> None:
+        here = Path.cwd()
+        os.chdir(tmp_path)
+        try:
+            result = oh.sweep(problem(), GRID, store="./md:local.duckdb", progress=False)
+        finally:
+            os.chdir(here)
+        assert result.computed == 4
+        assert (tmp_path / "md:local.duckdb").is_file()
+
+
+@pytest.fixture
+def repository(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[str]]:
+    """Every DuckDB connection asks a local extension repository; the paths it was asked."""
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    real = duckdb.connect
+
+    def connect(database: str = ":memory:", *args: Any, **kwargs: Any) -> Any:
+        config = dict(kwargs.pop("config", None) or {})
+        config["custom_extension_repository"] = f"http://127.0.0.1:{server.server_address[1]}"
+        config["extension_directory"] = str(tmp_path / "extensions")  # none installed here
+        kwargs["config"] = config
+        return real(database, *args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", connect)
+    try:
+        yield asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class TestNoNetwork:
+    def test_the_repository_sees_an_auto_install(
+        self, repository: list[str], tmp_path: Path
+    ) -> None:
+        # the probe works: a plain connection to an SQLite file asks for sqlite_scanner
+        lite = tmp_path / "lite.db"
+        con = sqlite3.connect(lite)
+        con.execute("CREATE TABLE t (x INTEGER)")
+        con.commit()
+        con.close()
+        with pytest.raises(duckdb.Error, match="sqlite_scanner"):
+            duckdb.connect(str(lite)).execute("SELECT 1")
+        assert any("sqlite_scanner" in p for p in repository)
+
+    def test_a_foreign_file_is_refused_without_a_network_attempt(
+        self, repository: list[str], tmp_path: Path
+    ) -> None:
+        lite = tmp_path / "sweeps.db"
+        con = sqlite3.connect(lite)
+        con.execute("CREATE TABLE prices (day TEXT, close REAL)")
+        con.commit()
+        con.close()
+        with pytest.raises(DataError, match=r"'store' file .*sweeps\.db.* not a DuckDB database"):
+            oh.sweep(problem(), GRID, store=lite, progress=False)
+        assert repository == []
+
+
+class TestDamagedStores:
+    def test_truncated(self, stored: Path, tmp_path: Path) -> None:
+        path = _copy(stored, tmp_path)
+        with path.open("r+b") as f:
+            f.truncate(path.stat().st_size // 3)
+        with pytest.raises(DataError, match=r"'store' file .*copy\.duckdb.*(truncated|corrupt)"):
+            oh.sweep(problem(), GRID, store=path, progress=False)
+
+    def test_corrupt(self, stored: Path, tmp_path: Path) -> None:
+        path = _copy(stored, tmp_path)
+        size = path.stat().st_size
+        with path.open("r+b") as f:  # every block after the headers overwritten
+            f.seek(3 * 4096)
+            f.write(np.random.default_rng(0).bytes(size - 3 * 4096))
+        with pytest.raises(DataError, match=r"'store' file .*copy\.duckdb.*(corrupt|damaged)"):
+            oh.sweep(problem(), GRID, store=path, progress=False)
+
+    def test_header_overwritten(self, stored: Path, tmp_path: Path) -> None:
+        path = _copy(stored, tmp_path)
+        with path.open("r+b") as f:
+            f.write(b"\0" * 4096)
+        with pytest.raises(DataError, match=r"'store' file .*not a DuckDB database"):
+            oh.sweep(problem(), GRID, store=path, progress=False)
+
+    def test_a_damaged_record(self, stored: Path, tmp_path: Path) -> None:
+        path = _copy(stored, tmp_path)
+        _alter(path, "UPDATE sweep_points SET record = '{not json' WHERE point = 2")
+        with pytest.raises(DataError, match=r"damaged record for point 2.*resume=False"):
+            oh.sweep(problem(), GRID, store=path, progress=False)
+
+
+class TestDataNotCode:
+    def test_a_view_in_place_of_a_table(self, stored: Path, tmp_path: Path) -> None:
+        # the crafted store of the issue: its weights are a view reading a local file
+        secret = tmp_path / "secret.csv"
+        secret.write_text("point,instrument,weight,notional,units\n0,SECRET,0.5,1,1\n")
+        path = _copy(stored, tmp_path)
+        escaped = str(secret).replace("'", "''")
+        _alter(
+            path,
+            "DROP TABLE sweep_weights",
+            "CREATE VIEW sweep_weights AS SELECT sweep_id, point, instrument, weight, notional, "
+            f"units FROM sweep_points JOIN read_csv('{escaped}') USING (point)",
+        )
+        with pytest.raises(DataError, match=r"'store' file .*views or macros.*sweep_weights"):
+            oh.sweep(problem(), GRID, store=path, progress=False)
+
+    def test_a_macro_shadowing_a_function(self, stored: Path, tmp_path: Path) -> None:
+        path = _copy(stored, tmp_path)
+        _alter(path, "CREATE MACRO max(a) AS 1")  # would answer the version check
+        with pytest.raises(DataError, match=r"'store' file .*views or macros.*'max'"):
+            oh.sweep(problem(), GRID, store=path, progress=False)
+
+    @pytest.mark.parametrize(
+        ("statements", "match"),
+        [
+            (
+                ["ALTER TABLE sweep_points ALTER record TYPE JSON"],
+                r"table 'sweep_points' with types .*JSON",
+            ),
+            (
+                ["ALTER TABLE sweep_weights ALTER units SET DEFAULT 1.0"],
+                r"columns optihedge does not write \(\['sweep_weights\.units'\]",
+            ),
+            (["CREATE TABLE notes (text VARCHAR)"], r"does not write \(\['notes'\]"),
+            (["DROP TABLE sweep_weights"], r"tables missing"),
+            (["CREATE SCHEMA extra", "CREATE TABLE extra.t (x INTEGER)"], r"\['extra\.t'\]"),
+        ],
+    )
+    def test_tables_that_are_not_what_optihedge_writes(
+        self, stored: Path, tmp_path: Path, statements: list[str], match: str
+    ) -> None:
+        path = _copy(stored, tmp_path)
+        _alter(path, *statements)
+        with pytest.raises(DataError, match=r"'store' file .*" + match):
+            oh.sweep(problem(), GRID, store=path, progress=False)
+
+    def test_an_optimal_point_without_its_weights(self, stored: Path, tmp_path: Path) -> None:
+        path = _copy(stored, tmp_path)
+        _alter(path, "DELETE FROM sweep_weights WHERE point = 1")
+        with pytest.raises(
+            DataError, match=r"holds point 1 \(status 'optimal'\) without its weight rows"
+        ):
+            oh.sweep(problem(), GRID, store=path, progress=False)
+
+    def test_weights_of_no_point(self, stored: Path, tmp_path: Path) -> None:
+        path = _copy(stored, tmp_path)
+        _alter(path, "DELETE FROM sweep_points WHERE point = 3")
+        # point 3 is solved again (not stored); its old weights are replaced, not doubled
+        result = oh.sweep(problem(), GRID, store=path, progress=False)
+        assert result.computed == 1
+        assert len(result.weights) == 4 * 2
+
+    def test_a_point_solved_again_as_infeasible_drops_its_old_weights(self, tmp_path: Path) -> None:
+        path = tmp_path / "s.duckdb"
+        oh.sweep(problem(), {"gross_exposure.max": [0.3]}, store=path, progress=False)
+        # the same sweep id, now infeasible at point 0: the file is changed by hand to a
+        # failed record with weights, the state a replaced point used to leave
+        _alter(
+            path,
+            "UPDATE sweep_points SET status = 'infeasible', record = "
+            "json_object('point', 0, 'status', 'infeasible')::VARCHAR",
+        )
+        with pytest.raises(DataError, match=r"holds point 0 \(status 'infeasible'\)"):
+            oh.sweep(problem(), {"gross_exposure.max": [0.3]}, store=path, progress=False)
+        again = oh.sweep(
+            problem(), {"gross_exposure.max": [0.3]}, store=path, resume=False, progress=False
+        )
+        assert again.computed == 1
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            assert con.execute("SELECT count(*) FROM sweep_weights").fetchone() == (2,)
+        finally:
+            con.close()
+
+
+class TestLocked:
+    def test_a_store_held_by_another_process(self, stored: Path, tmp_path: Path) -> None:
+        path = _copy(stored, tmp_path)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(f"""
+                import sys, duckdb
+                con = duckdb.connect({str(path)!r})
+                print("holding", flush=True)
+                sys.stdin.read()
+                """)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        assert holder.stdin is not None
+        assert holder.stdout is not None
+        try:
+            assert holder.stdout.readline().strip() == "holding"
+            with pytest.raises(
+                StoreError, match=r"'store' file .*copy\.duckdb.* in use by another process"
+            ):
+                oh.sweep(problem(), GRID, store=path, progress=False)
+        finally:
+            holder.stdin.close()
+            holder.wait(timeout=30)
+            holder.stdout.close()
+        assert oh.sweep(problem(), GRID, store=path, progress=False).computed == 0
