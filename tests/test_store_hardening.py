@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import shutil
 import sqlite3
@@ -309,3 +310,89 @@ class TestLocked:
             holder.wait(timeout=30)
             holder.stdout.close()
         assert oh.sweep(problem(), GRID, store=path, progress=False).computed == 0
+
+
+FULL_DISK = textwrap.dedent(
+    """
+    import json, os, resource, signal, sys
+    sys.path[:0] = [{root!r}, {tests!r}]
+    import duckdb
+    import test_store_hardening as t
+    import optihedge as oh
+
+    folder, how = sys.argv[1], sys.argv[2]
+    store = os.path.join(folder, "sweeps.duckdb")
+    oh.sweep(t.problem(), t.GRID, store=store, progress=False)  # the old store
+
+    def fill(done, total):
+        # after the first chunk of the second sweep is committed, the disk is full
+        if done != 2:
+            return
+        if how == "tmpfs":
+            free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+            with open(os.path.join(folder, "filler"), "wb") as f:
+                try:
+                    f.write(bytes(free))
+                except OSError:
+                    pass
+        else:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+
+    out = {{}}
+    try:
+        oh.sweep(t.problem(), {{"gross_exposure.max": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]}},
+                 store=store, progress=fill, chunk_size=2)
+    except Exception as exc:
+        out["error"] = [type(exc).__name__, str(exc)]
+    con = duckdb.connect(store, read_only=True)
+    out["stored"] = con.execute(
+        "SELECT count(*) FROM sweep_points GROUP BY sweep_id ORDER BY 1 DESC"
+    ).fetchall()
+    con.close()
+    print(json.dumps(out))
+    """
+)
+
+
+def _full_disk_command(folder: Path, script: Path) -> tuple[list[str], str]:
+    """A 4 MB tmpfs in a mount namespace of its own, or else a file-size limit."""
+    unshare = shutil.which("unshare")
+    if unshare is not None:
+        probe = subprocess.run(
+            [unshare, "-rm", "sh", "-c", f"mount -t tmpfs -o size=4m tmpfs {folder}"],
+            capture_output=True,
+            check=False,
+        )
+        if probe.returncode == 0:
+            mount = f'mount -t tmpfs -o size=4m tmpfs \'{folder}\' && exec "$0" "$@"'
+            return [unshare, "-rm", "sh", "-c", mount, sys.executable, str(script)], "tmpfs"
+    return [sys.executable, str(script)], "limit"
+
+
+def test_a_full_disk_says_so_and_keeps_the_old_store(tmp_path: Path) -> None:
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    script = tmp_path / "full.py"
+    script.write_text(FULL_DISK.format(root=str(ROOT), tests=str(TESTS)))
+    command, how = _full_disk_command(folder, script)
+    done = subprocess.run(
+        [*command, str(folder), how],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    kind, message = out["error"]
+    assert kind == "StoreError"
+    expected = "no space left on device" if how == "tmpfs" else "file-size limit"
+    assert f"'store' file '{folder / 'sweeps.duckdb'}' could not be written: " in message
+    assert expected in message
+    assert "resumes" in message or "kept" in message
+    assert "ROLLBACK" not in message
+    # the old sweep whole, and the second sweep's committed chunk (at least)
+    assert out["stored"][0] == [4]
+    assert out["stored"][1][0] >= 2
