@@ -225,7 +225,11 @@ def sweep(
         A local DuckDB file: every finished chunk is committed in one transaction; a
         sweep killed at any moment and run again solves only the points not stored.
         ``":memory:"``, ``"md:..."`` and URLs are refused (nothing durable, or not a
-        local file).
+        local file). A file that is not a DuckDB database, is damaged (truncated,
+        corrupt) or was changed (views, macros, points without their weights) raises
+        :class:`~optihedge.errors.DataError`; a file in use by another process, or a
+        full disk, :class:`~optihedge.errors.StoreError` (the chunks committed before
+        are kept).
     resume : bool, default True
         Read points of the same sweep (same problem, inputs and grid) from the store.
     progress : bool or callable, optional
@@ -249,12 +253,7 @@ def sweep(
         Before any work: an empty grid, an unknown key (listing the valid ones), a value
         of the wrong type or out of range, a store path that cannot be written.
     DataError
-        A store file with another schema, or one that is not a DuckDB database, is
-        damaged (truncated, corrupt) or was changed (views, macros, points without their
-        weights).
-    StoreError
-        A store file in use by another process, or a full disk (the chunks committed
-        before are kept).
+        A store file with another schema.
     """
     if not isinstance(problem, HedgeProblem):
         raise SpecificationError(
