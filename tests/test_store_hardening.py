@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import errno
 import http.server
 import json
 import os
@@ -24,15 +25,17 @@ import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 from cases import three_stocks
 
 import optihedge as oh
-from constraints import GrossExposure, Turnover
+from constraints import GrossExposure, PremiumBudget, Turnover
 from optihedge.errors import DataError, SpecificationError, StoreError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -396,3 +399,98 @@ def test_a_full_disk_says_so_and_keeps_the_old_store(tmp_path: Path) -> None:
     # the old sweep whole, and the second sweep's committed chunk (at least)
     assert out["stored"][0] == [4]
     assert out["stored"][1][0] >= 2
+
+
+@pytest.fixture(scope="module")
+def result() -> oh.SweepResult:
+    return oh.sweep(problem(), GRID, progress=False)
+
+
+def _refuse_rename(monkeypatch: pytest.MonkeyPatch, folder: Path, seen: list[set[str]]) -> None:
+    def refuse(src: object, dst: object) -> None:
+        seen.append({p.name for p in folder.iterdir()})
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+
+
+class TestAtomicExports:
+    @pytest.mark.parametrize(("method", "suffix"), [("to_csv", ".csv"), ("to_parquet", ".parquet")])
+    def test_a_name_without_extension_gets_it_on_both_files(
+        self, result: oh.SweepResult, tmp_path: Path, method: str, suffix: str
+    ) -> None:
+        points, weights = getattr(result, method)(tmp_path / "frontier")
+        assert points == tmp_path / f"frontier{suffix}"
+        assert weights == tmp_path / f"frontier_weights{suffix}"
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([points.name, weights.name])
+
+    @pytest.mark.parametrize(("method", "suffix"), [("to_csv", ".csv"), ("to_parquet", ".parquet")])
+    def test_a_failed_write_leaves_the_old_files(
+        self,
+        result: oh.SweepResult,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        method: str,
+        suffix: str,
+    ) -> None:
+        old = {f"s{suffix}": b"old points", f"s_weights{suffix}": b"old weights"}
+        for name, content in old.items():
+            (tmp_path / name).write_bytes(content)
+        seen: list[set[str]] = []
+        _refuse_rename(monkeypatch, tmp_path, seen)
+        with pytest.raises(
+            SpecificationError, match=r"'path' argument .*s\.\w+' cannot be written: No space"
+        ):
+            getattr(result, method)(tmp_path / f"s{suffix}")
+        monkeypatch.undo()
+        assert len(seen) == 1
+        assert len(seen[0]) == 4  # both new files were written whole beside the old ones
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == old
+
+    def test_csv_round_trip(self, result: oh.SweepResult, tmp_path: Path) -> None:
+        points, weights = result.to_csv(tmp_path / "s.csv.gz")  # compressed, by extension
+        back = pd.read_csv(points, index_col="point")
+        np.testing.assert_allclose(back["objective"], result.points["objective"], rtol=1e-12)
+        assert len(pd.read_csv(weights)) == len(result.weights)
+
+    def test_a_missing_folder(self, result: oh.SweepResult, tmp_path: Path) -> None:
+        with pytest.raises(SpecificationError, match=r"'path' argument .* does not exist"):
+            result.to_csv(tmp_path / "no" / "s.csv")
+
+    def test_the_demo_figure_is_replaced_whole(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from optihedge.demo import save_frontier
+
+        scenarios = oh.Scenarios.historical(DAILY, horizon=10)
+        shortfall = oh.HedgeProblem(
+            BOOK,
+            [oh.Put("P", underlying="IDX", moneyness=0.95, expiry=42)],
+            objective=oh.ExpectedShortfall(0.9),
+            constraints=[GrossExposure(0.5), PremiumBudget(0.005)],
+            scenarios=scenarios,
+            risk_model=MODEL,
+            horizon=10,
+            market="IDX",
+            market_state=oh.MarketState(spot={"IDX": 100.0}, volatility={"IDX": 0.2}, rate=0.02),
+        )
+        frontier = oh.sweep(
+            shortfall,
+            {"gross_exposure.max": [0.2, 0.5], "premium_budget.max": [0.0, 0.005]},
+            progress=False,
+        )
+        demo = SimpleNamespace(frontier=frontier, value=1e6)
+        target = tmp_path / "frontier.png"
+        target.write_bytes(b"old picture")
+        seen: list[set[str]] = []
+        _refuse_rename(monkeypatch, tmp_path, seen)
+        with pytest.raises(SpecificationError, match=r"frontier\.png' cannot be written"):
+            save_frontier(demo, target)  # type: ignore[arg-type]
+        monkeypatch.undo()
+        assert len(seen[0]) == 2
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {
+            "frontier.png": b"old picture"
+        }
+        assert save_frontier(demo, target) == target  # type: ignore[arg-type]
+        assert target.read_bytes().startswith(b"\x89PNG")
+        assert [p.name for p in tmp_path.iterdir()] == ["frontier.png"]

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optihedge._files import write_atomically
 from optihedge._validation import check_int
+from optihedge.analysis.report import check_writable
 from optihedge.errors import SpecificationError
 from optihedge.optimize.problem import HedgeProblem, sweep_recipe
 from optihedge.sweeps._grid import Grid, make_grid
@@ -79,26 +81,42 @@ class SweepResult:
         return len(self.points)
 
     def to_csv(self, path: str | Path) -> tuple[Path, Path]:
-        """Write ``points`` to ``path`` and ``weights`` beside it (``<stem>_weights.csv``)."""
-        target = Path(path)
-        weights = target.with_name(f"{target.stem}_weights{target.suffix or '.csv'}")
-        self.points.to_csv(target)
-        self.weights.to_csv(weights, index=False)
+        """Write ``points`` to ``path`` and ``weights`` beside it (``<stem>_weights.csv``).
+
+        A path without an extension gets ``.csv`` (both files). Both files are written
+        beside their targets and renamed over them: a failure leaves the old files.
+        """
+        target, weights = _export_paths(path, ".csv")
+        write_atomically(
+            {
+                target: self.points.to_csv,
+                weights: lambda temporary: self.weights.to_csv(temporary, index=False),
+            }
+        )
         return target, weights
 
     def to_parquet(self, path: str | Path) -> tuple[Path, Path]:
-        """Write ``points`` to ``path`` and ``weights`` beside it, as Parquet (via DuckDB)."""
+        """Write ``points`` to ``path`` and ``weights`` beside it, as Parquet (via DuckDB).
+
+        A path without an extension gets ``.parquet`` (both files); both are replaced
+        whole, as :meth:`to_csv`.
+        """
         import duckdb
 
-        target = Path(path)
-        weights = target.with_name(f"{target.stem}_weights{target.suffix or '.parquet'}")
+        target, weights = _export_paths(path, ".parquet")
         con = duckdb.connect()
         try:
             con.register("points", self.points.reset_index())
             con.register("weights", self.weights)
-            for table, out in (("points", target), ("weights", weights)):
-                escaped = str(out).replace("'", "''")
-                con.execute(f"COPY (SELECT * FROM {table}) TO '{escaped}' (FORMAT PARQUET)")
+
+            def copy(table: str) -> Callable[[Path], None]:
+                def write(out: Path) -> None:
+                    escaped = str(out).replace("'", "''")
+                    con.execute(f"COPY (SELECT * FROM {table}) TO '{escaped}' (FORMAT PARQUET)")
+
+                return write
+
+            write_atomically({target: copy("points"), weights: copy("weights")})
         finally:
             con.close()
         return target, weights
@@ -108,6 +126,14 @@ class SweepResult:
         table = self.weights.pivot(index="point", columns="instrument", values=column)
         order = list(dict.fromkeys(self.weights["instrument"]))
         return table[order]
+
+
+def _export_paths(path: str | Path, suffix: str) -> tuple[Path, Path]:
+    """Return the points file (``suffix`` added if it has none) and the weights file."""
+    target = check_writable(path)
+    if not target.suffix:
+        target = target.with_name(target.name + suffix)
+    return target, target.with_name(f"{target.stem}_weights{target.suffix}")
 
 
 def _chunks(order: np.ndarray, size: int) -> list[np.ndarray]:
