@@ -18,11 +18,13 @@ import http.server
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -494,3 +496,56 @@ class TestAtomicExports:
         assert save_frontier(demo, target) == target  # type: ignore[arg-type]
         assert target.read_bytes().startswith(b"\x89PNG")
         assert [p.name for p in tmp_path.iterdir()] == ["frontier.png"]
+
+
+def test_workers_end_within_seconds_of_a_killed_sweep(tmp_path: Path) -> None:
+    psutil = pytest.importorskip("psutil")
+    script = tmp_path / "parallel.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import sys, time
+            sys.path[:0] = [{str(ROOT)!r}, {str(TESTS)!r}]
+            import numpy as np
+            import test_store_hardening as t
+            import optihedge as oh
+
+            def progress(done, total):
+                print(done, flush=True)
+                time.sleep(0.3)
+
+            grid = {{"gross_exposure.max": list(np.linspace(0.05, 0.5, 40))}}
+            oh.sweep(t.problem(), grid, n_jobs=2, chunk_size=1, progress=progress)
+            print("finished", flush=True)
+            """
+        )
+    )
+    child = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # loky's trackers report the killed sweep's leftovers
+        text=True,
+    )
+    assert child.stdout is not None
+    processes: list[Any] = []
+    try:
+        assert child.stdout.readline().strip() == "1"  # both workers started
+        processes = psutil.Process(child.pid).children(recursive=True)
+        workers = [p for p in processes if "loky" in " ".join(p.cmdline())]
+        assert len(workers) >= 2
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+        killed = time.monotonic()
+        alive = processes
+        while alive and time.monotonic() - killed < 10:
+            time.sleep(0.1)
+            alive = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert alive == [], f"alive 10 s after the sweep was killed: {alive}"
+        assert time.monotonic() - killed < 3  # within a second or two, not loky's 300 s
+    finally:
+        child.stdout.close()
+        if child.poll() is None:
+            child.kill()
+        for p in processes:  # none, unless the test failed
+            if p.is_running():
+                p.kill()

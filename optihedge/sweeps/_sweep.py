@@ -21,7 +21,7 @@ from optihedge.analysis.report import check_writable
 from optihedge.errors import SpecificationError
 from optihedge.optimize.problem import HedgeProblem, sweep_recipe
 from optihedge.sweeps._grid import Grid, make_grid
-from optihedge.sweeps._run import Task, solve_chunk, solve_task
+from optihedge.sweeps._run import Task, solve_chunk, solve_task, watch_parent
 from optihedge.sweeps._store import Store
 
 __all__ = ["SweepResult", "sweep"]
@@ -190,7 +190,14 @@ def _joblib(
 
     # one BLAS thread per worker: the problems are small, and spinning BLAS threads of
     # several workers on few cores slow every solve down by orders of magnitude
-    with parallel_config(backend="loky", inner_max_num_threads=1):
+    # each worker watches this process from its start and ends within a second of it,
+    # even after a SIGKILL (loky's own idle timeout is five minutes)
+    with parallel_config(
+        backend="loky",
+        inner_max_num_threads=1,
+        initializer=watch_parent,
+        initargs=(os.getpid(),),
+    ):
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         yield from parallel(
             delayed(solve_task)(sweep_id, blob, grid.inputs, _tasks(grid, c)) for c in chunks
