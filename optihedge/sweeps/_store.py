@@ -115,9 +115,13 @@ class Store:
     Raises
     ------
     SpecificationError
-        A path that cannot be written (no folder, no permission, a directory).
+        A path that cannot be written (no folder, no permission, a directory), or that
+        is not a local file (``":memory:"``, ``"md:..."``, a URL).
     DataError
-        A DuckDB file with another schema, or a file that is not a DuckDB database.
+        A DuckDB file with another schema, views or macros, a file that is not a DuckDB
+        database, a damaged one, or stored points without their weights.
+    StoreError
+        A file in use by another process, or a full disk.
     """
 
     def __init__(self, path: str | Path) -> None:
