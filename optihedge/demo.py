@@ -26,6 +26,7 @@ from constraints import (
     WholeContracts,
 )
 from factor_models import FactorModel, MultiWindowRegression
+from optihedge._files import write_atomically
 from optihedge.datasets import load_default, metadata, returns_from_prices
 from optihedge.instruments import (
     ETF,
@@ -210,7 +211,8 @@ def save_frontier(result: DemoResult, path: str | Path) -> Path:
     fig.axes[0].set_xlabel(f"premium paid (USD, book of USD {result.value:,.0f})")
     fig.axes[0].set_ylabel(f"{HORIZON}-day 95% expected shortfall after the hedge")
     target = Path(path)
-    fig.savefig(target, dpi=110)
+    # replaced whole: a reader never sees half a picture, a failure leaves the old one
+    write_atomically({target: lambda temporary: fig.savefig(temporary, dpi=110)})
     return target
 
 

@@ -10,8 +10,10 @@ Three families for bad input, shared by all three packages (one class each, defi
   limit (:class:`ConstraintSpecificationError`) and a term that is not DPP
   (:class:`NotDPPError`) are specification errors too.
 
-Solve outcomes are :class:`RuntimeError` subclasses. :class:`DataWarning` flags data that
-is usable but implausible (returns whose volatility suggests percent).
+Solve outcomes are :class:`RuntimeError` subclasses, and so is :class:`StoreError` (a
+sweep's store that cannot be used now: in use by another process, a full disk).
+:class:`DataWarning` flags data that is usable but implausible (returns whose volatility
+suggests percent).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ __all__ = [
     "NotDPPError",
     "SolverFailedError",
     "SpecificationError",
+    "StoreError",
     "UnboundedError",
 ]
 
@@ -61,3 +64,7 @@ class UnboundedError(RuntimeError):
 
 class SolverFailedError(RuntimeError):
     """The solver stopped without a usable answer."""
+
+
+class StoreError(RuntimeError):
+    """A sweep's store file cannot be used now: another process holds it, or the disk is full."""

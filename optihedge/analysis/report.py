@@ -14,7 +14,6 @@ import base64
 import html
 import io
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from optihedge._files import write_atomically
 from optihedge.analysis.attribution import return_attribution
 from optihedge.analysis.figures import attribution_bars, effectiveness_bars, pnl_distribution
 from optihedge.errors import SpecificationError
@@ -265,17 +265,5 @@ def write_report(
         + f"<script>{_SCRIPT}</script></body></html>"
     )
     # written beside the target, then renamed over it: a reader never sees half a page
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
-    try:
-        temporary.write_text(page, encoding="utf-8")
-        os.replace(temporary, target)
-    except OSError as exc:  # a folder that refuses files although it passed the check
-        temporary.unlink(missing_ok=True)
-        raise SpecificationError(
-            f"The 'path' argument {str(target)!r} cannot be written: "
-            f"{exc.strerror or exc}. Choose a writable location."
-        ) from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomically({target: lambda temporary: temporary.write_text(page, encoding="utf-8")})
     return target

@@ -4,11 +4,17 @@ A worker receives the problem pickled (its recipe) once per sweep, compiles it o
 keeps it for every chunk of that sweep it solves; each point changes parameters (and
 inputs, when they change) and re-solves. A point that fails (infeasible, unbounded, no
 solver answer) is a record with its status and the reason, never an exception.
+
+A joblib (loky) worker watches its parent: when the sweep's process dies (SIGKILL), the
+worker ends within a second instead of idling for loky's five minutes.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +24,7 @@ import pandas as pd
 from optihedge.errors import InfeasibleError, SolverFailedError, UnboundedError
 from optihedge.optimize.problem import HedgeProblem
 
-__all__ = ["Task", "solve_chunk", "solve_task"]
+__all__ = ["Task", "solve_chunk", "solve_task", "watch_parent"]
 
 #: (point number, parameters, input labels) of each point of a chunk
 Task = tuple[int, dict[str, float], dict[str, Any]]
@@ -43,6 +49,34 @@ def solve_task(
     problem = _problem(sweep_id, blob, inputs)
     held = _COMPILED[sweep_id][2]
     return solve_chunk(problem, inputs, chunk, held)
+
+
+# the parent process this worker's watchdog thread watches (one thread per process)
+_WATCHED: list[int] = []
+_POLL = 0.5  # seconds between two looks at the parent
+
+
+def watch_parent(parent: int) -> None:
+    """Start (once) a thread that ends this process when ``parent`` is no longer its parent.
+
+    The initializer of each joblib (loky) worker of a sweep: loky starts its workers as
+    children of the process that runs the sweep, ``parent``. A worker whose parent was
+    killed is adopted by another process (``os.getppid`` changes); it then exits at
+    once, without cleanup (its results have no reader), and so does a worker whose
+    parent died while it was starting.
+    """
+    if os.getppid() != parent:
+        os._exit(1)
+    if _WATCHED:
+        return
+    _WATCHED.append(parent)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_POLL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="optihedge-parent-watch", daemon=True).start()
 
 
 def solve_chunk(

@@ -15,11 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optihedge._files import write_atomically
 from optihedge._validation import check_int
+from optihedge.analysis.report import check_writable
 from optihedge.errors import SpecificationError
 from optihedge.optimize.problem import HedgeProblem, sweep_recipe
 from optihedge.sweeps._grid import Grid, make_grid
-from optihedge.sweeps._run import Task, solve_chunk, solve_task
+from optihedge.sweeps._run import Task, solve_chunk, solve_task, watch_parent
 from optihedge.sweeps._store import Store
 
 __all__ = ["SweepResult", "sweep"]
@@ -79,26 +81,42 @@ class SweepResult:
         return len(self.points)
 
     def to_csv(self, path: str | Path) -> tuple[Path, Path]:
-        """Write ``points`` to ``path`` and ``weights`` beside it (``<stem>_weights.csv``)."""
-        target = Path(path)
-        weights = target.with_name(f"{target.stem}_weights{target.suffix or '.csv'}")
-        self.points.to_csv(target)
-        self.weights.to_csv(weights, index=False)
+        """Write ``points`` to ``path`` and ``weights`` beside it (``<stem>_weights.csv``).
+
+        A path without an extension gets ``.csv`` (both files). Both files are written
+        beside their targets and renamed over them: a failure leaves the old files.
+        """
+        target, weights = _export_paths(path, ".csv")
+        write_atomically(
+            {
+                target: self.points.to_csv,
+                weights: lambda temporary: self.weights.to_csv(temporary, index=False),
+            }
+        )
         return target, weights
 
     def to_parquet(self, path: str | Path) -> tuple[Path, Path]:
-        """Write ``points`` to ``path`` and ``weights`` beside it, as Parquet (via DuckDB)."""
+        """Write ``points`` to ``path`` and ``weights`` beside it, as Parquet (via DuckDB).
+
+        A path without an extension gets ``.parquet`` (both files); both are replaced
+        whole, as :meth:`to_csv`.
+        """
         import duckdb
 
-        target = Path(path)
-        weights = target.with_name(f"{target.stem}_weights{target.suffix or '.parquet'}")
+        target, weights = _export_paths(path, ".parquet")
         con = duckdb.connect()
         try:
             con.register("points", self.points.reset_index())
             con.register("weights", self.weights)
-            for table, out in (("points", target), ("weights", weights)):
-                escaped = str(out).replace("'", "''")
-                con.execute(f"COPY (SELECT * FROM {table}) TO '{escaped}' (FORMAT PARQUET)")
+
+            def copy(table: str) -> Callable[[Path], None]:
+                def write(out: Path) -> None:
+                    escaped = str(out).replace("'", "''")
+                    con.execute(f"COPY (SELECT * FROM {table}) TO '{escaped}' (FORMAT PARQUET)")
+
+                return write
+
+            write_atomically({target: copy("points"), weights: copy("weights")})
         finally:
             con.close()
         return target, weights
@@ -108,6 +126,14 @@ class SweepResult:
         table = self.weights.pivot(index="point", columns="instrument", values=column)
         order = list(dict.fromkeys(self.weights["instrument"]))
         return table[order]
+
+
+def _export_paths(path: str | Path, suffix: str) -> tuple[Path, Path]:
+    """Return the points file (``suffix`` added if it has none) and the weights file."""
+    target = check_writable(path)
+    if not target.suffix:
+        target = target.with_name(target.name + suffix)
+    return target, target.with_name(f"{target.stem}_weights{target.suffix}")
 
 
 def _chunks(order: np.ndarray, size: int) -> list[np.ndarray]:
@@ -164,7 +190,14 @@ def _joblib(
 
     # one BLAS thread per worker: the problems are small, and spinning BLAS threads of
     # several workers on few cores slow every solve down by orders of magnitude
-    with parallel_config(backend="loky", inner_max_num_threads=1):
+    # each worker watches this process from its start and ends within a second of it,
+    # even after a SIGKILL (loky's own idle timeout is five minutes)
+    with parallel_config(
+        backend="loky",
+        inner_max_num_threads=1,
+        initializer=watch_parent,
+        initargs=(os.getpid(),),
+    ):
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         yield from parallel(
             delayed(solve_task)(sweep_id, blob, grid.inputs, _tasks(grid, c)) for c in chunks
@@ -222,8 +255,14 @@ def sweep(
     n_jobs : int, default 1
         joblib worker processes (-1: one per core).
     store : path, optional
-        A DuckDB file: every finished chunk is committed in one transaction; a sweep
-        killed at any moment and run again solves only the points not stored.
+        A local DuckDB file: every finished chunk is committed in one transaction; a
+        sweep killed at any moment and run again solves only the points not stored.
+        ``":memory:"``, ``"md:..."`` and URLs are refused (nothing durable, or not a
+        local file). A file that is not a DuckDB database, is damaged (truncated,
+        corrupt) or was changed (views, macros, points without their weights) raises
+        :class:`~optihedge.errors.DataError`; a file in use by another process, or a
+        full disk, :class:`~optihedge.errors.StoreError` (the chunks committed before
+        are kept).
     resume : bool, default True
         Read points of the same sweep (same problem, inputs and grid) from the store.
     progress : bool or callable, optional
@@ -294,7 +333,7 @@ def sweep(
         finally:
             bar.close()
         if db is not None and stored:
-            old_records, old_weights = db.load(sweep_id)
+            old_records, old_weights = db.load(sweep_id, [str(i) for i in problem.data.instruments])
             records = [r for r in old_records if int(r["point"]) in stored] + records
             weights.insert(0, old_weights[old_weights["point"].isin(stored)])
     finally:
