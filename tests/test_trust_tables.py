@@ -6,11 +6,16 @@ printed figures), never with the code under test.
 
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
 import optihedge as oh
+from optihedge.demo import format_demo, put_quote, put_text, run_demo
 from optihedge.errors import SpecificationError
 from optihedge.measures import contributions
 from optihedge.optimize import breakdown
@@ -95,3 +100,99 @@ def test_rows_that_do_not_sum_to_the_figure_raise(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(breakdown, "volatility_contributions", off)
     with pytest.raises(RuntimeError, match=r"rows sum to .* not to the result's own volatility"):
         result.attribution(by="leg")
+
+
+# ------------------------------------------------------------------ item 6: the demo's lines
+PUT_LINE = re.compile(
+    r"(?P<contracts>-?\d+) SPX contracts \(x100; [\d.]+ would insure the beta exactly\) at "
+    r"(?P<price>[\d.]+) = premium USD (?P<premium>[\d,]+) \((?P<pct>[\d.]+)% of the book\); "
+    r"delta (?P<delta>-?[\d.]+), delta-adjusted notional USD (?P<notional>-?[\d,]+)\."
+)
+
+
+def _parse_put(text: str) -> dict[str, float]:
+    match = PUT_LINE.search(text)
+    assert match is not None, text
+    return {k: float(v.replace(",", "")) for k, v in match.groupdict().items()}
+
+
+@pytest.mark.parametrize(("value", "contracts"), [(1_000_000.0, 2), (1_000.0, 0)])
+def test_the_put_premium_is_the_whole_contracts_times_the_quoted_price(
+    value: float, contracts: int
+) -> None:
+    # the demo's 2022-12-28 figures: beta 0.796, S&P 500 at 3,783.22, volatility 28.9%
+    spot = 3783.22
+    got = _parse_put(put_text(put_quote(value, 0.796, spot, 0.289)))
+    # hand: beta * value / spot / 100 index units per contract, rounded
+    assert got["contracts"] == contracts == round(0.796 * value / spot / 100)
+    assert got["premium"] == round(got["contracts"] * 100 * got["price"])
+    hand_pct = 100 * got["contracts"] * 100 * got["price"] / value
+    assert got["pct"] == pytest.approx(hand_pct, abs=0.006)
+    units = got["contracts"] * 100
+    assert got["notional"] == pytest.approx(
+        got["delta"] * units * spot, abs=6e-4 * units * spot + 1
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_text() -> str:
+    return format_demo(run_demo(1_000_000.0))
+
+
+def test_the_demo_says_which_volatility_is_which_and_shows_what_its_notes_name(
+    demo_text: str,
+) -> None:
+    got = _parse_put(demo_text)
+    assert got["premium"] == round(got["contracts"] * 100 * got["price"]) == 9_690
+    assert "volatility (repriced)" in demo_text
+    assert "'volatility (repriced)' below is the standard deviation of the repriced" in demo_text
+    assert "sees options through their delta only" in demo_text
+    # every instrument a tie note names is a row of the allocation table above it
+    sections = demo_text.split("\n\n")
+    found = 0
+    for i, section in enumerate(sections):
+        for note in re.findall(r"([^.;]*?) carry the same risk", section):
+            names = [n.strip() for n in note.split(", ")]
+            table = next(s for s in reversed(sections[: i + 1]) if "contracts/shares" in s)
+            lines = table.splitlines()[1:]
+            for name in names:
+                assert any(line.startswith(f"{name} ") for line in lines), (name, table)
+                found += 1
+    assert found >= 2  # the variance hedge's ESH3, SH
+
+
+def test_a_tie_note_states_an_options_delta_not_the_same_risk() -> None:
+    assets = ["A", "IDX"]
+    risk = oh.RiskModel(
+        pd.DataFrame([[1.0], [1.0]], index=assets, columns=["IDX"]),
+        pd.DataFrame([[4e-4]], index=["IDX"], columns=["IDX"]),
+        pd.Series([1e-4, 1e-8], index=assets),
+    )
+    market = oh.MarketState(
+        spot=pd.Series({"IDX": 100.0}), volatility=pd.Series({"IDX": 0.2}), rate=0.02
+    )
+    problem = oh.HedgeProblem(
+        oh.Portfolio.from_holdings({"A": 1000.0}),
+        [
+            oh.Future("F", underlying="IDX", price=100.0, multiplier=1.0),
+            oh.Put("P", underlying="IDX", moneyness=0.95, expiry=63),
+        ],
+        objective=oh.Variance(),
+        risk_model=risk,
+        horizon=1,
+        market="IDX",
+        market_state=market,
+    )
+    result = problem.solve()
+    # hand: Black-Scholes put delta -N(-d1), volatility 0.2 plus the documented skew
+    # SKEW * ln(m) * sqrt(0.25 / T) (SKEW = -0.30), T = 63/252, q = 0
+    t = 63 / 252
+    sigma = 0.2 - 0.30 * math.log(0.95) * math.sqrt(0.25 / t)
+    d1 = (math.log(100 / 95) + (0.02 + sigma**2 / 2) * t) / (sigma * math.sqrt(t))
+    delta = -float(norm.cdf(-d1))
+    note = next(n for n in result.notes if "F, P carry" in n)
+    assert "the same risk per unit" not in note
+    match = re.search(r"one unit of P carries (-?[\d.]+) times the exposure", note)
+    assert match is not None, note
+    assert float(match[1]) == pytest.approx(delta, abs=5e-5)
+    assert result.solver_stats["tied"] == [["F", "P"]]
