@@ -15,8 +15,9 @@ import pytest
 from scipy.stats import norm
 
 import optihedge as oh
+from constraints import ExpectedPnL
 from optihedge.demo import format_demo, put_quote, put_text, run_demo
-from optihedge.errors import SpecificationError
+from optihedge.errors import DataError, DataWarning, SpecificationError
 from optihedge.measures import contributions
 from optihedge.optimize import breakdown
 
@@ -196,3 +197,58 @@ def test_a_tie_note_states_an_options_delta_not_the_same_risk() -> None:
     assert match is not None, note
     assert float(match[1]) == pytest.approx(delta, abs=5e-5)
     assert result.solver_stats["tied"] == [["F", "P"]]
+
+
+# ------------------------------------------------------------------ item 7: plausibility, carry
+def test_a_variance_on_fewer_scenarios_than_assets_warns() -> None:
+    rng = np.random.default_rng(0)
+    names = [f"S{i}" for i in range(6)]
+    returns = pd.DataFrame(rng.normal(0.0, 0.05, (5, 6)), columns=names)
+    hedges = [
+        oh.Future(f"F{i}", underlying=f"S{i}", price=1.0, multiplier=1.0) for i in range(1, 6)
+    ]
+    book = oh.Portfolio.from_holdings({"S0": 1000.0})
+    scenarios = oh.Scenarios.from_returns(returns, horizon=1)
+    with pytest.warns(DataWarning, match=r"'scenarios' argument holds 5 scenarios of 6 assets"):
+        problem = oh.HedgeProblem(
+            book, hedges, objective=oh.Variance(), scenarios=scenarios, horizon=1
+        )
+    # the warning is earned: on paper the hedge removes all the risk (rank 4 < 6)
+    assert float(problem.solve().risk["volatility"].to_numpy()[1]) < 1e-6
+    # with 7 scenarios the covariance can be of full rank: no warning
+    more = oh.Scenarios.from_returns(
+        pd.DataFrame(rng.normal(0.0, 0.05, (7, 6)), columns=names), horizon=1
+    )
+    oh.HedgeProblem(book, hedges, objective=oh.Variance(), scenarios=more, horizon=1)
+
+
+def test_expected_returns_follow_the_rule_of_every_returns_entry_point() -> None:
+    with pytest.warns(DataWarning, match=r"'ExpectedPnL.expected_returns' .* above \+100%.*'A'"):
+        ExpectedPnL(0.0, expected_returns=pd.Series({"A": 5.0, "B": 0.01}))
+    with pytest.raises(DataError, match=r"'ExpectedPnL.expected_returns' .* at or below -100%"):
+        ExpectedPnL(0.0, expected_returns=pd.Series({"A": -1.0, "B": 0.01}))
+    book = oh.Portfolio.from_holdings({"A": 600.0, "B": 400.0})
+    future = oh.Future("F", underlying="MKT", price=100.0, multiplier=1.0)
+    with pytest.warns(DataWarning, match=r"'expected_returns' argument .* 'B' \(\+5\)"):
+        oh.HedgeProblem(
+            book, [future], objective=oh.Variance(), risk_model=RISK, horizon=1, market="MKT",
+            expected_returns=pd.Series({"A": 0.01, "B": 5.0, "MKT": 0.0}),
+        )  # fmt: skip
+
+
+def test_an_inverse_etf_pays_its_expense_in_every_scenario() -> None:
+    sh = oh.InverseETF(label="SH", underlying="IDX", price=13.0, expense_ratio=0.0088)
+    fee = 0.0088 * 21 / 252  # 7.33 bp over 21 trading days, per unit of notional
+    r = np.array([-0.10, 0.02, 0.05])
+    given = oh.Scenarios.from_returns(pd.DataFrame({"IDX": r}), horizon=21)
+    np.testing.assert_allclose(sh.scenario_returns(given), -r - fee, rtol=0, atol=1e-15)
+    # along historical paths: the compounded daily reset, less the same fee
+    daily_r = np.array([0.01, -0.02, 0.015, -0.005, 0.03])
+    daily = pd.DataFrame({"IDX": daily_r}, index=pd.bdate_range("2024-01-01", periods=5))
+    paths = oh.Scenarios.historical(daily, horizon=3)
+    fee3 = 0.0088 * 3 / 252
+    hand = [np.prod(1 - daily_r[i : i + 3]) - 1 - fee3 for i in range(3)]
+    np.testing.assert_allclose(sh.scenario_returns(paths), hand, rtol=0, atol=1e-15)
+    # no expense, no fee
+    free = oh.InverseETF(label="SH", underlying="IDX", price=13.0)
+    np.testing.assert_allclose(free.scenario_returns(given), -r, rtol=0, atol=1e-15)
