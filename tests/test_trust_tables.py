@@ -16,6 +16,8 @@ from scipy.stats import norm
 
 import optihedge as oh
 from constraints import ExpectedPnL
+from factor_models import EWMACovariance, FactorModel, StatisticalFactorModel
+from factor_models.errors import EstimationDataError
 from optihedge.demo import format_demo, put_quote, put_text, run_demo
 from optihedge.errors import DataError, DataWarning, SpecificationError
 from optihedge.measures import contributions
@@ -252,3 +254,48 @@ def test_an_inverse_etf_pays_its_expense_in_every_scenario() -> None:
     # no expense, no fee
     free = oh.InverseETF(label="SH", underlying="IDX", price=13.0)
     np.testing.assert_allclose(free.scenario_returns(given), -r, rtol=0, atol=1e-15)
+
+
+# ------------------------------------------------------------------ item 3: missing= everywhere
+def _gappy() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(1)
+    dates = pd.bdate_range("2024-01-01", periods=40)
+    x = pd.DataFrame(rng.normal(0.0, 0.01, (40, 3)), index=dates, columns=["a", "b", "c"])
+    f = pd.DataFrame(rng.normal(0.0, 0.01, (40, 1)), index=dates, columns=["m"])
+    x.iloc[5, 1] = np.nan
+    f.iloc[9, 0] = np.nan
+    return x, f
+
+
+def test_ewma_covariance_names_a_gap_or_drops_it() -> None:
+    x, _ = _gappy()
+    with pytest.raises(EstimationDataError, match=r"'X' argument of EWMACovariance .* 'b' at"):
+        EWMACovariance(halflife=10.0).fit(x)
+    with pytest.raises(SpecificationError, match=r"'missing' argument must be one of"):
+        EWMACovariance(missing="skip").fit(x)  # type: ignore[arg-type]
+    got = EWMACovariance(halflife=10.0, missing="drop").fit(x).covariance_
+    kept = x.dropna().to_numpy()
+    w = 0.5 ** (np.arange(len(kept) - 1, -1, -1) / 10.0)
+    w /= w.sum()
+    c = kept - w @ kept
+    np.testing.assert_allclose(got, (c * w[:, None]).T @ c, rtol=1e-12)
+
+
+def test_factor_models_take_the_same_missing_choices() -> None:
+    x, f = _gappy()
+    with pytest.raises(EstimationDataError, match=r"'X' argument has 1 NaN .* missing='drop'"):
+        FactorModel().fit(x, f)
+    with pytest.raises(SpecificationError, match=r"'missing' argument must be one of"):
+        FactorModel(missing="skip").fit(x, f)  # type: ignore[arg-type]
+    model = FactorModel(missing="drop").fit(x, f).risk_model_
+    keep = x.notna().all(axis=1) & f.notna().all(axis=1)  # 38 common dates
+    assert int(keep.sum()) == 38
+    design = np.column_stack([np.ones(38), f[keep].to_numpy()])
+    coef = np.linalg.lstsq(design, x[keep].to_numpy(), rcond=None)[0]
+    resid = x[keep].to_numpy() - design @ coef
+    np.testing.assert_allclose(model.loadings["m"].to_numpy(), coef[1], rtol=1e-10)
+    np.testing.assert_allclose(model.specific_var.to_numpy(), (resid**2).mean(axis=0), rtol=1e-10)
+    stat = StatisticalFactorModel(n_components=1, missing="drop").fit(x)
+    assert stat.risk_model_.loadings.shape == (3, 1)
+    with pytest.raises(EstimationDataError, match=r"'X' argument has 1 NaN"):
+        StatisticalFactorModel(n_components=1).fit(x)
