@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -12,6 +13,7 @@ import pandas as pd
 from constraints._base import Compiled, Constraint, ParameterSpec, Row, assign, check_limit
 from constraints._context import HedgeContext, HedgeData
 from constraints.errors import ConstraintSpecificationError, MissingLabelsError
+from factor_models.errors import DataError, DataWarning
 
 __all__ = ["Budget", "CarryBudget", "ExpectedPnL", "PremiumBudget"]
 
@@ -115,6 +117,34 @@ class Budget(Constraint):
         return Compiled([Row("budget.total", expr == total, expr, total, "==")], refresh)
 
 
+def check_expected_returns(mu: pd.Series, name: str = "expected_returns") -> None:
+    """Apply the rule every entry point applies to returns, to expected returns.
+
+    An expected return at or below -100% over the horizon is impossible (a
+    :class:`DataError`); one above +100% is implausible and likely percent (a
+    :class:`DataWarning`; it is used). NaN and infinities are left to the callers.
+    """
+    values = pd.to_numeric(mu, errors="coerce").to_numpy(dtype=np.float64)
+    low = np.flatnonzero(values <= -1.0)
+    if len(low):
+        shown = ", ".join(f"{mu.index[i]!r} ({values[i]:.4g})" for i in low[:3])
+        raise DataError(
+            f"The '{name}' argument holds expected returns at or below -100% over the "
+            f"horizon, which no asset can lose: {shown}. Pass simple decimal returns "
+            "(0.01 = 1%) over the problem's horizon; divide percent by 100."
+        )
+    high = np.flatnonzero(values > 1.0)
+    if len(high):
+        shown = ", ".join(f"{mu.index[i]!r} ({values[i]:+.4g})" for i in high[:3])
+        warnings.warn(
+            f"The '{name}' argument holds expected returns above +100% over the horizon: "
+            f"{shown}; they are used as given. If they are percent, divide by 100 "
+            "(0.01 = 1%).",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
 class ExpectedPnL(Constraint):
     r"""Floor on the hedged book's expected return over the horizon.
 
@@ -127,7 +157,8 @@ class ExpectedPnL(Constraint):
         ``"expected_pnl.min"``.
     expected_returns : Series by asset, optional
         Expected return of each risk-model asset over the horizon; the problem's
-        expected returns when omitted.
+        expected returns when omitted. At or below -100% is a ``DataError``, above
+        +100% a ``DataWarning`` (the rule of every entry point that takes returns).
     """
 
     name: ClassVar[str] = "expected_pnl"
@@ -139,6 +170,8 @@ class ExpectedPnL(Constraint):
                 "The 'expected_returns' parameter of ExpectedPnL must be a Series by asset. "
                 f"Got {type(expected_returns).__name__} instead."
             )
+        if expected_returns is not None:
+            check_expected_returns(expected_returns, "ExpectedPnL.expected_returns")
         self.expected_returns = None if expected_returns is None else expected_returns.copy()
 
     def parameters(self) -> tuple[ParameterSpec, ...]:

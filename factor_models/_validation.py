@@ -318,3 +318,47 @@ def check_option(value: Any, name: str, options: tuple[Any, ...]) -> Any:
 def check_window(window: Any, name: str = "windows") -> int:
     """Return a window length as an int >= 2."""
     return check_int(window, name, lower=2, what=" (observations per window)")
+
+
+MISSING = ("raise", "drop")
+
+
+def _finite_rows(data: Any) -> np.ndarray | None:
+    """Rows of ``data`` whose every value is finite (None: not a numeric table)."""
+    if np.iscomplexobj(data):
+        return None
+    try:
+        values = np.asarray(data, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2:
+        return None
+    return np.asarray(np.isfinite(values).all(axis=1))
+
+
+def drop_missing(*tables: Any) -> tuple[Any, ...]:
+    """Keep the rows on which every table is finite (``missing="drop"``).
+
+    Tables of the same length (and, for pandas objects, the same index) are filtered
+    together: a date is dropped from all of them when any holds NaN or an infinity on
+    it. Tables of different lengths or dates are filtered each on its own (the date
+    checks that follow name the difference). Non-numeric data is left as it is, for
+    the checks that follow to name.
+    """
+    rows = [_finite_rows(t) for t in tables]
+    if any(r is None for r in rows):
+        return tables
+    lengths = {len(r) for r in rows if r is not None}
+    indexes = [t.index for t in tables if isinstance(t, pd.DataFrame | pd.Series)]
+    joint = len(lengths) == 1 and all(ix.equals(indexes[0]) for ix in indexes)
+    if joint:
+        keep = np.logical_and.reduce([r for r in rows if r is not None])
+        masks = [keep] * len(tables)
+    else:
+        masks = [r for r in rows if r is not None]
+    return tuple(
+        t.iloc[m] if isinstance(t, pd.DataFrame | pd.Series) else np.asarray(t)[m]
+        for t, m in zip(tables, masks, strict=True)
+    )

@@ -28,11 +28,13 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import validate_data
 
 from factor_models._validation import (
+    MISSING,
     AlignPolicy,
     check_dates,
     check_option,
     check_returns,
     check_window,
+    drop_missing,
     format_labels,
     join_dates,
 )
@@ -43,7 +45,7 @@ from factor_models.errors import (
     InsufficientDataError,
     SpecificationError,
 )
-from factor_models.regression import _check_design
+from factor_models.regression import MissingPolicy, _check_design
 from factor_models.risk_model import RiskModel, RiskModelSet
 
 __all__ = ["FactorModel", "StatisticalFactorModel"]
@@ -119,7 +121,7 @@ def _checked(data: Any, name: str, prefix: str, *, returns: bool) -> Any:
         raise EstimationDataError(
             f"The '{name}' argument has {int(bad.sum())} NaN or infinite value(s),{where}. "
             "Drop or fill the gaps first (e.g. optihedge.returns_from_prices(..., "
-            "missing='drop'))."
+            "missing='drop')), or pass missing='drop' to leave those dates out."
         )
     if returns:
         check_returns(values, name, columns if columns is not None else range(values.shape[1]))
@@ -161,6 +163,12 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         Dates of ``X`` and ``y``: ``"exact"`` requires the same dates (an error names
         the differences); ``"inner"`` keeps the common dates. As in
         :class:`~factor_models.MultiWindowRegression`.
+    missing : {"raise", "drop"}, default "raise"
+        NaN policy, as in :class:`~factor_models.MultiWindowRegression`: ``"raise"``:
+        a NaN or infinite value is an error naming the argument, column and date;
+        ``"drop"``: the dates on which any asset or factor return is missing are left
+        out (one set of dates for every asset: the covariances need common dates), and
+        the windows count the dates kept.
     validate_returns : bool, default True
         Refuse data of an implausible scale for simple returns (a move at or below -100%,
         or above +100% in a column that looks like percent or prices), warn of a rise
@@ -189,6 +197,7 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         "specific_variance_floor": [Interval(Real, 0.0, None, closed="left")],
         "align": "no_validation",  # checked in fit, with MultiWindowRegression's message
         "validate_returns": ["boolean"],
+        "missing": "no_validation",  # checked in fit, with the project's message
     }
 
     def __init__(
@@ -199,12 +208,14 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         specific_variance_floor: float = 0.0,
         align: AlignPolicy = "exact",
         validate_returns: bool = True,
+        missing: MissingPolicy = "raise",
     ) -> None:
         self.covariance_estimator = covariance_estimator
         self.windows = windows
         self.specific_variance_floor = specific_variance_floor
         self.align = align
         self.validate_returns = validate_returns
+        self.missing = missing
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -233,6 +244,8 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
                 "factor returns (n_observations, n_factors) as y."
             )
         check_option(self.align, "align", ("exact", "inner"))
+        if check_option(self.missing, "missing", MISSING) == "drop":
+            X, y = drop_missing(X, y)
         X = _checked(X, "X", "x", returns=self.validate_returns)
         y = _checked(y, "y", "f", returns=self.validate_returns)
         if isinstance(X, pd.DataFrame) and isinstance(y, pd.DataFrame):
@@ -300,6 +313,9 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
         Lower bound on each asset's specific variance (per period).
     validate_returns : bool, default True
         As in :class:`FactorModel`.
+    missing : {"raise", "drop"}, default "raise"
+        As in :class:`FactorModel`: ``"drop"`` leaves out the dates on which any asset
+        return is missing.
 
     Attributes
     ----------
@@ -316,7 +332,7 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
     n_features_in_ : int
     """
 
-    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+    _parameter_constraints: ClassVar[dict[str, list[Any] | str]] = {
         "n_components": [
             Interval(Integral, 1, None, closed="left"),
             Interval(Real, 0.0, 1.0, closed="neither"),
@@ -325,6 +341,7 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
         "windows": ["array-like", None],
         "specific_variance_floor": [Interval(Real, 0.0, None, closed="left")],
         "validate_returns": ["boolean"],
+        "missing": "no_validation",  # checked in fit, with the project's message
     }
 
     def __init__(
@@ -334,15 +351,19 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
         windows: Sequence[int] | None = None,
         specific_variance_floor: float = 0.0,
         validate_returns: bool = True,
+        missing: MissingPolicy = "raise",
     ) -> None:
         self.n_components = n_components
         self.windows = windows
         self.specific_variance_floor = specific_variance_floor
         self.validate_returns = validate_returns
+        self.missing = missing
 
     @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[untyped-decorator]
     def fit(self, X: Any, y: Any = None) -> StatisticalFactorModel:
         """Fit the model on asset returns ``X`` (n_observations, n_assets); return self."""
+        if check_option(self.missing, "missing", MISSING) == "drop":
+            (X,) = drop_missing(X)
         X = _checked(X, "X", "x", returns=self.validate_returns)
         x = validate_data(self, X, ensure_min_samples=2)
         assets = _labels(X, x.shape[1], "x")

@@ -50,7 +50,15 @@ from optihedge.pricing import black_scholes, greeks, volatility_proxy
 from optihedge.scenarios import Scenarios
 from optihedge.sweeps import SweepResult, frontier_plot, sweep
 
-__all__ = ["DemoResult", "format_demo", "run_demo", "save_frontier", "write_report"]
+__all__ = [
+    "DemoResult",
+    "format_demo",
+    "put_quote",
+    "put_text",
+    "run_demo",
+    "save_frontier",
+    "write_report",
+]
 
 WINDOWS = (63, 126, 252, 504)
 HORIZON = 21
@@ -152,24 +160,7 @@ def run_demo(value: float = 1_000_000.0) -> DemoResult:
     tail_risk.attrs["n_scenarios"] = len(h)
 
     vol = volatility_proxy(index.iloc[-252:])
-    strike = PUT_MONEYNESS * spot
-    years = HORIZON / 252.0
-    price = float(black_scholes("put", spot, strike, years, RATE, vol, DIVIDEND_YIELD))
-    g = greeks("put", spot, strike, years, RATE, vol, DIVIDEND_YIELD)
-    units = beta_adjusted_notional(value, beta) / spot  # index units insured
-    put = pd.Series(
-        {
-            "strike": strike,
-            "volatility": vol,
-            "price_per_unit": price,
-            "contracts": units / OPTION_MULTIPLIER,
-            "contracts_rounded": float(round(units / OPTION_MULTIPLIER)),
-            "premium": units * price,
-            "premium_pct": units * price / value,
-            "delta": float(g.delta),
-            "delta_notional": float(g.delta) * units * spot,
-        }
-    )
+    put = put_quote(value, beta, spot, vol)
     optimized = optimize_hedge(daily, prices.iloc[-1], stocks, factor_etfs, value)
     shortfall, comparison = shortfall_hedge(daily, prices.iloc[-1], stocks, value)
     market = MarketState(
@@ -200,6 +191,48 @@ def run_demo(value: float = 1_000_000.0) -> DemoResult:
         option_hedges,
         daily,
         frontier,
+    )
+
+
+def put_quote(value: float, beta: float, spot: float, vol: float) -> pd.Series:
+    """Quote the listed puts that insure the book's beta, in whole contracts.
+
+    The price per index unit is Black-Scholes rounded to the cent (as quoted); the premium,
+    its share of the book and the delta-adjusted notional are those of the whole
+    contracts shown: ``contracts_rounded * OPTION_MULTIPLIER * price_per_unit``. A book
+    too small for one contract buys none, and pays no premium.
+    """
+    strike = PUT_MONEYNESS * spot
+    years = HORIZON / 252.0
+    price = round(float(black_scholes("put", spot, strike, years, RATE, vol, DIVIDEND_YIELD)), 2)
+    g = greeks("put", spot, strike, years, RATE, vol, DIVIDEND_YIELD)
+    exact = beta_adjusted_notional(value, beta) / spot / OPTION_MULTIPLIER
+    contracts = float(round(exact))
+    units = contracts * OPTION_MULTIPLIER  # index units insured by the whole contracts
+    return pd.Series(
+        {
+            "strike": strike,
+            "volatility": vol,
+            "price_per_unit": price,
+            "contracts": exact,
+            "contracts_rounded": contracts,
+            "premium": units * price,
+            "premium_pct": units * price / value,
+            "delta": float(g.delta),
+            "delta_notional": float(g.delta) * units * spot,
+        }
+    )
+
+
+def put_text(put: pd.Series) -> str:
+    """Return the line that states the put quote (contracts, price, premium, delta)."""
+    money = "{:,.0f}".format
+    return (
+        f"  {put['contracts_rounded']:.0f} SPX contracts (x{OPTION_MULTIPLIER:.0f}; "
+        f"{put['contracts']:.2f} would insure the beta exactly) at "
+        f"{put['price_per_unit']:.2f} = premium USD {money(put['premium'])} "
+        f"({put['premium_pct']:.2%} of the book); delta {put['delta']:.3f}, "
+        f"delta-adjusted notional USD {money(put['delta_notional'])}."
     )
 
 
@@ -296,7 +329,7 @@ def option_alternatives(
             "ES 95%": expected_shortfall(after, 0.95),
             "ES 99%": expected_shortfall(after, 0.99),
             "worst": float(-after.min()),
-            "volatility": float(np.std(after)),
+            "volatility (repriced)": float(np.std(after)),
             "vega (USD/pt)": float(res.greeks["vega_1pt"].to_numpy()[-1]),  # after
         }
     unhedged = linear.scenario_returns["before"].to_numpy()  # type: ignore[index]
@@ -307,7 +340,7 @@ def option_alternatives(
         "ES 95%": expected_shortfall(unhedged, 0.95),
         "ES 99%": expected_shortfall(unhedged, 0.99),
         "worst": float(-unhedged.min()),
-        "volatility": float(np.std(unhedged)),
+        "volatility (repriced)": float(np.std(unhedged)),
         "vega (USD/pt)": 0.0,
     }
     table = table.loc[["unhedged", *results]]
@@ -443,7 +476,10 @@ def optimize_hedge(
 def _allocation_text(result: HedgeResult) -> str:
     alloc = result.allocation
     columns = ["weight", "notional", "units_rounded", "annual_carry"]
-    shown = alloc.loc[alloc["notional"].abs() >= 0.5, columns]  # at least one currency unit
+    tied = {label for group in result.solver_stats.get("tied", []) for label in group}
+    # at least one currency unit, and every instrument a note about a tie names
+    keep = (alloc["notional"].abs() >= 0.5) | alloc.index.isin(list(tied))
+    shown = alloc.loc[keep, columns]
     shown.columns = pd.Index(
         [
             "weight",
@@ -543,11 +579,7 @@ def format_demo(result: DemoResult) -> str:
         f"{r.put['strike']:,.2f} ({PUT_MONEYNESS:.0%} of spot), Black-Scholes at volatility "
         f"{r.put['volatility']:.1%} (EWMA realised vol x implied/realised ratio), "
         f"r={RATE:.1%}, q={DIVIDEND_YIELD:.1%}:",
-        f"  {r.put['contracts_rounded']:.0f} SPX contracts (x{OPTION_MULTIPLIER:.0f}; "
-        f"{r.put['contracts']:.2f} would insure the beta exactly) at "
-        f"{r.put['price_per_unit']:.2f} = premium USD {money(r.put['premium'])} "
-        f"({r.put['premium_pct']:.2%} of the book); delta {r.put['delta']:.3f}, "
-        f"delta-adjusted notional USD {money(r.put['delta_notional'])}.",
+        put_text(r.put),
         "",
         f"Optimised hedge: minimum {HORIZON}-day variance plus trading costs, over "
         f"{FUTURE_CODE} (E-mini S&P 500 future), the SH inverse ETF, factor ETFs and sales "
@@ -582,13 +614,20 @@ def format_demo(result: DemoResult) -> str:
         "scenario's index level, a spot-volatility beta measured on the VIX and a skew); "
         f"the carry cap gives way to a premium budget of {PREMIUM_BUDGET:.0%} of the book. "
         "Cost against protection (USD; risk as a fraction of the book over "
-        f"{HORIZON} days; vega after the hedge per volatility point):",
+        f"{HORIZON} days; vega after the hedge per volatility point). Two volatilities "
+        "after the hedge: 'volatility (repriced)' below is the standard deviation of the "
+        "repriced scenario P&L (options at their full value); the 'volatility' in each "
+        "hedge's sentence further down is the risk model's (the scenarios' covariance), "
+        "which sees options through their delta only:",
         r.protection.to_string(
             formatters={
                 "premium (USD)": money,
                 "carry (USD/yr)": money,
                 "vega (USD/pt)": money,
-                **{c: "{:.4f}".format for c in ("ES 95%", "ES 99%", "worst", "volatility")},
+                **{
+                    c: "{:.4f}".format
+                    for c in ("ES 95%", "ES 99%", "worst", "volatility (repriced)")
+                },
             }
         ),
         "",

@@ -87,6 +87,12 @@ class InverseETF(Instrument):
     (the one-day delta). Over a horizon its return is the compounded daily reset,
     never simply ``leverage`` times the horizon return: scenario revaluation uses
     :meth:`horizon_return`.
+
+    Carry in scenarios: a scenario's P&L is the change in the instrument's value over
+    the horizon, so what accrues in its price is in it (an option loses its theta: it is
+    repriced with the time left). The fund's expense ratio accrues in its net asset
+    value, so each scenario's return is the compounded daily reset less
+    ``expense_ratio * horizon / 252`` per unit of notional (a cost to a long holder).
     """
 
     kind: ClassVar[str] = "inverse_etf"
@@ -120,9 +126,14 @@ class InverseETF(Instrument):
     def scenario_returns(
         self, scenarios: Scenarios, market: MarketState | None = None
     ) -> np.ndarray:
-        """Compounded daily reset along each scenario's path (delta if it has none)."""
+        """Compounded daily reset along each scenario's path (delta if it has none).
+
+        Less the expense ratio over the scenarios' horizon (``expense_ratio * horizon /
+        252``), which the fund's value pays.
+        """
         scenarios.column(self.underlying, owner=self.name)  # checks the underlying is covered
-        return scenarios.compound(self.underlying, self.leverage)
+        fee = self.expense_ratio * scenarios.horizon / 252.0
+        return scenarios.compound(self.underlying, self.leverage) - fee
 
     def horizon_return(self, daily_underlying_returns: list[float] | tuple[float, ...]) -> float:
         """Compounded return over a path of daily underlying returns (daily reset)."""

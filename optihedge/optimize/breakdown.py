@@ -14,6 +14,14 @@ Groupings (``by``):
 - ``"instrument"``: each holding and each hedge instrument (every position);
 - ``"leg"``: ``"book"`` and each hedge instrument: the hedged book's risk split into the
   book and each hedge, the total being what is left.
+
+Every row has one label: a holding, instrument or factor whose label is one of the
+table's own rows (``"total"``, ``"hedge"``, ``"book"``, ``"specific"``,
+``"non-linear"``, ``"other factors"``) or another row's label (a holding and an
+instrument both called ``"SPY"``) in that table is shown as ``"<label> (holding)"``,
+``"<label> (instrument)"`` or ``"<label> (factor)"``, listed in ``attrs["renamed"]``.
+Every table's rows are checked, in the code, to sum to its ``total``: the result's own
+volatility (``result.risk["volatility"]``) or scenario expected shortfall.
 """
 
 from __future__ import annotations
@@ -182,6 +190,13 @@ def _factor_groups(inputs: RiskInputs, factors: Sequence[Hashable] | None) -> li
     if factors is None:
         return names
     wanted = list(factors)
+    repeated = [f for i, f in enumerate(wanted) if f in wanted[:i]]
+    if repeated:
+        raise SpecificationError(
+            f"The 'factors' argument names {format_labels(list(dict.fromkeys(repeated)))} "
+            "more than once; each factor is one row of the table (a repeated one would be "
+            "counted twice). Name each factor once."
+        )
     unknown = [f for f in wanted if f not in names]
     if unknown:
         raise MissingLabelsError(
@@ -313,6 +328,74 @@ def _scenario_parts(
     return [(parts, 1.0)], [*labels, "specific", "non-linear"]
 
 
+_RTOL = 1e-9  # the rows of a table sum to its total within this relative tolerance
+
+
+def _origins(
+    inputs: RiskInputs, by: str, n_rows: int, factors: Sequence[Hashable] | None
+) -> list[str | None]:
+    """Return what each row of a table is: a holding, instrument or factor.
+
+    ``None`` marks the table's own rows (``"hedge"``, ``"book"``, ``"specific"``, ...).
+    """
+    h, k = len(inputs.holdings), inputs.exposures.shape[1]
+    if by == "holding":
+        return [*["holding"] * h, None]
+    if by == "instrument":
+        return [*["holding"] * h, *["instrument"] * k]
+    if by == "leg":
+        return [None, *["instrument"] * k]
+    shown = len(_factor_groups(inputs, factors))
+    return [*["factor"] * shown, *[None] * (n_rows - shown)]
+
+
+def _distinct(labels: list[Any], origins: list[str | None]) -> tuple[list[Any], dict[Any, Any]]:
+    """Rename a user's label that is a reserved row or another row's label, visibly."""
+    own = {label for label, origin in zip(labels, origins, strict=True) if origin is None}
+    own.add("total")
+    counts: dict[Any, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    out, renamed = [], {}
+    for label, origin in zip(labels, origins, strict=True):
+        if origin is not None and (label in own or counts[label] > 1):
+            new = f"{label} ({origin})"
+            renamed[new] = label
+            label = new
+        out.append(label)
+    if len(set(out)) != len(out) or "total" in out:
+        clash = sorted({str(label) for label in out if out.count(label) > 1} | {"total"} & set(out))
+        raise SpecificationError(
+            f"The attribution's rows would repeat the labels {clash} even after renaming "
+            "colliding holdings, instruments or factors; give the instruments distinct labels."
+        )
+    return out, renamed
+
+
+def _check_total(table: pd.DataFrame, totals: dict[str, float], measure: str) -> None:
+    """Raise unless the rows of each side sum to that side's total (the result's figure)."""
+    for side in ("before", "after"):
+        rows = table[side].to_numpy(dtype=np.float64)
+        got, want = float(rows.sum()), totals[side]
+        scale = max(abs(want), float(np.abs(rows).sum()), 1e-300)
+        if not abs(got - want) <= _RTOL * scale:
+            raise RuntimeError(
+                f"The {measure} attribution's rows sum to {got!r} {side} the hedge, not to the "
+                f"result's own {measure} {want!r} (relative gap {abs(got - want) / scale:.2e}, "
+                f"tolerance {_RTOL:g}); the table is not reported. Please report this with the "
+                "problem that produced it."
+            )
+
+
+def _volatility_totals(inputs: RiskInputs, x: np.ndarray) -> dict[str, float]:
+    """Return the result's own volatility before and after (as in ``result.risk``)."""
+    w = inputs.book.to_numpy(dtype=np.float64)
+    out = {}
+    for side, z in (("before", w), ("after", w + inputs.exposures.to_numpy() @ x)):
+        out[side] = float(np.sqrt(max(inputs.risk.variance_in_asset_order(z), 0.0)))
+    return out
+
+
 def attribute(
     inputs: RiskInputs,
     x: np.ndarray,
@@ -328,11 +411,13 @@ def attribute(
     if measure == "volatility":
         labels, values = _volatility(inputs, x, by, factors)
         errors = None
-        totals = {"before": float(values[:, 0].sum()), "after": float(values[:, 1].sum())}
+        totals = _volatility_totals(inputs, x)
     else:
         labels, values, errors, totals = _shortfall(inputs, x, by, factors)
+    labels, renamed = _distinct(labels, _origins(inputs, by, len(labels), factors))
     index = pd.Index(labels, dtype=object, tupleize_cols=False)  # a tuple is one label
     table = pd.DataFrame(values, index=index, columns=["before", "after"])
+    _check_total(table, totals, measure.replace("_", " "))
     table.loc["total"] = [totals["before"], totals["after"]]
     for col in ("before", "after"):
         denominator = totals[col]
@@ -344,6 +429,7 @@ def attribute(
     table = table + 0.0
     table.attrs["measure"] = measure
     table.attrs["by"] = by
+    table.attrs["renamed"] = renamed
     table.attrs["units"] = f"fraction of capital over {horizon} trading days"
     if measure == "expected_shortfall":
         n = 0 if inputs.probabilities is None else len(inputs.probabilities)

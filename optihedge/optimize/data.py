@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ import pandas as pd
 from constraints import ATTRIBUTES, HedgeData
 from factor_models import RiskModel, RiskModelSet
 from optihedge._validation import format_labels
-from optihedge.errors import DataError, MissingLabelsError, SpecificationError
+from optihedge.errors import DataError, DataWarning, MissingLabelsError, SpecificationError
 from optihedge.instruments import Instrument, MarketState
 from optihedge.optimize.inputs import HedgeInputs
 from optihedge.portfolio import Portfolio
@@ -199,6 +200,7 @@ def build_data(
             )
         if risk_model is None:
             # betas and volatility from the scenarios themselves
+            _warn_rank_deficient(scenarios)
             model = RiskModel.from_covariance(scenarios.covariance(), repair="clip")
             risk_model = dataclasses.replace(model, horizon=scenarios.horizon)
     if risk_model is None:
@@ -294,3 +296,22 @@ def _objective_scale(risk: RiskModel, w: np.ndarray) -> float:
         g, d = risk.root_factors()
         variance = float(np.mean(np.sum(g * g, axis=0) + d * d))
     return 1.0 / variance if variance > 0 else 1.0
+
+
+def _warn_rank_deficient(scenarios: Scenarios) -> None:
+    """Warn when the scenarios' covariance cannot be of full rank (too few scenarios).
+
+    ``n`` scenarios give a covariance of rank at most ``n - 1``: with as many assets or
+    more, some positions have zero variance on paper, and a variance hedge can "remove"
+    risk that is only unmeasured.
+    """
+    n, k = scenarios.n_scenarios, scenarios.returns.shape[1]
+    if n <= k:
+        warnings.warn(
+            f"The 'scenarios' argument holds {n} scenarios of {k} assets and no risk_model "
+            f"was given: their covariance has rank at most {n - 1} < {k}, so some hedges "
+            "have zero variance on paper and the volatility after the hedge understates the "
+            f"risk. Pass a risk_model (e.g. a FactorModel's), or at least {k + 1} scenarios.",
+            DataWarning,
+            stacklevel=4,
+        )

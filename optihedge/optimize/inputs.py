@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from constraints import Constraint
+from constraints.budget import check_expected_returns
 from optihedge.errors import SpecificationError
 from optihedge.instruments import MarketState
 from optihedge.portfolio import Portfolio
@@ -53,6 +54,8 @@ class HedgeInputs:
     market_state: MarketState = field(default_factory=MarketState)
 
     def __post_init__(self) -> None:
+        if isinstance(self.expected_returns, pd.Series):
+            check_expected_returns(self.expected_returns)
         if not isinstance(self.market_state, MarketState):
             raise SpecificationError(
                 "The 'market_state' argument must be a MarketState. Got "

@@ -247,15 +247,43 @@ class TieBreaker:
         return "not applied: the split problem did not solve"
 
 
-def tie_notes(labels: pd.Index, groups: list[list[int]], applied: bool) -> list[str]:
-    """Return one note per tied group for the result."""
+def tie_notes(
+    labels: pd.Index,
+    groups: list[list[int]],
+    applied: bool,
+    exposures: np.ndarray | None = None,
+) -> list[str]:
+    """Return one note per tied group for the result.
+
+    With ``exposures`` (assets x instruments, per unit), the note states how much of the
+    first instrument's risk each other one carries per unit (an option: its delta, a
+    short-index product: -1), instead of calling them the same.
+    """
     how = (
         "the split is the cheapest (cost and carry) at the same risk"
         if applied
         else "with whole contracts the split is the solver's"
     )
-    return [
-        f"{', '.join(str(labels[i]) for i in group)} carry the same risk per unit, so the "
-        f"objective cannot choose between them; {how}."
-        for group in groups
-    ]
+    notes = []
+    for group in groups:
+        names = ", ".join(str(labels[i]) for i in group)
+        scales = []
+        if exposures is not None:
+            first = exposures[:, group[0]]
+            scales = [float(exposures[:, i] @ first / (first @ first)) for i in group[1:]]
+        if all(abs(s - 1.0) <= 1e-9 for s in scales):
+            what = "carry the same risk per unit"
+        elif all(abs(abs(s) - 1.0) <= 1e-9 for s in scales):
+            opposite = ", ".join(
+                str(labels[i]) for i, s in zip(group[1:], scales, strict=True) if s < 0
+            )
+            what = f"carry the same risk per unit ({opposite} in the opposite direction)"
+        else:
+            ratios = "; ".join(
+                f"one unit of {labels[i]} carries {s:.4g} times the exposure of one unit of "
+                f"{labels[group[0]]}"
+                for i, s in zip(group[1:], scales, strict=True)
+            )
+            what = f"carry the same risk up to scale ({ratios})"
+        notes.append(f"{names} {what}, so the objective cannot choose between them; {how}.")
+    return notes
