@@ -39,7 +39,13 @@ from optihedge.optimize.inputs import HedgeInputs, carry_inputs
 from optihedge.optimize.objectives import SWEEP_OPTION, CompiledObjective, Objective
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import POSITION_TOLERANCE, HedgeResult, make_result
-from optihedge.optimize.solve import DEFAULT_SOLVERS, limit_numbers, limit_table, run
+from optihedge.optimize.solve import (
+    DEFAULT_SOLVERS,
+    check_solver_options,
+    limit_numbers,
+    limit_table,
+    run,
+)
 from optihedge.optimize.ties import TieBreaker, tie_notes, tied_groups
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
@@ -354,6 +360,12 @@ class HedgeProblem:
         What :meth:`solve` does before it builds the result (sweeps read the solution
         without building one per point).
         """
+        exact = self._parts and self._plan.exact
+        solver = check_solver_options(
+            solver,
+            solver_options or {},
+            (solver,) if solver is not None else (self._plan.solvers if exact else DEFAULT_SOLVERS),
+        )
         checked = self.registry.validate(params)
         refresh_all = any(v is not None for v in changes.values())
         new_inputs = self._inputs.replace(**changes) if refresh_all else self._inputs
