@@ -293,7 +293,10 @@ def sweep(
             f"The 'problem' argument must be a HedgeProblem. Got {type(problem).__name__}."
         )
     checked = make_grid(problem, grid)
-    workers = (os.cpu_count() or 1) if n_jobs == -1 else check_int(n_jobs, "n_jobs")
+    every = isinstance(n_jobs, int | np.integer) and not isinstance(n_jobs, bool) and n_jobs == -1
+    workers = (
+        (os.cpu_count() or 1) if every else check_int(n_jobs, "n_jobs", what=" (or -1: one a core)")
+    )
     if chunk_size is not None:
         size = check_int(chunk_size, "chunk_size")
     else:

@@ -39,7 +39,7 @@ def frontier_plot(
     _check_result(result, "frontier_plot")
     ok = result.points["status"].astype(str).str.startswith("optimal").to_numpy()
     x, y = _column(result, cost, "cost"), _column(result, risk, "risk")
-    if by is not None and by not in result.keys:
+    if by is not None and (not isinstance(by, str) or by not in result.keys):
         raise MissingLabelsError(
             f"The 'by' argument {by!r} is not a key of the sweep; its keys are "
             f"{list(result.keys)}, or leave 'by' out for one line."
@@ -68,7 +68,7 @@ def shadow_price_plot(result: SweepResult, limit: str, *, key: str | None = None
     _check_result(result, "shadow_price_plot")
     column = f"shadow_price[{limit}]"
     y = _column(result, column, "shadow price")
-    key = key or limit
+    key = limit if key is None else key
     x = _column(result, key, "swept key")
     order = np.argsort(x, kind="stable")
     fig = Figure(figsize=(6.5, 4.2))
@@ -90,12 +90,12 @@ def allocation_plot(result: SweepResult, key: str, *, column: str = "weight") ->
         If another grid key varies too (the sweep is not one-dimensional in ``key``).
     """
     _check_result(result, "allocation_plot")
-    if key not in result.keys:
+    if not isinstance(key, str) or key not in result.keys:
         raise MissingLabelsError(
             f"The 'key' argument {key!r} is not a key of the sweep; its keys are "
             f"{list(result.keys)}."
         )
-    if column not in ("weight", "notional", "units"):
+    if not isinstance(column, str) or column not in ("weight", "notional", "units"):
         raise SpecificationError(
             f"The 'column' argument must be 'weight', 'notional' or 'units'. Got {column!r}."
         )
