@@ -322,14 +322,16 @@ class HedgeProblem:
             count the problem can hold); they stay for later solves. A rejected input
             leaves the problem as it was.
         solver : str, optional
-            A cvxpy solver name; the default tries Clarabel then SCS.
+            An installed cvxpy solver's name; the default tries Clarabel then SCS.
         **solver_options
-            Passed to the solver.
+            Passed to the solver: plain numbers, flags or text, checked first (by name
+            and type against Clarabel's settings when Clarabel answers).
 
         Raises
         ------
         SpecificationError
-            For an unknown key (the message lists the valid ones) or a value out of range.
+            For an unknown key (the message lists the valid ones) or a value out of range;
+            an unknown solver or a solver option it does not take.
         InfeasibleError
             Naming the smallest set of constraints that conflict.
         UnboundedError, SolverFailedError
