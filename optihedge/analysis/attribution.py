@@ -30,7 +30,7 @@ from optihedge._validation import (
     format_labels,
 )
 from optihedge.datasets import STRESS_WINDOWS
-from optihedge.errors import DataError, MissingLabelsError
+from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
 __all__ = ["ReturnAttribution", "euler_contributions", "return_attribution"]
 
@@ -147,6 +147,26 @@ class ReturnAttribution:
     drag: pd.Series
 
 
+def _clean_positions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Positions given by the user: unique asset labels, finite numbers."""
+    if not frame.index.is_unique:
+        dupes = frame.index[frame.index.duplicated()].unique()
+        raise MissingLabelsError(
+            f"The 'result_or_weights' argument repeats assets {format_labels(dupes)}; give "
+            "one weight per asset (sum the duplicates with .groupby(level=0).sum())."
+        )
+    try:
+        numbers = frame.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError("The 'result_or_weights' argument must hold numbers.") from exc
+    if not np.isfinite(numbers.to_numpy()).all():
+        raise DataError(
+            "The 'result_or_weights' argument holds NaN or infinite weights; give 0.0 for "
+            "assets not held."
+        )
+    return numbers
+
+
 def _positions(result_or_weights: Any) -> pd.DataFrame:
     """Asset-space positions ``before`` and ``after`` (a result, a frame, or one Series)."""
     exposures = getattr(result_or_weights, "exposures", None)
@@ -159,10 +179,11 @@ def _positions(result_or_weights: Any) -> pd.DataFrame:
                 "The 'result_or_weights' frame must have columns 'before' and 'after' "
                 f"(asset weights of the book and the hedged book); it lacks {sorted(missing)}."
             )
-        return result_or_weights[["before", "after"]].astype(np.float64)
+        return _clean_positions(result_or_weights[["before", "after"]])
     if isinstance(result_or_weights, pd.Series):
-        w = result_or_weights.astype(np.float64)
-        return pd.DataFrame({"before": w, "after": w})
+        return _clean_positions(
+            pd.DataFrame({"before": result_or_weights, "after": result_or_weights})
+        )
     raise DataError(
         "The 'result_or_weights' argument must be a HedgeResult, a Series of asset weights or "
         f"a DataFrame with 'before' and 'after' columns. Got {type(result_or_weights).__name__}."
@@ -230,6 +251,12 @@ def return_attribution(
             f"The 'returns' lack {format_labels(missing)}, which hold positions; pass returns "
             "covering every holding and every hedge underlying."
         )
+    if not hasattr(risk_model, "loadings") or not hasattr(risk_model, "specific_var"):
+        raise SpecificationError(
+            "The 'risk_model' argument must be a RiskModel (loadings and specific "
+            f"variances). Got {type(risk_model).__name__}: pass the risk model the result "
+            "was solved with (result.risk_inputs.risk)."
+        )
     loadings = risk_model.loadings
     factors = loadings.columns
     unknown = held.difference(loadings.index)
@@ -270,6 +297,14 @@ def return_attribution(
     return ReturnAttribution(daily, total_table, effectiveness, drag)
 
 
+def _compound(daily: pd.Series) -> float:
+    """Compounded return of daily returns; -1 (all capital lost) once a day loses 100%."""
+    values = daily.to_numpy(dtype=np.float64)
+    if (values <= -1.0).any():
+        return -1.0
+    return float(np.expm1(np.log1p(values).sum()))
+
+
 def _effectiveness(
     blocks: Mapping[str, pd.DataFrame], stress_windows: Mapping[str, tuple[str, str]] | None
 ) -> pd.DataFrame:
@@ -283,8 +318,8 @@ def _effectiveness(
         if not covered:
             rows[name] = {"book": np.nan, "hedged": np.nan, "offset": np.nan, "covered": False}
             continue
-        book = float(np.expm1(np.log1p(blocks["before"]["total"].loc[start:end]).sum()))
-        hedged = float(np.expm1(np.log1p(blocks["after"]["total"].loc[start:end]).sum()))
+        book = _compound(blocks["before"]["total"].loc[start:end])
+        hedged = _compound(blocks["after"]["total"].loc[start:end])
         offset = 1.0 - hedged / book if book < 0 else np.nan
         rows[name] = {"book": book, "hedged": hedged, "offset": offset, "covered": True}
     out = pd.DataFrame.from_dict(rows, orient="index")

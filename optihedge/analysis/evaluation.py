@@ -19,6 +19,14 @@ from optihedge.scenarios import Scenarios
 __all__ = ["kelly_comparison", "scenario_pnl"]
 
 
+def _check_type(value: object, kind: type, name: str, fix: str) -> None:
+    """Refuse an argument of the wrong type with a message naming it and the fix."""
+    if not isinstance(value, kind):
+        raise SpecificationError(
+            f"The '{name}' argument must be a {kind.__name__}. Got {type(value).__name__}: {fix}."
+        )
+
+
 def scenario_pnl(
     portfolio: Portfolio,
     instruments: Sequence[Instrument],
@@ -46,6 +54,10 @@ def scenario_pnl(
         ``before`` (the book) and ``after`` (book plus hedge), simple returns over the
         scenarios' horizon as fractions of the book's value; ``attrs["horizon_days"]``.
     """
+    _check_type(portfolio, Portfolio, "portfolio", "build it with Portfolio.from_holdings")
+    _check_type(scenarios, Scenarios, "scenarios", "build them with Scenarios.from_returns")
+    if market_state is not None:
+        _check_type(market_state, MarketState, "market_state", "pass a MarketState or None")
     labels = check_instruments(instruments)
     x = by_instrument(weights, labels, "weights").to_numpy(dtype=np.float64)
     book_weights = portfolio.weights
@@ -90,6 +102,7 @@ def kelly_comparison(
         fraction of capital: weight x market probability), ``kelly_stake`` (the Kelly
         fraction of capital) and ``stake_over_kelly``.
     """
+    _check_type(scenarios, Scenarios, "scenarios", "pass the Scenarios with the events")
     labels = check_instruments(instruments)
     x = by_instrument(weights, labels, "weights")
     contracts = [i for i in instruments if isinstance(i, EventContract)]

@@ -170,6 +170,15 @@ def write_report(
         A path that cannot be written (checked first; a write the file system refuses
         later is reported the same way), or a result from a failed solve.
     """
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise SpecificationError(
+            f"The 'inputs' argument must be a mapping of name to text. Got "
+            f"{type(inputs).__name__}: pass a dict such as {{'data': '2015-2024 daily'}}."
+        )
+    if title is not None and not isinstance(title, str):
+        raise SpecificationError(
+            f"The 'title' argument must be text or None. Got {type(title).__name__}."
+        )
     target = check_writable(path)
     explanation = result.explain()
     has_scenarios = result.scenario_returns is not None

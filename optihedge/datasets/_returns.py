@@ -77,16 +77,29 @@ def returns_from_prices(prices: pd.DataFrame, *, missing: MissingPolicy = "raise
             f"The 'prices' argument has duplicate columns {format_labels(dupes)}; labels must "
             "be unique."
         )
+    # numpy reads numeric text ("101.5") as a number, but pandas would then divide text:
+    # any text cell is refused here, with the conversion that fixes it
+    text = [
+        c
+        for c, d in zip(prices.columns, prices.dtypes, strict=True)
+        if d.kind not in "biuf"
+        and prices[c].map(lambda v: isinstance(v, str | bytes), na_action="ignore").any()
+    ]
     try:
         values = prices.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        text = [
+        text = text or [
             c for c, d in zip(prices.columns, prices.dtypes, strict=True) if d.kind not in "biuf"
         ]
         raise DataError(
             f"The 'prices' argument must hold numbers; columns {format_labels(text)} hold "
             "text or objects. Convert them with pd.to_numeric first."
         ) from exc
+    if text:
+        raise DataError(
+            f"The 'prices' argument must hold numbers; columns {format_labels(text)} hold "
+            "text (numbers written as strings). Convert them with pd.to_numeric first."
+        )
     with np.errstate(invalid="ignore"):
         bad = np.isinf(values) | (values <= 0.0)
     if bad.any():

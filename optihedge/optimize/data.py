@@ -105,7 +105,16 @@ def by_instrument(values: Any, labels: pd.Index, name: str) -> pd.Series:
     if values is None:
         return pd.Series(0.0, index=labels)
     if not isinstance(values, pd.Series):
-        raise DataError(f"The '{name}' argument must be a Series by instrument label.")
+        raise DataError(
+            f"The '{name}' argument must be a Series by instrument label. Got "
+            f"{type(values).__name__}: pass pd.Series({{label: position}})."
+        )
+    if not values.index.is_unique:
+        dupes = values.index[values.index.duplicated()].unique()
+        raise MissingLabelsError(
+            f"The '{name}' argument repeats instrument labels {format_labels(dupes)}; give "
+            "one position per instrument (sum the duplicates with .groupby(level=0).sum())."
+        )
     extra = values.index.difference(labels)
     if len(extra):
         raise MissingLabelsError(

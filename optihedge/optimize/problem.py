@@ -44,7 +44,13 @@ from optihedge.optimize.objectives import (
 )
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import POSITION_TOLERANCE, HedgeResult, make_result
-from optihedge.optimize.solve import DEFAULT_SOLVERS, limit_numbers, limit_table, run
+from optihedge.optimize.solve import (
+    DEFAULT_SOLVERS,
+    check_solver_options,
+    limit_numbers,
+    limit_table,
+    run,
+)
 from optihedge.optimize.ties import TieBreaker, tie_notes, tied_groups
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
@@ -322,14 +328,16 @@ class HedgeProblem:
             count the problem can hold); they stay for later solves. A rejected input
             leaves the problem as it was.
         solver : str, optional
-            A cvxpy solver name; the default tries Clarabel then SCS.
+            An installed cvxpy solver's name; the default tries Clarabel then SCS.
         **solver_options
-            Passed to the solver.
+            Passed to the solver: plain numbers, flags or text, checked first (by name
+            and type against Clarabel's settings when Clarabel answers).
 
         Raises
         ------
         SpecificationError
-            For an unknown key (the message lists the valid ones) or a value out of range.
+            For an unknown key (the message lists the valid ones) or a value out of range;
+            an unknown solver or a solver option it does not take.
         InfeasibleError
             Naming the smallest set of constraints that conflict.
         UnboundedError, SolverFailedError
@@ -360,6 +368,12 @@ class HedgeProblem:
         What :meth:`solve` does before it builds the result (sweeps read the solution
         without building one per point).
         """
+        exact = self._parts and self._plan.exact
+        solver = check_solver_options(
+            solver,
+            solver_options or {},
+            (solver,) if solver is not None else (self._plan.solvers if exact else DEFAULT_SOLVERS),
+        )
         checked = self.registry.validate(params)
         refresh_all = any(v is not None for v in changes.values())
         new_inputs = self._inputs.replace(**changes) if refresh_all else self._inputs

@@ -6,6 +6,9 @@ slack, binding flag, shadow price), so that a result is built from plain numbers
 
 from __future__ import annotations
 
+import difflib
+import math
+import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -15,10 +18,15 @@ import numpy as np
 import pandas as pd
 
 from constraints import Row
-from optihedge.errors import InfeasibleError, SolverFailedError, UnboundedError
+from optihedge.errors import (
+    InfeasibleError,
+    SolverFailedError,
+    SpecificationError,
+    UnboundedError,
+)
 from optihedge.optimize.direct import ONE_SIDED, solve_fresh
 
-__all__ = ["DEFAULT_SOLVERS", "OK", "limit_table", "run"]
+__all__ = ["DEFAULT_SOLVERS", "OK", "check_solver_options", "limit_table", "run"]
 
 DEFAULT_SOLVERS = ("CLARABEL", "SCS")
 OK = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
@@ -28,6 +36,110 @@ BINDING_TOL = 1e-6
 _INACCURATE = "Solution may be inaccurate"
 # HiGHS stops at a 1e-4 relative MIP gap by default; whole contracts must be optimal
 EXACT_MIP_OPTIONS: dict[str, dict[str, Any]] = {"HIGHS": {"mip_rel_gap": 1e-9}}
+
+
+# options cvxpy itself takes for any solver; the ones it is given here are refused
+_CVXPY_OPTIONS = {"verbose": False, "warm_start": True}
+_RESERVED = ("solver", "ignore_dpp", "gp", "qcp", "requires_grad", "enforce_dpp")
+
+
+def _clarabel_settings() -> dict[str, Any]:
+    import clarabel
+
+    defaults = clarabel.DefaultSettings()
+    return {
+        name: getattr(defaults, name)
+        for name in dir(defaults)
+        if not name.startswith("_") and not callable(getattr(defaults, name))
+    }
+
+
+def check_solver_options(
+    solver: Any, options: Mapping[str, Any], solvers: Sequence[str]
+) -> str | None:
+    """Check a solve's ``solver`` name and options before anything is applied.
+
+    ``solvers`` are the solvers the call would try. The name must be an installed
+    cvxpy solver; option names must be text, not ones this package sets itself, and
+    values plain numbers, flags or text. Options for Clarabel (named, or first in
+    ``solvers``) are checked against its settings by name and type; other solvers
+    see their options at the solve, where a refusal is reported the same way.
+
+    Returns
+    -------
+    str or None
+        The solver's name in cvxpy's spelling.
+
+    Raises
+    ------
+    SpecificationError
+        Naming the solver or the option, and what would fix it.
+    """
+    installed = cp.installed_solvers()
+    name: str | None = None
+    if solver is not None:
+        if not isinstance(solver, str) or solver.upper() not in installed:
+            raise SpecificationError(
+                f"The 'solver' argument must name an installed cvxpy solver, one of "
+                f"{installed}. Got {solver!r}; or leave it out (Clarabel, then SCS)."
+            )
+        name = solver.upper()
+    first = name or (solvers[0] if solvers else None)
+    known = _clarabel_settings() if first == cp.CLARABEL else None
+    if known is not None:
+        known.update(_CVXPY_OPTIONS)
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            raise SpecificationError(
+                f"The solver option {key!r} is a mapping; pass solver options as keyword "
+                "arguments of solve: solve(max_iter=500), or solve(**options)."
+            )
+        if not isinstance(key, str) or key in _RESERVED:
+            raise SpecificationError(
+                f"The solver option {key!r} cannot be passed: optihedge sets it itself"
+                if key in _RESERVED
+                else f"Solver option names must be text. Got {key!r}"
+            )
+        number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not (isinstance(value, bool | str) or value is None or number) or (
+            number and not math.isfinite(float(value))
+        ):
+            raise SpecificationError(
+                f"The solver option {key!r} must be a finite number, a flag or text. Got "
+                f"{value!r} ({type(value).__name__})."
+            )
+        if known is None and key in _CVXPY_OPTIONS:
+            known_type = {key: _CVXPY_OPTIONS[key]}  # cvxpy's own, for any solver
+        elif known is None:
+            continue
+        else:
+            known_type = known
+        if key not in known_type or key == "default":
+            close = difflib.get_close_matches(key, list(known_type), n=3)
+            raise SpecificationError(
+                f"Clarabel has no setting {key!r}"
+                + (f"; did you mean {close}?" if close else ".")
+                + f" Its settings are {sorted(k for k in known_type if k != 'default')}; pass "
+                "another solver= for that solver's own options."
+            )
+        default = known_type[key]
+        if isinstance(default, bool):
+            good = isinstance(value, bool)
+        elif isinstance(default, int):
+            good = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            good = good and value >= 0
+        elif isinstance(default, float):
+            good = number
+        else:
+            good = isinstance(value, type(default))
+        if not good:
+            raise SpecificationError(
+                f"The solver option {key!r} takes a {type(default).__name__} like its "
+                f"default {default!r}"
+                + (" (non-negative)" if type(default) is int else "")
+                + f". Got {value!r}."
+            )
+    return name
 
 
 def stats(problem: cp.Problem, name: str) -> dict[str, Any]:
@@ -95,6 +207,14 @@ def run(
             except cp.error.SolverError as exc:
                 last = exc
                 continue
+            except (TypeError, ValueError) as exc:
+                if not options:
+                    raise
+                # a solver that refuses an option (a name or a value it does not know)
+                raise SpecificationError(
+                    f"The solver {name} refused the options {dict(options)!r}: {exc}. Check "
+                    "the option names and values against that solver's documentation."
+                ) from exc
         unexpected = [w for w in caught if not str(w.message).startswith(_INACCURATE)]
         for w in unexpected:  # anything else is the caller's to see
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

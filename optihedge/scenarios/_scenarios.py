@@ -254,6 +254,13 @@ class Scenarios:
         if len(self.returns) == 0:
             raise DataError("A Scenarios object needs at least one scenario.")
         if self.probabilities is not None:
+            if not isinstance(self.probabilities, pd.Series):
+                raise DataError(
+                    "The 'probabilities' argument must be a Series labelled like the "
+                    f"scenarios. Got {type(self.probabilities).__name__}: pass "
+                    "pd.Series(p, index=returns.index), or use "
+                    "Scenarios.from_returns(returns, probabilities=p), which takes a list."
+                )
             if not self.probabilities.index.equals(self.returns.index):
                 raise MissingLabelsError(
                     "The 'probabilities' must be labelled like the scenarios (same index)."

@@ -27,10 +27,17 @@ import pandas as pd
 
 from factor_models import RiskModelSet
 from optihedge.errors import DataError, SpecificationError
+from optihedge.measures.contributions import check_tail
 from optihedge.optimize.problem import HedgeProblem
 
-__all__ = ["INPUT_KEYS", "Grid", "make_grid"]
+__all__ = ["INPUT_KEYS", "MAX_POINTS", "Grid", "make_grid"]
 
+#: the most points one sweep takes (each point is a row, and is checked up front)
+MAX_POINTS = 1_000_000
+
+#: the registry key of the expected-shortfall level
+ALPHA = "expected_shortfall.alpha"
+_OWN = object()  # the problem's own scenarios
 INPUT_KEYS = ("portfolio", "risk_model", "scenarios", "current", "expected_returns", "market_state")
 
 
@@ -209,6 +216,16 @@ def make_grid(problem: HedgeProblem, grid: Any) -> Grid:
                 lists[key] = list(inputs[key])
             else:
                 lists[key] = _as_list(key, grid[key])
+        # counted before any point is built: a product of long lists is refused at once
+        count = 1
+        for key in keys:
+            count *= len(lists[key])
+        if count > MAX_POINTS:
+            sizes = " x ".join(f"{len(lists[k]):,} {k}" for k in keys)
+            raise SpecificationError(
+                f"The 'grid' has {count:,} points ({sizes}), more than the {MAX_POINTS:,} a "
+                "sweep takes; give fewer values per key or split it into several sweeps."
+            )
         # parameter keys first in the snake's inner loops; inputs outermost
         outer = [k for k in keys if k in INPUT_KEYS]
         inner = [k for k in keys if k not in INPUT_KEYS]
@@ -230,6 +247,11 @@ def make_grid(problem: HedgeProblem, grid: Any) -> Grid:
     elif isinstance(grid, Sequence) and not isinstance(grid, str):
         if not grid:
             raise SpecificationError("The 'grid' is empty; give at least one point.")
+        if len(grid) > MAX_POINTS:
+            raise SpecificationError(
+                f"The 'grid' has {len(grid):,} points, more than the {MAX_POINTS:,} a sweep "
+                "takes; split it into several sweeps."
+            )
         if not all(isinstance(p, Mapping) for p in grid):
             raise SpecificationError(
                 "A list 'grid' must hold points, each a mapping of key to value."
@@ -272,15 +294,49 @@ def make_grid(problem: HedgeProblem, grid: Any) -> Grid:
         except SpecificationError as exc:
             raise SpecificationError(f"Grid point {i} {point!r}: {exc}") from None
         point.update(checked)
+    probabilities: dict[Hashable, Any] = {}
     for key, objects in inputs.items():
         _check_input_types(key, objects)
         for label, obj in objects.items():
             # the labels and shapes each input brings, checked like a solve would
             try:
-                problem._build_data(problem.inputs.replace(**{key: obj}))
+                data = problem._build_data(problem.inputs.replace(**{key: obj}))
             except (SpecificationError, DataError) as exc:
                 raise type(exc)(f"The grid's {key!r} value {label!r}: {exc}") from None
+            if key == "scenarios":
+                probabilities[label] = data.scenario_probabilities
+    _check_tails(problem, points, probabilities)
     return Grid(tuple(keys), points, inputs, order)
+
+
+def _check_tails(
+    problem: HedgeProblem, points: list[dict[str, Any]], probabilities: dict[Hashable, Any]
+) -> None:
+    """Refuse an expected-shortfall alpha whose tail holds under one scenario at a point.
+
+    The largest alpha of each scenario set is the one to check.
+    """
+    if ALPHA not in problem.registry.specs:
+        return
+    default_alpha = problem.registry.values[ALPHA]
+    own = problem.data.scenario_probabilities
+    worst: dict[Hashable, tuple[float, int]] = {}
+    for i, point in enumerate(points):
+        label = point.get("scenarios", _OWN)
+        alpha = float(point.get(ALPHA, default_alpha))
+        if label not in worst or alpha > worst[label][0]:
+            worst[label] = (alpha, i)
+    for label, (alpha, i) in worst.items():
+        p = own if label is _OWN else probabilities[label]
+        if p is None:
+            continue
+        try:
+            check_tail(alpha, np.asarray(p, dtype=np.float64))
+        except DataError as exc:
+            where = "" if label is _OWN else f" with scenarios {label!r}"
+            raise SpecificationError(
+                f"Grid point {i}{where}: {exc} (checked before any point is solved)"
+            ) from None
 
 
 def _check_key(key: Any, valid: list[str]) -> None:

@@ -204,29 +204,65 @@ def _joblib(
         )
 
 
-def _dask(
-    blob: bytes, sweep_id: str, grid: Grid, chunks: list[np.ndarray], scheduler: Any
-) -> Iterator[tuple[list[dict[str, Any]], pd.DataFrame]]:
+#: seconds a sweep waits for a Dask scheduler address to answer
+CONNECT_TIMEOUT = 5.0
+
+
+def _check_scheduler(scheduler: Any) -> None:
+    """Refuse a ``scheduler`` that is no address, Dask client or cluster."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
+        from distributed.deploy.cluster import Cluster
     except ImportError as exc:  # pragma: no cover - the 'distributed' extra
         raise SpecificationError(
             "A Dask scheduler needs the 'distributed' package: pip install "
             "'optihedge[distributed]'."
         ) from exc
-    own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler  # type: ignore[no-untyped-call]
+    if not isinstance(scheduler, str | Client | Cluster):
+        raise SpecificationError(
+            "The 'scheduler' argument must be a Dask scheduler address "
+            "('tcp://host:8786'), a distributed.Client or a Dask cluster, or None. Got "
+            f"{type(scheduler).__name__}: {scheduler!r}."
+        )
+
+
+def _connect(scheduler: Any) -> tuple[Any, bool]:
+    """Return a Dask client for ``scheduler`` and whether the sweep owns it (closes it).
+
+    Raises
+    ------
+    SpecificationError
+        A malformed address, or one that does not answer within
+        :data:`CONNECT_TIMEOUT` seconds.
+    """
+    from distributed import Client
+
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    where = scheduler if isinstance(scheduler, str) else type(scheduler).__name__
     try:
-        shared = client.scatter([blob, grid.inputs], broadcast=True)
-        futures = [
-            client.submit(solve_task, sweep_id, shared[0], shared[1], _tasks(grid, c), pure=False)
-            for c in chunks
-        ]
-        for future in as_completed(futures):  # type: ignore[no-untyped-call]
-            yield future.result()
-    finally:
-        if own:
-            client.close()
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SpecificationError(
+            f"The Dask scheduler {where!r} given as 'scheduler' did not answer within "
+            f"{CONNECT_TIMEOUT:g} s ({exc}). Start it (dask scheduler), check the address "
+            "(tcp://host:8786), or leave 'scheduler' out to run on n_jobs processes."
+        ) from exc
+    return client, True
+
+
+def _dask(
+    blob: bytes, sweep_id: str, grid: Grid, chunks: list[np.ndarray], client: Any
+) -> Iterator[tuple[list[dict[str, Any]], pd.DataFrame]]:
+    from distributed import as_completed
+
+    shared = client.scatter([blob, grid.inputs], broadcast=True)
+    futures = [
+        client.submit(solve_task, sweep_id, shared[0], shared[1], _tasks(grid, c), pure=False)
+        for c in chunks
+    ]
+    for future in as_completed(futures):  # type: ignore[no-untyped-call]
+        yield future.result()
 
 
 def sweep(
@@ -269,9 +305,10 @@ def sweep(
         A progress bar (points, rate, time left) on a terminal: None shows it when
         standard error is a terminal, True always, False never; a callable is called
         with ``(done, total)`` after each committed chunk.
-    scheduler : str or distributed.Client, optional
-        A Dask scheduler address (``"tcp://host:8786"``) or client: chunks run on the
-        cluster.
+    scheduler : str, distributed.Client or Dask cluster, optional
+        A Dask scheduler address (``"tcp://host:8786"``), client or cluster: chunks run
+        on the cluster. An address that does not answer within ``CONNECT_TIMEOUT`` (5 s)
+        is a :class:`SpecificationError` naming it.
     chunk_size : int, optional
         Points per chunk (a unit of work and of the store's transactions). By default
         about four chunks per worker, at most 100 points.
@@ -284,7 +321,9 @@ def sweep(
     ------
     SpecificationError
         Before any work: an empty grid, an unknown key (listing the valid ones), a value
-        of the wrong type or out of range, a store path that cannot be written.
+        of the wrong type or out of range, a grid of more than ``MAX_POINTS`` points, a
+        store path that cannot be written, a scheduler of the wrong type or one that
+        does not answer.
     DataError
         A store file with another schema.
     """
@@ -293,15 +332,22 @@ def sweep(
             f"The 'problem' argument must be a HedgeProblem. Got {type(problem).__name__}."
         )
     checked = make_grid(problem, grid)
-    workers = (os.cpu_count() or 1) if n_jobs == -1 else check_int(n_jobs, "n_jobs")
+    every = isinstance(n_jobs, int | np.integer) and not isinstance(n_jobs, bool) and n_jobs == -1
+    workers = (
+        (os.cpu_count() or 1) if every else check_int(n_jobs, "n_jobs", what=" (or -1: one a core)")
+    )
     if chunk_size is not None:
         size = check_int(chunk_size, "chunk_size")
     else:
         size = max(1, min(100, math.ceil(len(checked.points) / (4 * max(workers, 1)))))
     sweep_id = checked.digest(problem)
     started = time.perf_counter()
+    if scheduler is not None:
+        _check_scheduler(scheduler)
     db = Store(store) if store is not None else None
+    client, own = None, False
     try:
+        client, own = _connect(scheduler) if scheduler is not None else (None, False)
         stored: set[int] = set()
         if db is not None:
             db.register(sweep_id, len(checked.points), checked.keys)
@@ -314,11 +360,11 @@ def sweep(
         weights: list[pd.DataFrame] = []
         computed = 0
         try:
-            if scheduler is not None or workers > 1:
+            if client is not None or workers > 1:
                 blob = sweep_recipe(problem)
                 source = (
-                    _dask(blob, sweep_id, checked, chunks, scheduler)
-                    if scheduler is not None
+                    _dask(blob, sweep_id, checked, chunks, client)
+                    if client is not None
                     else _joblib(blob, sweep_id, checked, chunks, workers)
                 )
             else:
@@ -337,6 +383,8 @@ def sweep(
             records = [r for r in old_records if int(r["point"]) in stored] + records
             weights.insert(0, old_weights[old_weights["point"].isin(stored)])
     finally:
+        if own and client is not None:
+            client.close()
         if db is not None:
             db.close()
     return _result(problem, checked, records, weights, computed, sweep_id, started)

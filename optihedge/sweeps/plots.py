@@ -11,8 +11,16 @@ from optihedge.sweeps._sweep import SweepResult
 __all__ = ["allocation_plot", "frontier_plot", "shadow_price_plot"]
 
 
+def _check_result(result: object, plot: str) -> None:
+    if not isinstance(result, SweepResult):
+        raise SpecificationError(
+            f"{plot} takes the SweepResult that oh.sweep returns. Got "
+            f"{type(result).__name__}: pass the result itself, not its points table."
+        )
+
+
 def _column(result: SweepResult, name: str, what: str) -> np.ndarray:
-    if name not in result.points.columns:
+    if not isinstance(name, str) or name not in result.points.columns:
         raise MissingLabelsError(
             f"The sweep has no column {name!r} for the {what}; it has "
             f"{[c for c in result.points.columns if not c.startswith('shadow_price[')]}."
@@ -28,8 +36,14 @@ def frontier_plot(
     ``risk`` and ``cost`` are columns of ``result.points`` (``"scenario_es"``,
     ``"annual_carry"``, ``"turnover"``, ...). Failed points are left out.
     """
+    _check_result(result, "frontier_plot")
     ok = result.points["status"].astype(str).str.startswith("optimal").to_numpy()
     x, y = _column(result, cost, "cost"), _column(result, risk, "risk")
+    if by is not None and (not isinstance(by, str) or by not in result.keys):
+        raise MissingLabelsError(
+            f"The 'by' argument {by!r} is not a key of the sweep; its keys are "
+            f"{list(result.keys)}, or leave 'by' out for one line."
+        )
     fig = Figure(figsize=(6.5, 4.2))
     ax = fig.subplots()
     groups = [(None, ok)]
@@ -51,9 +65,10 @@ def frontier_plot(
 
 def shadow_price_plot(result: SweepResult, limit: str, *, key: str | None = None) -> Figure:
     """Plot a limit's shadow price against a swept key (the limit's own key by default)."""
+    _check_result(result, "shadow_price_plot")
     column = f"shadow_price[{limit}]"
     y = _column(result, column, "shadow price")
-    key = key or limit
+    key = limit if key is None else key
     x = _column(result, key, "swept key")
     order = np.argsort(x, kind="stable")
     fig = Figure(figsize=(6.5, 4.2))
@@ -74,6 +89,16 @@ def allocation_plot(result: SweepResult, key: str, *, column: str = "weight") ->
     SpecificationError
         If another grid key varies too (the sweep is not one-dimensional in ``key``).
     """
+    _check_result(result, "allocation_plot")
+    if not isinstance(key, str) or key not in result.keys:
+        raise MissingLabelsError(
+            f"The 'key' argument {key!r} is not a key of the sweep; its keys are "
+            f"{list(result.keys)}."
+        )
+    if not isinstance(column, str) or column not in ("weight", "notional", "units"):
+        raise SpecificationError(
+            f"The 'column' argument must be 'weight', 'notional' or 'units'. Got {column!r}."
+        )
     others = [k for k in result.keys if k != key and result.points[k].nunique() > 1]
     if others:
         raise SpecificationError(
