@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optihedge._validation import as_sample, check_dates, check_returns, check_scalar
+from optihedge._validation import (
+    align_labels,
+    as_sample,
+    check_dates,
+    check_returns,
+    check_scalar,
+)
 from optihedge.errors import DataError, SpecificationError
 
 __all__ = ["MIN_NET_SHARE", "Portfolio"]
@@ -26,20 +32,48 @@ __all__ = ["MIN_NET_SHARE", "Portfolio"]
 MIN_NET_SHARE = 0.10
 
 
-def _holdings(values: Any) -> pd.Series:
+def _by_ticker(values: Any, name: str, what: str) -> pd.Series:
+    """Return a Series or dict of numbers by ticker as a finite float Series."""
     if isinstance(values, Mapping) and not isinstance(values, pd.Series):
         try:
             values = pd.Series(dict(values), dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise DataError(
-                "The 'holdings' argument must map tickers to market values (numbers)."
-            ) from exc
+            raise DataError(f"The '{name}' argument must map tickers to {what} (numbers).") from exc
     if not isinstance(values, pd.Series):
         raise DataError(
-            "The 'holdings' argument must be a Series or dict of market value by ticker. "
+            f"The '{name}' argument must be a Series or dict of {what} by ticker. "
             f"Got {type(values).__name__} instead."
         )
-    return as_sample(values, "holdings").rename("value")
+    return as_sample(values, name)
+
+
+def _prices(values: Any) -> pd.Series:
+    """Return prices by ticker, each finite and > 0; a bad one is named by its ticker."""
+    if isinstance(values, Mapping) and not isinstance(values, pd.Series):
+        try:
+            values = pd.Series(dict(values), dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError("The 'prices' argument must map tickers to prices (numbers).") from exc
+    if isinstance(values, pd.Series):
+        try:
+            raw = values.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError("The 'prices' argument must map tickers to prices (numbers).") from exc
+        with np.errstate(invalid="ignore"):
+            bad = raw[~(np.isfinite(raw.to_numpy()) & (raw.to_numpy() > 0))]
+        if len(bad):
+            shown = ", ".join(f"{k!r}: {float(v)!r}" for k, v in list(bad.items())[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            raise DataError(
+                f"The 'prices' argument must hold finite prices > 0. Got {{{shown}}}{more}; "
+                "pass each ticker's last traded price in the base currency (a position "
+                "without a price cannot be valued: drop it or price it)."
+            )
+    return _by_ticker(values, "prices", "prices")
+
+
+def _holdings(values: Any) -> pd.Series:
+    return _by_ticker(values, "holdings", "market values").rename("value")
 
 
 @dataclass(frozen=True)
@@ -119,6 +153,55 @@ class Portfolio:
         MissingLabelsError
             On duplicate tickers.
         """
+        return cls(holdings=holdings, capital=capital, currency=currency)
+
+    @classmethod
+    def from_shares(
+        cls,
+        shares: Any,
+        prices: Any,
+        *,
+        capital: float | None = None,
+        currency: str = "USD",
+    ) -> Portfolio:
+        """Build a book from quantities and prices by ticker.
+
+        Each holding's market value is ``shares * prices``, matched by ticker (the
+        order of the two inputs does not matter); the book is then the one
+        :meth:`from_holdings` builds from those values, so its capital is their sum
+        (the net value) unless ``capital`` is given.
+
+        Parameters
+        ----------
+        shares : Series or dict of ticker -> quantity
+            Number of shares (units) held; negative = short.
+        prices : Series or dict of ticker -> price
+            Price per share in the base currency, finite and > 0, for the same tickers.
+        capital : float, optional
+            What fractions are measured against; the net value by default when it is
+            positive and at least ``MIN_NET_SHARE`` of the gross value (required
+            otherwise, e.g. for a short or market-neutral book).
+        currency : str, default "USD"
+
+        Returns
+        -------
+        Portfolio
+            ``holdings`` = shares * prices, ``weights`` = holdings / capital.
+
+        Raises
+        ------
+        MissingLabelsError
+            If the tickers of ``shares`` and ``prices`` differ (naming those in only
+            one), or either has duplicate tickers.
+        DataError
+            On NaN or infinite quantities, a price that is NaN, infinite, zero or
+            negative (naming the ticker), or a net value that cannot serve as capital
+            when none is given.
+        """
+        q = _by_ticker(shares, "shares", "quantities")
+        p = _prices(prices)
+        align_labels(q, p, ("shares", "prices"))
+        holdings = (q * p.reindex(q.index)).rename("value")
         return cls(holdings=holdings, capital=capital, currency=currency)
 
     @classmethod
