@@ -290,7 +290,9 @@ def test_a_stored_sweep_and_the_report_in_process(attempts: list[str], tmp_path:
     np.testing.assert_allclose(again.points["objective"], first.points["objective"], rtol=1e-12)
     points, _ = first.to_parquet(tmp_path / "sweep.parquet")
     assert len(duckdb.connect().execute(f"SELECT * FROM '{points}'").df()) == len(first)
-    figure = oh.sweeps.frontier_plot(first, risk="scenario_es", cost="premium")
+    figure = oh.sweeps.frontier_plot(
+        first, risk="scenario_es", cost="premium", by="gross_exposure.max"
+    )
     figure.savefig(tmp_path / "frontier.png")
     result = problem.solve()
     page = result.report(tmp_path / "hedge.html", returns=DAILY)

@@ -346,8 +346,12 @@ class TestProgressAndPlots:
             result, risk="scenario_es", cost="premium", by="gross_exposure.max"
         )
         assert len(fig.axes[0].lines) == 2
-        fig = oh.sweeps.shadow_price_plot(result, "premium_budget.max")
-        assert len(fig.axes[0].lines[0].get_xdata()) == 6
+        with pytest.raises(SpecificationError, match=r"result\.select"):
+            oh.sweeps.shadow_price_plot(result, "premium_budget.max")  # two keys vary
+        fig = oh.sweeps.shadow_price_plot(
+            result.select({"gross_exposure.max": 0.5}), "premium_budget.max"
+        )
+        assert len(fig.axes[0].lines[0].get_xdata()) == 3
         one_d = oh.sweep(
             shortfall_problem(), {"premium_budget.max": [0.0, 0.002, 0.005]}, progress=False
         )

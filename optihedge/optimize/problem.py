@@ -374,27 +374,7 @@ class HedgeProblem:
             solver_options or {},
             (solver,) if solver is not None else (self._plan.solvers if exact else DEFAULT_SOLVERS),
         )
-        checked = self.registry.validate(params)
-        refresh_all = any(v is not None for v in changes.values())
-        new_inputs = self._inputs.replace(**changes) if refresh_all else self._inputs
-        values = {**self.registry.values, **checked}
-        data = self._build_data(new_inputs) if refresh_all else self._data
-        if refresh_all or self._objective_keys.intersection(checked):
-            data = scaled(data, self.objective, values)
-            refresh_all = True
-        # everything is checked: commit, and roll back if the compiled terms refuse it
-        before = (dict(self.registry.values), self._inputs, self._data)
-        self.registry.apply(checked)
-        self._inputs, self._data = new_inputs, data
-        pending: RebuildRequired | None = None
-        try:
-            self._refresh(refresh_all=refresh_all, changed=tuple(checked))
-        except RebuildRequired as request:
-            pending = request  # the compiled terms cannot hold the new numbers: rebuild
-        except Exception:
-            self.registry.values, self._inputs, self._data = before
-            self._refresh(refresh_all=True, changed=())
-            raise
+        pending = self._commit(params, changes)
         rebuilds = 0
         while True:
             try:
@@ -416,6 +396,83 @@ class HedgeProblem:
             ) from pending
         stats["rebuilds"] = rebuilds
         return status, stats
+
+    def set(self, params: Mapping[str, float] | None = None, /, **values: float) -> HedgeProblem:
+        """Set parameter values without solving; the next :meth:`solve` uses them.
+
+        The values are checked and stored exactly as ``solve(params)`` would (every key
+        and value checked before any is applied; the compiled terms are refreshed, and
+        rebuilt if they cannot hold the new numbers), but no solver runs.
+
+        Parameters
+        ----------
+        params : mapping of registry key to value, optional
+            E.g. ``{"gross_exposure.max": 0.5}`` (keys hold dots, so a mapping is the
+            natural form; ``**values`` takes the same keys, ``set(**{"a.max": 1})``).
+        **values
+            More keys and values, merged over ``params``.
+
+        Returns
+        -------
+        HedgeProblem
+            This problem, so that ``problem.set({...}).solve()`` chains.
+
+        Raises
+        ------
+        SpecificationError
+            For an unknown key (the message lists the valid ones) or a value out of its
+            range; nothing is applied then.
+        """
+        merged: Any = params  # not a mapping: validate names the type
+        if values and (params is None or isinstance(params, Mapping)):
+            merged = {**(params or {}), **values}
+        pending = self._commit(merged, {})
+        rebuilds = 0
+        while pending is not None:
+            if rebuilds == _MAX_REBUILDS:
+                raise SolverFailedError(
+                    f"The problem was rebuilt {rebuilds} times and still asks for more "
+                    f"({pending}); build a new HedgeProblem with these values."
+                ) from pending
+            self._options.update(pending.options)
+            rebuilds += 1
+            try:
+                self._compile()
+                pending = None
+            except RebuildRequired as request:
+                pending = request
+        return self
+
+    def _commit(
+        self, params: Mapping[str, float] | None, changes: Mapping[str, Any]
+    ) -> RebuildRequired | None:
+        """Check, then apply parameters and inputs; return a compiled term's rebuild request.
+
+        Nothing is applied unless everything is valid; a compiled term that refuses the
+        new numbers (other than by asking for a rebuild) rolls everything back.
+        """
+        checked = self.registry.validate(params)
+        refresh_all = any(v is not None for v in changes.values())
+        new_inputs = self._inputs.replace(**changes) if refresh_all else self._inputs
+        values = {**self.registry.values, **checked}
+        data = self._build_data(new_inputs) if refresh_all else self._data
+        if refresh_all or self._objective_keys.intersection(checked):
+            data = scaled(data, self.objective, values)
+            refresh_all = True
+        # everything is checked: commit, and roll back if the compiled terms refuse it
+        before = (dict(self.registry.values), self._inputs, self._data)
+        self.registry.apply(checked)
+        self._inputs, self._data = new_inputs, data
+        pending: RebuildRequired | None = None
+        try:
+            self._refresh(refresh_all=refresh_all, changed=tuple(checked))
+        except RebuildRequired as request:
+            pending = request  # the compiled terms cannot hold the new numbers: rebuild
+        except Exception:
+            self.registry.values, self._inputs, self._data = before
+            self._refresh(refresh_all=True, changed=())
+            raise
+        return pending
 
     def _solve_once(
         self, solver: str | None, options: Mapping[str, Any]

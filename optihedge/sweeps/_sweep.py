@@ -7,8 +7,8 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from optihedge._files import write_atomically
-from optihedge._validation import check_int
+from optihedge._validation import check_int, format_labels
 from optihedge.analysis.report import check_writable
-from optihedge.errors import SpecificationError
+from optihedge.errors import MissingLabelsError, SpecificationError
 from optihedge.optimize.problem import HedgeProblem, sweep_recipe
 from optihedge.sweeps._grid import Grid, make_grid
 from optihedge.sweeps._run import Task, solve_chunk, solve_task, watch_parent
@@ -120,6 +120,74 @@ class SweepResult:
         finally:
             con.close()
         return target, weights
+
+    def select(self, fixed: Mapping[str, Any] | None = None, /, **more: Any) -> SweepResult:
+        """Return the points where each given key has the given value, with their weights.
+
+        Use it to plot one slice of a multi-key sweep:
+        ``allocation_plot(result.select({"gross_exposure.max": 0.5}), "premium_budget.max")``.
+
+        Parameters
+        ----------
+        fixed : mapping of grid key to value, optional
+            Keys hold dots, so a mapping is the natural form; ``**more`` takes the same
+            keys (``select(**{"turnover.max": 0.2})``) and is merged over it. A number
+            matches a grid value within 1e-9 relative (1e-12 absolute); an input key
+            (``"scenarios"``) takes the label of the input.
+
+        Returns
+        -------
+        SweepResult
+            The same sweep id, keys and ``computed``; ``points`` and ``weights`` hold the
+            selected points only (their point numbers kept).
+
+        Raises
+        ------
+        MissingLabelsError
+            For a key that is not one of the sweep's (listing them) or a value the sweep
+            does not hold (listing the values it holds).
+        """
+        if fixed is not None and not isinstance(fixed, Mapping):
+            raise SpecificationError(
+                "The 'fixed' argument must be a mapping of grid key to value. "
+                f"Got {type(fixed).__name__} instead."
+            )
+        wanted = {**(fixed or {}), **more}
+        unknown = [k for k in wanted if k not in self.keys]
+        if unknown:
+            raise MissingLabelsError(
+                f"Unknown sweep key(s) {format_labels(unknown)}; this sweep's keys are "
+                f"{list(self.keys)}."
+            )
+        mask = np.ones(len(self.points), dtype=bool)
+        for key, value in wanted.items():
+            column = self.points[key]
+            present = list(dict.fromkeys(column))
+            numeric = pd.api.types.is_numeric_dtype(column)
+            number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+                value, bool
+            )
+            if numeric and number and math.isfinite(float(value)):
+                hit = np.isclose(
+                    column.to_numpy(dtype=np.float64), float(value), rtol=1e-9, atol=1e-12
+                )
+            elif numeric:
+                hit = np.zeros(len(column), dtype=bool)
+            else:
+                hit = (column == value).to_numpy(dtype=bool)
+            if not hit.any():
+                raise MissingLabelsError(
+                    f"The sweep holds no point with {key} = {value!r}; its values of {key} "
+                    f"are {sorted(present) if numeric else present}."
+                )
+            mask &= hit
+        points = self.points[mask]
+        weights = self.weights[self.weights["point"].isin(points.index)].reset_index(drop=True)
+        return replace(self, points=points, weights=weights)
+
+    def _varying(self, *but: str) -> list[str]:
+        """Return the grid keys, other than ``but``, that take more than one value."""
+        return [k for k in self.keys if k not in but and self.points[k].nunique() > 1]
 
     def pivot(self, column: str = "weight") -> pd.DataFrame:
         """Weights (or ``notional``, ``units``) as a table: points x instruments."""

@@ -19,6 +19,23 @@ def _check_result(result: object, plot: str) -> None:
         )
 
 
+def _one_slice(result: SweepResult, plot: str, *keys: str | None) -> None:
+    """Refuse a sweep in which keys other than ``keys`` vary: its points would mix."""
+    others = result._varying(*(k for k in keys if k is not None))
+    if others:
+        first = [result.points[k].iloc[0] for k in others]
+        example = {
+            k: v.item() if isinstance(v, np.generic) else v
+            for k, v in zip(others, first, strict=True)
+        }
+        shown = ", ".join(f"{k!r}: {v!r}" for k, v in example.items())
+        raise SpecificationError(
+            f"{plot} draws a one-dimensional slice of the sweep, but {others} vary too and "
+            f"their points would be mixed in one line. Select a slice first: "
+            f"{plot}(result.select({{{shown}}}), ...)."
+        )
+
+
 def _column(result: SweepResult, name: str, what: str) -> np.ndarray:
     if not isinstance(name, str) or name not in result.points.columns:
         raise MissingLabelsError(
@@ -34,7 +51,9 @@ def frontier_plot(
     """Risk after the hedge against its cost, one line per value of ``by`` (a grid key).
 
     ``risk`` and ``cost`` are columns of ``result.points`` (``"scenario_es"``,
-    ``"annual_carry"``, ``"turnover"``, ...). Failed points are left out.
+    ``"annual_carry"``, ``"turnover"``, ...). Failed points are left out. Besides
+    ``by``, one grid key may vary (along each line); with more, the lines would mix
+    points, so the plot refuses and shows the :meth:`SweepResult.select` call to make.
     """
     _check_result(result, "frontier_plot")
     ok = result.points["status"].astype(str).str.startswith("optimal").to_numpy()
@@ -44,6 +63,9 @@ def frontier_plot(
             f"The 'by' argument {by!r} is not a key of the sweep; its keys are "
             f"{list(result.keys)}, or leave 'by' out for one line."
         )
+    along = result._varying(*([by] if by is not None else []))
+    if len(along) > 1:  # one key may vary along each line; more would mix points
+        _one_slice(result, "frontier_plot", by, along[0])
     fig = Figure(figsize=(6.5, 4.2))
     ax = fig.subplots()
     groups = [(None, ok)]
@@ -64,12 +86,16 @@ def frontier_plot(
 
 
 def shadow_price_plot(result: SweepResult, limit: str, *, key: str | None = None) -> Figure:
-    """Plot a limit's shadow price against a swept key (the limit's own key by default)."""
+    """Plot a limit's shadow price against a swept key (the limit's own key by default).
+
+    Only ``key`` may vary; on a multi-key sweep, plot a slice: ``result.select({...})``.
+    """
     _check_result(result, "shadow_price_plot")
     column = f"shadow_price[{limit}]"
     y = _column(result, column, "shadow price")
     key = limit if key is None else key
     x = _column(result, key, "swept key")
+    _one_slice(result, "shadow_price_plot", key)
     order = np.argsort(x, kind="stable")
     fig = Figure(figsize=(6.5, 4.2))
     ax = fig.subplots()
@@ -87,7 +113,8 @@ def allocation_plot(result: SweepResult, key: str, *, column: str = "weight") ->
     Raises
     ------
     SpecificationError
-        If another grid key varies too (the sweep is not one-dimensional in ``key``).
+        If another grid key varies too (the sweep is not one-dimensional in ``key``);
+        the message shows the :meth:`SweepResult.select` call that takes one slice.
     """
     _check_result(result, "allocation_plot")
     if not isinstance(key, str) or key not in result.keys:
@@ -99,12 +126,7 @@ def allocation_plot(result: SweepResult, key: str, *, column: str = "weight") ->
         raise SpecificationError(
             f"The 'column' argument must be 'weight', 'notional' or 'units'. Got {column!r}."
         )
-    others = [k for k in result.keys if k != key and result.points[k].nunique() > 1]
-    if others:
-        raise SpecificationError(
-            f"allocation_plot needs a one-dimensional sweep of {key!r}; {others} vary too. "
-            "Select the points first, or sweep one key."
-        )
+    _one_slice(result, "allocation_plot", key)
     x = _column(result, key, "swept key")
     table = result.pivot(column).reindex(result.points.index).fillna(0.0)
     order = np.argsort(x, kind="stable")
