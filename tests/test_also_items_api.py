@@ -264,3 +264,41 @@ def test_plots_on_a_multi_key_sweep_point_to_select(sweep3: oh.SweepResult) -> N
     fig = oh.sweeps.frontier_plot(two, cost="turnover", by="gross_exposure.max")
     assert len(fig.axes[0].lines) == 2
     assert all(len(line.get_xdata()) == 2 for line in fig.axes[0].lines)
+
+
+# --------------------------------------------------------------------------------------
+# 4. Expected shortfall by factor when only scenarios are given: the note
+
+
+def test_factor_split_with_scenarios_only_says_to_pass_the_risk_model() -> None:
+    result = shortfall_problem().solve()
+    for measure in ("expected_shortfall", "volatility"):
+        table = result.attribution(by="factor", measure=measure)
+        # each asset is its own "factor": the rows are the assets
+        assert {"A", "B", "C", "IDX"} <= set(table.index)
+        assert "split by asset" in table.attrs["note"]
+        assert "pass a factor risk model" in table.attrs["note"]
+        assert "risk_model=" in table.attrs["note"]
+    # the same scenarios with a factor model: a split by factor, and no note
+    with_model = oh.HedgeProblem(
+        BOOK,
+        LINEAR,
+        objective=oh.ExpectedShortfall(0.9),
+        constraints=[GrossExposure(0.5)],
+        scenarios=SCENARIOS,
+        risk_model=MODEL,
+        horizon=10,
+        market="IDX",
+    ).solve()
+    table = with_model.attribution(by="factor", measure="expected_shortfall")
+    assert list(table.index) == ["IDX", "specific", "non-linear", "total"]
+    assert "note" not in table.attrs
+    # the rows add up to the hedged book's scenario ES, computed here by hand:
+    # mean loss beyond the VaR, the VaR scenario weighted by its share (equal weights)
+    pnl = np.sort(with_model.scenario_returns["after"].to_numpy())
+    n, alpha = len(pnl), 0.9
+    k = n * (1 - alpha)
+    whole = int(np.floor(k))
+    es = -(pnl[:whole].sum() + (k - whole) * pnl[whole]) / k
+    assert table.loc["total", "after"] == pytest.approx(es, rel=1e-9)
+    assert table["after"].iloc[:-1].sum() == pytest.approx(es, rel=1e-9)

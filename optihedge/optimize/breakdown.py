@@ -445,4 +445,29 @@ def attribute(
             "Euler contributions to the volatility of the factor risk model (delta "
             "approximation for options)"
         )
+    if by == "factor" and _assets_are_factors(inputs):
+        table.attrs["note"] = ASSETS_AS_FACTORS_NOTE
     return table
+
+
+#: Said (``attrs["note"]``) of a split by factor whose risk model has no factors beyond
+#: the assets: one built from a covariance, as the problem builds it from the scenarios
+#: when no risk model is given.
+ASSETS_AS_FACTORS_NOTE = (
+    "The risk model has no factors beyond the assets (each asset is its own factor: a "
+    "model from a covariance, as the problem builds from the scenarios when no risk model "
+    "is given), so this split by factor is a split by asset. For a split by factor, pass "
+    "a factor risk model: HedgeProblem(..., risk_model=FactorModel(...).fit(asset_returns, "
+    "factor_returns).risk_model_)."
+)
+
+
+def _assets_are_factors(inputs: RiskInputs) -> bool:
+    """Whether the loadings are the identity with no specific risk (assets as factors)."""
+    loadings = inputs.loadings
+    return (
+        loadings.shape[0] == loadings.shape[1]
+        and loadings.index.equals(loadings.columns)
+        and bool(np.array_equal(loadings.to_numpy(), np.eye(loadings.shape[0])))
+        and bool((inputs.specific_var.to_numpy() == 0.0).all())
+    )

@@ -216,7 +216,10 @@ class HedgeResult:
             Rows as above and ``"total"`` last; ``before`` and ``after`` (fractions of
             capital over ``horizon`` trading days), ``before_share`` and ``after_share``
             (of the total); for expected shortfall also ``before_se`` and ``after_se``
-            (standard errors). ``attrs`` name the estimator and units.
+            (standard errors). ``attrs`` name the estimator and units; with
+            ``by="factor"`` and a risk model whose factors are its assets (the one a
+            problem given only scenarios builds), ``attrs["note"]`` says that the split
+            is by asset and to pass a factor risk model for a split by factor.
 
         Raises
         ------
