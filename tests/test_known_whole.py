@@ -177,6 +177,23 @@ class TestMoreThanTenInstruments:
         moves = [floor] + [floor + s * np.eye(N12)[i] for i in range(N12) for s in (-1, 1)]
         assert _twelve_variance(np.array(moves)).min() > values.min() * 1.5
 
+    def test_the_search_starts_at_the_nearest_rounding(self) -> None:
+        # the candidates of the rounding search above ten instruments, read directly: the
+        # later one-contract moves and lattice steps can walk from a poor start to the
+        # optimum, so only the first candidate shows where the search starts
+        from types import SimpleNamespace
+
+        from optihedge.optimize.integer import _roundings
+
+        units = np.linspace(0.5, 2.0, N12)  # contract values, positions = units x counts
+        parts = [SimpleNamespace(index=np.arange(N12))]
+        candidates = [np.concatenate(c) for c in _roundings(K12 * units, parts, units)]  # type: ignore[arg-type]
+        nearest = np.array([3, -5, 8, -3, 4, -6, 2, -4, 2, -5, 5, -1], dtype=float)  # by hand
+        np.testing.assert_array_equal(candidates[0], nearest)
+        assert len(candidates) == 1 + 2 * N12
+        moved = np.array(candidates[1:]) - nearest
+        np.testing.assert_array_equal(np.abs(moved).sum(axis=1), np.ones(2 * N12))
+
     @pytest.mark.parametrize("method", ["auto", "rounding"])
     def test_default_and_rounding_find_the_integer_optimum(self, method: str) -> None:
         res = _twelve_problem(method).solve()
