@@ -7,6 +7,7 @@ under test.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -155,8 +156,8 @@ def _hand_var_es(loss: np.ndarray, p: np.ndarray, alpha: float) -> tuple[float, 
 class TestResultNumbers:
     """A future and an ETF hedge three stocks; 40 scenarios of unequal probabilities."""
 
-    ASSETS = ["A", "B", "C", "IDX"]
-    HOLDINGS = {"A": 5e5, "B": 3e5, "C": 2e5}
+    ASSETS: ClassVar[list[str]] = ["A", "B", "C", "IDX"]
+    HOLDINGS: ClassVar[dict[str, float]] = {"A": 5e5, "B": 3e5, "C": 2e5}
     HORIZON = 10
 
     @pytest.fixture(scope="class")
