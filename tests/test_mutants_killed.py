@@ -320,3 +320,36 @@ class TestResultNumbers:
         assert "Hedge T1" in html
         assert "data source" in html
         assert "sample 2019" in html
+
+
+# ------------------------------------------------------------------ measures/risk.py
+def test_scale_to_horizon_of_a_series_keeps_its_labels_and_refuses_a_negative_vol() -> None:
+    from optihedge.measures.risk import scale_to_horizon
+
+    sigma = pd.Series([0.01, 0.02], index=["x", "y"], name="daily vol")
+    out = scale_to_horizon(sigma, 4)
+    assert out.name == "daily vol"
+    assert list(out.index) == ["x", "y"]
+    np.testing.assert_allclose(out.to_numpy(), [0.02, 0.04])  # sqrt(4) = 2
+    with pytest.raises(
+        DataError,
+        match=r"^The 'sigma' argument must hold finite numbers in \[0, inf\)\. Got -0\.2 at",
+    ):
+        scale_to_horizon(pd.Series([0.1, -0.2]), 5)
+
+
+# ------------------------------------------------------------------ pricing/black_scholes.py
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"q": float("nan")}, r"^The 'q' argument must hold finite numbers"),
+        ({"T": 63.0}, r"^The 'T' argument is a time in years"),
+        ({"r": 4.0}, r"^The 'r' argument holds annual rates, decimal and must lie in"),
+    ],
+)
+def test_black_scholes_names_the_bad_input(bad: dict[str, float], message: str) -> None:
+    from optihedge.pricing.black_scholes import black_scholes
+
+    args = {"S": 100.0, "K": 100.0, "T": 1.0, "r": 0.01, "sigma": 0.2, "q": 0.0} | bad
+    with pytest.raises(DataError, match=message):
+        black_scholes("call", **args)
