@@ -353,3 +353,52 @@ def test_black_scholes_names_the_bad_input(bad: dict[str, float], message: str) 
     args = {"S": 100.0, "K": 100.0, "T": 1.0, "r": 0.01, "sigma": 0.2, "q": 0.0} | bad
     with pytest.raises(DataError, match=message):
         black_scholes("call", **args)
+
+
+# ------------------------------------------------------------------ constraints/bounds.py
+def _bounded(instruments: list[oh.Instrument], bounds: object) -> oh.HedgeProblem:
+    assets = ["A", "B", "IDX"]
+    cov = np.array([[4e-4, 1e-4, 1.5e-4], [1e-4, 3e-4, 1e-4], [1.5e-4, 1e-4, 2e-4]])
+    model = oh.RiskModel.from_covariance(pd.DataFrame(cov, index=assets, columns=assets))
+    return oh.HedgeProblem(
+        oh.Portfolio.from_holdings({"A": 6e5, "B": 4e5}),
+        instruments,
+        objective=oh.Variance(),
+        constraints=[bounds],  # type: ignore[list-item]
+        risk_model=model,
+        horizon=10,
+        market="IDX",
+    )
+
+
+F_IDX = oh.Future("F", underlying="IDX", price=4000.0, multiplier=50.0)
+E_IDX = oh.ETF("E", underlying="IDX", price=400.0)
+G_A = oh.Future("G", underlying="A", price=100.0, multiplier=1.0)
+
+
+def test_bounds_named_in_another_order_than_the_instruments_bind_each_its_own() -> None:
+    from constraints import Bounds
+
+    fixed = {"E": 0.1, "F": -0.3}  # named E, F; the problem's order is F, E
+    result = _bounded([F_IDX, E_IDX], Bounds(lower=fixed, upper=fixed)).solve()
+    assert result.weights["F"] == pytest.approx(-0.3, abs=1e-7)
+    assert result.weights["E"] == pytest.approx(0.1, abs=1e-7)
+
+
+def test_bounds_on_some_instruments_report_slack_and_range() -> None:
+    from constraints import Bounds
+
+    bounds = Bounds(lower={"E": 0.1, "F": -0.3}, upper={"E": 0.1, "F": -0.3, "G": 5.0})
+    problem = _bounded([F_IDX, E_IDX, G_A], bounds)
+    params = problem.parameters
+    assert params.loc["bounds.lower[F]", "value"] == -0.3
+    assert np.isnan(params.loc["bounds.lower[F]", "lower"])  # a bound may be negative
+    assert params.loc["bounds.lower[F]", "description"] == "lower bound on x"
+    assert params.loc["bounds.upper[G]", "description"] == "upper bound on x"
+    result = problem.solve()
+    assert result.weights["F"] == pytest.approx(-0.3, abs=1e-7)
+    assert result.weights["E"] == pytest.approx(0.1, abs=1e-7)
+    x_g = float(result.weights["G"])
+    assert x_g < 4.0  # the upper bound of 5 on G does not bind: its slack is 5 - x
+    assert result.constraints.loc["bounds.upper[G]", "slack"] == pytest.approx(5.0 - x_g)
+    assert "bounds.upper[G]" not in result.binding
