@@ -402,3 +402,58 @@ def test_bounds_on_some_instruments_report_slack_and_range() -> None:
     assert x_g < 4.0  # the upper bound of 5 on G does not bind: its slack is 5 - x
     assert result.constraints.loc["bounds.upper[G]", "slack"] == pytest.approx(5.0 - x_g)
     assert "bounds.upper[G]" not in result.binding
+
+
+def test_implied_volatility_of_a_far_out_of_the_money_call_whose_first_vega_is_zero() -> None:
+    # at the first guess (30%) d1 is about -116, so vega underflows to 0 and the Newton step
+    # divides by zero: the bracket takes over without a warning and finds 600%
+    from scipy.stats import norm
+
+    from optihedge.pricing.black_scholes import implied_volatility
+
+    s, k, t, v = 100.0, 300.0, 0.001, 6.0
+    d1 = (math.log(s / k) + 0.5 * v * v * t) / (v * math.sqrt(t))
+    price = s * norm.cdf(d1) - k * norm.cdf(d1 - v * math.sqrt(t))
+    assert implied_volatility(price, "call", s, k, t, 0.0) == pytest.approx(v, rel=1e-6)
+
+
+# ------------------------------------------------------------------ factor_models/risk_model.py
+def _factor_model(factors: list[str]) -> oh.RiskModel:
+    b = pd.DataFrame([[1.0, 0.5], [0.2, 1.5], [0.8, -0.4]], index=["A", "B", "C"], columns=factors)
+    f = pd.DataFrame([[0.04, 0.01], [0.01, 0.09]], index=factors, columns=factors)
+    d = pd.Series([0.01, 0.02, 0.03], index=["A", "B", "C"])
+    return oh.RiskModel(b, f, d, asof=pd.Timestamp("2024-03-28"))
+
+
+def test_risk_model_exposures_are_b_transpose_w_labelled_by_factor() -> None:
+    out = _factor_model(["M", "V"]).exposures(pd.Series({"A": 0.5, "C": 0.25}))
+    assert out.name == "exposure"
+    assert list(out.index) == ["M", "V"]
+    # B' w by hand: M = 1.0*0.5 + 0.8*0.25, V = 0.5*0.5 - 0.4*0.25
+    np.testing.assert_allclose(out.to_numpy(), [0.7, 0.15])
+
+
+def test_with_factor_assets_refuses_a_non_factor_or_an_asset_and_keeps_the_date() -> None:
+    from factor_models.errors import EstimationLabelsError
+
+    model = _factor_model(["M", "A"])  # factor "A" is also an asset
+    with pytest.raises(EstimationLabelsError, match=r"\['X'\] are not factors"):
+        model.with_factor_assets(["X"])
+    with pytest.raises(EstimationLabelsError, match=r"\['A'\] are already assets"):
+        model.with_factor_assets(["A"])
+    extended = model.with_factor_assets(["M"])
+    assert extended.asof == pd.Timestamp("2024-03-28")
+    # the factor as an asset: loading 1 on itself, no specific variance
+    assert extended.loadings.loc["M"].tolist() == [1.0, 0.0]
+    assert extended.specific_var["M"] == 0.0
+
+
+# ------------------------------------------------------------------ instruments/options.py
+def test_a_put_spread_needs_distinct_strikes() -> None:
+    with pytest.raises(oh.errors.SpecificationError, match="needs lower_moneyness < upper"):
+        oh.PutSpread("S", underlying="IDX", upper_moneyness=0.9, lower_moneyness=0.9)
+
+
+def test_an_event_contracts_contract_value_is_its_payout() -> None:
+    contract = oh.EventContract("E", event="recession", payout=100.0)
+    assert contract.attributes()["contract_value"] == 100.0
