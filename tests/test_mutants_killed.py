@@ -457,3 +457,30 @@ def test_a_put_spread_needs_distinct_strikes() -> None:
 def test_an_event_contracts_contract_value_is_its_payout() -> None:
     contract = oh.EventContract("E", event="recession", payout=100.0)
     assert contract.attributes()["contract_value"] == 100.0
+
+
+# ---------------------------------------- constraints: slack of limits that do not bind
+def test_a_floor_on_expected_pnl_that_does_not_bind_has_its_room_as_slack() -> None:
+    from constraints import ExpectedPnL
+
+    mu = pd.Series({"IDX": 0.01, "B": 0.02, "A": 0.03})  # not in the problem's asset order
+    result = _bounded([F_IDX], ExpectedPnL(-1.0, expected_returns=mu)).solve()
+    x = float(result.weights["F"])
+    pnl = 0.03 * 0.6 + 0.02 * 0.4 + 0.01 * x  # mu @ (book + hedge), by hand
+    row = result.constraints.loc["expected_pnl.min"]
+    assert row["value"] == pytest.approx(pnl, rel=1e-9)
+    assert row["slack"] == pytest.approx(pnl + 1.0, rel=1e-9)
+    assert result.binding == []
+
+
+def test_a_residual_beta_cap_that_does_not_bind_has_its_room_as_slack() -> None:
+    from constraints import ResidualBeta
+
+    result = _bounded([F_IDX], ResidualBeta(min=-5.0, max=0.5)).solve()
+    cov = np.array([[4e-4, 1e-4, 1.5e-4], [1e-4, 3e-4, 1e-4], [1.5e-4, 1e-4, 2e-4]])
+    after = np.array([0.6, 0.4, float(result.weights["F"])])
+    beta = float((cov @ after)[2] / cov[2, 2])  # the hedged book's beta, by hand
+    table = result.constraints
+    assert table.loc["residual_beta.max", "slack"] == pytest.approx(0.5 - beta, abs=1e-9)
+    assert table.loc["residual_beta.min", "slack"] == pytest.approx(beta + 5.0, abs=1e-9)
+    assert result.binding == []
