@@ -484,3 +484,18 @@ def test_a_residual_beta_cap_that_does_not_bind_has_its_room_as_slack() -> None:
     assert table.loc["residual_beta.max", "slack"] == pytest.approx(0.5 - beta, abs=1e-9)
     assert table.loc["residual_beta.min", "slack"] == pytest.approx(beta + 5.0, abs=1e-9)
     assert result.binding == []
+
+
+# ------------------------------------------------------------------ constraints/budget.py
+def test_expected_returns_warn_above_plus_100_percent_only() -> None:
+    import warnings
+
+    from constraints.budget import check_expected_returns
+    from optihedge.errors import DataWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_expected_returns(pd.Series({"A": 1.0, "B": -0.5}))  # +100% exactly: no warning
+        check_expected_returns(pd.Series({"A": "n/a", "B": 0.1}))  # text is left to callers
+    with pytest.warns(DataWarning, match=r"above \+100% over the horizon: 'A' \(\+1\.5\)"):
+        check_expected_returns(pd.Series({"A": 1.5, "B": 0.1}))
