@@ -499,3 +499,15 @@ def test_expected_returns_warn_above_plus_100_percent_only() -> None:
         check_expected_returns(pd.Series({"A": "n/a", "B": 0.1}))  # text is left to callers
     with pytest.warns(DataWarning, match=r"above \+100% over the horizon: 'A' \(\+1\.5\)"):
         check_expected_returns(pd.Series({"A": 1.5, "B": 0.1}))
+
+
+def test_a_residual_beta_on_a_named_factor_pins_that_beta_not_the_markets() -> None:
+    from constraints import ResidualBeta
+
+    result = _bounded([F_IDX, G_A], ResidualBeta(min=0.1, max=0.1, factor="A")).solve()
+    cov = np.array([[4e-4, 1e-4, 1.5e-4], [1e-4, 3e-4, 1e-4], [1.5e-4, 1e-4, 2e-4]])
+    after = np.array([0.6 + float(result.weights["G"]), 0.4, float(result.weights["F"])])
+    beta_a = float((cov @ after)[0] / cov[0, 0])  # beta to A, by hand
+    beta_market = float((cov @ after)[2] / cov[2, 2])
+    assert beta_a == pytest.approx(0.1, abs=1e-8)
+    assert abs(beta_market - 0.1) > 1e-3  # the market's beta is another number here
