@@ -14,6 +14,12 @@ entry whose line no longer matches the mutant (the source moved) is ignored and 
 as stale, so the list cannot hide a new survivor. The report prints every such mutant with
 its reason and diff.
 
+Survivors that are not equivalent but were left on purpose (a test would have to reach
+into a solver's internals, or the difference is below any tolerance a user acts on...)
+are listed in the same file as ``[[left]]`` tables (``mutant``, ``line``, ``reason``):
+they stay counted as survivors, and the report prints the reason next to the survivor's
+diff; a stale ``[[left]]`` entry is reported like a stale equivalent.
+
 Usage: ``python scripts/mutants_report.py [--out mutants-report.md] [--diffs]``.
 """
 
@@ -82,12 +88,23 @@ def only_message_differs(original: str, mutant: str) -> bool:
 EQUIVALENT_LIST = Path(__file__).with_name("mutants_equivalent.toml")
 
 
-def shown_equivalent(path: Path = EQUIVALENT_LIST) -> dict[str, tuple[str, str]]:
-    """Mutant name -> (reason, changed line) from the reviewed list."""
+def shown_equivalent(
+    path: Path = EQUIVALENT_LIST, kind: str = "mutant"
+) -> dict[str, tuple[str, str]]:
+    """Mutant name -> (reason, changed line) from the reviewed list.
+
+    ``kind="mutant"`` reads the survivors shown equivalent, ``kind="left"`` the survivors
+    left on purpose, each with its reason.
+    """
     if not path.exists():
         return {}
     entries = tomllib.loads(path.read_text())
-    return {e["mutant"]: (e["reason"], e["line"].strip()) for e in entries.get("mutant", [])}
+    return {e["mutant"]: (e["reason"], e["line"].strip()) for e in entries.get(kind, [])}
+
+
+def left_reasons(path: Path = EQUIVALENT_LIST) -> dict[str, tuple[str, str]]:
+    """Mutant name -> (reason, changed line) of the survivors left on purpose."""
+    return shown_equivalent(path, kind="left")
 
 
 def changed_lines(diff: str) -> set[str]:
@@ -97,6 +114,25 @@ def changed_lines(diff: str) -> set[str]:
         for line in diff.splitlines()
         if line.startswith("+") and not line.startswith("+++")
     }
+
+
+def verdict(
+    key: str,
+    diff: str,
+    reviewed: dict[str, tuple[str, str]],
+    left: dict[str, tuple[str, str]],
+) -> tuple[str, str]:
+    """Classify one survivor: ``("shown", reason)``, ``("left", reason)`` or ``("lived", "")``.
+
+    A list entry counts only while its quoted line is still one of the mutant's changed
+    lines; otherwise the mutant is an unexplained survivor (and the entry is stale).
+    """
+    added = changed_lines(diff)
+    if key in reviewed and reviewed[key][1] in added:
+        return "shown", reviewed[key][0]
+    if key in left and left[key][1] in added:
+        return "left", left[key][0]
+    return "lived", ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,9 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     from mutmut.utils.file_utils import walk_mutatable_files
 
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    lived: list[tuple[str, str, str]] = []
+    lived: list[tuple[str, str, str, str]] = []
     equivalent: list[tuple[str, str]] = []
     reviewed = shown_equivalent()
+    left = left_reasons()
+    matched_left: set[str] = set()
     shown: list[tuple[str, str, str]] = []
     matched: set[str] = set()
     for path in sorted(walk_mutatable_files()):
@@ -144,13 +182,16 @@ def main(argv: list[str] | None = None) -> int:
                 equivalent.append((key, str(path)))
                 continue
             diff = get_diff_for_mutant(key, path=path)
-            if key in reviewed and reviewed[key][1] in changed_lines(diff):
+            kind, reason = verdict(key, diff, reviewed, left)
+            if kind == "shown":
                 matched.add(key)
                 row["equivalent (shown)"] += 1
-                shown.append((key, reviewed[key][0], diff))
+                shown.append((key, reason, diff))
                 continue
+            if kind == "left":
+                matched_left.add(key)
             row[status] += 1
-            lived.append((key, status, diff))
+            lived.append((key, status, diff, reason))
 
     columns = [
         "generated",
@@ -179,25 +220,28 @@ def main(argv: list[str] | None = None) -> int:
         "lived % = (survived + no tests + suspicious + not checked) / "
         "(generated - equivalent (message) - equivalent (shown)).",
         "",
-        f"## Survivors ({len(lived)})",
+        f"## Survivors ({len(lived)}, {sum(1 for e in lived if e[3])} left with a reason)",
         "",
     ]
-    for key, status, diff in lived:
-        lines += [f"### {key} ({status})", "", "```diff", diff, "```", ""]
+    for key, status, diff, reason in lived:
+        why = [f"Left: {reason}", ""] if reason else ["No reason given yet.", ""]
+        lines += [f"### {key} ({status})", "", *why, "```diff", diff, "```", ""]
     lines += [f"## Shown equivalent ({len(shown)}, from {EQUIVALENT_LIST.name})", ""]
     for key, reason, diff in shown:
         lines += [f"### {key}", "", reason, "", "```diff", diff, "```", ""]
-    stale = sorted(set(reviewed) - matched)
+    stale = sorted((set(reviewed) - matched) | (set(left) - matched_left))
     if stale:
         lines += [f"## Stale entries of {EQUIVALENT_LIST.name} ({len(stale)}, ignored)", ""]
         lines += [f"- {key}" for key in stale] + [""]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines[: len(counts) + 8]))
     if args.diffs:
-        for key, status, diff in lived:
-            print(f"\n# {key} ({status})\n{diff}")
+        for key, status, diff, reason in lived:
+            print(f"\n# {key} ({status}) {reason}\n{diff}")
+    explained = sum(1 for entry in lived if entry[3])
     print(
-        f"\nwritten: {args.out} ({len(lived)} survivors, {len(equivalent)} message-only, "
+        f"\nwritten: {args.out} ({len(lived)} survivors, {explained} of them left with a "
+        f"reason, {len(equivalent)} message-only, "
         f"{len(shown)} shown equivalent, {len(stale)} stale list entries)"
     )
     return 0
