@@ -7,8 +7,11 @@ slack, binding flag, shadow price), so that a result is built from plain numbers
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import numbers
+import os
+import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -250,6 +253,36 @@ def run(
     ) from last
 
 
+@functools.cache
+def quiet_highs_banner() -> None:
+    """Create this process's first HiGHS instance with standard output closed.
+
+    HiGHS prints its name and licence once per process, from C++, on its first instance,
+    before any option (``output_flag``) can be set: the demo's first line and every
+    program's first expected-shortfall or whole-contract solve showed it. Creating that
+    first instance here, with file descriptor 1 pointed at ``os.devnull``, leaves
+    nothing to print later. Without ``highspy`` there is nothing to do.
+    """
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - highspy comes with cvxpy's HiGHS support
+        return
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output at all: nothing can be shown
+        highspy.Highs()
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _attempt(
     problem: cp.Problem,
     name: str,
@@ -263,6 +296,7 @@ def _attempt(
     Returns what the answering path reports: its ``solver`` name (empty when cvxpy's own
     solve ran: the caller's name) and a :class:`OneSided` when multipliers are not unique.
     """
+    quiet_highs_banner()
     got = None if constants or kept is None else kept()
     if got is not None:
         return got
