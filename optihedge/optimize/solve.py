@@ -271,12 +271,12 @@ def quiet_highs_banner() -> None:
     try:
         saved = os.dup(1)
     except OSError:  # no standard output at all: nothing can be shown
-        highspy.Highs()
+        highspy.Highs()  # type: ignore[no-untyped-call]
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 1)
-        highspy.Highs()
+        highspy.Highs()  # type: ignore[no-untyped-call]
     finally:
         os.dup2(saved, 1)
         os.close(saved)
