@@ -93,6 +93,8 @@ class ParameterSpec:
         Valid range; None is unbounded. ``lower_open`` / ``upper_open`` exclude the end.
     description : str
         What the number means, with its unit.
+    hint : str
+        What would fix a value out of range, added to the error (empty: nothing added).
     """
 
     key: str
@@ -102,6 +104,7 @@ class ParameterSpec:
     lower_open: bool = False
     upper_open: bool = False
     description: str = ""
+    hint: str = ""
 
     @property
     def interval(self) -> str:
@@ -122,7 +125,7 @@ class ParameterSpec:
                 return out
         raise ConstraintSpecificationError(
             f"The '{self.key}' parameter must be a finite number in {self.interval}. "
-            f"Got {value!r} instead."
+            f"Got {value!r} instead." + (f" {self.hint}" if self.hint else "")
         )
 
 

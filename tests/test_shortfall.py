@@ -234,7 +234,7 @@ class TestErrors:
     def test_alpha(self) -> None:
         with pytest.raises(
             SpecificationError,
-            match=r"'expected_shortfall.alpha' parameter must be a finite number in \(0, 1\)",
+            match=r"'expected_shortfall.alpha' parameter must be a finite number in \[0.5, 1\)",
         ):
             ExpectedShortfall(1.0)
         s, pf = normal_book(100, 0.8, seed=1)

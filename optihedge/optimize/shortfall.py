@@ -91,7 +91,8 @@ class ExpectedShortfall(Objective):
     Parameters
     ----------
     alpha : float, default 0.95
-        Confidence level in (0, 1). Parameter ``"expected_shortfall.alpha"``.
+        Confidence level in [0.5, 1) (0.975: the worst 2.5% averaged). Parameter
+        ``"expected_shortfall.alpha"``.
     method : {"auto", "active_set", "cutting_plane", "lp"}, default "auto"
         Exact scenario active set, cutting planes to a certificate, or the plain LP over
         all scenarios; ``"auto"`` chooses by the scenario and instrument counts and
@@ -149,11 +150,14 @@ class ExpectedShortfall(Objective):
         return ParameterSpec(
             _ALPHA,
             alpha,
-            lower=0.0,
+            lower=0.5,
             upper=1.0,
-            lower_open=True,
             upper_open=True,
             description="confidence level of the expected shortfall",
+            hint=(
+                "alpha is a confidence level, such as 0.95 or 0.975: the tail averaged is "
+                "the worst 1 - alpha of the scenarios (for a 2.5% tail pass 0.975)."
+            ),
         )
 
     def parameters(self) -> tuple[ParameterSpec, ...]:

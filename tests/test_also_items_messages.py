@@ -1,0 +1,40 @@
+"""Messages that say what went wrong (issue 20, also-items)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optihedge as oh
+from optihedge.errors import SpecificationError
+
+
+class TestShortfallAlphaIsAConfidenceLevel:
+    @pytest.mark.parametrize("alpha", [0.025, 0.05, 0.01, 0.4999])
+    def test_a_tail_probability_is_refused_with_the_fix(self, alpha: float) -> None:
+        # before: accepted, and the solve ended in "unbounded"
+        with pytest.raises(
+            SpecificationError,
+            match=r"'expected_shortfall.alpha' parameter must be a finite number in "
+            r"\[0.5, 1\)\. Got .*alpha is a confidence level, such as 0.95 or 0.975.*"
+            r"for a 2.5% tail pass 0.975",
+        ):
+            oh.ExpectedShortfall(alpha)
+
+    def test_the_same_check_when_set_on_a_built_problem(self) -> None:
+        rng = np.random.default_rng(3)
+        f = rng.standard_normal((300, 1)) * 0.01
+        frame = pd.DataFrame({"U0": f[:, 0], "book": f[:, 0] * 0.8})
+        problem = oh.HedgeProblem(
+            oh.Portfolio.from_holdings({"book": 1_000_000.0}),
+            [oh.Future("F0", underlying="U0", price=4000.0, multiplier=50.0)],
+            objective=oh.ExpectedShortfall(0.95),
+            scenarios=oh.Scenarios.from_returns(frame),
+        )
+        with pytest.raises(SpecificationError, match="alpha is a confidence level"):
+            problem.solve({"expected_shortfall.alpha": 0.025})
+        assert problem.solve().status == "optimal"  # nothing was applied
+
+    def test_half_is_the_lowest_level_accepted(self) -> None:
+        assert oh.ExpectedShortfall(0.5).alpha == 0.5
