@@ -38,3 +38,37 @@ class TestShortfallAlphaIsAConfidenceLevel:
 
     def test_half_is_the_lowest_level_accepted(self) -> None:
         assert oh.ExpectedShortfall(0.5).alpha == 0.5
+
+
+class TestAShortBookOfferedOnlyLongOnlyHedges:
+    @staticmethod
+    def _problem(holding: float, instrument: oh.Instrument) -> oh.HedgeProblem:
+        rng = np.random.default_rng(0)
+        f = rng.standard_normal(300) * 0.01
+        frame = pd.DataFrame({"U0": f, "book": 0.9 * f + rng.standard_normal(300) * 0.003})
+        return oh.HedgeProblem(
+            oh.Portfolio.from_holdings({"book": holding}, capital=1_000_000.0),
+            [instrument],
+            objective=oh.Variance(),
+            scenarios=oh.Scenarios.from_returns(frame),
+        )
+
+    def test_no_hedge_says_why(self) -> None:
+        problem = self._problem(-1_000_000.0, oh.InverseETF("SH", underlying="U0"))
+        # by hand: the short book moves against U0 and SH moves against U0, so the book and
+        # SH move together: d Var(book + x SH)/dx at 0 = 2 cov(book, SH) > 0 for x >= 0
+        res = problem.solve()
+        assert res.status == "optimal"
+        assert res.weights["SH"] == 0.0
+        (note,) = [n for n in res.notes if n.startswith("No hedge")]  # before: no note
+        assert "SH (long only)" in note
+        assert "offer an instrument that moves against it" in note
+
+    def test_no_note_when_a_hedge_is_held(self) -> None:
+        short = self._problem(
+            -1_000_000.0, oh.Future("F0", underlying="U0", price=4000.0, multiplier=50.0)
+        ).solve()
+        long = self._problem(1_000_000.0, oh.InverseETF("SH", underlying="U0")).solve()
+        for res in (short, long):
+            assert abs(res.weights.iloc[0]) > 0.5  # beta 0.9 hedged
+            assert not [n for n in res.notes if n.startswith("No hedge")]

@@ -705,7 +705,7 @@ CASES_PBT: list[
     (
         lambda frame, number: oh.ExpectedShortfall(number),  # type: ignore[arg-type]
         SPEC,
-        iff(lambda f, n: _real(n) and 0 < n < 1),  # type: ignore[operator]
+        iff(lambda f, n: _real(n) and 0.5 <= n < 1),  # type: ignore[operator]
         _keeps("alpha"),
     ),
     (

@@ -758,6 +758,7 @@ class HedgeProblem:
                     self._data.exposures.to_numpy(),
                 ),
                 *(n for comp in self._compiled for n in comp.notes),
+                *no_hedge_note(data, x, limits),
                 *kink_notes,
                 *([approximation] if approximation else []),
                 *term_notes,
@@ -866,3 +867,30 @@ def sweep_recipe(problem: HedgeProblem) -> bytes:
     point to the next); the user's problem is not changed.
     """
     return pickle.dumps(problem._recipe_with({SWEEP_OPTION: True}))
+
+
+def no_hedge_note(data: HedgeData, x: np.ndarray, limits: pd.DataFrame) -> list[str]:
+    """Say so when the optimum is to hold nothing and only the bounds stand in the way.
+
+    With no current hedge, every position at zero and no limit binding, the optimum says
+    that nothing the instruments' own bounds allow improves on holding none. Where
+    instruments sit at a bound of zero (an inverse ETF or a bought option: long only; a
+    short book offered only those gets no hedge), the note names them and the fix.
+    """
+    scale = np.maximum(np.abs(data.current.to_numpy()), np.abs(x))
+    if x.size == 0 or float(scale.max()) > POSITION_TOLERANCE or bool(limits["binding"].any()):
+        return []
+    lower, upper = data.attribute("lower"), data.attribute("upper")
+    sides = [
+        f"{name} (long only)" if lo == 0.0 else f"{name} (short only)"
+        for name, lo, hi in zip(data.instruments, lower, upper, strict=True)
+        if lo == 0.0 or hi == 0.0
+    ]
+    if not sides:
+        return []
+    return [
+        "No hedge: no position the instruments' bounds allow improves on holding none, "
+        f"and these can be held on one side only: {', '.join(sides)}. If this book needs "
+        "the other side (a short book is reduced by long exposure), offer an instrument "
+        "that moves against it, or allow the other side where it can be traded."
+    ]
