@@ -72,3 +72,21 @@ class TestAShortBookOfferedOnlyLongOnlyHedges:
         for res in (short, long):
             assert abs(res.weights.iloc[0]) > 0.5  # beta 0.9 hedged
             assert not [n for n in res.notes if n.startswith("No hedge")]
+
+
+class TestGreeksAtAVanishingVolatility:
+    """A volatility of 1e-250 (positive, so accepted) squares |d1| past the largest double:
+    the density is 0, not an overflow warning (a fuzz case found on a fresh machine)."""
+
+    def test_the_limits_without_a_warning(self) -> None:
+        from optihedge.pricing import black_scholes, greeks
+
+        s, t, r = 100.0, 0.25, 0.02
+        otm = greeks("put", s, 95.0, t, r, 1e-250)  # filterwarnings=error: no warning
+        assert (otm.delta, otm.gamma, otm.vega) == (0.0, 0.0, 0.0)
+        itm = greeks("put", s, 105.0, t, r, 1e-250)
+        assert itm.delta == -1.0 and itm.gamma == 0.0 and itm.vega == 0.0
+        # by hand: a certain exercise is worth the discounted strike less the spot
+        assert black_scholes("put", s, 105.0, t, r, 1e-250) == pytest.approx(
+            105.0 * np.exp(-r * t) - s, rel=1e-12
+        )

@@ -234,8 +234,8 @@ class TestRegistry:
             scenarios=oh.Scenarios.from_returns(frame),
             market="IDX",
         )
-        assert p.parameters.loc["expected_shortfall.alpha", "range"] == "(0, 1)"
-        with pytest.raises(SpecificationError, match="alpha' parameter .* \\(0, 1\\). Got 1.0"):
+        assert p.parameters.loc["expected_shortfall.alpha", "range"] == "[0.5, 1)"
+        with pytest.raises(SpecificationError, match="alpha' parameter .* \\[0.5, 1\\). Got 1.0"):
             p.solve({"expected_shortfall.alpha": 1.0})
 
     def test_same_key_twice_is_refused(self, risk: oh.RiskModel) -> None:

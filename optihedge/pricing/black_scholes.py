@@ -209,9 +209,10 @@ def greeks(kind: str, S: Any, K: Any, T: Any, r: Any, sigma: Any, q: Any = 0.0) 
     d2 = np.where(degenerate, limit, d2)
     disc_q = np.exp(-qq * t)
     disc_r = np.exp(-rr * t)
-    density = np.exp(-0.5 * d1 * d1) / _SQRT_2PI
     sqrt_t = np.sqrt(t)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # |d1| beyond ~1e154 (a volatility of 1e-250) squares to inf: the density is 0
+        density = np.exp(-0.5 * d1 * d1) / _SQRT_2PI
         # at the strike with no time left: gamma is infinite and theta minus infinite
         scale = np.where(density > 0, density / (s * v * sqrt_t), 0.0)
         decay = np.where(density > 0, density * v / (2.0 * sqrt_t), 0.0)
