@@ -85,7 +85,7 @@ class TestGreeksAtAVanishingVolatility:
         otm = greeks("put", s, 95.0, t, r, 1e-250)  # filterwarnings=error: no warning
         assert (otm.delta, otm.gamma, otm.vega) == (0.0, 0.0, 0.0)
         itm = greeks("put", s, 105.0, t, r, 1e-250)
-        assert itm.delta == -1.0 and itm.gamma == 0.0 and itm.vega == 0.0
+        assert (itm.delta, itm.gamma, itm.vega) == (-1.0, 0.0, 0.0)
         # by hand: a certain exercise is worth the discounted strike less the spot
         assert black_scholes("put", s, 105.0, t, r, 1e-250) == pytest.approx(
             105.0 * np.exp(-r * t) - s, rel=1e-12
