@@ -32,8 +32,8 @@ __all__ = ["MIN_NET_SHARE", "Portfolio"]
 MIN_NET_SHARE = 0.10
 
 
-def _by_ticker(values: Any, name: str, what: str) -> pd.Series:
-    """Return a Series or dict of numbers by ticker as a finite float Series."""
+def _series_of(values: Any, name: str, what: str) -> pd.Series:
+    """Return a Series or dict of numbers by ticker as a Series (not yet checked)."""
     if isinstance(values, Mapping) and not isinstance(values, pd.Series):
         try:
             values = pd.Series(dict(values), dtype=np.float64)
@@ -44,32 +44,32 @@ def _by_ticker(values: Any, name: str, what: str) -> pd.Series:
             f"The '{name}' argument must be a Series or dict of {what} by ticker. "
             f"Got {type(values).__name__} instead."
         )
-    return as_sample(values, name)
+    return values
+
+
+def _by_ticker(values: Any, name: str, what: str) -> pd.Series:
+    """Return a Series or dict of numbers by ticker as a finite float Series."""
+    return as_sample(_series_of(values, name, what), name)
 
 
 def _prices(values: Any) -> pd.Series:
     """Return prices by ticker, each finite and > 0; a bad one is named by its ticker."""
-    if isinstance(values, Mapping) and not isinstance(values, pd.Series):
-        try:
-            values = pd.Series(dict(values), dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise DataError("The 'prices' argument must map tickers to prices (numbers).") from exc
-    if isinstance(values, pd.Series):
-        try:
-            raw = values.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise DataError("The 'prices' argument must map tickers to prices (numbers).") from exc
-        with np.errstate(invalid="ignore"):
-            bad = raw[~(np.isfinite(raw.to_numpy()) & (raw.to_numpy() > 0))]
-        if len(bad):
-            shown = ", ".join(f"{k!r}: {float(v)!r}" for k, v in list(bad.items())[:5])
-            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-            raise DataError(
-                f"The 'prices' argument must hold finite prices > 0. Got {{{shown}}}{more}; "
-                "pass each ticker's last traded price in the base currency (a position "
-                "without a price cannot be valued: drop it or price it)."
-            )
-    return _by_ticker(values, "prices", "prices")
+    values = _series_of(values, "prices", "prices")
+    try:
+        raw = values.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError("The 'prices' argument must map tickers to prices (numbers).") from exc
+    with np.errstate(invalid="ignore"):
+        bad = raw[~(np.isfinite(raw.to_numpy()) & (raw.to_numpy() > 0))]
+    if len(bad):
+        shown = ", ".join(f"{k!r}: {float(v)!r}" for k, v in list(bad.items())[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise DataError(
+            f"The 'prices' argument must hold finite prices > 0. Got {{{shown}}}{more}; "
+            "pass each ticker's last traded price in the base currency (a position "
+            "without a price cannot be valued: drop it or price it)."
+        )
+    return as_sample(values, "prices")
 
 
 def _holdings(values: Any) -> pd.Series:
