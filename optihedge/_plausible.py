@@ -25,6 +25,7 @@ import pandas as pd
 
 from optihedge._typing import FloatArray
 from optihedge._validation import check_int, check_scalar
+from optihedge.calendar import TRADING_DAYS
 from optihedge.errors import DataError, SpecificationError
 
 __all__ = [
@@ -49,8 +50,6 @@ __all__ = [
     "strike_hint",
 ]
 
-#: Trading days a year.
-TRADING_DAYS = 252
 #: Annual volatility (decimal) above which an input is a typo: 500%, ten times 2008's peak.
 VOLATILITY_MAX = 5.0
 #: Annual interest rates (decimal) a market can have.

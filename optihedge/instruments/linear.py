@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from optihedge._validation import check_scalar
+from optihedge.calendar import TRADING_DAYS
 from optihedge.errors import SpecificationError
 from optihedge.instruments._base import Instrument, MarketState
 
@@ -132,7 +133,7 @@ class InverseETF(Instrument):
         252``), which the fund's value pays.
         """
         scenarios.column(self.underlying, owner=self.name)  # checks the underlying is covered
-        fee = self.expense_ratio * scenarios.horizon / 252.0
+        fee = self.expense_ratio * scenarios.horizon / TRADING_DAYS
         return scenarios.compound(self.underlying, self.leverage) - fee
 
     def horizon_return(self, daily_underlying_returns: list[float] | tuple[float, ...]) -> float:

@@ -23,6 +23,7 @@ import numpy as np
 from constraints import HedgeContext, HedgeData, ParameterSpec
 from constraints._context import FactorRisk
 from optihedge._validation import check_option, check_scalar
+from optihedge.calendar import TRADING_DAYS
 from optihedge.errors import SpecificationError
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "expression_difference",
 ]
 
-TRADING_DAYS = 252
 Refresh = Callable[[HedgeData, Mapping[str, float]], None]
 Difference = Callable[[np.ndarray, np.ndarray], float]
 

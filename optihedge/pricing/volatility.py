@@ -34,6 +34,7 @@ import numpy as np
 
 from optihedge._plausible import check_volatility
 from optihedge._validation import check_int, check_scalar
+from optihedge.calendar import TRADING_DAYS
 
 __all__ = ["SKEW", "SPOT_VOL_BETA", "VolatilityModel", "spot_vol_beta"]
 
@@ -50,7 +51,7 @@ SPOT_VOL_BETA: dict[int, float] = {1: -1.52, 5: -1.49, 21: -1.12, 63: -0.84}
 #: own ``VolatilityModel(skew=...)`` to match your desk's surface.
 SKEW = -0.30
 
-_MIN_EXPIRY_YEARS = 5.0 / 252.0
+_MIN_EXPIRY_YEARS = 5.0 / TRADING_DAYS
 
 
 def spot_vol_beta(horizon: int) -> float:
