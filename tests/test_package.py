@@ -60,7 +60,16 @@ def test_layers_point_down(package: str, forbidden: set[str]) -> None:
 #: optihedge's subpackages in layer order: each may import only those before it
 LAYERS = ["measures", "pricing", "scenarios", "instruments", "optimize", "analysis", "sweeps"]
 #: foundation modules any layer may use
-FOUNDATION = {"errors", "_validation", "_plausible", "_typing", "_files", "datasets", "portfolio"}
+FOUNDATION = {
+    "calendar",
+    "errors",
+    "_validation",
+    "_plausible",
+    "_typing",
+    "_files",
+    "datasets",
+    "portfolio",
+}
 
 
 @pytest.mark.parametrize("layer", LAYERS)

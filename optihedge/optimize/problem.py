@@ -27,7 +27,12 @@ import pandas as pd
 
 from constraints import Compiled, Constraint, HedgeContext, HedgeData, RebuildRequired
 from optihedge._validation import check_int
-from optihedge.errors import SolverFailedError, SpecificationError
+from optihedge.errors import (
+    InfeasibleError,
+    SolverFailedError,
+    SpecificationError,
+    UnboundedError,
+)
 from optihedge.instruments import Instrument, MarketState
 from optihedge.measures.risk import expected_shortfall, value_at_risk
 from optihedge.optimize import integer
@@ -44,11 +49,13 @@ from optihedge.optimize.objectives import (
 )
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import POSITION_TOLERANCE, HedgeResult, make_result
+from optihedge.optimize.slopes import Slopes, measure
 from optihedge.optimize.solve import (
     DEFAULT_SOLVERS,
+    OK,
     check_solver_options,
+    limit_frame,
     limit_numbers,
-    limit_table,
     run,
 )
 from optihedge.optimize.ties import TieBreaker, tie_notes, tied_groups
@@ -104,6 +111,10 @@ class HedgeProblem:
     >>> problem.solve({"gross_exposure.max": 0.5}).weights  # doctest: +SKIP
     >>> problem.solve(risk_model=tomorrows_model, current=todays_hedge)  # doctest: +SKIP
     """
+
+    # re-solves that measure a limit's slopes: no diagnosis, no tie-break (see _slopes)
+    _probing: bool = False
+    _asked: tuple[str | None, dict[str, Any]] = (None, {})
 
     def __init__(
         self,
@@ -369,6 +380,7 @@ class HedgeProblem:
         without building one per point).
         """
         exact = self._parts and self._plan.exact
+        self._asked = (solver, dict(solver_options or {}))  # what the slopes re-solve with
         solver = check_solver_options(
             solver,
             solver_options or {},
@@ -479,8 +491,8 @@ class HedgeProblem:
     ) -> tuple[str, dict[str, Any]]:
         if self._parts:
             return self._solve_whole(solver, options)
-        status, stats = self._run(self._problem, solver, options, True)
-        if self._tie_breaker is not None:
+        status, stats = self._run(self._problem, solver, options, not self._probing)
+        if self._tie_breaker is not None and not self._probing:
             tb = self._tie_breaker.problem
             first = id(tb) not in self._warm
             self._warm.add(id(tb))
@@ -672,7 +684,9 @@ class HedgeProblem:
         ``objective``, risk after the hedge (``volatility``, ``beta``, and with scenarios
         ``scenario_var`` and ``scenario_es`` at the objective's alpha, else 0.95),
         costs (``premium`` and ``annual_carry`` in currency, ``turnover`` in fractions
-        of capital), ``binding`` and each limit's ``shadow_price[...]``.
+        of capital), ``binding`` and each limit's ``shadow_price[...]`` (what relaxing it
+        gains), ``shadow_degenerate[...]`` (the two sides differ) and
+        ``shadow_tightening[...]`` (what tightening it costs), as in the limit table.
         """
         data = self._data
         x = self._positions()
@@ -693,7 +707,7 @@ class HedgeProblem:
             )
         _, book, exposures, c, c0, carry_long, carry_short, premium, current = self._record_arrays
         z = book + exposures @ x
-        names, _, numbers, binds = limit_numbers(self._limit_rows(), data.objective_scale)
+        names, _, numbers, binds, sided = self._priced(stats, self._limit_rows())
         carry = carry_long * x + carry_short * np.maximum(-x, 0.0)
         record: dict[str, Any] = {
             "x": x,
@@ -717,6 +731,10 @@ class HedgeProblem:
                 record["shortfall_method"] = report["shortfall_method"]
         for name, price in zip(names, numbers[:, 3], strict=True):
             record[f"shadow_price[{name}]"] = float(price)
+            record[f"shadow_degenerate[{name}]"] = name in sided
+            record[f"shadow_tightening[{name}]"] = (
+                sided[name].tightening_costs if name in sided else float(price)
+            )
         record["rebuilds"] = int(stats.get("rebuilds", 0))
         record["solver"] = str(stats.get("solver", ""))
         record["solver_time"] = float(stats.get("solve_time") or np.nan)
@@ -725,10 +743,12 @@ class HedgeProblem:
     def _result(self, status: str, stats: dict[str, Any]) -> HedgeResult:
         data = self._data
         x = self._positions()
-        rows = self._limit_rows()
-        limits = limit_table(rows, data.objective_scale)
-        kink_notes = self._one_sided(stats, rows, limits)
         report = self._objective.report() if self._objective.report is not None else {}
+        names, owners, numbers, binds, sided = self._priced(stats, self._limit_rows())
+        limits = limit_frame(
+            names, owners, numbers, binds, {k: v.tightening_costs for k, v in sided.items()}
+        )
+        kink_notes = _kink_notes(stats, sided)
         portfolio = self._inputs.portfolio
         assert portfolio.capital is not None  # Portfolio resolves it at construction
         alpha = report.pop("scenario_alpha", None)
@@ -765,43 +785,148 @@ class HedgeProblem:
             ],
         )
 
-    def _one_sided(
-        self, stats: dict[str, Any], rows: list[tuple[str, Any]], limits: pd.DataFrame
-    ) -> list[str]:
-        """Limits whose multipliers are not unique: relaxing gains less than tightening costs.
+    def _priced(
+        self, stats: dict[str, Any], rows: list[tuple[str, Any]]
+    ) -> tuple[list[str], list[str], np.ndarray, np.ndarray, dict[str, Slopes]]:
+        """Return the limit numbers, each binding limit priced by what relaxing it gains.
 
-        The limit table's shadow price is then the gain from relaxing the limit alone
-        (see ``optimize.direct.multiplier_range``); ``stats`` gains
-        ``one_sided_shadow_prices`` (label -> relaxing gains, tightening costs, per unit)
-        and the notes say which limits these are.
+        Returns :func:`limit_numbers`' output, its shadow prices the relaxing side, and
+        the degenerate limits (relaxing gains less than tightening costs) by label. The
+        dense active set's multiplier range gives both sides exactly
+        (``optimize.direct.multiplier_range``) for a problem solved whole; every other
+        continuous path (Clarabel, a named solver, an objective that re-solves within a
+        call: the expected shortfall's restricted LPs and cutting-plane masters) measures
+        them by re-solves (:meth:`_measured`). Whole contracts: the limits are priced by the
+        continuous problem with the counts fixed, whose multipliers are kept (the integer
+        optimum is a step function of a limit: no slope to measure).
         """
+        scale = self._data.objective_scale
+        names, owners, numbers, binds = limit_numbers(rows, scale)
         kink = stats.pop(ONE_SIDED, None)
-        if kink is None:
-            return []
-        names, _, numbers, binds = kink.tightening(
-            lambda: limit_numbers(rows, self._data.objective_scale)
-        )
-        pairs = {}
-        for name, cost, gain, binds_here in zip(
-            names, numbers[:, 3], limits["shadow_price"], binds, strict=True
-        ):
-            if binds_here and cost > gain * (1.0 + 1e-6) + 1e-12:
-                pairs[name] = (float(gain), float(cost))
-        if not pairs:
-            return []
-        stats["one_sided_shadow_prices"] = {
-            k: {"relaxing_gains": g, "tightening_costs": c} for k, (g, c) in pairs.items()
-        }
-        said = "; ".join(
-            f"{k}: relaxing gains {g:.4g} per unit, tightening "
-            + ("leaves nothing feasible" if not np.isfinite(c) else f"costs {c:.4g}")
-            for k, (g, c) in pairs.items()
-        )
-        return [
-            "Some limits bind where the objective has a kink, so their shadow price depends "
-            "on the direction: the table shows what relaxing each gains; tightening costs "
-            f"more ({said})."
+        if self._objective.refine is not None:
+            kink = None  # the multipliers of a restricted LP or a master: measure
+        elif kink is not None:
+            _, _, tight, _ = kink.tightening(lambda: limit_numbers(rows, scale))
+            sided = {}
+            for i, name in enumerate(names):
+                gain, cost = float(numbers[i, 3]), float(tight[i, 3])
+                if binds[i] and cost > gain * (1.0 + 1e-6) + 1e-12:
+                    sided[name] = Slopes(gain, cost)
+            return names, owners, numbers, binds, sided
+        if self._parts or (stats.get("solver") == "DAQP" and self._objective.refine is None):
+            return names, owners, numbers, binds, {}  # whole contracts; unique multipliers
+        return names, owners, numbers, binds, self._measured(stats, rows, names, numbers, binds)
+
+    def _measured(
+        self,
+        stats: dict[str, Any],
+        rows: list[tuple[str, Any]],
+        names: list[str],
+        numbers: np.ndarray,
+        binds: np.ndarray,
+    ) -> dict[str, Slopes]:
+        """Measure the one-sided slopes of the binding limits by re-solves (``slopes``).
+
+        Only binding scalar inequality limits with a parameter key are measured (a
+        per-instrument or equality row keeps the solver's multiplier). The relaxing side
+        replaces ``numbers``' shadow price; the degenerate limits are returned. The
+        problem is left as the solve left it: parameters, positions, duals, value.
+        ``stats["slope_resolves"]`` counts the re-solves.
+        """
+        values = dict(self.registry.values)
+        shape = [(r.sense, r.labels is None) for _, r in rows for _ in r.names()]
+        todo = [
+            i
+            for i, name in enumerate(names)
+            if binds[i]
+            and shape[i][1]
+            and shape[i][0] != "=="
+            and name in values
+            and np.isfinite(numbers[i, 3])
         ]
+        if not todo:
+            return {}
+        scale = self._data.objective_scale
+        objective = float(self._answered.value) / scale
+        solver, options = self._asked
+        held = {names[i]: values[names[i]] for i in todo}  # each probe moves one alone
+        restore = self._hold(solver, options)
+        count = 0
+
+        def probe(key: str, value: float) -> tuple[float, float, float] | None:
+            nonlocal count
+            count += 1
+            try:
+                status, _ = self._solve_core(
+                    {**held, key: value}, solver=solver, solver_options=options
+                )
+            except InfeasibleError:
+                return np.inf, np.nan, np.nan
+            except (SpecificationError, SolverFailedError, UnboundedError):
+                return None
+            if status not in OK:
+                return (np.inf, np.nan, np.nan) if "infeasible" in status else None
+            got, _, moved, _ = limit_numbers(self._limit_rows(), self._data.objective_scale)
+            j = got.index(key)
+            return float(self._answered.value) / scale, moved[j, 1], moved[j, 3]
+
+        sided: dict[str, Slopes] = {}
+        self._probing = True
+        try:
+            for i in todo:
+                name = names[i]
+                got = measure(
+                    probe,
+                    name,
+                    values[name],
+                    relax_sign=1.0 if shape[i][0] == "<=" else -1.0,
+                    objective=objective,
+                    limit=float(numbers[i, 1]),
+                    multiplier=float(numbers[i, 3]),
+                    interior=str(stats.get("solver", "")).upper() == cp.CLARABEL,
+                    scale=scale,
+                )
+                if got is None:
+                    continue
+                numbers[i, 3] = got.relaxing_gains
+                if got.degenerate:
+                    sided[name] = got
+        finally:
+            self._probing = False
+            restore()
+        stats["slope_resolves"] = count
+        return sided
+
+    def _hold(self, solver: str | None, options: Mapping[str, Any]) -> Any:
+        """Return a function that puts the problem back as the last solve left it."""
+        values = dict(self.registry.values)
+        compiled = self._problem
+        problems = {id(p): p for p in (self._problem, self._answered)}
+        if self._tie_breaker is not None:
+            problems[id(self._tie_breaker.problem)] = self._tie_breaker.problem
+        leaves = [
+            (leaf, leaf.value)
+            for p in problems.values()
+            for leaf in [
+                *p.variables(),
+                *(d for c in p.constraints for d in c.dual_variables),
+            ]
+        ]
+        states = [(p, p._value, p._status) for p in problems.values()]
+
+        def restore() -> None:
+            changed = [k for k, v in values.items() if self.registry.values[k] != v]
+            self.registry.values.update(values)
+            self._refresh(refresh_all=False, changed=changed)
+            if self._problem is not compiled:  # a re-solve rebuilt it: solve here again
+                self._solve_core({}, solver=solver, solver_options=options)
+                return
+            for leaf, value in leaves:
+                leaf.save_value(value)
+            for p, value, status in states:
+                p._value, p._status = value, status
+
+        return restore
 
     # ----------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
@@ -841,6 +966,30 @@ class HedgeProblem:
             f"HedgeProblem({len(self.instruments)} instruments, objective={self.objective!r}, "
             f"constraints={list(self.constraints)!r}, horizon={self.horizon})"
         )
+
+
+def _kink_notes(stats: dict[str, Any], sided: Mapping[str, Slopes]) -> list[str]:
+    """Name the degenerate limits in a note; ``one_sided_shadow_prices`` in ``stats``."""
+    if not sided:
+        return []
+    stats["one_sided_shadow_prices"] = {
+        k: {"relaxing_gains": v.relaxing_gains, "tightening_costs": v.tightening_costs}
+        for k, v in sided.items()
+    }
+    said = "; ".join(
+        f"{k}: relaxing gains {v.relaxing_gains:.4g} per unit, tightening "
+        + (
+            "leaves nothing feasible"
+            if not np.isfinite(v.tightening_costs)
+            else f"costs {v.tightening_costs:.4g}"
+        )
+        for k, v in sided.items()
+    )
+    return [
+        "Some limits bind where the objective has a kink, so their shadow price depends "
+        "on the direction: the table shows what relaxing each gains; tightening costs "
+        f"more ({said}); the limit table flags them (degenerate)."
+    ]
 
 
 def _from_recipe(state: dict[str, Any]) -> HedgeProblem:

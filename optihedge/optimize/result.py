@@ -72,9 +72,12 @@ class HedgeResult:
         objective's alpha, else 0.95; ``attrs["scenario_alpha"]``) and
         ``tail_scenarios`` (scenarios with a loss beyond the VaR).
     constraints : DataFrame by row label
-        ``constraint``, ``value``, ``limit``, ``slack``, ``binding`` and
-        ``shadow_price`` (objective improvement per unit of relaxation of the limit, in
-        the objective's units; 0 for a limit that does not bind).
+        ``constraint``, ``value``, ``limit``, ``slack``, ``binding``,
+        ``shadow_price`` (objective improvement per unit of relaxation of the limit
+        alone, in the objective's units; 0 for a limit that does not bind),
+        ``degenerate`` (relaxing gains less than tightening costs: the limit binds at a
+        kink of the optimum), ``relaxing_gains`` (the shadow price) and
+        ``tightening_costs`` (``inf`` when tightening leaves nothing feasible).
     status : str
     solver_stats : dict
     objective_value : float

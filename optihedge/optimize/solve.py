@@ -29,7 +29,14 @@ from optihedge.errors import (
 )
 from optihedge.optimize.direct import ONE_SIDED, solve_fresh
 
-__all__ = ["DEFAULT_SOLVERS", "OK", "check_solver_options", "limit_table", "run"]
+__all__ = [
+    "DEFAULT_SOLVERS",
+    "OK",
+    "check_solver_options",
+    "limit_frame",
+    "limit_table",
+    "run",
+]
 
 DEFAULT_SOLVERS = ("CLARABEL", "SCS")
 OK = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
@@ -341,9 +348,32 @@ def limit_numbers(
 def limit_table(rows: Sequence[tuple[str, Row]], objective_scale: float) -> pd.DataFrame:
     """Every limit's value, limit, slack, binding flag and shadow price after a solve.
 
-    ``rows`` pairs each row with its owner's repr (see :func:`limit_numbers`).
+    ``rows`` pairs each row with its owner's repr (see :func:`limit_numbers`); every
+    limit is taken as having one multiplier (see :func:`limit_frame`).
     """
     names, owners, numbers, binds = limit_numbers(rows, objective_scale)
+    return limit_frame(names, owners, numbers, binds, {})
+
+
+def limit_frame(
+    names: Sequence[str],
+    owners: Sequence[str],
+    numbers: np.ndarray,
+    binds: np.ndarray,
+    tightening: Mapping[str, float],
+) -> pd.DataFrame:
+    """Build the limit table from :func:`limit_numbers`' output (relaxing gains).
+
+    ``tightening``: what tightening costs per unit for the limits where that differs
+    from what relaxing gains (degenerate limits); ``degenerate`` flags them,
+    ``relaxing_gains`` repeats the shadow price and ``tightening_costs`` is the other
+    side (the shadow price where the two agree).
+    """
+    costs = numbers[:, 3].copy()
+    degenerate = np.zeros(len(names), dtype=bool)
+    for i, name in enumerate(names):
+        if name in tightening:
+            costs[i], degenerate[i] = tightening[name], True
     # built from whole columns at once
     return pd.DataFrame(
         {
@@ -353,6 +383,9 @@ def limit_table(rows: Sequence[tuple[str, Row]], objective_scale: float) -> pd.D
             "slack": numbers[:, 2],
             "binding": binds,
             "shadow_price": numbers[:, 3],
+            "degenerate": degenerate,
+            "relaxing_gains": numbers[:, 3].copy(),
+            "tightening_costs": costs,
         },
-        index=pd.Index(names, name="label", dtype=object),
+        index=pd.Index(list(names), name="label", dtype=object),
     )

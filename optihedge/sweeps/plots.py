@@ -89,6 +89,10 @@ def shadow_price_plot(result: SweepResult, limit: str, *, key: str | None = None
     """Plot a limit's shadow price against a swept key (the limit's own key by default).
 
     Only ``key`` may vary; on a multi-key sweep, plot a slice: ``result.select({...})``.
+    The shadow price is what relaxing the limit gains per unit. Where that differs from
+    what tightening it costs (``shadow_degenerate[<limit>]``: the limit binds at a kink
+    of the optimum, see ``HedgeResult.constraints``), no single price exists: the line
+    has a gap there and a cross on the axis marks the point (named in the legend).
     """
     _check_result(result, "shadow_price_plot")
     column = f"shadow_price[{limit}]"
@@ -96,10 +100,30 @@ def shadow_price_plot(result: SweepResult, limit: str, *, key: str | None = None
     key = limit if key is None else key
     x = _column(result, key, "swept key")
     _one_slice(result, "shadow_price_plot", key)
+    flag = f"shadow_degenerate[{limit}]"
+    flagged = (
+        result.points[flag].fillna(False).to_numpy(dtype=bool)
+        if flag in result.points.columns
+        else np.zeros(len(y), dtype=bool)
+    )
     order = np.argsort(x, kind="stable")
     fig = Figure(figsize=(6.5, 4.2))
     ax = fig.subplots()
-    ax.plot(x[order], y[order], marker="o", markersize=3)
+    drawn = np.where(flagged, np.nan, y)
+    ax.plot(x[order], drawn[order], marker="o", markersize=3, label="shadow price")
+    if flagged.any():
+        # on the axis (axes coordinates in y): a mark, not a value
+        ax.plot(
+            x[flagged],
+            np.zeros(int(flagged.sum())),
+            linestyle="none",
+            marker="x",
+            color="C3",
+            clip_on=False,
+            transform=ax.get_xaxis_transform(),
+            label="degenerate: relaxing and tightening differ (not drawn)",
+        )
+        ax.legend(fontsize=8)
     ax.set_xlabel(key)
     ax.set_ylabel(f"shadow price of {limit}")
     ax.set_title("Objective saved per unit of relaxation")
