@@ -20,10 +20,12 @@ import optihedge as oh
 from optihedge.calendar import DEFAULT_CALENDAR
 from optihedge.datasets import load_default
 from optihedge.errors import DataError, MissingLabelsError, SpecificationError
+from optihedge.pricing import VolatilityModel
 
 D0 = pd.Timestamp("2021-03-01")
 S0, S1 = 4000.0, 3850.0
 RATE, DIV, VOL0, VOL1 = 0.03, 0.015, 0.20, 0.24
+FLAT = VolatilityModel(skew=0.0)
 
 
 def _bs(kind: str, s: float, k: float, t: float, r: float, v: float, q: float) -> float:
@@ -102,6 +104,130 @@ class TestPricesAndValue:
         notional = result.allocation.loc["F", "notional"]
         assert result.allocation.loc["F", "units"] == pytest.approx(notional / 200_000.0, 1e-12)
 
+    def test_option_package_value_is_black_scholes_times_multiplier(self) -> None:
+        put = oh.Put("P", underlying="IDX", moneyness=0.95, expiry=63, vol_model=FLAT)
+        expected = _bs("put", S0, 0.95 * S0, 63 / 252, RATE, VOL0, DIV) * 100.0
+        assert put.value(M0) == pytest.approx(expected, rel=1e-12)
+
+
+# ------------------------------------------------------------------ dated contracts
+class TestOptionContract:
+    def test_put_bought_at_95_and_revalued_21_days_later(self) -> None:
+        series = oh.Put("SPX 95", underlying="IDX", moneyness=0.95, expiry=63, vol_model=FLAT)
+        held = series.contract(M0)
+        assert isinstance(held, oh.OptionContract)
+        assert held.options == (("put", 0.95 * S0, 1.0),)
+        assert held.expiry == DEFAULT_CALENDAR.add(D0, 63)
+        assert held.label == f"SPX 95 {held.expiry:%Y-%m-%d}"
+        assert held.days_left(M0) == 63
+        assert held.days_left(M21) == 42
+        bought = _bs("put", S0, 0.95 * S0, 63 / 252, RATE, VOL0, DIV) * 100.0
+        assert held.value(M0) == pytest.approx(bought, rel=1e-12)
+        # 21 trading days later: original strike, 42 days left, the new spot and volatility
+        later = _bs("put", S1, 0.95 * S0, 42 / 252, RATE, VOL1, DIV) * 100.0
+        assert held.value(M21) == pytest.approx(later, rel=1e-12)
+        # the series would re-strike at the new spot and restart its 63 days: not the same
+        assert series.value(M21) != pytest.approx(later, rel=1e-3)
+
+    def test_aged_contract_with_skew_and_own_implied_vol(self) -> None:
+        skewed = oh.Put("P", underlying="IDX", moneyness=0.95, expiry=63).contract(M0)
+        k, t = 0.95 * S0, 42 / 252
+        sigma = VOL1 + (-0.30) * math.log(k / S1) * math.sqrt(0.25 / t)  # the stated skew
+        assert skewed.value(M21) == pytest.approx(
+            _bs("put", S1, k, t, RATE, sigma, DIV) * 100.0, rel=1e-12
+        )
+        own = oh.Put("Q", underlying="IDX", strike=3700.0, expiry=63, implied_vol=0.31)
+        held = own.contract(M0, label="Q1")
+        assert held.label == "Q1"
+        assert held.single_vol
+        assert held.value(M21) == pytest.approx(
+            _bs("put", S1, 3700.0, t, RATE, 0.31, DIV) * 100.0, rel=1e-12
+        )
+
+    def test_collar_contract_keeps_both_strikes(self) -> None:
+        collar = oh.Collar(
+            "C", underlying="IDX", put_moneyness=0.9, call_moneyness=1.1, vol_model=FLAT,
+            multiplier=10.0,
+        )  # fmt: skip
+        held = collar.contract(M0)
+        assert held.options == (("put", 0.9 * S0, 1.0), ("call", 1.1 * S0, -1.0))
+        t = 42 / 252
+        expected = _bs("put", S1, 0.9 * S0, t, RATE, VOL1, DIV) - _bs(
+            "call", S1, 1.1 * S0, t, RATE, VOL1, DIV
+        )
+        assert held.value(M21) == pytest.approx(expected * 10.0, rel=1e-12)
+
+    def test_value_at_and_after_expiry_is_intrinsic(self) -> None:
+        held = oh.Put("P", underlying="IDX", moneyness=0.95, expiry=63).contract(M0)
+        on_expiry = _market(held.expiry, 3500.0, VOL1)
+        after = _market(held.expiry + pd.Timedelta(days=10), 3900.0, VOL1)
+        assert held.value(on_expiry) == (0.95 * S0 - 3500.0) * 100.0
+        assert held.value(after) == 0.0
+
+    def test_roll_books_exactly_the_two_legs_values(self) -> None:
+        series = oh.Put("SPX 95", underlying="IDX", moneyness=0.95, expiry=63, vol_model=FLAT)
+        old = series.contract(M0)
+        d60 = DEFAULT_CALENDAR.add(D0, 60)
+        market = _market(d60, S1, VOL1)
+        new, cash = old.roll(market, into=series, contracts=7.0)
+        assert old.days_left(market) == 3
+        assert new.days_left(market) == 63
+        assert new.options == (("put", 0.95 * S1, 1.0),)
+        assert cash == 7.0 * (old.value(market) - new.value(market))
+        sold = _bs("put", S1, 0.95 * S0, 3 / 252, RATE, VOL1, DIV) * 100.0
+        bought = _bs("put", S1, 0.95 * S1, 63 / 252, RATE, VOL1, DIV) * 100.0
+        assert cash == pytest.approx(7.0 * (sold - bought), rel=1e-12)
+        # rolling on the expiry date sells at intrinsic value
+        expired = _market(old.expiry, 3600.0, VOL1)
+        _, cash = old.roll(expired, into=series)
+        fresh = _bs("put", 3600.0, 0.95 * 3600.0, 63 / 252, RATE, VOL1, DIV) * 100.0
+        assert cash == pytest.approx((0.95 * S0 - 3600.0) * 100.0 - fresh, rel=1e-12)
+
+    def test_held_contract_ages_when_the_problem_is_resolved(self) -> None:
+        series = oh.Put("P95", underlying="IDX", moneyness=0.95, expiry=63, vol_model=FLAT)
+        held = series.contract(M0, label="held")
+        problem = oh.HedgeProblem(
+            oh.Portfolio.from_holdings({"A": 1_000_000.0}),
+            [oh.Future("F", underlying="IDX", price=S0, multiplier=50.0), held, series],
+            objective=oh.ExpectedShortfall(0.9),
+            scenarios=oh.Scenarios.historical(_returns(), horizon=5),
+            market="IDX",
+            market_state=M0,
+        )
+        problem.solve()
+        k = 0.95 * S0
+        attrs = problem.data.attributes
+        p0 = _bs("put", S0, k, 63 / 252, RATE, VOL0, DIV) / S0
+        assert attrs.loc["held", "premium"] == pytest.approx(p0, rel=1e-12)
+        problem.solve(market_state=M21)
+        attrs = problem.data.attributes
+        t = 42 / 252
+        g = _put_greeks(S1, k, t, RATE, VOL1, DIV)
+        premium = _bs("put", S1, k, t, RATE, VOL1, DIV) / S1
+        assert attrs.loc["held", "premium"] == pytest.approx(premium, rel=1e-12)
+        assert attrs.loc["held", "annual_premium"] == pytest.approx(premium / t, rel=1e-12)
+        assert attrs.loc["held", "delta"] == pytest.approx(g["delta"], rel=1e-12)
+        assert attrs.loc["held", "gamma"] == pytest.approx(g["gamma"] * S1, rel=1e-10)
+        assert attrs.loc["held", "carry_long"] == pytest.approx(-g["theta"] / S1, rel=1e-10)
+        assert problem.data.exposures.loc["IDX", "held"] == pytest.approx(g["delta"], 1e-12)
+        # the series restarts on the later date: 63 days at a strike of 0.95 x S1
+        fresh = _bs("put", S1, 0.95 * S1, 63 / 252, RATE, VOL1, DIV) / S1
+        assert attrs.loc["P95", "premium"] == pytest.approx(fresh, rel=1e-12)
+
+    def test_contract_scenarios_are_a_package_with_the_days_left(self) -> None:
+        scenarios = oh.Scenarios.historical(_returns(), horizon=5)
+        held = oh.Put("P", underlying="IDX", moneyness=0.95, expiry=63).contract(M0)
+        same = oh.Put("P", underlying="IDX", strike=0.95 * S0, expiry=42)
+        np.testing.assert_array_equal(
+            held.scenario_returns(scenarios, M21), same.scenario_returns(scenarios, M21)
+        )
+        assert held.attributes(M21) == same.attributes(M21)
+
+    def test_exported_like_the_other_instruments(self) -> None:
+        assert oh.OptionContract is oh.instruments.OptionContract
+        assert "OptionContract" in oh.__all__
+        assert "OptionContract" in oh.instruments.__all__
+
 
 # ------------------------------------------------------------------ from_data
 class TestFromData:
@@ -143,13 +269,39 @@ class TestFromData:
 
 
 # ------------------------------------------------------------------ bad inputs
+def _held() -> oh.OptionContract:
+    return oh.Put("P", underlying="IDX", moneyness=0.95, expiry=63).contract(M0)
+
+
 BAD = [
+    (lambda: _held().value(_market(None, S0, VOL0)), SpecificationError,
+     r"OptionContract\('P 2021-05-27'\) expires on 2021-05-27 .*MarketState\(asof=\.\.\.\)"),
+    (lambda: _held().attributes(_market(None, S0, VOL0)), SpecificationError, r"'P 2021.*asof"),
+    (lambda: oh.Put("P", underlying="IDX").contract(_market(None, S0, VOL0)),
+     SpecificationError, r"Put\('P'\)\.contract needs the market's date.*asof"),
+    (lambda: _held().attributes(_market("2021-06-01", S0, VOL0)), SpecificationError,
+     r"expired on 2021-05-27, on or before the market's asof 2021-06-01.*Roll it"),
+    (lambda: _held().exposures(_market("2021-05-27", S0, VOL0)), SpecificationError,
+     r"expired on 2021-05-27"),
     (lambda: oh.MarketState(prices={"F": -4000.0}), DataError,
      r"'prices' argument of MarketState must hold finite positive numbers.*'F'.*-4000"),
     (lambda: oh.MarketState(prices={"F": 0.0}), DataError, r"'prices'.*positive.*0\.0"),
     (lambda: oh.MarketState(prices={"F": float("nan")}), DataError, r"'prices'.*finite.*nan"),
     (lambda: oh.MarketState(prices={"F": "4000"}), DataError, r"'prices'.*must hold numbers"),
     (lambda: oh.MarketState(prices=[4000.0]), DataError, r"'prices'.*by instrument label"),
+    (lambda: oh.OptionContract("X", underlying="IDX", options=[], expiry="2021-06-01"),
+     SpecificationError, r"'options' of OptionContract\('X'\) must be a non-empty"),
+    (lambda: oh.OptionContract("X", underlying="IDX", options=[("straddle", 1.0, 1.0)],
+                               expiry="2021-06-01"),
+     SpecificationError, r"kind of leg 0 .* 'put' or 'call'\. Got 'straddle'"),
+    (lambda: oh.OptionContract("X", underlying="IDX", options=[("put", -1.0, 1.0)],
+                               expiry="2021-06-01"),
+     SpecificationError, r"X'\)\.options\[0\]\.strike"),
+    (lambda: oh.OptionContract("X", underlying="IDX", options=[("put", 1.0, 1.0)],
+                               expiry=20210601),
+     SpecificationError, r"'OptionContract\('X'\)\.expiry' argument must be a date.*20210601"),
+    (lambda: _held().roll(M21, into=oh.Future("F", underlying="IDX")),  # type: ignore[arg-type]
+     SpecificationError, r"roll needs the series to buy, an OptionPackage"),
     (lambda: oh.MarketState.from_data("2030-01-02"), DataError,
      r"date 2030-01-02 lies outside the data \(1990-01-02 to 2022-12-28"),
     (lambda: oh.MarketState.from_data("1989-01-02"), DataError, r"select no rows"),
@@ -164,6 +316,19 @@ BAD = [
 def test_bad_inputs(call: object, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         call()  # type: ignore[operator]
+
+
+def test_problem_refuses_a_contract_without_asof() -> None:
+    match = r"OptionContract\('P 2021-05-27'\) needs \['asof'\]"
+    with pytest.raises(SpecificationError, match=match):
+        oh.HedgeProblem(
+            oh.Portfolio.from_holdings({"A": 1_000_000.0}),
+            [_held()],
+            objective=oh.ExpectedShortfall(0.9),
+            scenarios=oh.Scenarios.historical(_returns(), horizon=5),
+            market="IDX",
+            market_state=_market(None, S0, VOL0),
+        )
 
 
 def _returns(n: int = 300, seed: int = 11) -> pd.DataFrame:
