@@ -2,8 +2,8 @@
 
 ``Instrument`` is the protocol (see ``optihedge.instruments._base``); ``linear`` holds
 futures, ETFs, inverse ETFs and cash; ``reductions`` the sale of part of a holding;
-``options`` puts, calls, collars, put spreads (repriced in every scenario) and binary
-event contracts.
+``options`` puts, calls, collars, put spreads (repriced in every scenario), the dated
+option contracts they mint (``Put(...).contract(market)``) and binary event contracts.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from optihedge.instruments.options import (
     Call,
     Collar,
     EventContract,
+    OptionContract,
     OptionPackage,
     Put,
     PutSpread,
@@ -30,6 +31,7 @@ __all__ = [
     "Instrument",
     "InverseETF",
     "MarketState",
+    "OptionContract",
     "OptionPackage",
     "PositionReduction",
     "Put",

@@ -17,7 +17,7 @@ annual decimals of notional; ``adv`` is currency notional per day; ``price`` x
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,7 +31,8 @@ from optihedge._plausible import (
     check_rate,
     implausible_levels,
 )
-from optihedge._validation import check_scalar, format_labels
+from optihedge._validation import check_int, check_scalar, format_labels
+from optihedge.calendar import TRADING_DAYS
 from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
 if TYPE_CHECKING:
@@ -40,16 +41,18 @@ if TYPE_CHECKING:
 __all__ = ["Instrument", "MarketState"]
 
 _EMPTY = pd.Series(dtype=np.float64)
+#: Calendar days a close may lie before the as-of date (a long weekend) in ``from_data``.
+_STALE_DAYS = 5
 
 
-def _levels(value: Any, name: str, *, positive: bool) -> pd.Series:
+def _levels(value: Any, name: str, *, positive: bool, by: str = "underlying") -> pd.Series:
     if value is None:
         return _EMPTY.copy()
     if isinstance(value, Mapping):
         value = pd.Series(dict(value), dtype=object)
     if not isinstance(value, pd.Series):
         raise DataError(
-            f"The '{name}' argument of MarketState must be a Series or dict by underlying. "
+            f"The '{name}' argument of MarketState must be a Series or dict by {by}. "
             f"Got {type(value).__name__} instead."
         )
     # text and booleans would be cast silently ('0.2' to 0.2, True to 1.0): refuse them
@@ -92,7 +95,12 @@ class MarketState:
         Annual continuous dividend yield by underlying, decimal, in [-0.2, 0.5] (0 where
         not given).
     asof : date, datetime, Timestamp or ISO 8601 str, optional
-        The valuation date (stored as a Timestamp).
+        The valuation date (stored as a Timestamp). Dated option contracts
+        (:class:`~optihedge.instruments.OptionContract`) count their time to expiry from it.
+    prices : Series or dict by instrument label, optional
+        Today's price of one unit of an instrument (index points for a future, share
+        price for an ETF), > 0: the one home of "the price today". An instrument whose
+        label is absent is priced at its own ``price`` argument (see :meth:`price_of`).
 
     Raises
     ------
@@ -108,9 +116,12 @@ class MarketState:
     rate: float = 0.0
     dividend_yield: pd.Series = field(default_factory=lambda: _EMPTY.copy())
     asof: pd.Timestamp | None = None
+    prices: pd.Series = field(default_factory=lambda: _EMPTY.copy())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "spot", _levels(self.spot, "spot", positive=True))
+        prices = _levels(self.prices, "prices", positive=True, by="instrument label")
+        object.__setattr__(self, "prices", prices)
         vol = _levels(self.volatility, "volatility", positive=True)
         implausible_levels(
             vol,
@@ -133,6 +144,124 @@ class MarketState:
         if self.asof is not None:
             object.__setattr__(self, "asof", as_asof(self.asof))
 
+    @classmethod
+    def from_data(
+        cls,
+        date: Any,
+        *,
+        rate: float = 0.0,
+        underlyings: Sequence[str] = ("SP500",),
+        dividend_yield: Mapping[str, float] | pd.Series | None = None,
+        prices: Mapping[str, float] | pd.Series | None = None,
+        data: pd.DataFrame | None = None,
+        halflife: float = 21.0,
+        window: int = TRADING_DAYS,
+    ) -> MarketState:
+        """Return the market on ``date`` from the embedded data (or ``data``), ``asof=date``.
+
+        Only rows dated up to and including ``date`` are read: nothing the market did
+        not know at that day's close.
+
+        - spot: each underlying's last close on or before ``date`` (the S&P 500 level
+          for ``"SP500"``);
+        - volatility: for ``"SP500"``, the VIX close that day / 100 where the data hold
+          one (2014 to 2018 in the embedded data); otherwise (and for every other
+          underlying) :func:`optihedge.pricing.volatility_proxy` of its daily returns
+          over the last ``window`` days up to ``date`` (EWMA with ``halflife`` days,
+          times the implied/realised ratio).
+
+        Parameters
+        ----------
+        date : date, datetime, Timestamp or ISO 8601 str
+            The as-of date. A weekend or holiday takes the last close before it; a date
+            more than 5 calendar days after the last close (past the data's end) is
+            refused.
+        rate : float, default 0.0
+            Annual continuously compounded risk-free rate, decimal.
+        underlyings : sequence of str, default ("SP500",)
+            Columns of the data to read (see :func:`optihedge.datasets.metadata`).
+        dividend_yield, prices : optional
+            Passed to the market state as they are.
+        data : DataFrame of prices, optional
+            Daily closes by ticker (``"VIX"`` in volatility points), dated index; the
+            embedded :func:`~optihedge.datasets.load_default` data by default.
+        halflife : float, default 21
+            Half-life of the volatility proxy, trading days.
+        window : int, default 252
+            Returns the volatility proxy reads, most recent last.
+
+        Raises
+        ------
+        SpecificationError
+            A date that is not a date.
+        DataError
+            A date outside the data, or an underlying without a close on or before it
+            or with fewer than two returns for the proxy.
+        MissingLabelsError
+            An underlying that is not a column of the data.
+        """
+        from optihedge.datasets import load_default, metadata
+        from optihedge.pricing import volatility_proxy
+
+        asof = as_asof(date, "date")
+        names = [underlyings] if isinstance(underlyings, str) else list(underlyings)
+        n = check_int(window, "window", lower=2, what=" (trading days)")
+        if data is not None and (
+            not isinstance(data, pd.DataFrame) or not isinstance(data.index, pd.DatetimeIndex)
+        ):
+            raise DataError(
+                "The 'data' argument of MarketState.from_data must be a DataFrame of closes "
+                f"with a DatetimeIndex. Got {type(data).__name__}."
+            )
+        have = metadata().index if data is None else data.columns
+        missing = [u for u in names if u not in have]
+        if missing:
+            raise MissingLabelsError(
+                f"The 'underlyings' argument of MarketState.from_data names "
+                f"{format_labels(missing)}, which the data lack (they have "
+                f"{format_labels(have, 40)}); pass underlyings= among them."
+            )
+        if data is None:
+            columns = [*dict.fromkeys([*names, "VIX"])]
+            data = load_default(end=asof, columns=columns, verify=False)
+        known = data.loc[data.index <= asof]  # nothing after the date is read
+        if known.empty or (asof - known.index[-1]).days > _STALE_DAYS:
+            span = f"{data.index.min():%Y-%m-%d} to {data.index.max():%Y-%m-%d}"
+            raise DataError(
+                f"The date {asof:%Y-%m-%d} lies outside the data ({span}"
+                f"{', up to that date' if len(known) else ''}); pass a date inside it."
+            )
+        spot: dict[str, float] = {}
+        vol: dict[str, float] = {}
+        vix = known["VIX"].dropna() if "VIX" in known.columns else known.iloc[:0, 0]
+        for u in names:
+            closes = known[u].dropna()
+            if closes.empty:
+                raise DataError(
+                    f"The data have no close of {u!r} on or before {asof:%Y-%m-%d}; pass a "
+                    "later date or another underlying."
+                )
+            spot[u] = float(closes.iloc[-1])
+            if u == "SP500" and len(vix) and vix.index[-1] == closes.index[-1]:
+                vol[u] = float(vix.iloc[-1]) / 100.0
+                continue
+            returns = closes.pct_change().dropna().iloc[-n:]
+            if len(returns) < 2:
+                raise DataError(
+                    f"The volatility proxy of {u!r} on {asof:%Y-%m-%d} needs at least two "
+                    f"daily returns up to that date; the data hold {len(returns)}. Pass a "
+                    "later date."
+                )
+            vol[u] = volatility_proxy(returns, halflife=halflife)
+        given: dict[str, Any] = {"dividend_yield": dividend_yield, "prices": prices}
+        return cls(
+            spot=pd.Series(spot, dtype=np.float64),
+            volatility=pd.Series(vol, dtype=np.float64),
+            rate=rate,
+            asof=asof,
+            **given,
+        )
+
     def _lookup(self, series: pd.Series, label: Hashable, name: str) -> float:
         if label not in series.index:
             raise MissingLabelsError(
@@ -153,9 +282,24 @@ class MarketState:
         """Annual dividend yield of ``label`` (0 when not given)."""
         return float(self.dividend_yield.get(label, 0.0))
 
+    def price_of(self, instrument: Instrument) -> float:
+        """Today's price of one unit of ``instrument``.
+
+        The market's price for its label if :attr:`prices` holds one, else the
+        instrument's own ``price`` argument (the convenience of a frozen description).
+        Futures' and ETFs' ``contract_value`` and :meth:`Instrument.value` read it.
+        Options are not priced here: their value comes from the spot, volatility, rate
+        and time left (``OptionPackage.value``).
+        """
+        label = instrument.label
+        if label in self.prices.index:
+            return float(self.prices.to_numpy()[self.prices.index.get_loc(label)])
+        return float(instrument.price)
+
     def provides(self) -> frozenset[str]:
         """Which fields hold any value (for instruments' :meth:`Instrument.market_requirements`)."""
-        have = {k for k in ("spot", "volatility", "dividend_yield") if len(getattr(self, k))}
+        fields = ("spot", "volatility", "dividend_yield", "prices")
+        have = {k for k in fields if len(getattr(self, k))}
         return frozenset(have | ({"asof"} if self.asof is not None else set()))
 
 
@@ -168,7 +312,8 @@ class Instrument:
     label : str
         Unique name in the problem (e.g. ``"ESZ2"``); the one positional argument.
     price : float, default 1.0
-        Price of one unit (index points for a future, share price for an ETF).
+        Price of one unit (index points for a future, share price for an ETF), used
+        where the market state gives none for the label (``MarketState(prices=...)``).
     multiplier : float, default 1.0
         Currency per price point of one contract.
     cost : float, default 0.0
@@ -220,7 +365,22 @@ class Instrument:
         """``Class('label')``, for messages."""
         return f"{type(self).__name__}({self.label!r})"
 
+    def _price(self, market: MarketState | None) -> float:
+        """Today's price of one unit: the market's (:meth:`MarketState.price_of`) or ours."""
+        return float(self.price) if market is None else market.price_of(self)
+
     # --------------------------------------------------------------- protocol
+    def value(self, market: MarketState) -> float:
+        """Value of ONE unit held (one contract, share or unit), base currency.
+
+        ``price x multiplier`` at today's price (:meth:`MarketState.price_of`): a
+        future's contract notional (its P&L between two dates is the change of value),
+        an ETF's share. Options override it with their model value. What a held
+        position is worth is ``units x value(market)``; the change between two market
+        states is its mark-to-market P&L.
+        """
+        return self._price(market) * float(self.multiplier)
+
     def market_requirements(self) -> frozenset[str]:
         """Fields of :class:`MarketState` this instrument needs (none for linear products)."""
         return frozenset()
@@ -240,7 +400,7 @@ class Instrument:
             "delta": float(sum(exposure.values())),
             "cost": self.cost,
             "adv": self.adv,
-            "contract_value": self.price * self.multiplier,
+            "contract_value": self._price(market) * self.multiplier,
             "lower": self.lower,
             "upper": self.upper,
         }

@@ -26,23 +26,36 @@ at the horizon otherwise). The return per unit of ``x`` is
 
 Options are bought by default (``lower = 0``): pass ``lower=-math.inf`` to let the
 optimizer write them.
+
+Time: a package's ``expiry`` counts trading days from whatever market state it is priced
+in, and a moneyness strike re-anchors to that day's spot: ``Put(moneyness=0.95,
+expiry=63)`` is a rolling series. ``package.contract(market)`` mints the
+:class:`OptionContract` bought on ``market.asof``: absolute strikes and an expiry date,
+so that on a later market state it has ``calendar.between(asof, expiry)`` trading days
+left (the ``expiry`` above) and its strikes are unchanged. Both price through one path
+(:class:`_Options`, parametrised by :meth:`_Options.days_left`). ``value(market)`` is one
+contract's value in currency: the package's value per unit of the underlying times
+``multiplier``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from optihedge._plausible import (
-    TRADING_DAYS,
+    as_asof,
     check_expiry_days,
     check_moneyness,
     check_strike,
     check_volatility,
 )
 from optihedge._validation import check_scalar
+from optihedge.calendar import DEFAULT_CALENDAR, TRADING_DAYS, TradingCalendar
 from optihedge.errors import SpecificationError
 from optihedge.instruments._base import Instrument, MarketState
 from optihedge.pricing.black_scholes import black_scholes, greeks
@@ -51,7 +64,15 @@ from optihedge.pricing.volatility import VolatilityModel
 if TYPE_CHECKING:
     from optihedge.scenarios import Scenarios
 
-__all__ = ["Call", "Collar", "EventContract", "OptionPackage", "Put", "PutSpread"]
+__all__ = [
+    "Call",
+    "Collar",
+    "EventContract",
+    "OptionContract",
+    "OptionPackage",
+    "Put",
+    "PutSpread",
+]
 
 # The moneyness range (strike / spot), the longest expiry and the volatility bound are
 # shared plausibility bounds: optihedge._plausible.
@@ -66,10 +87,188 @@ class _Leg:
 
 
 @dataclass(frozen=True, kw_only=True)
-class OptionPackage(Instrument):
+class _Options(Instrument):
+    """European options on one underlying with fixed leg ratios: the pricing both share.
+
+    :class:`OptionPackage` (an expiry in trading days from any as-of date: a rolling
+    series) and :class:`OptionContract` (a dated contract with absolute strikes) differ
+    only in their legs (:meth:`leg_terms`) and their time to expiry on a market state
+    (:meth:`days_left`); every price, Greek and scenario repricing is computed here,
+    once, from those two.
+    """
+
+    kind: ClassVar[str] = "option"
+
+    underlying: str
+    multiplier: float = 100.0
+    implied_vol: float | None = None
+    vol_model: VolatilityModel = field(default_factory=VolatilityModel)
+    lower: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.underlying, str) or not self.underlying:
+            raise SpecificationError(
+                f"The 'underlying' of {self.name} must be a non-empty str (a risk-model asset "
+                f"or factor). Got {self.underlying!r}."
+            )
+        if self.implied_vol is not None:
+            check_volatility(self.implied_vol, f"{self.name}.implied_vol")
+        if not isinstance(self.vol_model, VolatilityModel):
+            raise SpecificationError(
+                f"The 'vol_model' of {self.name} must be a VolatilityModel. Got "
+                f"{type(self.vol_model).__name__}."
+            )
+
+    # -------------------------------------------------------------- the legs
+    def leg_terms(self) -> list[tuple[str, float | None, float | None, float]]:
+        """``(kind, moneyness, strike, ratio)`` of each leg; one of moneyness and strike."""
+        raise NotImplementedError
+
+    def days_left(self, market: MarketState) -> int:
+        """Trading days from the market's date to expiry (>= 1: a live option)."""
+        raise NotImplementedError
+
+    @property
+    def _single_vol(self) -> bool:
+        """Whether ``implied_vol`` is the volatility at the (only) strike."""
+        return False
+
+    def _strikes(self, spot: float) -> list[tuple[str, float, float]]:
+        """``(kind, strike, ratio)`` of each leg at ``spot`` (absolute strikes checked)."""
+        out = []
+        for kind, moneyness, strike, ratio in self.leg_terms():
+            if strike is not None:
+                check_strike(strike, spot, f"{self.name}.strike", f"spot of {self.underlying!r}")
+            k = strike if strike is not None else spot * (moneyness or 1.0)
+            out.append((kind, k, ratio))
+        return out
+
+    def legs(self, market: MarketState) -> list[_Leg]:
+        """Return the legs with their strikes and today's volatilities in ``market``."""
+        return self._legs(market, self.days_left(market) / TRADING_DAYS)
+
+    def _legs(self, market: MarketState, years: float) -> list[_Leg]:
+        spot = market.spot_of(self.underlying)
+        out = []
+        for kind, k, ratio in self._strikes(spot):
+            if self.implied_vol is not None and self._single_vol:
+                sigma = float(self.implied_vol)
+            else:
+                atm = (
+                    market.volatility_of(self.underlying)
+                    if self.implied_vol is None
+                    else float(self.implied_vol)
+                )
+                skew = float(self.vol_model.skew_term(k / spot, years))
+                sigma = max(atm + skew, self.vol_model.floor)
+            out.append(_Leg(kind, k, ratio, sigma))
+        return out
+
+    # --------------------------------------------------------------- protocol
+    def market_requirements(self) -> frozenset[str]:
+        """Need the spot, and the volatility unless ``implied_vol`` is given."""
+        return frozenset({"spot"} | ({"volatility"} if self.implied_vol is None else set()))
+
+    def _greeks(self, market: MarketState, years: float) -> dict[str, float]:
+        spot = market.spot_of(self.underlying)
+        q = market.dividend_yield_of(self.underlying)
+        out = dict.fromkeys(("value", "delta", "gamma", "vega", "theta"), 0.0)
+        for leg in self._legs(market, years):
+            args = (leg.kind, spot, leg.strike, years, market.rate, leg.sigma, q)
+            g = greeks(*args)
+            out["value"] += leg.ratio * float(black_scholes(*args))
+            out["delta"] += leg.ratio * float(g.delta)
+            out["gamma"] += leg.ratio * float(g.gamma)
+            out["vega"] += leg.ratio * float(g.vega)
+            out["theta"] += leg.ratio * float(g.theta)
+        return out
+
+    def _need(self, market: MarketState | None) -> MarketState:
+        if market is None:
+            raise SpecificationError(f"{self.name} needs a MarketState (spot, volatility).")
+        return market
+
+    def value(self, market: MarketState) -> float:
+        """Value of ONE contract, base currency: Black-Scholes value x ``multiplier``.
+
+        The package's value per unit of the underlying (legs with their ratios, at the
+        market's spot, volatility, rate and dividend yield, with the time left to
+        expiry) times the units of the underlying one contract covers.
+        """
+        years = self.days_left(self._need(market)) / TRADING_DAYS
+        return self._greeks(market, years)["value"] * float(self.multiplier)
+
+    def exposures(self, market: MarketState | None = None) -> dict[str, float]:
+        """Delta on the underlying per unit of covered notional."""
+        market = self._need(market)
+        years = self.days_left(market) / TRADING_DAYS
+        return {self.underlying: self._greeks(market, years)["delta"]}
+
+    def attributes(self, market: MarketState | None = None) -> dict[str, float]:
+        """Premium, Greeks, decay and contract notional per unit of x (module docstring)."""
+        market = self._need(market)
+        years = self.days_left(market) / TRADING_DAYS
+        g = self._greeks(market, years)
+        spot = market.spot_of(self.underlying)
+        premium = g["value"] / spot
+        return super().attributes(market) | {
+            "premium": premium,
+            "annual_premium": premium / years,
+            "gamma": g["gamma"] * spot,
+            "vega": g["vega"] / spot,
+            "theta": g["theta"] / spot,
+            "carry_long": -g["theta"] / spot,
+            "contract_value": spot * self.multiplier,
+        }
+
+    def scenario_returns(
+        self, scenarios: Scenarios, market: MarketState | None = None
+    ) -> np.ndarray:
+        """Full repricing at the horizon per unit of x: ``(V_s - V_0) / S_0``."""
+        market = self._need(market)
+        expiry = self.days_left(market)
+        years0 = expiry / TRADING_DAYS
+        spot0 = market.spot_of(self.underlying)
+        q = market.dividend_yield_of(self.underlying)
+        move = scenarios.column(self.underlying, owner=self.name)
+        h = scenarios.horizon
+        days_left = expiry - h
+        value0 = 0.0
+        value = np.zeros(scenarios.n_scenarios)
+        legs = self._legs(market, years0)
+        if days_left <= 0:
+            at_expiry = spot0 * (1.0 + scenarios.return_through(self.underlying, expiry))
+        else:
+            spot = spot0 * (1.0 + move)
+            stated = scenarios.vol_moves_for(self.underlying)
+            level = self.vol_model.level_move(move, h) if stated is None else stated
+            tau = days_left / TRADING_DAYS
+        for leg in legs:
+            value0 += leg.ratio * float(
+                black_scholes(leg.kind, spot0, leg.strike, years0, market.rate, leg.sigma, q)
+            )
+            sign = 1.0 if leg.kind == "call" else -1.0
+            if days_left <= 0:
+                value += leg.ratio * np.maximum(sign * (at_expiry - leg.strike), 0.0)
+                continue
+            sigma = self.vol_model.scenario_vol(
+                leg.sigma, leg.strike, spot0, spot, years0, tau, level
+            )
+            value += leg.ratio * np.asarray(
+                black_scholes(leg.kind, spot, leg.strike, tau, market.rate, sigma, q)
+            )
+        return np.asarray((value - value0) / spot0, dtype=np.float64)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptionPackage(_Options):
     """European options on one underlying with fixed leg ratios: one decision variable.
 
-    Subclasses give the legs (:meth:`leg_terms`). Fields common to every package:
+    Subclasses give the legs (:meth:`leg_terms`). The expiry counts trading days from
+    whatever market state the package is priced in: a rolling series ("the 63-day
+    95% put"), from which :meth:`contract` mints the dated contract bought on a date.
+    Fields common to every package:
 
     Parameters
     ----------
@@ -88,145 +287,263 @@ class OptionPackage(Instrument):
         How volatility moves in a scenario and across strikes.
     """
 
-    kind: ClassVar[str] = "option"
-
-    underlying: str
     expiry: int = 63
-    multiplier: float = 100.0
-    implied_vol: float | None = None
-    vol_model: VolatilityModel = field(default_factory=VolatilityModel)
-    lower: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not isinstance(self.underlying, str) or not self.underlying:
-            raise SpecificationError(
-                f"The 'underlying' of {self.name} must be a non-empty str (a risk-model asset "
-                f"or factor). Got {self.underlying!r}."
-            )
         check_expiry_days(self.expiry, f"{self.name}.expiry")
-        if self.implied_vol is not None:
-            check_volatility(self.implied_vol, f"{self.name}.implied_vol")
-        if not isinstance(self.vol_model, VolatilityModel):
-            raise SpecificationError(
-                f"The 'vol_model' of {self.name} must be a VolatilityModel. Got "
-                f"{type(self.vol_model).__name__}."
-            )
-
-    # -------------------------------------------------------------- the legs
-    def leg_terms(self) -> list[tuple[str, float | None, float | None, float]]:
-        """``(kind, moneyness, strike, ratio)`` of each leg; one of moneyness and strike."""
-        raise NotImplementedError
-
-    @property
-    def _single_vol(self) -> bool:
-        """Whether ``implied_vol`` is the volatility at the (only) strike."""
-        return False
 
     @property
     def years(self) -> float:
         """Time to expiry today, years (252 trading days a year)."""
         return self.expiry / TRADING_DAYS
 
-    def legs(self, market: MarketState) -> list[_Leg]:
-        """Return the legs with their strikes and today's volatilities in ``market``."""
-        spot = market.spot_of(self.underlying)
+    def days_left(self, market: MarketState) -> int:
+        """``expiry``: a package's life always starts on the market's date."""
+        return self.expiry
+
+    def contract(
+        self,
+        market: MarketState,
+        *,
+        label: str | None = None,
+        calendar: TradingCalendar = DEFAULT_CALENDAR,
+    ) -> OptionContract:
+        """Mint the dated contract this package describes, bought on ``market.asof``.
+
+        Each leg's strike is its moneyness times the underlying's spot that day (or
+        its absolute ``strike``), fixed for the contract's life; the expiry date is
+        ``calendar.add(market.asof, expiry)``. Every other field is carried over.
+
+        Parameters
+        ----------
+        market : MarketState
+            With ``asof`` and the underlying's spot.
+        label : str, optional
+            The contract's label; default ``"<label> <expiry date>"`` (e.g.
+            ``"SPX 95 put 2023-04-03"``), unique across the series' contracts.
+        calendar : TradingCalendar, default DEFAULT_CALENDAR
+            Trading days the expiry counts; the contract keeps it.
+
+        Raises
+        ------
+        SpecificationError
+            If the market has no ``asof``, or an absolute strike is implausible.
+        MissingLabelsError
+            If the market has no spot for the underlying.
+        """
+        if not isinstance(market, MarketState):
+            raise SpecificationError(
+                f"{self.name}.contract needs a MarketState. Got {type(market).__name__}."
+            )
+        if market.asof is None:
+            raise SpecificationError(
+                f"{self.name}.contract needs the market's date to start the contract's life: "
+                "pass MarketState(asof=...)."
+            )
+        expiry = calendar.add(market.asof, self.expiry)
+        legs = tuple(self._strikes(market.spot_of(self.underlying)))
+        return OptionContract(
+            f"{self.label} {expiry:%Y-%m-%d}" if label is None else label,
+            underlying=self.underlying,
+            options=legs,
+            expiry=expiry,
+            calendar=calendar,
+            price=self.price,
+            multiplier=self.multiplier,
+            cost=self.cost,
+            adv=self.adv,
+            lower=self.lower,
+            upper=self.upper,
+            implied_vol=self.implied_vol,
+            vol_model=self.vol_model,
+            single_vol=self._single_vol,
+        )
+
+
+_OPTION_KINDS = ("put", "call")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptionContract(_Options):
+    """A dated option contract: absolute strikes, an expiry date, one decision variable.
+
+    What a held option is: it ages (its time to expiry on a market state is
+    ``calendar.between(market.asof, expiry)`` trading days) and keeps its strikes
+    whatever the spot. In a :class:`~optihedge.HedgeProblem` it is priced, hedged and
+    repriced in every scenario exactly as an :class:`OptionPackage` with that many
+    days left; re-solving on a later market state ages it. Mint one from a package on
+    a date with ``Put(...).contract(market)``.
+
+    Parameters
+    ----------
+    underlying : str
+        Risk-model asset or factor the options are on.
+    options : sequence of (kind, strike, ratio)
+        The legs: ``"put"`` or ``"call"``, the strike in the underlying's points (> 0),
+        the ratio per unit of position (e.g. ``-1`` for the short call of a collar).
+    expiry : date, datetime, Timestamp or ISO 8601 str
+        The expiry date.
+    calendar : TradingCalendar, default DEFAULT_CALENDAR
+        Trading days the time to expiry counts.
+    multiplier : float, default 100
+        Units of the underlying per contract.
+    implied_vol : float, optional
+        The at-the-money volatility (the skew sets each leg's), or, for a single
+        option with ``single_vol=True`` (a minted :class:`Put` or :class:`Call`), its
+        own implied volatility. None: the market state's volatility of the underlying.
+    vol_model : VolatilityModel
+        How volatility moves in a scenario and across strikes.
+    single_vol : bool, default False
+        Whether ``implied_vol`` is the volatility at the (only) strike.
+
+    Raises
+    ------
+    SpecificationError
+        A leg that is not ``(kind, strike, ratio)``, an expiry that is not a date; on
+        pricing, a market state without ``asof`` or on or after the expiry date.
+    """
+
+    kind: ClassVar[str] = "option_contract"
+
+    options: tuple[tuple[str, float, float], ...]
+    expiry: pd.Timestamp
+    calendar: TradingCalendar = DEFAULT_CALENDAR
+    single_vol: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        name = self.name
+        legs = self.options
+        if isinstance(legs, str | bytes) or not isinstance(legs, Sequence) or not legs:
+            raise SpecificationError(
+                f"The 'options' of {name} must be a non-empty sequence of (kind, strike, ratio) "
+                f"legs, e.g. [('put', 3600.0, 1.0)]. Got {legs!r}."
+            )
         out = []
-        for kind, moneyness, strike, ratio in self.leg_terms():
-            if strike is not None:
-                check_strike(strike, spot, f"{self.name}.strike", f"spot of {self.underlying!r}")
-            k = strike if strike is not None else spot * (moneyness or 1.0)
-            if self.implied_vol is not None and self._single_vol:
-                sigma = float(self.implied_vol)
-            else:
-                atm = (
-                    market.volatility_of(self.underlying)
-                    if self.implied_vol is None
-                    else float(self.implied_vol)
+        for i, leg in enumerate(legs):
+            if not isinstance(leg, Sequence) or isinstance(leg, str) or len(leg) != 3:
+                raise SpecificationError(
+                    f"Leg {i} of {name}.options must be (kind, strike, ratio), e.g. "
+                    f"('put', 3600.0, 1.0). Got {leg!r}."
                 )
-                skew = float(self.vol_model.skew_term(k / spot, self.years))
-                sigma = max(atm + skew, self.vol_model.floor)
-            out.append(_Leg(kind, k, ratio, sigma))
-        return out
+            kind, strike, ratio = leg
+            if kind not in _OPTION_KINDS:
+                raise SpecificationError(
+                    f"The kind of leg {i} of {name}.options must be 'put' or 'call'. Got {kind!r}."
+                )
+            where = f"{name}.options[{i}]"
+            k = check_scalar(strike, f"{where}.strike", lower=0.0, lower_inclusive=False)
+            r = check_scalar(ratio, f"{where}.ratio")
+            out.append((str(kind), k, r))
+        object.__setattr__(self, "options", tuple(out))
+        object.__setattr__(self, "expiry", as_asof(self.expiry, f"{name}.expiry").normalize())
+        if not isinstance(self.calendar, TradingCalendar):
+            raise SpecificationError(
+                f"The 'calendar' of {name} must be a TradingCalendar. Got "
+                f"{type(self.calendar).__name__}."
+            )
+        if not isinstance(self.single_vol, bool):
+            raise SpecificationError(
+                f"The 'single_vol' of {name} must be True or False. Got {self.single_vol!r}."
+            )
+        if self.single_vol and len(out) != 1:
+            raise SpecificationError(
+                f"{name} has {len(out)} legs: single_vol=True (implied_vol at the strike) "
+                "needs exactly one."
+            )
 
-    # --------------------------------------------------------------- protocol
+    @property
+    def _single_vol(self) -> bool:
+        return self.single_vol
+
+    def leg_terms(self) -> list[tuple[str, float | None, float | None, float]]:
+        """Return the legs with their absolute strikes (no moneyness)."""
+        return [(kind, None, strike, ratio) for kind, strike, ratio in self.options]
+
     def market_requirements(self) -> frozenset[str]:
-        """Need the spot, and the volatility unless ``implied_vol`` is given."""
-        return frozenset({"spot"} | ({"volatility"} if self.implied_vol is None else set()))
+        """Need the spot, the date, and the volatility unless ``implied_vol`` is given."""
+        return super().market_requirements() | {"asof"}
 
-    def _greeks(self, market: MarketState) -> dict[str, float]:
+    def days_to_expiry(self, market: MarketState) -> int:
+        """Trading days from ``market.asof`` to the expiry date (<= 0 once expired).
+
+        Raises
+        ------
+        SpecificationError
+            If the market state has no ``asof``.
+        """
+        if not isinstance(market, MarketState):
+            raise SpecificationError(
+                f"{self.name} needs a MarketState with an 'asof' date. Got {type(market).__name__}."
+            )
+        if market.asof is None:
+            raise SpecificationError(
+                f"{self.name} expires on {self.expiry:%Y-%m-%d} and needs the market's date to "
+                "count its time left: pass MarketState(asof=...)."
+            )
+        return self.calendar.between(market.asof, self.expiry)
+
+    def days_left(self, market: MarketState) -> int:
+        """Trading days left to expiry on ``market.asof`` (>= 1).
+
+        Raises
+        ------
+        SpecificationError
+            If the market state has no ``asof``, or its date is on or after the expiry
+            (an expired contract is not a hedge: roll it or drop it).
+        """
+        days = self.days_to_expiry(market)
+        if days <= 0:
+            assert market.asof is not None
+            raise SpecificationError(
+                f"{self.name} expired on {self.expiry:%Y-%m-%d}, on or before the market's "
+                f"asof {market.asof:%Y-%m-%d}: it has no time left to price or hedge with. "
+                "Roll it (contract.roll(market, into=...)) or drop it from the instruments; "
+                "value(market) still gives its intrinsic value."
+            )
+        return days
+
+    def value(self, market: MarketState) -> float:
+        """Value of ONE contract, base currency (Black-Scholes x ``multiplier``).
+
+        On or after the expiry date: the intrinsic value at the market's spot (what the
+        contract pays), times ``multiplier``.
+        """
+        if self.days_to_expiry(market) > 0:
+            return super().value(market)
         spot = market.spot_of(self.underlying)
-        q = market.dividend_yield_of(self.underlying)
-        out = dict.fromkeys(("value", "delta", "gamma", "vega", "theta"), 0.0)
-        for leg in self.legs(market):
-            args = (leg.kind, spot, leg.strike, self.years, market.rate, leg.sigma, q)
-            g = greeks(*args)
-            out["value"] += leg.ratio * float(black_scholes(*args))
-            out["delta"] += leg.ratio * float(g.delta)
-            out["gamma"] += leg.ratio * float(g.gamma)
-            out["vega"] += leg.ratio * float(g.vega)
-            out["theta"] += leg.ratio * float(g.theta)
-        return out
+        payoff = sum(
+            ratio * max((spot - strike) if kind == "call" else (strike - spot), 0.0)
+            for kind, strike, ratio in self.options
+        )
+        return float(payoff) * float(self.multiplier)
 
-    def exposures(self, market: MarketState | None = None) -> dict[str, float]:
-        """Delta on the underlying per unit of covered notional."""
-        if market is None:
-            raise SpecificationError(f"{self.name} needs a MarketState (spot, volatility).")
-        return {self.underlying: self._greeks(market)["delta"]}
+    def roll(
+        self,
+        market: MarketState,
+        into: OptionPackage,
+        *,
+        contracts: float = 1.0,
+        label: str | None = None,
+    ) -> tuple[OptionContract, float]:
+        """Sell this contract and buy the next of the series ``into``, on ``market``.
 
-    def attributes(self, market: MarketState | None = None) -> dict[str, float]:
-        """Premium, Greeks, decay and contract notional per unit of x (module docstring)."""
-        if market is None:
-            raise SpecificationError(f"{self.name} needs a MarketState (spot, volatility).")
-        g = self._greeks(market)
-        spot = market.spot_of(self.underlying)
-        premium = g["value"] / spot
-        return super().attributes(market) | {
-            "premium": premium,
-            "annual_premium": premium / self.years,
-            "gamma": g["gamma"] * spot,
-            "vega": g["vega"] / spot,
-            "theta": g["theta"] / spot,
-            "carry_long": -g["theta"] / spot,
-            "contract_value": spot * self.multiplier,
-        }
-
-    def scenario_returns(
-        self, scenarios: Scenarios, market: MarketState | None = None
-    ) -> np.ndarray:
-        """Full repricing at the horizon per unit of x: ``(V_s - V_0) / S_0``."""
-        if market is None:
-            raise SpecificationError(f"{self.name} needs a MarketState (spot, volatility).")
-        spot0 = market.spot_of(self.underlying)
-        q = market.dividend_yield_of(self.underlying)
-        move = scenarios.column(self.underlying, owner=self.name)
-        h = scenarios.horizon
-        days_left = self.expiry - h
-        value0 = 0.0
-        value = np.zeros(scenarios.n_scenarios)
-        legs = self.legs(market)
-        if days_left <= 0:
-            at_expiry = spot0 * (1.0 + scenarios.return_through(self.underlying, self.expiry))
-        else:
-            spot = spot0 * (1.0 + move)
-            stated = scenarios.vol_moves_for(self.underlying)
-            level = self.vol_model.level_move(move, h) if stated is None else stated
-            tau = days_left / TRADING_DAYS
-        for leg in legs:
-            value0 += leg.ratio * float(
-                black_scholes(leg.kind, spot0, leg.strike, self.years, market.rate, leg.sigma, q)
+        Returns
+        -------
+        (OptionContract, float)
+            The contract bought (``into.contract(market)``) and the cash booked, base
+            currency: ``contracts * (value(self) - value(new))`` (positive when the sale
+            brings in more than the purchase costs). Trading costs are not included.
+        """
+        if not isinstance(into, OptionPackage):
+            raise SpecificationError(
+                f"{self.name}.roll needs the series to buy, an OptionPackage (e.g. Put(...)); "
+                f"got {type(into).__name__}."
             )
-            sign = 1.0 if leg.kind == "call" else -1.0
-            if days_left <= 0:
-                value += leg.ratio * np.maximum(sign * (at_expiry - leg.strike), 0.0)
-                continue
-            sigma = self.vol_model.scenario_vol(
-                leg.sigma, leg.strike, spot0, spot, self.years, tau, level
-            )
-            value += leg.ratio * np.asarray(
-                black_scholes(leg.kind, spot, leg.strike, tau, market.rate, sigma, q)
-            )
-        return np.asarray((value - value0) / spot0, dtype=np.float64)
+        n = check_scalar(contracts, f"{self.name}.roll contracts")
+        new = into.contract(market, label=label, calendar=self.calendar)
+        return new, n * (self.value(market) - new.value(market))
 
 
 def _strike_or_moneyness(
