@@ -14,7 +14,7 @@ import base64
 import html
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from optihedge._files import write_atomically
 from optihedge.analysis.attribution import return_attribution
 from optihedge.analysis.figures import attribution_bars, effectiveness_bars, pnl_distribution
+from optihedge.calendar import infer_frequency
 from optihedge.errors import SpecificationError
 
 __all__ = ["check_writable", "write_report"]
@@ -95,21 +96,71 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _table(frame: pd.DataFrame, table_id: str, fmt: str = "{:,.4f}") -> str:
+def _number(fmt: str) -> Callable[[float], str]:
+    """``fmt.format`` without the sign of a number that shows as zero (no ``-0.0000``)."""
+
+    def show(value: float) -> str:
+        text = fmt.format(value)
+        if text.startswith("-") and not any(c in "123456789" for c in text.split("e")[0]):
+            return text[1:]
+        return text
+
+    return show
+
+
+def _table(
+    frame: pd.DataFrame,
+    table_id: str,
+    fmt: str = "{:,.4f}",
+    columns: Mapping[str, str] | None = None,
+) -> str:
+    """Render an HTML table: floats in ``fmt`` (``columns``: one by column), no index row."""
+    formatters = {c: _number(f) for c, f in (columns or {}).items() if c in frame.columns}
     return frame.to_html(
         table_id=table_id,
-        float_format=fmt.format,
+        float_format=_number(fmt),
+        formatters=formatters or None,  # type: ignore[arg-type]
         border=0,
         na_rep="",
         escape=True,
+        index_names=False,
     )
+
+
+#: the allocation's columns: fractions to 4 decimals, money to the unit, counts to 2
+_ALLOCATION = {
+    "weight": "{:,.4f}",
+    "notional": "{:,.0f}",
+    "units": "{:,.2f}",
+    "units_rounded": "{:,.0f}",
+    "premium": "{:,.0f}",
+    "annual_premium": "{:,.0f}",
+    "delta_notional": "{:,.0f}",
+    "annual_carry": "{:,.0f}",
+}
+
+
+def _drag_table(drag: pd.Series, returns: pd.DataFrame) -> pd.DataFrame:
+    """Tabulate the drag in rising markets with its units: days, daily mean, annualised, total."""
+    freq = infer_frequency(returns.index)
+    unit = freq.unit
+    mean = float(drag["mean_daily"])
+    rows = {
+        f"{unit}s the market rose": f"{drag['up_days']:,.0f}",
+        f"mean per {unit} (hedged minus book, % of capital)": f"{mean:.4%}",
+        f"annualised (x {freq.periods_per_year} {unit}s a year, % of capital)": (
+            f"{mean * freq.periods_per_year:.3%}"
+        ),
+        "total over those days (% of capital, summed)": f"{float(drag['total']):.3%}",
+    }
+    return pd.DataFrame({str(drag.name): rows})
 
 
 def _percent(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "" if pd.isna(v) else f"{v:.3%}")
+            out[col] = out[col].map(lambda v: "" if pd.isna(v) else _number("{:.3%}")(v))
     return out
 
 
@@ -192,7 +243,7 @@ def write_report(
     parts.append(
         f"<h2>Allocation</h2><p class='note'>weight: signed notional / capital; money in "
         f"{html.escape(result.currency)}; units: contracts or shares.</p>"
-        + _table(alloc, "allocation", "{:,.4f}")
+        + _table(alloc, "allocation", "{:,.4f}", _ALLOCATION)
     )
     risk = result.risk.copy()
     parts.append(
@@ -233,25 +284,35 @@ def write_report(
                         f"{label} by factor, before and after the hedge",
                     )
                 )
-    if has_scenarios:
-        figures.append(
-            _figure(
-                pnl_distribution(result),
-                "fig-pnl",
-                "Distribution of the horizon P&L before and after, VaR and ES marked",
-            )
+    figures.append(
+        _figure(
+            pnl_distribution(result),
+            "fig-pnl",
+            "Distribution of the horizon P&L before and after, VaR and ES marked"
+            + ("" if has_scenarios else " (normal, with the risk model's volatility)"),
         )
+    )
     if returns is not None:
         realised = return_attribution(result, returns, result.risk_inputs.risk)
+        span = realised.daily.index
+        period = (
+            f"{len(span):,} {infer_frequency(span).unit}s from {span[0]:%Y-%m-%d} to "
+            f"{span[-1]:%Y-%m-%d}"
+            if isinstance(span, pd.DatetimeIndex) and len(span)
+            else f"{len(span):,} periods"
+        )
         parts.append(
             "<h2>What the hedge earned</h2><p class='note'>"
             + html.escape(str(realised.total.attrs.get("note", "")))
-            + "; positions held constant (rebalanced daily), options by their delta.</p>"
+            + f", over {html.escape(period)} (not annualised); positions held constant "
+            "(rebalanced daily), options by their delta.</p>"
             + _table(_percent(realised.total), "return-attribution")
-            + "<h3>Stress windows</h3>"
+            + "<h3>Stress windows</h3><p class='note'>book, hedged: compounded returns over "
+            "each window (fractions of capital); offset: share of the book's loss the "
+            "hedge offset.</p>"
             + _table(realised.effectiveness, "effectiveness", "{:.3f}")
             + "<h3>Drag in rising markets</h3>"
-            + _table(realised.drag.to_frame(), "drag", "{:.5f}")
+            + _table(_drag_table(realised.drag, returns), "drag")
         )
         figures.append(
             _figure(
