@@ -20,7 +20,7 @@ import pytest
 import optihedge as oh
 from optihedge.attribution import euler_contributions, return_attribution
 from optihedge.datasets import STRESS_WINDOWS
-from optihedge.errors import DataError, MissingLabelsError
+from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
 
 # ------------------------------------------------------------------ euler_contributions
@@ -345,3 +345,53 @@ class TestReturnAttributionBadInput:
         # weights carry no market: it must be given
         with pytest.raises(MissingLabelsError, match=r"market None is not a column"):
             return_attribution(pd.Series({"A": 1.0}), RETURNS, MODEL)
+
+
+# ---------------------------------------- survivors of `make mutants` (issue 24), by hand
+class TestCompoundingAWipeOut:
+    """A day that loses all the capital (or more, for a levered book) ends the window at -1.
+
+    By hand: capital cannot go below nothing, so the compounded return is exactly -1.0,
+    whatever follows, without a NaN from log1p of a loss beyond 100% and without a
+    divide-by-zero warning at exactly 100%.
+    """
+
+    @pytest.mark.parametrize(
+        "daily",
+        [
+            [0.01, -1.0, 0.05],  # exactly all of it
+            [0.02, -1.5, 0.3],  # a levered book losing 150%
+            [-1.0000001],
+        ],
+    )
+    def test_minus_one(self, daily: list[float]) -> None:
+        from optihedge.analysis.attribution import _compound
+
+        assert _compound(pd.Series(daily)) == -1.0
+
+    def test_otherwise_the_product(self) -> None:
+        from optihedge.analysis.attribution import _compound
+
+        daily = [0.01, -0.999, 0.5]
+        assert _compound(pd.Series(daily)) == pytest.approx(
+            1.01 * 0.001 * 1.5 - 1.0, rel=1e-14
+        )
+
+
+class TestPositionsMustBeNumbers:
+    def test_text_is_refused_with_the_argument_named(self) -> None:
+        frame = pd.DataFrame({"before": [0.8, "half"], "after": [0.8, -0.5]}, index=["A", "M"])
+        with pytest.raises(DataError, match=r"'result_or_weights' argument must hold numbers"):
+            return_attribution(frame, RETURNS, MODEL, market="M")
+
+    def test_exact_decimals_are_read_as_floats(self) -> None:
+        frame = POSITIONS.map(lambda v: Decimal(repr(v))).astype(object)
+        got = return_attribution(frame, RETURNS, MODEL, market="M").total
+        want = return_attribution(POSITIONS, RETURNS, MODEL, market="M").total
+        pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_risk_model_without_specific_variances_is_refused() -> None:
+    half = types.SimpleNamespace(loadings=MODEL.loadings)
+    with pytest.raises(SpecificationError, match=r"'risk_model' argument must be a RiskModel"):
+        return_attribution(POSITIONS, RETURNS, half, market="M")

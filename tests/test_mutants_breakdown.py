@@ -347,3 +347,122 @@ class TestTailBlock:
         assert out.dtype == np.float64
         cols = [int(label[1]) for label in self.LABELS]
         np.testing.assert_array_equal(out, values[self.ROWS][:, cols])
+
+
+# ---------------------------------------- survivors of `make mutants` (issue 24), by hand
+class TestAssetsAsFactorsNote:
+    """The note on a split by factor says "each asset is its own factor" only when it is so:
+    square identity loadings whose factors are the assets, and no specific risk."""
+
+    @staticmethod
+    def note(loadings: np.ndarray, factors: list[str], specific: float) -> object:
+        frame = pd.DataFrame(loadings, index=ASSETS, columns=factors)
+        cov = pd.DataFrame(np.diag([4e-4, 5e-4, 6e-4, 3e-4]), index=factors, columns=factors)
+        risk = oh.RiskModel(frame, cov, pd.Series(specific, index=ASSETS))
+        inputs = dataclasses.replace(INPUTS, risk=risk)
+        table = attribute(inputs, X, by="factor", measure="volatility", factors=None, horizon=10)
+        return table.attrs.get("note")
+
+    def test_identity_on_the_assets(self) -> None:
+        from optihedge.optimize.breakdown import ASSETS_AS_FACTORS_NOTE
+
+        assert self.note(np.eye(4), ASSETS, 0.0) == ASSETS_AS_FACTORS_NOTE
+
+    def test_from_a_covariance(self) -> None:
+        from optihedge.optimize.breakdown import ASSETS_AS_FACTORS_NOTE
+
+        risk = oh.RiskModel.from_covariance(pd.DataFrame(SIGMA, index=ASSETS, columns=ASSETS))
+        inputs = dataclasses.replace(INPUTS, risk=risk)
+        table = attribute(inputs, X, by="factor", measure="volatility", factors=None, horizon=1)
+        assert table.attrs.get("note") == ASSETS_AS_FACTORS_NOTE
+
+    @pytest.mark.parametrize(
+        ("loadings", "factors", "specific"),
+        [
+            (np.eye(4), ["F1", "F2", "F3", "F4"], 0.0),  # identity, but other factors
+            (np.eye(4) + np.diag([0.5, 0.5, 0.5], 1), ASSETS, 0.0),  # the assets, not identity
+            (np.eye(4), ASSETS, 1e-4),  # the assets, with specific risk
+        ],
+        ids=["other-factors", "not-identity", "specific-risk"],
+    )
+    def test_not_said_otherwise(
+        self, loadings: np.ndarray, factors: list[str], specific: float
+    ) -> None:
+        assert self.note(loadings, factors, specific) is None
+
+
+class TestRowsMustSumToTheTotal:
+    """The guard that refuses a table whose rows miss the result's own figure.
+
+    By hand: the tolerance is 1e-9 of the larger of |total| and the rows' absolute sum,
+    however small the numbers (a volatility of 2%).
+    """
+
+    @staticmethod
+    def table(rows: list[float]) -> pd.DataFrame:
+        return pd.DataFrame({"before": rows, "after": rows})
+
+    def test_small_figures_are_held_to_their_own_scale(self) -> None:
+        from optihedge.optimize.breakdown import _check_total
+
+        want = 0.02 * (1.0 + 1e-8)  # ten times the tolerance above the rows' 0.02
+        with pytest.raises(RuntimeError, match=r"volatility attribution's rows sum to 0\.02 "):
+            _check_total(self.table([0.01, 0.01]), {"before": want, "after": 0.02}, "volatility")
+
+    def test_large_figures_within_tolerance_pass(self) -> None:
+        from optihedge.optimize.breakdown import _check_total
+
+        want = 200.0 * (1.0 + 4e-10)  # within 1e-9 of 200
+        _check_total(self.table([100.0, 100.0]), {"before": want, "after": want}, "volatility")
+
+    def test_the_side_and_the_gap_are_named(self) -> None:
+        from optihedge.optimize.breakdown import _check_total
+
+        with pytest.raises(RuntimeError, match=r"after the hedge, not to the result's own "):
+            _check_total(self.table([1.0, 2.0]), {"before": 3.0, "after": 3.1}, "volatility")
+
+
+class TestRowLabelsStayDistinct:
+    """A holding and an instrument of one name are renamed by what they are; a rename that
+    would still collide (a holding literally named "F (instrument)") is refused."""
+
+    @staticmethod
+    def inputs(names: list[str]) -> RiskInputs:
+        rename = dict(zip(ASSETS, names, strict=True))
+        risk = oh.RiskModel(
+            pd.DataFrame(B, index=names, columns=FACTORS),
+            pd.DataFrame(F, index=FACTORS, columns=FACTORS),
+            pd.Series(D, index=names),
+        )
+        return dataclasses.replace(
+            INPUTS,
+            risk=risk,
+            exposures=EXPOSURES.rename(index=rename),
+            book=BOOK.rename(index=rename),
+            holdings=pd.Index(names[:3]),
+            scenario_assets=SCENARIOS.rename(columns=rename),
+        )
+
+    def test_a_shared_name_is_renamed_by_origin(self) -> None:
+        table = attribute(
+            self.inputs(["F", "B", "C", "I"]),
+            X,
+            by="instrument",
+            measure="volatility",
+            factors=None,
+            horizon=10,
+        )
+        assert list(table.index) == ["F (holding)", "B", "C", "F (instrument)", "P", "G", "total"]
+
+    def test_a_rename_that_still_collides_is_refused(self) -> None:
+        with pytest.raises(
+            SpecificationError, match=r"repeat the labels \['F \(instrument\)'\] even after"
+        ):
+            attribute(
+                self.inputs(["F", "F (instrument)", "C", "I"]),
+                X,
+                by="instrument",
+                measure="volatility",
+                factors=None,
+                horizon=10,
+            )

@@ -1,0 +1,122 @@
+"""Re-check mutmut survivors against named test files, by hand.
+
+mutmut 3 runs, for each mutant, only the tests its coverage pass saw call the mutated
+function; that pass can miss callers (a private helper reached through another), so a
+mutant a test does kill can be listed as survived. This script applies each named
+survivor's changed lines to the source tree itself (the `-` lines of `mutmut show`
+replaced by its `+` lines inside the mutated function), runs the given test files, and
+restores the file, whatever happens.
+
+Usage (from the repository root, after `make mutants`)::
+
+    python scripts/mutants_recheck.py NAMES_FILE tests/test_a.py tests/test_b.py [--tree DIR]
+
+Prints one line per mutant: ``killed`` (a test failed), ``survived`` (all passed) or
+``not applied`` (the change could not be located, with why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _show(name: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "mutmut", "show", name],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return out.stdout
+
+
+def _function(name: str) -> tuple[str, str | None, str]:
+    """(module path, class or None, function) of a mangled mutant name."""
+    module, _, rest = name.rpartition(".x")
+    rest = rest.rsplit("__mutmut_", 1)[0]
+    if rest.startswith("ǁ"):
+        _, cls, func = rest.split("ǁ")
+        return module, cls, func
+    return module, None, rest[1:] if rest.startswith("_") else rest
+
+
+def _apply(source: str, cls: str | None, func: str, diff: str) -> str:
+    minus = [ln[1:] for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    plus = [ln[1:] for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    if not minus:
+        raise ValueError("no removed line in the diff")
+    start = 0
+    if cls is not None:
+        match = re.search(rf"^class {re.escape(cls)}\b", source, flags=re.M)
+        if match is None:
+            raise ValueError(f"class {cls} not found")
+        start = match.start()
+    match = re.compile(rf"^\s*def {re.escape(func)}\(", flags=re.M).search(source, start)
+    if match is None:
+        raise ValueError(f"def {func} not found")
+    at = source.index("\n".join(minus), match.start())
+    return source[:at] + "\n".join(plus) + source[at + len("\n".join(minus)) :]
+
+
+def main() -> int:
+    """Re-check each named mutant; return 0."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", type=Path, help="file with one mutant name a line")
+    parser.add_argument("tests", nargs="+", help="test files to run against each mutant")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=ROOT,
+        help="checkout to mutate and test in (default: this one; a git worktree keeps "
+        "this one free while it runs)",
+    )
+    args = parser.parse_args()
+    tree = args.tree.resolve()
+    for name in args.names.read_text(encoding="utf-8").split():
+        module, cls, func = _function(name)
+        path = tree / (module.replace(".", "/") + ".py")
+        original = path.read_text(encoding="utf-8")
+        try:
+            mutated = _apply(original, cls, func, _show(name))
+        except ValueError as exc:
+            print(f"{name}: not applied ({exc})", flush=True)
+            continue
+        try:
+            path.write_text(mutated, encoding="utf-8")
+            run = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-x",
+                    "-q",
+                    "-n",
+                    "0",
+                    "-p",
+                    "no:cacheprovider",
+                    *args.tests,
+                ],
+                cwd=tree,
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=False,
+            )
+        finally:
+            path.write_text(original, encoding="utf-8")
+        verdict = "survived" if run.returncode == 0 else "killed"
+        failed = re.findall(r"^FAILED (\S+)", run.stdout, flags=re.M)
+        print(f"{name}: {verdict}{' by ' + failed[0] if failed else ''}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
