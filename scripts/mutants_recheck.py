@@ -39,7 +39,7 @@ def _show(name: str) -> str:
 
 
 def _function(name: str) -> tuple[str, str | None, str]:
-    """(module path, class or None, function) of a mangled mutant name."""
+    """Return (module path, class or None, function) of a mangled mutant name."""
     module, _, rest = name.rpartition(".x")
     rest = rest.rsplit("__mutmut_", 1)[0]
     if rest.startswith("ǁ"):

@@ -466,3 +466,49 @@ class TestRowLabelsStayDistinct:
                 factors=None,
                 horizon=10,
             )
+
+
+class TestAFactorNamedLikeARow:
+    """A factor named like one of the table's own rows ("specific") is shown as a factor."""
+
+    @staticmethod
+    def inputs() -> RiskInputs:
+        names = ["specific", "V"]
+        risk = oh.RiskModel(
+            pd.DataFrame(B, index=ASSETS, columns=names),
+            pd.DataFrame(F, index=names, columns=names),
+            pd.Series(D, index=ASSETS),
+        )
+        return dataclasses.replace(INPUTS, risk=risk)
+
+    def test_all_factors(self) -> None:
+        table = attribute(
+            self.inputs(), X, by="factor", measure="volatility", factors=None, horizon=10
+        )
+        assert list(table.index) == ["specific (factor)", "V", "specific", "total"]
+        assert table.attrs["renamed"] == {"specific (factor)": "specific"}
+        base = attribute(INPUTS, X, by="factor", measure="volatility", factors=None, horizon=10)
+        np.testing.assert_array_equal(table["after"].to_numpy(), base["after"].to_numpy())
+
+    def test_some_factors(self) -> None:
+        table = attribute(
+            self.inputs(), X, by="factor", measure="volatility", factors=["specific"], horizon=10
+        )
+        assert list(table.index) == ["specific (factor)", "other factors", "specific", "total"]
+
+
+class TestRowsThatCancel:
+    """Rows that cancel (a hedge that offsets the book) are held to the rows' own scale,
+    and a table of zeros (nothing at risk) sums to its zero total."""
+
+    def test_a_total_near_zero(self) -> None:
+        from optihedge.optimize.breakdown import _check_total
+
+        rows = pd.DataFrame({"before": [0.5, -0.5], "after": [0.5, -0.5]})
+        _check_total(rows, {"before": 1e-12, "after": -1e-12}, "expected shortfall")
+
+    def test_zeros(self) -> None:
+        from optihedge.optimize.breakdown import _check_total
+
+        rows = pd.DataFrame({"before": [0.0, 0.0], "after": [0.0, 0.0]})
+        _check_total(rows, {"before": 0.0, "after": 0.0}, "volatility")

@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import importlib
 import math
+import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ import pandas as pd
 from constraints import HedgeData
 from constraints._context import covariance_with
 from optihedge._validation import check_scalar
+from optihedge.calendar import Frequency
 from optihedge.errors import SpecificationError
 from optihedge.measures.risk import expected_shortfall, parametric_es, parametric_var, value_at_risk
 from optihedge.optimize.breakdown import RiskInputs, attribute
@@ -278,9 +280,7 @@ class HedgeResult:
             value = float(
                 self.constraints["limit"].to_numpy()[self.constraints.index.get_loc(label)]
             )
-            name, _, side = str(label).rpartition(".")
-            sense = {"min": ">=", "max": "<=", "total": "="}.get(side, side)
-            limits.append(f"{name.replace('_', ' ')} {sense} {value:.4g}")
+            limits.append(_limit_phrase(str(label), value))
         binds = (
             f"{', '.join(limits)} {'bind' if len(limits) > 1 else 'binds'}"
             if limits
@@ -290,7 +290,7 @@ class HedgeResult:
         low, high = float(beta[0] - drift), float(beta[0] + drift)
         sentence = (
             f"Protecting against {self.market} beta of about {protected:.2f} on "
-            f"{self.money(self.capital)} for {self.horizon} trading days, at about "
+            f"{self.money(self.capital)} for {Frequency.DAILY.label(self.horizon)}, at about "
             f"{cost:.2%} a year; {binds}; remove or rebalance when the beta drifts outside "
             f"{low:.2f}-{high:.2f}."
         )
@@ -334,6 +334,25 @@ class HedgeResult:
         module = importlib.import_module("optihedge.analysis.report")
         out: Path = module.write_report(self, path, title=title, inputs=inputs, returns=returns)
         return out
+
+
+#: a limit row's side: its key's last part, with the position it bounds in brackets
+_SIDE = re.compile(r"^(?P<side>min|max|lower|upper|total)(?:\[(?P<of>.*)\])?$")
+_SENSE = {"min": ">=", "lower": ">=", "max": "<=", "upper": "<=", "total": "="}
+
+
+def _limit_phrase(label: str, value: float) -> str:
+    """``"residual beta >= 0.25"``, ``"bounds F0 >= 0"``: a binding limit in words.
+
+    The label is the limit table's row (``<term>.<side>`` or ``<term>.<side>[<label>]``);
+    a label of another shape is shown whole, with its value.
+    """
+    name, _, side = label.rpartition(".")
+    match = _SIDE.match(side) if name else None
+    if match is None:
+        return f"{label.replace('_', ' ')} at {value:.4g}"
+    words = [name.replace("_", " "), match["of"], _SENSE[match["side"]], f"{value:.4g}"]
+    return " ".join(w for w in words if w)
 
 
 @dataclass(frozen=True)
