@@ -245,7 +245,7 @@ class TestResultNumbers:
         for side, pnl in self._pnl(setup).items():
             es = _hand_var_es(-pnl, setup["p"], 0.95)[1]  # type: ignore[arg-type]
             assert n[f"es_{side}"] == pytest.approx(es, rel=1e-9)
-        assert "; residual beta >= 0.3, bounds upper[E] -0.05 bind; " in explained.sentence
+        assert "; residual beta >= 0.3, bounds E <= -0.05 bind; " in explained.sentence
 
     @pytest.mark.parametrize(
         ("limit", "words"),
