@@ -349,7 +349,15 @@ BAD: list[tuple[Any, str]] = [
     ),
     (
         {"kind": "future", "label": "F", "underlying": "IDX", "price": "4000"},
-        r"price",
+        r"instrument: the field 'price' of the kind 'future' must be a number. Got '4000'",
+    ),
+    (
+        {"kind": "put", "label": "P", "underlying": "IDX", "moneyness": 0.9, "expiry": 63.5},
+        r"the field 'expiry' of the kind 'put' must be an int. Got 63.5",
+    ),
+    (
+        {"kind": "put", "label": "P", "underlying": "IDX", "moneyness": True},
+        r"the field 'moneyness' of the kind 'put' must be a number or null. Got True",
     ),
 ]
 

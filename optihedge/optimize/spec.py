@@ -29,6 +29,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import types
+import typing
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -348,6 +350,8 @@ def from_dict(d: Mapping[str, Any], *, where: str = "value", family: str | None 
             f"(required: {sorted(kind.required)})."
         )
     args = {f: decode(d[f], f"{where}.{f}") for f in kind.fields if f in d}
+    for f, value in args.items():
+        _check_type(kind, f, value, where)
     try:
         return kind.cls(**args)
     except SpecificationError:
@@ -356,6 +360,40 @@ def from_dict(d: Mapping[str, Any], *, where: str = "value", family: str | None 
         raise SpecificationError(
             f"{where}: the kind {kind.name!r} refused its fields {args!r}: {exc}"
         ) from exc
+
+
+_SIMPLE = {str: "a str", int: "an int", float: "a number", bool: "true or false"}
+
+
+def _simple_types(cls: type, field: str) -> tuple[type, ...] | None:
+    """Return the plain types a dataclass field accepts (None: it takes more)."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    hint = typing.get_type_hints(cls).get(field)
+    args = hint.__args__ if isinstance(hint, types.UnionType) else (hint,)
+    if all(a in _SIMPLE or a is type(None) for a in args):
+        return tuple(args)
+    return None
+
+
+def _check_type(kind: Kind, field: str, value: Any, where: str) -> None:
+    """Refuse a value of a plain-typed dataclass field that is of another type."""
+    allowed = _simple_types(kind.cls, field)
+    if allowed is None:
+        return
+    ok = any(
+        (value is None and t is type(None))
+        or (t is float and isinstance(value, int | float) and not isinstance(value, bool))
+        or (t is int and isinstance(value, int) and not isinstance(value, bool))
+        or (t in (str, bool) and isinstance(value, t))
+        for t in allowed
+    )
+    if not ok:
+        what = " or ".join("null" if t is type(None) else _SIMPLE[t] for t in allowed)
+        raise SpecificationError(
+            f"{where}: the field {field!r} of the kind {kind.name!r} must be {what}. "
+            f"Got {value!r} ({type(value).__name__})."
+        )
 
 
 def instrument_from_dict(d: Mapping[str, Any]) -> Instrument:
