@@ -373,9 +373,7 @@ class TestCompoundingAWipeOut:
         from optihedge.analysis.attribution import _compound
 
         daily = [0.01, -0.999, 0.5]
-        assert _compound(pd.Series(daily)) == pytest.approx(
-            1.01 * 0.001 * 1.5 - 1.0, rel=1e-14
-        )
+        assert _compound(pd.Series(daily)) == pytest.approx(1.01 * 0.001 * 1.5 - 1.0, rel=1e-14)
 
 
 class TestPositionsMustBeNumbers:

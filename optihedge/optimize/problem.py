@@ -58,6 +58,7 @@ from optihedge.optimize.solve import (
     limit_numbers,
     run,
 )
+from optihedge.optimize.spec import ProblemSpec, spec_of
 from optihedge.optimize.ties import TieBreaker, tie_notes, tied_groups
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
@@ -142,6 +143,41 @@ class HedgeProblem:
             market_state=_NO_MARKET if market_state is None else market_state,
         )
         self._setup(instruments, objective, constraints, horizon, market, inputs, {}, None)
+
+    @classmethod
+    def from_spec(cls, spec: ProblemSpec, portfolio: Portfolio, **inputs: Any) -> HedgeProblem:
+        """Build a problem from its structure (``spec``) and the inputs of the constructor.
+
+        ``inputs``: ``risk_model``, ``scenarios``, ``current``, ``expected_returns`` (and
+        ``market_state``, which replaces the spec's).
+        """
+        if not isinstance(spec, ProblemSpec):
+            raise SpecificationError(
+                f"The 'spec' argument must be a ProblemSpec. Got {type(spec).__name__}."
+            )
+        inputs.setdefault("market_state", spec.market_state)
+        return cls(
+            portfolio,
+            spec.instruments,
+            objective=spec.objective,
+            constraints=spec.constraints,
+            horizon=spec.horizon,
+            market=spec.market,
+            **inputs,
+        )
+
+    @property
+    def spec(self) -> ProblemSpec:
+        """The problem's structure as a value (``spec.to_dict()`` serialises it)."""
+        state = self._inputs.market_state
+        return spec_of(
+            self.instruments,
+            self.objective,
+            self.constraints,
+            self.horizon,
+            self.market,
+            None if state is _NO_MARKET else state,
+        )
 
     # ----------------------------------------------------------------- building
     def _setup(
