@@ -512,3 +512,84 @@ class TestRowsThatCancel:
 
         rows = pd.DataFrame({"before": [0.0, 0.0], "after": [0.0, 0.0]})
         _check_total(rows, {"before": 0.0, "after": 0.0}, "volatility")
+
+
+# ------------------------- survivors recorded as equivalent that an input does separate
+LOOKALIKES = ("TOTAL", "Total", "XXtotalXX", "total ")
+
+
+class TestLabelsThatOnlyLookLikeTotal:
+    """Only the exact label "total" is reserved: a holding called "TOTAL" (or any other
+    spelling) is an ordinary label, kept as it is, and is not named in a clash message."""
+
+    @pytest.mark.parametrize("name", LOOKALIKES)
+    def test_kept_as_given(self, name: str) -> None:
+        inputs = TestRowLabelsStayDistinct.inputs([name, "B", "C", "I"])
+        table = attribute(
+            inputs, X, by="instrument", measure="volatility", factors=None, horizon=10
+        )
+        assert list(table.index) == [name, "B", "C", "F", "P", "G", "total"]
+        assert table.attrs["renamed"] == {}
+        z = W + E @ X  # by hand: sigma = sqrt(z' (B F B' + D) z)
+        assert table.loc["total", "after"] == pytest.approx(np.sqrt(z @ SIGMA @ z), rel=1e-12)
+
+    @pytest.mark.parametrize("name", LOOKALIKES)
+    def test_not_named_in_a_clash(self, name: str) -> None:
+        with pytest.raises(
+            SpecificationError, match=r"repeat the labels \['F \(instrument\)'\] even after"
+        ):
+            attribute(
+                TestRowLabelsStayDistinct.inputs(["F", "F (instrument)", name, "I"]),
+                X,
+                by="instrument",
+                measure="volatility",
+                factors=None,
+                horizon=10,
+            )
+
+
+def test_a_factor_named_other_factors_shown_alone() -> None:
+    """Shown on its own, a factor called "other factors" is renamed; the folded rest
+    keeps the table's own label (only the shown factors are factors)."""
+    names = ["other factors", "V"]
+    risk = oh.RiskModel(
+        pd.DataFrame(B, index=ASSETS, columns=names),
+        pd.DataFrame(F, index=names, columns=names),
+        pd.Series(D, index=ASSETS),
+    )
+    inputs = dataclasses.replace(INPUTS, risk=risk)
+    table = attribute(
+        inputs, X, by="factor", measure="volatility", factors=["other factors"], horizon=10
+    )
+    assert list(table.index) == ["other factors (factor)", "other factors", "specific", "total"]
+    assert table.attrs["renamed"] == {"other factors (factor)": "other factors"}
+    # by hand: factor k's share of sigma is g_k (F g)_k / sigma with g = B' z
+    z = W + E @ X
+    g = B.T @ z
+    sigma = np.sqrt(z @ SIGMA @ z)
+    want = g * (F @ g) / sigma
+    assert table.loc["other factors (factor)", "after"] == pytest.approx(want[0], rel=1e-12)
+    assert table.loc["other factors", "after"] == pytest.approx(want[1], rel=1e-12)
+
+
+class TestTheToleranceAtItsEdge:
+    """The rows-sum guard's tolerance, to the last bit: the gap may equal 1e-9 times the
+    larger of |total| and the rows' absolute sum (the pairs below were found by search
+    and their premises are asserted in plain float arithmetic)."""
+
+    @staticmethod
+    def check(row: float, want: float) -> None:
+        from optihedge.optimize.breakdown import _check_total
+
+        rows = pd.DataFrame({"before": [row], "after": [row]})
+        _check_total(rows, {"before": want, "after": want}, "volatility")
+
+    def test_a_gap_exactly_at_the_tolerance_is_accepted(self) -> None:
+        row, want = 1.487698851510011, 1.4876988529977098
+        assert want - row == 1e-9 * want  # exactly, in floating point
+        self.check(row, want)
+
+    def test_the_scale_is_the_total_where_it_exceeds_the_rows(self) -> None:
+        row, want = 0.9480441982803397, 0.9480441992283839
+        assert 1e-9 * row < want - row <= 1e-9 * want  # within 1e-9 of the total only
+        self.check(row, want)
