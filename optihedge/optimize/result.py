@@ -23,8 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from constraints import HedgeData
-from constraints._context import covariance_with
+from constraints import HedgeData, covariance_with
 from optihedge._validation import check_scalar
 from optihedge.errors import SpecificationError
 from optihedge.measures.risk import expected_shortfall, parametric_es, parametric_var, value_at_risk
