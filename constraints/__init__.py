@@ -43,6 +43,7 @@ __all__ = [
     "WholeContracts",
     "check_limit",
     "check_optional_limit",
+    "covariance_with",
     "hedged_returns",
 ]
 
@@ -51,6 +52,7 @@ _LAZY = {
     "FactorRisk": "constraints._context",
     "HedgeContext": "constraints._context",
     "HedgeData": "constraints._context",
+    "covariance_with": "constraints._context",
     "hedged_returns": "constraints._context",
     "Compiled": "constraints._base",
     "Constraint": "constraints._base",
@@ -89,6 +91,7 @@ if TYPE_CHECKING:
         FactorRisk,
         HedgeContext,
         HedgeData,
+        covariance_with,
         hedged_returns,
     )
     from constraints.bounds import Bounds, WholeContracts

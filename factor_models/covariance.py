@@ -16,8 +16,8 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
-from factor_models._validation import MISSING, check_dates, check_option, drop_missing
 from factor_models.errors import EstimationDataError
+from factor_models.validation import MISSING, check_dates, check_option, drop_missing
 
 __all__ = ["EWMACovariance"]
 
@@ -74,7 +74,7 @@ class EWMACovariance(BaseEstimator):  # type: ignore[misc]
         """Estimate the covariance of the rows of ``X``; return self.
 
         The last row is the most recent (weight 1); a DataFrame or Series must have
-        unique, increasing dates (:func:`factor_models._validation.check_dates`).
+        unique, increasing dates (:func:`factor_models.validation.check_dates`).
         """
         if isinstance(X, pd.DataFrame | pd.Series):
             check_dates(X.index, "X")

@@ -27,7 +27,16 @@ from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import validate_data
 
-from factor_models._validation import (
+from factor_models.errors import (
+    CollinearityError,
+    EstimationDataError,
+    EstimationLabelsError,
+    InsufficientDataError,
+    SpecificationError,
+)
+from factor_models.regression import MissingPolicy, _check_design
+from factor_models.risk_model import RiskModel, RiskModelSet
+from factor_models.validation import (
     MISSING,
     AlignPolicy,
     check_dates,
@@ -38,15 +47,6 @@ from factor_models._validation import (
     format_labels,
     join_dates,
 )
-from factor_models.errors import (
-    CollinearityError,
-    EstimationDataError,
-    EstimationLabelsError,
-    InsufficientDataError,
-    SpecificationError,
-)
-from factor_models.regression import MissingPolicy, _check_design
-from factor_models.risk_model import RiskModel, RiskModelSet
 
 __all__ = ["FactorModel", "StatisticalFactorModel"]
 
@@ -173,7 +173,7 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         Refuse data of an implausible scale for simple returns (a move at or below -100%,
         or above +100% in a column that looks like percent or prices), warn of a rise
         above +100% in one period otherwise and above a daily volatility of 10%
-        (:func:`factor_models._validation.check_returns`). Turn off only for inputs that
+        (:func:`factor_models.validation.check_returns`). Turn off only for inputs that
         are not simple returns.
 
     Attributes

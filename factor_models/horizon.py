@@ -15,8 +15,8 @@ import math
 
 import numpy as np
 
-from factor_models._validation import check_int
 from factor_models.errors import SpecificationError
+from factor_models.validation import check_int
 
 __all__ = ["horizon_variance_factor"]
 

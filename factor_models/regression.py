@@ -22,20 +22,20 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from factor_models._validation import (
-    AlignPolicy,
-    as_frame,
-    check_option,
-    check_window,
-    join_dates,
-)
-from factor_models._validation import format_labels as _labels
 from factor_models.errors import (
     CollinearityError,
     EstimationDataError,
     InsufficientDataError,
     SpecificationError,
 )
+from factor_models.validation import (
+    AlignPolicy,
+    as_frame,
+    check_option,
+    check_window,
+    join_dates,
+)
+from factor_models.validation import format_labels as _labels
 
 __all__ = ["MultiWindowRegression", "MultiWindowResults", "newey_west_lags", "rolling_ols"]
 
@@ -100,7 +100,7 @@ class MultiWindowRegression:
     validate_returns : bool, default True
         Refuse data of an implausible scale for simple returns and warn above a daily
         volatility of 10%, as every entry point that takes returns does
-        (:func:`factor_models._validation.check_returns`). Turn off to regress series
+        (:func:`factor_models.validation.check_returns`). Turn off to regress series
         that are not returns (levels, spreads).
 
     Examples

@@ -21,9 +21,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from factor_models._validation import format_labels
 from factor_models.errors import EstimationDataError, EstimationLabelsError
 from factor_models.horizon import horizon_variance_factor
+from factor_models.validation import format_labels
 
 __all__ = ["RiskModel", "RiskModelSet"]
 

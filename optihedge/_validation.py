@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from factor_models._validation import (
+from factor_models.validation import (
     check_dates,
     check_int,
     check_option,

@@ -218,7 +218,7 @@ class Portfolio:
         The risk model must then contain an asset named ``name`` (e.g. fit it on the
         book's returns next to the hedge instruments' underlyings). ``name`` defaults to
         the Series' name, else ``"book"``. The returns are checked like every other
-        input of returns (``factor_models._validation.check_returns``).
+        input of returns (``factor_models.validation.check_returns``).
         """
         v = check_scalar(value, "value", lower=0.0, lower_inclusive=False)
         if isinstance(returns, pd.Series | pd.DataFrame):

@@ -1,7 +1,7 @@
 """Time order, extreme rises, ragged price tables and the public module names (issue 20).
 
 1. Every entry point that takes a time series refuses dates that are not unique and
-   strictly increasing, with one rule (``factor_models._validation.check_dates``); on
+   strictly increasing, with one rule (``factor_models.validation.check_dates``); on
    sorted data the estimates come from the *last* rows (checked against numpy/pandas
    computations on the trailing window, on data whose beta changes half-way).
 2. A rise above +100% in one period is a ``DataWarning`` and is used; a column that

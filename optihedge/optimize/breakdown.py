@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from constraints._context import FactorRisk
+from constraints import FactorRisk
 from optihedge._validation import check_option, format_labels
 from optihedge.errors import MissingLabelsError, SpecificationError
 from optihedge.measures.contributions import (

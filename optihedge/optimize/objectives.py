@@ -20,8 +20,7 @@ from typing import Any, ClassVar
 import cvxpy as cp
 import numpy as np
 
-from constraints import HedgeContext, HedgeData, ParameterSpec
-from constraints._context import FactorRisk
+from constraints import FactorRisk, HedgeContext, HedgeData, ParameterSpec
 from optihedge._validation import check_option, check_scalar
 from optihedge.calendar import TRADING_DAYS
 from optihedge.errors import SpecificationError

@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from constraints import HedgeData
-from constraints._context import covariance_with
+from constraints import HedgeData, covariance_with
 from optihedge._validation import check_scalar
 from optihedge.calendar import Frequency
 from optihedge.errors import SpecificationError

@@ -1,4 +1,8 @@
-"""Input checks for the estimation layer; each names the argument it checks."""
+"""Input checks for the estimation layer; each names the argument it checks.
+
+Public: ``optihedge._validation`` builds on these (one home for the date, label and
+returns checks both packages make).
+"""
 
 from __future__ import annotations
 
