@@ -7,13 +7,19 @@ and ``oh.scenario_pnl`` are checked to agree to the bit, and against hand formul
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
 import pytest
+from cases import three_stocks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import optihedge as oh
 import optihedge.measures.risk as risk_module
-from optihedge.measures import contributions
+from constraints import GrossExposure, PremiumBudget, ResidualBeta, Turnover
+from optihedge.measures import contributions, pnl
 from optihedge.measures.risk import expected_shortfall, tail_rows, tail_weights, value_at_risk
 from optihedge.optimize import cutting
 
@@ -168,3 +174,140 @@ def test_every_expected_shortfall_reads_the_one_tail_rule(monkeypatch: pytest.Mo
     assert calls == ["rule"] * 3
     assert es_cut == pytest.approx(es, rel=1e-13)
     assert contributions.tail_weights is tail_weights
+
+
+# ---------------------------------------------------------------- P&L, carry, units
+
+DAILY = three_stocks(400, seed=11, start="2019-01-01")
+MODEL = oh.FactorModel(windows=(252,)).fit(DAILY, DAILY[["IDX"]]).risk_model_
+SCENARIOS = oh.Scenarios.historical(DAILY, horizon=10)
+DAILY_10 = SCENARIOS.returns  # ten-day returns of the holdings and the index
+BOOK = oh.Portfolio.from_holdings({"A": 5e5, "B": 3e5, "C": 2e5})
+MARKET = oh.MarketState(spot={"IDX": 100.0}, volatility={"IDX": 0.2}, rate=0.02)
+LINEAR = [
+    oh.Future("F", underlying="IDX", price=100.0, multiplier=50.0, cost=0.0002),
+    oh.ETF("E", underlying="IDX", price=40.0, expense_ratio=0.001, borrow_fee=0.01, cost=0.0005),
+    oh.PositionReduction("sell A", holding="A", price=50.0, cost=0.001),
+]
+OPTIONS = [
+    oh.Put("P", underlying="IDX", moneyness=0.95, expiry=42),
+    oh.Collar("K", underlying="IDX", put_moneyness=0.9, call_moneyness=1.1, expiry=63),
+]
+CURRENT = pd.Series({"F": -0.1, "E": 0.05})
+
+
+def _problem(kind: str, book: oh.Portfolio = BOOK) -> tuple[oh.HedgeProblem, list[oh.Instrument]]:
+    common: dict[str, Any] = {
+        "risk_model": MODEL,
+        "scenarios": SCENARIOS,
+        "horizon": 10,
+        "market": "IDX",
+        "market_state": MARKET,
+        "current": CURRENT,
+    }
+    if kind == "variance":
+        instruments: list[oh.Instrument] = list(LINEAR)
+        objective: Any = oh.Variance() + oh.TradingCost() + oh.CarryCost()
+        limits: list[Any] = [GrossExposure(0.5), Turnover(1.0), ResidualBeta(min=0.1)]
+    elif kind == "shortfall":
+        instruments = [*LINEAR, OPTIONS[0]]
+        objective = oh.ExpectedShortfall(0.9)
+        limits = [GrossExposure(0.5), PremiumBudget(0.002)]
+    else:  # options, a variance objective: the scenarios only report
+        instruments = [*LINEAR, *OPTIONS]
+        objective = oh.Variance() + oh.CarryCost()
+        limits = [GrossExposure(0.6), PremiumBudget(0.003)]
+    problem = oh.HedgeProblem(book, instruments, objective=objective, constraints=limits, **common)
+    return problem, instruments
+
+
+def _row_and_result(
+    problem: oh.HedgeProblem, params: dict[str, float] | None = None
+) -> tuple[dict[str, Any], oh.HedgeResult]:
+    """One solve, read both ways: the sweep's row builder and the HedgeResult."""
+    status, stats = problem._solve_core(params)
+    row = problem._point_record(status, dict(stats))
+    return row, problem._result(status, stats)
+
+
+def _assert_row_is_result(row: dict[str, Any], result: oh.HedgeResult) -> None:
+    """The sweep row and the result agree to the bit on every number they share."""
+    after = result.risk.loc["after"]
+    assert np.array_equal(row["x"], result.weights.to_numpy())
+    assert row["volatility"] == after["volatility"]
+    assert row["beta"] == after["beta"]
+    assert row["premium"] == float(result.allocation["premium"].to_numpy().sum())
+    assert row["annual_carry"] == float(result.allocation["annual_carry"].to_numpy().sum())
+    assert row["scenario_var"] == after["scenario_var"]
+    assert row["scenario_es"] == after["scenario_es"]
+
+
+@pytest.mark.parametrize("kind", ["variance", "shortfall", "options"])
+def test_result_row_and_scenario_pnl_agree_to_the_bit(kind: str) -> None:
+    problem, instruments = _problem(kind)
+    row, result = _row_and_result(problem)
+    assert result.status == "optimal"
+    x = result.weights.to_numpy()
+    assert np.abs(x).max() > 1e-3  # a hedge, not the empty one
+    _assert_row_is_result(row, result)
+
+    # oh.scenario_pnl of the result's weights is the result's scenario table, bit for bit
+    table = oh.scenario_pnl(BOOK, instruments, result.weights, SCENARIOS, MARKET)
+    assert result.scenario_returns is not None
+    assert np.array_equal(table["before"].to_numpy(), result.scenario_returns["before"].to_numpy())
+    assert np.array_equal(table["after"].to_numpy(), result.scenario_returns["after"].to_numpy())
+
+    # ... and the hand formulas (independent of the code: numpy on the raw numbers)
+    capital = BOOK.capital
+    w = BOOK.weights
+    book_hand = DAILY_10[w.index].to_numpy() @ w.to_numpy()
+    np.testing.assert_allclose(table["before"].to_numpy(), book_hand, rtol=1e-12, atol=1e-15)
+    hedge = np.column_stack([i.scenario_returns(SCENARIOS, MARKET) for i in instruments])
+    np.testing.assert_allclose(
+        table["after"].to_numpy(), book_hand + hedge @ x, rtol=1e-12, atol=1e-15
+    )
+    attrs = problem.data.attributes
+    carry_hand = sum(
+        (cl * xi + cs * max(-xi, 0.0)) * capital
+        for cl, cs, xi in zip(attrs["carry_long"], attrs["carry_short"], x, strict=True)
+    )
+    assert row["annual_carry"] == pytest.approx(carry_hand, rel=1e-12, abs=1e-9)
+    premium_hand = sum(pr * xi * capital for pr, xi in zip(attrs["premium"], x, strict=True))
+    assert row["premium"] == pytest.approx(premium_hand, rel=1e-12, abs=1e-9)
+    turnover_hand = sum(
+        abs(xi - CURRENT.get(label, 0.0))
+        for label, xi in zip(problem.data.instruments, x, strict=True)
+    )
+    assert row["turnover"] == pytest.approx(turnover_hand, rel=1e-12, abs=1e-15)
+    # units: the notional over one contract's value in currency
+    value = attrs["contract_value"].to_numpy() * capital  # a fraction of the book -> currency
+    np.testing.assert_allclose(
+        result.allocation["units"].to_numpy(), x * capital / value, rtol=1e-12
+    )
+    # the sweep's weights table computes its units through the same function
+    sweep = oh.sweep(problem, {"gross_exposure.max": [0.45]}, progress=False)
+    xs = sweep.pivot().to_numpy()[0]
+    assert np.array_equal(
+        sweep.pivot("units").to_numpy()[0], pnl.units(xs, attrs["contract_value"].to_numpy())
+    )
+
+
+def test_a_drifting_copy_is_caught_on_random_problems() -> None:
+    """Random books and limits: the row and the result are one computation (==).
+
+    Before issue 19 the sweep row summed the carry and premium before converting to
+    currency and the result after, and the two tables divided for units in two ways:
+    equal to 1e-16, not to the bit; this test failed on them.
+    """
+    rng = np.random.default_rng(19)
+    for trial in range(6):
+        holdings = dict(zip("ABC", rng.uniform(1e5, 1e6, 3), strict=True))
+        book = oh.Portfolio.from_holdings(holdings)
+        problem, _ = _problem(("variance", "options")[trial % 2], book)
+        for _ in range(3):
+            params = {"gross_exposure.max": float(rng.uniform(0.1, 0.6))}
+            row, result = _row_and_result(problem, params)
+            _assert_row_is_result(row, result)
+            x = result.weights.to_numpy()
+            cv = problem.data.attribute("contract_value")
+            assert np.array_equal(result.allocation["units"].to_numpy(), pnl.units(x, cv))
