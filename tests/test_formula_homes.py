@@ -311,3 +311,40 @@ def test_a_drifting_copy_is_caught_on_random_problems() -> None:
             x = result.weights.to_numpy()
             cv = problem.data.attribute("contract_value")
             assert np.array_equal(result.allocation["units"].to_numpy(), pnl.units(x, cv))
+
+
+def test_pnl_functions_by_hand() -> None:
+    """Each function of measures.pnl against the hand formula in its docstring."""
+    from optihedge.calendar import Frequency
+
+    def close(got: Any, want: Any) -> None:
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-16)
+
+    x = np.array([0.2, -0.1, 0.0, -0.3])
+    long = np.array([0.05, 0.01, 0.02, 0.0])
+    short = np.array([0.0, 0.02, 0.03, 0.04])
+    close(pnl.annual_carry(x, long, short), [0.2 * 0.05, -0.1 * 0.01 + 0.1 * 0.02, 0.0, 0.3 * 0.04])
+    # 13 weekly periods are a quarter of a year, 21 trading days 21/252
+    assert float(pnl.carry_over(0.12, 13, Frequency.WEEKLY)) == pytest.approx(0.03, rel=1e-15)
+    assert float(pnl.carry_over(0.12, 21, Frequency.DAILY)) == pytest.approx(0.01, rel=1e-15)
+    current = np.array([0.1, 0.0, 0.05, -0.3])
+    assert pnl.turnover(x, current) == pytest.approx(0.1 + 0.1 + 0.05, rel=1e-15)
+    cost = np.array([0.001, 0.002, 0.01, 0.5])
+    assert pnl.trade_cost(x, current, cost) == pytest.approx(
+        0.1 * 0.001 + 0.1 * 0.002 + 0.05 * 0.01, rel=1e-15
+    )
+    close(pnl.premium_paid(x, long), x * long)
+    # units: unknown, zero or infinite contract values give NaN, without a warning
+    got = pnl.units(x, np.array([0.01, np.nan, 0.0, np.inf]))
+    assert got[0] == pytest.approx(20.0, rel=1e-15)
+    assert np.isnan(got[1:]).all()
+    book = np.array([0.01, -0.02])
+    close(pnl.book_pnl(np.array([[0.1, 0.2], [0.0, -0.1]]), [0.5, 0.5]), [0.15, -0.05])
+    close(
+        pnl.hedged_pnl(book, np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.1, 0.01])),
+        [0.01 + 0.1 + 0.02, -0.02 + 0.3 + 0.04],
+    )
+    close(
+        pnl.hedged_book(np.array([0.6, 0.4]), np.array([[1.0], [0.0]]), np.array([-0.5])),
+        [0.1, 0.4],
+    )
