@@ -348,3 +348,51 @@ def test_pnl_functions_by_hand() -> None:
         pnl.hedged_book(np.array([0.6, 0.4]), np.array([[1.0], [0.0]]), np.array([-0.5])),
         [0.1, 0.4],
     )
+
+
+# ---------------------------------------------------------------- one scalar checker
+
+
+def test_one_scalar_checker_for_every_package() -> None:
+    """optihedge's arguments, the constraints' parameters and limits, the horizon's
+    autocorrelation: one check, one message form (the value, its type when it is not a
+    number, the valid interval). Before, the constraints said neither the type nor (for
+    the horizon) 'finite'."""
+    import factor_models._validation as fm_validation
+    import optihedge._validation as oh_validation
+    from constraints import ParameterSpec
+    from constraints._base import check_limit
+    from constraints.errors import ConstraintSpecificationError
+    from factor_models.horizon import horizon_variance_factor
+    from optihedge.errors import SpecificationError
+
+    assert oh_validation.check_scalar is fm_validation.check_scalar
+    spec = ParameterSpec("turnover.max", 1.0, lower=0.0, upper=2.0, upper_open=True, hint="Fix.")
+    cases = [
+        (
+            lambda v: oh_validation.check_scalar(v, "alpha", lower=0.0, upper=1.0),
+            r"The 'alpha' argument must be a finite number in \[0, 1\]",
+        ),
+        (spec.check, r"The 'turnover.max' parameter must be a finite number in \[0, 2\)"),
+        (
+            lambda v: check_limit("Turnover", "max", v),
+            r"The 'max' parameter of Turnover must be a finite number >= 0",
+        ),
+        (
+            lambda v: horizon_variance_factor(5, v),
+            r"The 'autocorrelation' argument must be a finite number in \(-1, 1\)",
+        ),
+    ]
+    for check, message in cases:
+        with pytest.raises(SpecificationError, match=message + r"\. Got 'a' of type str instead"):
+            check("a")
+        with pytest.raises(SpecificationError, match=message + r"\. Got nan instead"):
+            check(float("nan"))
+        with pytest.raises(SpecificationError, match=message + r"\. Got -3\.0 instead"):
+            check(-3)
+        with pytest.raises(SpecificationError, match=message):
+            check(True)
+    with pytest.raises(ConstraintSpecificationError, match=r"Got 2\.0 instead\. Fix\.$"):
+        spec.check(2.0)  # the open end, and the hint
+    assert spec.check(np.float32(0.5)) == 0.5
+    assert check_limit("Turnover", "max", 0) == 0.0
