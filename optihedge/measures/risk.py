@@ -31,10 +31,10 @@ __all__ = [
     "parametric_es",
     "parametric_var",
     "scale_to_horizon",
-    "tail_rows",
-    "tail_weights",
     "value_at_risk",
 ]
+# tail_weights and tail_rows are this module's too (the one tail rule), public through
+# optihedge.measures.contributions; optihedge.risk keeps the measures only
 
 _CUM_TOL = 1e-12
 
