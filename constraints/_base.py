@@ -14,7 +14,6 @@ the keys as column names.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import numpy as np
 
 from constraints._context import HedgeContext, HedgeData
 from constraints.errors import ConstraintSpecificationError, ConvexityError, NotDPPError
+from factor_models.validation import check_scalar, interval_text
 
 __all__ = [
     "Compiled",
@@ -73,12 +73,6 @@ def assign(param: cp.Parameter, value: Any) -> None:
     param.value = value
 
 
-def _interval(spec: ParameterSpec) -> str:
-    left = "(-inf" if spec.lower is None else ("(" if spec.lower_open else "[") + f"{spec.lower:g}"
-    right = "inf)" if spec.upper is None else f"{spec.upper:g}" + (")" if spec.upper_open else "]")
-    return f"{left}, {right}"
-
-
 @dataclass(frozen=True)
 class ParameterSpec:
     """One tunable number of a term: its registry key, value, valid range and meaning.
@@ -109,23 +103,20 @@ class ParameterSpec:
     @property
     def interval(self) -> str:
         """The valid range as text, e.g. ``[0, inf)``."""
-        return _interval(self)
+        return interval_text(self.lower, self.upper, not self.lower_open, not self.upper_open)
 
     def check(self, value: Any) -> float:
         """Return ``value`` as a float in range, or raise naming the key and the range."""
-        ok = not isinstance(value, bool) and isinstance(
-            value, int | float | np.integer | np.floating
-        )
-        out = float(value) if ok else math.nan
-        if ok and math.isfinite(out):
-            lo, hi = self.lower, self.upper
-            below = lo is not None and (out < lo or (self.lower_open and out == lo))
-            above = hi is not None and (out > hi or (self.upper_open and out == hi))
-            if not (below or above):
-                return out
-        raise ConstraintSpecificationError(
-            f"The '{self.key}' parameter must be a finite number in {self.interval}. "
-            f"Got {value!r} instead." + (f" {self.hint}" if self.hint else "")
+        return check_scalar(
+            value,
+            self.key,
+            lower=self.lower,
+            upper=self.upper,
+            lower_inclusive=not self.lower_open,
+            upper_inclusive=not self.upper_open,
+            expected=f"The '{self.key}' parameter must be a finite number in {self.interval}",
+            hint=self.hint,
+            error=ConstraintSpecificationError,
         )
 
 
@@ -249,18 +240,14 @@ def check_limit(
 ) -> float:
     """Validate a scalar limit; the message names the constraint and the parameter."""
     bound = "" if lower is None else f" {'>' if lower_open else '>='} {lower:g}"
-    ok = not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
-    out = float(value) if ok else math.nan
-    if (
-        not ok
-        or not math.isfinite(out)
-        or (lower is not None and (out < lower or (lower_open and out == lower)))
-    ):
-        raise ConstraintSpecificationError(
-            f"The '{name}' parameter of {owner} must be a finite number{bound}. "
-            f"Got {value!r} instead."
-        )
-    return out
+    return check_scalar(
+        value,
+        name,
+        lower=lower,
+        lower_inclusive=not lower_open,
+        expected=f"The '{name}' parameter of {owner} must be a finite number{bound}",
+        error=ConstraintSpecificationError,
+    )
 
 
 class Constraint(ABC):

@@ -11,12 +11,9 @@ which is :math:`h` (square-root-of-time for volatility) when :math:`\rho = 0`
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from factor_models.errors import SpecificationError
-from factor_models.validation import check_int
+from factor_models.validation import check_int, check_scalar
 
 __all__ = ["horizon_variance_factor"]
 
@@ -37,18 +34,13 @@ def horizon_variance_factor(days: int, autocorrelation: float = 0.0) -> float:
         If ``days`` is not an integer >= 1 or ``autocorrelation`` is outside (-1, 1).
     """
     h = check_int(days, "days")
-    if isinstance(autocorrelation, bool) or not isinstance(
-        autocorrelation, int | float | np.integer | np.floating
-    ):
-        raise SpecificationError(
-            f"The 'autocorrelation' argument must be a number in (-1, 1). "
-            f"Got {autocorrelation!r} instead."
-        )
-    rho = float(autocorrelation)
-    if not math.isfinite(rho) or not -1.0 < rho < 1.0:
-        raise SpecificationError(
-            f"The 'autocorrelation' argument must be a finite number in (-1, 1). "
-            f"Got {rho!r} instead."
-        )
+    rho = check_scalar(
+        autocorrelation,
+        "autocorrelation",
+        lower=-1.0,
+        upper=1.0,
+        lower_inclusive=False,
+        upper_inclusive=False,
+    )
     lags = np.arange(1, h)
     return float(h + 2.0 * np.sum((h - lags) * rho**lags))

@@ -6,6 +6,7 @@ returns checks both packages make).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Hashable, Iterable
 from typing import Any, Literal
@@ -28,8 +29,10 @@ __all__ = [
     "check_int",
     "check_option",
     "check_returns",
+    "check_scalar",
     "check_window",
     "format_labels",
+    "interval_text",
     "join_dates",
 ]
 
@@ -307,6 +310,70 @@ def check_int(value: Any, name: str, *, lower: int = 1, what: str = "") -> int:
             f"The '{name}' argument must be an integer >= {lower}{what}. Got {value!r} instead."
         )
     return int(value)
+
+
+def interval_text(
+    lower: float | None, upper: float | None, lower_inclusive: bool, upper_inclusive: bool
+) -> str:
+    """Return an interval as text: ``[0, inf)``, ``(0, 1)``; None is unbounded."""
+    left = "(-inf" if lower is None else ("[" if lower_inclusive else "(") + f"{lower:g}"
+    right = "inf)" if upper is None else f"{upper:g}" + ("]" if upper_inclusive else ")")
+    return f"{left}, {right}"
+
+
+def check_scalar(
+    value: Any,
+    name: str,
+    *,
+    lower: float | None = None,
+    upper: float | None = None,
+    lower_inclusive: bool = True,
+    upper_inclusive: bool = True,
+    expected: str | None = None,
+    hint: str = "",
+    error: type[Exception] = SpecificationError,
+) -> float:
+    """Return a scalar as a finite float inside the given interval: the one scalar check.
+
+    Every package's scalar arguments and parameters go through it (``optihedge``'s
+    arguments, the constraints' parameters and limits, the horizon's autocorrelation).
+
+    Parameters
+    ----------
+    value : Any
+        A real number (bool is refused; numpy scalars are taken).
+    name : str
+        The argument's name, for the message.
+    lower, upper : float, optional
+        The interval's ends; None is unbounded.
+    lower_inclusive, upper_inclusive : bool, default True
+        Whether the ends belong to it.
+    expected : str, optional
+        The message's first sentence, without its full stop; default ``The '<name>'
+        argument must be a finite number in <interval>``.
+    hint : str
+        What would fix it, appended to the message.
+    error : exception class, default SpecificationError
+        Raised (a subclass of ``SpecificationError`` where the caller has its own).
+
+    Raises
+    ------
+    SpecificationError
+        If ``value`` is not a real number, is NaN or infinite, or lies outside the
+        interval; the message names the argument, the value and the valid interval.
+    """
+    if expected is None:
+        interval = interval_text(lower, upper, lower_inclusive, upper_inclusive)
+        expected = f"The '{name}' argument must be a finite number in {interval}"
+    tail = f" {hint}" if hint else ""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise error(f"{expected}. Got {value!r} of type {type(value).__name__} instead.{tail}")
+    out = float(value)
+    below = lower is not None and (out < lower or (out == lower and not lower_inclusive))
+    above = upper is not None and (out > upper or (out == upper and not upper_inclusive))
+    if not math.isfinite(out) or below or above:
+        raise error(f"{expected}. Got {out!r} instead.{tail}")
+    return out
 
 
 def check_option(value: Any, name: str, options: tuple[Any, ...]) -> Any:

@@ -6,7 +6,6 @@ the argument, the offending value and what would fix it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,10 +17,12 @@ from factor_models.validation import (
     check_int,
     check_option,
     check_returns,
+    check_scalar,
     format_labels,
 )
+from factor_models.validation import interval_text as _interval_text
 from optihedge._typing import FloatArray
-from optihedge.errors import DataError, MissingLabelsError, SpecificationError
+from optihedge.errors import DataError, MissingLabelsError
 
 __all__ = [
     "align_labels",
@@ -35,44 +36,6 @@ __all__ = [
     "check_scalar",
     "format_labels",
 ]
-
-
-def _interval(lower: float | None, upper: float | None, lo_incl: bool, up_incl: bool) -> str:
-    left = "(-inf" if lower is None else ("[" if lo_incl else "(") + f"{lower:g}"
-    right = "inf)" if upper is None else f"{upper:g}" + ("]" if up_incl else ")")
-    return f"{left}, {right}"
-
-
-def check_scalar(
-    value: Any,
-    name: str,
-    *,
-    lower: float | None = None,
-    upper: float | None = None,
-    lower_inclusive: bool = True,
-    upper_inclusive: bool = True,
-) -> float:
-    """Return a scalar argument as a finite float inside the given interval.
-
-    Raises
-    ------
-    SpecificationError
-        If ``value`` is not a real number, is NaN or infinite, or lies outside the interval.
-    """
-    interval = _interval(lower, upper, lower_inclusive, upper_inclusive)
-    expected = f"The '{name}' argument must be a finite number in {interval}"
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise SpecificationError(
-            f"{expected}. Got {value!r} of type {type(value).__name__} instead."
-        )
-    out = float(value)
-    if not math.isfinite(out):
-        raise SpecificationError(f"{expected}. Got {out!r} instead.")
-    below = lower is not None and (out < lower or (out == lower and not lower_inclusive))
-    above = upper is not None and (out > upper or (out == upper and not upper_inclusive))
-    if below or above:
-        raise SpecificationError(f"{expected}. Got {out!r} instead.")
-    return out
 
 
 def as_float_array(
@@ -95,7 +58,7 @@ def as_float_array(
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise DataError(f"The '{name}' argument must be numeric. Got {value!r} instead.") from exc
-    interval = _interval(lower, upper, lower_inclusive, upper_inclusive)
+    interval = _interval_text(lower, upper, lower_inclusive, upper_inclusive)
     bad = ~np.isfinite(arr)
     if lower is not None:
         bad |= (arr < lower) if lower_inclusive else (arr <= lower)

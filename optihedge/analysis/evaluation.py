@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from constraints import hedged_returns
 from optihedge._validation import format_labels
 from optihedge.errors import MissingLabelsError, SpecificationError
 from optihedge.instruments import EventContract, Instrument, MarketState
+from optihedge.measures import pnl
 from optihedge.measures.sizing import kelly_fraction
 from optihedge.optimize.data import by_instrument, check_instruments, scenario_matrix
 from optihedge.portfolio import Portfolio
@@ -66,9 +66,11 @@ def scenario_pnl(
         raise MissingLabelsError(
             f"The scenarios lack holdings {format_labels(missing)} of the portfolio."
         )
-    book = scenarios.returns[book_weights.index].to_numpy(np.float64) @ book_weights.to_numpy()
+    book = pnl.book_pnl(
+        scenarios.returns[book_weights.index].to_numpy(np.float64), book_weights.to_numpy()
+    )
     market = MarketState() if market_state is None else market_state
-    after = hedged_returns(book, scenario_matrix(instruments, scenarios, market), x)
+    after = pnl.hedged_pnl(book, scenario_matrix(instruments, scenarios, market), x)
     out = pd.DataFrame({"before": book, "after": after}, index=scenarios.returns.index)
     out.attrs["horizon_days"] = scenarios.horizon
     return out

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from optihedge.errors import DataError
+from optihedge.measures.risk import tail_weights
 
 __all__ = [
     "check_tail",
@@ -40,8 +41,6 @@ __all__ = [
     "weighted_contributions",
     "weighted_moments",
 ]
-
-_CUM_TOL = 1e-12
 
 
 def check_tail(alpha: float, p: np.ndarray, what: str = "scenario") -> None:
@@ -59,34 +58,6 @@ def check_tail(alpha: float, p: np.ndarray, what: str = "scenario") -> None:
             f"{len(p)}: fewer than one, so the expected shortfall is one outcome's loss and "
             "its contributions are not estimated. Lower alpha or add scenarios."
         )
-
-
-def tail_weights(losses: np.ndarray, p: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
-    r"""Weights :math:`\omega_s` with ``ES = omega @ losses``, and the VaR.
-
-    Parameters
-    ----------
-    losses : ndarray of shape (n,)
-        Loss per scenario (positive = a loss).
-    p : ndarray of shape (n,)
-        Probabilities.
-    alpha : float
-    """
-    order = np.argsort(losses, kind="stable")
-    cum = np.cumsum(p[order])
-    k = min(int(np.searchsorted(cum, alpha - _CUM_TOL, side="left")), len(losses) - 1)
-    var = float(losses[order[k]])
-    weights = np.zeros(len(losses))
-    above = losses > var
-    weights[above] = p[above]
-    boundary = max(float(cum[k]) - alpha, 0.0)
-    tied = losses == var
-    # the tie group's tail mass: the boundary's share plus any tied scenarios beyond it
-    mass = boundary + float(p[order[k + 1 :]][losses[order[k + 1 :]] == var].sum())
-    tied_p = float(p[tied].sum())
-    if tied_p > 0:
-        weights[tied] = mass * p[tied] / tied_p
-    return weights / (1.0 - alpha), var
 
 
 def tail_summary(losses: np.ndarray, p: np.ndarray, alpha: float) -> dict[str, Any]:

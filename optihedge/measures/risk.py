@@ -33,6 +33,8 @@ __all__ = [
     "scale_to_horizon",
     "value_at_risk",
 ]
+# tail_weights and tail_rows are this module's too (the one tail rule), public through
+# optihedge.measures.contributions; optihedge.risk keeps the measures only
 
 _CUM_TOL = 1e-12
 
@@ -43,11 +45,16 @@ def _check_alpha(alpha: float) -> float:
     )
 
 
-def _sorted_losses(pnl: Any, probabilities: Any) -> tuple[FloatArray, FloatArray]:
+def _losses(pnl: Any, probabilities: Any) -> tuple[FloatArray, FloatArray]:
     sample = as_sample(pnl, "pnl")
     losses = -sample.to_numpy()
     n = losses.shape[0]
     p = np.full(n, 1.0 / n) if probabilities is None else check_probabilities(probabilities, n)
+    return np.asarray(losses, dtype=np.float64), p
+
+
+def _sorted_losses(pnl: Any, probabilities: Any) -> tuple[FloatArray, FloatArray]:
+    losses, p = _losses(pnl, probabilities)
     order = np.argsort(losses, kind="stable")
     return losses[order], p[order]
 
@@ -56,6 +63,135 @@ def _tail_index(cum: FloatArray, alpha: float) -> int:
     # first outcome whose cumulative probability reaches alpha (lower alpha-quantile)
     k = int(np.searchsorted(cum, alpha - _CUM_TOL, side="left"))
     return min(k, int(cum.shape[0]) - 1)
+
+
+def tail_rows(
+    losses: FloatArray,
+    p: FloatArray | None,
+    alpha: float,
+    *,
+    hint: float | None = None,
+) -> tuple[np.ndarray, FloatArray, float]:
+    r"""Expected-shortfall tail weights: the one home of the rule, in sparse form.
+
+    The weights :math:`\omega_s` of the Acerbi-Tasche estimator, ``ES = omega @ losses``:
+    with :math:`v` the VaR (the lower ``alpha``-quantile of the losses, the first
+    scenario in loss order whose cumulative probability reaches ``alpha``),
+
+    - a scenario with :math:`L_s > v` weighs :math:`p_s / (1-\alpha)`;
+    - a scenario with :math:`L_s < v` weighs 0;
+    - the scenarios tied at :math:`L_s = v` share the tail's remaining mass
+      :math:`(1-\alpha) - P(L > v)` in proportion to their probabilities.
+
+    So :math:`0 \le \omega_s \le p_s / (1-\alpha)` and :math:`\sum_s \omega_s = 1` (to
+    rounding). ``optihedge.risk.expected_shortfall``, the expected-shortfall
+    contributions (through :func:`tail_weights`) and the cutting planes read their
+    weights here. With equal probabilities and a ``hint`` the work is an O(n)
+    selection; the weights are the same rule's to rounding (1/m with m = (1-alpha) n
+    scenarios in the tail, a tie group sharing m less the number beyond it).
+
+    Parameters
+    ----------
+    losses : ndarray of shape (n,)
+        Loss per scenario (positive = a loss), in any unit.
+    p : ndarray of shape (n,) or None
+        Probabilities (summing to 1); None for equal probabilities ``1/n``, which needs
+        no sort (an O(n) selection).
+    alpha : float
+        Confidence level in (0, 1).
+    hint : float, optional
+        With equal probabilities, a loss level the tail probably lies above (e.g. the
+        last point's); only narrows the work, never the answer: too few scenarios above
+        it and all are used. With unequal probabilities a candidate tail (the largest
+        ``1.2 (1-alpha) n`` losses, doubled until it holds the tail) is sorted, not all.
+
+    Returns
+    -------
+    rows, weights, var : ndarray of int, ndarray of float, float
+        The scenarios with a non-zero weight (ascending, except that with equal
+        probabilities the ones beyond the VaR come before the tied ones), their weights,
+        and the VaR.
+    """
+    n = len(losses)
+    tail = 1.0 - alpha
+    if p is None:
+        m = tail * n  # scenarios in the tail, fractional
+        # the VaR is the k-th largest loss, k = floor(m) + 1 (the sort's lower quantile:
+        # the first scenario whose cumulative probability reaches alpha, same tolerance)
+        k = min(n, math.floor(m + _CUM_TOL * n) + 1)
+        cand = None if hint is None else np.flatnonzero(losses >= hint)
+        if cand is None or len(cand) < k:
+            cand = np.arange(n)  # the hint was too high: every scenario
+        sub = losses[cand]
+        # the k-th largest loss; every loss at or above it is among the candidates
+        var = float(np.partition(sub, len(sub) - k)[len(sub) - k])
+        above = cand[sub > var]
+        tied = cand[sub == var]
+        # the tied scenarios share what the tail has left: m - (number above)
+        share = max(m - len(above), 0.0) / len(tied)
+        if share == 0.0:  # the tail is filled by the scenarios beyond the VaR
+            return above, np.ones(len(above)) / m, var
+        rows = np.concatenate([above, tied])
+        w = np.concatenate([np.ones(len(above)), np.full(len(tied), share)]) / m
+        return rows, w, var
+    k = min(n, max(64, math.ceil(1.2 * tail * n) + 1))  # a candidate tail, grown if short
+    while k < n:
+        threshold = losses[np.argpartition(losses, n - k)[n - k]]
+        cand = np.flatnonzero(losses >= threshold)  # ties at the threshold included
+        mass = float(p[cand].sum())
+        # the candidates must hold the tail strictly, so that the VaR lies inside them
+        if mass > tail * (1.0 + 1e-9) + 1e-15:
+            # the tail of the whole distribution is the tail of the candidates, rescaled
+            wc, var = _sorted_tail(losses[cand], p[cand] / mass, 1.0 - tail / mass)
+            keep = np.flatnonzero(wc)
+            return cand[keep], wc[keep], var  # already the whole tail's weights p/(1-alpha)
+        k *= 2
+    weights, var = _sorted_tail(losses, p, alpha)
+    rows = np.flatnonzero(weights)
+    return rows, weights[rows], var
+
+
+def _sorted_tail(losses: FloatArray, p: FloatArray, alpha: float) -> tuple[FloatArray, float]:
+    """Weigh every scenario's tail share by one stable sort (see :func:`tail_rows`)."""
+    order = np.argsort(losses, kind="stable")
+    cum = np.cumsum(p[order])
+    k = _tail_index(cum, alpha)
+    var = float(losses[order[k]])
+    weights = np.zeros(len(losses))
+    above = losses > var
+    weights[above] = p[above]
+    boundary = max(float(cum[k]) - alpha, 0.0)
+    tied = losses == var
+    # the tie group's tail mass: the boundary's share plus any tied scenarios beyond it
+    mass = boundary + float(p[order[k + 1 :]][losses[order[k + 1 :]] == var].sum())
+    tied_p = float(p[tied].sum())
+    if tied_p > 0:
+        weights[tied] = mass * p[tied] / tied_p
+    return weights / (1.0 - alpha), var
+
+
+def tail_weights(losses: Any, p: Any, alpha: float) -> tuple[FloatArray, float]:
+    r"""Tail weights :math:`\omega_s` of every scenario (``ES = omega @ losses``) and the VaR.
+
+    The rule of :func:`tail_rows`, for every scenario, by one stable sort of them all
+    (no shortcut: this is the reference the shortcuts of :func:`tail_rows` agree with).
+
+    Parameters
+    ----------
+    losses : ndarray of shape (n,)
+        Loss per scenario (positive = a loss).
+    p : ndarray of shape (n,)
+        Probabilities, summing to 1.
+    alpha : float
+        Confidence level in (0, 1).
+
+    Returns
+    -------
+    weights, var : ndarray of shape (n,), float
+        ``0 <= weights[s] <= p[s] / (1 - alpha)``, summing to 1; the VaR.
+    """
+    as_array = np.asarray
+    return _sorted_tail(as_array(losses, dtype=np.float64), as_array(p, dtype=np.float64), alpha)
 
 
 def value_at_risk(pnl: Any, alpha: float = 0.95, probabilities: Any = None) -> float:
@@ -108,15 +244,11 @@ def expected_shortfall(pnl: Any, alpha: float = 0.95, probabilities: Any = None)
         The expected loss in the tail (positive = a loss); never below the VaR.
     """
     a = _check_alpha(alpha)
-    losses, p = _sorted_losses(pnl, probabilities)
-    cum = np.cumsum(p)
-    k = _tail_index(cum, a)
-    beyond = float(losses[k + 1 :] @ p[k + 1 :])
-    boundary_mass = max(float(cum[k]) - a, 0.0)
-    tail_mass = 1.0 - a
-    es = (beyond + losses[k] * boundary_mass) / tail_mass
+    losses, p = _losses(pnl, probabilities)
+    weights, var = tail_weights(losses, p, a)
+    es = float(weights @ losses)
     # rounding in the mass bookkeeping must never push ES below VaR
-    return float(max(es, losses[k]))
+    return max(es, var)
 
 
 def parametric_var(mean: float, std: float, alpha: float = 0.95) -> float:

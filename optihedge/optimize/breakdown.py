@@ -42,6 +42,7 @@ from optihedge.measures.contributions import (
     volatility_contributions,
     weighted_contributions,
 )
+from optihedge.measures.pnl import hedged_book, hedged_pnl
 
 __all__ = ["GROUPINGS", "MEASURES", "RiskInputs", "attribute"]
 
@@ -255,7 +256,7 @@ def _shortfall(
     sides = {"before": np.zeros_like(x), "after": x}
     # the tails over the totals first, then the parts on their rows only
     summaries = {
-        name: tail_summary(-(book_pnl + inputs.scenario_pnl @ position), p, inputs.alpha)
+        name: tail_summary(-hedged_pnl(book_pnl, inputs.scenario_pnl, position), p, inputs.alpha)
         for name, position in sides.items()
     }
     union = np.flatnonzero(sum(s["weights"] != 0 for s in summaries.values()))
@@ -303,7 +304,7 @@ def _scenario_parts(
     if by == "instrument":
         return [per_holding, (hedge, 1.0)], [*holdings, *inputs.exposures.columns]
     # by factor: the delta position's factor and specific parts, the rest is non-linear
-    z = inputs.book.to_numpy() + inputs.exposures.to_numpy() @ x
+    z = hedged_book(inputs.book.to_numpy(), inputs.exposures.to_numpy(), x)
     support = np.flatnonzero(z)
     assets = inputs.book.index[support]
     missing = assets.difference(frame.columns)
@@ -391,7 +392,7 @@ def _volatility_totals(inputs: RiskInputs, x: np.ndarray) -> dict[str, float]:
     """Return the result's own volatility before and after (as in ``result.risk``)."""
     w = inputs.book.to_numpy(dtype=np.float64)
     out = {}
-    for side, z in (("before", w), ("after", w + inputs.exposures.to_numpy() @ x)):
+    for side, z in (("before", w), ("after", hedged_book(w, inputs.exposures.to_numpy(), x))):
         out[side] = float(np.sqrt(max(inputs.risk.variance_in_asset_order(z), 0.0)))
     return out
 

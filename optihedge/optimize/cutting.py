@@ -52,7 +52,7 @@ import numpy as np
 
 from constraints import HedgeContext, HedgeData, RebuildRequired
 from optihedge.errors import UnboundedError
-from optihedge.measures.contributions import tail_weights
+from optihedge.measures.risk import tail_rows
 
 __all__ = ["CERTIFICATE_SETTINGS", "FALLBACK_OPTION", "CuttingPlanes", "tail_cut"]
 
@@ -107,7 +107,7 @@ def tail_cut(
     losses = _times(pnl, x)  # the pass over the scenarios; then in place: -(book + pnl @ x)
     losses += book
     np.negative(losses, out=losses)
-    rows, w, var = _tail(losses, p, alpha, equal, hint)
+    rows, w, var = tail_rows(losses, None if equal else p, alpha, hint=hint)
     g = -(w @ pnl[rows])
     a = -float(w @ book[rows])
     es = float(w @ losses[rows])
@@ -130,46 +130,6 @@ def _times(pnl: np.ndarray, x: np.ndarray) -> np.ndarray:
         block = pnl[start : start + _BLOCK]
         out[start : start + len(block)] = block.astype(np.float64) @ x
     return out
-
-
-def _tail(
-    losses: np.ndarray, p: np.ndarray, alpha: float, equal: bool, hint: float | None = None
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Scenarios of the tail, their weights ``omega`` (ES = omega @ losses[rows]), the VaR."""
-    n = len(losses)
-    tail = 1.0 - alpha
-    if equal:
-        m = tail * n  # scenarios in the tail, fractional
-        k = min(n, math.ceil(m - 1e-9))
-        cand = None if hint is None else np.flatnonzero(losses >= hint)
-        if cand is None or len(cand) < k:
-            cand = np.arange(n)  # the hint was too high: every scenario
-        sub = losses[cand]
-        # the k-th largest loss; every loss at or above it is among the candidates
-        var = float(np.partition(sub, len(sub) - k)[len(sub) - k])
-        above = cand[sub > var]
-        tied = cand[sub == var]
-        # the tied scenarios share what the tail has left: m - (number above)
-        share = (m - len(above)) / len(tied)
-        rows = np.concatenate([above, tied])
-        w = np.concatenate([np.ones(len(above)), np.full(len(tied), share)]) / m
-        return rows, w, var
-    k = min(n, max(64, math.ceil(1.2 * tail * n) + 1))
-    while True:
-        if k >= n:
-            w_all, var = tail_weights(losses, p, alpha)
-            rows = np.flatnonzero(w_all)
-            return rows, w_all[rows], var
-        threshold = losses[np.argpartition(losses, n - k)[n - k]]
-        cand = np.flatnonzero(losses >= threshold)  # ties at the threshold included
-        mass = float(p[cand].sum())
-        # the candidates must hold the tail strictly, so that the VaR lies inside them
-        if mass > tail * (1.0 + 1e-9) + 1e-15:
-            # the tail of the whole distribution is the tail of the candidates, rescaled
-            wc, var = tail_weights(losses[cand], p[cand] / mass, 1.0 - tail / mass)
-            keep = np.flatnonzero(wc)
-            return cand[keep], wc[keep], var  # already the whole tail's weights p/(1-alpha)
-        k *= 2
 
 
 class CuttingPlanes:

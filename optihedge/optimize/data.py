@@ -21,6 +21,7 @@ from factor_models import RiskModel, RiskModelSet
 from optihedge._validation import format_labels
 from optihedge.errors import DataError, DataWarning, MissingLabelsError, SpecificationError
 from optihedge.instruments import Instrument, MarketState
+from optihedge.measures.pnl import book_pnl
 from optihedge.optimize.inputs import HedgeInputs
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
@@ -260,8 +261,9 @@ def build_data(
                 f"The scenarios lack holdings {format_labels(missing)} of the portfolio."
             )
         scenario_fields = {
-            "scenario_book": scenarios.returns[weights.index].to_numpy(dtype=np.float64)
-            @ weights.to_numpy(),
+            "scenario_book": book_pnl(
+                scenarios.returns[weights.index].to_numpy(dtype=np.float64), weights.to_numpy()
+            ),
             "scenario_pnl": scenario_matrix(
                 instruments, scenarios, inputs.market_state, np.dtype(precision)
             ),

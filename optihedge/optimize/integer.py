@@ -34,6 +34,7 @@ import numpy as np
 
 from constraints import IntegerPart
 from optihedge.errors import InfeasibleError, SpecificationError
+from optihedge.measures.pnl import units
 from optihedge.optimize.solve import OK
 
 __all__ = [
@@ -104,7 +105,7 @@ def _fix(parts: Sequence[IntegerPart], counts: Sequence[np.ndarray], cv: np.ndar
 
 def counts_of(x: np.ndarray, parts: Sequence[IntegerPart], cv: np.ndarray) -> list[np.ndarray]:
     """Contract counts (not rounded) of positions ``x``, part by part."""
-    return [np.asarray(x[p.index], dtype=np.float64) / _units(p, cv) for p in parts]
+    return [units(np.asarray(x[p.index], dtype=np.float64), _units(p, cv)) for p in parts]
 
 
 def _roundings(

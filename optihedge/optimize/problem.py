@@ -34,6 +34,7 @@ from optihedge.errors import (
     UnboundedError,
 )
 from optihedge.instruments import Instrument, MarketState
+from optihedge.measures import pnl
 from optihedge.measures.risk import expected_shortfall, value_at_risk
 from optihedge.optimize import integer
 from optihedge.optimize.bounds import instrument_bounds
@@ -742,27 +743,28 @@ class HedgeProblem:
                 data.current.to_numpy(),
             )
         _, book, exposures, c, c0, carry_long, carry_short, premium, current = self._record_arrays
-        z = book + exposures @ x
+        z = pnl.hedged_book(book, exposures, x)
         names, _, numbers, binds, sided = self._priced(stats, self._limit_rows())
-        carry = carry_long * x + carry_short * np.maximum(-x, 0.0)
+        carry = pnl.annual_carry(x, carry_long, carry_short) * capital
         record: dict[str, Any] = {
             "x": x,
             "status": status,
             "objective": float(self._answered.value) / data.objective_scale,
             "volatility": float(np.sqrt(max(data.risk.variance_in_asset_order(z), 0.0))),
             "beta": float(c @ x + c0),
-            "premium": float(premium @ x) * capital,
-            "annual_carry": float(carry.sum()) * capital,
-            "turnover": float(np.abs(x - current).sum()),
+            "premium": float((pnl.premium_paid(x, premium) * capital).sum()),
+            "annual_carry": float(carry.sum()),
+            "turnover": pnl.turnover(x, current),
             "binding": ", ".join(n for n, b in zip(names, binds, strict=True) if b),
         }
         if data.scenario_book is not None and data.scenario_probabilities is not None:
             report = self._objective.report() if self._objective.report is not None else {}
             alpha = float(report.get("scenario_alpha", 0.95))
-            pnl = data.hedged_scenario_returns(x)
+            assert data.scenario_pnl is not None
+            hedged = pnl.hedged_pnl(data.scenario_book, data.scenario_pnl, x)
             p = data.scenario_probabilities
-            record["scenario_var"] = value_at_risk(pnl, alpha, p)
-            record["scenario_es"] = expected_shortfall(pnl, alpha, p)
+            record["scenario_var"] = value_at_risk(hedged, alpha, p)
+            record["scenario_es"] = expected_shortfall(hedged, alpha, p)
             if "shortfall_method" in report:
                 record["shortfall_method"] = report["shortfall_method"]
         for name, price in zip(names, numbers[:, 3], strict=True):

@@ -28,6 +28,7 @@ from constraints import HedgeData, covariance_with
 from optihedge._validation import check_scalar
 from optihedge.calendar import Frequency
 from optihedge.errors import SpecificationError
+from optihedge.measures import pnl
 from optihedge.measures.risk import expected_shortfall, parametric_es, parametric_var, value_at_risk
 from optihedge.optimize.breakdown import RiskInputs, attribute
 
@@ -383,7 +384,7 @@ def _normal_risk(vol: float, mean: float | None) -> dict[str, float]:
 def _risk_table(data: HedgeData, x: np.ndarray) -> pd.DataFrame:
     c, c0 = data.beta_coefficients(data.market)
     w = data.book.to_numpy()
-    z = {"before": w, "after": w + data.exposures.to_numpy() @ x}
+    z = {"before": w, "after": pnl.hedged_book(w, data.exposures.to_numpy(), x)}
     beta = {"before": c0, "after": float(c @ x + c0)}
     mu = None
     if data.expected_returns is not None and data.assets.isin(data.expected_returns.index).all():
@@ -410,18 +411,18 @@ def _scenario_risk(
 ) -> None:
     """Add scenario VaR, ES and tail size, before and after, to the risk table."""
     for row in ("before", "after"):
-        pnl = scenarios[row].to_numpy()
-        var = value_at_risk(pnl, alpha, p)
+        returns = scenarios[row].to_numpy()
+        var = value_at_risk(returns, alpha, p)
         risk.loc[row, "scenario_var"] = var
-        risk.loc[row, "scenario_es"] = expected_shortfall(pnl, alpha, p)
-        risk.loc[row, "tail_scenarios"] = float(np.count_nonzero(-pnl > var))
+        risk.loc[row, "scenario_es"] = expected_shortfall(returns, alpha, p)
+        risk.loc[row, "tail_scenarios"] = float(np.count_nonzero(-returns > var))
     risk.attrs["scenario_alpha"] = alpha
     risk.attrs["n_scenarios"] = len(scenarios)
 
 
 def _exposure_tables(data: HedgeData, x: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     w = data.book.to_numpy()
-    after = w + data.exposures.to_numpy() @ x
+    after = pnl.hedged_book(w, data.exposures.to_numpy(), x)
     columns = ["before", "after"]
     assets = pd.DataFrame(np.column_stack([w, after]), index=data.assets, columns=columns)
     b = data.risk.loadings.to_numpy()
@@ -492,12 +493,9 @@ def make_result(
     """
     x = np.where(np.abs(x) < POSITION_TOLERANCE, 0.0, x) + 0.0  # no -0.0 either
     labels = data.instruments
-    attrs = data.attributes
     notional = x * capital
-    units = notional / (attrs["contract_value"].to_numpy() * capital)
-    carry = (
-        attrs["carry_long"].to_numpy() * x + attrs["carry_short"].to_numpy() * np.maximum(-x, 0.0)
-    ) * capital
+    units = pnl.units(x, data.attribute("contract_value"))
+    carry = pnl.annual_carry(x, data.attribute("carry_long"), data.attribute("carry_short"))
     allocation = pd.DataFrame(
         np.column_stack(
             [
@@ -505,10 +503,10 @@ def make_result(
                 notional,
                 units,
                 np.round(units) + 0.0,
-                attrs["premium"].to_numpy() * notional,
+                pnl.premium_paid(x, data.attribute("premium")) * capital,
                 data.attribute("annual_premium") * notional,
                 data.exposures.to_numpy().sum(axis=0) * notional,
-                carry,
+                carry * capital,
             ]
         ),
         index=labels,
@@ -526,8 +524,10 @@ def make_result(
     risk = _risk_table(data, x)
     scenarios = None
     if data.scenario_book is not None and data.scenario_probabilities is not None:
+        assert data.scenario_pnl is not None
+        after = pnl.hedged_pnl(data.scenario_book, data.scenario_pnl, x)
         scenarios = pd.DataFrame(
-            {"before": data.scenario_book, "after": data.hedged_scenario_returns(x)},
+            {"before": data.scenario_book, "after": after},
             index=data.scenario_index,
         )
         alpha = 0.95 if scenario_alpha is None else scenario_alpha

@@ -46,6 +46,7 @@ import numpy as np
 from constraints import HedgeContext, HedgeData, ParameterSpec, RebuildRequired
 from optihedge.errors import DataError, SpecificationError
 from optihedge.measures.contributions import check_tail
+from optihedge.measures.pnl import hedged_pnl
 from optihedge.measures.risk import expected_shortfall
 from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, FALLBACK_OPTION, CuttingPlanes
 from optihedge.optimize.objectives import SWEEP_OPTION, CompiledObjective, Objective
@@ -358,7 +359,7 @@ class _ActiveSet:
         else:
             x0, *_ = np.linalg.lstsq(pnl, -book, rcond=None)
         self.warm = None
-        losses = -(book + pnl @ x0)
+        losses = -hedged_pnl(book, pnl, x0)
         losses[needed] = np.inf  # kept first
         return np.sort(np.argpartition(losses, -self.slots)[-self.slots :])
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from optihedge.errors import InfeasibleError, SolverFailedError, UnboundedError
+from optihedge.measures import pnl
 from optihedge.optimize.problem import HedgeProblem
 
 __all__ = ["Task", "solve_chunk", "solve_task", "watch_parent"]
@@ -125,9 +126,7 @@ def solve_chunk(
     n = len(labels)
     x = np.concatenate(positions) if positions else np.zeros(0)
     capital = float(problem.portfolio.capital or 1.0)
-    contract = np.tile(problem.data.attribute("contract_value"), len(positions))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        units = np.where(np.isfinite(contract) & (contract > 0), x / contract, np.nan)
+    units = pnl.units(x, np.tile(problem.data.attribute("contract_value"), len(positions)))
     table = pd.DataFrame(
         {
             "point": np.repeat(np.asarray(solved, dtype=np.int64), n),
