@@ -26,6 +26,7 @@ from factor_models.errors import DataError, SpecificationError
 __all__ = [
     "TRADING_DAYS",
     "Frequency",
+    "annualisation",
     "check_same_frequency",
     "infer_frequency",
     "resolve_frequency",
@@ -207,3 +208,24 @@ def check_same_frequency(
             f"inputs of one frequency (e.g. fit the risk model on {first} returns), or "
             "state it with frequency=... where the data's dates mislead."
         )
+
+
+def annualisation(periods_per_year: Any, data: Any, name: str = "periods_per_year") -> Any:
+    """Return the periods a year to annualise ``data`` by.
+
+    A number is returned as given (the caller checks it); a :class:`Frequency` or its
+    name gives its periods a year; None reads the frequency from ``data``'s dates
+    (:func:`infer_frequency`: 252 for daily or undated data, 52 weekly, 12 monthly).
+
+    Raises
+    ------
+    SpecificationError
+        A name that is not a frequency's.
+    DataError
+        Dates whose spacing is not daily, weekly or monthly.
+    """
+    if periods_per_year is None:
+        return infer_frequency(data, "returns").periods_per_year
+    if isinstance(periods_per_year, Frequency | str):
+        return Frequency.parse(periods_per_year, name).periods_per_year
+    return periods_per_year

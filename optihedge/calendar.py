@@ -36,6 +36,7 @@ import pandas as pd
 from factor_models.frequency import (
     TRADING_DAYS,
     Frequency,
+    annualisation,
     infer_frequency,
     resolve_frequency,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "TRADING_DAYS",
     "Frequency",
     "TradingCalendar",
+    "annualisation",
     "infer_frequency",
     "resolve_frequency",
 ]
