@@ -97,7 +97,7 @@ class HedgeProblem:
     constraints : sequence of Constraint, default ()
         Never changed by the problem; the same objects may serve other problems.
     risk_model : RiskModel or RiskModelSet, optional
-        Per-day (or per-``horizon``) model, scaled to ``horizon`` days. Without one, the
+        Per-period (or per-``horizon``) model, scaled to ``horizon`` periods. Without one, the
         covariance of the scenarios is used.
     scenarios : Scenarios, optional
         Needed by ``ExpectedShortfall``; also give scenario VaR and ES in the result.
