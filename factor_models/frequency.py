@@ -225,7 +225,12 @@ def annualisation(periods_per_year: Any, data: Any, name: str = "periods_per_yea
         Dates whose spacing is not daily, weekly or monthly.
     """
     if periods_per_year is None:
-        return infer_frequency(data, "returns").periods_per_year
+        try:
+            return infer_frequency(data, "returns").periods_per_year
+        except DataError as exc:
+            raise DataError(
+                f"{exc} Here: pass {name}= (a number, or 'daily', 'weekly', 'monthly')."
+            ) from None
     if isinstance(periods_per_year, Frequency | str):
         return Frequency.parse(periods_per_year, name).periods_per_year
     return periods_per_year

@@ -361,6 +361,16 @@ class TestAnnualisation:
         )
         assert oh.pricing.volatility_proxy(r, ratio=1.0) == pytest.approx(by_hand, rel=1e-14)
 
+    def test_quarterly_dates_need_a_stated_annualisation(self) -> None:
+        r = pd.Series(
+            [0.01, -0.02, 0.03, 0.01], index=pd.date_range("2020-01-01", periods=4, freq="QE")
+        )
+        with pytest.raises(
+            DataError, match=r"9\d calendar days apart.*pass periods_per_year= \(a number"
+        ):
+            oh.pricing.ewma_volatility(r)
+        assert oh.pricing.ewma_volatility(r, periods_per_year=4) > 0
+
     def test_ewma_bad_frequency_named(self) -> None:
         with pytest.raises(SpecificationError, match=r"'periods_per_year'.*'fortnightly'"):
             oh.pricing.ewma_volatility([0.01, 0.02, -0.01], periods_per_year="fortnightly")
