@@ -34,6 +34,7 @@ from factor_models.errors import (
     InsufficientDataError,
     SpecificationError,
 )
+from factor_models.frequency import Frequency, resolve_frequency
 from factor_models.regression import MissingPolicy, _check_design
 from factor_models.risk_model import RiskModel, RiskModelSet
 from factor_models.validation import (
@@ -169,6 +170,9 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         ``"drop"``: the dates on which any asset or factor return is missing are left
         out (one set of dates for every asset: the covariances need common dates), and
         the windows count the dates kept.
+    frequency : Frequency or {"daily", "weekly", "monthly"}, optional
+        Sampling of the returns: what one period of the risk models is (their
+        ``frequency``). None: read from the dates of ``X`` (daily when they are not dates).
     validate_returns : bool, default True
         Refuse data of an implausible scale for simple returns (a move at or below -100%,
         or above +100% in a column that looks like percent or prices), warn of a rise
@@ -198,6 +202,7 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         "align": "no_validation",  # checked in fit, with MultiWindowRegression's message
         "validate_returns": ["boolean"],
         "missing": "no_validation",  # checked in fit, with the project's message
+        "frequency": "no_validation",  # checked in fit: Frequency.parse
     }
 
     def __init__(
@@ -209,6 +214,7 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         align: AlignPolicy = "exact",
         validate_returns: bool = True,
         missing: MissingPolicy = "raise",
+        frequency: Frequency | str | None = None,
     ) -> None:
         self.covariance_estimator = covariance_estimator
         self.windows = windows
@@ -216,6 +222,7 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         self.align = align
         self.validate_returns = validate_returns
         self.missing = missing
+        self.frequency = frequency
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -255,6 +262,7 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
         assets = _labels(X, x.shape[1], "x")
         factors = _labels(y, f.shape[1], "f")
         dates = _dates(X) if _dates(X) is not None else _dates(y)
+        frequency = resolve_frequency(self.frequency, dates, "X")
         estimator = (
             EmpiricalCovariance()
             if self.covariance_estimator is None
@@ -286,6 +294,7 @@ class FactorModel(BaseEstimator):  # type: ignore[misc]
                 specific_var=pd.Series(spec, index=assets),
                 window=window,
                 asof=dates[-1] if dates is not None else None,
+                frequency=frequency,
             )
             alphas[window] = pd.Series(coef[0], index=assets, name="alpha")
         first = next(iter(models))
@@ -316,6 +325,8 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
     missing : {"raise", "drop"}, default "raise"
         As in :class:`FactorModel`: ``"drop"`` leaves out the dates on which any asset
         return is missing.
+    frequency : Frequency or {"daily", "weekly", "monthly"}, optional
+        As in :class:`FactorModel` (None: read from the dates of ``X``).
 
     Attributes
     ----------
@@ -342,6 +353,7 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
         "specific_variance_floor": [Interval(Real, 0.0, None, closed="left")],
         "validate_returns": ["boolean"],
         "missing": "no_validation",  # checked in fit, with the project's message
+        "frequency": "no_validation",  # checked in fit: Frequency.parse
     }
 
     def __init__(
@@ -352,12 +364,14 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
         specific_variance_floor: float = 0.0,
         validate_returns: bool = True,
         missing: MissingPolicy = "raise",
+        frequency: Frequency | str | None = None,
     ) -> None:
         self.n_components = n_components
         self.windows = windows
         self.specific_variance_floor = specific_variance_floor
         self.validate_returns = validate_returns
         self.missing = missing
+        self.frequency = frequency
 
     @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[untyped-decorator]
     def fit(self, X: Any, y: Any = None) -> StatisticalFactorModel:
@@ -368,6 +382,7 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
         x = validate_data(self, X, ensure_min_samples=2)
         assets = _labels(X, x.shape[1], "x")
         dates = _dates(X)
+        frequency = resolve_frequency(self.frequency, dates, "X")
         models: dict[int, RiskModel] = {}
         first_scores: pd.DataFrame | None = None
         first_ratio: pd.Series | None = None
@@ -398,6 +413,7 @@ class StatisticalFactorModel(BaseEstimator):  # type: ignore[misc]
                 specific_var=pd.Series(spec, index=assets),
                 window=window,
                 asof=dates[-1] if dates is not None else None,
+                frequency=frequency,
             )
             if first_scores is None:
                 idx = dates[-window:] if dates is not None else None

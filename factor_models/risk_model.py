@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from factor_models.errors import EstimationDataError, EstimationLabelsError
+from factor_models.frequency import Frequency
 from factor_models.horizon import horizon_variance_factor
 from factor_models.validation import format_labels
 
@@ -55,6 +56,9 @@ class RiskModel:
         Last date of the estimation window.
     horizon : int, default 1
         Periods the variances are stated over (1 = per observation of the data).
+    frequency : Frequency or str, default Frequency.DAILY
+        Sampling of the data the model was fitted on: what one period is (a weekly
+        model's ``horizon`` of 13 is 13 weeks). Estimators read it from the data's dates.
 
     Raises
     ------
@@ -69,9 +73,11 @@ class RiskModel:
     window: int | None = None
     asof: pd.Timestamp | None = None
     horizon: int = 1
+    frequency: Frequency = Frequency.DAILY
     _sqrt: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "frequency", Frequency.parse(self.frequency))
         b, f, d = self.loadings, self.factor_cov, self.specific_var
         if not isinstance(b, pd.DataFrame) or not isinstance(f, pd.DataFrame):
             raise EstimationDataError(
@@ -123,6 +129,7 @@ class RiskModel:
         repair: Literal["refuse", "clip"] = "refuse",
         window: int | None = None,
         asof: pd.Timestamp | None = None,
+        frequency: Frequency | str = Frequency.DAILY,
     ) -> RiskModel:
         """Build a risk model from a full covariance matrix the user brings.
 
@@ -136,6 +143,8 @@ class RiskModel:
         covariance : DataFrame of shape (n_assets, n_assets)
             Labelled identically on both axes; symmetric.
         repair : {"refuse", "clip"}, default "refuse"
+        frequency : Frequency or str, default Frequency.DAILY
+            Sampling of the returns the covariance is of (per period of it).
         """
         if not isinstance(covariance, pd.DataFrame) or not covariance.index.equals(
             covariance.columns
@@ -166,6 +175,7 @@ class RiskModel:
                 specific_var=pd.Series(0.0, index=labels),
                 window=window,
                 asof=asof,
+                frequency=Frequency.parse(frequency),
             )
         except EstimationDataError as exc:
             exc.add_note("raised while building RiskModel.from_covariance(covariance)")
@@ -287,10 +297,14 @@ class RiskModel:
             window=self.window,
             asof=self.asof,
             horizon=self.horizon,
+            frequency=self.frequency,
         )
 
     def to_horizon(self, days: int, autocorrelation: float = 0.0) -> RiskModel:
-        """Scale the variances to ``days`` periods (see :mod:`factor_models.horizon`)."""
+        """Scale the variances to ``days`` periods of the model's frequency.
+
+        See :mod:`factor_models.horizon`; on a weekly model ``days`` counts weeks.
+        """
         k = horizon_variance_factor(days, autocorrelation)
         return RiskModel(
             loadings=self.loadings,
@@ -299,6 +313,7 @@ class RiskModel:
             window=self.window,
             asof=self.asof,
             horizon=self.horizon * int(days),
+            frequency=self.frequency,
         )
 
 

@@ -15,13 +15,17 @@ One home for every conversion between dates, trading days, periods and years:
   takes the holidays from a series' own dates (e.g. the NYSE days of the shipped S&P 500
   data).
 
-Bottom layer: imports only the errors and :mod:`optihedge._validation`.
+``TRADING_DAYS``, ``Frequency`` and ``infer_frequency`` are defined in
+:mod:`factor_models.frequency` (a risk model carries its data's frequency, and the
+estimation layer never imports optihedge) and re-exported here: one definition.
+
+Bottom layer: imports only the errors, :mod:`optihedge._validation` and
+:mod:`factor_models.frequency`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,151 +33,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from factor_models.frequency import (
+    TRADING_DAYS,
+    Frequency,
+    annualisation,
+    infer_frequency,
+    resolve_frequency,
+)
 from optihedge._validation import check_int
-from optihedge.errors import DataError, SpecificationError
+from optihedge.errors import SpecificationError
 
 __all__ = [
     "DEFAULT_CALENDAR",
     "TRADING_DAYS",
     "Frequency",
     "TradingCalendar",
+    "annualisation",
     "infer_frequency",
+    "resolve_frequency",
 ]
-
-#: Trading days a year.
-TRADING_DAYS = 252
-
-
-class Frequency(enum.Enum):
-    """Sampling frequency of a return series.
-
-    Each member's value is ``(name, periods a year, trading days a period, unit)``.
-    """
-
-    DAILY = ("daily", TRADING_DAYS, 1, "trading day")
-    WEEKLY = ("weekly", 52, 5, "week")
-    MONTHLY = ("monthly", 12, 21, "month")
-
-    @property
-    def periods_per_year(self) -> int:
-        """Periods a year: 252, 52 or 12 (what annualisation multiplies by)."""
-        return int(self.value[1])
-
-    @property
-    def trading_days_per_period(self) -> int:
-        """Trading days in one period: 1, 5 or 21 (what an option decays by)."""
-        return int(self.value[2])
-
-    @property
-    def unit(self) -> str:
-        """Singular name of one period: ``"trading day"``, ``"week"``, ``"month"``."""
-        return str(self.value[3])
-
-    def label(self, periods: float) -> str:
-        """``"21 trading days"``, ``"1 week"``, ``"13 weeks"``: a horizon in its unit."""
-        n = f"{periods:g}"
-        return f"{n} {self.unit}" + ("" if periods == 1 else "s")
-
-    def adjective(self, periods: float) -> str:
-        """``"21-day"``, ``"4-week"``, ``"3-month"``: a horizon before a noun."""
-        unit = "day" if self is Frequency.DAILY else self.unit
-        return f"{periods:g}-{unit}"
-
-    def years(self, periods: float) -> float:
-        """``periods`` of this frequency in years (``periods / periods_per_year``)."""
-        return float(periods) / self.periods_per_year
-
-    def trading_days(self, periods: float) -> float:
-        """``periods`` of this frequency in trading days."""
-        return float(periods) * self.trading_days_per_period
-
-    @classmethod
-    def parse(cls, value: Any, name: str = "frequency") -> Frequency:
-        """Return a :class:`Frequency` from itself or its name (``"weekly"``, ``"W"``...).
-
-        Raises
-        ------
-        SpecificationError
-            For any other value; the message lists the accepted names.
-        """
-        if isinstance(value, Frequency):
-            return value
-        aliases = {
-            "daily": cls.DAILY,
-            "d": cls.DAILY,
-            "b": cls.DAILY,
-            "weekly": cls.WEEKLY,
-            "w": cls.WEEKLY,
-            "monthly": cls.MONTHLY,
-            "m": cls.MONTHLY,
-            "me": cls.MONTHLY,
-            "bm": cls.MONTHLY,
-            "bme": cls.MONTHLY,
-        }
-        if isinstance(value, str) and value.strip().lower() in aliases:
-            return aliases[value.strip().lower()]
-        raise SpecificationError(
-            f"The '{name}' argument must be 'daily', 'weekly', 'monthly' or a Frequency. "
-            f"Got {value!r}."
-        )
-
-
-#: Median spacing of consecutive dates (calendar days) read as each frequency.
-_SPACING = (
-    (1.0, 4.5, Frequency.DAILY),
-    (5.0, 10.0, Frequency.WEEKLY),
-    (25.0, 35.0, Frequency.MONTHLY),
-)
-
-
-def infer_frequency(
-    index: Any, name: str = "index", *, default: Frequency | None = Frequency.DAILY
-) -> Frequency:
-    """Frequency of a dated index, from the median calendar-day spacing of its dates.
-
-    A median spacing of 1 to 4.5 calendar days is daily (weekends and holidays included),
-    5 to 10 weekly, 25 to 35 monthly.
-
-    Parameters
-    ----------
-    index : DatetimeIndex (or Series / DataFrame, whose index is read)
-        The dates of the observations.
-    name : str
-        Name of the argument, for messages.
-    default : Frequency or None, default DAILY
-        Returned for an index that is not dated or has fewer than three dates (nothing
-        to infer from). None: refuse such an index.
-
-    Raises
-    ------
-    DataError
-        A dated index whose spacing is none of the three (e.g. quarterly data, or dates
-        out of order), or an undated index with ``default=None``.
-    """
-    if isinstance(index, pd.Series | pd.DataFrame):
-        index = index.index
-    if not isinstance(index, pd.DatetimeIndex) or len(index) < 3:
-        if default is not None:
-            return default
-        raise DataError(
-            f"The frequency of '{name}' cannot be inferred: it needs a DatetimeIndex of at "
-            f"least three dates (got {type(index).__name__} of length {len(index)}). Pass "
-            "frequency='daily', 'weekly' or 'monthly'."
-        )
-    steps = np.diff(index.to_numpy().astype("datetime64[s]").astype(np.int64)) / 86_400.0
-    if (steps <= 0).any():
-        raise DataError(
-            f"The dates of '{name}' are not strictly increasing; sort them "
-            "(e.g. df.sort_index()) before inferring their frequency."
-        )
-    median = float(np.median(steps))
-    for low, high, freq in _SPACING:
-        if low <= median <= high:
-            return freq
-    raise DataError(
-        f"The dates of '{name}' are {median:g} calendar days apart (median): not daily, "
-        "weekly or monthly. Resample the data to one of these, or pass frequency= explicitly."
-    )
 
 
 def _day(value: Any, name: str) -> np.datetime64:

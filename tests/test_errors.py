@@ -168,7 +168,9 @@ class TestScenarioConstructors:
             Scenarios.historical(daily, horizon=21)
 
     def test_monte_carlo_needs_daily_model(self) -> None:
-        with pytest.raises(SpecificationError, match="per-day risk model"):
+        with pytest.raises(
+            SpecificationError, match=r"per-period risk model \(horizon 1\).*stated over 21 periods"
+        ):
             Scenarios.monte_carlo(model().to_horizon(21), 10)
 
     def test_probabilities_must_match_labels(self) -> None:

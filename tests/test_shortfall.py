@@ -249,7 +249,10 @@ class TestErrors:
 
     def test_horizon_mismatch_and_missing_scenarios(self) -> None:
         s, pf = normal_book(100, 0.8, seed=1)
-        with pytest.raises(SpecificationError, match="scenarios span 1 trading days"):
+        with pytest.raises(
+            SpecificationError,
+            match="scenarios span 1 trading day but the problem.s horizon is 21 trading days",
+        ):
             es_problem(s, pf, FUT, horizon=21)
         model = oh.RiskModel.from_covariance(s.covariance())
         with pytest.raises(

@@ -52,7 +52,9 @@ def scenario_pnl(
     -------
     DataFrame of shape (n_scenarios, 2), indexed by scenario
         ``before`` (the book) and ``after`` (book plus hedge), simple returns over the
-        scenarios' horizon as fractions of the book's value; ``attrs["horizon_days"]``.
+        scenarios' horizon as fractions of the book's value; ``attrs["horizon_days"]``
+        (trading days), ``attrs["horizon"]`` (in words: ``"13 weeks"``) and
+        ``attrs["frequency"]``.
     """
     _check_type(portfolio, Portfolio, "portfolio", "build it with Portfolio.from_holdings")
     _check_type(scenarios, Scenarios, "scenarios", "build them with Scenarios.from_returns")
@@ -72,7 +74,9 @@ def scenario_pnl(
     market = MarketState() if market_state is None else market_state
     after = pnl.hedged_pnl(book, scenario_matrix(instruments, scenarios, market), x)
     out = pd.DataFrame({"before": book, "after": after}, index=scenarios.returns.index)
-    out.attrs["horizon_days"] = scenarios.horizon
+    out.attrs["horizon_days"] = scenarios.horizon_days
+    out.attrs["horizon"] = scenarios.horizon_label
+    out.attrs["frequency"] = str(scenarios.frequency)
     return out
 
 

@@ -103,7 +103,7 @@ def pnl_distribution(result: Any, *, alpha: float | None = None, bins: int = 80)
             fontsize=8,
             ha="right",
         )
-    ax.set_xlabel(f"return over {result.horizon} trading days (fraction of capital)")
+    ax.set_xlabel(f"return over {result.horizon_label} (fraction of capital)")
     ax.set_ylabel("probability" if p is not None else "scenarios")
     ax.set_title(f"Horizon P&L, {len(before)} scenarios; dashed VaR, dotted ES at {a:g}")
     ax.legend(loc="upper left")
@@ -138,7 +138,7 @@ def _normal_distribution(result: Any, alpha: float) -> Figure:
             fontsize=8,
             ha="right",
         )
-    ax.set_xlabel(f"return over {result.horizon} trading days (fraction of capital)")
+    ax.set_xlabel(f"return over {result.horizon_label} (fraction of capital)")
     ax.set_ylabel("density")
     ax.set_title(
         f"Horizon P&L, normal with the risk model's volatility; dashed VaR, dotted ES at {a:g}"

@@ -168,7 +168,7 @@ def _inputs_table(result: Any, extra: Mapping[str, str] | None) -> pd.DataFrame:
     ri = result.risk_inputs
     rows: dict[str, str] = {
         "capital": result.money(result.capital),
-        "horizon": f"{result.horizon} trading days",
+        "horizon": f"{result.horizon_label} ({result.frequency} data)",
         "market (beta reference)": str(result.market),
         "holdings": f"{len(ri.holdings)}",
         "hedge instruments": ", ".join(str(i) for i in result.weights.index),
@@ -176,7 +176,7 @@ def _inputs_table(result: Any, extra: Mapping[str, str] | None) -> pd.DataFrame:
     }
     if ri.probabilities is not None:
         rows["scenarios"] = (
-            f"{len(ri.probabilities):,} over {result.horizon} days; expected shortfall at "
+            f"{len(ri.probabilities):,} over {result.horizon_label}; expected shortfall at "
             f"alpha {ri.alpha:g}"
         )
     rows |= {str(k): str(v) for k, v in (extra or {}).items()}
@@ -234,7 +234,7 @@ def write_report(
     explanation = result.explain()
     has_scenarios = result.scenario_returns is not None
     parts: list[str] = []
-    heading = title or f"Hedge report: {result.money(result.capital)} book, {result.horizon} days"
+    heading = title or f"Hedge report: {result.money(result.capital)} book, {result.horizon_label}"
     parts.append(f"<h1>{html.escape(heading)}</h1>")
     parts.append(f'<p class="policy" id="policy">{html.escape(explanation.sentence)}</p>')
     parts.append("<h2>Inputs</h2>" + _table(_inputs_table(result, inputs), "inputs"))
@@ -248,7 +248,7 @@ def write_report(
     risk = result.risk.copy()
     parts.append(
         f"<h2>Risk before and after</h2><p class='note'>Fractions of capital over "
-        f"{result.horizon} trading days; losses positive.</p>" + _table(risk, "risk")
+        f"{result.horizon_label}; losses positive.</p>" + _table(risk, "risk")
     )
     if result.greeks is not None:
         parts.append(

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from optihedge._validation import check_scalar
-from optihedge.calendar import TRADING_DAYS
 from optihedge.errors import SpecificationError
 from optihedge.instruments._base import Instrument, MarketState
 
@@ -93,7 +92,8 @@ class InverseETF(Instrument):
     the horizon, so what accrues in its price is in it (an option loses its theta: it is
     repriced with the time left). The fund's expense ratio accrues in its net asset
     value, so each scenario's return is the compounded daily reset less
-    ``expense_ratio * horizon / 252`` per unit of notional (a cost to a long holder).
+    ``expense_ratio`` times the horizon in years per unit of notional (a cost to a long
+    holder).
     """
 
     kind: ClassVar[str] = "inverse_etf"
@@ -129,11 +129,12 @@ class InverseETF(Instrument):
     ) -> np.ndarray:
         """Compounded daily reset along each scenario's path (delta if it has none).
 
-        Less the expense ratio over the scenarios' horizon (``expense_ratio * horizon /
-        252``), which the fund's value pays.
+        Less the expense ratio over the scenarios' horizon (``expense_ratio *
+        scenarios.horizon_years``: horizon / 252 on daily data, / 52 on weekly), which the
+        fund's value pays.
         """
         scenarios.column(self.underlying, owner=self.name)  # checks the underlying is covered
-        fee = self.expense_ratio * scenarios.horizon / TRADING_DAYS
+        fee = self.expense_ratio * scenarios.horizon_years
         return scenarios.compound(self.underlying, self.leverage) - fee
 
     def horizon_return(self, daily_underlying_returns: list[float] | tuple[float, ...]) -> float:

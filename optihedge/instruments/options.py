@@ -15,9 +15,10 @@ with their ratios):
   ``annual_premium`` the premium spread over the option's life;
 - ``contract_value`` :math:`S_0 \times` ``multiplier``: the notional one contract covers.
 
-In a scenario over ``h`` trading days each leg is repriced with Black-Scholes at the
-scenario's underlying level :math:`S_0(1 + R_s)`, the remaining time
-``(expiry - h) / 252`` years and the scenario's volatility
+In a scenario over ``h`` trading days (``scenarios.horizon_days``: its horizon in
+periods times the trading days of one period, 5 a week, 21 a month) each leg is
+repriced with Black-Scholes at the scenario's underlying level :math:`S_0(1 + R_s)`,
+the remaining time ``(expiry - h) / 252`` years and the scenario's volatility
 (:class:`optihedge.pricing.VolatilityModel`: the level moves with the underlying, the
 skew follows the moneyness); a leg that expires inside the horizon pays its intrinsic
 value at the underlying's level on its expiry day (where the scenarios have daily paths;
@@ -232,7 +233,8 @@ class _Options(Instrument):
         spot0 = market.spot_of(self.underlying)
         q = market.dividend_yield_of(self.underlying)
         move = scenarios.column(self.underlying, owner=self.name)
-        h = scenarios.horizon
+        scenarios.check_expiry(expiry, self.name)  # weekly/monthly: whole periods
+        h = scenarios.horizon_days  # trading days: horizon x trading days a period
         days_left = expiry - h
         value0 = 0.0
         value = np.zeros(scenarios.n_scenarios)

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optihedge._validation import check_dates, format_labels
+from optihedge._validation import check_dates, check_scalar, format_labels
+from optihedge.calendar import Frequency, annualisation
 from optihedge.datasets import STRESS_WINDOWS
 from optihedge.errors import DataError
 
@@ -86,16 +87,16 @@ def hedge_quality(
     windows: tuple[int, ...] = (63, 126, 252, 504),
     stress_windows: Mapping[str, tuple[str, str]] | None = None,
     estimation_window: int = 252,
-    periods_per_year: int = 252,
+    periods_per_year: float | Frequency | str | None = None,
 ) -> HedgeQuality:
     """Diagnose candidate hedges of a book over trailing windows and stress windows.
 
     Parameters
     ----------
     book : Series of shape (n_observations,), DatetimeIndex
-        The book's daily simple returns.
+        The book's simple returns (daily, weekly or monthly).
     candidates : DataFrame or mapping of str to Series/DataFrame
-        Candidate hedges' daily returns: each DataFrame column is one candidate; a
+        Candidate hedges' returns on the book's dates: each DataFrame column is one candidate; a
         mapping value that is a DataFrame is a basket regressed jointly.
     windows : tuple of int, default (63, 126, 252, 504)
         Trailing windows (observations) ending at each candidate's last common date.
@@ -104,8 +105,10 @@ def hedge_quality(
         with ``covered=False`` and NaN figures, never estimated from partial data.
     estimation_window : int, default 252
         Observations before a stress window used to size the hedge applied in it.
-    periods_per_year : int, default 252
-        Annualisation of volatilities.
+    periods_per_year : number, Frequency or str, optional
+        Annualisation of volatilities: a number, a frequency or its name (``"weekly"``:
+        52). None: from the book's dates (252 daily, 52 weekly, 12 monthly). Windows
+        count observations of the data.
 
     Returns
     -------
@@ -117,7 +120,13 @@ def hedge_quality(
         raise DataError(f"The 'book' argument must be a Series. Got {type(book).__name__}.")
     check_dates(book.index, "book")
     stress = STRESS_WINDOWS if stress_windows is None else dict(stress_windows)
-    annual = np.sqrt(periods_per_year)
+    ppy = check_scalar(
+        annualisation(periods_per_year, book.index),
+        "periods_per_year",
+        lower=0.0,
+        lower_inclusive=False,
+    )
+    annual = np.sqrt(ppy)
     rows, beta_rows, stress_rows = {}, {}, {}
     for name, hedge in _candidates(candidates).items():
         overlap = book.index.intersection(hedge.dropna().index)

@@ -36,6 +36,7 @@ import pandas as pd
 
 from constraints import FactorRisk
 from optihedge._validation import check_option, format_labels
+from optihedge.calendar import Frequency
 from optihedge.errors import MissingLabelsError, SpecificationError
 from optihedge.measures.contributions import (
     tail_summary,
@@ -431,7 +432,8 @@ def attribute(
     table.attrs["measure"] = measure
     table.attrs["by"] = by
     table.attrs["renamed"] = renamed
-    table.attrs["units"] = f"fraction of capital over {horizon} trading days"
+    frequency = Frequency.parse(getattr(inputs.risk, "frequency", Frequency.DAILY))
+    table.attrs["units"] = f"fraction of capital over {frequency.label(horizon)}"
     if measure == "expected_shortfall":
         n = 0 if inputs.probabilities is None else len(inputs.probabilities)
         table.attrs["estimator"] = (

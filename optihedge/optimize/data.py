@@ -18,7 +18,9 @@ import pandas as pd
 
 from constraints import ATTRIBUTES, HedgeData
 from factor_models import RiskModel, RiskModelSet
+from factor_models.frequency import check_same_frequency
 from optihedge._validation import format_labels
+from optihedge.calendar import Frequency
 from optihedge.errors import DataError, DataWarning, MissingLabelsError, SpecificationError
 from optihedge.instruments import Instrument, MarketState
 from optihedge.measures.pnl import book_pnl
@@ -30,6 +32,8 @@ __all__ = [
     "build_data",
     "by_instrument",
     "check_instruments",
+    "data_frequency",
+    "frequency_of",
     "risk_models_of",
     "scaled",
     "scenario_matrix",
@@ -49,6 +53,37 @@ def risk_models_of(risk_model: Any) -> dict[Hashable, RiskModel]:
         "The 'risk_model' argument must be a RiskModel or a RiskModelSet (see "
         f"factor_models). Got {type(risk_model).__name__} instead."
     )
+
+
+def frequency_of(risk_model: Any, scenarios: Any) -> Frequency:
+    """Return the frequency of a problem's inputs: what one period of its horizon is.
+
+    The scenarios' and every risk model's must agree (weekly scenarios with a daily
+    model would read one horizon as two lengths of time); daily without either.
+
+    Raises
+    ------
+    DataError
+        Inputs of different frequencies, naming both.
+    """
+    found: list[tuple[str, Frequency]] = []
+    if isinstance(scenarios, Scenarios):
+        found.append(("scenarios", scenarios.frequency))
+    if isinstance(risk_model, RiskModel | RiskModelSet):
+        for key, model in risk_models_of(risk_model).items():
+            name = "risk model" if isinstance(risk_model, RiskModel) else f"risk model {key!r}"
+            found.append((name, model.frequency))
+    if not found:
+        return Frequency.DAILY
+    first_name, first = found[0]
+    for name, freq in found[1:]:
+        check_same_frequency(first, first_name, freq, name)
+    return first
+
+
+def data_frequency(data: HedgeData) -> Frequency:
+    """Return the frequency of a problem's numbers: that of its (primary) risk model."""
+    return Frequency.parse(getattr(data.risk, "frequency", Frequency.DAILY))
 
 
 def check_instruments(instruments: Sequence[Instrument]) -> pd.Index:
@@ -89,9 +124,10 @@ def scenario_matrix(
 
 def _to_horizon(model: RiskModel, horizon: int) -> RiskModel:
     if horizon % model.horizon:
+        label = model.frequency.label
         raise SpecificationError(
-            f"The risk model is stated over {model.horizon} days, which does not divide the "
-            f"problem's horizon of {horizon} days; pass a per-day model."
+            f"The risk model is stated over {label(model.horizon)}, which does not divide the "
+            f"problem's horizon of {label(horizon)}; pass a per-period model."
         )
     days = horizon // model.horizon
     return model if days == 1 else model.to_horizon(days)
@@ -204,20 +240,25 @@ def build_data(
                 f"The 'scenarios' argument must be a Scenarios. Got {type(scenarios).__name__}."
             )
         if scenarios.horizon != horizon:
+            label = scenarios.frequency.label
             raise SpecificationError(
-                f"The scenarios span {scenarios.horizon} trading days but the problem's horizon "
-                f"is {horizon}; pass horizon={scenarios.horizon} or scenarios over {horizon} days."
+                f"The scenarios span {scenarios.horizon_label} but the problem's horizon "
+                f"is {label(horizon)}; pass horizon={scenarios.horizon} or scenarios over "
+                f"{label(horizon)}."
             )
         if risk_model is None:
             # betas and volatility from the scenarios themselves
             _warn_rank_deficient(scenarios)
-            model = RiskModel.from_covariance(scenarios.covariance(), repair="clip")
+            model = RiskModel.from_covariance(
+                scenarios.covariance(), repair="clip", frequency=scenarios.frequency
+            )
             risk_model = dataclasses.replace(model, horizon=scenarios.horizon)
     if risk_model is None:
         raise SpecificationError(
             "HedgeProblem needs a risk_model (RiskModel or RiskModelSet), or scenarios."
         )
     models = risk_models_of(risk_model)
+    frequency_of(risk_model, scenarios)  # one frequency, or an error naming both
     first = next(iter(models.values()))
     check_market(instruments, inputs.market_state)
     # an instrument may sit on a factor (an index future on the market factor): the

@@ -34,7 +34,7 @@ class HedgeInputs:
     ----------
     portfolio : Portfolio
     risk_model : RiskModel or RiskModelSet, optional
-        Per-day (or per-``horizon``) model; scaled to the problem's horizon. Without
+        Per-period (or per-``horizon``) model; scaled to the problem's horizon. Without
         one, a covariance of the scenarios is used.
     scenarios : Scenarios, optional
         Needed by expected shortfall; their horizon is the problem's.

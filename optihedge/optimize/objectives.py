@@ -22,8 +22,8 @@ import numpy as np
 
 from constraints import FactorRisk, HedgeContext, HedgeData, ParameterSpec
 from optihedge._validation import check_option, check_scalar
-from optihedge.calendar import TRADING_DAYS
 from optihedge.errors import SpecificationError
+from optihedge.optimize.data import data_frequency
 
 __all__ = [
     "CarryCost",
@@ -579,7 +579,11 @@ class TradingCost(Objective):
 
 
 class CarryCost(Objective):
-    r"""Carry over the horizon: :math:`\tfrac{h}{252}\,(c^\top x + b^\top \max(-x, 0))`."""
+    r"""Carry over the horizon: :math:`t_h\,(c^\top x + b^\top \max(-x, 0))`.
+
+    :math:`t_h` is the horizon in years in the data's frequency (``frequency.years(h)``:
+    h / 252 on daily data, h / 52 on weekly, h / 12 on monthly).
+    """
 
     key: ClassVar[str] = "carry_cost"
 
@@ -589,7 +593,8 @@ class CarryCost(Objective):
         long, short = cp.Parameter(n), cp.Parameter(n, nonneg=True)
 
         def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            scale = self._weight(values) * data.objective_scale * data.horizon / TRADING_DAYS
+            years = data_frequency(data).years(data.horizon)
+            scale = self._weight(values) * data.objective_scale * years
             long.value = scale * data.attribute("carry_long")
             short.value = scale * np.maximum(data.attribute("carry_short"), 0.0)
 

@@ -27,6 +27,7 @@ import pandas as pd
 
 from constraints import Compiled, Constraint, HedgeContext, HedgeData, RebuildRequired
 from optihedge._validation import check_int
+from optihedge.calendar import Frequency
 from optihedge.errors import (
     InfeasibleError,
     SolverFailedError,
@@ -38,7 +39,13 @@ from optihedge.measures import pnl
 from optihedge.measures.risk import expected_shortfall, value_at_risk
 from optihedge.optimize import integer
 from optihedge.optimize.bounds import instrument_bounds
-from optihedge.optimize.data import build_data, check_instruments, scaled
+from optihedge.optimize.data import (
+    build_data,
+    check_instruments,
+    data_frequency,
+    frequency_of,
+    scaled,
+)
 from optihedge.optimize.diagnose import conflicting_limits, limit_groups, name_the_culprit
 from optihedge.optimize.direct import ONE_SIDED, DirectSolve
 from optihedge.optimize.inputs import HedgeInputs, carry_inputs
@@ -66,9 +73,15 @@ from optihedge.scenarios import Scenarios
 
 __all__ = ["SWEEP_OPTION", "HedgeProblem", "sweep_recipe"]
 
+#: Trading days of the default horizon (21 on daily data, 4 weeks, 1 month).
 DEFAULT_HORIZON = 21
 _MAX_REBUILDS = 4
 _NO_MARKET = MarketState()  # frozen: one empty market state serves every problem
+
+
+def _default_horizon(frequency: Frequency) -> int:
+    """:data:`DEFAULT_HORIZON` trading days in whole periods of ``frequency`` (at least 1)."""
+    return max(1, round(DEFAULT_HORIZON / frequency.trading_days_per_period))
 
 
 class HedgeProblem:
@@ -85,13 +98,15 @@ class HedgeProblem:
     constraints : sequence of Constraint, default ()
         Never changed by the problem; the same objects may serve other problems.
     risk_model : RiskModel or RiskModelSet, optional
-        Per-day (or per-``horizon``) model, scaled to ``horizon`` days. Without one, the
+        Per-period (or per-``horizon``) model, scaled to ``horizon`` periods. Without one, the
         covariance of the scenarios is used.
     scenarios : Scenarios, optional
         Needed by ``ExpectedShortfall``; also give scenario VaR and ES in the result.
     horizon : int, optional
-        Trading days the risk is stated over: the scenarios' horizon when scenarios are
-        given, else 21.
+        Periods of the data the risk is stated over (trading days on daily data, weeks on
+        weekly data: the frequency of the risk model and scenarios, which must agree):
+        the scenarios' horizon when scenarios are given, else 21 trading days in periods
+        (21 daily, 4 weekly, 1 monthly).
     current : Series by instrument, optional
         Current hedge positions (fractions of book value); zero if omitted.
     market : str, optional
@@ -134,7 +149,11 @@ class HedgeProblem:
         market_state: MarketState | None = None,
     ) -> None:
         if horizon is None:
-            horizon = scenarios.horizon if isinstance(scenarios, Scenarios) else DEFAULT_HORIZON
+            horizon = (
+                scenarios.horizon
+                if isinstance(scenarios, Scenarios)
+                else _default_horizon(frequency_of(risk_model, None))
+            )
         inputs = HedgeInputs(
             portfolio=portfolio,
             risk_model=risk_model,
@@ -192,7 +211,7 @@ class HedgeProblem:
         options: Mapping[str, Any],
         values: Mapping[str, float] | None,
     ) -> None:
-        self.horizon = check_int(horizon, "horizon", what=" (trading days)")
+        self.horizon = check_int(horizon, "horizon", what=" (periods of the data)")
         if not isinstance(objective, Objective):
             raise SpecificationError(
                 f"The 'objective' argument must be an Objective. Got {type(objective).__name__}."
@@ -334,6 +353,11 @@ class HedgeProblem:
     def data(self) -> HedgeData:
         """The labelled numbers the next solve uses (a value; changing it changes nothing)."""
         return self._data
+
+    @property
+    def frequency(self) -> Frequency:
+        """The data's frequency: what one period of ``horizon`` is (from the inputs)."""
+        return data_frequency(self._data)
 
     @property
     def cvxpy_problem(self) -> cp.Problem:

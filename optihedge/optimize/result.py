@@ -26,11 +26,12 @@ import pandas as pd
 
 from constraints import HedgeData, covariance_with
 from optihedge._validation import check_scalar
-from optihedge.calendar import Frequency
+from optihedge.calendar import TRADING_DAYS, Frequency
 from optihedge.errors import SpecificationError
 from optihedge.measures import pnl
 from optihedge.measures.risk import expected_shortfall, parametric_es, parametric_var, value_at_risk
 from optihedge.optimize.breakdown import RiskInputs, attribute
+from optihedge.optimize.data import data_frequency
 
 __all__ = ["POSITION_TOLERANCE", "Explanation", "HedgeResult", "make_result"]
 
@@ -67,7 +68,8 @@ class HedgeResult:
     risk : DataFrame indexed by ("before", "after")
         ``volatility``, ``variance``, ``beta`` (to the problem's market), and normal
         ``var_95``, ``es_95``, ``var_99``, ``es_99`` with zero mean, all over ``horizon``
-        trading days as fractions of the capital (losses positive). With expected
+        periods as fractions of the capital (losses positive); ``attrs`` give the
+        ``frequency``, the horizon in words (``"13 weeks"``) and in trading days. With expected
         returns also ``mean`` and ``var_95_with_mean`` ... ``es_99_with_mean`` (the
         normal distribution with that mean). With scenarios also ``scenario_var``,
         ``scenario_es`` (the scenarios as they are, their own mean included; at the
@@ -84,6 +86,7 @@ class HedgeResult:
     solver_stats : dict
     objective_value : float
     horizon : int
+        Periods of ``frequency`` the risk is stated over.
     capital : float
         What the fractions are measured against, base currency.
     market : str
@@ -105,6 +108,9 @@ class HedgeResult:
         not copies), for :meth:`attribution`, :meth:`explain` and :meth:`report`. A
         pickled result carries them (its scenarios included); :meth:`detached` drops
         them for a light copy.
+    frequency : Frequency
+        The data's frequency (of the risk model and scenarios solved on): what one
+        period of ``horizon`` is, what the labels say ("13 weeks", "4-week volatility").
     """
 
     weights: pd.Series
@@ -123,6 +129,12 @@ class HedgeResult:
     exposures: pd.DataFrame | None = None
     factor_exposures: pd.DataFrame | None = None
     risk_inputs: RiskInputs | None = field(default=None, repr=False, compare=False)
+    frequency: Frequency = Frequency.DAILY
+
+    @property
+    def horizon_label(self) -> str:
+        """The horizon in words: ``"21 trading days"``, ``"13 weeks"``, ``"3 months"``."""
+        return self.frequency.label(self.horizon)
 
     @property
     def binding(self) -> list[str]:
@@ -153,7 +165,8 @@ class HedgeResult:
         text = (
             f"The hedge offsets {self.money(removed)} of exposure to {self.market} "
             f"(market beta of the book {before['beta']:.2f} -> {after['beta']:.2f} on "
-            f"{self.money(self.capital)} of capital; {self.horizon}-day volatility "
+            f"{self.money(self.capital)} of capital; "
+            f"{self.frequency.adjective(self.horizon)} volatility "
             f"{before['volatility']:.2%} -> {after['volatility']:.2%}), at a carry of "
             f"{self.money(carry)} a year{protection}; {binds} {verb}."
         )
@@ -219,7 +232,7 @@ class HedgeResult:
         -------
         DataFrame
             Rows as above and ``"total"`` last; ``before`` and ``after`` (fractions of
-            capital over ``horizon`` trading days), ``before_share`` and ``after_share``
+            capital over ``horizon`` periods), ``before_share`` and ``after_share``
             (of the total); for expected shortfall also ``before_se`` and ``after_se``
             (standard errors). ``attrs`` name the estimator and units; with
             ``by="factor"`` and a risk model whose factors are its assets (the one a
@@ -290,7 +303,7 @@ class HedgeResult:
         low, high = float(beta[0] - drift), float(beta[0] + drift)
         sentence = (
             f"Protecting against {self.market} beta of about {protected:.2f} on "
-            f"{self.money(self.capital)} for {Frequency.DAILY.label(self.horizon)}, at about "
+            f"{self.money(self.capital)} for {self.horizon_label}, at about "
             f"{cost:.2%} a year; {binds}; remove or rebalance when the beta drifts outside "
             f"{low:.2f}-{high:.2f}."
         )
@@ -301,7 +314,9 @@ class HedgeResult:
             "beta_protected": protected,
             "capital": self.capital,
             "currency": self.currency,
-            "horizon_days": self.horizon,
+            "horizon_days": int(self.frequency.trading_days(self.horizon)),
+            "horizon_periods": self.horizon,
+            "frequency": str(self.frequency),
             "annual_carry": carry,
             "annual_premium": premium,
             "annual_cost_fraction": cost,
@@ -399,7 +414,10 @@ def _risk_table(data: HedgeData, x: np.ndarray) -> pd.DataFrame:
     risk = pd.DataFrame(  # one block: this runs on every solve of a sweep
         np.array([list(r.values()) for r in rows]), index=list(z), columns=list(rows[0])
     )
-    risk.attrs["horizon_days"] = data.horizon
+    frequency = data_frequency(data)
+    risk.attrs["horizon_days"] = int(frequency.trading_days(data.horizon))
+    risk.attrs["horizon"] = frequency.label(data.horizon)
+    risk.attrs["frequency"] = str(frequency)
     risk.attrs["normal_var_es"] = "var_* / es_*: normal, zero mean" + (
         "; *_with_mean: normal with the expected returns' mean" if mu is not None else ""
     )
@@ -445,7 +463,7 @@ def _greeks_table(inputs: RiskInputs, x: np.ndarray, capital: float) -> pd.DataF
             float(c @ x),
             0.01 * float(attribute("gamma") @ x),
             0.01 * float(attribute("vega") @ x),
-            float(attribute("theta") @ x) / 252.0,
+            float(attribute("theta") @ x) / TRADING_DAYS,
         ]
     )
     before = np.array([c0, 0.0, 0.0, 0.0])
@@ -542,6 +560,7 @@ def make_result(
         solver_stats=stats,
         objective_value=objective_value,
         horizon=data.horizon,
+        frequency=data_frequency(data),
         capital=capital,
         market=str(data.market),
         notes=tuple(notes),

@@ -430,7 +430,7 @@ class ProblemSpec:
     objective : Objective
     constraints : sequence of Constraint, default ()
     horizon : int, optional
-        Trading days; as :class:`HedgeProblem` (the scenarios' horizon, or its default).
+        Periods of the data; as :class:`HedgeProblem` (the scenarios' horizon, or its default).
     market : hashable, optional
         The market factor or asset.
     market_state : MarketState, optional
@@ -497,7 +497,7 @@ class ProblemSpec:
         horizon = d.get("horizon")
         if horizon is not None and (isinstance(horizon, bool) or not isinstance(horizon, int)):
             raise SpecificationError(
-                f"A problem spec's 'horizon' must be an int (trading days) or null. "
+                f"A problem spec's 'horizon' must be an int (periods of the data) or null. "
                 f"Got {horizon!r}."
             )
         state = d.get("market_state")

@@ -36,6 +36,7 @@ from optihedge._plausible import (
 )
 from optihedge._typing import FloatArray
 from optihedge._validation import as_float_array, check_dates, check_returns, check_scalar
+from optihedge.calendar import Frequency, annualisation
 from optihedge.errors import ConvergenceError, DataError, SpecificationError
 
 __all__ = [
@@ -300,14 +301,21 @@ def implied_volatility(
     )
 
 
-def ewma_volatility(returns: Any, halflife: float = 21.0, periods_per_year: int = 252) -> float:
-    r"""Annualised exponentially weighted volatility of daily returns, at the last date.
+def ewma_volatility(
+    returns: Any,
+    halflife: float = 21.0,
+    periods_per_year: float | Frequency | str | None = None,
+) -> float:
+    r"""Annualised exponentially weighted volatility of returns, at the last date.
 
     .. math:: \sigma^2 = \frac{\sum_t w_t r_t^2}{\sum_t w_t}, \quad
               w_t = 2^{-(T - t)/\text{halflife}}
 
-    (zero-mean, as is usual for daily risk), times ``periods_per_year``. The last return
-    is the most recent: a Series must have unique, increasing dates.
+    (zero-mean, as is usual for daily risk), times ``periods_per_year``: a number, a
+    :class:`~optihedge.calendar.Frequency` or its name (``"weekly"``: 52), or None to
+    read the frequency from the dates of ``returns`` (252 for daily or undated data, 52
+    weekly, 12 monthly). ``halflife`` counts periods of the data. The last return is the
+    most recent: a Series must have unique, increasing dates.
     """
     if isinstance(returns, pd.Series | pd.DataFrame):
         check_dates(returns.index, "returns")
@@ -319,7 +327,12 @@ def ewma_volatility(returns: Any, halflife: float = 21.0, periods_per_year: int 
         )
     check_returns(r, "returns", ["returns"])
     hl = check_scalar(halflife, "halflife", lower=0.0, lower_inclusive=False)
-    ppy = check_scalar(periods_per_year, "periods_per_year", lower=0.0, lower_inclusive=False)
+    ppy = check_scalar(
+        annualisation(periods_per_year, returns),
+        "periods_per_year",
+        lower=0.0,
+        lower_inclusive=False,
+    )
     age = np.arange(r.shape[0] - 1, -1, -1, dtype=np.float64)
     w = 0.5 ** (age / hl)
     return float(np.sqrt(ppy * float(w @ (r * r)) / float(w.sum())))
@@ -330,12 +343,13 @@ def volatility_proxy(
     *,
     halflife: float = 21.0,
     ratio: float = IMPLIED_TO_REALISED_RATIO,
-    periods_per_year: int = 252,
+    periods_per_year: float | Frequency | str | None = None,
 ) -> float:
     """Implied-volatility proxy: EWMA realised volatility times an implied/realised ratio.
 
     No option prices are bundled, so options are priced on this proxy. The default
     ``ratio`` is :data:`IMPLIED_TO_REALISED_RATIO`, measured on the embedded data.
+    ``periods_per_year`` as in :func:`ewma_volatility` (None: from the dates).
     """
     k = check_scalar(ratio, "ratio", lower=0.0, lower_inclusive=False)
     return k * ewma_volatility(returns, halflife, periods_per_year)

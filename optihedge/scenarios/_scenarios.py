@@ -1,8 +1,10 @@
 r"""Scenarios of asset returns over a horizon: historical, bootstrap, Monte Carlo, stress.
 
-A :class:`Scenarios` holds simple returns over ``horizon`` trading days, one row per
-scenario and one column per asset, with optional probabilities. Where the scenarios come
-from daily paths it also keeps those paths, so that path-dependent instruments (a
+A :class:`Scenarios` holds simple returns over ``horizon`` periods of its data's
+``frequency`` (trading days, weeks or months, read from the dates of the history it is
+built from, or stated with ``frequency=``), one row per scenario and one column per asset,
+with optional probabilities. Where the scenarios come from paths of the data it also
+keeps those paths, so that path-dependent instruments (a
 daily-reset inverse ETF) are revalued by compounding along each path rather than by a
 delta approximation:
 
@@ -15,6 +17,7 @@ Every random constructor takes a ``seed`` and is reproducible.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +34,9 @@ from optihedge._validation import (
     check_scalar,
     format_labels,
 )
+from optihedge.calendar import Frequency, resolve_frequency
 from optihedge.datasets import STRESS_WINDOWS
-from optihedge.errors import DataError, MissingLabelsError, SpecificationError
+from optihedge.errors import DataError, DataWarning, MissingLabelsError, SpecificationError
 
 __all__ = ["STRESS_WINDOWS", "Scenarios"]
 
@@ -95,7 +99,7 @@ def _check_events(events: Any, index: pd.Index) -> None:
 
 
 def _check_horizon(horizon: Any, name: str = "horizon") -> int:
-    return check_int(horizon, name, what=" (trading days)")
+    return check_int(horizon, name, what=" (periods of the data)")
 
 
 def _log_growth(daily_returns: np.ndarray) -> np.ndarray:
@@ -223,9 +227,10 @@ class Scenarios:
     Attributes
     ----------
     returns : DataFrame of shape (n_scenarios, n_assets)
-        Simple returns over ``horizon`` trading days, labelled by scenario and asset.
+        Simple returns over ``horizon`` periods, labelled by scenario and asset.
     horizon : int
-        Trading days each scenario spans.
+        Periods of ``frequency`` each scenario spans (13 on weekly data: 13 weeks;
+        :attr:`horizon_days` and :attr:`horizon_years` give it in trading days and years).
     probabilities : Series by scenario, optional
         Probability of each scenario (equal if omitted).
     name : str
@@ -239,6 +244,9 @@ class Scenarios:
     events : DataFrame of shape (n_scenarios, n_events), optional
         Whether each named event happens in each scenario (0 or 1), for event contracts;
         see :meth:`with_event`.
+    frequency : Frequency or str, default Frequency.DAILY
+        Sampling of the data the scenarios come from: what one period of ``horizon`` is.
+        The constructors read it from the dates of the history (or the risk model's).
     """
 
     returns: pd.DataFrame
@@ -248,8 +256,10 @@ class Scenarios:
     vol_moves: pd.Series | pd.DataFrame | None = None
     paths: _Paths | None = field(default=None, repr=False)
     events: pd.DataFrame | None = None
+    frequency: Frequency = Frequency.DAILY
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "frequency", Frequency.parse(self.frequency))
         _check_daily(self.returns, "returns", _check_horizon(self.horizon), dated=False)
         if len(self.returns) == 0:
             raise DataError("A Scenarios object needs at least one scenario.")
@@ -301,10 +311,14 @@ class Scenarios:
         horizon: int = 1,
         probabilities: Any = None,
         name: str = "given",
+        frequency: Frequency | str | None = None,
     ) -> Scenarios:
         """Scenarios given directly: one row of horizon returns per scenario.
 
         Path-dependent instruments are then revalued with their one-period delta.
+        ``frequency`` (what one period of ``horizon`` is): None reads it from the dates of
+        ``returns`` when ``horizon`` is 1 (one row per period of the data), and is daily
+        otherwise (the spacing of multi-period scenarios says nothing of the period).
         """
         if not isinstance(returns, pd.DataFrame):
             raise DataError(
@@ -315,7 +329,11 @@ class Scenarios:
         if probabilities is not None:
             p = check_probabilities(probabilities, len(returns))
             probs = pd.Series(p, index=returns.index, name="probability")
-        return cls(returns, _check_horizon(horizon), probs, name)  # the values: __post_init__
+        h = _check_horizon(horizon)
+        if frequency is None and h != 1:
+            frequency = Frequency.DAILY
+        freq = resolve_frequency(frequency, returns, "returns")
+        return cls(returns, h, probs, name, frequency=freq)  # the values: __post_init__
 
     @classmethod
     def historical(
@@ -326,42 +344,63 @@ class Scenarios:
         start: Any = None,
         end: Any = None,
         step: int = 1,
+        frequency: Frequency | str | None = None,
     ) -> Scenarios:
-        """Overlapping ``horizon``-day paths of history, one starting every ``step`` days.
+        """Overlapping ``horizon``-period paths of history, one starting every ``step`` periods.
 
-        Scenario labels are the last date of each path.
+        Scenario labels are the last date of each path. ``daily`` is the history: daily,
+        weekly or monthly returns; ``frequency`` (None: read from its dates) says which,
+        and ``horizon`` counts its periods (13 on weekly data: 13 weeks).
         """
         daily = _check_daily(daily)
+        freq = resolve_frequency(frequency, daily, "daily")
         h = _check_horizon(horizon)
         window = daily.loc[start:end]
         if len(window) < h:
             raise DataError(
-                f"The selected history has {len(window)} days; a {h}-day path needs {h}."
+                f"The selected history has {freq.label(len(window))}; a "
+                f"{freq.adjective(h)} path needs {h}."
             )
         first = daily.index.get_indexer(window.index[:1])[0]
         starts = np.arange(first, first + len(window) - h + 1, check_int(step, "step"))
         index = starts[:, None] + np.arange(h)[None, :]
-        return cls._from_index(daily, index, h, f"historical {h}-day paths")
+        return cls._from_index(daily, index, h, f"historical {freq.adjective(h)} paths", freq)
 
     @classmethod
     def bootstrap(
-        cls, daily: pd.DataFrame, n: int, *, horizon: int = 21, block: int = 5, seed: int = 0
+        cls,
+        daily: pd.DataFrame,
+        n: int,
+        *,
+        horizon: int = 21,
+        block: int = 5,
+        seed: int = 0,
+        frequency: Frequency | str | None = None,
     ) -> Scenarios:
-        """Block bootstrap: each path joins random blocks of ``block`` consecutive days."""
+        """Block bootstrap: each path joins random blocks of ``block`` consecutive periods.
+
+        Periods of the history's ``frequency`` (None: read from its dates), as in
+        :meth:`historical`.
+        """
         daily = _check_daily(daily)
+        freq = resolve_frequency(frequency, daily, "daily")
         h = _check_horizon(horizon)
         blk = _check_horizon(block, "block")
         count = check_int(n, "n")
         if len(daily) < blk:
-            raise DataError(f"The 'daily' data has {len(daily)} days; a block needs {blk}.")
+            raise DataError(f"The 'daily' data has {freq.label(len(daily))}; a block needs {blk}.")
         rng = np.random.default_rng(seed)
         n_blocks = -(-h // blk)
         starts = rng.integers(0, len(daily) - blk + 1, (count, n_blocks))
         index = (starts[:, :, None] + np.arange(blk)).reshape(count, -1)[:, :h]
-        return cls._from_index(daily, index, h, f"block bootstrap ({blk}-day blocks)")
+        return cls._from_index(
+            daily, index, h, f"block bootstrap ({freq.adjective(blk)} blocks)", freq
+        )
 
     @classmethod
-    def _from_index(cls, daily: pd.DataFrame, index: np.ndarray, h: int, name: str) -> Scenarios:
+    def _from_index(
+        cls, daily: pd.DataFrame, index: np.ndarray, h: int, name: str, frequency: Frequency
+    ) -> Scenarios:
         paths = _IndexedPaths(daily, index)
         logs = np.log1p(daily.to_numpy(dtype=np.float64))
         # sum logs over each path: cumulative sums when paths are contiguous
@@ -375,7 +414,7 @@ class Scenarios:
         returns = pd.DataFrame(np.expm1(summed), index=labels, columns=daily.columns)
         if not returns.index.is_unique:
             returns.index = pd.RangeIndex(len(returns), name="scenario")
-        return cls(returns, h, None, name, paths=paths)
+        return cls(returns, h, None, name, paths=paths, frequency=frequency)
 
     @classmethod
     def monte_carlo(
@@ -388,7 +427,10 @@ class Scenarios:
         seed: int = 0,
         mean: pd.Series | None = None,
     ) -> Scenarios:
-        r"""Factor Monte Carlo with fat tails from a per-day :class:`RiskModel`.
+        r"""Factor Monte Carlo with fat tails from a per-period :class:`RiskModel`.
+
+        Periods of the model's ``frequency`` (a weekly model draws weekly returns, and
+        ``horizon`` counts weeks).
 
         Daily returns :math:`r_t = \mu + s\,(B f_t + \varepsilon_t)` with normal factor
         and specific shocks whose covariance is the model's; each path draws one
@@ -410,7 +452,11 @@ class Scenarios:
         count = check_int(n, "n")
         model_h = getattr(risk_model, "horizon", 1)
         if model_h != 1:
-            raise SpecificationError("Monte Carlo needs a per-day risk model (horizon 1).")
+            raise SpecificationError(
+                f"Monte Carlo needs a per-period risk model (horizon 1); this one is stated "
+                f"over {model_h} periods. Pass the model before to_horizon()."
+            )
+        freq = Frequency.parse(getattr(risk_model, "frequency", Frequency.DAILY))
         mu = None
         if mean is not None:
             if not isinstance(mean, pd.Series):
@@ -445,16 +491,29 @@ class Scenarios:
             index=pd.RangeIndex(count, name="scenario"),
         )
         tails = "normal" if dof is None else f"Student-t({dof:g})"
-        return cls(returns, paths.horizon, None, f"factor Monte Carlo, {tails}", paths=paths)
+        return cls(
+            returns,
+            paths.horizon,
+            None,
+            f"factor Monte Carlo, {tails}",
+            paths=paths,
+            frequency=freq,
+        )
 
     @classmethod
     def stress(
-        cls, daily: pd.DataFrame, window: str | tuple[str, str], *, horizon: int | None = None
+        cls,
+        daily: pd.DataFrame,
+        window: str | tuple[str, str],
+        *,
+        horizon: int | None = None,
+        frequency: Frequency | str | None = None,
     ) -> Scenarios:
         """Build scenarios from a named or given stress window.
 
         With ``horizon=None`` one scenario: the whole window compounded (its horizon is
-        the window's length). Otherwise every overlapping ``horizon``-day path inside it.
+        the window's length in periods of the data). Otherwise every overlapping
+        ``horizon``-period path inside it. ``frequency`` as in :meth:`historical`.
 
         Raises
         ------
@@ -462,6 +521,7 @@ class Scenarios:
             If the data do not cover the window.
         """
         daily = _check_daily(daily)
+        freq = resolve_frequency(frequency, daily, "daily")
         if isinstance(window, str):
             if window not in STRESS_WINDOWS:
                 raise SpecificationError(
@@ -481,8 +541,10 @@ class Scenarios:
             )
         inside = daily.loc[start:end]
         if horizon is not None:
-            out = cls.historical(daily, horizon=horizon, start=start, end=end)
-            return cls(out.returns, out.horizon, name=f"stress {label}", paths=out.paths)
+            out = cls.historical(daily, horizon=horizon, start=start, end=end, frequency=freq)
+            return cls(
+                out.returns, out.horizon, name=f"stress {label}", paths=out.paths, frequency=freq
+            )
         rows = daily.index.get_indexer(inside.index)
         index = rows[None, :]
         total = np.expm1(np.log1p(inside.to_numpy(dtype=np.float64)).sum(axis=0))
@@ -490,7 +552,7 @@ class Scenarios:
             [total], index=pd.Index([label], name="scenario"), columns=daily.columns
         )
         paths = _IndexedPaths(daily, index)
-        return cls(returns, len(inside), name=f"stress {label}", paths=paths)
+        return cls(returns, len(inside), name=f"stress {label}", paths=paths, frequency=freq)
 
     @classmethod
     def shock(
@@ -538,9 +600,69 @@ class Scenarios:
             int(getattr(risk_model, "horizon", 1)),
             name=f"shock {label}",
             vol_moves=vol_moves,
+            frequency=getattr(risk_model, "frequency", Frequency.DAILY),
         )
 
     # -------------------------------------------------------------- accessors
+    @property
+    def horizon_days(self) -> int:
+        """The horizon in trading days (``horizon`` x the trading days of one period)."""
+        return self.horizon * self.frequency.trading_days_per_period
+
+    @property
+    def horizon_years(self) -> float:
+        """The horizon in years (``horizon`` / the periods a year of the frequency)."""
+        return self.frequency.years(self.horizon)
+
+    @property
+    def horizon_label(self) -> str:
+        """The horizon in words: ``"21 trading days"``, ``"13 weeks"``, ``"3 months"``."""
+        return self.frequency.label(self.horizon)
+
+    def check_expiry(self, days: int, owner: str = "an option") -> None:
+        """Refuse an expiry the scenarios cannot follow; warn of one between their dates.
+
+        On weekly or monthly scenarios an option's expiry (trading days) should be a
+        whole number of periods. Shorter than one period, or inside the horizon and
+        between two observations, the scenarios hold no level on its expiry day: an
+        error. Past the horizon it is repriced exactly with the days left, but it falls
+        between the data's dates: a warning.
+
+        Raises
+        ------
+        SpecificationError
+            An expiry shorter than one period, or inside the horizon and not a whole
+            number of periods; the message names ``owner`` and the nearest whole expiries.
+        """
+        step = self.frequency.trading_days_per_period
+        if step == 1 or days % step == 0:
+            return
+        unit, freq = self.frequency.unit, self.frequency
+        low, high = (days // step) * step, (days // step + 1) * step
+        whole = f"{high}" if low == 0 else f"{low} or {high}"
+        if days < step:
+            raise SpecificationError(
+                f"{owner} expires in {days} trading day(s), less than one {unit} ({step} "
+                f"trading days): the {freq} scenarios hold no level inside a {unit}. Use "
+                f"daily scenarios for it, or an expiry of at least {step} trading days."
+            )
+        periods = f"{days / step:.3g} {unit}s"
+        if days < self.horizon_days:
+            raise SpecificationError(
+                f"{owner} expires in {days} trading days ({periods}), inside the scenarios' "
+                f"{self.horizon_label} and between two {freq} observations: they hold no "
+                f"level on its expiry day. Pass an expiry of {whole} trading days (a whole "
+                f"number of {unit}s), or daily scenarios."
+            )
+        warnings.warn(
+            f"{owner} expires in {days} trading days ({periods}), not a whole number of the "
+            f"{freq} scenarios' {unit}s: it is repriced at the horizon with "
+            f"{days - self.horizon_days} trading days left, but its expiry falls between "
+            f"the data's dates; an expiry of {whole} trading days lines up with them.",
+            DataWarning,
+            stacklevel=3,
+        )
+
     @property
     def n_scenarios(self) -> int:
         """Number of scenarios."""
@@ -585,14 +707,21 @@ class Scenarios:
     def return_through(self, column: Hashable, days: int) -> np.ndarray:
         """Return of ``column`` over the first ``days`` trading days of each scenario.
 
-        The horizon return when ``days`` reaches the horizon. Scenarios without daily
-        paths (given returns, a shock) have no level inside the horizon: the horizon
-        return stands in for it.
+        The horizon return when ``days`` reaches the horizon. Scenarios without paths
+        (given returns, a shock) have no level inside the horizon: the horizon return
+        stands in for it. On weekly or monthly scenarios ``days`` must be a whole number
+        of periods (:meth:`check_expiry`).
         """
         horizon_return = self.column(column)
-        if days >= self.horizon or self.paths is None:
+        if days >= self.horizon_days or self.paths is None:
             return horizon_return
-        return self.paths.through(column, check_int(days, "days"))
+        step = self.frequency.trading_days_per_period
+        if days % step:
+            raise SpecificationError(
+                f"The 'days' argument ({days}) must be a whole number of the {self.frequency} "
+                f"scenarios' {self.frequency.unit}s ({step} trading days each)."
+            )
+        return self.paths.through(column, check_int(days // step, "days"))
 
     def event(self, name: Hashable, *, owner: str = "") -> np.ndarray:
         """Whether event ``name`` happens in each scenario (0.0 or 1.0).
@@ -706,6 +835,7 @@ class Scenarios:
             doubled(self.vol_moves),
             paths=paths,
             events=events,
+            frequency=self.frequency,
         )
 
     def compound(self, column: Hashable, leverage: float) -> np.ndarray:

@@ -16,6 +16,7 @@ one parameter and each solve starts near the last one's answer.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import itertools
 from collections.abc import Hashable, Mapping, Sequence
@@ -106,8 +107,8 @@ def fingerprint(obj: Any, memo: dict[int, tuple[Any, bytes]] | None = None) -> b
     if key in memo:  # the memo holds the object too: its id cannot be reused meanwhile
         return memo[key][1]
     h = hashlib.sha256(type(obj).__qualname__.encode())
-    if obj is None or isinstance(obj, bool | int | float | str | bytes | complex):
-        h.update(repr(obj).encode())
+    if obj is None or isinstance(obj, bool | int | float | str | bytes | complex | enum.Enum):
+        h.update(repr(obj).encode())  # an enum member by its name (its vars hold its class)
     elif isinstance(obj, np.generic):
         h.update(repr(obj.item()).encode())
     elif isinstance(obj, np.ndarray):
