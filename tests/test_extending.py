@@ -112,6 +112,9 @@ def test_optimizer_names_no_concrete_term_class() -> None:
         "HedgeInputs",
         "HedgeProblem",
         "HedgeResult",
+        "Solution",  # the light answer and its parts: values, like HedgeResult
+        "SolveStats",
+        "LimitNumbers",
         "ParameterRegistry",
         "ATTRIBUTES",
         "FactorRisk",

@@ -4,7 +4,8 @@ Modules: ``problem`` (HedgeProblem: compile once, refresh, solve), ``inputs`` (w
 changes from day to day), ``data`` (labels checked, numbers assembled), ``registry``
 (one key per tunable number), ``objectives`` and ``shortfall`` (objective terms),
 ``solve`` (solver loop, limit table), ``integer`` (whole contracts), ``diagnose``
-(infeasibility), ``result`` (HedgeResult, a value).
+(infeasibility), ``solution`` (Solution, a solve's light answer: the sweep row),
+``result`` (HedgeResult, a value).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from optihedge.optimize.problem import HedgeProblem
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import HedgeResult
 from optihedge.optimize.shortfall import ExpectedShortfall
+from optihedge.optimize.solution import LimitNumbers, Solution, SolveStats
 
 __all__ = [
     "CarryCost",
@@ -30,9 +32,12 @@ __all__ = [
     "HedgeInputs",
     "HedgeProblem",
     "HedgeResult",
+    "LimitNumbers",
     "Objective",
     "ParameterRegistry",
     "RobustVariance",
+    "Solution",
+    "SolveStats",
     "TradingCost",
     "Variance",
 ]

@@ -17,8 +17,10 @@ infeasibility diagnosis in ``optihedge.optimize.diagnose``, the solver loop in
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections.abc import Hashable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import cvxpy as cp
@@ -58,6 +60,7 @@ from optihedge.optimize.objectives import (
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import POSITION_TOLERANCE, HedgeResult, make_result
 from optihedge.optimize.slopes import Slopes, measure
+from optihedge.optimize.solution import LimitNumbers, Solution, SolveStats
 from optihedge.optimize.solve import (
     DEFAULT_SOLVERS,
     OK,
@@ -427,6 +430,102 @@ class HedgeProblem:
         )
         return self._result(status, stats)
 
+    def solve_point(
+        self,
+        params: Mapping[str, float] | None = None,
+        *,
+        portfolio: Portfolio | None = None,
+        risk_model: Any = None,
+        scenarios: Scenarios | None = None,
+        current: pd.Series | None = None,
+        expected_returns: pd.Series | None = None,
+        market_state: MarketState | None = None,
+        solver: str | None = None,
+        **solver_options: Any,
+    ) -> Solution:
+        """Solve like :meth:`solve`, and return the light answer: a :class:`Solution`.
+
+        The same update and solve as :meth:`solve` (every parameter and input checked
+        before any is applied, a rejected one leaving the problem as it was; the values
+        stay for later solves), without building a :class:`HedgeResult` (no allocation,
+        exposure or scenario tables): what a sweep point or a backtest step reads. Its
+        numbers are the result's, to the bit; :meth:`Solution.record` is the sweep row.
+
+        Parameters
+        ----------
+        params : mapping of registry key to value, optional
+            E.g. ``{"gross_exposure.max": 0.5}``.
+        portfolio, risk_model, scenarios, current, expected_returns, market_state : optional
+            New inputs of the compiled shapes, as for :meth:`solve`.
+        solver : str, optional
+            An installed cvxpy solver's name; the default tries Clarabel then SCS.
+        **solver_options
+            Passed to the solver, checked first (as for :meth:`solve`).
+
+        Returns
+        -------
+        Solution
+            Weights, status, objective, risk after the hedge, costs, the limit numbers
+            with their shadow prices and the solve's statistics.
+
+        Raises
+        ------
+        SpecificationError
+            For an unknown key or a value out of range; an unknown solver or option.
+        InfeasibleError
+            Naming the smallest set of constraints that conflict.
+        UnboundedError, SolverFailedError
+
+        Examples
+        --------
+        >>> problem.solve_point({"gross_exposure.max": 0.5}).record()  # doctest: +SKIP
+        """
+        status, stats = self._solve_core(
+            params,
+            portfolio=portfolio,
+            risk_model=risk_model,
+            scenarios=scenarios,
+            current=current,
+            expected_returns=expected_returns,
+            market_state=market_state,
+            solver=solver,
+            solver_options=solver_options,
+        )
+        return self._solution(status, stats)
+
+    def compile_inputs(self, **inputs: Any) -> HedgeData:
+        """Check new inputs against the compiled problem; return the data a solve would use.
+
+        Nothing is applied: the problem keeps its inputs. A sweep checks each of its
+        grid's inputs this way before the first point is solved.
+
+        Parameters
+        ----------
+        **inputs
+            Any of ``portfolio``, ``risk_model``, ``scenarios``, ``current``,
+            ``expected_returns``, ``market_state``, replacing the problem's current
+            ones (None keeps it).
+
+        Returns
+        -------
+        HedgeData
+            The labels checked and the numbers assembled (scenario probabilities
+            included), as :meth:`solve` would build them.
+
+        Raises
+        ------
+        SpecificationError, DataError
+            For an unknown input name, or labels and shapes the problem cannot hold.
+        """
+        known = [f.name for f in dataclasses.fields(HedgeInputs)]
+        unknown = sorted(str(k) for k in inputs if k not in known)
+        if unknown:
+            raise SpecificationError(
+                f"compile_inputs takes the inputs {known}. Got {unknown}; pass each as a "
+                "keyword argument, e.g. compile_inputs(scenarios=new_scenarios)."
+            )
+        return self._build_data(self._inputs.replace(**inputs))
+
     def _solve_core(
         self,
         params: Mapping[str, float] | None,
@@ -739,19 +838,23 @@ class HedgeProblem:
         ]
 
     def _point_record(self, status: str, stats: dict[str, Any]) -> dict[str, Any]:
-        """Collect the numbers of one sweep point, without building a HedgeResult.
+        """Return the sweep row of the last solve with its positions (``x``)."""
+        solution = self._solution(status, stats)
+        return {"x": solution.positions, **solution.record()}
 
-        ``x`` (positions, 0 below :data:`POSITION_TOLERANCE`), ``status``,
-        ``objective``, risk after the hedge (``volatility``, ``beta``, and with scenarios
-        ``scenario_var`` and ``scenario_es`` at the objective's alpha, else 0.95),
-        costs (``premium`` and ``annual_carry`` in currency, ``turnover`` in fractions
-        of capital), ``binding`` and each limit's ``shadow_price[...]`` (what relaxing it
-        gains), ``shadow_degenerate[...]`` (the two sides differ) and
-        ``shadow_tightening[...]`` (what tightening it costs), as in the limit table.
+    def _solution(self, status: str, stats: dict[str, Any]) -> Solution:
+        """Collect the numbers of the last solve into a :class:`Solution` (no HedgeResult).
+
+        Positions (0 below :data:`POSITION_TOLERANCE`), status, objective, risk after
+        the hedge (volatility, beta, and with scenarios VaR and ES at the objective's
+        alpha, else 0.95), costs (premium and carry in currency, turnover in fractions
+        of capital), the limit numbers with each binding limit priced by what relaxing
+        it gains (and, where it differs, what tightening costs), and the statistics.
         """
         data = self._data
         x = self._positions()
         x = np.where(np.abs(x) < POSITION_TOLERANCE, 0.0, x) + 0.0
+        x.flags.writeable = False
         capital = float(self._inputs.portfolio.capital or 1.0)
         if self._record_arrays[0] is not data:  # the same numbers until the inputs change
             c, c0 = data.beta_coefficients(data.market)
@@ -768,39 +871,43 @@ class HedgeProblem:
             )
         _, book, exposures, c, c0, carry_long, carry_short, premium, current = self._record_arrays
         z = pnl.hedged_book(book, exposures, x)
-        names, _, numbers, binds, sided = self._priced(stats, self._limit_rows())
-        carry = pnl.annual_carry(x, carry_long, carry_short) * capital
-        record: dict[str, Any] = {
-            "x": x,
-            "status": status,
-            "objective": float(self._answered.value) / data.objective_scale,
-            "volatility": float(np.sqrt(max(data.risk.variance_in_asset_order(z), 0.0))),
-            "beta": float(c @ x + c0),
-            "premium": float((pnl.premium_paid(x, premium) * capital).sum()),
-            "annual_carry": float(carry.sum()),
-            "turnover": pnl.turnover(x, current),
-            "binding": ", ".join(n for n, b in zip(names, binds, strict=True) if b),
-        }
+        names, owners, numbers, binds, sided = self._priced(stats, self._limit_rows())
+        numbers.flags.writeable = False
+        binds.flags.writeable = False
+        report = self._objective.report() if self._objective.report is not None else {}
+        scenario_var = scenario_es = alpha = None
         if data.scenario_book is not None and data.scenario_probabilities is not None:
-            report = self._objective.report() if self._objective.report is not None else {}
             alpha = float(report.get("scenario_alpha", 0.95))
             assert data.scenario_pnl is not None
             hedged = pnl.hedged_pnl(data.scenario_book, data.scenario_pnl, x)
             p = data.scenario_probabilities
-            record["scenario_var"] = value_at_risk(hedged, alpha, p)
-            record["scenario_es"] = expected_shortfall(hedged, alpha, p)
-            if "shortfall_method" in report:
-                record["shortfall_method"] = report["shortfall_method"]
-        for name, price in zip(names, numbers[:, 3], strict=True):
-            record[f"shadow_price[{name}]"] = float(price)
-            record[f"shadow_degenerate[{name}]"] = name in sided
-            record[f"shadow_tightening[{name}]"] = (
-                sided[name].tightening_costs if name in sided else float(price)
-            )
-        record["rebuilds"] = int(stats.get("rebuilds", 0))
-        record["solver"] = str(stats.get("solver", ""))
-        record["solver_time"] = float(stats.get("solve_time") or np.nan)
-        return record
+            scenario_var = value_at_risk(hedged, alpha, p)
+            scenario_es = expected_shortfall(hedged, alpha, p)
+        return Solution(
+            instruments=data.instruments,
+            positions=x,
+            status=status,
+            objective=float(self._answered.value) / data.objective_scale,
+            volatility=float(np.sqrt(max(data.risk.variance_in_asset_order(z), 0.0))),
+            beta=float(c @ x + c0),
+            premium=float((pnl.premium_paid(x, premium) * capital).sum()),
+            annual_carry=float((pnl.annual_carry(x, carry_long, carry_short) * capital).sum()),
+            turnover=pnl.turnover(x, current),
+            limits=LimitNumbers(
+                names=tuple(names),
+                owners=tuple(owners),
+                numbers=numbers,
+                binding=binds,
+                tightening=MappingProxyType(
+                    {k: float(v.tightening_costs) for k, v in sided.items()}
+                ),
+            ),
+            stats=SolveStats.from_stats(stats, report),
+            contract_values=data.attribute("contract_value"),
+            scenario_var=scenario_var,
+            scenario_es=scenario_es,
+            scenario_alpha=alpha,
+        )
 
     def _result(self, status: str, stats: dict[str, Any]) -> HedgeResult:
         data = self._data

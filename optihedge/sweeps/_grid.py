@@ -301,7 +301,7 @@ def make_grid(problem: HedgeProblem, grid: Any) -> Grid:
         for label, obj in objects.items():
             # the labels and shapes each input brings, checked like a solve would
             try:
-                data = problem._build_data(problem.inputs.replace(**{key: obj}))
+                data = problem.compile_inputs(**{key: obj})
             except (SpecificationError, DataError) as exc:
                 raise type(exc)(f"The grid's {key!r} value {label!r}: {exc}") from None
             if key == "scenarios":

@@ -104,8 +104,7 @@ def solve_chunk(
         record: dict[str, Any] = {"point": point, **params}
         record |= {key: str(label) for key, label in input_labels.items()}
         try:
-            status, stats = problem._solve_core(params, **changed)
-            numbers = problem._point_record(status, stats)
+            solution = problem.solve_point(params, **changed)
         except InfeasibleError as exc:
             record |= {"status": "infeasible", "message": str(exc)}
             records.append(record)
@@ -118,9 +117,9 @@ def solve_chunk(
             held.update({k: input_labels[k] for k in changed})
             continue
         held.update({k: input_labels[k] for k in changed})
-        positions.append(numbers.pop("x"))
+        positions.append(solution.positions)
         solved.append(point)
-        record |= numbers | {"message": ""}
+        record |= solution.record() | {"message": ""}
         records.append(record)
     # the chunk's weights in one table (not one frame per point)
     n = len(labels)
