@@ -251,3 +251,28 @@ def test_limit_numbers_table_is_the_limit_frame() -> None:
     assert table.loc["a.max", "tightening_costs"] == 0.75
     assert table.loc["a.max", "relaxing_gains"] == 0.5
     assert table.loc["b.min", "tightening_costs"] == 0.0
+
+
+def test_a_degenerate_limit_reads_the_same_in_the_solution_and_the_result() -> None:
+    """A zero premium budget binds at a kink: tightening leaves nothing feasible.
+
+    The result is built from the Solution: the same limit table, flags and one-sided
+    prices, and the note naming the limit.
+    """
+    zero = {"premium_budget.max": 0.0}
+    light, _ = _problem("shortfall")
+    full, _ = _problem("shortfall")
+    solution = light.solve_point(zero)
+    result = full.solve(zero)
+    assert solution.limits.tightening == {"premium_budget.max": np.inf}
+    row = solution.record()
+    assert row["shadow_degenerate[premium_budget.max]"] is True
+    assert row["shadow_tightening[premium_budget.max]"] == np.inf
+    assert row["shadow_price[premium_budget.max]"] > 0.0
+    pd.testing.assert_frame_equal(solution.constraints, result.constraints, check_exact=True)
+    sided = result.solver_stats["one_sided_shadow_prices"]["premium_budget.max"]
+    assert sided["relaxing_gains"] == row["shadow_price[premium_budget.max]"]
+    assert sided["tightening_costs"] == np.inf
+    assert any("premium_budget.max" in n and "nothing feasible" in n for n in result.notes)
+    assert solution.objective == result.objective_value
+    assert solution.stats.slope_resolves == result.solver_stats["slope_resolves"] > 0

@@ -65,7 +65,6 @@ from optihedge.optimize.solve import (
     DEFAULT_SOLVERS,
     OK,
     check_solver_options,
-    limit_frame,
     limit_numbers,
     run,
 )
@@ -910,13 +909,22 @@ class HedgeProblem:
         )
 
     def _result(self, status: str, stats: dict[str, Any]) -> HedgeResult:
+        """Build the HedgeResult of the last solve from its :class:`Solution`.
+
+        The positions, objective and limit numbers are the Solution's (one computation);
+        the objective's report is read before the limits' slopes are measured (their
+        re-solves may move an iterative term's figures), as the result always read it.
+        """
         data = self._data
-        x = self._positions()
         report = self._objective.report() if self._objective.report is not None else {}
-        names, owners, numbers, binds, sided = self._priced(stats, self._limit_rows())
-        limits = limit_frame(
-            names, owners, numbers, binds, {k: v.tightening_costs for k, v in sided.items()}
-        )
+        solution = self._solution(status, stats)
+        x = solution.positions
+        limits = solution.constraints
+        numbers = solution.limits
+        sided = {
+            name: Slopes(float(numbers.numbers[numbers.names.index(name), 3]), cost)
+            for name, cost in numbers.tightening.items()
+        }
         kink_notes = _kink_notes(stats, sided)
         portfolio = self._inputs.portfolio
         assert portfolio.capital is not None  # Portfolio resolves it at construction
@@ -927,7 +935,7 @@ class HedgeProblem:
             data,
             x,
             limits=limits,
-            objective_value=float(self._answered.value) / data.objective_scale,
+            objective_value=solution.objective,
             status=status,
             stats={
                 **stats,
