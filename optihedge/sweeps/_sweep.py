@@ -22,7 +22,7 @@ from optihedge.errors import MissingLabelsError, SpecificationError
 from optihedge.optimize.problem import HedgeProblem, sweep_recipe
 from optihedge.sweeps._grid import Grid, make_grid
 from optihedge.sweeps._run import Task, solve_chunk, solve_task, watch_parent
-from optihedge.sweeps._store import Store
+from optihedge.runs.store import Store
 
 __all__ = ["SweepResult", "sweep"]
 
