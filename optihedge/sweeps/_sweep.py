@@ -20,9 +20,9 @@ from optihedge._validation import check_int, format_labels
 from optihedge.analysis.report import check_writable
 from optihedge.errors import MissingLabelsError, SpecificationError
 from optihedge.optimize.problem import HedgeProblem, sweep_recipe
+from optihedge.runs.store import Store
 from optihedge.sweeps._grid import Grid, make_grid
 from optihedge.sweeps._run import Task, solve_chunk, solve_task, watch_parent
-from optihedge.runs.store import Store
 
 __all__ = ["SweepResult", "sweep"]
 
@@ -418,9 +418,9 @@ def sweep(
         client, own = _connect(scheduler) if scheduler is not None else (None, False)
         stored: set[int] = set()
         if db is not None:
-            db.register(sweep_id, len(checked.points), checked.keys)
+            db.register("sweep", sweep_id, len(checked.points), checked.keys)
             if resume:
-                stored = db.done(sweep_id)
+                stored = db.done("sweep", sweep_id)
         todo = np.array([p for p in checked.order if int(p) not in stored], dtype=np.int64)
         chunks = _chunks(todo, size)
         bar = _Progress(len(todo), progress)
@@ -439,7 +439,7 @@ def sweep(
                 source = _sequential(problem, checked, chunks)
             for chunk_records, chunk_weights in source:
                 if db is not None:
-                    db.write(sweep_id, chunk_records, chunk_weights)
+                    db.write("sweep", sweep_id, chunk_records, chunk_weights)
                 records.extend(chunk_records)
                 weights.append(chunk_weights)
                 computed += len(chunk_records)
@@ -447,7 +447,8 @@ def sweep(
         finally:
             bar.close()
         if db is not None and stored:
-            old_records, old_weights = db.load(sweep_id, [str(i) for i in problem.data.instruments])
+            labels = [str(i) for i in problem.data.instruments]
+            old_records, old_weights = db.load("sweep", sweep_id, labels)
             records = [r for r in old_records if int(r["point"]) in stored] + records
             weights.insert(0, old_weights[old_weights["point"].isin(stored)])
     finally:
