@@ -96,13 +96,18 @@ def work(
     shared: Any,
     solve: Callable[[Any, Any, Sequence[P], dict[str, Any]], R],
     chunk: Sequence[P],
+    parent: int | None = None,
 ) -> R:
     """Solve one chunk with this process's compiled copy of the run's problem.
 
     The worker cache: the recipe is unpickled at the run's first chunk in this process
     and kept (with the solve function's state) for the run's later chunks; at most
-    :data:`KEEP` runs are kept.
+    :data:`KEEP` runs are kept. With ``parent`` (a joblib worker), the cache's first
+    call also makes sure :func:`watch_parent` watches that process (the workers'
+    initializer starts it; a worker started without it is covered here).
     """
+    if parent is not None and not _WATCHED:
+        watch_parent(parent)
     if run_id not in _COMPILED:
         while len(_COMPILED) >= KEEP:
             _COMPILED.pop(next(iter(_COMPILED)))
@@ -261,15 +266,16 @@ def _joblib(task: Task[P, R], chunks: Iterable[Sequence[P]], n_jobs: int) -> Ite
     # several workers on few cores slow every solve down by orders of magnitude
     # each worker watches this process from its start and ends within a second of it,
     # even after a SIGKILL (loky's own idle timeout is five minutes)
+    parent = os.getpid()
     with parallel_config(
         backend="loky",
         inner_max_num_threads=1,
         initializer=watch_parent,
-        initargs=(os.getpid(),),
+        initargs=(parent,),
     ):
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         yield from parallel(
-            delayed(work)(task.run_id, task.recipe, task.shared, task.solve, chunk)
+            delayed(work)(task.run_id, task.recipe, task.shared, task.solve, chunk, parent)
             for chunk in chunks
         )
 
