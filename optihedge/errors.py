@@ -67,4 +67,7 @@ class SolverFailedError(RuntimeError):
 
 
 class StoreError(RuntimeError):
-    """A sweep's store file cannot be used now: another process holds it, or the disk is full."""
+    """A run's store file cannot be used now: another process holds it, or the disk is full.
+
+    Also a store of a schema version this optihedge does not read (a newer one wrote it).
+    """

@@ -59,7 +59,16 @@ def test_layers_point_down(package: str, forbidden: set[str]) -> None:
 
 
 #: optihedge's subpackages in layer order: each may import only those before it
-LAYERS = ["measures", "pricing", "scenarios", "instruments", "optimize", "analysis", "sweeps"]
+LAYERS = [
+    "measures",
+    "pricing",
+    "scenarios",
+    "instruments",
+    "optimize",
+    "analysis",
+    "runs",
+    "sweeps",
+]
 #: foundation modules any layer may use
 FOUNDATION = {
     "calendar",

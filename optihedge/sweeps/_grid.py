@@ -15,21 +15,18 @@ one parameter and each solve starts near the last one's answer.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import hashlib
 import itertools
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from factor_models import RiskModelSet
 from optihedge.errors import DataError, SpecificationError
 from optihedge.measures.contributions import check_tail
 from optihedge.optimize.problem import HedgeProblem
+from optihedge.runs.fingerprint import run_id
 
 __all__ = ["INPUT_KEYS", "MAX_POINTS", "Grid", "make_grid"]
 
@@ -84,71 +81,15 @@ class Grid:
     def digest(self, problem: HedgeProblem) -> str:
         """Sweep id: a hash of the problem (structure, inputs, values) and the points.
 
-        A hash of the numbers and labels themselves (see :func:`fingerprint`), not of a
-        pickle: the same problem built in another process has the same id.
+        A hash of the numbers and labels themselves
+        (:func:`optihedge.runs.fingerprint.run_id`), not of a pickle: the same problem
+        built in another process has the same id.
         """
-        h = hashlib.sha256()
-        memo: dict[int, tuple[Any, bytes]] = {}
-        h.update(fingerprint(problem.__getstate__(), memo))
-        h.update(fingerprint((self.keys, self.points), memo))
-        for key in self.input_keys:
-            h.update(fingerprint((key, self.inputs[key]), memo))
-        return h.hexdigest()[:32]
-
-
-def fingerprint(obj: Any, memo: dict[int, tuple[Any, bytes]] | None = None) -> bytes:
-    """Digest ``obj``'s content (numbers, labels, types): stable across processes.
-
-    Arrays and pandas objects hash their values' bytes and their labels; dataclasses
-    and plain objects their type and attributes; containers their items, in order.
-    """
-    memo = {} if memo is None else memo
-    key = id(obj)
-    if key in memo:  # the memo holds the object too: its id cannot be reused meanwhile
-        return memo[key][1]
-    h = hashlib.sha256(type(obj).__qualname__.encode())
-    if obj is None or isinstance(obj, bool | int | float | str | bytes | complex | enum.Enum):
-        h.update(repr(obj).encode())  # an enum member by its name (its vars hold its class)
-    elif isinstance(obj, np.generic):
-        h.update(repr(obj.item()).encode())
-    elif isinstance(obj, np.ndarray):
-        h.update(str(obj.dtype).encode() + repr(obj.shape).encode())
-        h.update(
-            np.ascontiguousarray(obj).tobytes()
-            if obj.dtype != object
-            else repr(obj.tolist()).encode()
+        return run_id(
+            problem.__getstate__(),
+            (self.keys, self.points),
+            *((key, self.inputs[key]) for key in self.input_keys),
         )
-    elif isinstance(obj, pd.DataFrame):
-        h.update(fingerprint(obj.index, memo) + fingerprint(obj.columns, memo))
-        for _, column in obj.items():
-            h.update(fingerprint(column.to_numpy(), memo))
-    elif isinstance(obj, pd.Series):
-        h.update(fingerprint(obj.index, memo) + fingerprint(obj.to_numpy(), memo))
-        h.update(repr(obj.name).encode())
-    elif isinstance(obj, pd.Index):
-        h.update(repr(obj.names).encode() + str(obj.dtype).encode())
-        values = obj.asi8 if isinstance(obj, pd.DatetimeIndex) else obj.to_numpy()
-        h.update(fingerprint(np.asarray(values), memo))
-    elif isinstance(obj, pd.Timestamp):
-        h.update(repr(obj.value).encode())
-    elif isinstance(obj, Mapping):
-        for k, v in obj.items():
-            h.update(fingerprint(k, memo) + fingerprint(v, memo))
-    elif isinstance(obj, list | tuple | set | frozenset):
-        items = sorted(obj, key=repr) if isinstance(obj, set | frozenset) else obj
-        for item in items:
-            h.update(fingerprint(item, memo))
-    elif dataclasses.is_dataclass(obj):
-        for f in dataclasses.fields(obj):
-            h.update(f.name.encode() + fingerprint(getattr(obj, f.name), memo))
-    elif hasattr(obj, "__dict__"):
-        for name in sorted(vars(obj)):
-            h.update(name.encode() + fingerprint(vars(obj)[name], memo))
-    else:
-        h.update(repr(obj).encode())
-    digest = h.digest()
-    memo[key] = (obj, digest)
-    return digest
 
 
 def _input_values(key: str, values: Any) -> dict[Hashable, Any]:

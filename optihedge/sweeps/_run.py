@@ -1,20 +1,14 @@
-"""Solving a sweep's chunks: in this process, in joblib workers, or on a Dask cluster.
+"""Solving a sweep's chunk on a compiled problem: the sweep's solve function for the runner.
 
-A worker receives the problem pickled (its recipe) once per sweep, compiles it once and
-keeps it for every chunk of that sweep it solves; each point changes parameters (and
-inputs, when they change) and re-solves. A point that fails (infeasible, unbounded, no
-solver answer) is a record with its status and the reason, never an exception.
-
-A joblib (loky) worker watches its parent: when the sweep's process dies (SIGKILL), the
-worker ends within a second instead of idling for loky's five minutes.
+The run engine (:mod:`optihedge.runs.runner`) gives each worker one compiled copy of the
+problem per sweep and calls :func:`solve_chunk` with it for each chunk; each point
+changes parameters (and inputs, when they change) and re-solves. A point that fails
+(infeasible, unbounded, no solver answer) is a record with its status and the reason,
+never an exception.
 """
 
 from __future__ import annotations
 
-import os
-import pickle
-import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,59 +19,10 @@ from optihedge.errors import InfeasibleError, SolverFailedError, UnboundedError
 from optihedge.measures import pnl
 from optihedge.optimize.problem import HedgeProblem
 
-__all__ = ["Task", "solve_chunk", "solve_task", "watch_parent"]
+__all__ = ["Task", "solve_chunk"]
 
 #: (point number, parameters, input labels) of each point of a chunk
 Task = tuple[int, dict[str, float], dict[str, Any]]
-
-# compiled problems of the sweeps this process works on, by sweep id
-_COMPILED: dict[str, tuple[HedgeProblem, dict[str, Any], dict[str, Any]]] = {}
-_KEEP = 4
-
-
-def _problem(sweep_id: str, blob: bytes, inputs: dict[str, dict[Any, Any]]) -> HedgeProblem:
-    if sweep_id not in _COMPILED:
-        while len(_COMPILED) >= _KEEP:
-            _COMPILED.pop(next(iter(_COMPILED)))
-        _COMPILED[sweep_id] = (pickle.loads(blob), inputs, {})
-    return _COMPILED[sweep_id][0]
-
-
-def solve_task(
-    sweep_id: str, blob: bytes, inputs: dict[str, dict[Any, Any]], chunk: Sequence[Task]
-) -> tuple[list[dict[str, Any]], pd.DataFrame]:
-    """Solve one chunk with this process's compiled copy of the sweep's problem."""
-    problem = _problem(sweep_id, blob, inputs)
-    held = _COMPILED[sweep_id][2]
-    return solve_chunk(problem, inputs, chunk, held)
-
-
-# the parent process this worker's watchdog thread watches (one thread per process)
-_WATCHED: list[int] = []
-_POLL = 0.5  # seconds between two looks at the parent
-
-
-def watch_parent(parent: int) -> None:
-    """Start (once) a thread that ends this process when ``parent`` is no longer its parent.
-
-    The initializer of each joblib (loky) worker of a sweep: loky starts its workers as
-    children of the process that runs the sweep, ``parent``. A worker whose parent was
-    killed is adopted by another process (``os.getppid`` changes); it then exits at
-    once, without cleanup (its results have no reader), and so does a worker whose
-    parent died while it was starting.
-    """
-    if os.getppid() != parent:
-        os._exit(1)
-    if _WATCHED:
-        return
-    _WATCHED.append(parent)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(_POLL)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="optihedge-parent-watch", daemon=True).start()
 
 
 def solve_chunk(

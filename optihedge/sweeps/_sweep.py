@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
-import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,11 @@ from optihedge._validation import check_int, format_labels
 from optihedge.analysis.report import check_writable
 from optihedge.errors import MissingLabelsError, SpecificationError
 from optihedge.optimize.problem import HedgeProblem, sweep_recipe
+from optihedge.runs.runner import Progress, check_scheduler, connect, run
+from optihedge.runs.runner import Task as RunTask
+from optihedge.runs.store import Store
 from optihedge.sweeps._grid import Grid, make_grid
-from optihedge.sweeps._run import Task, solve_chunk, solve_task, watch_parent
-from optihedge.sweeps._store import Store
+from optihedge.sweeps._run import Task, solve_chunk
 
 __all__ = ["SweepResult", "sweep"]
 
@@ -217,122 +217,6 @@ def _tasks(grid: Grid, points: np.ndarray) -> list[Task]:
     return out
 
 
-class _Progress:
-    def __init__(self, total: int, progress: Any) -> None:
-        self.total, self.done = total, 0
-        self.callback = progress if callable(progress) else None
-        show = progress if isinstance(progress, bool) else (
-            progress is None and sys.stderr.isatty()
-        )  # fmt: skip
-        self.bar = None
-        if show and total:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, unit="point", desc="sweep", file=sys.stderr)
-
-    def update(self, n: int) -> None:
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(n)
-        if self.callback is not None:
-            self.callback(self.done, self.total)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _sequential(
-    problem: HedgeProblem, grid: Grid, chunks: list[np.ndarray]
-) -> Iterator[tuple[list[dict[str, Any]], pd.DataFrame]]:
-    local = pickle.loads(sweep_recipe(problem))  # compiled once; the user's stays as it was
-    held: dict[str, Any] = {}
-    for chunk in chunks:
-        yield solve_chunk(local, grid.inputs, _tasks(grid, chunk), held)
-
-
-def _joblib(
-    blob: bytes, sweep_id: str, grid: Grid, chunks: list[np.ndarray], n_jobs: int
-) -> Iterator[tuple[list[dict[str, Any]], pd.DataFrame]]:
-    from joblib import Parallel, delayed, parallel_config
-
-    # one BLAS thread per worker: the problems are small, and spinning BLAS threads of
-    # several workers on few cores slow every solve down by orders of magnitude
-    # each worker watches this process from its start and ends within a second of it,
-    # even after a SIGKILL (loky's own idle timeout is five minutes)
-    with parallel_config(
-        backend="loky",
-        inner_max_num_threads=1,
-        initializer=watch_parent,
-        initargs=(os.getpid(),),
-    ):
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        yield from parallel(
-            delayed(solve_task)(sweep_id, blob, grid.inputs, _tasks(grid, c)) for c in chunks
-        )
-
-
-#: seconds a sweep waits for a Dask scheduler address to answer
-CONNECT_TIMEOUT = 5.0
-
-
-def _check_scheduler(scheduler: Any) -> None:
-    """Refuse a ``scheduler`` that is no address, Dask client or cluster."""
-    try:
-        from distributed import Client
-        from distributed.deploy.cluster import Cluster
-    except ImportError as exc:  # pragma: no cover - the 'distributed' extra
-        raise SpecificationError(
-            "A Dask scheduler needs the 'distributed' package: pip install "
-            "'optihedge[distributed]'."
-        ) from exc
-    if not isinstance(scheduler, str | Client | Cluster):
-        raise SpecificationError(
-            "The 'scheduler' argument must be a Dask scheduler address "
-            "('tcp://host:8786'), a distributed.Client or a Dask cluster, or None. Got "
-            f"{type(scheduler).__name__}: {scheduler!r}."
-        )
-
-
-def _connect(scheduler: Any) -> tuple[Any, bool]:
-    """Return a Dask client for ``scheduler`` and whether the sweep owns it (closes it).
-
-    Raises
-    ------
-    SpecificationError
-        A malformed address, or one that does not answer within
-        :data:`CONNECT_TIMEOUT` seconds.
-    """
-    from distributed import Client
-
-    if isinstance(scheduler, Client):
-        return scheduler, False
-    where = scheduler if isinstance(scheduler, str) else type(scheduler).__name__
-    try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise SpecificationError(
-            f"The Dask scheduler {where!r} given as 'scheduler' did not answer within "
-            f"{CONNECT_TIMEOUT:g} s ({exc}). Start it (dask scheduler), check the address "
-            "(tcp://host:8786), or leave 'scheduler' out to run on n_jobs processes."
-        ) from exc
-    return client, True
-
-
-def _dask(
-    blob: bytes, sweep_id: str, grid: Grid, chunks: list[np.ndarray], client: Any
-) -> Iterator[tuple[list[dict[str, Any]], pd.DataFrame]]:
-    from distributed import as_completed
-
-    shared = client.scatter([blob, grid.inputs], broadcast=True)
-    futures = [
-        client.submit(solve_task, sweep_id, shared[0], shared[1], _tasks(grid, c), pure=False)
-        for c in chunks
-    ]
-    for future in as_completed(futures):  # type: ignore[no-untyped-call]
-        yield future.result()
-
-
 def sweep(
     problem: HedgeProblem,
     grid: Any,
@@ -375,8 +259,9 @@ def sweep(
         with ``(done, total)`` after each committed chunk.
     scheduler : str, distributed.Client or Dask cluster, optional
         A Dask scheduler address (``"tcp://host:8786"``), client or cluster: chunks run
-        on the cluster. An address that does not answer within ``CONNECT_TIMEOUT`` (5 s)
-        is a :class:`SpecificationError` naming it.
+        on the cluster. An address that does not answer within
+        ``optihedge.runs.runner.CONNECT_TIMEOUT`` (5 s) is a
+        :class:`SpecificationError` naming it.
     chunk_size : int, optional
         Points per chunk (a unit of work and of the store's transactions). By default
         about four chunks per worker, at most 100 points.
@@ -411,35 +296,30 @@ def sweep(
     sweep_id = checked.digest(problem)
     started = time.perf_counter()
     if scheduler is not None:
-        _check_scheduler(scheduler)
+        check_scheduler(scheduler)
     db = Store(store) if store is not None else None
     client, own = None, False
     try:
-        client, own = _connect(scheduler) if scheduler is not None else (None, False)
+        client, own = connect(scheduler) if scheduler is not None else (None, False)
         stored: set[int] = set()
         if db is not None:
-            db.register(sweep_id, len(checked.points), checked.keys)
+            db.register("sweep", sweep_id, len(checked.points), checked.keys)
             if resume:
-                stored = db.done(sweep_id)
+                stored = db.done("sweep", sweep_id)
         todo = np.array([p for p in checked.order if int(p) not in stored], dtype=np.int64)
         chunks = _chunks(todo, size)
-        bar = _Progress(len(todo), progress)
+        bar = Progress(len(todo), progress, "sweep")
         records: list[dict[str, Any]] = []
         weights: list[pd.DataFrame] = []
         computed = 0
         try:
-            if client is not None or workers > 1:
-                blob = sweep_recipe(problem)
-                source = (
-                    _dask(blob, sweep_id, checked, chunks, client)
-                    if client is not None
-                    else _joblib(blob, sweep_id, checked, chunks, workers)
-                )
-            else:
-                source = _sequential(problem, checked, chunks)
+            task: RunTask[Task, tuple[list[dict[str, Any]], pd.DataFrame]] = RunTask(
+                sweep_id, sweep_recipe(problem), solve_chunk, checked.inputs
+            )
+            source = run(task, (_tasks(checked, c) for c in chunks), n_jobs=workers, client=client)
             for chunk_records, chunk_weights in source:
                 if db is not None:
-                    db.write(sweep_id, chunk_records, chunk_weights)
+                    db.write("sweep", sweep_id, chunk_records, chunk_weights)
                 records.extend(chunk_records)
                 weights.append(chunk_weights)
                 computed += len(chunk_records)
@@ -447,7 +327,8 @@ def sweep(
         finally:
             bar.close()
         if db is not None and stored:
-            old_records, old_weights = db.load(sweep_id, [str(i) for i in problem.data.instruments])
+            labels = [str(i) for i in problem.data.instruments]
+            old_records, old_weights = db.load("sweep", sweep_id, labels)
             records = [r for r in old_records if int(r["point"]) in stored] + records
             weights.insert(0, old_weights[old_weights["point"].isin(stored)])
     finally:

@@ -1,16 +1,26 @@
-"""A DuckDB file that keeps every finished chunk of a sweep, so a killed sweep loses nothing.
+"""A DuckDB file that keeps every finished chunk of a run, so a killed run loses nothing.
 
-Tables (one file holds any number of sweeps, told apart by ``sweep_id``):
+A run is many solves of one problem (a sweep today; a backtest will come), named by its
+kind and its id (a content hash, :func:`optihedge.runs.fingerprint.run_id`). Tables (one
+file holds any number of runs, told apart by kind and id), schema version 2:
 
-- ``optihedge_store(version)``: the schema's version; a file without it, or with another
-  version, is refused before any work;
-- ``sweeps(sweep_id, created, n_points, keys)``;
-- ``sweep_points(sweep_id, point, status, record)``: one row per solved point, its
-  numbers as JSON (the columns differ between problems);
-- ``sweep_weights(sweep_id, point, instrument, weight, notional, units)``.
+- ``optihedge_store(version)``: the schema's version;
+- ``runs(run_id, kind, created, n_points, keys)``: one row per run, keyed by
+  ``(run_id, kind)``;
+- per kind ``<kind>`` of :data:`KINDS` (``"sweep"``), its rows:
+  ``<kind>_points(<kind>_id, point, status, record)``, one row per solved point, its
+  numbers as JSON (the columns differ between problems), and
+  ``<kind>_weights(<kind>_id, point, instrument, weight, notional, units)``.
 
 Every chunk is written in one transaction: a chunk is in the file whole or not at all.
-``(sweep_id, point)`` is a primary key: a point is never stored twice.
+``(<kind>_id, point)`` is a primary key: a point is never stored twice.
+
+**Versions.** A file of version 1 (written by optihedge before the run engine: a
+``sweeps(sweep_id, created, n_points, keys)`` table in place of ``runs``) is migrated in
+place when it is opened, in one transaction (its sweeps become runs of kind
+``"sweep"``; their points and weights stay where they are). A file of any other version
+(a newer optihedge wrote it) is refused with a :class:`~optihedge.errors.StoreError`
+naming the file, its version and what to do, before anything in it is changed.
 
 A store file is data, not code: it is opened with DuckDB's extension auto-install and
 auto-load and every access outside the file turned off (a foreign file such as SQLite
@@ -38,39 +48,61 @@ import pandas as pd
 
 from optihedge.errors import DataError, SpecificationError, StoreError
 
-__all__ = ["SCHEMA_VERSION", "Store"]
+__all__ = ["KINDS", "SCHEMA_VERSION", "Store"]
 
-SCHEMA_VERSION = 1
-_TABLES = {
-    "optihedge_store": ["version"],
-    "sweeps": ["sweep_id", "created", "n_points", "keys"],
-    "sweep_points": ["sweep_id", "point", "status", "record"],
-    "sweep_weights": ["sweep_id", "point", "instrument", "weight", "notional", "units"],
+#: the version of the tables this code writes (1: the sweep store before the run engine)
+SCHEMA_VERSION = 2
+#: the kinds of run a store holds, each with its own tables of rows
+KINDS = ("sweep",)
+
+
+def _rows(kind: str) -> dict[str, list[tuple[str, str]]]:
+    """(column, type) of the two row tables of ``kind``, as DuckDB reports them."""
+    return {
+        f"{kind}_points": [
+            (f"{kind}_id", "VARCHAR"),
+            ("point", "INTEGER"),
+            ("status", "VARCHAR"),
+            ("record", "VARCHAR"),
+        ],
+        f"{kind}_weights": [
+            (f"{kind}_id", "VARCHAR"),
+            ("point", "INTEGER"),
+            ("instrument", "VARCHAR"),
+            ("weight", "DOUBLE"),
+            ("notional", "DOUBLE"),
+            ("units", "DOUBLE"),
+        ],
+    }
+
+
+_VERSION_TABLE = {"optihedge_store": [("version", "INTEGER")]}
+# (column, type) of each table of each schema version, as DuckDB reports them
+_LAYOUTS: dict[int, dict[str, list[tuple[str, str]]]] = {
+    1: {
+        **_VERSION_TABLE,
+        "sweeps": [
+            ("sweep_id", "VARCHAR"),
+            ("created", "TIMESTAMP"),
+            ("n_points", "INTEGER"),
+            ("keys", "VARCHAR"),
+        ],
+        **_rows("sweep"),
+    },
+    2: {
+        **_VERSION_TABLE,
+        "runs": [
+            ("run_id", "VARCHAR"),
+            ("kind", "VARCHAR"),
+            ("created", "TIMESTAMP"),
+            ("n_points", "INTEGER"),
+            ("keys", "VARCHAR"),
+        ],
+        **{name: columns for kind in KINDS for name, columns in _rows(kind).items()},
+    },
 }
-# (column, type) of each table, as DuckDB reports them
-_TYPES = {
-    "optihedge_store": [("version", "INTEGER")],
-    "sweeps": [
-        ("sweep_id", "VARCHAR"),
-        ("created", "TIMESTAMP"),
-        ("n_points", "INTEGER"),
-        ("keys", "VARCHAR"),
-    ],
-    "sweep_points": [
-        ("sweep_id", "VARCHAR"),
-        ("point", "INTEGER"),
-        ("status", "VARCHAR"),
-        ("record", "VARCHAR"),
-    ],
-    "sweep_weights": [
-        ("sweep_id", "VARCHAR"),
-        ("point", "INTEGER"),
-        ("instrument", "VARCHAR"),
-        ("weight", "DOUBLE"),
-        ("notional", "DOUBLE"),
-        ("units", "DOUBLE"),
-    ],
-}
+_TYPES = _LAYOUTS[SCHEMA_VERSION]
+_TABLES = {name: [c for c, _ in columns] for name, columns in _TYPES.items()}
 # no extension is installed or loaded, and nothing outside the file is read or written
 _CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
@@ -82,15 +114,34 @@ _FAILED = {"infeasible", "unbounded", "solver_failed"}
 # DuckDB's own paths (":memory:"), services ("md:", "motherduck:") and URLs ("s3://");
 # one letter before the colon is a Windows drive
 _NOT_A_FILE = re.compile(r"^(:memory:|[A-Za-z][A-Za-z0-9+.\-]+:)")
+_RUNS_DDL = (
+    "CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR, kind VARCHAR, created TIMESTAMP, "
+    "n_points INTEGER, keys VARCHAR, PRIMARY KEY (run_id, kind))"
+)
+
+
+def _rows_ddl(kind: str) -> list[str]:
+    return [
+        f"CREATE TABLE IF NOT EXISTS {kind}_points ({kind}_id VARCHAR, point INTEGER, status "
+        f"VARCHAR, record VARCHAR, PRIMARY KEY ({kind}_id, point))",
+        f"CREATE TABLE IF NOT EXISTS {kind}_weights ({kind}_id VARCHAR, point INTEGER, "
+        "instrument VARCHAR, weight DOUBLE, notional DOUBLE, units DOUBLE, PRIMARY KEY "
+        f"({kind}_id, point, instrument))",
+    ]
+
+
 _DDL = [
     "CREATE TABLE IF NOT EXISTS optihedge_store (version INTEGER)",
-    "CREATE TABLE IF NOT EXISTS sweeps (sweep_id VARCHAR PRIMARY KEY, created TIMESTAMP, "
-    "n_points INTEGER, keys VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS sweep_points (sweep_id VARCHAR, point INTEGER, status VARCHAR, "
-    "record VARCHAR, PRIMARY KEY (sweep_id, point))",
-    "CREATE TABLE IF NOT EXISTS sweep_weights (sweep_id VARCHAR, point INTEGER, instrument "
-    "VARCHAR, weight DOUBLE, notional DOUBLE, units DOUBLE, PRIMARY KEY (sweep_id, point, "
-    "instrument))",
+    _RUNS_DDL,
+    *(statement for kind in KINDS for statement in _rows_ddl(kind)),
+    f"INSERT INTO optihedge_store VALUES ({SCHEMA_VERSION})",
+]
+# version 1 -> 2: the sweeps become runs of kind 'sweep'; their rows stay in place
+_MIGRATE_1 = [
+    _RUNS_DDL,
+    "INSERT INTO runs SELECT sweep_id, 'sweep', created, n_points, keys FROM sweeps",
+    "DROP TABLE sweeps",
+    "UPDATE optihedge_store SET version = 2",
 ]
 
 
@@ -109,8 +160,20 @@ def _from_json(v: Any) -> Any:
     return v
 
 
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise SpecificationError(
+            f"The 'kind' argument must be one of {list(KINDS)} (the kinds of run a store "
+            f"holds). Got {kind!r}."
+        )
+    return kind
+
+
 class Store:
-    """The sweep store in one DuckDB file (opened for the sweep, closed after it).
+    """The run store in one DuckDB file (opened for a run, closed after it).
+
+    A file of schema version 1 (a sweep store written before the run engine) is migrated
+    in place on open; see the module's docstring.
 
     Raises
     ------
@@ -121,7 +184,8 @@ class Store:
         A DuckDB file with another schema, views or macros, a file that is not a DuckDB
         database, a damaged one, or stored points without their weights.
     StoreError
-        A file in use by another process, or a full disk.
+        A file in use by another process, or a full disk; a file of a schema version
+        this code does not read (a newer optihedge wrote it).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -203,70 +267,129 @@ class Store:
                 f"The 'store' file {str(self.path)!r} holds other tables "
                 f"({sorted(present)[:5]}) and no optihedge sweeps; give another path."
             )
-        for name, columns in _TABLES.items():
+        version = self._version(present)
+        layout = _LAYOUTS[version]
+        for name, types in layout.items():
+            columns = [c for c, _ in types]
             if name in present and [c for c, _ in present[name]] != columns:
                 raise DataError(
                     f"The 'store' file {str(self.path)!r} has a table {name!r} with columns "
                     f"{[c for c, _ in present[name]]}, not the {columns} this version writes; "
                     "give another path."
                 )
-            if name in present and present[name] != _TYPES[name]:
+            if name in present and present[name] != types:
                 raise DataError(
                     f"The 'store' file {str(self.path)!r} has a table {name!r} with types "
-                    f"{[t for _, t in present[name]]}, not the {[t for _, t in _TYPES[name]]} "
+                    f"{[t for _, t in present[name]]}, not the {[t for _, t in types]} "
                     "this version writes; give another path."
                 )
-        if odd or (present and set(present) != set(_TABLES)):
+        if odd or (present and set(present) != set(layout)):
             raise DataError(
                 f"The 'store' file {str(self.path)!r} has tables or columns optihedge does not "
-                f"write ({sorted({*odd, *(set(present) - set(_TABLES))})[:5]}"
-                f"{'' if set(_TABLES) <= set(present) else ', tables missing'}); give another "
+                f"write ({sorted({*odd, *(set(present) - set(layout))})[:5]}"
+                f"{'' if set(layout) <= set(present) else ', tables missing'}); give another "
                 "path."
             )
-        if "optihedge_store" in present:
-            version = self.con.execute("SELECT max(version) FROM optihedge_store").fetchone()
-            if version is None or version[0] != SCHEMA_VERSION:
-                raise DataError(
-                    f"The 'store' file {str(self.path)!r} has schema version "
-                    f"{None if version is None else version[0]}, not {SCHEMA_VERSION}; give "
-                    "another path."
-                )
+        if present and version == SCHEMA_VERSION:
             return
-        self.con.execute("BEGIN TRANSACTION")
-        for statement in _DDL:
-            self.con.execute(statement)
-        self.con.execute("INSERT INTO optihedge_store VALUES (?)", [SCHEMA_VERSION])
-        self.con.execute("COMMIT")
+        self._transaction(_MIGRATE_1 if present else _DDL)
 
-    def register(self, sweep_id: str, n_points: int, keys: Sequence[str]) -> None:
-        """Record the sweep (once)."""
+    def _version(self, present: dict[str, list[tuple[str, str]]]) -> int:
+        """Return the file's schema version (this code's for a new file), or refuse it."""
+        if "optihedge_store" not in present:
+            return SCHEMA_VERSION
+        if present["optihedge_store"] != _VERSION_TABLE["optihedge_store"]:
+            raise DataError(
+                f"The 'store' file {str(self.path)!r} has a table 'optihedge_store' with "
+                f"columns {present['optihedge_store']}, not the [('version', 'INTEGER')] "
+                "optihedge writes; give another path."
+            )
+        rows = self.con.execute("SELECT DISTINCT version FROM optihedge_store").fetchall()
+        versions = [r[0] for r in rows]
+        if len(versions) == 1 and versions[0] in _LAYOUTS:
+            return int(versions[0])
+        found = versions[0] if len(versions) == 1 else versions
+        newer = len(versions) == 1 and isinstance(found, int) and found > SCHEMA_VERSION
+        raise StoreError(
+            f"The 'store' file {str(self.path)!r} has schema version {found!r}; this "
+            f"optihedge reads versions {sorted(_LAYOUTS)} (version 1 is migrated in place to "
+            f"{SCHEMA_VERSION}). "
+            + (
+                "A newer optihedge wrote it: upgrade optihedge (pip install -U optihedge) to "
+                "read it, or give another path."
+                if newer
+                else "It was not written by optihedge, or was changed by another program; "
+                "give another path."
+            )
+        )
+
+    def _transaction(self, statements: Sequence[str]) -> None:
+        """Run ``statements`` in one transaction: all of them, or none (rolled back)."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in statements:
+                self.con.execute(statement)
+            self.con.execute("COMMIT")
+        except BaseException:
+            try:
+                self.con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
+
+    def register(self, kind: str, run_id: str, n_points: int, keys: Sequence[str]) -> None:
+        """Record the run of ``kind`` (``"sweep"``) named ``run_id`` (once)."""
+        _check_kind(kind)
         with self._errors("write"):
             self.con.execute(
-                "INSERT INTO sweeps VALUES (?, now(), ?, ?) ON CONFLICT DO NOTHING",
-                [sweep_id, n_points, json.dumps(list(keys))],
+                "INSERT INTO runs VALUES (?, ?, now(), ?, ?) ON CONFLICT DO NOTHING",
+                [run_id, kind, n_points, json.dumps(list(keys))],
             )
 
-    def done(self, sweep_id: str) -> set[int]:
-        """Point numbers already stored for the sweep."""
+    def runs(self) -> pd.DataFrame:
+        """Return every run the file holds, oldest first.
+
+        Columns ``run_id``, ``kind``, ``created``, ``n_points``, ``keys`` (a list) and
+        ``stored`` (the points stored).
+        """
+        counts = " UNION ALL ".join(
+            f"SELECT {kind}_id AS run_id, '{kind}' AS kind, count(*) AS stored "
+            f"FROM {kind}_points GROUP BY 1"
+            for kind in KINDS
+        )
+        with self._errors("read"):
+            table = self.con.execute(
+                "SELECT r.run_id, r.kind, r.created, r.n_points, r.keys, "
+                f"coalesce(c.stored, 0) AS stored FROM runs r LEFT JOIN ({counts}) c "
+                "USING (run_id, kind) ORDER BY r.created, r.run_id"
+            ).df()
+        table["keys"] = [json.loads(k) for k in table["keys"]]
+        table["stored"] = table["stored"].astype(np.int64)
+        return table
+
+    def done(self, kind: str, run_id: str) -> set[int]:
+        """Point numbers already stored for the run."""
+        _check_kind(kind)
         with self._errors("read"):
             rows = self.con.execute(
-                "SELECT point FROM sweep_points WHERE sweep_id = ?", [sweep_id]
+                f"SELECT point FROM {kind}_points WHERE {kind}_id = ?", [run_id]
             ).fetchall()
         return {int(r[0]) for r in rows}
 
     def write(
-        self, sweep_id: str, records: Sequence[dict[str, Any]], weights: pd.DataFrame
+        self, kind: str, run_id: str, records: Sequence[dict[str, Any]], weights: pd.DataFrame
     ) -> None:
         """Write one chunk's points and weights in one transaction."""
+        _check_kind(kind)
         points = pd.DataFrame(
             {
-                "sweep_id": sweep_id,
+                f"{kind}_id": run_id,
                 "point": [int(r["point"]) for r in records],
                 "status": [str(r["status"]) for r in records],
                 "record": [json.dumps({k: _json_value(v) for k, v in r.items()}) for r in records],
             }
         )
-        w = weights.assign(sweep_id=sweep_id)[_TABLES["sweep_weights"]]
+        w = weights.assign(**{f"{kind}_id": run_id})[_TABLES[f"{kind}_weights"]]
         with self._errors("write"):
             self.con.register("chunk_points", points)
             self.con.register("chunk_weights", w)
@@ -276,15 +399,15 @@ class Store:
                     # a point solved again (resume=False) replaces what was stored, its
                     # weights too (a point that failed this time has none)
                     self.con.execute(
-                        "DELETE FROM sweep_weights WHERE sweep_id = ? AND point IN "
+                        f"DELETE FROM {kind}_weights WHERE {kind}_id = ? AND point IN "
                         "(SELECT point FROM chunk_points)",
-                        [sweep_id],
+                        [run_id],
                     )
                     self.con.execute(
-                        "INSERT OR REPLACE INTO sweep_points SELECT * FROM chunk_points"
+                        f"INSERT OR REPLACE INTO {kind}_points SELECT * FROM chunk_points"
                     )
                     if len(w):
-                        self.con.execute("INSERT INTO sweep_weights SELECT * FROM chunk_weights")
+                        self.con.execute(f"INSERT INTO {kind}_weights SELECT * FROM chunk_weights")
                     self.con.execute("COMMIT")
                 except BaseException:
                     # a failed COMMIT (a full disk) has ended the transaction already: the
@@ -302,23 +425,25 @@ class Store:
                         pass
 
     def load(
-        self, sweep_id: str, instruments: Sequence[str]
+        self, kind: str, run_id: str, instruments: Sequence[str]
     ) -> tuple[list[dict[str, Any]], pd.DataFrame]:
-        """Every stored point's record and the weights of the sweep.
+        """Every stored point's record and the weights of the run.
 
         Each stored point that did not fail must have one weight row per instrument (and a
         failed one none): a store that lost them is refused, not read as points without
         weights.
         """
+        _check_kind(kind)
         with self._errors("read"):
             rows = self.con.execute(
-                "SELECT point, status, record FROM sweep_points WHERE sweep_id = ? ORDER BY point",
-                [sweep_id],
+                f"SELECT point, status, record FROM {kind}_points WHERE {kind}_id = ? "
+                "ORDER BY point",
+                [run_id],
             ).fetchall()
             weights = self.con.execute(
-                "SELECT point, instrument, weight, notional, units FROM sweep_weights "
-                "WHERE sweep_id = ? ORDER BY point, instrument",
-                [sweep_id],
+                f"SELECT point, instrument, weight, notional, units FROM {kind}_weights "
+                f"WHERE {kind}_id = ? ORDER BY point, instrument",
+                [run_id],
             ).df()
         records: list[dict[str, Any]] = []
         for point, status, text in rows:
@@ -327,14 +452,14 @@ class Store:
             except (ValueError, AttributeError) as exc:
                 raise DataError(
                     f"The 'store' file {str(self.path)!r} holds a damaged record for point "
-                    f"{point} ({exc}); give another path or run the sweep with resume=False."
+                    f"{point} ({exc}); give another path or run the {kind} with resume=False."
                 ) from exc
             if record.get("point") != point or record.get("status") != status:
                 raise DataError(
                     f"The 'store' file {str(self.path)!r} holds a record for point {point} "
                     f"that names point {record.get('point')!r} and status "
                     f"{record.get('status')!r}; the file was changed by another program. Give "
-                    "another path or run the sweep with resume=False."
+                    f"another path or run the {kind} with resume=False."
                 )
             records.append(record)
         expected = sorted(str(i) for i in instruments)
@@ -349,13 +474,13 @@ class Store:
                 raise DataError(
                     f"The 'store' file {str(self.path)!r} holds point {point} (status "
                     f"{record['status']!r}) without its weight rows for {want} (lost or "
-                    "changed by another program); give another path or run the sweep with "
+                    f"changed by another program); give another path or run the {kind} with "
                     "resume=False."
                 )
         if held:
             raise DataError(
                 f"The 'store' file {str(self.path)!r} holds weights for points {sorted(held)[:5]} "
-                "it has no record of; give another path or run the sweep with resume=False."
+                f"it has no record of; give another path or run the {kind} with resume=False."
             )
         return records, weights
 
