@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
-import math
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from optihedge._validation import check_scalar
 from optihedge.calendar import TRADING_DAYS, Frequency
 from optihedge.errors import SpecificationError
 from optihedge.measures import pnl
+from optihedge.measures.diagnostics import beta_drift_band
 from optihedge.measures.risk import expected_shortfall, parametric_es, parametric_var, value_at_risk
 from optihedge.optimize.breakdown import RiskInputs, attribute
 from optihedge.optimize.data import data_frequency
@@ -272,8 +272,8 @@ class HedgeResult:
         when the beta drifts outside 0.80-1.08."
 
         The band is the drift of the book's beta that would raise the hedged book's
-        variance by ``tolerance`` (10% by default), around the book's beta:
-        :math:`\delta = \sqrt{	au \sigma^2_{	ext{after}}} / \sigma_{	ext{market}}`.
+        variance by ``tolerance`` (10% by default), around the book's beta
+        (:func:`optihedge.measures.diagnostics.beta_drift_band`).
         The cost is, per instrument, an option's premium spread over its life (its
         carry is that premium decaying, not counted twice) or another instrument's
         annual carry, as a fraction of capital.
@@ -283,7 +283,7 @@ class HedgeResult:
         beta = self.risk["beta"].to_numpy(dtype=np.float64)
         variance_after = float(self.risk["variance"].to_numpy()[1])
         _, market_var = covariance_with(inputs.risk, self.market)
-        drift = math.sqrt(tau * max(variance_after, 0.0) / market_var) if market_var > 0 else 0.0
+        low, high = beta_drift_band(float(beta[0]), variance_after, market_var, tau)
         carry_by = self.allocation["annual_carry"].to_numpy()
         premium_by = self.allocation["annual_premium"].to_numpy()
         carry, premium = float(carry_by.sum()), float(premium_by.sum())
@@ -300,7 +300,6 @@ class HedgeResult:
             else "no limit binds"
         )
         protected = float(beta[0] - beta[1])
-        low, high = float(beta[0] - drift), float(beta[0] + drift)
         sentence = (
             f"Protecting against {self.market} beta of about {protected:.2f} on "
             f"{self.money(self.capital)} for {self.horizon_label}, at about "
