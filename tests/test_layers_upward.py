@@ -255,3 +255,27 @@ def _solved() -> oh.HedgeResult:
             market="IDX",
         ).solve()
     return _CACHE["result"]
+
+
+def test_scenarios_keep_one_concept_per_file() -> None:
+    # the paths and the input checks live in their own modules; the value keeps the
+    # old names importable (pickles that name optihedge.scenarios._scenarios load)
+    import pickle
+
+    from optihedge import scenarios
+    from optihedge.scenarios import _checks, _paths, _scenarios
+
+    assert scenarios.Scenarios is _scenarios.Scenarios
+    for name in ("_Paths", "_IndexedPaths", "_SimulatedPaths", "_EventPaths", "_log_growth"):
+        assert getattr(_paths, name).__module__ == "optihedge.scenarios._paths"
+    for name in ("_check_daily", "_check_events", "_check_horizon"):
+        assert getattr(_checks, name).__module__ == "optihedge.scenarios._checks"
+    assert vars(_scenarios)["_IndexedPaths"] is _paths._IndexedPaths
+    old = pickle.dumps(_paths._Paths(), protocol=0).replace(  # text: names unprefixed
+        b"optihedge.scenarios._paths", b"optihedge.scenarios._scenarios"
+    )
+    assert b"optihedge.scenarios._scenarios" in old
+    assert type(pickle.loads(old)) is _paths._Paths
+    text = (ROOT / "optihedge" / "scenarios" / "_scenarios.py").read_text()
+    assert "class _Paths" not in text
+    assert "def _check_daily" not in text
