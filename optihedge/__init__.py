@@ -11,7 +11,10 @@ are positive loss numbers.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from optihedge.optimize import hooks as _hooks
 
 __version__ = "0.1.0"
 
@@ -41,6 +44,9 @@ _LAZY_NAMES = {
     "portfolio_insurance": "optihedge.pricing",
     "delta_hedge_table": "optihedge.pricing",
     "kelly_comparison": "optihedge.analysis.evaluation",
+    "explain": "optihedge.analysis.explain",
+    "Explanation": "optihedge.analysis.explain",
+    "report": "optihedge.analysis.report",
     "sweep": "optihedge.sweeps",
     "SweepResult": "optihedge.sweeps",
     "Scenarios": "optihedge.scenarios",
@@ -91,6 +97,7 @@ __all__ = [
     "Collar",
     "EventContract",
     "ExpectedShortfall",
+    "Explanation",
     "FactorModel",
     "Future",
     "HedgeInputs",
@@ -125,6 +132,7 @@ __all__ = [
     "diagnostics",
     "errors",
     "evaluation",
+    "explain",
     "futures_contracts",
     "hedge_quality",
     "instruments",
@@ -136,6 +144,7 @@ __all__ = [
     "portfolio",
     "portfolio_insurance",
     "pricing",
+    "report",
     "returns_from_prices",
     "risk",
     "scenario_pnl",
@@ -173,6 +182,8 @@ if TYPE_CHECKING:
     )
     from optihedge.analysis import evaluation
     from optihedge.analysis.evaluation import kelly_comparison, scenario_pnl
+    from optihedge.analysis.explain import Explanation, explain
+    from optihedge.analysis.report import report
     from optihedge.datasets import returns_from_prices
     from optihedge.instruments import (
         ETF,
@@ -212,6 +223,22 @@ if TYPE_CHECKING:
     from optihedge.pricing import VolatilityModel, delta_hedge_table, portfolio_insurance
     from optihedge.scenarios import Scenarios
     from optihedge.sweeps import SweepResult, sweep
+
+
+def _deferred(module: str, name: str) -> Callable[..., Any]:
+    """``module.name``, imported at the first call (importing optihedge stays light)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+# The result's methods that the analysis layer computes (HedgeResult.explain, .report):
+# the optimize layer calls them through its hook registry and never imports analysis.
+_hooks.register("explain", _deferred("optihedge.analysis.explain", "explain"))
+_hooks.register("report", _deferred("optihedge.analysis.report", "report"))
 
 
 def __getattr__(name: str) -> Any:

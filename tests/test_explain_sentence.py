@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from optihedge.optimize.result import _limit_phrase
+from optihedge.analysis.explain import _limit_phrase
 
 
 @pytest.mark.parametrize(

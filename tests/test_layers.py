@@ -26,9 +26,10 @@ Only first-party packages (``optihedge``, ``factor_models``, ``constraints``) ar
 checked; another library's private names are that library's business.
 
 **Upward imports.** ``tests/test_package.py`` checks the layer order for ``import``
-statements; here every other spelling is checked too: an ``importlib.import_module`` or
-``__import__`` call, and any string constant (docstrings aside) naming a module of a
-later layer, so that no layer reaches upward at run time either.
+statements; ``tests/test_layers_upward.py`` checks every other spelling too: an
+``importlib.import_module`` or ``__import__`` call, and any string constant (docstrings
+aside) naming a module of a later layer, so that no layer reaches upward at run time
+either.
 """
 
 from __future__ import annotations

@@ -23,11 +23,12 @@ from matplotlib.figure import Figure
 
 from optihedge._files import write_atomically
 from optihedge.analysis.attribution import return_attribution
+from optihedge.analysis.explain import explain
 from optihedge.analysis.figures import attribution_bars, effectiveness_bars, pnl_distribution
 from optihedge.calendar import infer_frequency
 from optihedge.errors import SpecificationError
 
-__all__ = ["check_writable", "write_report"]
+__all__ = ["check_writable", "report", "write_report"]
 
 _STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
@@ -191,6 +192,22 @@ def _figure(fig: Figure, fig_id: str, caption: str) -> str:
     )
 
 
+def report(
+    result: Any,
+    path: str | Path,
+    *,
+    title: str | None = None,
+    inputs: Mapping[str, str] | None = None,
+    returns: pd.DataFrame | None = None,
+) -> Path:
+    """Write the hedge report of ``result`` to ``path`` and return the path.
+
+    ``optihedge.report`` and ``HedgeResult.report`` (through
+    :mod:`optihedge.optimize.hooks`); the parameters are :func:`write_report`'s.
+    """
+    return write_report(result, path, title=title, inputs=inputs, returns=returns)
+
+
 def write_report(
     result: Any,
     path: str | Path,
@@ -219,8 +236,10 @@ def write_report(
     ------
     SpecificationError
         A path that cannot be written (checked first; a write the file system refuses
-        later is reported the same way), or a result from a failed solve.
+        later is reported the same way), or a result from a failed solve or without
+        its risk inputs (checked before anything else).
     """
+    result.solved_inputs("report on")
     if inputs is not None and not isinstance(inputs, Mapping):
         raise SpecificationError(
             f"The 'inputs' argument must be a mapping of name to text. Got "
@@ -231,7 +250,7 @@ def write_report(
             f"The 'title' argument must be text or None. Got {type(title).__name__}."
         )
     target = check_writable(path)
-    explanation = result.explain()
+    explanation = explain(result)
     has_scenarios = result.scenario_returns is not None
     parts: list[str] = []
     heading = title or f"Hedge report: {result.money(result.capital)} book, {result.horizon_label}"

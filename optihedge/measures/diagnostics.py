@@ -11,6 +11,7 @@ is applied out of sample: does it work when it is needed?
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from optihedge.calendar import Frequency, annualisation
 from optihedge.datasets import STRESS_WINDOWS
 from optihedge.errors import DataError
 
-__all__ = ["STRESS_WINDOWS", "HedgeQuality", "hedge_quality"]
+__all__ = ["STRESS_WINDOWS", "HedgeQuality", "beta_drift_band", "hedge_quality"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,51 @@ class HedgeQuality:
         corr = self.windows["correlation"].unstack("window").add_prefix("corr_")
         eff = self.stress["effectiveness"].unstack("stress").add_prefix("stress_eff: ")
         return corr.join(eff)
+
+
+def beta_drift_band(
+    beta: float, variance_after: float, market_variance: float, tolerance: float = 0.10
+) -> tuple[float, float]:
+    r"""Return the band of the book's market beta inside which a hedge needs no rebalancing.
+
+    A drift :math:`\delta` of the book's beta adds :math:`\delta^2 \sigma^2_m` to the
+    hedged book's variance (the hedge is held, the book moves). The band is the drift
+    that adds ``tolerance`` times the hedged variance, around the book's beta:
+
+    .. math:: \delta = \sqrt{\tau \, \sigma^2_{\text{after}} / \sigma^2_m},
+              \qquad [\beta - \delta, \beta + \delta].
+
+    Parameters
+    ----------
+    beta : float
+        The book's beta to the market (before the hedge): dimensionless, return of the
+        book per unit return of the market.
+    variance_after : float
+        Variance of the hedged book's return over the horizon, in (fraction of
+        capital) squared. A small negative value (rounding) is taken as 0.
+    market_variance : float
+        Variance of the market's return over the same horizon, in (simple return)
+        squared; >= 0. With 0 (no market risk) the band is the point ``beta``.
+    tolerance : float, default 0.10
+        The relative rise of the hedged variance the band allows (0.10: 10%); > 0.
+
+    Returns
+    -------
+    (low, high) : tuple of float
+        The band's ends, in beta units (dimensionless).
+
+    Raises
+    ------
+    SpecificationError
+        A value that is not a finite number, a ``tolerance`` that is not positive, a
+        negative ``market_variance``.
+    """
+    b = check_scalar(beta, "beta")
+    v = check_scalar(variance_after, "variance_after")
+    m = check_scalar(market_variance, "market_variance", lower=0.0)
+    tau = check_scalar(tolerance, "tolerance", lower=0.0, lower_inclusive=False)
+    drift = math.sqrt(tau * max(v, 0.0) / m) if m > 0 else 0.0
+    return b - drift, b + drift
 
 
 def _candidates(candidates: Any) -> dict[str, pd.DataFrame]:

@@ -5,25 +5,35 @@ changes from day to day), ``data`` (labels checked, numbers assembled), ``regist
 (one key per tunable number), ``objectives`` and ``shortfall`` (objective terms),
 ``solve`` (solver loop, limit table), ``integer`` (whole contracts), ``diagnose``
 (infeasibility), ``solution`` (Solution, a solve's light answer: the sweep row),
-``result`` (HedgeResult, a value).
+``result`` (HedgeResult, a value), ``hooks`` (the calls a result
+makes into the analysis layer, registered by it).
+
+The names below load on first use, so that ``optihedge.optimize.hooks`` is light (the
+top-level package fills it when imported, before cvxpy is needed).
 """
 
 from __future__ import annotations
 
-from optihedge.optimize.inputs import HedgeInputs
-from optihedge.optimize.objectives import (
-    CarryCost,
-    CompiledObjective,
-    Objective,
-    RobustVariance,
-    TradingCost,
-    Variance,
-)
-from optihedge.optimize.problem import HedgeProblem
-from optihedge.optimize.registry import ParameterRegistry
-from optihedge.optimize.result import HedgeResult
-from optihedge.optimize.shortfall import ExpectedShortfall
-from optihedge.optimize.solution import LimitNumbers, Solution, SolveStats
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+_LAZY_NAMES = {
+    "HedgeInputs": "optihedge.optimize.inputs",
+    "CarryCost": "optihedge.optimize.objectives",
+    "CompiledObjective": "optihedge.optimize.objectives",
+    "Objective": "optihedge.optimize.objectives",
+    "RobustVariance": "optihedge.optimize.objectives",
+    "TradingCost": "optihedge.optimize.objectives",
+    "Variance": "optihedge.optimize.objectives",
+    "HedgeProblem": "optihedge.optimize.problem",
+    "ParameterRegistry": "optihedge.optimize.registry",
+    "HedgeResult": "optihedge.optimize.result",
+    "ExpectedShortfall": "optihedge.optimize.shortfall",
+    "LimitNumbers": "optihedge.optimize.solution",
+    "Solution": "optihedge.optimize.solution",
+    "SolveStats": "optihedge.optimize.solution",
+}
 
 __all__ = [
     "CarryCost",
@@ -41,3 +51,34 @@ __all__ = [
     "TradingCost",
     "Variance",
 ]
+
+if TYPE_CHECKING:
+    from optihedge.optimize.inputs import HedgeInputs
+    from optihedge.optimize.objectives import (
+        CarryCost,
+        CompiledObjective,
+        Objective,
+        RobustVariance,
+        TradingCost,
+        Variance,
+    )
+    from optihedge.optimize.problem import HedgeProblem
+    from optihedge.optimize.registry import ParameterRegistry
+    from optihedge.optimize.result import HedgeResult
+    from optihedge.optimize.shortfall import ExpectedShortfall
+    from optihedge.optimize.solution import LimitNumbers, Solution, SolveStats
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+    elif not name.startswith("_") and (Path(__file__).parent / f"{name}.py").exists():
+        value = importlib.import_module(f"{__name__}.{name}")  # a submodule, as before
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

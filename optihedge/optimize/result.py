@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib
-import math
-import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,16 +21,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from constraints import HedgeData, covariance_with
+from constraints import HedgeData
 from optihedge._validation import check_scalar
 from optihedge.calendar import TRADING_DAYS, Frequency
 from optihedge.errors import SpecificationError
 from optihedge.measures import pnl
 from optihedge.measures.risk import expected_shortfall, parametric_es, parametric_var, value_at_risk
+from optihedge.optimize import hooks
 from optihedge.optimize.breakdown import RiskInputs, attribute
 from optihedge.optimize.data import data_frequency
 
-__all__ = ["POSITION_TOLERANCE", "Explanation", "HedgeResult", "make_result"]
+__all__ = ["POSITION_TOLERANCE", "HedgeResult", "make_result"]
 
 #: Statuses of a solve whose positions can be explained and attributed.
 SOLVED = ("optimal", "optimal_inaccurate")
@@ -187,7 +185,19 @@ class HedgeResult:
         return _greeks_table(self.risk_inputs, self.weights.to_numpy(), self.capital)
 
     # ---------------------------------------------------------------- attribution
-    def _solved(self, what: str) -> RiskInputs:
+    def solved_inputs(self, what: str = "use") -> RiskInputs:
+        """Return the risk inputs of a successful solve, or refuse with ``what`` in the message.
+
+        The one check before anything is computed from this result (attribution, the
+        policy sentence, the report): ``what`` is the verb the message uses
+        (``"explain"``: "Cannot explain a result whose solve failed ...").
+
+        Raises
+        ------
+        SpecificationError
+            The solve failed (or its positions are not finite), or the result carries no
+            risk inputs (:meth:`detached`, or not built by ``HedgeProblem.solve``).
+        """
         if self.status not in SOLVED or not np.isfinite(self.weights.to_numpy()).all():
             raise SpecificationError(
                 f"Cannot {what} a result whose solve failed (status {self.status!r}); fix the "
@@ -249,7 +259,7 @@ class HedgeResult:
         DataError
             A tail of fewer than one scenario.
         """
-        inputs = self._solved("attribute")
+        inputs = self.solved_inputs("attribute")
         if alpha is not None:
             a = check_scalar(
                 alpha, "alpha", lower=0.0, upper=1.0, lower_inclusive=False, upper_inclusive=False
@@ -264,73 +274,14 @@ class HedgeResult:
             horizon=self.horizon,
         )
 
-    def explain(self, tolerance: float = 0.10) -> Explanation:
-        r"""State the hedge policy in one sentence, with every number behind it.
+    def explain(self, tolerance: float = 0.10) -> Any:
+        """State the hedge policy in one sentence, with every number behind it.
 
-        "Protecting against SP500 beta of about 0.69 on USD 1,000,000 for 21 trading
-        days, at about 0.19% a year; residual beta >= 0.25 binds; remove or rebalance
-        when the beta drifts outside 0.80-1.08."
-
-        The band is the drift of the book's beta that would raise the hedged book's
-        variance by ``tolerance`` (10% by default), around the book's beta:
-        :math:`\delta = \sqrt{	au \sigma^2_{	ext{after}}} / \sigma_{	ext{market}}`.
-        The cost is, per instrument, an option's premium spread over its life (its
-        carry is that premium decaying, not counted twice) or another instrument's
-        annual carry, as a fraction of capital.
+        Same as ``optihedge.explain(result, tolerance)``
+        (:func:`optihedge.analysis.explain.explain`, which returns an ``Explanation``):
+        the analysis layer computes it, reached through :mod:`optihedge.optimize.hooks`.
         """
-        inputs = self._solved("explain")
-        tau = check_scalar(tolerance, "tolerance", lower=0.0, lower_inclusive=False)
-        beta = self.risk["beta"].to_numpy(dtype=np.float64)
-        variance_after = float(self.risk["variance"].to_numpy()[1])
-        _, market_var = covariance_with(inputs.risk, self.market)
-        drift = math.sqrt(tau * max(variance_after, 0.0) / market_var) if market_var > 0 else 0.0
-        carry_by = self.allocation["annual_carry"].to_numpy()
-        premium_by = self.allocation["annual_premium"].to_numpy()
-        carry, premium = float(carry_by.sum()), float(premium_by.sum())
-        cost = float(np.where(premium_by != 0, premium_by, carry_by).sum()) / self.capital
-        limits = []
-        for label in self.binding:
-            value = float(
-                self.constraints["limit"].to_numpy()[self.constraints.index.get_loc(label)]
-            )
-            limits.append(_limit_phrase(str(label), value))
-        binds = (
-            f"{', '.join(limits)} {'bind' if len(limits) > 1 else 'binds'}"
-            if limits
-            else "no limit binds"
-        )
-        protected = float(beta[0] - beta[1])
-        low, high = float(beta[0] - drift), float(beta[0] + drift)
-        sentence = (
-            f"Protecting against {self.market} beta of about {protected:.2f} on "
-            f"{self.money(self.capital)} for {self.horizon_label}, at about "
-            f"{cost:.2%} a year; {binds}; remove or rebalance when the beta drifts outside "
-            f"{low:.2f}-{high:.2f}."
-        )
-        numbers: dict[str, Any] = {
-            "market": self.market,
-            "beta_before": float(beta[0]),
-            "beta_after": float(beta[1]),
-            "beta_protected": protected,
-            "capital": self.capital,
-            "currency": self.currency,
-            "horizon_days": int(self.frequency.trading_days(self.horizon)),
-            "horizon_periods": self.horizon,
-            "frequency": str(self.frequency),
-            "annual_carry": carry,
-            "annual_premium": premium,
-            "annual_cost_fraction": cost,
-            "binding": list(self.binding),
-            "band_low": low,
-            "band_high": high,
-            "band_tolerance": tau,
-            "volatility_before": float(self.risk["volatility"].to_numpy()[0]),
-            "volatility_after": float(self.risk["volatility"].to_numpy()[1]),
-        }
-        if "scenario_es" in self.risk.columns:
-            es = self.risk["scenario_es"].to_numpy(dtype=np.float64)
-            numbers |= {"es_before": float(es[0]), "es_after": float(es[1])}
-        return Explanation(sentence, numbers)
+        return hooks.call("explain", self, tolerance)
 
     def report(
         self,
@@ -342,43 +293,13 @@ class HedgeResult:
     ) -> Path:
         """Write one self-contained HTML report of this hedge and return its path.
 
-        See ``optihedge.analysis.report.write_report`` (the analysis layer, reached at
-        call time: the result stays a plain value and the layers import one way).
+        Same as ``optihedge.report(result, path, ...)``
+        (:func:`optihedge.analysis.report.report`), reached through
+        :mod:`optihedge.optimize.hooks`: the result stays a plain value and the layers
+        import one way.
         """
-        self._solved("report on")
-        module = importlib.import_module("optihedge.analysis.report")
-        out: Path = module.write_report(self, path, title=title, inputs=inputs, returns=returns)
+        out: Path = hooks.call("report", self, path, title=title, inputs=inputs, returns=returns)
         return out
-
-
-#: a limit row's side: its key's last part, with the position it bounds in brackets
-_SIDE = re.compile(r"^(?P<side>min|max|lower|upper|total)(?:\[(?P<of>.*)\])?$")
-_SENSE = {"min": ">=", "lower": ">=", "max": "<=", "upper": "<=", "total": "="}
-
-
-def _limit_phrase(label: str, value: float) -> str:
-    """``"residual beta >= 0.25"``, ``"bounds F0 >= 0"``: a binding limit in words.
-
-    The label is the limit table's row (``<term>.<side>`` or ``<term>.<side>[<label>]``);
-    a label of another shape is shown whole, with its value.
-    """
-    name, _, side = label.rpartition(".")
-    match = _SIDE.match(side) if name else None
-    if match is None:
-        return f"{label.replace('_', ' ')} at {value:.4g}"
-    words = [name.replace("_", " "), match["of"], _SENSE[match["side"]], f"{value:.4g}"]
-    return " ".join(w for w in words if w)
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """The hedge policy sentence and the numbers behind it (see ``HedgeResult.explain``)."""
-
-    sentence: str
-    numbers: dict[str, Any]
-
-    def __str__(self) -> str:
-        return self.sentence
 
 
 def _normal_risk(vol: float, mean: float | None) -> dict[str, float]:

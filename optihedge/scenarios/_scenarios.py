@@ -27,7 +27,6 @@ import pandas as pd
 
 from optihedge._plausible import VOLATILITY_MAX, check_vol_move, implausible_levels
 from optihedge._validation import (
-    check_dates,
     check_int,
     check_probabilities,
     check_returns,
@@ -37,187 +36,15 @@ from optihedge._validation import (
 from optihedge.calendar import Frequency, resolve_frequency
 from optihedge.datasets import STRESS_WINDOWS
 from optihedge.errors import DataError, DataWarning, MissingLabelsError, SpecificationError
+from optihedge.scenarios._checks import _check_daily, _check_events, _check_horizon
+from optihedge.scenarios._paths import (
+    _EventPaths,
+    _IndexedPaths,
+    _Paths,
+    _SimulatedPaths,
+)
 
 __all__ = ["STRESS_WINDOWS", "Scenarios"]
-
-
-def _check_daily(
-    daily: Any, name: str = "daily", periods: int = 1, *, dated: bool = True
-) -> pd.DataFrame:
-    """Return ``daily`` if it is a frame of finite simple returns of a plausible scale.
-
-    With ``dated`` (a history, not a table of scenarios) its dates must be unique and
-    increasing: paths run forward in time.
-    """
-    if not isinstance(daily, pd.DataFrame):
-        raise DataError(
-            f"The '{name}' argument must be a DataFrame of daily returns (dates x assets). "
-            f"Got {type(daily).__name__} instead."
-        )
-    if dated:
-        check_dates(daily.index, name)
-    try:
-        values = daily.to_numpy(dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"The '{name}' argument must hold numbers (simple returns).") from exc
-    bad = ~np.isfinite(values)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise DataError(
-            f"The '{name}' argument holds {int(bad.sum())} NaN or infinite value(s), first in "
-            f"column {daily.columns[c]!r} at {daily.index[r]!r}; drop or fill them first "
-            "(e.g. returns_from_prices(..., missing='drop'))."
-        )
-    if not daily.columns.is_unique:
-        raise MissingLabelsError(f"The '{name}' argument has duplicate columns.")
-    check_returns(values, name, daily.columns, periods=periods)
-    return daily
-
-
-def _check_events(events: Any, index: pd.Index) -> None:
-    """``events`` must be a 0/1 frame labelled like the scenarios, with unique names."""
-    if not isinstance(events, pd.DataFrame):
-        raise DataError(
-            "The 'events' argument must be a DataFrame of 0/1 columns (scenarios x events). "
-            f"Got {type(events).__name__} instead."
-        )
-    if not events.index.equals(index):
-        raise MissingLabelsError("The 'events' must be labelled like the scenarios (same index).")
-    if not events.columns.is_unique:
-        raise MissingLabelsError("The 'events' argument has duplicate event names.")
-    try:
-        values = events.to_numpy(dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError("The 'events' argument must hold 0 or 1 in every cell.") from exc
-    bad = ~np.isin(values, (0.0, 1.0))
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise DataError(
-            f"The event column {events.columns[c]!r} must hold 0 (did not happen) or 1 "
-            f"(happened); it holds {values[r, c]!r} in scenario {events.index[r]!r}."
-        )
-
-
-def _check_horizon(horizon: Any, name: str = "horizon") -> int:
-    return check_int(horizon, name, what=" (periods of the data)")
-
-
-def _log_growth(daily_returns: np.ndarray) -> np.ndarray:
-    """``log(1 + r)`` with a move of -100% or worse a total loss (log 0 = -inf).
-
-    A daily-reset product that loses its whole value stays at zero: the path's
-    compounded return is then exactly -100%, never NaN.
-    """
-    with np.errstate(divide="ignore"):
-        return np.asarray(np.log(np.maximum(1.0 + daily_returns, 0.0)), dtype=np.float64)
-
-
-class _Paths:
-    """Daily returns along each scenario's path."""
-
-    def compound(self, column: Hashable, leverage: float) -> np.ndarray:
-        """Return of a daily-reset position with ``leverage`` on ``column`` along each path."""
-        raise NotImplementedError
-
-    def through(self, column: Hashable, days: int) -> np.ndarray:
-        """Return of ``column`` over the first ``days`` days of each path."""
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class _IndexedPaths(_Paths):
-    """Paths as rows of a daily returns table: ``index[s]`` lists path s's days."""
-
-    daily: pd.DataFrame
-    index: np.ndarray  # (n_scenarios, horizon) integer rows of ``daily``
-
-    def compound(self, column: Hashable, leverage: float) -> np.ndarray:
-        r = self.daily[column].to_numpy(dtype=np.float64)
-        growth = _log_growth(leverage * r)
-        return np.asarray(np.expm1(growth[self.index].sum(axis=1)), dtype=np.float64)
-
-    def through(self, column: Hashable, days: int) -> np.ndarray:
-        growth = _log_growth(self.daily[column].to_numpy(dtype=np.float64))
-        return np.asarray(np.expm1(growth[self.index[:, :days]].sum(axis=1)), dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class _SimulatedPaths(_Paths):
-    """Factor Monte Carlo paths, regenerated deterministically from the seed."""
-
-    loadings: np.ndarray  # (n_assets, n_factors), per day
-    factor_sqrt: np.ndarray  # R with R' R = F (per day)
-    specific_std: np.ndarray  # (n_assets,), per day
-    assets: pd.Index
-    n_scenarios: int
-    horizon: int
-    dof: float | None
-    seed: int
-    mean: np.ndarray | None = None  # (n_assets,), per day
-    chunk: int = 5_000
-
-    def _daily(self, columns: np.ndarray) -> Any:
-        rng = np.random.default_rng(self.seed)
-        k = self.loadings.shape[1]
-        for start in range(0, self.n_scenarios, self.chunk):
-            n = min(self.chunk, self.n_scenarios - start)
-            z = rng.standard_normal((n, self.horizon, k)) @ self.factor_sqrt
-            e = rng.standard_normal((n, self.horizon, len(self.assets)))
-            if self.dof is None:
-                scale = np.ones((n, 1, 1))
-            else:
-                w = rng.chisquare(self.dof, n)
-                scale = np.sqrt((self.dof - 2.0) / w)[:, None, None]
-            b = self.loadings[columns]
-            shock = scale * (z @ b.T + e[:, :, columns] * self.specific_std[columns])
-            yield shock if self.mean is None else shock + self.mean[columns]
-
-    def horizon_returns(self) -> np.ndarray:
-        cols = np.arange(len(self.assets))
-        out = [np.expm1(_log_growth(d).sum(axis=1)) for d in self._daily(cols)]
-        return np.vstack(out)
-
-    def compound(self, column: Hashable, leverage: float) -> np.ndarray:
-        j = int(self.assets.get_indexer(pd.Index([column]))[0])
-        cols = np.arange(len(self.assets))  # same draws as horizon_returns
-        out = [np.expm1(_log_growth(leverage * d[:, :, j]).sum(axis=1)) for d in self._daily(cols)]
-        return np.concatenate(out)
-
-    def through(self, column: Hashable, days: int) -> np.ndarray:
-        j = int(self.assets.get_indexer(pd.Index([column]))[0])
-        cols = np.arange(len(self.assets))  # same draws as horizon_returns
-        out = [np.expm1(_log_growth(d[:, :days, j]).sum(axis=1)) for d in self._daily(cols)]
-        return np.concatenate(out)
-
-
-@dataclass(frozen=True)
-class _EventPaths(_Paths):
-    """Paths of scenarios split by an event: the base paths twice, the second copy shocked.
-
-    The shock lands as one more move at the end of each path where the event happens.
-    """
-
-    base: _Paths | None
-    returns: pd.DataFrame  # the base scenarios' horizon returns (when no base paths)
-    shock: dict[Hashable, float]
-
-    def _halves(self, column: Hashable, values: np.ndarray, leverage: float) -> np.ndarray:
-        move = leverage * self.shock.get(column, 0.0)
-        return np.concatenate([values, (1.0 + values) * max(1.0 + move, 0.0) - 1.0])
-
-    def compound(self, column: Hashable, leverage: float) -> np.ndarray:
-        if self.base is None:
-            values = leverage * self.returns[column].to_numpy(dtype=np.float64)
-        else:
-            values = self.base.compound(column, leverage)
-        return self._halves(column, values, leverage)
-
-    def through(self, column: Hashable, days: int) -> np.ndarray:
-        if self.base is None:
-            values = self.returns[column].to_numpy(dtype=np.float64)
-        else:
-            values = self.base.through(column, days)
-        return np.concatenate([values, values])  # the shock lands after the last day
 
 
 @dataclass(frozen=True)
