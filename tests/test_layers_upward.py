@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_package import LAYERS  # one layer order: the import test's
 
 import optihedge as oh
 from optihedge.errors import SpecificationError
@@ -42,7 +43,6 @@ FOUNDATION = {
     "datasets",
     "portfolio",
 }
-LAYERS = ["measures", "pricing", "scenarios", "instruments", "optimize", "analysis", "sweeps"]
 PRODUCT = 100
 _MODULE = re.compile(r"^(optihedge|factor_models|constraints)(\.[A-Za-z_]\w*)*$")
 
