@@ -50,7 +50,9 @@ def _dense(rows: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _check(losses: np.ndarray, p: np.ndarray | None, alpha: float, **kw: float) -> None:
+def _check(
+    losses: np.ndarray, p: np.ndarray | None, alpha: float, rtol: float = 1e-12, **kw: float
+) -> None:
     n = len(losses)
     rows, weights, var = tail_rows(losses, p, alpha, **kw)
     ref = _dense_reference(losses, np.full(n, 1.0 / n) if p is None else p, alpha)
@@ -63,7 +65,7 @@ def _check(losses: np.ndarray, p: np.ndarray | None, alpha: float, **kw: float) 
     assert np.all(weights > 0)
     assert len(np.unique(rows)) == len(rows)
     assert set(np.flatnonzero(ref)) <= set(rows.tolist())
-    np.testing.assert_allclose(_dense(rows, weights, n), ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(_dense(rows, weights, n), ref, rtol=rtol, atol=1e-14)
     # the VaR: the lower alpha-quantile of the losses (first cumulative probability >= alpha)
     order = np.argsort(losses, kind="stable")
     cum = np.cumsum((np.full(n, 1.0 / n) if p is None else p)[order])
@@ -123,6 +125,22 @@ class TestUnequalProbabilities:
         losses = np.linspace(-1.0, 1.0, n)
         p = np.where(losses > 0.8, 1e-9, 1.0)
         _check(losses, p / p.sum(), 0.95)
+
+    @pytest.mark.parametrize("alpha", [0.95, 1.0 - 2.0**-21])  # a tail below 1e-6 too
+    def test_candidates_holding_exactly_the_tail_are_grown(self, alpha: float) -> None:
+        # the 64 first candidates (the largest losses) hold exactly the 5% tail (64 equal
+        # probabilities summed pairwise: no rounding): the VaR, the lower 95% quantile,
+        # is the next loss down, outside them, so the candidate set must grow first
+        n = 1000
+        losses = np.arange(n, dtype=float)
+        tail = 1.0 - alpha
+        p = np.full(n, (1.0 - tail) / (n - 64))
+        p[-64:] = tail / 64
+        _, _, var = tail_rows(losses, p, alpha)
+        assert var == float(n - 65)
+        # rescaling the candidates' level, 1 - (1 - tail / mass), loses digits when the
+        # tail is tiny: 6e-12 relative at a tail of 2**-21
+        _check(losses, p, alpha, rtol=1e-12 if alpha < 0.99 else 1e-10)
 
 
 class TestLossesArgument:
