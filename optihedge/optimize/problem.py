@@ -949,13 +949,14 @@ class HedgeProblem:
             }
             if any(float(merged.get(k, 1.0)) > v for k, v in tighter.items()):
                 tight = prober(cp.CLARABEL, {**options, **tighter}, True)
+        probe = prober(solver, options, False)
         sided: dict[str, Slopes] = {}
         self._probing = True
         try:
             for i in todo:
                 name = names[i]
                 got = measure(
-                    prober(solver, options, False),
+                    probe,
                     name,
                     values[name],
                     relax_sign=1.0 if shape[i][0] == "<=" else -1.0,
