@@ -23,9 +23,9 @@ An interior-point solver stops at a tolerance, not at a vertex: a moved problem 
 optimum lies within that tolerance of a kink answers with a blend of the two pieces'
 multipliers, pulled towards the other side of the kink more the smaller the step. A side
 whose moves then neither agree nor line up, or agree only to :data:`AGREE` and not to the
-solver's accuracy (a blend passes that), is measured again by *tight* re-solves (the
-caller's ``tight`` probe, at :data:`TIGHT` tolerances), whose blend is far smaller; the
-tight answer replaces the first where it settles.
+solver's accuracy, or only after the first move (blends pass both), is measured again
+by *tight* re-solves (the caller's ``tight`` probe, at :data:`TIGHT` tolerances), whose
+blend is far smaller; the tight answer replaces the first where it settles.
 """
 
 from __future__ import annotations
@@ -107,9 +107,10 @@ def _side(
     :data:`TRIES` moves). An infeasible move (a paired limit within the step) shrinks
     too; a side that stays infeasible (or out of the key's range) costs ``inf``. Three
     multipliers on a line in the step (a curved piece: a variance optimum is quadratic
-    in a limit) are extrapolated to a zero step. The slope is *precise* when the two
-    numbers that confirm it agree to the solver's accuracy, *loose* when only to
-    :data:`AGREE` (relative: a blend near a kink passes that), and a side whose
+    in a limit) are extrapolated to a zero step. The slope is *precise* when the first
+    move is confirmed (by its quotient or by a later move) to the solver's accuracy,
+    *loose* when only to :data:`AGREE` (relative: a blend near a kink passes that) or
+    only by two later moves (two blends can agree), and a side whose
     :data:`TRIES` finite multipliers do none of these is *unsettled* (its best is the
     nearest move's multiplier, with their spread as its accuracy).
     """
@@ -134,8 +135,12 @@ def _side(
         noise = OPTIMUM_ACCURACY * size / moved
         told = noise <= AGREE * abs(multiplier) and _close(multiplier, quotient, noise, AGREE)
         if told or any(_close(multiplier, b, accuracy, AGREE) for b in before):
-            precise = (told and _close(multiplier, quotient, noise + accuracy, 0.0)) or any(
-                _close(multiplier, b, accuracy, 0.0) for b in before
+            # precise: the first move confirmed, to the solver's accuracy (a later move
+            # agreeing only with another later one may be a blend as well)
+            precise = (
+                _close(multiplier, before[0], accuracy, 0.0)
+                if before
+                else told and _close(multiplier, quotient, noise + accuracy, 0.0)
             )
             return float(multiplier), accuracy, "precise" if precise else "loose"
         before.append(float(multiplier))
