@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -59,7 +59,7 @@ from optihedge.optimize.objectives import (
 )
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import POSITION_TOLERANCE, HedgeResult, make_result
-from optihedge.optimize.slopes import Slopes, measure
+from optihedge.optimize.slopes import TIGHT, Slopes, measure
 from optihedge.optimize.solution import LimitNumbers, Solution, SolveStats
 from optihedge.optimize.solve import (
     DEFAULT_SOLVERS,
@@ -1029,24 +1029,42 @@ class HedgeProblem:
         held = {names[i]: values[names[i]] for i in todo}  # each probe moves one alone
         restore = self._hold(solver, options)
         count = 0
+        interior = str(stats.get("solver", "")).upper() == cp.CLARABEL
+        asked = self._asked
 
-        def probe(key: str, value: float) -> tuple[float, float, float] | None:
-            nonlocal count
-            count += 1
-            try:
-                status, _ = self._solve_core(
-                    {**held, key: value}, solver=solver, solver_options=options
-                )
-            except InfeasibleError:
-                return np.inf, np.nan, np.nan
-            except (SpecificationError, SolverFailedError, UnboundedError):
-                return None
-            if status not in OK:
-                return (np.inf, np.nan, np.nan) if "infeasible" in status else None
-            got, _, moved, _ = limit_numbers(self._limit_rows(), self._data.objective_scale)
-            j = got.index(key)
-            return float(self._answered.value) / scale, moved[j, 1], moved[j, 3]
+        def prober(
+            named: str | None, opts: Mapping[str, Any], accurate: bool
+        ) -> Callable[[str, float], tuple[float, float, float] | None]:
+            def probe(key: str, value: float) -> tuple[float, float, float] | None:
+                nonlocal count
+                count += 1
+                try:
+                    status, _ = self._solve_core(
+                        {**held, key: value}, solver=named, solver_options=opts
+                    )
+                except InfeasibleError:
+                    return np.inf, np.nan, np.nan
+                except (SpecificationError, SolverFailedError, UnboundedError):
+                    return None
+                if status not in OK or (accurate and status != cp.OPTIMAL):
+                    return (np.inf, np.nan, np.nan) if "infeasible" in status else None
+                got, _, moved, _ = limit_numbers(self._limit_rows(), self._data.objective_scale)
+                j = got.index(key)
+                return float(self._answered.value) / scale, moved[j, 1], moved[j, 3]
 
+            return probe
+
+        tight = None
+        if interior:  # Clarabel at TIGHT tolerances, never looser than asked or set
+            # (a cutting-plane master is solved tighter already: no tight probe then)
+            merged = {**self._objective.settings.get(cp.CLARABEL, {}), **options}
+            tighter = {
+                k: min(float(merged.get(k, TIGHT)), TIGHT)
+                for k in ("tol_gap_abs", "tol_gap_rel", "tol_feas")
+            }
+            if any(float(merged.get(k, 1.0)) > v for k, v in tighter.items()):
+                tight = prober(cp.CLARABEL, {**options, **tighter}, True)
+        probe = prober(solver, options, False)
         sided: dict[str, Slopes] = {}
         self._probing = True
         try:
@@ -1060,8 +1078,9 @@ class HedgeProblem:
                     objective=objective,
                     limit=float(numbers[i, 1]),
                     multiplier=float(numbers[i, 3]),
-                    interior=str(stats.get("solver", "")).upper() == cp.CLARABEL,
+                    interior=interior,
                     scale=scale,
+                    tight=tight,
                 )
                 if got is None:
                     continue
@@ -1071,6 +1090,7 @@ class HedgeProblem:
         finally:
             self._probing = False
             restore()
+            self._asked = asked  # the probes' own solver and options are not the caller's
         stats["slope_resolves"] = count
         return sided
 

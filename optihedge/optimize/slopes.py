@@ -18,16 +18,25 @@ difference quotient (exact where the optimum is linear in the limit, as for expe
 shortfall, and within ``O(step)`` where it is quadratic), else the quotient itself. When
 the two sides differ the limit is *degenerate*: the table reports the relaxing side and
 says what tightening costs (``inf`` when tightening leaves nothing feasible).
+
+An interior-point solver stops at a tolerance, not at a vertex: a moved problem whose
+optimum lies within that tolerance of a kink answers with a blend of the two pieces'
+multipliers, pulled towards the other side of the kink more the smaller the step. A side
+whose moves then neither agree nor line up, or agree only to :data:`AGREE` and not to the
+solver's accuracy, or only after the first move (blends pass both), is measured again
+by *tight* re-solves (the caller's ``tight`` probe, at :data:`TIGHT` tolerances), whose
+blend is far smaller; the tight answer replaces the first where it settles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-__all__ = ["STEP", "Probe", "Slopes", "measure"]
+__all__ = ["STEP", "TIGHT", "Probe", "Slopes", "measure"]
 
 #: relative step of the re-solves (of ``max(1, |limit|)``)
 STEP = 1e-5
@@ -39,8 +48,14 @@ AGREE = 1e-4
 #: moves per side at most, each :data:`SHRINK` times smaller than the one before
 TRIES = 3
 SHRINK = 8.0
+#: an interior-point solver's gap and feasibility tolerances for the tight re-solves
+#: (Clarabel's defaults are 1e-8; the tie-break's second stage solves at 1e-10 as well)
+TIGHT = 1e-10
 
 Probe = Callable[[str, float], "tuple[float, float, float] | None"]
+Settled = Literal["precise", "loose", "unsettled"]
+"""How a side's slope was told: within the solver's accuracy, only within :data:`AGREE`
+(relative), or not at all."""
 """``probe(key, value)``: re-solve with the key at value; ``(objective, limit, multiplier)``
 of that limit's row (``objective`` is ``inf`` when nothing is feasible), or None when the
 value is out of the key's range or no solver answered."""
@@ -79,8 +94,8 @@ def _side(
     at: tuple[float, float],
     direction: float,
     step: float,
-) -> tuple[float, float] | None:
-    """One side's slope per unit and its accuracy, or None when it cannot be measured.
+) -> tuple[float, float, Settled] | None:
+    """One side's slope per unit, its accuracy and how it settled; None when unmeasured.
 
     ``at``: the optimum and the row's limit now. The slope is an improvement on the
     relaxing side and a cost on the tightening side. The limit is moved by ``step`` in
@@ -92,11 +107,16 @@ def _side(
     :data:`TRIES` moves). An infeasible move (a paired limit within the step) shrinks
     too; a side that stays infeasible (or out of the key's range) costs ``inf``. Three
     multipliers on a line in the step (a curved piece: a variance optimum is quadratic
-    in a limit) are extrapolated to a zero step.
+    in a limit) are extrapolated to a zero step. The slope is *precise* when the first
+    move is confirmed (by its quotient or by a later move) to the solver's accuracy,
+    *loose* when only to :data:`AGREE` (relative: a blend near a kink passes that) or
+    only by two later moves (two blends can agree), and a side whose
+    :data:`TRIES` finite multipliers do none of these is *unsettled* (its best is the
+    nearest move's multiplier, with their spread as its accuracy).
     """
     objective, limit = at
     accuracy = MULTIPLIER_ACCURACY / scale
-    best: tuple[float, float] | None = None
+    best: tuple[float, float, Settled] | None = None
     before: list[float] = []
     steps: list[float] = []
     for _ in range(TRIES):
@@ -106,7 +126,7 @@ def _side(
             return best
         moved_objective, moved_limit, multiplier = got
         if not np.isfinite(moved_objective):
-            best = (np.inf, 0.0)
+            best = (np.inf, 0.0, "precise")
             continue
         moved = abs(moved_limit - limit)
         if not moved > 0.0:
@@ -115,18 +135,51 @@ def _side(
         noise = OPTIMUM_ACCURACY * size / moved
         told = noise <= AGREE * abs(multiplier) and _close(multiplier, quotient, noise, AGREE)
         if told or any(_close(multiplier, b, accuracy, AGREE) for b in before):
-            return float(multiplier), accuracy
+            # precise: the first move confirmed, to the solver's accuracy (a later move
+            # agreeing only with another later one may be a blend as well)
+            precise = (
+                _close(multiplier, before[0], accuracy, 0.0)
+                if before
+                else told and _close(multiplier, quotient, noise + accuracy, 0.0)
+            )
+            return float(multiplier), accuracy, "precise" if precise else "loose"
         before.append(float(multiplier))
         steps.append(moved)
-        best = (float(multiplier), max(before) - min(before) + accuracy)
+        best = (float(multiplier), max(before) - min(before) + accuracy, "precise")
     if len(before) == TRIES and all(
         np.isfinite(steps)
     ):  # a curved piece (variance): the multiplier linear in the step, extrapolated to 0
         (m1, m2, m3), (h1, h2, h3) = before, steps
         slope_far, slope_near = (m1 - m2) / (h1 - h2), (m2 - m3) / (h2 - h3)
         if _close(slope_far, slope_near, 0.0, SAME):
-            return m3 - slope_near * h3, abs(m3 - m2) * h3 / (h2 - h3) + accuracy
+            return m3 - slope_near * h3, abs(m3 - m2) * h3 / (h2 - h3) + accuracy, "precise"
+        assert best is not None
+        return best[0], best[1], "unsettled"
     return best
+
+
+def _settled_side(
+    probe: Probe,
+    tight: Probe | None,
+    value: float,
+    key: str,
+    size: float,
+    scale: float,
+    at: tuple[float, float],
+    direction: float,
+    step: float,
+) -> tuple[float, float] | None:
+    """:func:`_side` with ``probe``; again with ``tight`` when that was not precise.
+
+    The tight answer is taken when it settles (precisely or loosely); else the first
+    one stands.
+    """
+    got = _side(probe, value, key, size, scale, at, direction, step)
+    if got is not None and got[2] != "precise" and tight is not None:
+        again = _side(tight, value, key, size, scale, at, direction, step)
+        if again is not None and again[2] != "unsettled":
+            got = again
+    return None if got is None else (got[0], got[1])
 
 
 def measure(
@@ -140,6 +193,7 @@ def measure(
     multiplier: float,
     interior: bool,
     scale: float = 1.0,
+    tight: Probe | None = None,
 ) -> Slopes | None:
     """Measure a binding limit's one-sided slopes by re-solves (see the module's text).
 
@@ -161,6 +215,10 @@ def measure(
         The objective's scale (the solver sees ``objective * scale``, of order one),
         which sets the accuracy of the solver's numbers (:data:`OPTIMUM_ACCURACY`,
         :data:`MULTIPLIER_ACCURACY`).
+    tight : callable, optional
+        Like ``probe``, re-solving at :data:`TIGHT` tolerances (or None where it cannot,
+        e.g. a solver that is not Clarabel): asked only for a side whose moves did not
+        settle (an interior-point multiplier blended across a kink; see the module's text).
 
     Returns
     -------
@@ -171,13 +229,13 @@ def measure(
     step = STEP * max(1.0, abs(value))
     size = 1.0 / scale + abs(objective)
     now = (objective, limit)
-    relaxed = _side(probe, value, key, size, scale, now, relax_sign, step)
+    relaxed = _settled_side(probe, tight, value, key, size, scale, now, relax_sign, step)
     if relaxed is None or not np.isfinite(relaxed[0]):
         return None
     gain, noise = relaxed
     if interior and _close(multiplier, gain, noise + MULTIPLIER_ACCURACY / scale):
         return Slopes(float(multiplier), float(multiplier))
-    tightened = _side(probe, value, key, size, scale, now, -relax_sign, step)
+    tightened = _settled_side(probe, tight, value, key, size, scale, now, -relax_sign, step)
     if tightened is None:
         tightened = (np.inf, 0.0)  # out of the key's range: the limit cannot be tightened
     cost, other = tightened
