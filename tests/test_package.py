@@ -30,6 +30,17 @@ def test_import_is_light(first_use: str) -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_bare_import_loads_no_numerical_library() -> None:
+    # `import optihedge` alone (a command line's start, a script's first line) loads
+    # neither numpy nor pandas: the hook registration must not pull in the errors module
+    code = (
+        "import sys, optihedge; print([m for m in ('numpy', 'pandas', 'scipy') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def _imports(path: Path) -> list[str]:
     names: list[str] = []
     for node in ast.walk(ast.parse(path.read_text())):

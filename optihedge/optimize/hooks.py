@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from optihedge.errors import SpecificationError
-
 __all__ = ["HOOKS", "call", "register"]
 
 #: Registered callables by name (``"explain"``, ``"report"``).
@@ -28,9 +26,12 @@ def register(name: str, function: Callable[..., Any]) -> None:
     SpecificationError
         A name that is not text, or a function that is not callable.
     """
-    if not isinstance(name, str) or not name:
-        raise SpecificationError(f"The hook 'name' must be non-empty text. Got {name!r}.")
-    if not callable(function):
+    if not isinstance(name, str) or not name or not callable(function):
+        # imported here: registering at `import optihedge` must stay light
+        from optihedge.errors import SpecificationError
+
+        if not isinstance(name, str) or not name:
+            raise SpecificationError(f"The hook 'name' must be non-empty text. Got {name!r}.")
         raise SpecificationError(
             f"The hook {name!r} must be callable. Got {type(function).__name__}."
         )
@@ -47,6 +48,8 @@ def call(name: str, /, *args: Any, **kwargs: Any) -> Any:
     """
     function = HOOKS.get(name)
     if function is None:
+        from optihedge.errors import SpecificationError  # here: see register
+
         known = ", ".join(repr(k) for k in sorted(HOOKS)) or "none"
         raise SpecificationError(
             f"Nothing is registered under the hook {name!r} (registered: {known}): the "
