@@ -3,7 +3,8 @@
 Modules: ``problem`` (HedgeProblem: compile once, refresh, solve), ``inputs`` (what
 changes from day to day), ``data`` (labels checked, numbers assembled), ``registry``
 (one key per tunable number), ``objectives`` and ``shortfall`` (objective terms),
-``solve`` (solver loop, limit table), ``integer`` (whole contracts), ``diagnose``
+``terms`` (the compiled-term protocol), ``solve`` (solver loop, limit table),
+``integer`` (whole contracts), ``diagnose``
 (infeasibility), ``solution`` (Solution, a solve's light answer: the sweep row),
 ``result`` (HedgeResult, a value), ``hooks`` (the calls a result
 makes into the analysis layer, registered by it).

@@ -45,7 +45,6 @@ needs and making it again is how Kelley steps cycle).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -53,6 +52,7 @@ import numpy as np
 from constraints import HedgeContext, HedgeData, RebuildRequired
 from optihedge.errors import UnboundedError
 from optihedge.measures.risk import tail_rows
+from optihedge.optimize.terms import TermReport
 
 __all__ = ["CERTIFICATE_SETTINGS", "FALLBACK_OPTION", "CuttingPlanes", "tail_cut"]
 
@@ -408,29 +408,31 @@ class CuttingPlanes:
             self._proximal_step()
         return True
 
-    def report(self) -> dict[str, Any]:
+    def report(self) -> TermReport:
         """Return the method's work and its certificate, in the objective's units.
 
-        ``objective_lower_bound`` and ``objective_upper_bound`` bracket the optimal value
-        of the whole objective (the expected shortfall alone when it is the only term);
-        ``certificate_gap`` is their difference at the reported positions.
+        ``objective_lower_bound`` and ``objective_upper_bound`` (in ``details``) bracket
+        the optimal value of the whole objective (the expected shortfall alone when it is
+        the only term); ``certificate_gap`` is their difference at the reported positions.
         """
         unit = self.data.objective_scale if self.data is not None else 1.0
-        return {
-            "scenario_alpha": self.alpha,
-            "shortfall_method": "cutting_plane",
-            "cutting_plane_slots": self.k,
-            "cutting_plane_iterations": self.step,
-            "scenario_passes": self.passes,
-            "objective_lower_bound": self.lower / unit,
-            "objective_upper_bound": self.upper / unit,
-            "certificate_gap": self.gap / unit,
-            "certified": self.certified,
-            "notes": []
+        return TermReport(
+            scenario_alpha=self.alpha,
+            shortfall_method="cutting_plane",
+            certified=self.certified,
+            certificate_gap=self.gap / unit,
+            notes=()
             if self.certified
-            else [
+            else (
                 f"The cutting-plane certificate was not reached in {self.step} iterations: "
                 f"the expected shortfall is within {self.gap / unit:.3g} of the optimum "
-                "(upper minus lower bound); force method='active_set' for an exact solve."
-            ],
-        }
+                "(upper minus lower bound); force method='active_set' for an exact solve.",
+            ),
+            details={
+                "cutting_plane_slots": self.k,
+                "cutting_plane_iterations": self.step,
+                "scenario_passes": self.passes,
+                "objective_lower_bound": self.lower / unit,
+                "objective_upper_bound": self.upper / unit,
+            },
+        )

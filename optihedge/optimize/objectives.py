@@ -1,10 +1,11 @@
 r"""Objective terms: risk (variance, worst-case variance) and costs, with term algebra.
 
 A term is a description, like a constraint: ``build(ctx)`` compiles it into one problem
-(a :class:`CompiledObjective` holding that problem's Parameters) and never changes the
-term. Terms add and scale: ``Variance() + 0.5 * TradingCost()`` (scaling returns a new
-term). Each term's weight is a registry parameter (``"trading_cost.weight"``), baked into
-the parameter values at refresh, since a Parameter times a Parameter would not be DPP.
+(a :class:`~optihedge.optimize.terms.CompiledTerm` holding that problem's Parameters) and
+never changes the term. Terms add and scale: ``Variance() + 0.5 * TradingCost()``
+(scaling returns a new term). Each term's weight is a registry parameter
+(``"trading_cost.weight"``), baked into the parameter values at refresh, since a
+Parameter times a Parameter would not be DPP.
 
 Units: variance of the hedged book's return over the problem's horizon (fraction of
 book value squared); costs as fractions of book value over the horizon.
@@ -13,8 +14,7 @@ book value squared); costs as fractions of book value over the horizon.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import cvxpy as cp
@@ -24,96 +24,29 @@ from constraints import FactorRisk, HedgeContext, HedgeData, ParameterSpec
 from optihedge._validation import check_option, check_scalar
 from optihedge.errors import SpecificationError
 from optihedge.optimize.data import data_frequency
+from optihedge.optimize.terms import (
+    CompiledObjective,
+    CompiledSum,
+    CompiledTerm,
+    Difference,
+    TermReport,
+    expression_difference,
+)
 
 __all__ = [
     "CarryCost",
     "CompiledObjective",
+    "CompiledTerm",
     "Objective",
     "RobustVariance",
+    "TermReport",
     "TradingCost",
     "Variance",
     "expression_difference",
 ]
 
-Refresh = Callable[[HedgeData, Mapping[str, float]], None]
-Difference = Callable[[np.ndarray, np.ndarray], float]
-
-
 #: build option a sweep sets on its copy of a problem (terms may compile for re-solves)
 SWEEP_OPTION = "sweep"
-
-
-def _nothing(data: HedgeData, values: Mapping[str, float]) -> None:
-    return None
-
-
-@dataclass
-class CompiledObjective:
-    """An objective term built into one problem.
-
-    Attributes
-    ----------
-    expression : Expression
-        Scaled by ``data.objective_scale`` through the parameter values.
-    constraints : list of Constraint
-        Auxiliary constraints the term needs (epigraph, scenario slots).
-    refresh : callable ``(data, values) -> None``
-        Sets the parameter values.
-    refine : callable ``(x) -> bool``, optional
-        After a solve: adjust parameters and return True if another solve is due. May
-        raise :class:`constraints.RebuildRequired`.
-    report : callable ``() -> dict``, optional
-        What the result should state about the term (``"scenario_alpha"``, method,
-        iterations).
-    unbounded : callable ``() -> None``, optional
-        Called when the solver reports the problem unbounded: a term that solves a
-        restriction of itself (the active set) raises
-        :class:`constraints.RebuildRequired` to grow; otherwise the problem is unbounded.
-    bind : callable ``(problem) -> None``, optional
-        Given the compiled cvxpy problem once it exists (a cutting-plane term reads the
-        master's value to separate the other terms' part).
-    settings : dict, optional
-        Solver options by solver name the term needs (a certificate's tolerances).
-    start : callable ``() -> None``, optional
-        Called before every solve (a cutting-plane loop starts again, keeping its
-        planes, when only limits changed and ``refresh`` was not called).
-    difference : callable ``(a, b) -> float``, optional
-        The expression's value at positions ``a`` minus its value at ``b``, computed
-        without the cancellation of two large values (whole contracts compare
-        neighbouring counts whose objectives differ in the 15th digit and beyond).
-        When None, :func:`expression_difference` evaluates the expression if it reads
-        the positions only.
-    """
-
-    expression: cp.Expression
-    constraints: list[cp.Constraint] = field(default_factory=list)
-    refresh: Refresh = _nothing
-    refine: Callable[[np.ndarray], bool] | None = None
-    report: Callable[[], dict[str, Any]] | None = None
-    unbounded: Callable[[], None] | None = None
-    bind: Callable[[cp.Problem], None] | None = None
-    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
-    start: Callable[[], None] | None = None
-    difference: Difference | None = None
-
-
-def expression_difference(expression: cp.Expression, x: cp.Variable) -> Difference | None:
-    """``f(a) - f(b)`` by evaluating ``expression`` if it reads ``x`` only, else None.
-
-    Exact enough for terms linear or piecewise linear in the positions (costs): their
-    values at neighbouring counts differ in the first order of one contract's value.
-    ``x.value`` is left at ``b``.
-    """
-    if [v.id for v in expression.variables()] != [x.id]:
-        return None
-
-    def difference(a: np.ndarray, b: np.ndarray) -> float:
-        x.value = a
-        high = float(expression.value)
-        x.value = b
-        return high - float(expression.value)
-
-    return difference
 
 
 class Objective(ABC):
@@ -133,7 +66,7 @@ class Objective(ABC):
         self.weight = check_scalar(weight, "weight", lower=0.0)
 
     @abstractmethod
-    def build(self, ctx: HedgeContext) -> CompiledObjective:
+    def build(self, ctx: HedgeContext) -> CompiledTerm:
         """Compile the term into the problem of ``ctx``."""
 
     def children(self) -> list[Objective]:
@@ -215,58 +148,9 @@ class SumObjective(Objective):
         """Every term's named parameters."""
         return tuple(spec for term in self._terms for spec in term.parameters())
 
-    def build(self, ctx: HedgeContext) -> CompiledObjective:
-        """Sum the terms' expressions; collect their constraints, refreshes and refinements."""
-        parts = [term.build(ctx) for term in self._terms]
-
-        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            for part in parts:
-                part.refresh(data, values)
-
-        refiners = [part.refine for part in parts if part.refine is not None]
-
-        def refine(x: np.ndarray) -> bool:
-            return any([r(x) for r in refiners])
-
-        def report() -> dict[str, Any]:
-            out: dict[str, Any] = {}
-            for part in parts:
-                out.update(part.report() if part.report is not None else {})
-            return out
-
-        def unbounded() -> None:
-            for part in parts:
-                if part.unbounded is not None:
-                    part.unbounded()
-
-        def bind(problem: cp.Problem) -> None:
-            for part in parts:
-                if part.bind is not None:
-                    part.bind(problem)
-
-        def start() -> None:
-            for part in parts:
-                if part.start is not None:
-                    part.start()
-
-        differences = [p.difference or expression_difference(p.expression, ctx.x) for p in parts]
-        known = [d for d in differences if d is not None]
-
-        def difference(a: np.ndarray, b: np.ndarray) -> float:
-            return sum(d(a, b) for d in known)
-
-        return CompiledObjective(
-            cp.sum(cp.hstack([p.expression for p in parts])),
-            [c for p in parts for c in p.constraints],
-            refresh,
-            refine if refiners else None,
-            report,
-            unbounded,
-            bind,
-            {k: v for p in parts for k, v in p.settings.items()},
-            start,
-            difference if len(known) == len(parts) else None,
-        )
+    def build(self, ctx: HedgeContext) -> CompiledTerm:
+        """Build every term; the sum asks each of them (:class:`CompiledSum`)."""
+        return CompiledSum([term.build(ctx) for term in self._terms])
 
     def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
         """Sum of the terms' references."""
@@ -433,45 +317,10 @@ class Variance(Objective):
         super().__init__(weight)
         self.approximation = check_option(approximation, "approximation", ("delta", "delta_gamma"))
 
-    def build(self, ctx: HedgeContext) -> CompiledObjective:
+    def build(self, ctx: HedgeContext) -> CompiledTerm:
         """Build the factored sum of squares on the primary risk model."""
         _refuse_scenario_only(ctx.data, "Variance")
-        p = _RiskParameters.for_data(ctx.data, ctx.data.risk)
-        gamma = (
-            _GammaParameters(ctx.data)
-            if self.approximation == "delta_gamma" and np.any(ctx.data.attribute("gamma"))
-            else None
-        )
-        options = {"flag": _has_options(ctx.data)}
-
-        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            scale = self._weight(values) * data.objective_scale
-            p.set(data.risk, data, scale)
-            if gamma is not None:
-                gamma.set(data, scale)
-            options["flag"] = _has_options(data)
-
-        def report() -> dict[str, Any]:
-            if not options["flag"]:
-                return {}
-            how = (
-                "their delta and gamma (delta-gamma-normal approximation)"
-                if self.approximation == "delta_gamma"
-                else "their delta (delta approximation)"
-            )
-            return {
-                "approximation_note": f"Options enter the variance objective through {how}; "
-                "the scenario VaR and expected shortfall reprice them fully."
-            }
-
-        expr = p.expression(ctx.x)
-        if gamma is not None:
-            expr = expr + gamma.expression(ctx.x)
-
-        def difference(a: np.ndarray, b: np.ndarray) -> float:
-            return p.difference(a, b) + (0.0 if gamma is None else gamma.difference(a, b))
-
-        return CompiledObjective(expr, refresh=refresh, report=report, difference=difference)
+        return _CompiledVariance(self, ctx)
 
     def reads(self) -> tuple[str, ...]:
         """Read the gamma, in the delta-gamma approximation."""
@@ -504,48 +353,10 @@ class RobustVariance(Objective):
 
     key: ClassVar[str] = "robust_variance"
 
-    def build(self, ctx: HedgeContext) -> CompiledObjective:
+    def build(self, ctx: HedgeContext) -> CompiledTerm:
         """Build one variance constraint per risk model and the epigraph variable."""
         _refuse_scenario_only(ctx.data, "RobustVariance")
-        t = cp.Variable(name="worst_variance")
-        weight = cp.Parameter(nonneg=True)
-        params = {
-            key: _RiskParameters.for_data(ctx.data, r) for key, r in ctx.data.risk_models.items()
-        }
-        exprs = {key: p.expression(ctx.x) for key, p in params.items()}
-        state: dict[str, float] = {"scale": 1.0}
-
-        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            if list(data.risk_models) != list(params):
-                raise SpecificationError(
-                    f"RobustVariance was built for windows {list(params)}; got "
-                    f"{list(data.risk_models)}. Build a new HedgeProblem for other windows."
-                )
-            for key, risk in data.risk_models.items():
-                params[key].set(risk, data, data.objective_scale)
-            weight.value = self._weight(values)
-            state["scale"] = data.objective_scale
-
-        def report() -> dict[str, Any]:
-            return {
-                "window_variance": {
-                    k: float(e.value) / state["scale"]
-                    for k, e in exprs.items()
-                    if e.value is not None
-                }
-            }
-
-        def difference(a: np.ndarray, b: np.ndarray) -> float:
-            # max_k f_k(a) - max_k f_k(b) = max_k (f_k(b) - max f(b) + (f_k(a) - f_k(b))):
-            # each window's change exact; the windows' gaps at b matter only near a tie
-            at_b = [float(np.sum((p.a.value @ b + p.a0.value) ** 2)) for p in params.values()]
-            top = max(at_b)
-            changes = [p.difference(a, b) for p in params.values()]
-            worst = max(v - top + d for v, d in zip(at_b, changes, strict=True))
-            return float(weight.value) * worst
-
-        cons = [e <= t for e in exprs.values()]
-        return CompiledObjective(weight * t, cons, refresh, report=report, difference=difference)
+        return _CompiledRobustVariance(self, ctx)
 
     def reference(self, data: HedgeData, values: Mapping[str, float]) -> float:
         """Largest variance of the unhedged book across the windows."""
@@ -565,17 +376,9 @@ class TradingCost(Objective):
 
     key: ClassVar[str] = "trading_cost"
 
-    def build(self, ctx: HedgeContext) -> CompiledObjective:
+    def build(self, ctx: HedgeContext) -> CompiledTerm:
         """Build ``sum |c * x - c * current|`` (c >= 0; the product is one parameter, DPP)."""
-        n = len(ctx.instruments)
-        c, c_current = cp.Parameter(n, nonneg=True), cp.Parameter(n)
-
-        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            rate = self._weight(values) * data.objective_scale * data.attribute("cost")
-            c.value = rate
-            c_current.value = rate * data.current.to_numpy()
-
-        return CompiledObjective(cp.sum(cp.abs(cp.multiply(c, ctx.x) - c_current)), refresh=refresh)
+        return _CompiledTradingCost(self, ctx)
 
 
 class CarryCost(Objective):
@@ -587,15 +390,142 @@ class CarryCost(Objective):
 
     key: ClassVar[str] = "carry_cost"
 
-    def build(self, ctx: HedgeContext) -> CompiledObjective:
+    def build(self, ctx: HedgeContext) -> CompiledTerm:
         """Build linear carry plus borrow fees on shorts."""
+        return _CompiledCarryCost(self, ctx)
+
+
+class _CompiledVariance(CompiledTerm):
+    """:class:`Variance` built into one problem (factored, plus the gamma term if asked)."""
+
+    def __init__(self, term: Variance, ctx: HedgeContext) -> None:
+        self.term = term
+        self.risk = _RiskParameters.for_data(ctx.data, ctx.data.risk)
+        self.gamma = (
+            _GammaParameters(ctx.data)
+            if term.approximation == "delta_gamma" and np.any(ctx.data.attribute("gamma"))
+            else None
+        )
+        self.options = _has_options(ctx.data)
+        expr = self.risk.expression(ctx.x)
+        if self.gamma is not None:
+            expr = expr + self.gamma.expression(ctx.x)
+        super().__init__(expr)
+
+    def refresh(self, data: HedgeData, values: Mapping[str, float]) -> None:
+        """Set the factors (and gammas) scaled by the weight and the objective's scale."""
+        scale = self.term._weight(values) * data.objective_scale
+        self.risk.set(data.risk, data, scale)
+        if self.gamma is not None:
+            self.gamma.set(data, scale)
+        self.options = _has_options(data)
+
+    def report(self) -> TermReport:
+        """State how options enter the variance, when there are options."""
+        if not self.options:
+            return TermReport()
+        how = (
+            "their delta and gamma (delta-gamma-normal approximation)"
+            if self.term.approximation == "delta_gamma"
+            else "their delta (delta approximation)"
+        )
+        return TermReport(
+            approximation_note=f"Options enter the variance objective through {how}; "
+            "the scenario VaR and expected shortfall reprice them fully."
+        )
+
+    def exact_difference(self, x: cp.Variable) -> Difference:
+        """Return the factored difference (and the gamma term's): no cancellation."""
+        risk, gamma = self.risk, self.gamma
+
+        def difference(a: np.ndarray, b: np.ndarray) -> float:
+            return risk.difference(a, b) + (0.0 if gamma is None else gamma.difference(a, b))
+
+        return difference
+
+
+class _CompiledRobustVariance(CompiledTerm):
+    """:class:`RobustVariance` built into one problem: an epigraph over the windows."""
+
+    def __init__(self, term: RobustVariance, ctx: HedgeContext) -> None:
+        self.term = term
+        t = cp.Variable(name="worst_variance")
+        self.weight = cp.Parameter(nonneg=True)
+        self.params = {
+            key: _RiskParameters.for_data(ctx.data, r) for key, r in ctx.data.risk_models.items()
+        }
+        self.exprs = {key: p.expression(ctx.x) for key, p in self.params.items()}
+        self.scale = 1.0
+        super().__init__(self.weight * t, [e <= t for e in self.exprs.values()])
+
+    def refresh(self, data: HedgeData, values: Mapping[str, float]) -> None:
+        """Set every window's factors; refuse other windows than the compiled ones."""
+        if list(data.risk_models) != list(self.params):
+            raise SpecificationError(
+                f"RobustVariance was built for windows {list(self.params)}; got "
+                f"{list(data.risk_models)}. Build a new HedgeProblem for other windows."
+            )
+        for key, risk in data.risk_models.items():
+            self.params[key].set(risk, data, data.objective_scale)
+        self.weight.value = self.term._weight(values)
+        self.scale = data.objective_scale
+
+    def report(self) -> TermReport:
+        """Report each window's variance at the optimum (``window_variance``)."""
+        return TermReport(
+            details={
+                "window_variance": {
+                    k: float(e.value) / self.scale
+                    for k, e in self.exprs.items()
+                    if e.value is not None
+                }
+            }
+        )
+
+    def exact_difference(self, x: cp.Variable) -> Difference:
+        """Return the worst window's change, each window's change exact."""
+        params, weight = list(self.params.values()), self.weight
+
+        def difference(a: np.ndarray, b: np.ndarray) -> float:
+            # max_k f_k(a) - max_k f_k(b) = max_k (f_k(b) - max f(b) + (f_k(a) - f_k(b))):
+            # each window's change exact; the windows' gaps at b matter only near a tie
+            at_b = [float(np.sum((p.a.value @ b + p.a0.value) ** 2)) for p in params]
+            top = max(at_b)
+            changes = [p.difference(a, b) for p in params]
+            worst = max(v - top + d for v, d in zip(at_b, changes, strict=True))
+            return float(weight.value) * worst
+
+        return difference
+
+
+class _CompiledTradingCost(CompiledTerm):
+    """:class:`TradingCost` built into one problem."""
+
+    def __init__(self, term: TradingCost, ctx: HedgeContext) -> None:
         n = len(ctx.instruments)
-        long, short = cp.Parameter(n), cp.Parameter(n, nonneg=True)
+        self.term = term
+        self.c, self.c_current = cp.Parameter(n, nonneg=True), cp.Parameter(n)
+        super().__init__(cp.sum(cp.abs(cp.multiply(self.c, ctx.x) - self.c_current)))
 
-        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            years = data_frequency(data).years(data.horizon)
-            scale = self._weight(values) * data.objective_scale * years
-            long.value = scale * data.attribute("carry_long")
-            short.value = scale * np.maximum(data.attribute("carry_short"), 0.0)
+    def refresh(self, data: HedgeData, values: Mapping[str, float]) -> None:
+        """Set the cost rates and the current positions' products."""
+        rate = self.term._weight(values) * data.objective_scale * data.attribute("cost")
+        self.c.value = rate
+        self.c_current.value = rate * data.current.to_numpy()
 
-        return CompiledObjective(long @ ctx.x + short @ cp.neg(ctx.x), refresh=refresh)
+
+class _CompiledCarryCost(CompiledTerm):
+    """:class:`CarryCost` built into one problem."""
+
+    def __init__(self, term: CarryCost, ctx: HedgeContext) -> None:
+        n = len(ctx.instruments)
+        self.term = term
+        self.long, self.short = cp.Parameter(n), cp.Parameter(n, nonneg=True)
+        super().__init__(self.long @ ctx.x + self.short @ cp.neg(ctx.x))
+
+    def refresh(self, data: HedgeData, values: Mapping[str, float]) -> None:
+        """Set the carry rates over the horizon, in the data's frequency."""
+        years = data_frequency(data).years(data.horizon)
+        scale = self.term._weight(values) * data.objective_scale * years
+        self.long.value = scale * data.attribute("carry_long")
+        self.short.value = scale * np.maximum(data.attribute("carry_short"), 0.0)

@@ -51,12 +51,7 @@ from optihedge.optimize.data import (
 from optihedge.optimize.diagnose import conflicting_limits, limit_groups, name_the_culprit
 from optihedge.optimize.direct import ONE_SIDED, DirectSolve
 from optihedge.optimize.inputs import HedgeInputs, carry_inputs
-from optihedge.optimize.objectives import (
-    SWEEP_OPTION,
-    CompiledObjective,
-    Objective,
-    expression_difference,
-)
+from optihedge.optimize.objectives import SWEEP_OPTION, Objective
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import POSITION_TOLERANCE, HedgeResult, make_result
 from optihedge.optimize.slopes import TIGHT, Slopes, measure
@@ -69,6 +64,7 @@ from optihedge.optimize.solve import (
     run,
 )
 from optihedge.optimize.spec import ProblemSpec, spec_of
+from optihedge.optimize.terms import CompiledTerm
 from optihedge.optimize.ties import TieBreaker, tie_notes, tied_groups
 from optihedge.portfolio import Portfolio
 from optihedge.scenarios import Scenarios
@@ -273,7 +269,7 @@ class HedgeProblem:
         self._current = cp.Parameter(n, name="current")
         ctx = HedgeContext(data, self._x, self._current, self._plan.exact, dict(self._options))
         try:
-            self._objective: CompiledObjective = self.objective.build(ctx)
+            self._objective: CompiledTerm = self.objective.build(ctx)
         except Exception as exc:
             exc.add_note(f"raised while building {self.objective!r}")
             raise
@@ -317,8 +313,7 @@ class HedgeProblem:
             self._problem = self._fixed = cp.Problem(goal, plain + fixed)
         else:
             self._problem = cp.Problem(goal, plain)
-        if self._objective.bind is not None:
-            self._objective.bind(self._problem)
+        self._objective.bind(self._problem)
         # DPP implies DCP: one walk of the tree; the terms are named only on failure
         if not self._problem.is_dpp():
             name_the_culprit(self.objective, self._objective, self.constraints, self._compiled)
@@ -689,9 +684,7 @@ class HedgeProblem:
         if mip:
             _, mip_stats = solve(self._problem, True)
             start = [np.round(k) for k in integer.counts_of(np.asarray(x.value), parts, cv)]
-        difference = self._objective.difference or expression_difference(
-            self._objective.expression, x
-        )
+        difference = self._objective.exact_difference(x)
         polished = integer.polish(start, x_relaxed, fixed, parts, cv, x, solve, difference)
         integer.fix(parts, polished.counts, cv)
         status, stats = solve(fixed, True)  # every limit priced at the whole contracts
@@ -737,18 +730,17 @@ class HedgeProblem:
         # re-solves within one call (the active set) compiles it at once, and so does a
         # sweep's copy: its every point then goes through the same kept solvers, whatever
         # the chunk it falls in.
-        if self._objective.bind is not None:
-            # the problem solved now: the rounding search solves the relaxation and the
-            # fixed problem in turn, and a cutting-plane term reads the master's value
-            self._objective.bind(problem)
-        if self._objective.start is not None:
-            self._objective.start()
+        # the problem solved now: the rounding search solves the relaxation and the
+        # fixed problem in turn, and a cutting-plane term reads the master's value
+        self._objective.bind(problem)
+        self._objective.start()
+        iterative = self._objective.iterative
         eager = bool(self._options.get(SWEEP_OPTION))
-        first = id(problem) not in self._warm and self._objective.refine is None and not eager
+        first = id(problem) not in self._warm and not iterative and not eager
         self._warm.add(id(problem))
         exact = self._parts and self._plan.exact and problem is self._problem
         direct = not first and not exact and solver in (None, cp.CLARABEL) and not options
-        if direct and self._objective.refine is None:
+        if direct and not iterative:
             done = self._direct_solve(problem, solver)
             if done is not None:
                 return cp.OPTIMAL, done
@@ -760,13 +752,11 @@ class HedgeProblem:
             solvers,
             options,
             x=self._x,
-            refine=self._objective.refine,
-            unbounded=self._objective.unbounded,
+            term=self._objective,
             diagnose=self._diagnose if diagnose else None,
             mip=bool(exact),
             parameters_as_constants=first,
             resolve=(lambda: self._direct_solve(problem, solver, within=True)) if direct else None,
-            settings=self._objective.settings,
         )
 
     def _direct_solve(
@@ -778,7 +768,7 @@ class HedgeProblem:
         for (then Clarabel only). ``within``: a re-solve inside one call (the scenario
         active set, cutting planes), the only way such an objective uses this path.
         """
-        if self._objective.refine is not None and not within:
+        if self._objective.iterative and not within:
             return None
         if problem._cache.param_prog is None and not self._options.get(SWEEP_OPTION):
             return None  # no DPP program yet (a sweep's copy compiles it here)
@@ -873,10 +863,10 @@ class HedgeProblem:
         names, owners, numbers, binds, sided = self._priced(stats, self._limit_rows())
         numbers.flags.writeable = False
         binds.flags.writeable = False
-        report = self._objective.report() if self._objective.report is not None else {}
+        report = self._objective.report()
         scenario_var = scenario_es = alpha = None
         if data.scenario_book is not None and data.scenario_probabilities is not None:
-            alpha = float(report.get("scenario_alpha", 0.95))
+            alpha = 0.95 if report.scenario_alpha is None else float(report.scenario_alpha)
             assert data.scenario_pnl is not None
             hedged = pnl.hedged_pnl(data.scenario_book, data.scenario_pnl, x)
             p = data.scenario_probabilities
@@ -916,7 +906,7 @@ class HedgeProblem:
         re-solves may move an iterative term's figures), as the result always read it.
         """
         data = self._data
-        report = self._objective.report() if self._objective.report is not None else {}
+        report = self._objective.report()
         solution = self._solution(status, stats)
         x = solution.positions
         limits = solution.constraints
@@ -928,9 +918,6 @@ class HedgeProblem:
         kink_notes = _kink_notes(stats, sided)
         portfolio = self._inputs.portfolio
         assert portfolio.capital is not None  # Portfolio resolves it at construction
-        alpha = report.pop("scenario_alpha", None)
-        approximation = report.pop("approximation_note", None)
-        term_notes = report.pop("notes", [])
         return make_result(
             data,
             x,
@@ -939,12 +926,12 @@ class HedgeProblem:
             status=status,
             stats={
                 **stats,
-                **report,
+                **report.statistics(),
                 "tied": [[self._data.instruments[i] for i in g] for g in self._ties],
             },
             capital=portfolio.capital,
             currency=portfolio.currency,
-            scenario_alpha=alpha,
+            scenario_alpha=report.scenario_alpha,
             notes=[
                 *([stats["accuracy"]] if "accuracy" in stats else []),
                 *([stats["whole_contracts_note"]] if "whole_contracts_note" in stats else []),
@@ -957,8 +944,8 @@ class HedgeProblem:
                 *(n for comp in self._compiled for n in comp.notes),
                 *no_hedge_note(data, x, limits),
                 *kink_notes,
-                *([approximation] if approximation else []),
-                *term_notes,
+                *([report.approximation_note] if report.approximation_note else []),
+                *report.notes,
             ],
         )
 
@@ -980,7 +967,7 @@ class HedgeProblem:
         scale = self._data.objective_scale
         names, owners, numbers, binds = limit_numbers(rows, scale)
         kink = stats.pop(ONE_SIDED, None)
-        if self._objective.refine is not None:
+        if self._objective.iterative:
             kink = None  # the multipliers of a restricted LP or a master: measure
         elif kink is not None:
             _, _, tight, _ = kink.tightening(lambda: limit_numbers(rows, scale))
@@ -990,7 +977,7 @@ class HedgeProblem:
                 if binds[i] and cost > gain * (1.0 + 1e-6) + 1e-12:
                     sided[name] = Slopes(gain, cost)
             return names, owners, numbers, binds, sided
-        if self._parts or (stats.get("solver") == "DAQP" and self._objective.refine is None):
+        if self._parts or (stats.get("solver") == "DAQP" and not self._objective.iterative):
             return names, owners, numbers, binds, {}  # whole contracts; unique multipliers
         return names, owners, numbers, binds, self._measured(stats, rows, names, numbers, binds)
 

@@ -49,7 +49,8 @@ from optihedge.measures.contributions import check_tail
 from optihedge.measures.pnl import hedged_pnl
 from optihedge.measures.risk import expected_shortfall
 from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, FALLBACK_OPTION, CuttingPlanes
-from optihedge.optimize.objectives import SWEEP_OPTION, CompiledObjective, Objective
+from optihedge.optimize.objectives import SWEEP_OPTION, Objective
+from optihedge.optimize.terms import CompiledTerm, Difference, TermReport
 
 __all__ = ["AUTO_INSTRUMENTS", "AUTO_SCENARIOS", "ExpectedShortfall"]
 
@@ -170,7 +171,7 @@ class ExpectedShortfall(Objective):
         book, _, p = _arrays(data)
         return self._weight(values) * expected_shortfall(book, values[_ALPHA], p)
 
-    def _build_planes(self, ctx: HedgeContext) -> CompiledObjective:
+    def _build_planes(self, ctx: HedgeContext) -> CompiledTerm:
         n = len(ctx.instruments)
         # room for three planes a position: fewer slots evict planes a cold solve still
         # needs (20 x 1,000,000: 193 iterations with two, 107 with three); a sweep's
@@ -180,30 +181,7 @@ class ExpectedShortfall(Objective):
         planes = CuttingPlanes(
             ctx, self.alpha, self.weight, slots=max(32, per * (n + 1)), auto=self.method == "auto"
         )
-        weight_key = f"{self.key}.weight"
-
-        def refresh(data: HedgeData, values: Mapping[str, float]) -> None:
-            _, _, p = _arrays(data)
-            _check_tail(values[_ALPHA], p)
-            planes.refresh(data, values[_ALPHA], values[weight_key])
-
-        def report() -> dict[str, Any]:
-            out = planes.report()
-            if planes.data is not None:
-                out.update(_options_note(planes.data))
-            return out
-
-        return CompiledObjective(
-            planes.expression,
-            planes.constraints,
-            refresh,
-            planes.refine,
-            report,
-            None,
-            planes.bind,
-            {cp.CLARABEL: dict(CERTIFICATE_SETTINGS)},
-            planes.start,
-        )
+        return _CompiledPlanes(self, planes)
 
     def _slots(self, p: np.ndarray, alpha: float, options: Mapping[str, Any], method: str) -> int:
         """Slots of the restricted LP: at least enough to hold the tail's probability.
@@ -244,33 +222,12 @@ class ExpectedShortfall(Objective):
             return "cutting_plane"
         return "active_set"
 
-    def build(self, ctx: HedgeContext) -> CompiledObjective:
+    def build(self, ctx: HedgeContext) -> CompiledTerm:
         """Build the RU LP over K scenario slots (all with ``"lp"``), or cutting planes.
 
-        Either way the term's ``difference`` is the expected shortfall by sorting at the
+        Either way the term's exact difference is the expected shortfall by sorting at the
         two positions (whole contracts compare neighbouring counts with it).
         """
-        compiled = self._build(ctx)
-        state: dict[str, Any] = {}
-        refresh = compiled.refresh
-        weight_key = f"{self.key}.weight"
-
-        def remember(data: HedgeData, values: Mapping[str, float]) -> None:
-            refresh(data, values)
-            state.update(data=data, alpha=values[_ALPHA], weight=values[weight_key])
-
-        def difference(a: np.ndarray, b: np.ndarray) -> float:
-            data: HedgeData = state["data"]
-            _, _, p = _arrays(data)
-            es_a = expected_shortfall(data.hedged_scenario_returns(a), state["alpha"], p)
-            es_b = expected_shortfall(data.hedged_scenario_returns(b), state["alpha"], p)
-            return float(state["weight"] * data.objective_scale * (es_a - es_b))
-
-        compiled.refresh = remember
-        compiled.difference = difference
-        return compiled
-
-    def _build(self, ctx: HedgeContext) -> CompiledObjective:
         _, _, p = _arrays(ctx.data)
         _check_tail(self.alpha, p)
         method = self.chosen_method(
@@ -281,15 +238,7 @@ class ExpectedShortfall(Objective):
         if method == "cutting_plane":
             method = "active_set"  # "auto" chose planes and they gave way (see the notes)
         k = self._slots(p, self.alpha, ctx.options, method)
-        active = _ActiveSet(self, ctx, k, method)
-        return CompiledObjective(
-            active.expression,
-            active.constraints,
-            active.refresh,
-            active.refine,
-            active.report,
-            active.unbounded,
-        )
+        return _ActiveSet(self, ctx, k, method)
 
     def __repr__(self) -> str:
         extra = "" if self.method == "auto" else f", method={self.method!r}"
@@ -299,8 +248,66 @@ class ExpectedShortfall(Objective):
         return f"ExpectedShortfall(alpha={self.alpha!r}{extra}{w})"
 
 
-class _ActiveSet:
+def _difference(data: HedgeData | None, alpha: float, weight: float) -> Difference:
+    """Return the expected shortfall's ``f(a) - f(b)``, by sorting at both positions."""
+
+    def difference(a: np.ndarray, b: np.ndarray) -> float:
+        assert data is not None  # refreshed at compile time
+        _, _, p = _arrays(data)
+        es_a = expected_shortfall(data.hedged_scenario_returns(a), alpha, p)
+        es_b = expected_shortfall(data.hedged_scenario_returns(b), alpha, p)
+        return float(weight * data.objective_scale * (es_a - es_b))
+
+    return difference
+
+
+class _CompiledPlanes(CompiledTerm):
+    """The cutting-plane expected shortfall of one problem (the planes: ``CuttingPlanes``)."""
+
+    iterative = True
+
+    def __init__(self, term: ExpectedShortfall, planes: CuttingPlanes) -> None:
+        super().__init__(
+            planes.expression, planes.constraints, {cp.CLARABEL: dict(CERTIFICATE_SETTINGS)}
+        )
+        self.planes = planes
+        self.weight_key = f"{term.key}.weight"
+
+    def refresh(self, data: HedgeData, values: Mapping[str, float]) -> None:
+        """Check the tail, then give the planes the new numbers."""
+        _, _, p = _arrays(data)
+        _check_tail(values[_ALPHA], p)
+        self.planes.refresh(data, values[_ALPHA], values[self.weight_key])
+
+    def start(self) -> None:
+        """Start the loop (planes kept)."""
+        self.planes.start()
+
+    def bind(self, problem: cp.Problem) -> None:
+        """Remember the master problem."""
+        self.planes.bind(problem)
+
+    def refine(self, x: np.ndarray) -> bool:
+        """One cutting-plane step; True while no certificate."""
+        return self.planes.refine(x)
+
+    def report(self) -> TermReport:
+        """Return the planes' work and certificate, and how options enter."""
+        out = self.planes.report()
+        if self.planes.data is not None:
+            out = out.merged(_options_note(self.planes.data))
+        return out
+
+    def exact_difference(self, x: cp.Variable) -> Difference:
+        """Return the expected shortfall's difference at the numbers last refreshed."""
+        planes = self.planes
+        return _difference(planes.data, planes.alpha, planes.weight)
+
+
+class _ActiveSet(CompiledTerm):
     """The compiled RU LP of one problem: K slots, the active set and its warm start."""
+
+    iterative = True
 
     def __init__(self, term: ExpectedShortfall, ctx: HedgeContext, k: int, method: str) -> None:
         self.term = term
@@ -311,8 +318,7 @@ class _ActiveSet:
         self.g, self.b = cp.Parameter((k, n)), cp.Parameter(k)
         self.q, self.c = cp.Parameter(k, nonneg=True), cp.Parameter(nonneg=True)
         loss = -(self.b + self.g @ ctx.x)
-        self.constraints = [u >= loss - self.zeta]
-        self.expression = self.c * self.zeta + self.q @ u
+        super().__init__(self.c * self.zeta + self.q @ u, [u >= loss - self.zeta])
         self.active: np.ndarray | None = None
         self.warm = ctx.options.get(WARM_OPTION)  # left by the compile this one replaces
         self.fallback = ctx.options.get(FALLBACK_OPTION)  # why "auto" came here
@@ -411,7 +417,7 @@ class _ActiveSet:
         self._load(np.sort(np.concatenate([keep_needed, kept_spare, violators])))
         return True
 
-    def unbounded(self) -> None:
+    def on_unbounded(self) -> None:
         """Grow when the restricted LP is unbounded (no slot limits some direction), unless full."""
         if self.data is not None and self.slots < self.data.n_scenarios:
             size = min(self.data.n_scenarios, 2 * self.slots)
@@ -419,28 +425,30 @@ class _ActiveSet:
                 {CAPACITY_OPTION: size}, f"the LP on {self.slots} slots is unbounded"
             )
 
-    def report(self) -> dict[str, Any]:
+    def report(self) -> TermReport:
         """Return the level the scenario risk is stated at, and the active set's work."""
-        out: dict[str, Any] = {
-            "scenario_alpha": self.alpha,
-            "shortfall_method": self.method,
-            "scenario_slots": self.slots,
-            "active_set_swaps": self.iterations,
-        }
-        if self.data is not None:
-            out.update(_options_note(self.data))
-        if self.fallback:
-            out["notes"] = [f"Solved by the scenario active set: {self.fallback}."]
-        return out
+        out = TermReport(
+            scenario_alpha=self.alpha,
+            shortfall_method=self.method,
+            notes=(f"Solved by the scenario active set: {self.fallback}.",)
+            if self.fallback
+            else (),
+            details={"scenario_slots": self.slots, "active_set_swaps": self.iterations},
+        )
+        return out if self.data is None else out.merged(_options_note(self.data))
+
+    def exact_difference(self, x: cp.Variable) -> Difference:
+        """Return the expected shortfall's difference at the numbers last refreshed."""
+        return _difference(self.data, self.alpha, self.weight)
 
 
-def _options_note(data: HedgeData) -> dict[str, str]:
+def _options_note(data: HedgeData) -> TermReport:
     if np.any(data.attribute("gamma")) or np.any(data.attribute("vega")):
-        return {
-            "approximation_note": (
+        return TermReport(
+            approximation_note=(
                 "Options are repriced fully in every scenario for the expected shortfall "
                 "(no delta approximation); the normal VaR and volatility in the risk table "
                 "use their delta."
             )
-        }
-    return {}
+        )
+    return TermReport()

@@ -21,6 +21,7 @@ import pandas as pd
 
 from optihedge.measures import pnl
 from optihedge.optimize.solve import limit_frame
+from optihedge.optimize.terms import TermReport
 
 __all__ = ["LimitNumbers", "Solution", "SolveStats"]
 
@@ -105,18 +106,23 @@ class SolveStats:
     details: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
-    def from_stats(cls, stats: Mapping[str, Any], report: Mapping[str, Any] = _EMPTY) -> SolveStats:
-        """Type a solve's statistics and its objective's report (string keys as today).
+    def from_stats(
+        cls, stats: Mapping[str, Any], report: TermReport | Mapping[str, Any] = _EMPTY
+    ) -> SolveStats:
+        """Type a solve's statistics and its objective's report.
 
         Parameters
         ----------
         stats : mapping
             The solve's statistics (``solver``, ``solve_time``, ``num_iters`` ...).
-        report : mapping, optional
-            The objective terms' report (``shortfall_method``, ``certified`` ...).
+        report : TermReport or mapping, optional
+            The objective's :class:`~optihedge.optimize.terms.TermReport` (or the older
+            string-keyed dict: ``shortfall_method``, ``certified`` ...).
         """
+        if not isinstance(report, TermReport):
+            report = TermReport.from_dict(report)
         iterations = stats.get("num_iters")
-        certified = report.get("certified")
+        certified = report.certified
         return cls(
             solver=str(stats.get("solver", "")),
             solve_time=float(stats.get("solve_time") or math.nan),
@@ -127,13 +133,13 @@ class SolveStats:
             rebuilds=int(stats.get("rebuilds", 0)),
             canonicalisation=str(stats.get("canonicalisation", "")),
             slope_resolves=int(stats.get("slope_resolves", 0)),
-            shortfall_method=report.get("shortfall_method"),
+            shortfall_method=report.shortfall_method,
             whole_contracts_method=stats.get("whole_contracts_method"),
             certified=None if certified is None else bool(certified),
-            certificate_gap=_number(report.get("certificate_gap")),
+            certificate_gap=_number(report.certificate_gap),
             accuracy=stats.get("accuracy"),
             details=MappingProxyType(
-                {k: v for k, v in {**report, **stats}.items() if k not in _TYPED}
+                {k: v for k, v in {**report.as_dict(), **stats}.items() if k not in _TYPED}
             ),
         )
 

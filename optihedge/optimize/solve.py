@@ -28,6 +28,7 @@ from optihedge.errors import (
     UnboundedError,
 )
 from optihedge.optimize.direct import ONE_SIDED, solve_fresh
+from optihedge.optimize.terms import CompiledTerm
 
 __all__ = [
     "DEFAULT_SOLVERS",
@@ -170,15 +171,19 @@ def run(
     options: Mapping[str, Any],
     *,
     x: cp.Variable,
-    refine: Callable[[np.ndarray], bool] | None = None,
-    unbounded: Callable[[], None] | None = None,
+    term: CompiledTerm,
     diagnose: Callable[[], str] | None = None,
     mip: bool = False,
     parameters_as_constants: bool = False,
     resolve: Callable[[], dict[str, Any] | None] | None = None,
     settings: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Solve with the first solver that answers; re-solve while ``refine`` asks to.
+    """Solve with the first solver that answers; re-solve while the ``term`` asks to.
+
+    ``term``: the compiled objective. While the solve succeeds, ``term.refine(x)``
+    says whether another solve is due (an iterative term's rounds); an unbounded
+    answer calls ``term.on_unbounded()`` (which may ask for a rebuild). ``settings``
+    defaults to the term's.
 
     ``parameters_as_constants`` canonicalises with the parameters' current values as
     constants (cvxpy's ``ignore_dpp``): cheaper for a problem solved once; the
@@ -194,8 +199,9 @@ def run(
     UnboundedError, SolverFailedError
     """
     last: Exception | None = None
+    settings = term.settings if settings is None else settings
     for name in solvers:
-        asked = (settings or {}).get(name, {})
+        asked = settings.get(name, {})
         opts = {**EXACT_MIP_OPTIONS.get(name, {}), **options} if mip else dict(options)
         opts = {**asked, **opts}
         # cvxpy warns when a solve is inaccurate: recorded here and reported in the
@@ -203,15 +209,11 @@ def run(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             kept = resolve if name == solvers[0] and not options else None
-            fresh = name == cp.CLARABEL and not opts and refine is None
+            fresh = name == cp.CLARABEL and not opts and not term.iterative
             try:
                 answered = _attempt(problem, name, opts, parameters_as_constants, kept, fresh)
                 refinements = 0
-                while (
-                    problem.status in OK
-                    and refine is not None
-                    and refine(np.asarray(x.value, dtype=np.float64))
-                ):
+                while problem.status in OK and term.refine(np.asarray(x.value, dtype=np.float64)):
                     refinements += 1
                     answered = _attempt(problem, name, opts, False, kept, fresh)
             except cp.error.SolverError as exc:
@@ -248,8 +250,7 @@ def run(
                 raise InfeasibleError(diagnose())
             return str(problem.status), stats(problem, name)
         if problem.status in UNBOUNDED:
-            if unbounded is not None:
-                unbounded()  # may ask for a rebuild (a restricted problem grows)
+            term.on_unbounded()  # may ask for a rebuild (a restricted problem grows)
             raise UnboundedError(
                 "The hedge problem is unbounded: the objective improves without limit. Add "
                 "bounds (Bounds, GrossExposure) on the instruments."
