@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import optihedge as oh
-from optihedge.errors import DataError, MissingLabelsError, SpecificationError
+from optihedge.errors import DataError, SpecificationError
 
 RATIO = 1.27  # the implied/realised ratio of the volatility proxy, as documented
 
@@ -43,8 +43,11 @@ class TestFromDataKnownFrames:
 
     def test_one_return_is_refused(self) -> None:
         d = _frame({"IDX": [100.0, 101.0]})
-        with pytest.raises(DataError, match=r"'IDX' on 2020-01-07 needs at least two daily "
-                           r"returns up to that date; the data hold 1\. Pass a later date"):
+        with pytest.raises(
+            DataError,
+            match=r"'IDX' on 2020-01-07 needs at least two daily "
+            r"returns up to that date; the data hold 1\. Pass a later date",
+        ):
             oh.MarketState.from_data(d.index[-1], underlyings=["IDX"], data=d)
 
     def test_a_lone_close_without_vix_is_refused(self) -> None:
@@ -92,8 +95,11 @@ class TestFromDataKnownFrames:
         d = _frame({"IDX": [100.0, 101.0, 99.0]})  # last close Wednesday 2020-01-08
         m = oh.MarketState.from_data("2020-01-13", underlyings=["IDX"], data=d)  # 5 days on
         assert m.spot_of("IDX") == 99.0
-        with pytest.raises(DataError, match=r"date 2020-01-14 lies outside the data "
-                           r"\(2020-01-06 to 2020-01-08, up to that date\)"):
+        with pytest.raises(
+            DataError,
+            match=r"date 2020-01-14 lies outside the data "
+            r"\(2020-01-06 to 2020-01-08, up to that date\)",
+        ):
             oh.MarketState.from_data("2020-01-14", underlyings=["IDX"], data=d)
 
     def test_only_the_last_close_counts_for_staleness(self) -> None:
@@ -115,6 +121,8 @@ BAD_FROM_DATA = [
 
 
 @pytest.mark.parametrize(("kwargs", "error", "match"), BAD_FROM_DATA)
-def test_from_data_bad_inputs(kwargs: dict[str, object], error: type[Exception], match: str) -> None:
+def test_from_data_bad_inputs(
+    kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
     with pytest.raises(error, match=match):
         oh.MarketState.from_data("2020-01-08", **kwargs)  # type: ignore[arg-type]
