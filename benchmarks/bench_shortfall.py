@@ -401,6 +401,17 @@ def stabilisation_section() -> None:
             print(f"  {n_inst} x {n_scen:,}: {name}: {status}, {took:.2f} s")
 
 
+def load_modules() -> None:
+    """Solve a tiny problem once in the parent (the children are forked from it).
+
+    The children then time the solve, not the first import of the modules a solve loads
+    lazily.
+    """
+    for method in ("cutting_plane", "active_set", "lp"):
+        problem(scenarios(2, 500), method).solve()
+
+
 if __name__ == "__main__":
+    load_modules()
     stabilisation_section()
     targets(scale_section())

@@ -932,6 +932,14 @@ class HedgeProblem:
             capital=portfolio.capital,
             currency=portfolio.currency,
             scenario_alpha=report.scenario_alpha,
+            scenario_after=(
+                (solution.scenario_var, solution.scenario_es)
+                if solution.scenario_var is not None
+                and solution.scenario_es is not None
+                and solution.scenario_alpha
+                == (0.95 if report.scenario_alpha is None else float(report.scenario_alpha))
+                else None
+            ),
             notes=[
                 *([stats["accuracy"]] if "accuracy" in stats else []),
                 *([stats["whole_contracts_note"]] if "whole_contracts_note" in stats else []),

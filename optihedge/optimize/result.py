@@ -346,14 +346,25 @@ def _risk_table(data: HedgeData, x: np.ndarray) -> pd.DataFrame:
 
 
 def _scenario_risk(
-    risk: pd.DataFrame, scenarios: pd.DataFrame, alpha: float, p: np.ndarray
+    risk: pd.DataFrame,
+    scenarios: pd.DataFrame,
+    alpha: float,
+    p: np.ndarray,
+    after: tuple[float, float] | None = None,
 ) -> None:
-    """Add scenario VaR, ES and tail size, before and after, to the risk table."""
+    """Add scenario VaR, ES and tail size, before and after, to the risk table.
+
+    ``after``: the hedged book's (VaR, ES) at ``alpha`` when already computed (a
+    solution's), so the scenarios are not sorted twice.
+    """
     for row in ("before", "after"):
         returns = scenarios[row].to_numpy()
-        var = value_at_risk(returns, alpha, p)
+        if row == "after" and after is not None:
+            var, es = after
+        else:
+            var, es = value_at_risk(returns, alpha, p), expected_shortfall(returns, alpha, p)
         risk.loc[row, "scenario_var"] = var
-        risk.loc[row, "scenario_es"] = expected_shortfall(returns, alpha, p)
+        risk.loc[row, "scenario_es"] = es
         risk.loc[row, "tail_scenarios"] = float(np.count_nonzero(-returns > var))
     risk.attrs["scenario_alpha"] = alpha
     risk.attrs["n_scenarios"] = len(scenarios)
@@ -412,6 +423,7 @@ def make_result(
     currency: str = "USD",
     scenario_alpha: float | None = None,
     notes: Sequence[str] = (),
+    scenario_after: tuple[float, float] | None = None,
 ) -> HedgeResult:
     """Collect a solve's numbers into a HedgeResult.
 
@@ -429,6 +441,11 @@ def make_result(
         The book's capital (what fractions are of) and its currency.
     scenario_alpha : float, optional
         Level the scenario VaR and ES are stated at (0.95 when the objective has none).
+    notes : sequence of str
+        What the user must know about this solve.
+    scenario_after : (float, float), optional
+        The hedged book's scenario VaR and ES at that level, when already computed (a
+        :class:`~optihedge.optimize.solution.Solution`'s); else computed here.
     """
     x = np.where(np.abs(x) < POSITION_TOLERANCE, 0.0, x) + 0.0  # no -0.0 either
     labels = data.instruments
@@ -470,7 +487,7 @@ def make_result(
             index=data.scenario_index,
         )
         alpha = 0.95 if scenario_alpha is None else scenario_alpha
-        _scenario_risk(risk, scenarios, alpha, data.scenario_probabilities)
+        _scenario_risk(risk, scenarios, alpha, data.scenario_probabilities, scenario_after)
     exposures, factor_exposures = _exposure_tables(data, x)
     return HedgeResult(
         weights=pd.Series(x, index=labels, name="weight"),
