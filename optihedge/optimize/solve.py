@@ -65,6 +65,17 @@ def _clarabel_settings() -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _installed_solvers() -> tuple[str, ...]:
+    """Return cvxpy's installed solvers, asked once a process.
+
+    cvxpy tries to import every solver it knows on each call (about 1.3 ms, most of a
+    warm sweep point's time); the solvers a process can load do not change while it
+    runs. (The whole-contract plan asks cvxpy itself: a test removes SCIP mid-process.)
+    """
+    return tuple(cp.installed_solvers())
+
+
 def check_solver_options(
     solver: Any, options: Mapping[str, Any], solvers: Sequence[str]
 ) -> str | None:
@@ -86,7 +97,7 @@ def check_solver_options(
     SpecificationError
         Naming the solver or the option, and what would fix it.
     """
-    installed = cp.installed_solvers()
+    installed = list(_installed_solvers())
     name: str | None = None
     if solver is not None:
         if not isinstance(solver, str) or solver.upper() not in installed:
