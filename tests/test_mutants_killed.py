@@ -136,7 +136,7 @@ def test_volatility_contributions_report_the_volatility() -> None:
     np.testing.assert_allclose(out["by_part"], parts.T @ sigma @ z / vol, rtol=1e-12)
 
 
-# ------------------------------------------------------------------ optimize/result.py
+# ------------------------------------------------------- optimize/result.py, optimize/assemble.py
 def _hand_var_es(loss: np.ndarray, p: np.ndarray, alpha: float) -> tuple[float, float]:
     """VaR: the smallest loss whose cumulative probability reaches alpha; ES: the mean loss
     over the worst 1 - alpha of probability, the boundary scenario taken in part."""

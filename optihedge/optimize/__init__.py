@@ -2,11 +2,13 @@
 
 Modules: ``problem`` (HedgeProblem: compile once, refresh, solve), ``inputs`` (what
 changes from day to day), ``data`` (labels checked, numbers assembled), ``registry``
-(one key per tunable number), ``objectives`` and ``shortfall`` (objective terms),
+(one key per tunable number), ``objectives`` (the term and its algebra), ``variance``,
+``costs`` and ``shortfall`` (objective terms),
 ``terms`` (the compiled-term protocol), ``solve`` (solver loop, limit table),
 ``integer`` (whole contracts), ``diagnose``
 (infeasibility), ``solution`` (Solution, a solve's light answer: the sweep row),
-``result`` (HedgeResult, a value), ``hooks`` (the calls a result
+``result`` (HedgeResult, a value), ``assemble`` (a result built from a solve's
+numbers), ``hooks`` (the calls a result
 makes into the analysis layer, registered by it).
 
 The names below load on first use, so that ``optihedge.optimize.hooks`` is light (the
@@ -21,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 _LAZY_NAMES = {
     "HedgeInputs": "optihedge.optimize.inputs",
-    "CarryCost": "optihedge.optimize.objectives",
+    "CarryCost": "optihedge.optimize.costs",
     "CompiledObjective": "optihedge.optimize.objectives",
     "Objective": "optihedge.optimize.objectives",
-    "RobustVariance": "optihedge.optimize.objectives",
-    "TradingCost": "optihedge.optimize.objectives",
-    "Variance": "optihedge.optimize.objectives",
+    "RobustVariance": "optihedge.optimize.variance",
+    "TradingCost": "optihedge.optimize.costs",
+    "Variance": "optihedge.optimize.variance",
     "HedgeProblem": "optihedge.optimize.problem",
     "ParameterRegistry": "optihedge.optimize.registry",
     "HedgeResult": "optihedge.optimize.result",
@@ -54,20 +56,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from optihedge.optimize.costs import CarryCost, TradingCost
     from optihedge.optimize.inputs import HedgeInputs
-    from optihedge.optimize.objectives import (
-        CarryCost,
-        CompiledObjective,
-        Objective,
-        RobustVariance,
-        TradingCost,
-        Variance,
-    )
+    from optihedge.optimize.objectives import CompiledObjective, Objective
     from optihedge.optimize.problem import HedgeProblem
     from optihedge.optimize.registry import ParameterRegistry
     from optihedge.optimize.result import HedgeResult
     from optihedge.optimize.shortfall import ExpectedShortfall
     from optihedge.optimize.solution import LimitNumbers, Solution, SolveStats
+    from optihedge.optimize.variance import RobustVariance, Variance
 
 
 def __getattr__(name: str) -> Any:

@@ -69,15 +69,10 @@ from optihedge.instruments import (
     Put,
     PutSpread,
 )
-from optihedge.optimize.objectives import (
-    CarryCost,
-    Objective,
-    RobustVariance,
-    SumObjective,
-    TradingCost,
-    Variance,
-)
+from optihedge.optimize.costs import CarryCost, TradingCost
+from optihedge.optimize.objectives import Objective, SumObjective
 from optihedge.optimize.shortfall import ExpectedShortfall
+from optihedge.optimize.variance import RobustVariance, Variance
 from optihedge.pricing.volatility import VolatilityModel
 
 __all__ = [
