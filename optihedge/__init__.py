@@ -239,6 +239,8 @@ def _deferred(module: str, name: str) -> Callable[..., Any]:
 # the optimize layer calls them through its hook registry and never imports analysis.
 _hooks.register("explain", _deferred("optihedge.analysis.explain", "explain"))
 _hooks.register("report", _deferred("optihedge.analysis.report", "report"))
+# ProblemSpec.build: the problem module builds the problem (spec never imports it)
+_hooks.register("build_problem", _deferred("optihedge.optimize.problem", "problem_from_spec"))
 
 
 def __getattr__(name: str) -> Any:

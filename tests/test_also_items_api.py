@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import optihedge as oh
 from constraints import GrossExposure, ResidualBeta, Turnover
 from optihedge.errors import DataError, MissingLabelsError, SpecificationError
+from optihedge.optimize.compiled import CompiledHedge
 
 # --------------------------------------------------------------------------------------
 # 1. Portfolio.from_shares
@@ -128,13 +129,13 @@ def test_set_then_solve_equals_solve_with_the_values(monkeypatch: pytest.MonkeyP
     problem = variance_problem()
     first = problem.solve()
     calls: list[object] = []
-    real = oh.HedgeProblem._solve_once
+    real = CompiledHedge._solve_once  # the compiled core solves (optimize.compiled)
 
-    def counted(self: oh.HedgeProblem, *args: object, **kwargs: object) -> object:
+    def counted(self: CompiledHedge, *args: object, **kwargs: object) -> object:
         calls.append(args)
         return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(oh.HedgeProblem, "_solve_once", counted)
+    monkeypatch.setattr(CompiledHedge, "_solve_once", counted)
     assert problem.set(params) is problem
     assert calls == []  # no solver ran
     assert problem.parameters.loc["gross_exposure.max", "value"] == 0.2

@@ -1,6 +1,7 @@
 """The optimizer: objectives, the compiled hedge problem, its inputs and its results.
 
-Modules: ``problem`` (HedgeProblem: compile once, refresh, solve), ``inputs`` (what
+Modules: ``problem`` (HedgeProblem, the facade), ``compiled`` (CompiledHedge, the
+compiled core it delegates to: compile once, refresh, solve), ``inputs`` (what
 changes from day to day), ``data`` (labels checked, numbers assembled), ``registry``
 (one key per tunable number), ``objectives`` (the term and its algebra), ``variance``,
 ``costs`` and ``shortfall`` (objective terms),

@@ -514,10 +514,14 @@ class ProblemSpec:
         )
 
     def build(self, portfolio: Any, **inputs: Any) -> Any:
-        """Build the :class:`HedgeProblem`; ``inputs`` as its constructor's (risk_model, ...)."""
-        from optihedge.optimize.problem import HedgeProblem
+        """Build the :class:`HedgeProblem`; ``inputs`` as its constructor's (risk_model, ...).
 
-        return HedgeProblem.from_spec(self, portfolio, **inputs)
+        The problem module builds it (``HedgeProblem.from_spec``, registered as the hook
+        ``"build_problem"`` when ``optihedge`` is imported): this module never imports it.
+        """
+        from optihedge.optimize import hooks
+
+        return hooks.call("build_problem", self, portfolio, **inputs)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ProblemSpec) and self.to_dict() == other.to_dict()
