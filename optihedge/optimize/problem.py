@@ -34,13 +34,14 @@ from constraints import Constraint, HedgeData
 from optihedge.calendar import Frequency
 from optihedge.errors import SpecificationError
 from optihedge.instruments import Instrument, MarketState
+from optihedge.optimize.assemble import make_result
 from optihedge.optimize.compiled import CompiledHedge
 from optihedge.optimize.data import data_frequency, frequency_of
 from optihedge.optimize.inputs import HedgeInputs
 from optihedge.optimize.notes import kink_notes, no_hedge_note
 from optihedge.optimize.objectives import SWEEP_OPTION, Objective
 from optihedge.optimize.registry import ParameterRegistry
-from optihedge.optimize.result import HedgeResult, make_result
+from optihedge.optimize.result import HedgeResult
 from optihedge.optimize.slopes import Slopes
 from optihedge.optimize.solution import Solution
 from optihedge.optimize.spec import ProblemSpec, spec_of
