@@ -18,7 +18,7 @@ import functools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,10 +29,7 @@ from optihedge.errors import SpecificationError
 from optihedge.optimize import hooks
 from optihedge.optimize.breakdown import RiskInputs, attribute
 
-if TYPE_CHECKING:  # at run time: module __getattr__ below (assemble imports this module)
-    from optihedge.optimize.assemble import make_result
-
-__all__ = ["POSITION_TOLERANCE", "HedgeResult", "make_result"]
+__all__ = ["POSITION_TOLERANCE", "HedgeResult"]
 
 #: Statuses of a solve whose positions can be explained and attributed.
 SOLVED = ("optimal", "optimal_inaccurate")
@@ -329,12 +326,3 @@ def _greeks_table(inputs: RiskInputs, x: np.ndarray, capital: float) -> pd.DataF
         "per 1% move, vega per volatility point, theta per trading day"
     )
     return out
-
-
-def __getattr__(name: str) -> Any:
-    """``make_result`` from its old home, loaded on first use (its module imports this one)."""
-    if name == "make_result":
-        from optihedge.optimize.assemble import make_result
-
-        return make_result
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
