@@ -3,8 +3,9 @@
 Modules: ``problem`` (HedgeProblem, the facade), ``compiled`` (CompiledHedge, the
 compiled core it delegates to: compile once, refresh, solve), ``inputs`` (what
 changes from day to day), ``data`` (labels checked, numbers assembled), ``registry``
-(one key per tunable number), ``objectives`` (the term and its algebra), ``variance``,
-``costs`` and ``shortfall`` (objective terms),
+(one key per tunable number), ``objective`` (the term and its algebra;
+``objectives`` hands every term on), ``variance``, ``costs`` and ``shortfall``
+(objective terms),
 ``terms`` (the compiled-term protocol), ``solve`` (solver loop, limit table),
 ``integer`` (whole contracts), ``diagnose``
 (infeasibility), ``solution`` (Solution, a solve's light answer: the sweep row),
@@ -26,7 +27,7 @@ _LAZY_NAMES = {
     "HedgeInputs": "optihedge.optimize.inputs",
     "CarryCost": "optihedge.optimize.costs",
     "CompiledObjective": "optihedge.optimize.objectives",
-    "Objective": "optihedge.optimize.objectives",
+    "Objective": "optihedge.optimize.objective",
     "RobustVariance": "optihedge.optimize.variance",
     "TradingCost": "optihedge.optimize.costs",
     "Variance": "optihedge.optimize.variance",

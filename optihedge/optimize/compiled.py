@@ -38,7 +38,7 @@ from optihedge.optimize.data import build_data, check_instruments, scaled
 from optihedge.optimize.diagnose import conflicting_limits, limit_groups, name_the_culprit
 from optihedge.optimize.direct import ONE_SIDED, DirectSolve
 from optihedge.optimize.inputs import HedgeInputs, carry_inputs
-from optihedge.optimize.objectives import SWEEP_OPTION, Objective
+from optihedge.optimize.objective import SWEEP_OPTION, Objective
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import POSITION_TOLERANCE
 from optihedge.optimize.slopes import TIGHT, Slopes, measure

@@ -15,7 +15,7 @@ import numpy as np
 
 from constraints import HedgeContext, HedgeData
 from optihedge.optimize.data import data_frequency
-from optihedge.optimize.objectives import Objective
+from optihedge.optimize.objective import Objective
 from optihedge.optimize.terms import CompiledTerm
 
 __all__ = ["CarryCost", "TradingCost"]

@@ -39,7 +39,7 @@ from optihedge.optimize.compiled import CompiledHedge
 from optihedge.optimize.data import data_frequency, frequency_of
 from optihedge.optimize.inputs import HedgeInputs
 from optihedge.optimize.notes import kink_notes, no_hedge_note
-from optihedge.optimize.objectives import SWEEP_OPTION, Objective
+from optihedge.optimize.objective import SWEEP_OPTION, Objective
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import HedgeResult
 from optihedge.optimize.slopes import Slopes

@@ -49,7 +49,7 @@ from optihedge.measures.contributions import check_tail
 from optihedge.measures.pnl import hedged_pnl
 from optihedge.measures.risk import expected_shortfall
 from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, FALLBACK_OPTION, CuttingPlanes
-from optihedge.optimize.objectives import SWEEP_OPTION, Objective
+from optihedge.optimize.objective import SWEEP_OPTION, Objective
 from optihedge.optimize.terms import CompiledTerm, Difference, TermReport
 
 __all__ = ["AUTO_INSTRUMENTS", "AUTO_SCENARIOS", "ExpectedShortfall"]

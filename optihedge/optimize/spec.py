@@ -70,7 +70,7 @@ from optihedge.instruments import (
     PutSpread,
 )
 from optihedge.optimize.costs import CarryCost, TradingCost
-from optihedge.optimize.objectives import Objective, SumObjective
+from optihedge.optimize.objective import Objective, SumObjective
 from optihedge.optimize.shortfall import ExpectedShortfall
 from optihedge.optimize.variance import RobustVariance, Variance
 from optihedge.pricing.volatility import VolatilityModel

@@ -17,7 +17,7 @@ import numpy as np
 from constraints import FactorRisk, HedgeContext, HedgeData
 from optihedge._validation import check_option
 from optihedge.errors import SpecificationError
-from optihedge.optimize.objectives import Objective
+from optihedge.optimize.objective import Objective
 from optihedge.optimize.terms import CompiledTerm, Difference, TermReport
 
 __all__ = ["RobustVariance", "Variance"]
