@@ -1,4 +1,4 @@
-"""HedgeProblem: one compiled, DPP cvxpy problem, re-solved for new parameters and inputs.
+"""HedgeProblem, the facade over its compiled core (:mod:`~optihedge.optimize.compiled`).
 
 The problem's *structure* (instruments, objective, constraints, horizon, market) is fixed
 at construction and compiled once. Its *inputs* (book, risk model, scenarios, current
