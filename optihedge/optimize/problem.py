@@ -484,14 +484,12 @@ class HedgeProblem:
             },
             capital=portfolio.capital,
             currency=portfolio.currency,
-            scenario_alpha=report.scenario_alpha,
+            # the level, VaR and ES the solution stated (with scenarios: no second sort)
+            scenario_alpha=solution.scenario_alpha,
             scenario_after=(
-                (solution.scenario_var, solution.scenario_es)
-                if solution.scenario_var is not None
-                and solution.scenario_es is not None
-                and solution.scenario_alpha
-                == (0.95 if report.scenario_alpha is None else float(report.scenario_alpha))
-                else None
+                None
+                if solution.scenario_var is None or solution.scenario_es is None
+                else (solution.scenario_var, solution.scenario_es)
             ),
             notes=[
                 *([stats["accuracy"]] if "accuracy" in stats else []),
