@@ -79,6 +79,7 @@ LAYERS = [
     "analysis",
     "runs",
     "sweeps",
+    "backtest",
 ]
 #: foundation modules any layer may use
 FOUNDATION = {
