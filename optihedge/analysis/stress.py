@@ -54,6 +54,7 @@ __all__ = [
     "SECTOR_DOWN",
     "Shock",
     "StressReport",
+    "stress_result",
     "stress_test",
     "stressed_correlation",
 ]
@@ -260,7 +261,7 @@ class StressReport:
 
 
 def _needed_columns(portfolio: Portfolio, instruments: Sequence[Instrument]) -> list[Hashable]:
-    """Holdings and every instrument's underlying (or holding), in order, once each."""
+    """Return the holdings and every instrument's underlying (or holding), once each."""
     out: list[Hashable] = list(portfolio.holdings.index)
     for inst in instruments:
         for name in ("underlying", "holding"):
@@ -343,9 +344,9 @@ def _window_scenarios(
 
 def _resolve_moves(
     shock: Shock, market: str, sector: list[str] | None, model: Any
-) -> dict[str, float] | None:
-    """The shock's moves with its placeholders replaced; None when it needs a missing sector."""
-    moves: dict[str, float] = {}
+) -> dict[Hashable, float] | None:
+    """Return the shock's moves, placeholders replaced; None if it needs a missing sector."""
+    moves: dict[Hashable, float] = {}
     for key, value in shock.moves.items():
         if key == MARKET:
             moves[market] = value
@@ -390,16 +391,14 @@ def _shock_items(shocks: Any) -> list[Shock]:
             )
     names = [s.name for s in out]
     if len(set(names)) != len(names):
+        repeated = sorted({n for n in names if names.count(n) > 1})
         raise SpecificationError(
-            f"The 'shocks' argument repeats names {sorted({n for n in names if names.count(n) > 1})}"
-            "; give each shock its own name."
+            f"The 'shocks' argument repeats names {repeated}; give each shock its own name."
         )
     return out
 
 
-def _check_inputs(
-    book: Any, weights: Any, data: Any, risk_model: Any, market_state: Any
-) -> None:
+def _check_inputs(book: Any, weights: Any, data: Any, risk_model: Any, market_state: Any) -> None:
     if not isinstance(book, Portfolio):
         raise SpecificationError(
             f"The 'book' argument must be a Portfolio. Got {type(book).__name__}: build it "
@@ -668,3 +667,15 @@ def _check_sector(sector: Any, book: Portfolio) -> list[str] | None:
             f"hold (it holds {format_labels(book.holdings.index)}); pass holdings of the book."
         )
     return list(dict.fromkeys(sector))
+
+
+def stress_result(
+    result: Any, book: Portfolio, instruments: Sequence[Instrument], **kwargs: Any
+) -> StressReport:
+    """Stress a solved hedge: :func:`stress_test` with the result's weights and market.
+
+    What ``HedgeResult.stress(book, instruments, ...)`` calls (through
+    ``optihedge.optimize.hooks``); ``market`` defaults to the result's.
+    """
+    kwargs.setdefault("market", result.market)
+    return stress_test(book, instruments, result.weights, **kwargs)
