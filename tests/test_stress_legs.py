@@ -321,3 +321,28 @@ def test_result_stress_delegates_with_the_results_weights_and_market() -> None:
     shocked = result.stress(BOOK, [FUTURE, ETF], risk_model=MODEL, shocks=["correlations up"])
     r = _conditional(_hand_corr(1.0, 0.5) * np.outer(VOLS, VOLS), ["IDX"], np.array([-0.2]))
     assert shocked.table.loc["correlations up", "hedge"] == pytest.approx(hedge * r[3])
+
+
+def test_embedded_data_through_every_named_window_against_the_prices() -> None:
+    prices = oh.datasets.load_default(start="2007-06-01", columns=["JPM", "BAC", "SP500"])
+    daily = oh.returns_from_prices(prices)
+    book = oh.Portfolio.from_holdings({"JPM": 5e5, "BAC": 5e5})
+    report = stress_test(
+        book, [oh.Future(label="ES", underlying="SP500")], pd.Series({"ES": -1.0}), data=daily
+    )
+    assert list(report.table.index) == list(STRESS_WINDOWS)  # all covered, no warning
+    for name, (start, end) in STRESS_WINDOWS.items():
+        before = prices.loc[:start].iloc[:-1] if start in prices.index else prices.loc[:start]
+        level = prices.loc[:end].iloc[-1] / before.iloc[-1] - 1.0  # from the closes
+        book_r = 0.5 * level["JPM"] + 0.5 * level["BAC"]
+        assert report.legs.loc[(name, "book"), "fraction"] == pytest.approx(book_r, rel=1e-10)
+        assert report.legs.loc[(name, "ES"), "pnl"] == pytest.approx(
+            -level["SP500"] * 1e6, rel=1e-10
+        )
+
+
+def test_nan_inside_a_window_is_refused_with_the_column_and_date() -> None:
+    data = DATA.copy()
+    data.loc["2020-03-02", "B"] = np.nan
+    with pytest.raises(DataError, match=r"'data'.*NaN.*'COVID 2020'.*'B' on 2020-03-02.*fill"):
+        _report(data=data, shocks=[])

@@ -26,6 +26,7 @@ stands for the same put bought at the window's start at that volatility; pass
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -34,10 +35,10 @@ import numpy as np
 import pandas as pd
 
 from factor_models import RiskModel
-from factor_models.validation import check_scalar, format_labels
+from factor_models.validation import check_returns, check_scalar, format_labels
 from optihedge._plausible import check_vol_move
 from optihedge.datasets import STRESS_WINDOWS
-from optihedge.errors import DataError, MissingLabelsError, SpecificationError
+from optihedge.errors import DataError, DataWarning, MissingLabelsError, SpecificationError
 from optihedge.instruments import Instrument, MarketState
 from optihedge.measures import pnl
 from optihedge.optimize.data import by_instrument, check_instruments, check_market, scenario_matrix
@@ -337,7 +338,19 @@ def _window_scenarios(
             f"The 'data' hold no trading day inside the window {name!r} ({start} to {end}); "
             "pass daily returns with dates inside it."
         )
-    out = Scenarios.stress(frame, (start, end))
+    bad = frame.isna().to_numpy()
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(
+            f"The 'data' hold {int(bad.sum())} NaN value(s) in the window {name!r}, first in "
+            f"column {frame.columns[c]!r} on {frame.index[r]:%Y-%m-%d}; fill or drop them "
+            "(e.g. returns_from_prices(..., missing='drop')), or leave the window out."
+        )
+    with warnings.catch_warnings():
+        # the scale of the returns was judged on the whole history (stress_test): a
+        # crisis window alone is volatile enough to look like percent
+        warnings.simplefilter("ignore", DataWarning)
+        out = Scenarios.stress(frame, (start, end))
     returns = out.returns.set_axis(pd.Index([name], name="scenario"))
     return replace(out, returns=returns, name=f"stress {name}"), inside.index[0], inside.index[-1]
 
@@ -534,6 +547,13 @@ def stress_test(
                 f"The 'data' lack {format_labels(missing)}, held by the book or underlying a "
                 "hedge instrument; pass returns covering every holding and underlying."
             )
+        try:
+            values = data[columns].to_numpy(dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(
+                "The 'data' argument must hold numbers (daily simple returns)."
+            ) from exc
+        check_returns(values, "data", columns)  # the scale, over the whole history
     for name, (start, end) in asked:
         assert data is not None
         if not _covers(data, start, end):
