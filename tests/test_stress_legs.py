@@ -267,6 +267,12 @@ BAD = [
     ({"risk_model": COV}, SpecificationError, r"'risk_model'.*RiskModel.*ndarray"),
     ({"data": DATA.drop(columns="IDX")}, MissingLabelsError, r"'data' lack.*'IDX'"),
     ({"market_state": None}, SpecificationError, r"Put\('PUT'\) needs.*market_state="),
+    ({"data": DATA.iloc[::-1]}, DataError, r"'data'.*increasing.*sort_index"),
+    (
+        {"windows": {"index -20%, vol +15 pts": COVID}},
+        SpecificationError,
+        r"'windows' and 'shocks'.*'index -20%, vol \+15 pts'.*own name",
+    ),
 ]
 
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from factor_models import RiskModel
-from factor_models.validation import check_returns, check_scalar, format_labels
+from factor_models.validation import check_dates, check_returns, check_scalar, format_labels
 from optihedge._plausible import check_vol_move
 from optihedge.datasets import STRESS_WINDOWS
 from optihedge.errors import DataError, DataWarning, MissingLabelsError, SpecificationError
@@ -422,13 +422,13 @@ def _check_inputs(book: Any, weights: Any, data: Any, risk_model: Any, market_st
             f"The 'weights' argument must be a Series by instrument label. Got "
             f"{type(weights).__name__}: pass result.weights or pd.Series({{label: position}})."
         )
-    if data is not None and (
-        not isinstance(data, pd.DataFrame) or not isinstance(data.index, pd.DatetimeIndex)
-    ):
-        raise DataError(
-            "The 'data' argument must be a DataFrame of daily returns with a DatetimeIndex "
-            f"(dates x assets). Got {type(data).__name__}: pass returns_from_prices(prices)."
-        )
+    if data is not None:
+        if not isinstance(data, pd.DataFrame) or not isinstance(data.index, pd.DatetimeIndex):
+            raise DataError(
+                "The 'data' argument must be a DataFrame of daily returns with a DatetimeIndex "
+                f"(dates x assets). Got {type(data).__name__}: pass returns_from_prices(prices)."
+            )
+        check_dates(data.index, "data")
     if risk_model is not None and not isinstance(risk_model, RiskModel):
         raise SpecificationError(
             f"The 'risk_model' argument must be a RiskModel. Got {type(risk_model).__name__}: "
@@ -601,6 +601,14 @@ def stress_test(
             base = stressed_correlation(base, *s.correlation)
         scen = Scenarios.shock(base, moves, vol_move=s.vol_move, name=s.name)
         runs.append((s.name, "shock", scen, pd.NaT, pd.NaT))
+
+    names = [name for name, *_ in runs]
+    if len(set(names)) != len(names):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        raise SpecificationError(
+            f"The 'windows' and 'shocks' arguments name {repeated} more than once; give each "
+            "window and shock its own name (a mapping {name: (start, end)} names windows)."
+        )
 
     # ---------------------------------------------------------------- legs
     rows: dict[str, dict[str, Any]] = {}
