@@ -60,6 +60,10 @@ _LAZY_NAMES = {
     "TradingCost": "optihedge.optimize",
     "CarryCost": "optihedge.optimize",
     "scenario_pnl": "optihedge.analysis.evaluation",
+    "stress_test": "optihedge.analysis.stress",
+    "StressReport": "optihedge.analysis.stress",
+    "Shock": "optihedge.analysis.stress",
+    "stressed_correlation": "optihedge.analysis.stress",
     "RiskModel": "factor_models",
     "RiskModelSet": "factor_models",
     "FactorModel": "factor_models",
@@ -117,7 +121,9 @@ __all__ = [
     "RiskModelSet",
     "RobustVariance",
     "Scenarios",
+    "Shock",
     "StatisticalFactorModel",
+    "StressReport",
     "SweepResult",
     "TradingCost",
     "Variance",
@@ -150,6 +156,8 @@ __all__ = [
     "scenario_pnl",
     "scenarios",
     "sizing",
+    "stress_test",
+    "stressed_correlation",
     "sweep",
     "sweeps",
     "target_volatility_multiplier",
@@ -184,6 +192,7 @@ if TYPE_CHECKING:
     from optihedge.analysis.evaluation import kelly_comparison, scenario_pnl
     from optihedge.analysis.explain import Explanation, explain
     from optihedge.analysis.report import report
+    from optihedge.analysis.stress import Shock, StressReport, stress_test, stressed_correlation
     from optihedge.datasets import returns_from_prices
     from optihedge.instruments import (
         ETF,
@@ -235,10 +244,12 @@ def _deferred(module: str, name: str) -> Callable[..., Any]:
     return call
 
 
-# The result's methods that the analysis layer computes (HedgeResult.explain, .report):
+# The result's methods that the analysis layer computes (HedgeResult.explain, .report,
+# .stress):
 # the optimize layer calls them through its hook registry and never imports analysis.
 _hooks.register("explain", _deferred("optihedge.analysis.explain", "explain"))
 _hooks.register("report", _deferred("optihedge.analysis.report", "report"))
+_hooks.register("stress", _deferred("optihedge.analysis.stress", "stress_result"))
 # ProblemSpec.build: the problem module builds the problem (spec never imports it)
 _hooks.register("build_problem", _deferred("optihedge.optimize.problem", "problem_from_spec"))
 

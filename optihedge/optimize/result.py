@@ -298,6 +298,15 @@ class HedgeResult:
         out: Path = hooks.call("report", self, path, title=title, inputs=inputs, returns=returns)
         return out
 
+    def stress(self, book: Any, instruments: Any, **kwargs: Any) -> Any:
+        """Stress this hedge through historical windows and shocks, leg by leg.
+
+        Same as ``optihedge.stress_test(book, instruments, result.weights,
+        market=result.market, **kwargs)`` (:func:`optihedge.analysis.stress.stress_test`,
+        which returns a ``StressReport``), reached through :mod:`optihedge.optimize.hooks`.
+        """
+        return hooks.call("stress", self, book, instruments, **kwargs)
+
 
 def _greeks_table(inputs: RiskInputs, x: np.ndarray, capital: float) -> pd.DataFrame:
     c, c0 = inputs.beta
