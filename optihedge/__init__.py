@@ -48,6 +48,9 @@ _LAZY_NAMES = {
     "Explanation": "optihedge.analysis.explain",
     "report": "optihedge.analysis.report",
     "sweep": "optihedge.sweeps",
+    "backtest": "optihedge.backtests",
+    "BacktestResult": "optihedge.backtests",
+    "HedgePolicy": "optihedge.backtests",
     "SweepResult": "optihedge.sweeps",
     "Scenarios": "optihedge.scenarios",
     "HedgeProblem": "optihedge.optimize",
@@ -90,11 +93,13 @@ _MODULES = {
     "scenarios": "optihedge.scenarios",
     "sizing": "optihedge.sizing",
     "sweeps": "optihedge.sweeps",
+    "backtests": "optihedge.backtests",
     "constraints": "constraints",
 }
 
 __all__ = [
     "ETF",
+    "BacktestResult",
     "Call",
     "CarryCost",
     "Cash",
@@ -105,6 +110,7 @@ __all__ = [
     "FactorModel",
     "Future",
     "HedgeInputs",
+    "HedgePolicy",
     "HedgeProblem",
     "HedgeResult",
     "Instrument",
@@ -131,6 +137,8 @@ __all__ = [
     "__version__",
     "analysis",
     "attribution",
+    "backtest",
+    "backtests",
     "beta_adjusted_notional",
     "constraints",
     "datasets",
@@ -175,6 +183,7 @@ if TYPE_CHECKING:
     from optihedge import (
         analysis,
         attribution,
+        backtests,
         datasets,
         diagnostics,
         errors,
@@ -193,6 +202,7 @@ if TYPE_CHECKING:
     from optihedge.analysis.explain import Explanation, explain
     from optihedge.analysis.report import report
     from optihedge.analysis.stress import Shock, StressReport, stress_test, stressed_correlation
+    from optihedge.backtests import BacktestResult, HedgePolicy, backtest
     from optihedge.datasets import returns_from_prices
     from optihedge.instruments import (
         ETF,

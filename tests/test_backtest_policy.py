@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optihedge.backtest.policy import (
+from optihedge.backtests.policy import (
     AllOf,
     AnyExit,
     AnyOf,

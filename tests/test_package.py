@@ -79,7 +79,7 @@ LAYERS = [
     "analysis",
     "runs",
     "sweeps",
-    "backtest",
+    "backtests",
 ]
 #: foundation modules any layer may use
 FOUNDATION = {

@@ -16,7 +16,7 @@ days of :mod:`optihedge.calendar`.
 - :class:`PremiumBudget`: premium spend under a rolling budget where missed entries do
   not accumulate.
 
-The triggers between decision dates are in :mod:`optihedge.backtest.triggers` and
+The triggers between decision dates are in :mod:`optihedge.backtests.triggers` and
 re-exported here; :func:`part_from_dict` reads any part.
 """
 
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from optihedge._validation import check_int, check_option, check_scalar
-from optihedge.backtest.triggers import (
+from optihedge.backtests.triggers import (
     AllOf,
     AnyOf,
     BetaDrift,
@@ -46,10 +46,10 @@ from optihedge.backtest.triggers import (
     fields_dict,
     trigger_from_dict,
 )
-from optihedge.backtest.triggers import _check_bool as check_bool
-from optihedge.backtest.triggers import _check_name as check_name
-from optihedge.backtest.triggers import _signal as signal_value
-from optihedge.backtest.triggers import _unknown_keys as unknown_keys
+from optihedge.backtests.triggers import _check_bool as check_bool
+from optihedge.backtests.triggers import _check_name as check_name
+from optihedge.backtests.triggers import _signal as signal_value
+from optihedge.backtests.triggers import _unknown_keys as unknown_keys
 from optihedge.calendar import DEFAULT_CALENDAR, TRADING_DAYS, Frequency, TradingCalendar
 from optihedge.errors import DataError, SpecificationError
 

@@ -1,0 +1,79 @@
+"""Hedge policies through history: the policy as a value and the walk-forward backtest.
+
+The top layer (above :mod:`optihedge.sweeps`): it may use every layer below it, and only
+``optihedge/__init__`` (lazily), the demo and the command line import it.
+
+Modules
+-------
+policy
+    The policy's parts as frozen values: the decision schedule, regime bands, triggers
+    between scheduled dates, exit rules written at entry, the rolling premium budget.
+triggers
+    Decisions between scheduled dates (thresholds with hysteresis and cooldown, regime
+    changes, any of / all of).
+hedge_policy
+    :class:`HedgePolicy`, the whole policy as one frozen value, with how its risk model
+    (:class:`Estimation`) and scenarios (:class:`ScenarioRecipe`) are made each date.
+costs
+    :class:`CostModel`, the one home of the backtest's cost arithmetic.
+engine
+    :func:`backtest`, the walk-forward engine that marks every day.
+result
+    :class:`BacktestResult`, its tables.
+"""
+
+from __future__ import annotations
+
+from optihedge.backtests.costs import COST_KINDS, CostModel
+from optihedge.backtests.engine import backtest, quarterly_expiry
+from optihedge.backtests.hedge_policy import Estimation, HedgePolicy, ScenarioRecipe
+from optihedge.backtests.policy import (
+    AllOf,
+    AnyExit,
+    AnyOf,
+    Band,
+    BetaDrift,
+    CloseWhen,
+    CrossRoll,
+    DeltaDrift,
+    Drawdown,
+    ExitAction,
+    Harvest,
+    HoldToExpiry,
+    LotView,
+    PremiumBudget,
+    RegimeChange,
+    Regimes,
+    Schedule,
+    Threshold,
+)
+from optihedge.backtests.result import BacktestResult
+
+__all__ = [
+    "COST_KINDS",
+    "AllOf",
+    "AnyExit",
+    "AnyOf",
+    "BacktestResult",
+    "Band",
+    "BetaDrift",
+    "CloseWhen",
+    "CostModel",
+    "CrossRoll",
+    "DeltaDrift",
+    "Drawdown",
+    "Estimation",
+    "ExitAction",
+    "Harvest",
+    "HedgePolicy",
+    "HoldToExpiry",
+    "LotView",
+    "PremiumBudget",
+    "RegimeChange",
+    "Regimes",
+    "ScenarioRecipe",
+    "Schedule",
+    "Threshold",
+    "backtest",
+    "quarterly_expiry",
+]

@@ -1,0 +1,1084 @@
+"""The walk-forward backtest: a hedge policy run through history, marked every day.
+
+Two calendars: **marks** on every row of the data (every trading day of daily data, every
+week of weekly data) and **decisions** on the policy's schedule, on the days a trigger
+fires, when an option lot expires or an exit rule acts, and on the first day (the entry).
+
+On a decision dated ``t`` (taken at ``t``'s close):
+
+1. the risk model is estimated on the returns that end the day before ``t`` (the
+   estimator gets a read-only frame), and the scenarios are built the same way;
+2. the problem the policy's spec compiles (once, on the first decision) is re-solved
+   (:meth:`~optihedge.HedgeProblem.solve_point`) with the book as it is at ``t`` (its
+   holdings' market values plus the delta of the options it holds), turnover measured
+   against the hedge actually held, and the regime's and budget's registry values;
+3. the positions are scaled by the hedge ratio, converted to units (contracts, shares,
+   option contracts with their strikes and expiry) at ``t``'s prices, rounded to the
+   policy's lots, and traded at ``t``'s close, paying the cost model's costs.
+
+Every mark values what was held after the previous day's trades at the day's close:
+the book's holdings; futures by daily variation margin (contracts x multiplier x price
+change, into cash) less their stated carry; ETFs at their price (synthesised from the
+underlying, the expense ratio accrued as a cost, when the data have no column of their
+own); inverse ETFs at their own daily-reset value; options repriced (Black-Scholes on the
+day's volatility with the contract's skew) and expired at intrinsic value into cash; cash
+earning ``rate`` over the trading days between marks. Each day the change of the hedged
+book's value is the sum of the legs' P&L and the interest less the costs, to the cent.
+
+Time: option lives and interest both count trading days of the backtest's calendar, a year
+being :data:`~optihedge.calendar.TRADING_DAYS` of them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from constraints import Bounds
+from optihedge.backtests.costs import COST_KINDS, CostModel
+from optihedge.backtests.hedge_policy import HedgePolicy, read_only
+from optihedge.backtests.policy import LotView
+from optihedge.calendar import (
+    DEFAULT_CALENDAR,
+    TRADING_DAYS,
+    Frequency,
+    TradingCalendar,
+    infer_frequency,
+)
+from optihedge.errors import (
+    DataError,
+    InfeasibleError,
+    MissingLabelsError,
+    SolverFailedError,
+    SpecificationError,
+)
+from optihedge.instruments import (
+    ETF,
+    Future,
+    Instrument,
+    InverseETF,
+    MarketState,
+    OptionContract,
+    PositionReduction,
+)
+from optihedge.instruments.options import OptionPackage
+from optihedge.portfolio import Portfolio
+from optihedge.pricing import greeks, volatility_proxy
+from optihedge.runs.fingerprint import fingerprint
+
+__all__ = ["backtest", "quarterly_expiry"]
+
+#: A free position's bound for the engine's own Bounds (fractions of the book: no limit).
+_FREE = 1e6
+#: Decisions' reasons, in the order they are written when several coincide.
+_ENTRY, _SCHEDULE, _ROLL = "entry", "schedule", "roll"
+#: Estimates kept across backtests of one process (keyed by data, estimator and date).
+_ESTIMATES: dict[tuple[bytes, str, pd.Timestamp], Any] = {}
+_ESTIMATES_MAX = 4096
+
+
+def quarterly_expiry(
+    date: pd.Timestamp, calendar: TradingCalendar = DEFAULT_CALENDAR
+) -> pd.Timestamp:
+    """Return the first quarterly index-future expiry on or after ``date``.
+
+    The third Friday of March, June, September or December (the trading day before it
+    when the calendar closes that Friday).
+    """
+    d = pd.Timestamp(date).normalize()
+    for k in range(6):
+        month = pd.Timestamp(year=d.year, month=d.month, day=1) + pd.DateOffset(months=k)
+        if month.month % 3:
+            continue
+        first = month + pd.Timedelta(days=(4 - month.weekday()) % 7)  # first Friday
+        third = first + pd.Timedelta(days=14)
+        if not calendar.is_trading_day(third):
+            third = calendar.add(third, -1)
+        if third >= d:
+            return pd.Timestamp(third)
+    raise AssertionError("unreachable: a quarter month lies within six months")
+
+
+@dataclass
+class _Lot:
+    """A held position in one of the policy's instruments (mutable inside the engine)."""
+
+    leg: str
+    held: Instrument
+    units: float
+    opened: pd.Timestamp
+    entry_value: float
+    value: float  # per unit at the last mark
+    exit_rule: Any = None
+    expiry: pd.Timestamp | None = None
+    contract: str = ""
+
+
+@dataclass
+class _Day:
+    """What one mark books, by column of the daily table."""
+
+    pnl: dict[str, float] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COST_KINDS, 0.0))
+    interest: float = 0.0
+
+
+def _check_data(data: Any) -> pd.DataFrame:
+    if not isinstance(data, pd.DataFrame) or not isinstance(data.index, pd.DatetimeIndex):
+        raise DataError(
+            "The 'data' argument of backtest must be a DataFrame of closes by ticker with a "
+            f"DatetimeIndex. Got {type(data).__name__}."
+        )
+    if not data.index.is_monotonic_increasing or not data.index.is_unique:
+        raise DataError(
+            "The 'data' argument's dates must be unique and increasing; sort it "
+            "(data.sort_index()) and drop duplicate dates."
+        )
+    return data
+
+
+def _check_window(data: pd.DataFrame, start: Any, end: Any, warmup: int) -> pd.DatetimeIndex:
+    first, last = data.index[0], data.index[-1]
+    try:
+        a = pd.Timestamp(first if start is None else start)
+        b = pd.Timestamp(last if end is None else end)
+    except (TypeError, ValueError) as exc:
+        raise SpecificationError(
+            f"The 'start' and 'end' arguments must be dates. Got {start!r} and {end!r}."
+        ) from exc
+    if not a < b:
+        raise SpecificationError(
+            f"The 'start' argument ({a:%Y-%m-%d}) must be before 'end' ({b:%Y-%m-%d}); swap them."
+        )
+    days = pd.DatetimeIndex(data.index[(data.index >= a) & (data.index <= b)])
+    if len(days) < 2:
+        raise DataError(
+            f"The data hold {len(days)} dates between {a:%Y-%m-%d} and {b:%Y-%m-%d} (they run "
+            f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}); pass a window inside them."
+        )
+    before = int(data.index.searchsorted(days[0]))  # returns dated before the first decision
+    if before < warmup:
+        need = data.index[min(warmup, len(data.index) - 1)]
+        raise DataError(
+            f"The backtest starts on {days[0]:%Y-%m-%d} with {before} returns before it, but "
+            f"the policy's estimation reads {warmup} (its estimation and scenario windows): "
+            f"pass start >= {need:%Y-%m-%d}, or data that begin earlier."
+        )
+    return days
+
+
+def _underlying(inst: Instrument) -> str:
+    if isinstance(inst, PositionReduction):
+        return inst.holding
+    name = getattr(inst, "underlying", None)
+    if not isinstance(name, str):
+        raise SpecificationError(
+            f"The backtest cannot trade {inst.name} ({type(inst).__name__}): it needs an "
+            "instrument with an underlying (Future, ETF, InverseETF, PositionReduction, "
+            "option packages)."
+        )
+    return name
+
+
+class _Engine:
+    """One backtest's state and its day loop (see the module docstring)."""
+
+    def __init__(
+        self,
+        policy: HedgePolicy,
+        data: pd.DataFrame,
+        days: pd.DatetimeIndex,
+        book: Portfolio | None,
+        book_options: Sequence[tuple[OptionContract, float]],
+        capital: float | None,
+        costs: CostModel,
+        rate: float,
+        volatility: Any,
+        calendar: TradingCalendar,
+        frequency: Frequency,
+    ) -> None:
+        self.policy = policy
+        self.costs = costs
+        self.rate = rate
+        self.calendar = calendar
+        self.frequency = frequency
+        self.instruments = {i.label: i for i in policy.spec.instruments}
+        for inst in self.instruments.values():
+            if not isinstance(inst, Future | ETF | InverseETF | PositionReduction | OptionPackage):
+                raise SpecificationError(
+                    f"The backtest cannot trade {inst.name}: it trades futures, ETFs, inverse "
+                    "ETFs, position reductions and option packages (Put, Call, Collar, "
+                    "PutSpread)."
+                )
+        self.packages = [k for k, i in self.instruments.items() if isinstance(i, OptionPackage)]
+        holdings = pd.Series(dtype=np.float64) if book is None else book.holdings
+        self.book_options = [(c, float(u)) for c, u in book_options]
+        underlyings = {_underlying(i) for i in self.instruments.values()}
+        underlyings |= {c.underlying for c, _ in self.book_options}
+        self.assets = list(dict.fromkeys([*holdings.index, *sorted(underlyings)]))
+        columns = [*self.assets, *[k for k in self.instruments if k in data.columns]]
+        columns = list(dict.fromkeys(columns))
+        missing = [c for c in self.assets if c not in data.columns]
+        if missing:
+            raise MissingLabelsError(
+                f"The book or the policy names {missing}, which the data lack (they have "
+                f"{list(data.columns)[:12]}...); pass data with those columns."
+            )
+        first = int(data.index.searchsorted(days[0]))
+        window = data[columns].iloc[: first + len(days)].copy()
+        window.attrs = {}  # pandas copies attrs on every operation: the engine needs none
+        inside = window.iloc[first:]
+        if inside.isna().any().any():
+            bad = inside.columns[inside.isna().any()].tolist()
+            when = inside.index[inside[bad].isna().any(axis=1)]
+            raise DataError(
+                f"The data have no close of {bad[:5]} on {len(when)} dates inside the backtest "
+                f"(first {when[0]:%Y-%m-%d}, last {when[-1]:%Y-%m-%d}); start after "
+                "them, or fill or drop those columns."
+            )
+        if (inside.to_numpy() <= 0).any() or not np.isfinite(inside.to_numpy()).all():
+            raise DataError("The data's closes inside the backtest must be finite and > 0.")
+        self.days = days
+        self.first = first
+        self.prices = window  # rows up to the last day; estimation reads the earlier ones
+        self.P = window.to_numpy(dtype=np.float64)
+        self.col = {c: j for j, c in enumerate(window.columns)}
+        self.asset_cols = np.array([self.col[a] for a in self.assets], dtype=np.intp)
+        self.where = {a: j for j, a in enumerate(self.assets)}
+        self.returns = window[self.assets].pct_change()
+        self.fingerprint = fingerprint(window[self.assets])
+        self.vix = data["VIX"].reindex(days) / 100.0 if "VIX" in data.columns else None
+        self.volatility = volatility
+        self.unit_values = self._unit_values()
+        p0 = inside.iloc[0]
+        shares = holdings / p0.reindex(holdings.index)
+        self.shares = shares.reindex(self.assets).fillna(0.0).to_numpy(dtype=np.float64)
+        book_value = float(holdings.sum())
+        opt0 = self._book_options_value(0)
+        nav0 = book_value + opt0 if capital is None else float(capital)
+        if not nav0 > 0:
+            raise SpecificationError(
+                f"The hedged book starts with a value of {nav0:,.2f}: pass capital > 0 "
+                "(cash plus the book's value)."
+            )
+        self.cash = nav0 - book_value - opt0
+        self.cash_unhedged = self.cash
+        self.book_value_options = opt0
+        self.book_path: list[float] = []
+        self.signals: dict[str, float] = {}
+        self.lots: dict[str, _Lot] = {}
+        self.problem: Any = None
+        self.compiles = 0
+        self.rows: list[dict[str, Any]] = []
+        self.decisions: list[dict[str, Any]] = []
+        self.trades: list[dict[str, Any]] = []
+        self.positions: list[dict[str, Any]] = []
+        self.trigger_states: list[Any] = [None] * len(policy.triggers)
+        self.spent: list[tuple[int, float]] = []
+        self.last_decision: int | None = None
+        self.peak = nav0
+        self.nav = nav0
+        self.capital = nav0
+        self.decided_beta: float | None = None
+        self.decided_delta = 0.0
+        self.betas: np.ndarray | None = None
+        self.timings = dict.fromkeys(("estimate", "scenarios", "solve", "mark", "trade"), 0.0)
+        self.regime: Any = None
+
+    # ------------------------------------------------------------------ prices
+    def _unit_values(self) -> dict[str, np.ndarray]:
+        """Value of one unit of each linear leg on every backtest day."""
+        out: dict[str, np.ndarray] = {}
+        rows = self.prices.iloc[self.first :]
+        for label, inst in self.instruments.items():
+            if isinstance(inst, OptionPackage):
+                continue
+            under = rows[_underlying(inst)].to_numpy(dtype=np.float64)
+            if isinstance(inst, Future):
+                out[label] = under * float(inst.multiplier)
+            elif label in rows.columns:
+                out[label] = rows[label].to_numpy(dtype=np.float64) * float(inst.multiplier)
+            elif isinstance(inst, InverseETF):
+                r = np.diff(under) / under[:-1]
+                growth = np.maximum(1.0 + inst.leverage * r, 0.0)
+                path = float(inst.price) * np.concatenate([[1.0], np.cumprod(growth)])
+                out[label] = path * float(inst.multiplier)
+            elif isinstance(inst, PositionReduction):
+                out[label] = under
+            else:  # an ETF tracking its underlying from its stated price
+                out[label] = float(inst.price) * under / under[0] * float(inst.multiplier)
+        return out
+
+    def _synthetic(self, label: str) -> bool:
+        return label not in self.prices.columns
+
+    def _vol(self, i: int, underlying: str) -> float:
+        given = self.volatility
+        if isinstance(given, int | float) and not isinstance(given, bool):
+            return float(given)
+        if isinstance(given, pd.DataFrame) and underlying in given.columns:
+            v = given[underlying].asof(self.days[i])
+            if not (isinstance(v, float) and math.isfinite(v) and v > 0):
+                raise DataError(
+                    f"The 'volatility' argument has no value of {underlying!r} on or before "
+                    f"{self.days[i]:%Y-%m-%d}; give one for every backtest day."
+                )
+            return float(v)
+        if underlying == "SP500" and self.vix is not None:
+            v = float(self.vix.iloc[i])
+            if math.isfinite(v) and v > 0:
+                return v
+        k = self.first + i
+        r = self.returns[underlying].iloc[max(1, k - TRADING_DAYS + 1) : k + 1].dropna()
+        return volatility_proxy(r, periods_per_year=self.frequency)
+
+    def market(self, i: int, underlyings: Sequence[str] | None = None) -> MarketState:
+        """Return the market state at day ``i``'s close (spot, volatility, rate, date)."""
+        names = self.assets if underlyings is None else list(underlyings)
+        row = self.P[self.first + i]
+        return MarketState(
+            spot=pd.Series({u: float(row[self.col[u]]) for u in names}, dtype=np.float64),
+            volatility=pd.Series({u: self._vol(i, u) for u in names}, dtype=np.float64),
+            rate=self.rate,
+            asof=self.days[i],
+        )
+
+    def _option_underlyings(self) -> list[str]:
+        names = {c.underlying for c, _ in self.book_options}
+        names |= {_underlying(self.instruments[k]) for k in self.packages}
+        return sorted(names)
+
+    def _book_options_value(self, i: int, market: MarketState | None = None) -> float:
+        if not self.book_options:
+            return 0.0
+        m = market or self.market(i, self._option_underlyings())
+        return float(sum(u * c.value(m) for c, u in self.book_options))
+
+    @staticmethod
+    def _delta(contract: OptionContract, market: MarketState) -> float:
+        """Delta per contract in units of the underlying (the expiry limit once expired)."""
+        days = contract.days_to_expiry(market)
+        spot = market.spot_of(contract.underlying)
+        total = 0.0
+        for kind, strike, ratio in contract.options:
+            if days <= 0:
+                itm = spot > strike if kind == "call" else spot < strike
+                d = (1.0 if kind == "call" else -1.0) if itm else 0.0
+            else:
+                sigma = contract.implied_vol or market.volatility_of(contract.underlying)
+                g = greeks(
+                    kind,
+                    spot,
+                    strike,
+                    days / TRADING_DAYS,
+                    market.rate,
+                    sigma,
+                    market.dividend_yield_of(contract.underlying),
+                )
+                d = float(g.delta)
+            total += ratio * d
+        return total * float(contract.multiplier)
+
+    # ------------------------------------------------------------------ marks
+    def mark(self, i: int) -> _Day:
+        """Book day ``i``: the change from day ``i - 1``'s close, expiries and rolls."""
+        day = _Day()
+        dt = self.calendar.between(self.days[i - 1], self.days[i]) / TRADING_DAYS
+        growth = math.expm1(self.rate * dt)
+        day.interest = self.cash * growth
+        if self.cash < 0 and self.costs.financing_spread > 0:
+            day.costs["financing"] += -self.cash * self.costs.financing_spread * dt
+        self.cash_unhedged += self.cash_unhedged * growth
+        k = self.first + i
+        move = self.P[k, self.asset_cols] - self.P[k - 1, self.asset_cols]
+        book_pnl = float(self.shares @ move)
+        market = None
+        if self.book_options or any(isinstance(x.held, OptionContract) for x in self.lots.values()):
+            market = self.market(i, self._option_underlyings())
+        if self.book_options:
+            before = self.book_value_options
+            after = self._book_options_value(i, market)
+            book_pnl += after - before
+            self.book_value_options = after
+        day.pnl["book"] = book_pnl
+        for label, lot in list(self.lots.items()):
+            inst = self.instruments[label]
+            if isinstance(lot.held, OptionContract):
+                assert market is not None
+                value = lot.held.value(market)
+                pnl = lot.units * (value - lot.value)
+                lot.value = value
+            else:
+                value = float(self.unit_values[label][i])
+                pnl = lot.units * (value - lot.value)
+                if isinstance(inst, Future):
+                    pnl -= lot.units * lot.value * inst.carry * dt  # carry: a long pays it
+                    self.cash += pnl
+                elif isinstance(inst, ETF | InverseETF) and lot.units != 0:
+                    held_value = lot.units * lot.value
+                    if lot.units > 0 and self._synthetic(label):
+                        day.costs["expense"] += held_value * inst.expense_ratio * dt
+                    if lot.units < 0:
+                        fee = self.costs.borrow_rate(getattr(inst, "borrow_fee", 0.0))
+                        day.costs["borrow"] += -held_value * fee * dt
+                elif isinstance(inst, PositionReduction) and lot.units < 0:
+                    pass  # a sale of the holding: no borrow
+                lot.value = value
+            day.pnl[label] = day.pnl.get(label, 0.0) + pnl
+        self.cash += day.interest - sum(day.costs.values())
+        return day
+
+    def settle_book_options(self, i: int) -> None:
+        """Pay the book's expired options their intrinsic value (after the day's decision)."""
+        if not self.book_options:
+            return
+        market = self.market(i, self._option_underlyings())
+        still = []
+        for c, u in self.book_options:
+            if c.days_to_expiry(market) <= 0:
+                settled = u * c.value(market)
+                self.cash += settled
+                self.cash_unhedged += settled
+                self.book_value_options -= settled
+            else:
+                still.append((c, u))
+        self.book_options = still
+
+    @property
+    def hedge_value(self) -> float:
+        """Value of the non-margined hedge positions (futures are margined: 0)."""
+        return float(
+            sum(
+                x.units * x.value
+                for k, x in self.lots.items()
+                if not isinstance(self.instruments[k], Future)
+            )
+        )
+
+    def book_value(self, i: int) -> float:
+        return float(self.shares @ self.P[self.first + i, self.asset_cols])
+
+    def unhedged(self, i: int) -> float:
+        """Value of the book and its cash, never hedged, at day ``i``'s close."""
+        return self.book_value(i) + self.book_value_options + self.cash_unhedged
+
+    def nav_at(self, i: int) -> float:
+        return self.book_value(i) + self.book_value_options + self.cash + self.hedge_value
+
+    # ------------------------------------------------------------------ trades
+    def trade(
+        self, i: int, label: str, units: float, why: str, day: _Day, *, kind: str = ""
+    ) -> None:
+        """Trade ``units`` of leg ``label`` at day ``i``'s close; book cash and costs."""
+        if units == 0:
+            return
+        inst = self.instruments[label]
+        lot = self.lots.get(label)
+        if isinstance(inst, OptionPackage):
+            assert lot is not None
+            value = lot.value
+            spot = self.spot(i, inst.underlying)
+            notional = abs(units) * spot * float(inst.multiplier)
+            per_contract = True
+        else:
+            value = float(self.unit_values[label][i])
+            notional = abs(units) * value
+            per_contract = isinstance(inst, Future)
+        under = _underlying(inst)
+        k = self.first + i
+        r = self.returns[under].iloc[max(1, k - 63) : k].dropna()
+        daily_vol = float(r.std()) if len(r) > 1 else 0.0
+        charged = self.costs.trade(
+            units=units,
+            notional=notional,
+            per_contract=per_contract,
+            own_cost=inst.cost,
+            adv=inst.adv,
+            daily_vol=daily_vol,
+        )
+        if kind == "roll":
+            charged = {"roll": sum(charged.values())}
+        for name, amount in charged.items():
+            day.costs[name] += amount
+        self.cash -= sum(charged.values())
+        if not isinstance(inst, Future):
+            self.cash -= units * value
+        if lot is None:
+            self.lots[label] = _Lot(label, inst, units, self.days[i], value, value)
+            lot = self.lots[label]
+        else:
+            lot.units += units
+        self.trades.append(
+            {
+                "date": self.days[i],
+                "leg": label,
+                "contract": lot.contract,
+                "units": units,
+                "price": value,
+                "notional": notional,
+                "cost": sum(charged.values()),
+                "why": why,
+            }
+        )
+        if abs(lot.units) < 1e-12:
+            del self.lots[label]
+
+    def open_option(self, i: int, label: str, units: float, why: str, day: _Day) -> None:
+        """Buy (sell) ``units`` contracts of the package ``label``, minted at day ``i``."""
+        pkg = self.instruments[label]
+        assert isinstance(pkg, OptionPackage)
+        market = self.market(i, self._option_underlyings())
+        contract = pkg.contract(market, calendar=self.calendar)
+        value = contract.value(market)
+        self.lots[label] = _Lot(
+            label,
+            contract,
+            0.0,
+            self.days[i],
+            value,
+            value,
+            exit_rule=self.policy.exit_rule,
+            expiry=contract.expiry,
+            contract=contract.label,
+        )
+        self.trade(i, label, units, why, day)
+        if value > 0 and units > 0:
+            self.spent.append((i, units * value))
+
+    def roll_futures(self, i: int, day: _Day) -> None:
+        """Roll every future whose contract reaches its roll date at day ``i``."""
+        for label, lot in list(self.lots.items()):
+            inst = self.instruments[label]
+            if not isinstance(inst, Future) or lot.expiry is None:
+                continue
+            roll_on = self.calendar.add(lot.expiry, -self.roll_days)
+            if self.days[i] >= roll_on:
+                units = lot.units
+                self.trade(i, label, -units, "roll", day, kind="roll")
+                self.trade(i, label, units, "roll", day, kind="roll")
+                new = self.lots[label]
+                new.expiry = quarterly_expiry(self.days[i] + pd.Timedelta(days=1), self.calendar)
+                if self.calendar.add(new.expiry, -self.roll_days) <= self.days[i]:
+                    new.expiry = quarterly_expiry(new.expiry + pd.Timedelta(days=1), self.calendar)
+                new.contract = f"{label} {new.expiry:%Y-%m-%d}"
+
+    roll_days = 5
+
+    # ------------------------------------------------------------------ exits
+    def exits(self, i: int, day: _Day) -> list[str]:
+        """Settle expired option lots and apply each lot's exit rule; return roll reasons."""
+        reasons: list[str] = []
+        market = None
+        for label, lot in list(self.lots.items()):
+            if not isinstance(lot.held, OptionContract):
+                continue
+            market = market or self.market(i, self._option_underlyings())
+            days_left = lot.held.days_to_expiry(market)
+            spot = market.spot_of(lot.held.underlying)
+            strikes = {kind: k for kind, k, _ in lot.held.options}
+            view = LotView(
+                label=label,
+                date=self.days[i],
+                opened=lot.opened,
+                units=lot.units,
+                value_per_unit=lot.value,
+                entry_value_per_unit=lot.entry_value,
+                book_value=self.nav,
+                days_to_expiry=days_left,
+                put_strike=strikes.get("put"),
+                call_strike=strikes.get("call"),
+                spot=spot,
+            )
+            action = lot.exit_rule.decide(view, self.signals)
+            if days_left <= 0:  # expired: it pays its intrinsic value into cash
+                self.cash += lot.units * lot.value
+                self.trades.append(
+                    {
+                        "date": self.days[i],
+                        "leg": label,
+                        "contract": lot.contract,
+                        "units": -lot.units,
+                        "price": lot.value,
+                        "notional": 0.0,
+                        "cost": 0.0,
+                        "why": "expiry",
+                    }
+                )
+                del self.lots[label]
+                if action.kind == "roll":
+                    reasons.append(f"{_ROLL} {label}")
+                continue
+            if action.kind in ("close", "roll"):
+                self.trade(i, label, -lot.units, f"exit: {action.reason}", day)
+                if action.kind == "roll":
+                    reasons.append(f"{_ROLL} {label}")
+            elif action.kind == "resize" and action.units is not None:
+                self.trade(i, label, float(action.units) - lot.units, f"exit: {action.reason}", day)
+        return reasons
+
+    # ------------------------------------------------------------------ signals
+    def compute_signals(self, i: int) -> dict[str, float]:
+        """Return the named state series triggers and regimes read, at day ``i``'s close."""
+        vix = math.nan
+        if self.vix is not None and math.isfinite(float(self.vix.iloc[i])):
+            vix = float(self.vix.iloc[i])
+        k = self.first + i
+        values = self.book_path[-22:]
+        realised = math.nan
+        if len(values) > 2:
+            r = np.diff(values) / np.asarray(values[:-1])
+            realised = float(np.std(r, ddof=1) * math.sqrt(self.frequency.periods_per_year))
+        beta_now = self._beta(i)
+        beta_drift = (
+            math.nan
+            if beta_now is None or self.decided_beta is None
+            else beta_now - self.decided_beta
+        )
+        delta = self._option_delta_share(i)
+        out = {
+            "vix": vix,
+            "realised_vol": realised,
+            "drawdown": 1.0 - self.nav / self.peak,
+            "beta_drift": beta_drift,
+            "delta_drift": delta - self.decided_delta,
+        }
+        if self.policy.regimes is not None:
+            value = out.get(self.policy.regimes.signal, math.nan)
+            if not math.isfinite(value) and self.policy.regimes.signal == "vix":
+                value = self._vol(i, "SP500") * 100.0 if "SP500" in self.assets else value
+            band = self.policy.regimes.band_of(value)
+            names = [b.name for b in self.policy.regimes.bands]
+            self.regime = band
+            out["regime"] = float(names.index(band.name))
+        del k
+        return out
+
+    def spot(self, i: int, name: str) -> float:
+        """Close of ``name`` on day ``i``."""
+        return float(self.P[self.first + i, self.col[name]])
+
+    def exposures(self, i: int) -> np.ndarray:
+        """Delta-equivalent market value of the book on each asset, base currency."""
+        out: np.ndarray = self.shares * self.P[self.first + i, self.asset_cols]
+        if self.book_options:
+            market = self.market(i, self._option_underlyings())
+            for c, u in self.book_options:
+                spot = self.spot(i, c.underlying)
+                out[self.where[c.underlying]] += u * self._delta(c, market) * spot
+        return out
+
+    def _hedge_exposures(self, i: int, options_only: bool = False) -> np.ndarray:
+        out = np.zeros(len(self.assets))
+        market = None
+        for label, lot in self.lots.items():
+            inst = self.instruments[label]
+            at = self.where[_underlying(inst)]
+            if isinstance(lot.held, OptionContract):
+                market = market or self.market(i, self._option_underlyings())
+                spot = self.spot(i, lot.held.underlying)
+                out[at] += lot.units * self._delta(lot.held, market) * spot
+            elif options_only:
+                continue
+            elif isinstance(inst, InverseETF):
+                out[at] += lot.units * lot.value * inst.leverage
+            else:
+                out[at] += lot.units * lot.value
+        return out
+
+    def _beta(self, i: int) -> float | None:
+        if self.betas is None:
+            return None
+        total = self.exposures(i) + self._hedge_exposures(i)
+        return float(total @ self.betas / self.nav)
+
+    def _option_delta_share(self, i: int) -> float:
+        if not any(isinstance(x.held, OptionContract) for x in self.lots.values()):
+            return 0.0
+        return float(self._hedge_exposures(i, options_only=True).sum() / self.nav)
+
+    def hedge_ratio(self, i: int) -> float:
+        """Delta notional of the hedge against the book's, positive when it offsets a long."""
+        book = float(self.exposures(i).sum())
+        if book == 0:
+            return 0.0
+        return -float(self._hedge_exposures(i).sum()) / book
+
+    # ------------------------------------------------------------------ decisions
+    def _estimate(self, i: int) -> Any:
+        est = self.policy.estimation
+        date = self.days[i]
+        key = (self.fingerprint, est.key(), date)
+        if key in _ESTIMATES:
+            return _ESTIMATES[key]
+        k = self.first + i
+        window = self.returns.iloc[max(1, k - est.window) : k]
+        model = est.estimate(read_only(window), self.frequency)
+        if len(_ESTIMATES) >= _ESTIMATES_MAX:
+            _ESTIMATES.clear()
+        _ESTIMATES[key] = model
+        return model
+
+    def _problem(self, portfolio: Portfolio, inputs: dict[str, Any]) -> Any:
+        from optihedge.optimize import HedgeProblem
+        from optihedge.optimize.spec import ProblemSpec
+
+        spec = self.policy.spec
+        if self.packages:
+            if any(isinstance(c, Bounds) for c in spec.constraints):
+                raise SpecificationError(
+                    "A policy with option packages holds each bought contract to its exit "
+                    "by bounding the package's new position; its spec cannot carry its own "
+                    "Bounds constraint too: state the bounds on the instruments (lower=, upper=)."
+                )
+            free = dict.fromkeys(self.packages, _FREE)
+            spec = ProblemSpec(
+                spec.instruments,
+                spec.objective,
+                (*spec.constraints, Bounds(lower={k: -v for k, v in free.items()}, upper=free)),
+                spec.horizon,
+                spec.market,
+                spec.market_state,
+            )
+        self.compiles += 1
+        return HedgeProblem.from_spec(spec, portfolio, **inputs)
+
+    def decide(self, i: int, why: list[str], day: _Day) -> None:
+        """Take a decision at day ``i``'s close (see the module docstring)."""
+        t0 = time.perf_counter()
+        date = self.days[i]
+        policy = self.policy
+        band = self.regime
+        hedge_on = band is None or bool(band.hedge)
+        ratio = policy.hedge_ratio * (1.0 if band is None else float(band.hedge_ratio))
+        record: dict[str, Any] = {
+            "date": date,
+            "why": "; ".join(why),
+            "regime": None if band is None else band.name,
+            "hedge_ratio": ratio if hedge_on else 0.0,
+        }
+        if not hedge_on:
+            for label, lot in list(self.lots.items()):
+                self.trade(i, label, -lot.units, "no hedge in this regime", day)
+            record["status"] = "no hedge"
+            self.decisions.append(record)
+            self.last_decision = i
+            self.decided_delta = 0.0
+            return
+        risk_model = self._estimate(i)
+        t1 = time.perf_counter()
+        self.timings["estimate"] += t1 - t0
+        scenarios = None
+        if policy.scenarios is not None:
+            k = self.first + i
+            window = self.returns.iloc[max(1, k - policy.scenarios.window) : k]
+            scenarios = policy.scenarios.build(read_only(window), risk_model, date)
+        t2 = time.perf_counter()
+        self.timings["scenarios"] += t2 - t1
+        self.nav = self.nav_at(i)
+        held = self.exposures(i) + self._hedge_exposures(i, options_only=True)
+        book = pd.Series(held, index=self.assets)
+        book = book[book != 0]
+        if book.empty:  # nothing left to hedge: the hedge is closed
+            for label, lot in list(self.lots.items()):
+                self.trade(i, label, -lot.units, "nothing left to hedge", day)
+            record["status"] = "no book"
+            self.decisions.append(record)
+            self.last_decision = i
+            return
+        portfolio = Portfolio(book, capital=self.nav)
+        market = self.market(i, self._option_underlyings())
+        current = self._current_weights(i)
+        params = dict(policy.params) | ({} if band is None else dict(band.params))
+        for label in self.packages:
+            held = label in self.lots
+            params[f"bounds.lower[{label}]"] = 0.0 if held else -_FREE
+            params[f"bounds.upper[{label}]"] = 0.0 if held else _FREE
+        if policy.premium_budget is not None:
+            allowance = policy.premium_budget.allowance(i, self.nav, self.spent, self.last_decision)
+            cap = max(allowance, 0.0) / self.nav
+            params["premium_budget.max"] = min(params.get("premium_budget.max", cap), cap)
+        inputs = {
+            "risk_model": risk_model,
+            "scenarios": scenarios,
+            "current": current,
+            "market_state": market,
+        }
+        try:
+            if self.problem is None:
+                self.problem = self._problem(portfolio, inputs)
+            solution = self.problem.solve_point(params, portfolio=portfolio, **inputs)
+        except (InfeasibleError, SolverFailedError) as exc:
+            record["status"] = type(exc).__name__
+            record["message"] = str(exc).splitlines()[0]
+            self.decisions.append(record)
+            self.timings["solve"] += time.perf_counter() - t2
+            return
+        t3 = time.perf_counter()
+        self.timings["solve"] += t3 - t2
+        record |= solution.record()
+        record["predicted_volatility"] = solution.volatility
+        record["horizon"] = self.problem.horizon
+        weights = pd.Series(solution.positions, index=solution.instruments) * ratio
+        for key, w in weights.items():
+            record[f"weight[{key}]"] = float(w)
+        self._trade_to(i, weights, solution, market, day, "; ".join(why))
+        self.timings["trade"] += time.perf_counter() - t3
+        self.decisions.append(record)
+        self.last_decision = i
+        self.nav = self.nav_at(i)
+        self._remember(i, risk_model)
+
+    def _current_weights(self, i: int) -> pd.Series:
+        out = pd.Series(0.0, index=list(self.instruments))
+        for label, lot in self.lots.items():
+            if isinstance(lot.held, OptionContract):
+                continue  # held to its exit: part of the book in the solve
+            out[label] = lot.units * lot.value / self.nav
+        return out
+
+    def _units(self, label: str, weight: float, i: int) -> float:
+        inst = self.instruments[label]
+        if isinstance(inst, OptionPackage):
+            spot = self.spot(i, inst.underlying)
+            per_unit = spot * float(inst.multiplier)
+        else:
+            per_unit = float(self.unit_values[label][i])
+        units = weight * self.nav / per_unit
+        lot = self.policy.lots.get(label, 1.0 if isinstance(inst, Future | OptionPackage) else 0.0)
+        if lot > 0:
+            units = math.floor(units / lot + 0.5) * lot + 0.0
+        return units
+
+    def _trade_to(
+        self,
+        i: int,
+        weights: pd.Series,
+        solution: Any,
+        market: MarketState,
+        day: _Day,
+        why: str,
+    ) -> None:
+        for key, w in weights.items():
+            label = str(key)
+            inst = self.instruments[label]
+            target = self._units(label, float(w), i)
+            if isinstance(inst, OptionPackage):
+                if label in self.lots or target == 0:
+                    continue
+                self.open_option(i, label, target, why, day)
+                continue
+            held = self.lots[label].units if label in self.lots else 0.0
+            self.trade(i, label, target - held, why, day)
+            if isinstance(inst, Future) and label in self.lots and self.lots[label].expiry is None:
+                lot = self.lots[label]
+                expiry = quarterly_expiry(self.days[i], self.calendar)
+                if self.calendar.add(expiry, -self.roll_days) <= self.days[i]:
+                    expiry = quarterly_expiry(expiry + pd.Timedelta(days=1), self.calendar)
+                lot.expiry = expiry
+                lot.contract = f"{label} {expiry:%Y-%m-%d}"
+
+    def _remember(self, i: int, risk_model: Any) -> None:
+        """Betas and option delta at the decision, for the drift signals."""
+        market_label = self.policy.spec.market
+        try:
+            cov = risk_model.covariance()
+        except AttributeError:
+            cov = None
+        if cov is not None:
+            m = market_label if market_label in cov.index else None
+            if m is None and "SP500" in cov.index:
+                m = "SP500"
+            if m is not None and cov.loc[m, m] > 0:
+                beta = cov[m] / cov.loc[m, m]
+                self.betas = beta.reindex(self.assets).fillna(0.0).to_numpy(dtype=np.float64)
+        self.decided_beta = self._beta(i)
+        self.decided_delta = self._option_delta_share(i)
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, schedule: pd.DatetimeIndex, progress: Any = None) -> None:
+        scheduled = set(schedule)
+        self.book_value_options = self._book_options_value(0)
+        self.book_path = [self.unhedged(0)]
+        for i in range(len(self.days)):
+            t0 = time.perf_counter()
+            day = _Day() if i == 0 else self.mark(i)
+            if i:
+                self.book_path.append(self.unhedged(i))
+            self.nav = self.nav_at(i)
+            self.peak = max(self.peak, self.nav)
+            self.signals = self.compute_signals(i)
+            self.timings["mark"] += time.perf_counter() - t0
+            why: list[str] = []
+            if i == 0:
+                why.append(_ENTRY)
+            elif self.days[i] in scheduled:
+                why.append(_SCHEDULE)
+            why += self.exits(i, day)
+            self.roll_futures(i, day)
+            for k, trig in enumerate(self.policy.triggers):
+                fired, self.trigger_states[k] = trig.step(
+                    i, self.days[i], self.signals, self.trigger_states[k]
+                )
+                if fired and i:
+                    reason = getattr(self.trigger_states[k], "reason", "") or type(trig).__name__
+                    why.append(f"trigger: {reason}")
+            if why:
+                self.decide(i, why, day)
+            self.settle_book_options(i)
+            self.nav = self.nav_at(i)
+            self.record(i, day)
+            if progress is not None:
+                progress(i + 1, len(self.days))
+
+    def record(self, i: int, day: _Day) -> None:
+        row: dict[str, Any] = {
+            "date": self.days[i],
+            "unhedged_value": self.book_path[-1],
+            "hedged_value": self.nav,
+            "book_value": self.book_value(i) + self.book_value_options,
+            "cash": self.cash,
+            "hedge_value": self.hedge_value,
+            "pnl_book": day.pnl.get("book", 0.0),
+        }
+        for label in self.instruments:
+            row[f"pnl_{label}"] = day.pnl.get(label, 0.0)
+        row["interest"] = day.interest
+        for kind in COST_KINDS:
+            row[f"cost_{kind}"] = day.costs[kind]
+        row["hedge_ratio"] = self.hedge_ratio(i)
+        row["regime"] = None if self.regime is None else self.regime.name
+        self.rows.append(row)
+        self.positions.append(
+            {"date": self.days[i]}
+            | {k: (self.lots[k].units if k in self.lots else 0.0) for k in self.instruments}
+        )
+
+
+def backtest(
+    policy: HedgePolicy,
+    data: pd.DataFrame,
+    *,
+    start: Any = None,
+    end: Any = None,
+    book: Portfolio | None = None,
+    book_options: Sequence[tuple[OptionContract, float]] = (),
+    capital: float | None = None,
+    costs: CostModel | None = None,
+    rate: float = 0.0,
+    volatility: float | pd.DataFrame | None = None,
+    calendar: TradingCalendar | None = None,
+    roll_days: int = 5,
+    progress: Any = None,
+) -> Any:
+    """Run ``policy`` through ``data`` from ``start`` to ``end``, marking every row.
+
+    Parameters
+    ----------
+    policy : HedgePolicy
+    data : DataFrame of closes by ticker, dated index
+        Daily (or weekly) closes of the book's holdings, the instruments' underlyings
+        (and of an ETF or inverse ETF under its own label, when it has a price series;
+        otherwise its price is synthesised from the underlying) and optionally ``"VIX"``
+        (index points). Rows before ``start`` feed the first estimates.
+    start, end : date, optional
+        The backtest window (the data's first and last dates by default). The data must
+        hold the policy's estimation window of returns before ``start``.
+    book : Portfolio, optional
+        Holdings as market values on ``start`` (bought as shares at that close and held).
+    book_options : sequence of (OptionContract, units), optional
+        Option contracts the book holds (negative units when written), marked daily and
+        settled at expiry.
+    capital : float, optional
+        The hedged account's value on ``start`` (the book's value plus cash); the book's
+        value by default.
+    costs : CostModel, optional
+        Trading and holding costs; each instrument's own ``cost`` as half-spread only, by
+        default.
+    rate : float, default 0.0
+        Annual continuously compounded rate cash earns (and options are priced with).
+    volatility : float or DataFrame by underlying, optional
+        Implied volatility for option marks; default the data's VIX / 100 for
+        ``"SP500"`` where it has one, else the EWMA proxy of the underlying's returns up
+        to the day (:func:`optihedge.pricing.volatility_proxy`).
+    calendar : TradingCalendar, optional
+        Trading days options and interest count; default the data's own dates (daily
+        data) or Monday to Friday (weekly or monthly data).
+    roll_days : int, default 5
+        Futures are rolled this many trading days before their quarterly expiry.
+    progress : callable(done, total), optional
+
+    Returns
+    -------
+    BacktestResult
+
+    Raises
+    ------
+    SpecificationError
+        A policy, costs or window that are not what they should be (a start after the
+        end, a schedule finer than the data, negative costs).
+    DataError, MissingLabelsError
+        Data that do not cover the window and the estimation before it, or lack a
+        ticker the book or the policy names, or hold NaN inside the window.
+    """
+    from optihedge._plausible import check_rate
+    from optihedge._validation import check_int
+    from optihedge.backtests.result import BacktestResult, frame
+
+    if not isinstance(policy, HedgePolicy):
+        raise SpecificationError(
+            f"The 'policy' argument of backtest must be a HedgePolicy. Got {type(policy).__name__}."
+        )
+    data = _check_data(data)
+    frequency = infer_frequency(data.index)
+    policy.schedule.check_frequency(frequency)
+    days = _check_window(data, start, end, policy.warmup())
+    if costs is None:
+        costs = CostModel()
+    if not isinstance(costs, CostModel):
+        raise SpecificationError(
+            f"The 'costs' argument must be a CostModel. Got {type(costs).__name__}."
+        )
+    if book is not None and not isinstance(book, Portfolio):
+        raise SpecificationError(
+            f"The 'book' argument must be a Portfolio (market values). Got {type(book).__name__}."
+        )
+    if book is None and not book_options:
+        raise SpecificationError(
+            "A backtest needs a book to hedge: pass book=Portfolio(...) or book_options=[...]."
+        )
+    r = check_rate(rate, "rate")
+    if calendar is None:
+        calendar = (
+            TradingCalendar.from_dates(data.index)
+            if frequency is Frequency.DAILY
+            else DEFAULT_CALENDAR
+        )
+    engine = _Engine(
+        policy, data, days, book, book_options, capital, costs, r, volatility, calendar, frequency
+    )
+    engine.roll_days = check_int(roll_days, "roll_days", lower=0)
+    engine.run(policy.schedule.dates(days), progress)
+    daily = frame(engine.rows)
+    result = BacktestResult(
+        policy=policy.name,
+        daily=daily,
+        decisions=frame(engine.decisions),
+        trades=frame(engine.trades, index="_none"),
+        positions=frame(engine.positions),
+        meta={
+            "start": days[0],
+            "end": days[-1],
+            "frequency": str(frequency.value[0]),
+            "rate": r,
+            "capital": engine.capital,
+            "compiles": engine.compiles,
+            "timings": dict(engine.timings),
+        },
+    )
+    return result
