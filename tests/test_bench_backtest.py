@@ -1,0 +1,171 @@
+"""benchmarks/bench_backtest.py (issue 22, Benchmark (a)): its data, its monthly calendar,
+its estimation window (no look-ahead), its network guard and its skip, all without
+cvxportfolio; each number recomputed here by hand (numpy) from the embedded prices."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "bench_backtest.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> Iterator[ModuleType]:
+    spec = importlib.util.spec_from_file_location("bench_backtest", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_backtest"] = module
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop("bench_backtest", None)
+
+
+@pytest.fixture(scope="module")
+def prices(bench: ModuleType) -> pd.DataFrame:
+    return bench.load_prices()
+
+
+def test_prices_are_the_20_stocks_and_the_hedge_from_2000_to_2022(
+    bench: ModuleType, prices: pd.DataFrame
+) -> None:
+    assert prices.shape[1] == 21
+    assert prices.columns[-1] == "SP500"
+    assert bench.stock_names(prices) == list(prices.columns[:20])
+    assert "SP500" not in bench.stock_names(prices)
+    assert prices.index[0] == pd.Timestamp("2000-01-03")
+    assert prices.index[-1] == pd.Timestamp("2022-12-28")
+    assert not prices.isna().any().any()
+
+
+def test_book_is_equal_value_on_the_first_day_then_bought_and_held(
+    bench: ModuleType, prices: pd.DataFrame
+) -> None:
+    shares = bench.book_shares(prices, capital=1_000_000.0)
+    first = prices.iloc[0, :20].to_numpy()
+    np.testing.assert_allclose(shares.to_numpy() * first, np.full(20, 50_000.0), rtol=1e-12)
+    date = pd.Timestamp("2008-10-10")
+    held = bench.book_holdings(prices, shares, date)
+    by_hand = 50_000.0 * prices.loc[date].to_numpy()[:20] / first
+    np.testing.assert_allclose(held.to_numpy(), by_hand, rtol=1e-12)
+    assert list(held.index) == list(prices.columns[:20])
+
+
+def test_decision_dates_are_the_month_ends_with_three_years_behind_them(
+    bench: ModuleType, prices: pd.DataFrame
+) -> None:
+    dates = bench.decision_dates(prices)
+    index = prices.index
+    # by hand: a month end is a date whose next date is in another month; the returns
+    # dated before the date at position i are those at positions 1 .. i-1
+    expected = [
+        index[i]
+        for i in range(len(index) - 1)
+        if index[i + 1].month != index[i].month and i - 1 >= 3 * 252
+    ]
+    assert list(dates) == expected
+    assert dates[0] == pd.Timestamp("2003-01-31")
+    assert dates[-1] == pd.Timestamp("2022-11-30")  # the data's last day has no month after
+    assert len(dates) == 239  # the count issue 22's plain loop reported
+    months = dates.to_period("M")
+    assert months.is_unique
+    ordinals = np.array([m.ordinal for m in months])
+    assert (np.diff(ordinals) == 1).all()  # every month from Jan 2003 to Nov 2022
+    assert sorted({d.year for d in dates}) == list(range(2003, 2023))
+
+
+def test_the_estimation_window_ends_the_day_before_the_decision(
+    bench: ModuleType, prices: pd.DataFrame
+) -> None:
+    returns = bench.daily_returns(prices)
+    for date in bench.decision_dates(prices)[[0, 68, 238]]:
+        window = bench.estimation_window(returns, date)
+        position = prices.index.get_loc(date)
+        assert len(window) == 756
+        assert window.index[-1] == prices.index[position - 1]  # the day before
+        assert window.index[0] == prices.index[position - 756]
+        by_hand = (
+            prices.iloc[position - 756 : position].to_numpy()
+            / prices.iloc[position - 757 : position - 1].to_numpy()
+            - 1.0
+        )
+        np.testing.assert_allclose(window.to_numpy(), by_hand, rtol=1e-12, atol=1e-15)
+        # no look-ahead: returns from the decision date on can be anything
+        poisoned = returns.copy()
+        poisoned.loc[poisoned.index >= date] = 1e6
+        pd.testing.assert_frame_equal(bench.estimation_window(poisoned, date), window)
+
+
+def test_an_estimation_window_without_enough_history_is_refused(
+    bench: ModuleType, prices: pd.DataFrame
+) -> None:
+    returns = bench.daily_returns(prices)
+    with pytest.raises(ValueError, match=r"returns before 2002-12-31, window 756 needs 756"):
+        bench.estimation_window(returns, pd.Timestamp("2002-12-31"))
+
+
+def test_the_peer_gets_forward_returns_and_a_zero_cash_column_last(
+    bench: ModuleType, prices: pd.DataFrame
+) -> None:
+    forward = bench.peer_returns(prices)
+    assert list(forward.columns) == [*prices.columns, "cash"]
+    p = prices.to_numpy()
+    np.testing.assert_allclose(forward.iloc[:-1, :21].to_numpy(), p[1:] / p[:-1] - 1.0, rtol=1e-12)
+    assert forward.iloc[-1, :21].isna().all()  # the return after the last close is unknown
+    assert (forward["cash"] == 0.0).all()
+
+
+def test_the_optihedge_loop_hedges_the_book_beta_on_the_window(
+    bench: ModuleType, prices: pd.DataFrame
+) -> None:
+    shares = bench.book_shares(prices)
+    dates = bench.decision_dates(prices)[[0, 100]]
+    run = bench.optihedge_side(prices, shares, dates, repeats=1)
+    assert run.rebalances == 2
+    assert len(run.seconds) == 1
+    returns = bench.daily_returns(prices)
+    for date in dates:
+        window = bench.estimation_window(returns, date).to_numpy()
+        held = shares.to_numpy() * prices.loc[date].to_numpy()[:20]
+        cov = np.cov(window, rowvar=False)
+        betas = cov[:20, 20] / cov[20, 20]  # each stock's OLS slope on SP500
+        book_beta = float(held @ betas / held.sum())
+        assert run.hedge_ratio[date] == pytest.approx(book_beta, rel=1e-6)
+
+
+def test_the_network_guard_refuses_and_restores(bench: ModuleType) -> None:
+    attempts: list[str] = []
+    connect = socket.socket.connect
+    with bench.no_network(attempts):
+        with pytest.raises(OSError, match="network refused"):
+            socket.create_connection(("fred.stlouisfed.org", 443))
+        with pytest.raises(OSError, match="network refused"):
+            socket.getaddrinfo("fred.stlouisfed.org", 443)
+        with pytest.raises(OSError, match="cvxportfolio http get"):
+            bench.no_network_getter(attempts)(url="https://fred.stlouisfed.org/x")
+    assert len(attempts) == 3
+    assert "fred.stlouisfed.org/x" in attempts[-1]
+    assert socket.socket.connect is connect
+
+
+def test_without_cvxportfolio_the_script_says_so_and_does_no_work(
+    bench: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "cvxportfolio", None)  # import cvxportfolio fails
+
+    def no_work() -> None:
+        raise AssertionError("loaded data although the peer is missing")
+
+    monkeypatch.setattr(bench, "load_prices", no_work)
+    assert bench.main() == 0
+    assert "skipped: cvxportfolio is not installed" in capsys.readouterr().out
