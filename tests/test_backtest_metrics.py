@@ -13,10 +13,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from optihedge.backtest import metrics as m
+from optihedge.datasets import STRESS_WINDOWS
+from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 
 DAYS = pd.bdate_range("2021-01-04", periods=4)
 PATH = pd.Series([100.0, 120.0, 90.0, 130.0], index=DAYS)
@@ -121,3 +123,161 @@ def test_performance_is_scale_invariant(log_steps: list[float], scale: float) ->
     path = as_path(log_steps)
     a, b = m.performance(path, rate=0.02), m.performance(path * scale, rate=0.02)
     assert b.to_numpy() == pytest.approx(a.to_numpy(), rel=1e-9, abs=1e-12, nan_ok=True)
+
+
+# ---------------------------------------------------------------- hedge efficiency
+
+
+def test_hedge_efficiency_by_hand() -> None:
+    days = pd.bdate_range("2021-01-04", periods=4)
+    book = pd.Series([-10.0, 5.0, -20.0, 8.0], index=days)
+    hedge = pd.Series([6.0, -3.0, 4.0, 10.0], index=days)
+    assert m.hedge_efficiency(book, hedge) == pytest.approx((6 + 4) / (10 + 20))
+    assert m.hedge_efficiency(book, -book) == pytest.approx(1.0)
+    assert m.hedge_efficiency(book, book) == pytest.approx(-1.0)  # the hedge doubled the losses
+    assert math.isnan(m.hedge_efficiency(book.abs(), hedge))  # no losing period
+
+
+def test_hedge_efficiency_by_month_sums_each_month() -> None:
+    dates = pd.DatetimeIndex(["2021-01-28", "2021-01-29", "2021-02-01", "2021-02-02"])
+    book = pd.Series([-10.0, 4.0, 5.0, -1.0], index=dates)  # January -6, February +4
+    hedge = pd.Series([3.0, 1.0, -2.0, 0.5], index=dates)  # January +4, February -1.5
+    assert m.hedge_efficiency(book, hedge, period="M") == pytest.approx(4 / 6)
+    assert m.hedge_efficiency(book, hedge) == pytest.approx((3 + 0.5) / (10 + 1))
+
+
+pnl = st.lists(st.floats(-1e4, 1e4, allow_nan=False), min_size=1, max_size=30)
+
+
+@given(pnl, st.floats(0.001, 1e4), st.floats(-2.0, 2.0))
+def test_hedge_efficiency_properties(book: list[float], scale: float, ratio: float) -> None:
+    assume(any(x < -1e-6 for x in book))
+    days = pd.bdate_range("2021-01-04", periods=len(book))
+    b = pd.Series(book, index=days)
+    assert m.hedge_efficiency(b, -b) == pytest.approx(1.0)
+    assert m.hedge_efficiency(b, -ratio * b) == pytest.approx(ratio, abs=1e-9)
+    assert m.hedge_efficiency(b, 0.0 * b) == 0.0
+    h = pd.Series(np.roll(book, 1), index=days)
+    assert m.hedge_efficiency(scale * b, scale * h) == pytest.approx(
+        m.hedge_efficiency(b, h), rel=1e-9, abs=1e-12
+    )
+
+
+# ---------------------------------------------------------------- capture and drag
+
+
+def geo_mean(x: list[float]) -> float:
+    return float(np.prod([1 + v for v in x]) ** (1 / len(x)) - 1)
+
+
+def by_month(r: pd.Series) -> list[float]:
+    """Compound by hand: walk the dates, closing a month when the next date's month differs."""
+    out, acc = [], 1.0
+    for i, (day, x) in enumerate(r.items()):
+        acc *= 1 + x
+        last = i == len(r) - 1 or r.index[i + 1].month != day.month
+        if last:
+            out.append(acc - 1)
+            acc = 1.0
+    return out
+
+
+def test_capture_by_observation() -> None:
+    days = pd.bdate_range("2021-01-04", periods=5)
+    bench = pd.Series([0.1, -0.05, 0.02, -0.1, 0.0], index=days)
+    mine = pd.Series([0.05, -0.01, 0.01, -0.02, 0.03], index=days)
+    up, down = m.capture(mine, bench, period="D")
+    assert up == pytest.approx(geo_mean([0.05, 0.01]) / geo_mean([0.1, 0.02]))
+    assert down == pytest.approx(geo_mean([-0.01, -0.02]) / geo_mean([-0.05, -0.1]))
+
+
+def test_capture_by_month_and_against_itself() -> None:
+    rng = np.random.default_rng(3)
+    days = pd.bdate_range("2019-01-01", "2020-12-31")
+    bench = pd.Series(rng.normal(0.0004, 0.01, len(days)), index=days)
+    mine = 0.4 * bench + pd.Series(rng.normal(0, 0.003, len(days)), index=days)
+    bm, mm = by_month(bench), by_month(mine)
+    up = [i for i, x in enumerate(bm) if x > 0]
+    down = [i for i, x in enumerate(bm) if x < 0]
+    got = m.capture(mine, bench)
+    assert got[0] == pytest.approx(geo_mean([mm[i] for i in up]) / geo_mean([bm[i] for i in up]))
+    assert got[1] == pytest.approx(
+        geo_mean([mm[i] for i in down]) / geo_mean([bm[i] for i in down])
+    )
+    assert m.capture(bench, bench) == pytest.approx((1.0, 1.0))
+    assert math.isnan(m.capture(bench, bench.abs())[1])  # the benchmark never fell
+
+
+returns = st.lists(st.floats(-0.1, 0.1, allow_nan=False), min_size=2, max_size=60)
+
+
+@given(returns)
+def test_capture_of_a_series_against_itself_is_one(r: list[float]) -> None:
+    assume(any(x > 1e-9 for x in r) and any(x < -1e-9 for x in r))
+    s = pd.Series(r, index=pd.bdate_range("2021-01-04", periods=len(r)))
+    assert m.capture(s, s, period="D") == pytest.approx((1.0, 1.0))
+
+
+def test_bull_market_drag_by_hand() -> None:
+    rng = np.random.default_rng(5)
+    days = pd.bdate_range("2021-01-01", "2021-12-31")
+    u = pd.Series(rng.normal(0.0005, 0.01, len(days)), index=days)
+    h = 0.5 * u + 0.0001
+    um, hm = by_month(u), by_month(h)
+    rising = [i for i, x in enumerate(um) if x > 0]
+    ratio = np.prod([1 + um[i] for i in rising]) / np.prod([1 + hm[i] for i in rising])
+    assert m.bull_market_drag(h, u) == pytest.approx(ratio ** (12 / len(rising)) - 1)
+    assert m.bull_market_drag(u, u) == pytest.approx(0.0, abs=1e-12)
+    assert math.isnan(m.bull_market_drag(h, -u.abs()))  # no rising month
+
+
+# ---------------------------------------------------------------- variance reduction
+
+
+def test_variance_reduction_per_window_out_of_sample() -> None:
+    days = pd.bdate_range("2021-01-04", periods=10)
+    book = pd.Series([0.01, -0.02, 0.03, 0.01, -0.01, 0.02, -0.03, 0.0, 0.01, 0.02], index=days)
+    hedged = pd.Series(
+        [0.5, 0.002, -0.004, 0.001, 0.003, -0.01, 0.02, 0.001, -0.002, 0.0], index=days
+    )
+    starts = pd.DatetimeIndex([days[0], days[4], days[8]])
+    got = m.variance_reduction(book, hedged, starts)
+    import statistics as stats
+
+    # returns strictly after each start, up to and including the next start
+    first = 1 - stats.variance(hedged.iloc[1:5]) / stats.variance(book.iloc[1:5])
+    second = 1 - stats.variance(hedged.iloc[5:9]) / stats.variance(book.iloc[5:9])
+    assert got.index.equals(starts) and got.index.name == "window_start"
+    assert got.iloc[0] == pytest.approx(first)
+    assert got.iloc[1] == pytest.approx(second)
+    assert math.isnan(got.iloc[2])  # one return after the last start: no variance
+
+
+# ---------------------------------------------------------------- predicted risk
+
+
+def test_bias_statistic_and_qlike_by_hand() -> None:
+    import statistics as stats
+
+    realised = pd.Series([0.02, -0.05, 0.01, 0.04])
+    vol = pd.Series([0.03, 0.04, 0.02, 0.05])
+    assert m.bias_statistic(realised, vol) == pytest.approx(
+        stats.stdev([r / s for r, s in zip(realised, vol, strict=True)])
+    )
+    rv, pv = [0.0004, 0.0025, 0.0001], [0.0009, 0.0016, 0.0004]
+    expected = sum(math.log(p) + r / p for r, p in zip(rv, pv, strict=True)) / 3
+    assert m.qlike(pd.Series(rv), pd.Series(pv)) == pytest.approx(expected)
+    # the true variance scores best among scaled forecasts of it
+    scores = {k: m.qlike(pd.Series(rv), pd.Series(rv) * k) for k in (0.5, 1.0, 2.0)}
+    assert min(scores, key=scores.__getitem__) == 1.0
+
+
+@given(
+    st.lists(st.floats(-0.2, 0.2, allow_nan=False), min_size=2, max_size=30), st.floats(0.01, 100)
+)
+def test_bias_statistic_is_scale_invariant(r: list[float], scale: float) -> None:
+    vol = pd.Series(np.linspace(0.01, 0.05, len(r)))
+    real = pd.Series(r)
+    assert m.bias_statistic(scale * real, scale * vol) == pytest.approx(
+        m.bias_statistic(real, vol), rel=1e-9, abs=1e-12
+    )
