@@ -9,6 +9,7 @@ typed error naming the argument.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,10 @@ from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 DAYS = pd.bdate_range("2021-01-04", periods=4)
 PATH = pd.Series([100.0, 120.0, 90.0, 130.0], index=DAYS)
 
-# positive paths of 3 to 40 daily values: log-steps bounded so values stay moderate
-steps = st.lists(st.floats(-0.2, 0.2, allow_nan=False), min_size=2, max_size=40)
+# positive paths of 3 to 41 daily values: log-steps of 4 decimals, bounded so values stay moderate
+steps = st.lists(
+    st.floats(-0.2, 0.2, allow_nan=False).map(lambda x: round(x, 4)), min_size=2, max_size=40
+)
 
 
 def as_path(log_steps: list[float], start: float = 100.0) -> pd.Series:
@@ -146,7 +149,10 @@ def test_hedge_efficiency_by_month_sums_each_month() -> None:
     assert m.hedge_efficiency(book, hedge) == pytest.approx((3 + 0.5) / (10 + 1))
 
 
-pnl = st.lists(st.floats(-1e4, 1e4, allow_nan=False), min_size=1, max_size=30)
+# P&L in currency, to the cent
+pnl = st.lists(
+    st.floats(-1e4, 1e4, allow_nan=False).map(lambda x: round(x, 2)), min_size=1, max_size=30
+)
 
 
 @given(pnl, st.floats(0.001, 1e4), st.floats(-2.0, 2.0))
@@ -247,7 +253,8 @@ def test_variance_reduction_per_window_out_of_sample() -> None:
     # returns strictly after each start, up to and including the next start
     first = 1 - stats.variance(hedged.iloc[1:5]) / stats.variance(book.iloc[1:5])
     second = 1 - stats.variance(hedged.iloc[5:9]) / stats.variance(book.iloc[5:9])
-    assert got.index.equals(starts) and got.index.name == "window_start"
+    assert got.index.equals(starts)
+    assert got.index.name == "window_start"
     assert got.iloc[0] == pytest.approx(first)
     assert got.iloc[1] == pytest.approx(second)
     assert math.isnan(got.iloc[2])  # one return after the last start: no variance
@@ -281,3 +288,228 @@ def test_bias_statistic_is_scale_invariant(r: list[float], scale: float) -> None
     assert m.bias_statistic(scale * real, scale * vol) == pytest.approx(
         m.bias_statistic(real, vol), rel=1e-9, abs=1e-12
     )
+
+
+# ---------------------------------------------------------------- the divested alternative
+
+
+def quadratic_roots(b1: float, b2: float, c: float, growth: float) -> list[float]:
+    """Fractions f with (1 + c + f (b1 - c)) (1 + c + f (b2 - c)) = growth, by hand."""
+    d1, d2, a = b1 - c, b2 - c, 1 + c
+    return sorted(float(x.real) for x in np.roots([d1 * d2, a * (d1 + d2), a * a - growth]))
+
+
+def three(values: list[float]) -> pd.Series:
+    return pd.Series(values, index=pd.bdate_range("2021-01-04", periods=3))
+
+
+def test_divested_alternative_solves_the_quadratic() -> None:
+    book = three([100.0, 120.0, 108.0])  # +20%, -10%
+    hedged = three([100.0, 104.0, 105.0])
+    roots = quadratic_roots(0.2, -0.1, 0.0, 1.05)
+    assert roots == pytest.approx([(5 - math.sqrt(15)) / 2, (5 + math.sqrt(15)) / 2])
+    fraction, values = m.divested_alternative(book, hedged)
+    assert fraction == pytest.approx(roots[0], rel=1e-10)  # the smaller exposure
+    assert values.tolist() == pytest.approx([100.0, 100 * (1 + 0.2 * roots[0]), 105.0], rel=1e-10)
+    assert values.index.equals(hedged.index)
+
+
+def test_divested_alternative_with_a_cash_rate_and_a_tie() -> None:
+    c = math.exp(0.05 / 252) - 1
+    book = three([100.0, 110.0, 99.0])
+    hedged = three([50.0, 51.0, 50.0])
+    roots = quadratic_roots(0.1, -0.1, c, 1.0)
+    fraction, values = m.divested_alternative(book, hedged, rate=0.05)
+    assert fraction == pytest.approx(min(roots, key=abs), rel=1e-9)
+    assert values.iloc[-1] == pytest.approx(50.0, rel=1e-12)
+    # +10% then -10% with no cash: (1 + f/10)(1 - f/10) = 0.9975 at f = +-0.5; the long one
+    fraction, _ = m.divested_alternative(book, three([100.0, 100.0, 99.75]))
+    assert fraction == pytest.approx(0.5, rel=1e-10)
+
+
+def test_divested_alternative_refuses_what_no_mix_reaches() -> None:
+    book = three([100.0, 120.0, 108.0])
+    with pytest.raises(SpecificationError, match="No mix of the book and cash matches"):
+        m.divested_alternative(book, three([100.0, 150.0, 300.0]))
+    with pytest.raises(SpecificationError, match="earned exactly the cash rate"):
+        m.divested_alternative(three([100.0, 100.0, 100.0]), book)
+
+
+@given(steps, st.floats(0.01, 100.0), st.floats(-0.05, 0.1))
+def test_divested_alternative_properties(log_steps: list[float], scale: float, rate: float) -> None:
+    book = as_path(log_steps)
+    assume(np.ptp(np.diff(np.log(book.to_numpy()))) > 1e-6 or abs(log_steps[0]) > 1e-6)
+    # the book itself: fraction 1 whenever 1 is the smaller-exposure root, i.e. the book is
+    # at or below its growth-optimal fraction (the slope of the log-growth at 1 is >= 0)
+    r = book.to_numpy()[1:] / book.to_numpy()[:-1] - 1
+    fraction, values = m.divested_alternative(book, book * scale)
+    assert values.iloc[-1] == pytest.approx(book.iloc[-1] * scale, rel=1e-9)
+    assert abs(fraction) <= 1 + 1e-9
+    if np.sum(r / (1 + r)) >= 0:
+        assert fraction == pytest.approx(1.0, rel=1e-9)
+    # a hedged path that only earned the cash rate: fraction 0
+    c = math.exp(rate / 252) - 1
+    cash = pd.Series(7.0 * (1 + c) ** np.arange(len(book)), index=book.index)
+    fraction, values = m.divested_alternative(book, cash, rate=rate)
+    assert fraction == pytest.approx(0.0, abs=1e-9)
+    assert values.to_numpy() == pytest.approx(cash.to_numpy(), rel=1e-9)
+    # scale of either path does not matter
+    hedged = as_path([0.3 * x for x in log_steps])
+    base, _ = m.divested_alternative(book, hedged)
+    assert m.divested_alternative(book * scale, hedged / scale)[0] == pytest.approx(
+        base, rel=1e-9, abs=1e-12
+    )
+
+
+# ---------------------------------------------------------------- named windows and the summary
+
+
+def hand_performance(v: list[float], periods_a_year: int) -> dict[str, float]:
+    r = [v[i] / v[i - 1] - 1 for i in range(1, len(v))]
+    mean = sum(r) / len(r)
+    std = math.sqrt(sum((x - mean) ** 2 for x in r) / (len(r) - 1))
+    worst, peak = 0.0, v[0]
+    for x in v:
+        peak = max(peak, x)
+        worst = max(worst, 1 - x / peak)
+    return {
+        "total_return": v[-1] / v[0] - 1,
+        "annualised_return": (v[-1] / v[0]) ** (periods_a_year / len(r)) - 1,
+        "annualised_volatility": std * math.sqrt(periods_a_year),
+        "sharpe": mean / std * math.sqrt(periods_a_year),
+        "max_drawdown": worst,
+        "longest_drawdown": float(brute_longest(v)),
+    }
+
+
+def test_named_windows_reuse_the_stress_windows() -> None:
+    for name, span in STRESS_WINDOWS.items():
+        assert m.NAMED_WINDOWS[name] == span
+    assert m.NAMED_WINDOWS["calm 2017"] == ("2017-01-01", "2017-12-31")
+    assert len(m.NAMED_WINDOWS) == len(STRESS_WINDOWS) + 3
+
+
+def test_summary_over_the_whole_period_and_the_covered_windows() -> None:
+    rng = np.random.default_rng(8)
+    days = pd.bdate_range("2019-12-02", "2020-06-30")
+    unhedged = 100 * np.cumprod(1 + rng.normal(0.0, 0.015, len(days)))
+    hedged = 100 * np.cumprod(1 + rng.normal(0.0, 0.005, len(days)))
+    paths = pd.DataFrame({"hedged": hedged, "unhedged": unhedged}, index=days)
+    windows = {**m.NAMED_WINDOWS, "February": ("2020-02-01", "2020-02-29")}
+    got = m.summary(paths, windows)
+    assert got.attrs["skipped"] == [n for n in m.NAMED_WINDOWS if n != "COVID 2020"]
+    assert list(got.index) == [
+        (w, p) for w in ("whole period", "COVID 2020", "February") for p in ("hedged", "unhedged")
+    ]
+    assert list(got.columns) == list(m.PERFORMANCE_FIELDS)
+    for col in ("hedged", "unhedged"):
+        whole = hand_performance(paths[col].tolist(), 252)
+        assert got.loc[("whole period", col)].to_dict() == pytest.approx(whole)
+        # from the close of the window's first day (a trading day) to its last
+        covid = paths[col][(days >= "2020-02-19") & (days <= "2020-03-23")].tolist()
+        assert got.loc[("COVID 2020", col)].to_dict() == pytest.approx(hand_performance(covid, 252))
+        # a window starting on a Saturday is based on the Friday before: 31 January
+        feb = paths[col][(days >= "2020-01-31") & (days <= "2020-02-29")].tolist()
+        assert got.loc[("February", col)].to_dict() == pytest.approx(hand_performance(feb, 252))
+
+
+def test_summary_on_monthly_data_skips_the_short_window() -> None:
+    months = pd.date_range("2019-06-30", "2022-12-31", freq="ME")
+    v = 100 * np.cumprod(np.where(np.arange(len(months)) % 3 == 0, 0.97, 1.02))
+    got = m.summary(pd.DataFrame({"book": v}, index=months), rate=0.01)
+    assert "COVID 2020" in got.attrs["skipped"]  # two month-ends: too few values
+    assert ("2022 bear", "book") in got.index
+    whole = hand_performance(v.tolist(), 12)
+    cash = math.exp(0.01 / 12) - 1
+    r = v[1:] / v[:-1] - 1
+    whole["sharpe"] = (r - cash).mean() / np.std(r, ddof=1) * math.sqrt(12)
+    assert got.loc[("whole period", "book")].to_dict() == pytest.approx(whole)
+
+
+# ---------------------------------------------------------------- bad input
+
+D3 = pd.bdate_range("2021-01-04", periods=3)
+D4 = pd.bdate_range("2021-01-04", periods=4)
+GOOD = pd.Series([100.0, 101.0, 99.0, 102.0], index=D4)
+R4 = pd.Series([0.01, -0.02, 0.0, 0.01], index=D4)
+
+
+BAD = [
+    (lambda: m.drawdown([1.0, 2.0]), DataError, r"'values' argument must be a pandas Series"),
+    (lambda: m.drawdown(GOOD.where(GOOD > 100)), DataError, r"'values'.*Got nan at position 0"),
+    (lambda: m.drawdown(GOOD.replace(99.0, np.inf)), DataError, r"'values'.*Got inf"),
+    (lambda: m.drawdown(GOOD - 100.5), DataError, r"'values'.*\(0, inf\).*-0.5.*not returns"),
+    (lambda: m.drawdown(GOOD.iloc[::-1]), DataError, r"'values'.*strictly increasing.*sort_index"),
+    (lambda: m.longest_drawdown(GOOD.iloc[:1]), DataError, r"'values'.*1 observation.*at least 2"),
+    (lambda: m.performance(GOOD.iloc[:2]), DataError, r"'values'.*2 observation.*at least 3"),
+    (lambda: m.performance(GOOD, rate=float("nan")), SpecificationError, r"'rate'.*nan"),
+    (lambda: m.performance(GOOD.reset_index(drop=True)), DataError, r"'values'.*frequency="),
+    (lambda: m.performance(GOOD, frequency="yearly"), SpecificationError, r"'frequency'.*'yearly'"),
+    (
+        lambda: m.hedge_efficiency(R4, R4.iloc[1:]),
+        MissingLabelsError,
+        r"labels of 'book_pnl' and 'hedge_pnl' differ.*2021-01-04",
+    ),
+    (lambda: m.hedge_efficiency(R4, R4, period="Q"), SpecificationError, r"'period'.*'Q'"),
+    (
+        lambda: m.hedge_efficiency(
+            R4.reset_index(drop=True), R4.reset_index(drop=True), period="M"
+        ),
+        DataError,
+        r"'book_pnl'.*DatetimeIndex",
+    ),
+    (lambda: m.capture(R4 - 1.0, R4), DataError, r"'returns'.*\(-1, inf\).*-1.02.*above -1"),
+    (
+        lambda: m.capture(R4, R4.rename(lambda d: d + pd.Timedelta(days=1))),
+        MissingLabelsError,
+        r"'benchmark'",
+    ),
+    (lambda: m.bull_market_drag(R4, R4.where(R4 > 0)), DataError, r"'unhedged_returns'.*nan"),
+    (
+        lambda: m.variance_reduction(R4, R4, [D4[0]]),
+        SpecificationError,
+        r"'windows'.*DatetimeIndex of window starts",
+    ),
+    (
+        lambda: m.variance_reduction(R4, R4, pd.DatetimeIndex([D4[2], D4[0]])),
+        DataError,
+        r"'windows'.*strictly increasing",
+    ),
+    (
+        lambda: m.bias_statistic([0.01, 0.02], [0.02, 0.0]),
+        DataError,
+        r"'predicted_vol'.*\(0, inf\).*0.0",
+    ),
+    (lambda: m.bias_statistic([0.01], [0.02]), DataError, r"'realised'.*1 observation.*at least 2"),
+    (lambda: m.qlike([0.01, -0.02], [0.02, 0.01]), DataError, r"'realised_var'.*-0.02.*>= 0"),
+    (lambda: m.qlike([0.01, 0.02], [0.02, -1.0]), DataError, r"'predicted_var'.*-1.0"),
+    (
+        lambda: m.divested_alternative(GOOD, GOOD.iloc[:3]),
+        MissingLabelsError,
+        r"'book_values' and 'hedged_values'",
+    ),
+    (lambda: m.summary(GOOD), DataError, r"'paths'.*DataFrame.*Got Series"),
+    (
+        lambda: m.summary(pd.DataFrame({"hedged": GOOD.where(GOOD < 102)})),
+        DataError,
+        r"'paths\['hedged'\]'.*nan",
+    ),
+    (
+        lambda: m.summary(pd.DataFrame({"h": GOOD}), {"w": ("2021-02-01", "2021-01-01")}),
+        SpecificationError,
+        r"'windows'.*'w' must start before it ends",
+    ),
+    (
+        lambda: m.summary(pd.DataFrame({"h": GOOD}), {"w": "2021"}),
+        SpecificationError,
+        r"'windows'.*'w' must be a \(start, end\) pair",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "match"), BAD)
+def test_bad_input_is_refused_with_a_typed_named_error(
+    call: Callable[[], object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        call()

@@ -562,7 +562,7 @@ def _paired(first: Any, second: Any, names: tuple[str, str], **bounds: Any) -> t
     return a.to_numpy(), b.to_numpy()
 
 
-def bias_statistic(realised: pd.Series, predicted_vol: pd.Series) -> float:
+def bias_statistic(realised: Any, predicted_vol: Any) -> float:
     r"""Barra's bias statistic: the dispersion of returns in units of predicted risk.
 
     .. math:: B = \operatorname{std}(r_w / \hat\sigma_w) \quad (\text{ddof} = 1)
@@ -593,7 +593,7 @@ def bias_statistic(realised: pd.Series, predicted_vol: pd.Series) -> float:
     return float(np.std(r / s, ddof=1))
 
 
-def qlike(realised_var: pd.Series, predicted_var: pd.Series) -> float:
+def qlike(realised_var: Any, predicted_var: Any) -> float:
     r"""QLIKE loss of variance forecasts, as skfolio defines it.
 
     .. math:: \text{QLIKE} = \frac{1}{T} \sum_{w=1}^{T}
@@ -658,7 +658,7 @@ def _bracket(
     if not math.isfinite(edge):
         return None
     x = inside
-    for _ in range(200):
+    for _ in range(2200):  # halvings from any float distance down to the edge
         x = edge + (x - edge) / 2.0
         if gap(x) < 0.0:
             return (x, inside) if x < inside else (inside, x)
@@ -688,8 +688,9 @@ def divested_alternative(
 
     The log-growth of the mix is concave in :math:`f`: when two fractions match, the one
     with the smaller exposure :math:`|f|` is returned (the other carries more of the
-    book's risk for the same return). The fraction may exceed 1 (borrowing at the cash
-    rate) or be negative (short the book).
+    book's risk for the same return; of two equally large, to 9 decimals, the long
+    one). The fraction may exceed 1 (borrowing at the cash rate) or be negative (short
+    the book).
 
     Parameters
     ----------
@@ -732,8 +733,9 @@ def divested_alternative(
         )
     # the mix stays positive for f in (lo, hi)
     pos, neg = d > 0.0, d < 0.0
-    lo = float(np.max(-(1.0 + cash) / d[pos])) if pos.any() else -math.inf
-    hi = float(np.min(-(1.0 + cash) / d[neg])) if neg.any() else math.inf
+    with np.errstate(over="ignore"):  # a denormal step: no bound on that side
+        lo = float(np.max(-(1.0 + cash) / d[pos])) if pos.any() else -math.inf
+        hi = float(np.min(-(1.0 + cash) / d[neg])) if neg.any() else math.inf
 
     def gap(f: float) -> float:
         return _log_growth(f, d, cash) - target
@@ -764,7 +766,8 @@ def divested_alternative(
             roots.append(float(brentq(gap, *bracket, xtol=1e-15, rtol=4 * np.finfo(float).eps)))
     if gap(peak) == 0.0 or not roots:
         roots.append(peak)
-    fraction = min(roots, key=lambda f: (abs(f), -f))
+    # the smaller exposure; a tie (to rounding) goes to the long side
+    fraction = min(roots, key=lambda f: (round(abs(f), 9), -f))
     growth = np.concatenate(([1.0], np.cumprod(1.0 + cash + fraction * d)))
     return fraction, pd.Series(hv[0] * growth, index=hedged.index, name="divested")
 
