@@ -513,3 +513,25 @@ def test_bad_input_is_refused_with_a_typed_named_error(
 ) -> None:
     with pytest.raises(error, match=match):
         call()
+
+
+def test_a_drawdown_ends_when_the_value_is_back_at_its_peak() -> None:
+    days = pd.bdate_range("2021-01-04", periods=6)
+    path = pd.Series([100.0, 90.0, 100.0, 95.0, 97.0, 99.0], index=days)
+    # 100 -> 90 -> back at 100 (2 observations), then 100 -> 95 ... 99 to the end (3)
+    assert m.longest_drawdown(path) == 3
+    assert m.longest_drawdown_dates(path) == (days[2], days[5])
+    assert m.drawdown(path).tolist() == pytest.approx([0.0, 0.1, 0.0, 0.05, 0.03, 0.01])
+
+
+def test_summary_covers_a_window_ending_on_a_weekend_after_the_last_friday() -> None:
+    days = pd.bdate_range("2020-01-27", "2020-02-28")  # ends on a Friday
+    v = pd.DataFrame(
+        {"book": np.linspace(100.0, 110.0, len(days)) ** np.cos(np.arange(len(days)))}, index=days
+    )
+    got = m.summary(
+        v, {"to Saturday": ("2020-02-03", "2020-02-29"), "to Monday": ("2020-02-03", "2020-03-02")}
+    )
+    assert got.attrs["skipped"] == ["to Monday"]
+    part = v["book"][(days >= "2020-02-03")].tolist()
+    assert got.loc[("to Saturday", "book")].to_dict() == pytest.approx(hand_performance(part, 252))

@@ -43,6 +43,8 @@ from optihedge.measures.risk import max_drawdown
 
 __all__ = [
     "NAMED_WINDOWS",
+    "PERFORMANCE_FIELDS",
+    "WHOLE_PERIOD",
     "bias_statistic",
     "bull_market_drag",
     "capture",
