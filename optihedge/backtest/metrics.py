@@ -64,8 +64,9 @@ __all__ = [
 #: financial crisis, September 2008 to the March 2009 low; the COVID crash from the
 #: S&P 500's peak close on 2020-02-19 to its trough on 2020-03-23; the 2022 bear market
 #: from its peak close on 2022-01-03 to the October low), and three calm spells chosen
-#: for low implied volatility (the VIX averaged roughly 11 to 18 a year) without a bear
-#: market: 2004-2006, 2012-2014 and 2017 (the VIX's lowest yearly average, 11.1).
+#: for low implied volatility (the VIX averaged about 11 to 18 in each of their years)
+#: and no bear market: 2004-2006, 2012-2014 and 2017 (the VIX's lowest yearly average,
+#: 11.1 in the shipped data). A window is reported only where the data cover it.
 NAMED_WINDOWS: dict[str, tuple[str, str]] = {
     **STRESS_WINDOWS,
     "calm 2004-06": ("2004-01-01", "2006-12-31"),
