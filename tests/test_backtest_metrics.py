@@ -17,7 +17,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from optihedge.backtest import metrics as m
+from optihedge.backtests import metrics as m
 from optihedge.datasets import STRESS_WINDOWS
 from optihedge.errors import DataError, MissingLabelsError, SpecificationError
 

@@ -31,6 +31,7 @@ being :data:`~optihedge.calendar.TRADING_DAYS` of them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -69,7 +70,7 @@ from optihedge.instruments import (
 )
 from optihedge.instruments.options import OptionPackage
 from optihedge.portfolio import Portfolio
-from optihedge.pricing import greeks, volatility_proxy
+from optihedge.pricing import volatility_proxy
 from optihedge.runs.fingerprint import fingerprint
 
 __all__ = ["backtest", "quarterly_expiry"]
@@ -336,15 +337,18 @@ class _Engine:
                 return v
         k = self.first + i
         r = self.returns[underlying].iloc[max(1, k - TRADING_DAYS + 1) : k + 1].dropna()
+        if len(r) < 2:  # no proxy yet: options that need it say so when priced
+            return 0.0
         return volatility_proxy(r, periods_per_year=self.frequency)
 
     def market(self, i: int, underlyings: Sequence[str] | None = None) -> MarketState:
         """Return the market state at day ``i``'s close (spot, volatility, rate, date)."""
         names = self.assets if underlyings is None else list(underlyings)
         row = self.P[self.first + i]
+        vols = {u: self._vol(i, u) for u in names}
         return MarketState(
             spot=pd.Series({u: float(row[self.col[u]]) for u in names}, dtype=np.float64),
-            volatility=pd.Series({u: self._vol(i, u) for u in names}, dtype=np.float64),
+            volatility=pd.Series({u: v for u, v in vols.items() if v > 0}, dtype=np.float64),
             rate=self.rate,
             asof=self.days[i],
         )
@@ -362,27 +366,18 @@ class _Engine:
 
     @staticmethod
     def _delta(contract: OptionContract, market: MarketState) -> float:
-        """Delta per contract in units of the underlying (the expiry limit once expired)."""
-        days = contract.days_to_expiry(market)
+        """Delta per contract in units of the underlying (the expiry limit once expired).
+
+        The contract's own Greeks (its legs' volatilities with their skew) while it lives.
+        """
+        if contract.days_to_expiry(market) > 0:
+            per_unit = contract.exposures(market)[contract.underlying]
+            return float(per_unit) * float(contract.multiplier)
         spot = market.spot_of(contract.underlying)
         total = 0.0
         for kind, strike, ratio in contract.options:
-            if days <= 0:
-                itm = spot > strike if kind == "call" else spot < strike
-                d = (1.0 if kind == "call" else -1.0) if itm else 0.0
-            else:
-                sigma = contract.implied_vol or market.volatility_of(contract.underlying)
-                g = greeks(
-                    kind,
-                    spot,
-                    strike,
-                    days / TRADING_DAYS,
-                    market.rate,
-                    sigma,
-                    market.dividend_yield_of(contract.underlying),
-                )
-                d = float(g.delta)
-            total += ratio * d
+            itm = spot > strike if kind == "call" else spot < strike
+            total += ratio * ((1.0 if kind == "call" else -1.0) if itm else 0.0)
         return total * float(contract.multiplier)
 
     # ------------------------------------------------------------------ marks
@@ -736,9 +731,16 @@ class _Engine:
                     "by bounding the package's new position; its spec cannot carry its own "
                     "Bounds constraint too: state the bounds on the instruments (lower=, upper=)."
                 )
+            # the package's own bounds move into the engine's Bounds: a held lot sets both to 0
+            instruments = tuple(
+                dataclasses.replace(i, lower=-math.inf, upper=math.inf)
+                if i.label in self.packages
+                else i
+                for i in spec.instruments
+            )
             free = dict.fromkeys(self.packages, _FREE)
             spec = ProblemSpec(
-                spec.instruments,
+                instruments,
                 spec.objective,
                 (*spec.constraints, Bounds(lower={k: -v for k, v in free.items()}, upper=free)),
                 spec.horizon,
@@ -797,8 +799,9 @@ class _Engine:
         params = dict(policy.params) | ({} if band is None else dict(band.params))
         for label in self.packages:
             held = label in self.lots
-            params[f"bounds.lower[{label}]"] = 0.0 if held else -_FREE
-            params[f"bounds.upper[{label}]"] = 0.0 if held else _FREE
+            own = self.instruments[label]
+            params[f"bounds.lower[{label}]"] = 0.0 if held else max(own.lower, -_FREE)
+            params[f"bounds.upper[{label}]"] = 0.0 if held else min(own.upper, _FREE)
         if policy.premium_budget is not None:
             allowance = policy.premium_budget.allowance(i, self.nav, self.spent, self.last_decision)
             cap = max(allowance, 0.0) / self.nav
