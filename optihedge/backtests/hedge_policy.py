@@ -34,7 +34,14 @@ from optihedge.errors import DataError, SpecificationError
 from optihedge.optimize.spec import ProblemSpec
 from optihedge.scenarios import Scenarios
 
-__all__ = ["ESTIMATORS", "SCENARIO_KINDS", "Estimation", "HedgePolicy", "ScenarioRecipe"]
+__all__ = [
+    "ESTIMATORS",
+    "SCENARIO_KINDS",
+    "Estimation",
+    "HedgePolicy",
+    "ScenarioRecipe",
+    "policy_from_dict",
+]
 
 #: Risk-model estimators a policy can name.
 ESTIMATORS = ("sample", "ewma", "factor", "given")
@@ -118,6 +125,11 @@ class Estimation:
             frame, repair="clip", window=len(returns), asof=last, frequency=frequency
         )
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Estimation:
+        """Inverse of :meth:`to_dict` (``"given"`` needs the model: it cannot be read)."""
+        return cls(**_fields(d, ("kind", "window", "halflife", "factors"), "estimation"))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain fields (a given risk model is not serialised: it names ``"given"``)."""
         return {
@@ -186,6 +198,12 @@ class ScenarioRecipe:
         return Scenarios.monte_carlo(
             risk_model, self.n, horizon=self.horizon, dof=self.dof, seed=seed
         )
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ScenarioRecipe:
+        """Inverse of :meth:`to_dict`."""
+        keys = ("kind", "window", "horizon", "n", "dof", "seed")
+        return cls(**_fields(d, keys, "scenarios"))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain fields."""
@@ -325,6 +343,11 @@ class HedgePolicy:
             need = max(need, self.scenarios.window)
         return need
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> HedgePolicy:
+        """Inverse of :meth:`to_dict` (see :func:`policy_from_dict`)."""
+        return policy_from_dict(d)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the policy in plain JSON types (what a policy file holds)."""
         out: dict[str, Any] = {
@@ -344,6 +367,75 @@ class HedgePolicy:
             "lots": dict(self.lots),
         }
         return out
+
+
+_POLICY_KEYS = (
+    "name",
+    "spec",
+    "schedule",
+    "estimation",
+    "scenarios",
+    "regimes",
+    "triggers",
+    "exit_rule",
+    "premium_budget",
+    "hedge_ratio",
+    "params",
+    "lots",
+)
+
+
+def _fields(d: Any, allowed: Sequence[str], where: str) -> dict[str, Any]:
+    """Check a dict's keys against ``allowed`` (naming the nearest for a typo); return it."""
+    import difflib
+
+    if not isinstance(d, Mapping):
+        raise SpecificationError(
+            f"The policy's '{where}' must be a table (mapping). Got {type(d).__name__}."
+        )
+    for key in d:
+        if key not in allowed:
+            near = difflib.get_close_matches(str(key), list(allowed), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise SpecificationError(
+                f"Unknown key {where}.{key}{hint}; the keys are {sorted(allowed)}."
+            )
+    return dict(d)
+
+
+def policy_from_dict(d: Mapping[str, Any]) -> HedgePolicy:
+    """Build a :class:`HedgePolicy` from :meth:`HedgePolicy.to_dict`'s plain dict.
+
+    Raises
+    ------
+    SpecificationError
+        An unknown key (the nearest valid one is named), a part of an unknown kind, or a
+        value its part refuses.
+    """
+    from optihedge.backtests.policy import part_from_dict
+
+    fields = _fields(d, _POLICY_KEYS, "policy")
+    for key in ("name", "spec", "schedule"):
+        if key not in fields:
+            raise SpecificationError(f"The policy needs '{key}'; it has {sorted(fields)}.")
+    out: dict[str, Any] = {
+        "name": fields["name"],
+        "spec": ProblemSpec.from_dict(fields["spec"]),
+        "schedule": part_from_dict(fields["schedule"]),
+    }
+    if fields.get("estimation") is not None:
+        out["estimation"] = Estimation.from_dict(fields["estimation"])
+    if fields.get("scenarios") is not None:
+        out["scenarios"] = ScenarioRecipe.from_dict(fields["scenarios"])
+    for key in ("regimes", "exit_rule", "premium_budget"):
+        if fields.get(key) is not None:
+            out[key] = part_from_dict(fields[key])
+    if fields.get("triggers"):
+        out["triggers"] = tuple(part_from_dict(t) for t in fields["triggers"])
+    for key in ("hedge_ratio", "params", "lots"):
+        if key in fields:
+            out[key] = fields[key]
+    return HedgePolicy(**out)
 
 
 def _floats(values: Any, name: str) -> dict[str, float]:
