@@ -6,6 +6,11 @@ headless browser can check it). Sections: the inputs, the policy sentence, the
 allocation, risk before and after, the Greeks, the limits (binding flags and shadow
 prices), attribution tables, figures, and, given realised returns, what the hedge earned
 by factor and how it did in stress windows.
+
+A backtest's report (:func:`write_backtest_report`; ``optihedge.report`` picks it for a
+backtest's result) has its own sections: the summary, hedged against unhedged over the
+whole period and the named windows, the costs by kind, the first and last decisions, and
+the figures.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from optihedge.analysis.figures import attribution_bars, effectiveness_bars, pnl
 from optihedge.calendar import infer_frequency
 from optihedge.errors import SpecificationError
 
-__all__ = ["check_writable", "report", "write_report"]
+__all__ = ["check_writable", "report", "write_backtest_report", "write_report"]
 
 _STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
@@ -203,9 +208,31 @@ def report(
     """Write the hedge report of ``result`` to ``path`` and return the path.
 
     ``optihedge.report`` and ``HedgeResult.report`` (through
-    :mod:`optihedge.optimize.hooks`); the parameters are :func:`write_report`'s.
+    :mod:`optihedge.optimize.hooks`); the parameters are :func:`write_report`'s. A
+    backtest's result (one with ``daily`` and ``decisions`` tables) gets
+    :func:`write_backtest_report` (``inputs`` and ``returns`` do not apply to it).
     """
+    if _is_backtest(result):
+        if inputs is not None or returns is not None:
+            raise SpecificationError(
+                "The 'inputs' and 'returns' arguments apply to a hedge's report, not a "
+                "backtest's (its returns are its own daily table): leave them out."
+            )
+        return write_backtest_report(result, path, title=title)
     return write_report(result, path, title=title, inputs=inputs, returns=returns)
+
+
+def _is_backtest(result: Any) -> bool:
+    return all(hasattr(result, name) for name in ("daily", "decisions", "summary", "plot"))
+
+
+def _page(heading: str, parts: list[str]) -> str:
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(heading)}</title><style>{_STYLE}</style></head><body>"
+        + "\n".join(parts)
+        + f"<script>{_SCRIPT}</script></body></html>"
+    )
 
 
 def write_report(
@@ -347,12 +374,164 @@ def write_report(
             + "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
             + "</ul>"
         )
-    page = (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(heading)}</title><style>{_STYLE}</style></head><body>"
-        + "\n".join(parts)
-        + f"<script>{_SCRIPT}</script></body></html>"
-    )
+    page = _page(heading, parts)
     # written beside the target, then renamed over it: a reader never sees half a page
+    write_atomically({target: lambda temporary: temporary.write_text(page, encoding="utf-8")})
+    return target
+
+
+#: How a backtest summary's measures are shown: fractions as percentages, counts whole.
+_PERCENT_MEASURES = {
+    "total_return",
+    "annualised_return",
+    "annualised_volatility",
+    "max_drawdown",
+    "max_drawdown_reduction",
+    "bull_market_drag",
+    "variance_reduction_mean",
+    "variance_reduction_median",
+    "divested_fraction",
+}
+_COUNT_MEASURES = {"longest_drawdown", "trades"}
+#: decisions shown at each end of the decisions table
+DECISION_ROWS = 5
+
+
+def _shown(measure: str, value: float) -> str:
+    if pd.isna(value):
+        return ""
+    if measure in _PERCENT_MEASURES:
+        return _number("{:.2%}")(value)
+    if measure in _COUNT_MEASURES:
+        return _number("{:,.0f}")(value)
+    return _number("{:.3f}")(value)
+
+
+def _summary_tables(summary: pd.DataFrame) -> str:
+    parts = []
+    for window in summary.index.get_level_values("window").unique():
+        block = summary.xs(window, level="window")
+        shown = pd.DataFrame(
+            {
+                col: [_shown(str(m), v) for m, v in block[col].items()]
+                for col in ("hedged", "unhedged", "divested")
+            },
+            index=block.index,
+        )
+        shown["unit"] = block["unit"]
+        slug = "".join(c if c.isalnum() else "-" for c in str(window).lower())
+        parts.append(f"<h3>{html.escape(str(window))}</h3>" + _table(shown, f"summary-{slug}"))
+    return "".join(parts)
+
+
+def _decisions_table(decisions: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    keep = [
+        c
+        for c in decisions.columns
+        if c in ("why", "regime", "hedge_ratio", "status", "predicted_volatility", "horizon")
+        or c == "binding"
+        or str(c).startswith("weight[")
+    ]
+    table = decisions[keep]
+    n = len(table)
+    if n > 2 * DECISION_ROWS:
+        table = pd.concat([table.iloc[:DECISION_ROWS], table.iloc[-DECISION_ROWS:]])
+        note = f"the first and last {DECISION_ROWS} of {n:,} decisions"
+    else:
+        note = f"all {n:,} decisions"
+    table = table.copy()
+    table.index = [f"{d:%Y-%m-%d}" if isinstance(d, pd.Timestamp) else str(d) for d in table.index]
+    return table, note
+
+
+def write_backtest_report(result: Any, path: str | Path, *, title: str | None = None) -> Path:
+    """Write a backtest's report (one self-contained HTML file) and return the path.
+
+    Sections: what was run (policy, period, marks, decisions, trades, compiles), the
+    summary of each window (``result.summary()``: hedged, unhedged and the divested
+    alternative, with units), the costs by kind (``result.costs()``), the first and last
+    decisions, and the figures (``result.plot(kind)`` for each kind, embedded PNGs).
+
+    Parameters
+    ----------
+    result : BacktestResult
+    path : str or Path
+        The file to write (replaced atomically: a failure leaves any old file intact).
+    title : str, optional
+
+    Raises
+    ------
+    SpecificationError
+        A path that cannot be written, or a title that is not text (checked first).
+    """
+    if title is not None and not isinstance(title, str):
+        raise SpecificationError(
+            f"The 'title' argument must be text or None. Got {type(title).__name__}."
+        )
+    target = check_writable(path)
+    daily = result.daily
+    first, last = daily.index[0], daily.index[-1]
+    heading = title or f"Backtest report: {result.policy}, {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    meta = result.meta
+    summary = result.summary()
+    facts = {
+        "policy": str(result.policy),
+        "period": f"{first:%Y-%m-%d} to {last:%Y-%m-%d}, {len(daily):,} {summary.attrs['unit']}s",
+        "capital": f"{float(meta.get('capital', daily['hedged_value'].iloc[0])):,.2f}",
+        "cash rate": f"{summary.attrs['rate']:.4g} a year (continuously compounded)",
+        "hedge legs": ", ".join(result.legs),
+        "decisions": f"{len(result.decisions):,}",
+        "trades": f"{len(result.trades):,}",
+        "final value, hedged": f"{float(daily['hedged_value'].iloc[-1]):,.2f}",
+        "final value, unhedged": f"{float(daily['unhedged_value'].iloc[-1]):,.2f}",
+        "problem compiles": str(meta.get("compiles", "")),
+    }
+    parts = [f"<h1>{html.escape(heading)}</h1>"]
+    parts.append(
+        "<h2>What was run</h2>"
+        + _table(pd.DataFrame({"value": facts}).rename_axis("input"), "backtest-inputs")
+    )
+    notes = []
+    if summary.attrs["skipped"]:
+        notes.append("windows the data do not cover: " + ", ".join(summary.attrs["skipped"]))
+    if summary.attrs["divested_note"]:
+        notes.append("no divested alternative: " + summary.attrs["divested_note"])
+    parts.append(
+        "<h2>Summary</h2><p class='note'>Hedged against unhedged, and the divested "
+        "alternative (the mix of the unhedged book and cash with the hedged policy's "
+        "compound return over the whole period). Figures of the hedge itself are in the "
+        "hedged column. Percentages are fractions of value; each row states its unit.</p>"
+        + _summary_tables(summary)
+    )
+    costs = result.costs()
+    parts.append(
+        f"<h2>Costs</h2><p class='note'>Base currency: the total over the backtest and the "
+        f"mean per {html.escape(summary.attrs['unit'])} (mark).</p>"
+        + _table(costs, "backtest-costs", "{:,.2f}")
+    )
+    decisions, which = _decisions_table(result.decisions)
+    parts.append(
+        f"<h2>Decisions</h2><p class='note'>{html.escape(which)}; predicted volatility: the "
+        "hedged book's, a fraction of its value over the horizon (periods of the data); "
+        "weights: fractions of the hedged value.</p>"
+        + _table(decisions, "backtest-decisions", "{:.4f}")
+    )
+    figures = [
+        _figure(
+            result.plot("equity"), "fig-backtest-equity", "Hedged and unhedged value and drawdowns"
+        ),
+        _figure(
+            result.plot("hedge_ratio"),
+            "fig-backtest-hedge-ratio",
+            "Hedge ratio and regime through time",
+        ),
+        _figure(result.plot("costs"), "fig-backtest-costs", "Cumulative costs by kind"),
+    ]
+    parts.append("<h2>Figures</h2>" + "".join(figures))
+    if notes:
+        parts.append(
+            "<h2>Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>"
+        )
+    page = _page(heading, parts)
     write_atomically({target: lambda temporary: temporary.write_text(page, encoding="utf-8")})
     return target
