@@ -514,7 +514,7 @@ def write_backtest_report(result: Any, path: str | Path, *, title: str | None = 
         f"<h2>Decisions</h2><p class='note'>{html.escape(which)}; predicted volatility: the "
         "hedged book's, a fraction of its value over the horizon (periods of the data); "
         "weights: fractions of the hedged value.</p>"
-        + _table(decisions, "backtest-decisions", "{:.4f}")
+        + _table(decisions, "backtest-decisions", "{:.4f}", {"horizon": "{:.0f}"})
     )
     figures = [
         _figure(

@@ -19,7 +19,18 @@ costs
 engine
     :func:`backtest`, the walk-forward engine that marks every day.
 result
-    :class:`BacktestResult`, its tables.
+    :class:`BacktestResult`, its tables, and what a risk committee reads of them:
+    ``summary()`` (hedged against unhedged and the divested alternative, over the whole
+    period and the named windows, each row with its unit), ``variance_reduction()``,
+    ``risk_forecasts()``, ``plot(kind)``, ``save_figures(folder)`` and ``to_html(path)``
+    (the backtest's HTML report, also ``optihedge.report(result, path)``).
+metrics
+    The statistics the summary reports (performance, drawdowns, hedge efficiency,
+    capture, bull-market drag, variance reduction, bias statistic, QLIKE, the divested
+    alternative; :data:`~optihedge.backtests.metrics.NAMED_WINDOWS`).
+figures
+    The backtest's figures: equity curves and drawdowns, hedge ratio and regimes,
+    cumulative costs by kind.
 """
 
 from __future__ import annotations

@@ -58,6 +58,13 @@ class BacktestResult:
         ``start``, ``end``, ``frequency``, ``rate``, ``capital``, ``compiles`` (times the
         problem was compiled), ``timings`` (seconds by step: estimate, scenarios, solve,
         mark, trade).
+
+    Notes
+    -----
+    What a reviewer reads of the tables: :meth:`summary` (hedged against unhedged and the
+    divested alternative, whole period and named windows), :meth:`costs`,
+    :meth:`variance_reduction`, :meth:`risk_forecasts`, :meth:`plot` and
+    :meth:`save_figures`, and :meth:`to_html` (the backtest's HTML report).
     """
 
     policy: str
@@ -441,7 +448,7 @@ def _units(freq: Frequency, rate: float, horizon: int | None) -> dict[str, str]:
         "longest_drawdown": f"{freq.unit}s, peak to recovery",
         "max_drawdown_reduction": "fraction of the peak, unhedged less hedged",
         "hedge_efficiency": (
-            f"share of the book's losing-{freq.unit} losses offset by the legs' P&L less costs"
+            f"share of the book's losses (per {freq.unit}) offset by the legs' P&L less costs"
         ),
         "upside_capture": "ratio of monthly geometric means, hedged / unhedged (rising months)",
         "downside_capture": "ratio of monthly geometric means, hedged / unhedged (falling months)",
