@@ -496,6 +496,7 @@ class TestReport:
         first, last = real.decisions.index[0], real.decisions.index[-1]
         assert f"{first:%Y-%m-%d}" in decisions
         assert f"{last:%Y-%m-%d}" in decisions
+        assert "None" not in decisions  # no regime table: blank cells
         assert "the first and last 5 of 13 decisions" in text
         assert "windows the data do not cover: GFC 2008-09" in text
         assert not re.search(r">-0(\.0+)?%?<", text)

@@ -440,6 +440,8 @@ def _decisions_table(decisions: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     else:
         note = f"all {n:,} decisions"
     table = table.copy()
+    if "regime" in table.columns:  # no regime table: blank, not "None"
+        table["regime"] = table["regime"].map(lambda r: "" if r is None or pd.isna(r) else r)
     table.index = [f"{d:%Y-%m-%d}" if isinstance(d, pd.Timestamp) else str(d) for d in table.index]
     return table, note
 
