@@ -401,7 +401,8 @@ BAD = [
     (
         lambda p, d, b: backtest(p, d, start="2018-02-01", book=b),
         DataError,
-        r"with 21 returns before it, but the policy's estimation reads 126.*pass start >=",
+        r"with 20 returns before it, but the policy's estimation reads 126.*pass start >= "
+        r"2018-07-05",
     ),
     (
         lambda p, d, b: backtest(p, d.drop(columns="SP500"), start="2019-01-02", book=b),

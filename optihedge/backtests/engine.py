@@ -163,9 +163,10 @@ def _check_window(data: pd.DataFrame, start: Any, end: Any, warmup: int) -> pd.D
             f"The data hold {len(days)} dates between {a:%Y-%m-%d} and {b:%Y-%m-%d} (they run "
             f"from {first:%Y-%m-%d} to {last:%Y-%m-%d}); pass a window inside them."
         )
-    before = int(data.index.searchsorted(days[0]))  # returns dated before the first decision
+    rows = int(data.index.searchsorted(days[0]))  # rows before the first decision
+    before = max(rows - 1, 0)  # returns dated before it (the first row has none)
     if before < warmup:
-        need = data.index[min(warmup, len(data.index) - 1)]
+        need = data.index[min(warmup + 1, len(data.index) - 1)]
         raise DataError(
             f"The backtest starts on {days[0]:%Y-%m-%d} with {before} returns before it, but "
             f"the policy's estimation reads {warmup} (its estimation and scenario windows): "
@@ -538,7 +539,7 @@ class _Engine:
             self.days[i],
             value,
             value,
-            exit_rule=self.policy.exit_rule,
+            exit_rule=self.policy.exit_rules.get(label, self.policy.exit_rule),
             expiry=contract.expiry,
             contract=contract.label,
         )
@@ -567,16 +568,26 @@ class _Engine:
 
     # ------------------------------------------------------------------ exits
     def exits(self, i: int, day: _Day) -> list[str]:
-        """Settle expired option lots and apply each lot's exit rule; return roll reasons."""
-        reasons: list[str] = []
-        market = None
-        for label, lot in list(self.lots.items()):
-            if not isinstance(lot.held, OptionContract):
-                continue
-            market = market or self.market(i, self._option_underlyings())
-            days_left = lot.held.days_to_expiry(market)
-            spot = market.spot_of(lot.held.underlying)
-            strikes = {kind: k for kind, k, _ in lot.held.options}
+        """Settle expired option lots and apply each lot's exit rule; return roll reasons.
+
+        Every lot's rule sees the holdings as they are before any lot acts (a collar held
+        as a put lot and a call lot: each sees both strikes).
+        """
+        options = [(k, x) for k, x in self.lots.items() if isinstance(x.held, OptionContract)]
+        if not options:
+            return []
+        market = self.market(i, self._option_underlyings())
+        actions = []
+        for label, lot in options:
+            held = lot.held
+            assert isinstance(held, OptionContract)
+            strikes = {kind: k for kind, k, _ in held.options}
+            for _, other in options:  # a collar's legs held as two lots
+                if other is not lot and getattr(other.held, "underlying", None) == held.underlying:
+                    assert isinstance(other.held, OptionContract)
+                    for kind, k, _ in other.held.options:
+                        strikes.setdefault(kind, k)
+            days_left = held.days_to_expiry(market)
             view = LotView(
                 label=label,
                 date=self.days[i],
@@ -588,9 +599,13 @@ class _Engine:
                 days_to_expiry=days_left,
                 put_strike=strikes.get("put"),
                 call_strike=strikes.get("call"),
-                spot=spot,
+                spot=market.spot_of(held.underlying),
             )
-            action = lot.exit_rule.decide(view, self.signals)
+            actions.append((label, lot, days_left, lot.exit_rule.decide(view, self.signals)))
+        reasons: list[str] = []
+        for label, lot, days_left, action in actions:
+            if action.kind == "roll":
+                reasons.append(f"{_ROLL} {label}")
             if days_left <= 0:  # expired: it pays its intrinsic value into cash
                 self.cash += lot.units * lot.value
                 self.trades.append(
@@ -606,13 +621,8 @@ class _Engine:
                     }
                 )
                 del self.lots[label]
-                if action.kind == "roll":
-                    reasons.append(f"{_ROLL} {label}")
-                continue
-            if action.kind in ("close", "roll"):
+            elif action.kind in ("close", "roll"):
                 self.trade(i, label, -lot.units, f"exit: {action.reason}", day)
-                if action.kind == "roll":
-                    reasons.append(f"{_ROLL} {label}")
             elif action.kind == "resize" and action.units is not None:
                 self.trade(i, label, float(action.units) - lot.units, f"exit: {action.reason}", day)
         return reasons

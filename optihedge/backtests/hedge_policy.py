@@ -239,8 +239,11 @@ class HedgePolicy:
         Bands on a named signal; each sets registry values, a hedge ratio or no hedge.
     triggers : sequence of Trigger, default ()
         Decisions between scheduled dates (any one firing decides).
-    exit_rule : ExitRule, default HoldToExpiry(roll=True)
+    exit_rule : exit rule, default HoldToExpiry(roll=True)
         Written at entry on each option lot the policy opens.
+    exit_rules : mapping of instrument label to exit rule, default {}
+        Per instrument, instead of ``exit_rule`` (e.g. a collar's put and call each
+        ``AnyExit(HoldToExpiry(), CrossRoll(1.10))``).
     premium_budget : PremiumBudget, optional
         Option premium spend allowed, fraction of the book's value a year; sets the
         ``premium_budget.max`` of the spec's ``PremiumBudget`` constraint (which it then
@@ -262,6 +265,7 @@ class HedgePolicy:
     regimes: Regimes | None = None
     triggers: tuple[Trigger, ...] = ()
     exit_rule: Any = field(default_factory=lambda: HoldToExpiry(roll=True))
+    exit_rules: Mapping[str, Any] = field(default_factory=dict)
     premium_budget: PremiumBudget | None = None
     hedge_ratio: float = 1.0
     params: Mapping[str, float] = field(default_factory=dict)
@@ -311,6 +315,18 @@ class HedgePolicy:
                 f"The policy's 'exit_rule' must be an exit rule (HoldToExpiry(), ...). "
                 f"Got {type(self.exit_rule).__name__}."
             )
+        if not isinstance(self.exit_rules, Mapping):
+            raise SpecificationError(
+                "The policy's 'exit_rules' must map instrument labels to exit rules. Got "
+                f"{type(self.exit_rules).__name__}."
+            )
+        for label, rule in self.exit_rules.items():
+            if not callable(getattr(rule, "decide", None)):
+                raise SpecificationError(
+                    f"The policy's exit_rules[{label!r}] must be an exit rule (HoldToExpiry(), "
+                    f"...). Got {type(rule).__name__}."
+                )
+        object.__setattr__(self, "exit_rules", dict(self.exit_rules))
         check_scalar(self.hedge_ratio, "hedge_ratio", lower=0.0)
         object.__setattr__(self, "params", _floats(self.params, "params"))
         lots = _floats(self.lots, "lots")
@@ -321,10 +337,11 @@ class HedgePolicy:
                     f"of it). Got {lot!r}."
                 )
         labels = {i.label for i in self.spec.instruments}
-        unknown = sorted(set(lots) - labels)
+        unknown = sorted((set(lots) | set(self.exit_rules)) - labels)
         if unknown:
             raise SpecificationError(
-                f"The policy's 'lots' name {unknown}, which are not instruments of its spec "
+                f"The policy's 'lots' or 'exit_rules' name {unknown}, which are not instruments "
+                "of its spec "
                 f"({sorted(labels)})."
             )
         object.__setattr__(self, "lots", lots)
@@ -359,6 +376,7 @@ class HedgePolicy:
             "regimes": None if self.regimes is None else self.regimes.to_dict(),
             "triggers": [t.to_dict() for t in self.triggers],
             "exit_rule": self.exit_rule.to_dict(),
+            "exit_rules": {k: v.to_dict() for k, v in self.exit_rules.items()},
             "premium_budget": None
             if self.premium_budget is None
             else self.premium_budget.to_dict(),
@@ -378,6 +396,7 @@ _POLICY_KEYS = (
     "regimes",
     "triggers",
     "exit_rule",
+    "exit_rules",
     "premium_budget",
     "hedge_ratio",
     "params",
@@ -430,6 +449,9 @@ def policy_from_dict(d: Mapping[str, Any]) -> HedgePolicy:
     for key in ("regimes", "exit_rule", "premium_budget"):
         if fields.get(key) is not None:
             out[key] = part_from_dict(fields[key])
+    if fields.get("exit_rules"):
+        rules = _fields(fields["exit_rules"], list(fields["exit_rules"]), "exit_rules")
+        out["exit_rules"] = {k: part_from_dict(v) for k, v in rules.items()}
     if fields.get("triggers"):
         out["triggers"] = tuple(part_from_dict(t) for t in fields["triggers"])
     for key in ("hedge_ratio", "params", "lots"):

@@ -484,11 +484,40 @@ def multiplier_range(
     base = z[active]
     signed = active >= n_zero  # which active rows must stay >= 0
     least, greatest = z.copy(), z.copy()
+    rows, cols = null[signed], base[signed]
+    groups = _components(rows)
     for j in np.flatnonzero(signed & np.any(null != 0.0, axis=1)):
-        lo, hi = _extremes(null[signed], base[signed], null[j])
+        # the free directions that move row j, and the rows they move: a block of their own
+        keep = np.flatnonzero(null[j] != 0.0)
+        keep = groups[keep[0]]
+        touched = np.flatnonzero(np.any(rows[:, keep] != 0.0, axis=1))
+        lo, hi = _extremes(rows[np.ix_(touched, keep)], cols[touched], null[j, keep])
         least[active[j]] = max(base[j] + lo, 0.0)
         greatest[active[j]] = base[j] + hi
     return least, greatest
+
+
+def _components(null: np.ndarray) -> list[np.ndarray]:
+    """Return, for each column of ``null``, the columns linked to it through shared rows.
+
+    Two free directions of the multipliers interact only through rows both move; the
+    least and greatest multipliers of a row are found within its block of directions
+    (a variable held at one value by two bounds is a block of one: a closed form).
+    """
+    n = null.shape[1]
+    link = (null != 0.0).astype(np.int64)
+    graph = (link.T @ link) > 0  # columns sharing a row
+    label = np.full(n, -1)
+    for start in range(n):
+        if label[start] >= 0:
+            continue
+        stack, label[start] = [start], start
+        while stack:
+            c = stack.pop()
+            for d in np.flatnonzero(graph[c] & (label < 0)):
+                label[d] = start
+                stack.append(int(d))
+    return [np.flatnonzero(label == label[c]) for c in range(n)]
 
 
 def _null_space(rows: np.ndarray) -> np.ndarray | None:
@@ -502,11 +531,21 @@ def _null_space(rows: np.ndarray) -> np.ndarray | None:
             return None
     except np.linalg.LinAlgError:
         pass  # not positive definite: dependent rows
-    _, sv, vt = np.linalg.svd(rows.T, full_matrices=True)
-    rank = int(np.sum(sv > 1e-10 * sv.max(initial=0.0))) if sv.size else 0
-    if rank == rows.shape[0]:
+    # pivoted QR of rows.T: the pivot rows span, each other row gives one null vector with
+    # a 1 at its own place (sparse when the dependence is local, e.g. a variable held by a
+    # lower and an upper bound: a pair), so the multipliers' free directions split in blocks
+    from scipy.linalg import qr, solve_triangular
+
+    m = rows.shape[0]
+    _, r, piv = qr(rows.T, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(r))
+    rank = int(np.sum(diag > 1e-10 * diag.max(initial=0.0))) if diag.size else 0
+    if rank == m:
         return None
-    null = vt[rank:].T
+    null = np.zeros((m, m - rank))
+    null[piv[:rank]] = -solve_triangular(r[:rank, :rank], r[:rank, rank:])
+    null[piv[rank:], np.arange(m - rank)] = 1.0
+    null /= np.linalg.norm(null, axis=0)
     null[np.abs(null) < 1e-12] = 0.0
     return null
 
@@ -520,6 +559,10 @@ def _extremes(null: np.ndarray, base: np.ndarray, direction: np.ndarray) -> tupl
         t_hi = np.min(-base[down] / col[down], initial=np.inf)
         ends = (d * t_lo, d * t_hi) if d > 0 else (d * t_hi, d * t_lo)
         return float(ends[0]), float(ends[1])
+    if null.shape[1] <= 3 and null.shape[0] <= 16:  # a small block: its vertices, exactly
+        small = _small_extremes(null, base, direction)
+        if small is not None:
+            return small
     from scipy.optimize import linprog
 
     out = []
@@ -533,6 +576,43 @@ def _extremes(null: np.ndarray, base: np.ndarray, direction: np.ndarray) -> tupl
         )
         out.append(sign * lp.fun if lp.status == 0 else (-np.inf if sign > 0 else np.inf))
     return float(out[0]), float(out[1])
+
+
+def _small_extremes(
+    null: np.ndarray, base: np.ndarray, direction: np.ndarray
+) -> tuple[float, float] | None:
+    """:func:`_extremes` for a few free directions by enumerating the vertices.
+
+    ``min d't`` subject to ``base + N t >= 0`` is bounded exactly when ``d`` is a
+    non-negative combination of the rows of ``N`` (Farkas); then it is reached at a vertex,
+    where ``k`` of the rows hold with equality. None when no vertex is found (numerical
+    trouble: the caller solves the LP).
+    """
+    from itertools import combinations
+
+    from scipy.optimize import nnls
+
+    k = null.shape[1]
+    scale = 1.0 + float(np.abs(base).max(initial=0.0))
+    vertices = []
+    for rows in combinations(range(null.shape[0]), k):
+        sub = null[list(rows)]
+        if abs(np.linalg.det(sub)) < 1e-12:
+            continue
+        t = np.linalg.solve(sub, -base[list(rows)])
+        if np.all(base + null @ t >= -1e-9 * scale):
+            vertices.append(t)
+    out = []
+    for sign in (1.0, -1.0):
+        objective = sign * direction
+        _, residual = nnls(null.T, objective)
+        if residual > 1e-9 * (1.0 + float(np.abs(objective).max())):
+            out.append(-np.inf)  # unbounded below along a ray
+            continue
+        if not vertices:
+            return None
+        out.append(min(float(objective @ t) for t in vertices))
+    return float(out[0]), float(-out[1])
 
 
 def kkt_holds(
