@@ -14,6 +14,7 @@ from types import ModuleType, SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import minimize_scalar
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "bench_backtest.py"
@@ -252,3 +253,58 @@ def test_without_cvxportfolio_the_script_says_so_and_does_no_work(
     monkeypatch.setattr(bench, "load_prices", no_work)
     assert bench.main() == 0
     assert "skipped: cvxportfolio is not installed" in capsys.readouterr().out
+
+
+def _es_of_hedge(returns: np.ndarray, held: np.ndarray, ratio: float, tail: int) -> float:
+    """Mean of the ``tail`` worst losses of the book short ``ratio`` x its value of SP500."""
+    pnl = returns[:, :20] @ held - ratio * held.sum() * returns[:, 20]
+    return float(-np.sort(pnl)[:tail].mean())
+
+
+def test_a_compiled_shortfall_resolved_on_new_scenarios_starts_like_a_cold_solve(
+    bench: ModuleType, short: pd.DataFrame
+) -> None:
+    # Benchmark (b)'s finding: on the next date's scenarios (as many, all new), the last
+    # active set's indices named unrelated scenarios; it outgrew its slots and the problem
+    # rebuilt at 2.5x the slots for good (302 -> 770 here, 1102 -> 4891 at 10,000), each
+    # later solve 3-4x slower than a cold one.
+    import optihedge as oh
+    from optihedge.calendar import Frequency
+
+    shares = bench.book_shares(short)
+    dates = bench.decision_dates(short)
+    policy = bench.overlay_policy(short)
+    returns = bench.daily_returns(short)
+    recipe = bench.shortfall_recipe(2_000)
+
+    def inputs(date: pd.Timestamp) -> tuple[oh.Portfolio, object, oh.Scenarios]:
+        window = bench.estimation_window(returns, date)
+        model = policy.estimation.estimate(window, Frequency.DAILY)
+        book = oh.Portfolio.from_holdings(bench.book_holdings(short, shares, date))
+        return book, model, recipe.build(window, model, date)
+
+    book, model, scenarios = inputs(dates[0])
+    problem = oh.HedgeProblem(
+        book,
+        list(policy.spec.instruments),
+        objective=oh.ExpectedShortfall(0.95),
+        risk_model=model,
+        scenarios=scenarios,
+        horizon=21,
+        market="SP500",
+    )
+    cold = problem.solve_point()
+    slots = cold.stats.details["scenario_slots"]
+    book, model, scenarios = inputs(dates[1])
+    got = problem.solve_point(portfolio=book, risk_model=model, scenarios=scenarios)
+    assert got.stats.rebuilds == 0
+    assert got.stats.details["scenario_slots"] == slots
+    # the answer: the hedge ratio minimising the mean of the 100 worst of 2,000 losses
+    held = book.holdings.to_numpy()
+    r = scenarios.returns.to_numpy()
+    ratio = -float(got.positions[0])  # weight of the book's value (no cash)
+    best = minimize_scalar(
+        lambda h: _es_of_hedge(r, held, h, 100), bounds=(0.0, 2.0), options={"xatol": 1e-10}
+    )
+    assert ratio == pytest.approx(best.x, abs=1e-6)
+    assert _es_of_hedge(r, held, ratio, 100) == pytest.approx(best.fun, rel=1e-9)
