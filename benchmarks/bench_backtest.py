@@ -48,7 +48,8 @@ over 10,000 bootstrapped one-month paths of the window (``ScenarioRecipe("bootst
 against one cold solve of that problem (``HedgeProblem(...)`` built and ``solve_point()``
 from scratch on one decision date's risk model and scenarios, made before the clock; the
 mean over 12 dates spread over the period); the two take turns, ``REPEATS_B`` times. Issue
-22 asks the time per rebalance to be at most 1.5 times the cold solve.
+22 asks the time per rebalance to be at most 1.5 times the cold solve. A second ratio
+counts the making of the date's inputs (estimate and scenarios) on the cold side too.
 
 ``--profile`` prints cProfile's top entries of one optihedge run (after a short warm-up
 run, so imports are not counted); ``--no-shortfall`` skips Benchmark (b).
@@ -351,27 +352,27 @@ def shortfall_side(
 
     Each repeat times one cold solve on each of ``cold_dates`` decision dates spread over
     the period (``HedgeProblem(...)`` built and ``solve_point()`` from scratch, on that
-    date's risk model and scenarios, made before the clock starts), then the whole
-    backtest; the two take turns. The ratio: the backtest's time per rebalance over the
-    mean cold solve (best repeat of each).
+    date's risk model and scenarios, made on a clock of their own: ``inputs``), then the
+    whole backtest; the two take turns. The ratio: the backtest's time per rebalance over
+    the mean cold solve (best repeat of each); ``ratio_with_inputs`` counts the inputs'
+    making on the cold side too (the backtest makes them on every decision).
     """
     recipe = shortfall_recipe(n)
     objective = oh.ExpectedShortfall(ALPHA)
     policy = overlay_policy(prices, objective=objective, scenarios=recipe, name="ES overlay")
     returns = daily_returns(prices)
     picks = dates[np.linspace(0, len(dates) - 1, min(cold_dates, len(dates))).astype(int)]
-    inputs = []
-    for date in picks:
-        window = estimation_window(returns, date)
-        model = policy.estimation.estimate(window, Frequency.DAILY)
-        book = oh.Portfolio.from_holdings(book_holdings(prices, shares, date))
-        inputs.append((book, model, recipe.build(window, model, date)))
     future = policy.spec.instruments[0]
     out = ShortfallRun(scenarios=n, cold_dates=len(picks))
     for _ in range(repeats):
-        cold = []
-        for book, model, scen in inputs:
+        cold, made = [], []
+        for date in picks:
             tick = time.perf_counter()
+            window = estimation_window(returns, date)
+            model = policy.estimation.estimate(window, Frequency.DAILY)
+            scen = recipe.build(window, model, date)
+            book = oh.Portfolio.from_holdings(book_holdings(prices, shares, date))
+            tock = time.perf_counter()
             problem = oh.HedgeProblem(
                 book,
                 [future],
@@ -382,8 +383,10 @@ def shortfall_side(
                 market=HEDGE,
             )
             problem.solve_point()
-            cold.append(time.perf_counter() - tick)
+            cold.append(time.perf_counter() - tock)
+            made.append(tock - tick)
         out.cold.append(float(np.mean(cold)))
+        out.inputs.append(float(np.mean(made)))
         result, total = run_backtest(prices, shares, dates, policy)
         out.seconds.append(total)
         if total <= min(out.seconds):
@@ -403,6 +406,7 @@ class ShortfallRun:
     cold_dates: int
     seconds: list[float] = field(default_factory=list)  # whole backtest, each repeat
     cold: list[float] = field(default_factory=list)  # mean cold solve, each repeat
+    inputs: list[float] = field(default_factory=list)  # mean estimate + scenarios, each repeat
     rebalances: int = 0
     components: dict[str, float] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)
@@ -417,6 +421,11 @@ class ShortfallRun:
     def ratio(self) -> float:
         """Time per rebalance over one cold solve (best of each)."""
         return self.per_rebalance / min(self.cold)
+
+    @property
+    def ratio_with_inputs(self) -> float:
+        """Time per rebalance over a cold solve that also makes its date's inputs."""
+        return self.per_rebalance / (min(self.cold) + min(self.inputs))
 
 
 # =======================================================================================
@@ -672,7 +681,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"      cold solve (HedgeProblem(...) + solve_point(), inputs made before the "
             f"clock) mean over {es.cold_dates} decision dates: "
-            f"{'/'.join(f'{c * 1e3:.1f}' for c in es.cold)} ms"
+            f"{'/'.join(f'{c * 1e3:.1f}' for c in es.cold)} ms; making its inputs (estimate "
+            f"+ scenarios): {'/'.join(f'{c * 1e3:.1f}' for c in es.inputs)} ms"
         )
         rows += [
             (
@@ -685,6 +695,14 @@ def main(argv: list[str] | None = None) -> int:
             ),
             ("(b) ES 10k", "one cold solve", "1", "", f"{min(es.cold) * 1e3:.1f}", ""),
             ("(b) ratio", "backtest / cold solve", "", "", f"{es.ratio:.2f}x", "<= 1.5x"),
+            (
+                "(b) ratio",
+                "backtest / (inputs + cold solve)",
+                "",
+                "",
+                f"{es.ratio_with_inputs:.2f}x",
+                "",
+            ),
         ]
     print(table(rows))
     return 0

@@ -187,9 +187,10 @@ def test_the_shortfall_benchmark_times_the_backtest_against_cold_solves(
     es = bench.shortfall_side(short, shares, dates, repeats=1, n=200, cold_dates=2)
     assert (es.scenarios, es.cold_dates, es.rebalances) == (200, 2, 7)
     assert es.statuses == {"optimal": 7}
-    assert len(es.seconds) == len(es.cold) == 1
+    assert len(es.seconds) == len(es.cold) == len(es.inputs) == 1
     assert es.per_rebalance == pytest.approx(es.seconds[0] / 7)
     assert es.ratio == pytest.approx(es.seconds[0] / 7 / es.cold[0])
+    assert es.ratio_with_inputs == pytest.approx(es.seconds[0] / 7 / (es.cold[0] + es.inputs[0]))
     assert es.components["scenarios"] > 0
     recipe = bench.shortfall_recipe()
     assert (recipe.kind, recipe.n, recipe.window, recipe.horizon) == ("bootstrap", 10_000, 756, 21)
