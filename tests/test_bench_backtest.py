@@ -9,11 +9,12 @@ import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import minimize_scalar
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "bench_backtest.py"
@@ -125,22 +126,106 @@ def test_the_peer_gets_forward_returns_and_a_zero_cash_column_last(
     assert (forward["cash"] == 0.0).all()
 
 
-def test_the_optihedge_loop_hedges_the_book_beta_on_the_window(
+@pytest.fixture(scope="module")
+def short(bench: ModuleType) -> pd.DataFrame:
+    """Seven months of decisions (Jan to Jul 2003), the data ending mid-August."""
+    return bench.load_prices(end="2003-08-27")
+
+
+def _beta(bench: ModuleType, prices: pd.DataFrame, shares: pd.Series, date: pd.Timestamp) -> float:
+    """The book's OLS beta on SP500 over the window before ``date``, by numpy."""
+    returns = bench.daily_returns(prices)
+    window = bench.estimation_window(returns, date).to_numpy()
+    held = shares.to_numpy() * prices.loc[date].to_numpy()[:20]
+    cov = np.cov(window, rowvar=False)
+    betas = cov[:20, 20] / cov[20, 20]  # each stock's OLS slope on SP500
+    return float(held @ betas / held.sum())
+
+
+def test_the_policy_is_the_peer_problem_decided_at_the_benchmark_month_ends(
     bench: ModuleType, prices: pd.DataFrame
 ) -> None:
-    shares = bench.book_shares(prices)
-    dates = bench.decision_dates(prices)[[0, 100]]
-    run = bench.optihedge_side(prices, shares, dates, repeats=1)
-    assert run.rebalances == 2
+    policy = bench.overlay_policy(prices)
+    dates = bench.decision_dates(prices)
+    days = prices.index[prices.index >= dates[0]]
+    assert list(policy.schedule.dates(days)) == list(dates)  # the 239 month ends
+    assert policy.warmup() == 756
+    assert policy.estimation.kind == "sample"
+    assert policy.estimation.window == 756
+    assert policy.scenarios is None
+    (future,) = policy.spec.instruments
+    assert type(future).__name__ == "Future"
+    assert (future.label, future.underlying, future.multiplier) == ("ES", "SP500", 50.0)
+    assert type(policy.spec.objective).__name__ == "Variance"
+    assert policy.spec.constraints == ()
+    assert policy.spec.horizon == 21
+
+
+def test_the_optihedge_backtest_marks_every_day_and_hedges_the_book_beta(
+    bench: ModuleType, short: pd.DataFrame
+) -> None:
+    shares = bench.book_shares(short)
+    dates = bench.decision_dates(short)
+    assert len(dates) == 7
+    run = bench.optihedge_side(short, shares, dates, repeats=1)
+    assert run.rebalances == 7
+    assert run.marks == int((short.index >= dates[0]).sum())  # every day from the first
+    assert run.marks > 100
     assert len(run.seconds) == 1
-    returns = bench.daily_returns(prices)
+    assert set(run.components) == {"estimate", "scenarios", "solve", "mark", "trade", "other"}
+    assert sum(run.components.values()) == pytest.approx(run.seconds[0] * 1e3 / 7, rel=1e-9)
+    assert list(run.hedge_ratio.index) == list(dates)
     for date in dates:
-        window = bench.estimation_window(returns, date).to_numpy()
-        held = shares.to_numpy() * prices.loc[date].to_numpy()[:20]
-        cov = np.cov(window, rowvar=False)
-        betas = cov[:20, 20] / cov[20, 20]  # each stock's OLS slope on SP500
-        book_beta = float(held @ betas / held.sum())
-        assert run.hedge_ratio[date] == pytest.approx(book_beta, rel=1e-6)
+        assert run.hedge_ratio[date] == pytest.approx(_beta(bench, short, shares, date), rel=1e-6)
+
+
+def test_the_shortfall_benchmark_times_the_backtest_against_cold_solves(
+    bench: ModuleType, short: pd.DataFrame
+) -> None:
+    shares = bench.book_shares(short)
+    dates = bench.decision_dates(short)
+    es = bench.shortfall_side(short, shares, dates, repeats=1, n=200, cold_dates=2)
+    assert (es.scenarios, es.cold_dates, es.rebalances) == (200, 2, 7)
+    assert es.statuses == {"optimal": 7}
+    assert len(es.seconds) == len(es.cold) == len(es.inputs) == 1
+    assert es.per_rebalance == pytest.approx(es.seconds[0] / 7)
+    assert es.ratio == pytest.approx(es.seconds[0] / 7 / es.cold[0])
+    assert es.ratio_with_inputs == pytest.approx(es.seconds[0] / 7 / (es.cold[0] + es.inputs[0]))
+    assert es.components["scenarios"] > 0
+    recipe = bench.shortfall_recipe()
+    assert (recipe.kind, recipe.n, recipe.window, recipe.horizon) == ("bootstrap", 10_000, 756, 21)
+
+
+def test_hedge_ratios_are_the_short_notional_over_the_book(bench: ModuleType) -> None:
+    dates = pd.DatetimeIndex(["2010-01-29", "2010-02-26"])
+    days = pd.DatetimeIndex(["2010-01-28", "2010-01-29", "2010-02-25", "2010-02-26"])
+    result = SimpleNamespace(
+        decisions=pd.DataFrame({"weight[ES]": [-0.5, -0.8]}, index=dates),
+        daily=pd.DataFrame(
+            {"hedged_value": [9.0, 10.0, 11.0, 12.0], "book_value": [8.0, 8.0, 10.0, 15.0]},
+            index=days,
+        ),
+    )
+    ratio = bench.hedge_ratios(result)
+    assert list(ratio.index) == list(dates)
+    np.testing.assert_allclose(ratio.to_numpy(), [0.5 * 10.0 / 8.0, 0.8 * 12.0 / 15.0])
+
+
+def test_component_ms_splits_the_wall_time_per_rebalance(bench: ModuleType) -> None:
+    out = bench.component_ms({"estimate": 0.2, "solve": 0.5, "mark": 0.1}, wall=1.0, rebalances=4)
+    assert out == pytest.approx({"estimate": 50.0, "solve": 125.0, "mark": 25.0, "other": 50.0})
+    with pytest.raises(ValueError, match="rebalances=0; pass at least 1"):
+        bench.component_ms({}, wall=1.0, rebalances=0)
+
+
+def test_the_table_aligns_its_columns(bench: ModuleType) -> None:
+    text = bench.table([("a", "side"), ("long name", "x"), ("b", "yy")])
+    assert text.splitlines() == [
+        "a          side",
+        "---------  ----",
+        "long name  x",
+        "b          yy",
+    ]
 
 
 def test_the_network_guard_refuses_and_restores(bench: ModuleType) -> None:
@@ -169,3 +254,58 @@ def test_without_cvxportfolio_the_script_says_so_and_does_no_work(
     monkeypatch.setattr(bench, "load_prices", no_work)
     assert bench.main() == 0
     assert "skipped: cvxportfolio is not installed" in capsys.readouterr().out
+
+
+def _es_of_hedge(returns: np.ndarray, held: np.ndarray, ratio: float, tail: int) -> float:
+    """Mean of the ``tail`` worst losses of the book short ``ratio`` x its value of SP500."""
+    pnl = returns[:, :20] @ held - ratio * held.sum() * returns[:, 20]
+    return float(-np.sort(pnl)[:tail].mean())
+
+
+def test_a_compiled_shortfall_resolved_on_new_scenarios_starts_like_a_cold_solve(
+    bench: ModuleType, short: pd.DataFrame
+) -> None:
+    # Benchmark (b)'s finding: on the next date's scenarios (as many, all new), the last
+    # active set's indices named unrelated scenarios; it outgrew its slots and the problem
+    # rebuilt at 2.5x the slots for good (302 -> 770 here, 1102 -> 4891 at 10,000), each
+    # later solve 3-4x slower than a cold one.
+    import optihedge as oh
+    from optihedge.calendar import Frequency
+
+    shares = bench.book_shares(short)
+    dates = bench.decision_dates(short)
+    policy = bench.overlay_policy(short)
+    returns = bench.daily_returns(short)
+    recipe = bench.shortfall_recipe(2_000)
+
+    def inputs(date: pd.Timestamp) -> tuple[oh.Portfolio, object, oh.Scenarios]:
+        window = bench.estimation_window(returns, date)
+        model = policy.estimation.estimate(window, Frequency.DAILY)
+        book = oh.Portfolio.from_holdings(bench.book_holdings(short, shares, date))
+        return book, model, recipe.build(window, model, date)
+
+    book, model, scenarios = inputs(dates[0])
+    problem = oh.HedgeProblem(
+        book,
+        list(policy.spec.instruments),
+        objective=oh.ExpectedShortfall(0.95),
+        risk_model=model,
+        scenarios=scenarios,
+        horizon=21,
+        market="SP500",
+    )
+    cold = problem.solve_point()
+    slots = cold.stats.details["scenario_slots"]
+    book, model, scenarios = inputs(dates[1])
+    got = problem.solve_point(portfolio=book, risk_model=model, scenarios=scenarios)
+    assert got.stats.rebuilds == 0
+    assert got.stats.details["scenario_slots"] == slots
+    # the answer: the hedge ratio minimising the mean of the 100 worst of 2,000 losses
+    held = book.holdings.to_numpy()
+    r = scenarios.returns.to_numpy()
+    ratio = -float(got.positions[0])  # weight of the book's value (no cash)
+    best = minimize_scalar(
+        lambda h: _es_of_hedge(r, held, h, 100), bounds=(0.0, 2.0), options={"xatol": 1e-10}
+    )
+    assert ratio == pytest.approx(best.x, abs=1e-6)
+    assert _es_of_hedge(r, held, ratio, 100) == pytest.approx(best.fun, rel=1e-9)

@@ -79,6 +79,19 @@ def _arrays(data: HedgeData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return data.scenario_book, data.scenario_pnl, p
 
 
+def _same_scenarios(old: HedgeData, new: HedgeData) -> bool:
+    """Whether the instruments' scenario P&L is the last solve's (its active set still fits).
+
+    New scenarios of the same count (a backtest's next date) make the last active set's
+    indices name unrelated scenarios: started from them, the active set outgrows its slots
+    and the problem rebuilds larger, for good. They start from fresh slots instead.
+    """
+    a, b = old.scenario_pnl, new.scenario_pnl
+    if a is b:
+        return True
+    return a is not None and b is not None and a.shape == b.shape and np.array_equal(a, b)
+
+
 def _check_tail(alpha: float, p: np.ndarray) -> None:
     """Refuse a tail of less than one scenario (an optimizer's alpha: a SpecificationError)."""
     try:
@@ -339,7 +352,12 @@ class _ActiveSet(CompiledTerm):
         _check_tail(alpha, p)
         if self.method == "lp" and len(p) != self.slots:
             raise RebuildRequired({}, "the plain LP needs one slot per scenario")
-        moved = alpha != self.alpha or self.data is None or len(p) != self.data.n_scenarios
+        moved = (
+            alpha != self.alpha
+            or self.data is None
+            or len(p) != self.data.n_scenarios
+            or not _same_scenarios(self.data, data)
+        )
         self.data, self.alpha, self.weight = data, alpha, values[f"{self.term.key}.weight"]
         if self.method == "lp":
             active = np.arange(len(p))
