@@ -119,6 +119,9 @@ class _Lot:
     exit_rule: Any = None
     expiry: pd.Timestamp | None = None
     contract: str = ""
+    roll_on: pd.Timestamp | None = (
+        None  # a future's roll date (its contract's expiry less roll_days)
+    )
 
 
 @dataclass
@@ -205,6 +208,8 @@ class _Engine:
         calendar: TradingCalendar,
         frequency: Frequency,
     ) -> None:
+        self.days = days
+        self.day: list[pd.Timestamp] = list(days)  # boxed once: the loop reads them often
         self.policy = policy
         self.costs = costs
         self.rate = rate
@@ -258,9 +263,22 @@ class _Engine:
         self.vix = data["VIX"].reindex(days) / 100.0 if "VIX" in data.columns else None
         self.volatility = volatility
         self.unit_values = self._unit_values()
+        self.dt = np.zeros(len(days))  # years between consecutive marks, in trading days
+        if len(days) > 1:
+            d = days.to_numpy().astype("datetime64[D]")
+            holidays = np.array(calendar.holidays, dtype="datetime64[D]")
+            one = np.timedelta64(1, "D")
+            self.dt[1:] = np.busday_count(d[:-1] + one, d[1:] + one, holidays=holidays)
+            self.dt /= TRADING_DAYS
         p0 = inside.iloc[0]
         shares = holdings / p0.reindex(holdings.index)
         self.shares = shares.reindex(self.assets).fillna(0.0).to_numpy(dtype=np.float64)
+        book_path = self.P[:, self.asset_cols] @ self.shares if self.shares.any() else None
+        self.realised = np.full(len(days), math.nan)
+        if book_path is not None and np.all(book_path > 0):
+            r = pd.Series(book_path).pct_change()
+            vol = r.rolling(21, min_periods=2).std() * math.sqrt(frequency.periods_per_year)
+            self.realised = vol.to_numpy()[first:]
         book_value = float(holdings.sum())
         opt0 = self._book_options_value(0)
         nav0 = book_value + opt0 if capital is None else float(capital)
@@ -292,6 +310,8 @@ class _Engine:
         self.betas: np.ndarray | None = None
         self.timings = dict.fromkeys(("estimate", "scenarios", "solve", "mark", "trade"), 0.0)
         self.regime: Any = None
+        # signals are read by triggers, regimes and exit rules; drifts by triggers only
+        self.watch = bool(policy.triggers or policy.regimes is not None or self.packages)
 
     # ------------------------------------------------------------------ prices
     def _unit_values(self) -> dict[str, np.ndarray]:
@@ -325,11 +345,11 @@ class _Engine:
         if isinstance(given, int | float) and not isinstance(given, bool):
             return float(given)
         if isinstance(given, pd.DataFrame) and underlying in given.columns:
-            v = given[underlying].asof(self.days[i])
+            v = given[underlying].asof(self.day[i])
             if not (isinstance(v, float) and math.isfinite(v) and v > 0):
                 raise DataError(
                     f"The 'volatility' argument has no value of {underlying!r} on or before "
-                    f"{self.days[i]:%Y-%m-%d}; give one for every backtest day."
+                    f"{self.day[i]:%Y-%m-%d}; give one for every backtest day."
                 )
             return float(v)
         if underlying == "SP500" and self.vix is not None:
@@ -351,7 +371,7 @@ class _Engine:
             spot=pd.Series({u: float(row[self.col[u]]) for u in names}, dtype=np.float64),
             volatility=pd.Series({u: v for u, v in vols.items() if v > 0}, dtype=np.float64),
             rate=self.rate,
-            asof=self.days[i],
+            asof=self.day[i],
         )
 
     def _option_underlyings(self) -> list[str]:
@@ -385,7 +405,7 @@ class _Engine:
     def mark(self, i: int) -> _Day:
         """Book day ``i``: the change from day ``i - 1``'s close, expiries and rolls."""
         day = _Day()
-        dt = self.calendar.between(self.days[i - 1], self.days[i]) / TRADING_DAYS
+        dt = float(self.dt[i])
         growth = math.expm1(self.rate * dt)
         day.interest = self.cash * growth
         if self.cash < 0 and self.costs.financing_spread > 0:
@@ -486,10 +506,11 @@ class _Engine:
             value = float(self.unit_values[label][i])
             notional = abs(units) * value
             per_contract = isinstance(inst, Future)
-        under = _underlying(inst)
-        k = self.first + i
-        r = self.returns[under].iloc[max(1, k - 63) : k].dropna()
-        daily_vol = float(r.std()) if len(r) > 1 else 0.0
+        daily_vol = 0.0
+        if self.costs.impact > 0:  # the square-root law reads the last 63 returns' volatility
+            k = self.first + i
+            r = self.returns[_underlying(inst)].iloc[max(1, k - 63) : k].dropna()
+            daily_vol = float(r.std()) if len(r) > 1 else 0.0
         charged = self.costs.trade(
             units=units,
             notional=notional,
@@ -506,13 +527,15 @@ class _Engine:
         if not isinstance(inst, Future):
             self.cash -= units * value
         if lot is None:
-            self.lots[label] = _Lot(label, inst, units, self.days[i], value, value)
+            self.lots[label] = _Lot(label, inst, units, self.day[i], value, value)
             lot = self.lots[label]
+            if isinstance(inst, Future):
+                self._contract(lot, i)
         else:
             lot.units += units
         self.trades.append(
             {
-                "date": self.days[i],
+                "date": self.day[i],
                 "leg": label,
                 "contract": lot.contract,
                 "units": units,
@@ -536,7 +559,7 @@ class _Engine:
             label,
             contract,
             0.0,
-            self.days[i],
+            self.day[i],
             value,
             value,
             exit_rule=self.policy.exit_rules.get(label, self.policy.exit_rule),
@@ -547,22 +570,24 @@ class _Engine:
         if value > 0 and units > 0:
             self.spent.append((i, units * value))
 
+    def _contract(self, lot: _Lot, i: int) -> None:
+        """Give a future's lot the next quarterly contract whose roll date is after day ``i``."""
+        expiry = quarterly_expiry(self.day[i], self.calendar)
+        roll_on = self.calendar.add(expiry, -self.roll_days)
+        if roll_on <= self.day[i]:
+            expiry = quarterly_expiry(expiry + pd.Timedelta(days=1), self.calendar)
+            roll_on = self.calendar.add(expiry, -self.roll_days)
+        lot.expiry, lot.roll_on = expiry, roll_on
+        lot.contract = f"{lot.leg} {expiry:%Y-%m-%d}"
+
     def roll_futures(self, i: int, day: _Day) -> None:
         """Roll every future whose contract reaches its roll date at day ``i``."""
         for label, lot in list(self.lots.items()):
-            inst = self.instruments[label]
-            if not isinstance(inst, Future) or lot.expiry is None:
+            if lot.roll_on is None or self.day[i] < lot.roll_on:
                 continue
-            roll_on = self.calendar.add(lot.expiry, -self.roll_days)
-            if self.days[i] >= roll_on:
-                units = lot.units
-                self.trade(i, label, -units, "roll", day, kind="roll")
-                self.trade(i, label, units, "roll", day, kind="roll")
-                new = self.lots[label]
-                new.expiry = quarterly_expiry(self.days[i] + pd.Timedelta(days=1), self.calendar)
-                if self.calendar.add(new.expiry, -self.roll_days) <= self.days[i]:
-                    new.expiry = quarterly_expiry(new.expiry + pd.Timedelta(days=1), self.calendar)
-                new.contract = f"{label} {new.expiry:%Y-%m-%d}"
+            units = lot.units
+            self.trade(i, label, -units, "roll", day, kind="roll")
+            self.trade(i, label, units, "roll", day, kind="roll")
 
     roll_days = 5
 
@@ -590,7 +615,7 @@ class _Engine:
             days_left = held.days_to_expiry(market)
             view = LotView(
                 label=label,
-                date=self.days[i],
+                date=self.day[i],
                 opened=lot.opened,
                 units=lot.units,
                 value_per_unit=lot.value,
@@ -610,7 +635,7 @@ class _Engine:
                 self.cash += lot.units * lot.value
                 self.trades.append(
                     {
-                        "date": self.days[i],
+                        "date": self.day[i],
                         "leg": label,
                         "contract": lot.contract,
                         "units": -lot.units,
@@ -629,16 +654,24 @@ class _Engine:
 
     # ------------------------------------------------------------------ signals
     def compute_signals(self, i: int) -> dict[str, float]:
-        """Return the named state series triggers and regimes read, at day ``i``'s close."""
+        """Return the named state series triggers and regimes read, at day ``i``'s close.
+
+        - ``vix``: the data's VIX close (index points); where the data have none, the
+          S&P 500's implied-volatility proxy in the same points (annual volatility x 100);
+        - ``realised_vol``: annualised volatility of the book's last 21 returns (its
+          holdings at their starting quantities, on the data before the backtest too);
+        - ``drawdown``: the hedged book's fall from its peak, fraction;
+        - ``beta_drift``: the hedged book's beta now less at the last decision (betas
+          of that decision's risk model);
+        - ``delta_drift``: the options' delta now less at the last decision, fraction
+          of the book;
+        - ``regime``: the index of the regime band (with regimes).
+        """
         vix = math.nan
         if self.vix is not None and math.isfinite(float(self.vix.iloc[i])):
-            vix = float(self.vix.iloc[i])
-        k = self.first + i
-        values = self.book_path[-22:]
-        realised = math.nan
-        if len(values) > 2:
-            r = np.diff(values) / np.asarray(values[:-1])
-            realised = float(np.std(r, ddof=1) * math.sqrt(self.frequency.periods_per_year))
+            vix = float(self.vix.iloc[i]) * 100.0
+        elif "SP500" in self.assets:
+            vix = self._vol(i, "SP500") * 100.0
         beta_now = self._beta(i)
         beta_drift = (
             math.nan
@@ -648,20 +681,16 @@ class _Engine:
         delta = self._option_delta_share(i)
         out = {
             "vix": vix,
-            "realised_vol": realised,
+            "realised_vol": float(self.realised[i]),
             "drawdown": 1.0 - self.nav / self.peak,
             "beta_drift": beta_drift,
             "delta_drift": delta - self.decided_delta,
         }
         if self.policy.regimes is not None:
-            value = out.get(self.policy.regimes.signal, math.nan)
-            if not math.isfinite(value) and self.policy.regimes.signal == "vix":
-                value = self._vol(i, "SP500") * 100.0 if "SP500" in self.assets else value
-            band = self.policy.regimes.band_of(value)
+            band = self.policy.regimes.band_of(out.get(self.policy.regimes.signal, math.nan))
             names = [b.name for b in self.policy.regimes.bands]
             self.regime = band
             out["regime"] = float(names.index(band.name))
-        del k
         return out
 
     def spot(self, i: int, name: str) -> float:
@@ -717,7 +746,7 @@ class _Engine:
     # ------------------------------------------------------------------ decisions
     def _estimate(self, i: int) -> Any:
         est = self.policy.estimation
-        date = self.days[i]
+        date = self.day[i]
         key = (self.fingerprint, est.key(), date)
         if key in _ESTIMATES:
             return _ESTIMATES[key]
@@ -763,7 +792,7 @@ class _Engine:
     def decide(self, i: int, why: list[str], day: _Day) -> None:
         """Take a decision at day ``i``'s close (see the module docstring)."""
         t0 = time.perf_counter()
-        date = self.days[i]
+        date = self.day[i]
         policy = self.policy
         band = self.regime
         hedge_on = band is None or bool(band.hedge)
@@ -804,7 +833,7 @@ class _Engine:
             self.last_decision = i
             return
         portfolio = Portfolio(book, capital=self.nav)
-        market = self.market(i, self._option_underlyings())
+        market = self.market(i, self._option_underlyings()) if self.packages else None
         current = self._current_weights(i)
         params = dict(policy.params) | ({} if band is None else dict(band.params))
         for label in self.packages:
@@ -845,7 +874,8 @@ class _Engine:
         self.decisions.append(record)
         self.last_decision = i
         self.nav = self.nav_at(i)
-        self._remember(i, risk_model)
+        if self.policy.triggers:
+            self._remember(i, risk_model)
 
     def _current_weights(self, i: int) -> pd.Series:
         out = pd.Series(0.0, index=list(self.instruments))
@@ -873,7 +903,7 @@ class _Engine:
         i: int,
         weights: pd.Series,
         solution: Any,
-        market: MarketState,
+        market: MarketState | None,
         day: _Day,
         why: str,
     ) -> None:
@@ -888,13 +918,6 @@ class _Engine:
                 continue
             held = self.lots[label].units if label in self.lots else 0.0
             self.trade(i, label, target - held, why, day)
-            if isinstance(inst, Future) and label in self.lots and self.lots[label].expiry is None:
-                lot = self.lots[label]
-                expiry = quarterly_expiry(self.days[i], self.calendar)
-                if self.calendar.add(expiry, -self.roll_days) <= self.days[i]:
-                    expiry = quarterly_expiry(expiry + pd.Timedelta(days=1), self.calendar)
-                lot.expiry = expiry
-                lot.contract = f"{label} {expiry:%Y-%m-%d}"
 
     def _remember(self, i: int, risk_model: Any) -> None:
         """Betas and option delta at the decision, for the drift signals."""
@@ -925,18 +948,19 @@ class _Engine:
                 self.book_path.append(self.unhedged(i))
             self.nav = self.nav_at(i)
             self.peak = max(self.peak, self.nav)
-            self.signals = self.compute_signals(i)
+            if self.watch:
+                self.signals = self.compute_signals(i)
             self.timings["mark"] += time.perf_counter() - t0
             why: list[str] = []
             if i == 0:
                 why.append(_ENTRY)
-            elif self.days[i] in scheduled:
+            elif self.day[i] in scheduled:
                 why.append(_SCHEDULE)
             why += self.exits(i, day)
             self.roll_futures(i, day)
             for k, trig in enumerate(self.policy.triggers):
                 fired, self.trigger_states[k] = trig.step(
-                    i, self.days[i], self.signals, self.trigger_states[k]
+                    i, self.day[i], self.signals, self.trigger_states[k]
                 )
                 if fired and i:
                     reason = getattr(self.trigger_states[k], "reason", "") or type(trig).__name__
@@ -951,7 +975,7 @@ class _Engine:
 
     def record(self, i: int, day: _Day) -> None:
         row: dict[str, Any] = {
-            "date": self.days[i],
+            "date": self.day[i],
             "unhedged_value": self.book_path[-1],
             "hedged_value": self.nav,
             "book_value": self.book_value(i) + self.book_value_options,
@@ -968,7 +992,7 @@ class _Engine:
         row["regime"] = None if self.regime is None else self.regime.name
         self.rows.append(row)
         self.positions.append(
-            {"date": self.days[i]}
+            {"date": self.day[i]}
             | {k: (self.lots[k].units if k in self.lots else 0.0) for k in self.instruments}
         )
 

@@ -54,7 +54,7 @@ _ES = Future("ES", underlying="SP500", multiplier=50.0, cost=1e-4, adv=2e11)
 _ESTIMATION = Estimation(kind="sample", window=252)
 
 
-def embedded_prices(start: Any = "1999-01-01", end: Any = "2022-12-28") -> pd.DataFrame:
+def embedded_prices(start: Any = "1998-06-01", end: Any = "2022-12-28") -> pd.DataFrame:
     """Return the embedded closes of the 20 stocks, the S&P 500 and the VIX."""
     from optihedge.datasets import load_default, metadata
 
