@@ -767,17 +767,25 @@ def build(raw: dict[str, Any], issues: Issues, path: Path | None, as_of: Any) ->
 # --------------------------------------------------------------------------- the problem
 
 
-def _signal(pf: PolicyFile, name: str, returns: pd.DataFrame, k: int) -> float:
-    """The regime signal on day ``k`` where the file's data give it (NaN otherwise)."""
+def _signal(pf: PolicyFile, name: str, k: int) -> float:
+    """The regime signal on day ``k`` as the backtest reads it (NaN where the data lack it).
+
+    ``vix``: the VIX close / 100; ``realised_vol``: the annualised volatility of the book's
+    value (its holdings held as shares) over the last 21 returns up to day ``k``.
+    """
     if name == "vix" and "VIX" in pf.prices.columns:
-        return float(pf.prices["VIX"].iloc[k])
+        return float(pf.prices["VIX"].iloc[k]) / 100.0
     if name == "realised_vol":
         from optihedge.calendar import infer_frequency
 
-        weights = pf.book.holdings / pf.book.holdings.abs().sum()
-        path = returns[list(weights.index)].iloc[max(1, k - 20) : k + 1] @ weights
+        held = pf.prices[list(pf.book.holdings.index)]
+        shares = pf.book.holdings / held.iloc[k]
+        values = (held.iloc[max(0, k - 21) : k + 1] @ shares).to_numpy()
+        if len(values) < 3:
+            return math.nan
+        r = np.diff(values) / values[:-1]
         periods = infer_frequency(pf.prices.index).periods_per_year
-        return float(path.std(ddof=1) * math.sqrt(periods)) if len(path) > 2 else math.nan
+        return float(np.std(r, ddof=1) * math.sqrt(periods))
     return math.nan
 
 
@@ -849,7 +857,7 @@ def build_problem(pf: PolicyFile, as_of: Any = None) -> tuple[Any, dict[str, Any
         params = dict(pf.policy.params)
         ratio = pf.policy.hedge_ratio
         if pf.policy.regimes is not None:
-            value = _signal(pf, pf.policy.regimes.signal, returns, k)
+            value = _signal(pf, pf.policy.regimes.signal, k)
             record["signal"] = {pf.policy.regimes.signal: value}
             if math.isfinite(value):
                 band = pf.policy.regimes.band_of(value)
