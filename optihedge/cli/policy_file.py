@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from optihedge.cli.toml_text import dumps, key_lines, line_of
-from optihedge.errors import DataError, SpecificationError
+from optihedge.errors import SpecificationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -194,7 +194,7 @@ class PolicyFile:
         DataError
             ``as_of`` before the data hold the estimation window.
         """
-        from optihedge.cli.policy_build import build_problem
+        from optihedge.cli.policy_data import build_problem
 
         return build_problem(self, as_of)
 
@@ -233,7 +233,7 @@ class Issues:
     def table(self, value: Any, key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
         """Return ``value`` as a table of the ``allowed`` keys; record wrong type / unknown keys."""
         if not isinstance(value, Mapping):
-            self.add(key, f"must be a table, got {_show(value)}")
+            self.add(key, f"must be a table, got {show(value)}")
             return {}
         out = {}
         for k, v in value.items():
@@ -250,7 +250,7 @@ class Issues:
         self.add(key, f"unknown key {name!r}{hint} (valid keys: {', '.join(allowed)})")
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     kinds = {
         str: "a string",
         bool: "a boolean",
@@ -267,7 +267,7 @@ def number(issues: Issues, d: Mapping[str, Any], key: str, where: str, **kw: Any
     """Return ``d[key]`` as a float (checked: finite, ``lower``), else record and None."""
     value = d[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
-        issues.add(f"{where}.{key}", f"must be a number, got {_show(value)}")
+        issues.add(f"{where}.{key}", f"must be a number, got {show(value)}")
         return None
     v = float(value)
     lower = kw.get("lower")
@@ -276,6 +276,37 @@ def number(issues: Issues, d: Mapping[str, Any], key: str, where: str, **kw: Any
         issues.add(f"{where}.{key}", f"must be a finite number{bound}, got {value!r}")
         return None
     return v
+
+
+def date_value(issues: Issues, value: Any, key: str) -> pd.Timestamp | None:
+    """Return a TOML date (or ISO string) as a Timestamp, else record and None."""
+    import pandas as pd
+
+    if isinstance(value, _dt.date | _dt.datetime | str) and not isinstance(value, bool):
+        try:
+            ts = pd.Timestamp(value)
+        except (ValueError, TypeError, OverflowError):
+            ts = None
+        if ts is not None and not pd.isna(ts):
+            return ts.tz_localize(None) if ts.tz is not None else ts
+    issues.add(key, f"must be a date (2020-03-31), got {show(value)}")
+    return None
+
+
+def string_value(issues: Issues, value: Any, key: str) -> str | None:
+    """Return a non-empty string, else record and None."""
+    if isinstance(value, str) and value:
+        return value
+    issues.add(key, f"must be a non-empty string, got {show(value)}")
+    return None
+
+
+def int_value(issues: Issues, value: Any, key: str, lower: int = 1) -> int | None:
+    """Return an integer >= ``lower``, else record and None."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < lower:
+        issues.add(key, f"must be an integer >= {lower}, got {show(value)}")
+        return None
+    return value
 
 
 def read_text(path_or_text: Any) -> tuple[str, Path | None]:
@@ -340,7 +371,7 @@ def load_policy(path_or_text: Any, *, as_of: Any = None) -> PolicyFile:
             f"missing: a policy file starts with schema_version = {SCHEMA_VERSION}",
         )
     elif isinstance(version, bool) or not isinstance(version, int):
-        issues.add("schema_version", f"must be an integer, got {_show(version)}")
+        issues.add("schema_version", f"must be an integer, got {show(version)}")
     elif version > SCHEMA_VERSION:
         issues.add(
             "schema_version",
@@ -357,6 +388,7 @@ def load_policy(path_or_text: Any, *, as_of: Any = None) -> PolicyFile:
         raise PolicyFileError(issues.items, source)
     from optihedge.cli.policy_build import build
 
+    out: PolicyFile | None
     try:
         out = build(raw, issues, path, as_of)
     except RecursionError:
@@ -397,6 +429,6 @@ def dump_policy(pf: PolicyFile, *, resolved: bool = False) -> str:
 
 def template() -> str:
     """Return a commented policy file that loads (``optihedge policy new``)."""
-    from optihedge.cli.policy_build import TEMPLATE
+    from optihedge.cli.policy_template import TEMPLATE
 
-    return TEMPLATE
+    return str(TEMPLATE)
