@@ -118,16 +118,16 @@ class PolicyIssue(NamedTuple):
 
 
 class PolicyFileError(SpecificationError):
-    """A policy file with errors; ``issues`` holds them all, ``str()`` one a line."""
+    """A policy file with errors; ``issues`` holds them all, ``str()`` one a line.
+
+    ``source`` is the file's path ("" when read from text); ``str()`` is the issues only,
+    ``constraints.turnover.max (line 14): must be >= 0, got -0.1``, one a line.
+    """
 
     def __init__(self, issues: tuple[PolicyIssue, ...] | list[PolicyIssue], source: str = ""):
         self.issues = tuple(issues)
         self.source = source
-        head = f"{source}: " if source else ""
-        n = len(self.issues)
-        lines = [f"{head}{n} error{'s' if n != 1 else ''} in the policy file:"]
-        lines += [str(i) for i in self.issues]
-        super().__init__("\n".join(lines))
+        super().__init__("\n".join(str(i) for i in self.issues))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (PolicyFileError, (self.issues, self.source))
@@ -393,6 +393,9 @@ def load_policy(path_or_text: Any, *, as_of: Any = None) -> PolicyFile:
         out = build(raw, issues, path, as_of)
     except RecursionError:
         issues.add("", "nested too deeply to read")
+        out = None
+    except _CAUGHT as exc:  # a last resort: every section guards its own errors
+        issues.add("", f"could not be read: {type(exc).__name__}: {exc}")
         out = None
     if issues.items or out is None:
         if not issues.items:  # pragma: no cover - build records why it gave up
