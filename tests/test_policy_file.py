@@ -516,3 +516,43 @@ def test_mutated_policies_load_or_end_in_a_policy_file_error(
         assert all(isinstance(i.message, str) and i.message for i in outcome)
     else:
         assert isinstance(outcome, PolicyFile)
+
+
+def test_a_returns_file_gives_the_hedge_of_the_same_prices(tmp_path: Path) -> None:
+    prices = oh.datasets.load_default(start="2018-01-01", end="2019-12-31")
+    frame = prices[["JPM", "XOM", "SP500"]].rename_axis("date")
+    frame.to_csv(tmp_path / "prices.csv")
+    frame.pct_change().iloc[1:].to_csv(tmp_path / "returns.csv")
+    by_prices = BASE.replace("embedded = true", 'file = "prices.csv"')
+    by_returns = BASE.replace("embedded = true", 'file = "returns.csv"\nkind = "returns"')
+    (tmp_path / "a.toml").write_text(by_prices)
+    (tmp_path / "b.toml").write_text(by_returns)
+    a, b = load_policy(tmp_path / "a.toml"), load_policy(tmp_path / "b.toml")
+    np.testing.assert_allclose(_solve(b), _solve(a), rtol=0, atol=1e-9)
+    assert b.resolved["data"]["kind"] == "returns"
+
+
+def test_the_as_of_argument_overrides_the_file_and_moves_the_window() -> None:
+    pf = load_policy(BASE, as_of="2019-03-29")
+    assert pf.as_of == pd.Timestamp("2019-03-29")
+    _, inputs = pf.problem()
+    assert inputs["as_of"] == "2019-03-29"
+    assert inputs["estimation"]["last"] == "2019-03-28"  # the day before: no look-ahead
+    _, later = pf.problem("2019-06-28")
+    assert later["estimation"]["last"] == "2019-06-27"
+    with pytest.raises(PolicyFileError, match=r"as_of \(line 3\): must be a date"):
+        load_policy(BASE, as_of="not a date")
+
+
+def test_a_book_of_values_in_a_file_and_a_parquet_book(tmp_path: Path) -> None:
+    (tmp_path / "book.csv").write_text("Ticker,Value\nJPM,6000000\nXOM,4000000\n")
+    text = BASE.replace("embedded = { JPM = 6_000_000.0, XOM = 4_000_000.0 }", 'file = "book.csv"')
+    (tmp_path / "p.toml").write_text(text)
+    assert load_policy(tmp_path / "p.toml").book.holdings.to_dict() == {
+        "JPM": 6e6,
+        "XOM": 4e6,
+    }
+    (tmp_path / "q.toml").write_text(text.replace("book.csv", "book.parquet"))
+    (tmp_path / "book.parquet").write_bytes(b"PAR1")
+    with pytest.raises(PolicyFileError, match=r"book.file \(line 8\): "):
+        load_policy(tmp_path / "q.toml")  # no engine, or a file that is no Parquet

@@ -35,6 +35,7 @@ from optihedge.cli.policy_file import (
     date_value,
     int_value,
     number,
+    plain,
     show,
     string_value,
 )
@@ -493,7 +494,7 @@ def build(raw: dict[str, Any], issues: Issues, path: Path | None, as_of: Any) ->
         k: v if isinstance(raw_c.get(k), list) else v[0] for k, v in grouped.items()
     }
     order = [k for k in TOP_KEYS if k in res]
-    resolved = {k: res[k] for k in order}
+    resolved = plain({k: res[k] for k in order})
     defaults: list[str] = []
     _defaults(resolved, raw, "", defaults)
     ms_out = dict(ms) | {"columns": [c for c in needed if c in prices.columns]}

@@ -36,7 +36,13 @@ def read_table(path: Path, date_column: str | None) -> pd.DataFrame:
     """Read a CSV or Parquet table; index it by ``date_column`` (dates) when given."""
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        frame = pd.read_parquet(path)
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError:
+            raise DataError(
+                f"reading {str(path)!r} needs a Parquet engine: pip install pyarrow, or give "
+                "the table as a CSV"
+            ) from None
     elif suffix in (".csv", ".txt"):
         frame = pd.read_csv(path)
     else:

@@ -404,12 +404,12 @@ def load_policy(path_or_text: Any, *, as_of: Any = None) -> PolicyFile:
     return out
 
 
-def _plain(value: Any) -> Any:
-    """Return ``value`` with TOML-writable types (dates as dates, tuples as lists)."""
+def plain(value: Any) -> Any:
+    """Return ``value`` with TOML types only (Timestamps as dates, tuples as lists, no None)."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+        return {str(k): plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if hasattr(value, "to_pydatetime"):
         ts = value.to_pydatetime()
         return ts.date() if ts == _dt.datetime(ts.year, ts.month, ts.day) else ts
@@ -426,8 +426,8 @@ def dump_policy(pf: PolicyFile, *, resolved: bool = False) -> str:
             f"{pf.name}: the resolved policy (every default filled in), written by optihedge.\n"
             f"Defaults applied: {', '.join(pf.defaults) if pf.defaults else 'none'}."
         )
-        return dumps(_plain(pf.resolved), header)
-    return dumps(_plain(pf.raw), f"{pf.name}: written by optihedge.")
+        return dumps(plain(pf.resolved), header)
+    return dumps(plain(pf.raw), f"{pf.name}: written by optihedge.")
 
 
 def template() -> str:
