@@ -310,6 +310,21 @@ BAD: list[tuple[str, object, str, str, str]] = [
         r"the estimation reads 63 returns before the as-of date 2018-02-01 but the data hold 21",
     ),
     (
+        "a typo in a registry key of the policy's params",
+        lambda t: t.replace("[policy]\n", '[policy]\nparams = { "gross_exposur.max" = 0.5 }\n'),
+        "policy.params",
+        "params = {",
+        r"'gross_exposur.max' is not a parameter of the problem; did you mean "
+        r"'gross_exposure.max'\?",
+    ),
+    (
+        "a premium budget without its constraint",
+        lambda t: t.replace("[policy]\n", "[policy]\nbudget = { annual = 0.01 }\n"),
+        "policy.budget",
+        "budget = {",
+        r"has a premium_budget but its spec has no PremiumBudget constraint",
+    ),
+    (
         "a regime band table with a gap",
         lambda t: (
             t + '\n[policy.regimes]\nsignal = "vix"\n\n[[policy.regimes.bands]]\nname = "calm"\n'

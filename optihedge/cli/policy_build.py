@@ -9,6 +9,7 @@ section guarded, so that one bad section does not hide the errors of the next) a
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from optihedge.cli.policy_data import book_values, read_data, value_book
+from optihedge.cli.policy_data import OPTION_KINDS, book_values, read_data, value_book
 from optihedge.cli.policy_file import (
     BACKTEST_KEYS,
     BOOK_KEYS,
@@ -127,7 +128,7 @@ def _part(issues: Issues, d: Any, key: str, family: str, kind: str | None = None
         issues.add(f"{key}.kind", f"missing: the {family}'s kind, one of {known}")
         return None
     if not isinstance(name, str) or name not in known:
-        near = [k for k in known if isinstance(name, str) and k.startswith(name[:3])]
+        near = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
         hint = f"; did you mean {near[0]!r}?" if near else ""
         where = key if kind is not None else f"{key}.kind"
         issues.add(where, f"unknown {family} kind {name!r}{hint} (known: {', '.join(known)})")
@@ -158,7 +159,7 @@ def _part(issues: Issues, d: Any, key: str, family: str, kind: str | None = None
         except ValueError as exc:
             raise type(exc)(_tidy(str(exc), where)) from None
 
-    return issues.guard(key, make, {f: 1 for f in fields})
+    return issues.guard(key, make, list(fields))
 
 
 def _instruments(issues: Issues, raw: Any) -> list[Any] | None:
@@ -239,7 +240,7 @@ def _policy_parts(issues: Issues, t: dict[str, Any], frequency: Any) -> dict[str
             if all(x is not None for x in built):
                 sig: Any = r.get("signal")
                 out["regimes"] = issues.guard(
-                    "policy.regimes", lambda: Regimes(sig, tuple(built)), {"signal": 1}
+                    "policy.regimes", lambda: Regimes(sig, tuple(built)), ("signal",)
                 )
             ok = ok and out.get("regimes") is not None
     if "triggers" in t:
@@ -272,6 +273,40 @@ def _policy_parts(issues: Issues, t: dict[str, Any], frequency: Any) -> dict[str
             else:
                 out[key] = _flatten(v)
     return out if ok else None
+
+
+def _check_params(issues: Issues, spec: Any, parts: dict[str, Any]) -> None:
+    """Record the registry keys of ``policy.params`` and the bands' params the spec lacks.
+
+    The keys are the spec's terms' parameters (``gross_exposure.max``, ``variance.weight``,
+    ``bounds.lower[label]``...); ``bounds.*`` keys are not checked when the spec has option
+    packages (the backtest bounds each package itself), nor ``premium_budget.max``, which a
+    budget sets.
+    """
+    known: set[str] = {"premium_budget.max"}
+    for term in (*spec.constraints, spec.objective):
+        try:
+            known |= {p.key for p in term.parameters()}
+        except (AttributeError, TypeError, ValueError):  # a term without a registry entry
+            return
+    packages = any(getattr(i, "kind", "") in OPTION_KINDS for i in spec.instruments)
+    places: list[tuple[str, Mapping[str, Any]]] = [("policy.params", parts.get("params", {}))]
+    regimes = parts.get("regimes")
+    if regimes is not None:
+        places += [
+            (f"policy.regimes.bands[{i}].params", b.params) for i, b in enumerate(regimes.bands)
+        ]
+    for where, params in places:
+        for key in params:
+            if key in known or (packages and key.startswith("bounds.")):
+                continue
+            near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            issues.add(
+                where,
+                f"{key!r} is not a parameter of the problem{hint} (its parameters: "
+                f"{', '.join(sorted(known))})",
+            )
 
 
 def _fields(d: Any) -> dict[str, Any]:
@@ -453,14 +488,16 @@ def build(raw: dict[str, Any], issues: Issues, path: Path | None, as_of: Any) ->
     if "policy" in raw:
         pol_t = issues.table(raw["policy"], "policy", POLICY_KEYS)
         parts = _policy_parts(issues, pol_t, frequency)
+        if parts is not None and spec is not None:
+            _check_params(issues, spec, parts)
         if parts is not None and spec is not None and estimation is not None:
-            fields = {"lots": 1, "premium_budget": 1, "params": 1}
+            aliases = {"lots": "lots", "premium_budget": "budget", "params": "params"}
             policy = issues.guard(
                 "policy",
                 lambda: HedgePolicy(
                     name=name, spec=spec, estimation=estimation, scenarios=scenarios, **parts
                 ),
-                fields,
+                aliases=aliases,
             )
             if policy is not None:
                 res["policy"] = _resolved_policy(policy)

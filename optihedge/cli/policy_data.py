@@ -251,7 +251,7 @@ def value_book(
         lambda: Portfolio.from_holdings(
             pd.Series(values, dtype=np.float64), capital=capital, currency=currency
         ),
-        {"capital": 1, "currency": 1},
+        ("capital", "currency"),
     )
     return book, frequency
 

@@ -28,8 +28,9 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import math
+import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -213,10 +214,17 @@ class Issues:
         """Record an issue at ``key`` (its line looked up)."""
         self.items.append(PolicyIssue(key, line_of(self.lines, key), message))
 
-    def guard(self, key: str, fn: Callable[[], Any], fields: Mapping[str, Any] = {}) -> Any:
+    def guard(
+        self,
+        key: str,
+        fn: Callable[[], Any],
+        fields: Iterable[str] = (),
+        aliases: Mapping[str, str] | None = None,
+    ) -> Any:
         """Return ``fn()``; on a project or value error record it at ``key`` and return None.
 
-        The error is placed at ``key.<field>`` when its message quotes one of ``fields``.
+        The error is placed at ``key.<field>`` when its message quotes one of ``fields``,
+        or at ``key.<alias>`` when it names a word of ``aliases`` (word -> key suffix).
         """
         try:
             return fn()
@@ -227,6 +235,11 @@ class Issues:
                 if f"'{f}'" in text or f".{f} " in text or f".{f}'" in text:
                     where = f"{key}.{f}" if key else f
                     break
+            else:
+                for word, alias in (aliases or {}).items():
+                    if re.search(rf"\b{re.escape(word)}\b", text):
+                        where = f"{key}.{alias}" if key else alias
+                        break
             self.add(where, text)
             return None
 
