@@ -310,6 +310,27 @@ BAD: list[tuple[str, object, str, str, str]] = [
         r"the estimation reads 63 returns before the as-of date 2018-02-01 but the data hold 21",
     ),
     (
+        "two instruments of one label",
+        lambda t: t.replace(
+            "[objective]",
+            '[[instruments]]\nkind = "etf"\nlabel = "ES"  # again\nunderlying = "SP500"\n'
+            "\n[objective]",
+        ),
+        "instruments[1].label",
+        'label = "ES"  # again',
+        r"'ES' is the label of instruments\[0\] already",
+    ),
+    (
+        "a position reduction of a stock the book does not hold",
+        lambda t: t.replace(
+            "[objective]",
+            '[[instruments]]\nkind = "reduction"\nlabel = "cut"\nholding = "KO"\n\n[objective]',
+        ),
+        "instruments[1].holding",
+        'holding = "KO"',
+        r"'KO' is not a holding of the book",
+    ),
+    (
         "a typo in a registry key of the policy's params",
         lambda t: t.replace("[policy]\n", '[policy]\nparams = { "gross_exposur.max" = 0.5 }\n'),
         "policy.params",

@@ -170,6 +170,18 @@ def _instruments(issues: Issues, raw: Any) -> list[Any] | None:
         issues.add("instruments", f"must be an array of tables [[instruments]], got {show(raw)}")
         return None
     out = [_part(issues, d, f"instruments[{i}]", "instrument") for i, d in enumerate(raw)]
+    seen: dict[str, int] = {}
+    for i, inst in enumerate(out):
+        label = getattr(inst, "label", None)
+        if isinstance(label, str) and label in seen:
+            issues.add(
+                f"instruments[{i}].label",
+                f"{label!r} is the label of instruments[{seen[label]}] already; give each "
+                "instrument its own label",
+            )
+            out[i] = None
+        elif isinstance(label, str):
+            seen[label] = i
     return None if any(x is None for x in out) else out
 
 
@@ -442,11 +454,11 @@ def build(raw: dict[str, Any], issues: Issues, path: Path | None, as_of: Any) ->
         tickers = list(quantities["ticker"])
     unders = [_underlying(i) for i in instruments or ()]
     needed = list(dict.fromkeys([*tickers, *(u for u in unders if u is not None)]))
-    if market is not None:
-        needed.append(market) if market not in needed else None
+    if market is not None and market not in needed:
+        needed.append(market)
     if estimation is not None and estimation.kind == "factor":
         needed += [f for f in estimation.factors if f not in needed]
-    data_t = issues.table(raw.get("data", {}), "data", (*DATA_KEYS, "embedded"))
+    data_t = issues.table(raw.get("data", {}), "data", DATA_KEYS)
     prices, data_res = read_data(issues, data_t, base, needed) if needed else (None, {})
     res["data"] = data_res
     cols = set(prices.columns) if prices is not None else None
@@ -461,6 +473,13 @@ def build(raw: dict[str, Any], issues: Issues, path: Path | None, as_of: Any) ->
                 f"the book holds {lacking}, which the data lack (they have "
                 f"{sorted(cols)[:12]}...); add their prices or drop them",
             )
+        for i, inst in enumerate(instruments or ()):
+            holding = getattr(inst, "holding", None)
+            if isinstance(holding, str) and holding not in tickers:
+                issues.add(
+                    f"instruments[{i}].holding",
+                    f"{holding!r} is not a holding of the book (it holds {tickers[:12]})",
+                )
         for i, u in enumerate(unders):
             if u is not None and u not in cols and u not in tickers:
                 issues.add(

@@ -77,7 +77,7 @@ TOP_KEYS = (
     "backtest",
 )
 BOOK_KEYS = ("embedded", "file", "value", "capital", "currency")
-DATA_KEYS = ("file", "kind", "start", "end", "date_column")
+DATA_KEYS = ("embedded", "file", "kind", "start", "end", "date_column")
 ESTIMATION_KEYS = ("kind", "window", "halflife", "factors")
 SCENARIO_KEYS = ("kind", "window", "horizon", "n", "dof", "seed")
 MARKET_STATE_KEYS = ("rate", "dividend_yield", "volatility_halflife", "volatility_window")
