@@ -592,3 +592,28 @@ def test_a_book_of_values_in_a_file_and_a_parquet_book(tmp_path: Path) -> None:
     (tmp_path / "book.parquet").write_bytes(b"PAR1")
     with pytest.raises(PolicyFileError, match=r"book.file \(line 8\): "):
         load_policy(tmp_path / "q.toml")  # no engine, or a file that is no Parquet
+
+
+_KEYS = st.sampled_from(
+    ["schema_version", "name", "book", "data", "instruments", "kind", "label", "max", "policy",
+     "schedule", "rule", "embedded", "window", "constraints", "turnover", "x"]
+)  # fmt: skip
+_TOML = st.recursive(
+    _VALUES,
+    lambda inner: st.one_of(
+        st.dictionaries(_KEYS, inner, max_size=4),
+        st.lists(st.dictionaries(_KEYS, inner), max_size=2),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(doc=st.dictionaries(_KEYS, _TOML, max_size=6), version=st.booleans())
+def test_random_tables_always_end_in_a_policy_file_error(
+    doc: dict[str, object], version: bool
+) -> None:
+    if version:
+        doc = {"schema_version": 1, **{k: v for k, v in doc.items() if k != "schema_version"}}
+    with pytest.raises(PolicyFileError):
+        load_policy(dumps(doc))

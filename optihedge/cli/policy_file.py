@@ -188,7 +188,12 @@ class PolicyFile:
         file's ``as_of``, else the data's last date), the scenarios built on the same
         window, and options priced on ``MarketState.from_data(as_of)`` of the file's data.
         The policy's ``params`` and, when the regime's signal can be read on ``as_of``
-        (``vix``, ``realised_vol``), its band's params are set on the problem.
+        (``vix``, ``realised_vol``), its band's params are set on the problem. The record
+        holds the as-of date, the estimation window's first and last dates, the scenarios'
+        count, the market state, the params set, the regime, ``hedge`` and ``hedge_ratio``
+        (the fraction of the solved hedge the policy holds: the policy's ratio times the
+        band's, 0 in a band with ``hedge = false``; the problem itself is the full hedge),
+        the book's value and the defaults applied.
 
         Raises
         ------
@@ -325,7 +330,9 @@ def int_value(issues: Issues, value: Any, key: str, lower: int = 1) -> int | Non
 def read_text(path_or_text: Any) -> tuple[str, Path | None]:
     """Return the text of a policy and its path (None when given as text)."""
     if isinstance(path_or_text, Path) or (
-        isinstance(path_or_text, str) and "\n" not in path_or_text and "=" not in path_or_text
+        isinstance(path_or_text, str)
+        and "\n" not in path_or_text
+        and ("=" not in path_or_text or path_or_text.endswith(".toml"))
     ):
         path = Path(path_or_text)
         try:
@@ -353,8 +360,8 @@ def load_policy(path_or_text: Any, *, as_of: Any = None) -> PolicyFile:
     Parameters
     ----------
     path_or_text : str or Path
-        A path to a ``.toml`` file, or the TOML text itself (a string with a newline
-        or an ``=``).
+        A path to a file, or the TOML text itself (a string with a newline, or with an
+        ``=`` and not ending in ``.toml``).
     as_of : date, optional
         The date the problem is solved on (overrides the file's ``as_of``).
 
