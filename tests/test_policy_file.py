@@ -289,7 +289,18 @@ BAD: list[tuple[str, object, str, str, str]] = [
         lambda t, tmp: t.replace("embedded = true", f"file = {_nan_csv(tmp)!r}"),
         "data.file",
         "file = ",
-        r"the data hold NaN: 1 in all, first in column 'XOM' on 2018-05-25",
+        r"the data hold NaN: 1 in all, in column 'XOM' from 2018-05-25 to 2018-05-25 \(1 "
+        r"dates\); fill or drop those rows",
+    ),
+    (
+        "a book of a ticker the embedded data start later",
+        lambda t: t.replace("XOM = 4_000_000.0", "XOM = 4_000_000.0, MTUM = 1.0").replace(
+            "start = 2018-01-02", "start = 2013-06-03"
+        ),
+        "data.start",
+        "start = 2013-06-03",
+        r"in column 'MTUM' from 2013-06-03 to 2013-12-31 \(148 dates\); the embedded data "
+        r"start it later: pass data.start = 2014-01-02 or later",
     ),
     (
         "a schedule finer than the data",

@@ -98,6 +98,9 @@ def read_data(
             issues.add("data.embedded", f"must be true (or give data.file), got {show(emb)}")
             return None, res
         res["embedded"] = True
+        if res["kind"] != "prices":
+            issues.add("data.kind", "the embedded data are prices: data.kind is for data.file")
+            return None, res
         have = list(metadata().index)
         cols = [c for c in dict.fromkeys([*needed, "VIX"]) if c in have]
         frame = issues.guard("data", lambda: load_default(columns=cols, verify=False))
@@ -122,16 +125,16 @@ def read_data(
     nan = use.isna()
     if nan.to_numpy().any():
         col = str(nan.any().idxmax())
-        first = nan[col].idxmax()
-        fix = (
-            f"start the data after it (data.start after {first.date()})"
-            if key == "data.start"
-            else "fill or drop those rows"
-        )
+        gaps = nan.index[nan[col].to_numpy()]
+        after = frame.index[frame.index > gaps[-1]]
+        if key == "data.start" and len(after):
+            fix = f"the embedded data start it later: pass data.start = {after[0].date()} or later"
+        else:
+            fix = "fill or drop those rows"
         issues.add(
             key,
-            f"the data hold NaN: {int(nan.to_numpy().sum())} in all, first in column {col!r} "
-            f"on {first.date()}; {fix}",
+            f"the data hold NaN: {int(nan.to_numpy().sum())} in all, in column {col!r} from "
+            f"{gaps[0].date()} to {gaps[-1].date()} ({len(gaps)} dates); {fix}",
         )
         return None, res
     if len(frame) < 3:
