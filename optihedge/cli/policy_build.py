@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from optihedge.calendar import TRADING_DAYS, Frequency
 from optihedge.cli.policy_data import OPTION_KINDS, book_values, read_data, value_book
 from optihedge.cli.policy_file import (
     BACKTEST_KEYS,
@@ -420,8 +421,8 @@ def build(raw: dict[str, Any], issues: Issues, path: Path | None, as_of: Any) ->
     ms: dict[str, Any] = {
         "rate": 0.0,
         "dividend_yield": {},
-        "volatility_halflife": 21.0,
-        "volatility_window": 252,
+        "volatility_halflife": float(Frequency.MONTHLY.trading_days_per_period),
+        "volatility_window": TRADING_DAYS,
     }
     for k in ("rate", "volatility_halflife"):
         if k in ms_t:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optihedge.calendar import Frequency, infer_frequency
 from optihedge.cli.policy_file import (
     Issues,
     PolicyFile,
@@ -26,8 +27,19 @@ from optihedge.cli.policy_file import (
 )
 from optihedge.errors import DataError
 
-__all__ = ["OPTION_KINDS", "book_values", "build_problem", "read_data", "read_table", "value_book"]
+__all__ = [
+    "OPTION_KINDS",
+    "STALE_DAYS",
+    "book_values",
+    "build_problem",
+    "read_data",
+    "read_table",
+    "value_book",
+]
 
+#: Calendar days an as-of date may fall after the data's last close (a weekend, holidays),
+#: as :meth:`~optihedge.instruments.MarketState.from_data` allows.
+STALE_DAYS = 5
 #: Instrument kinds priced on the market state of the as-of date.
 OPTION_KINDS = ("put", "call", "collar", "put_spread", "option_contract")
 
@@ -217,7 +229,6 @@ def value_book(
     book_t: dict[str, Any],
 ) -> tuple[Any, Any]:
     """Check the as-of date against the data; return the book (valued then) and frequency."""
-    from optihedge.calendar import infer_frequency
     from optihedge.portfolio import Portfolio
 
     frequency = issues.guard("data", lambda: infer_frequency(prices.index))
@@ -226,7 +237,7 @@ def value_book(
     k = int(prices.index.searchsorted(when, side="right")) - 1
     need = 0 if estimation is None else estimation.needs
     need = max(need, scenarios.window if scenarios is not None else 0)
-    if (when - last).days > 5:
+    if (when - last).days > STALE_DAYS:
         issues.add("as_of", f"{when.date()} is after the data's last date ({last.date()})")
     elif k < need + 1:
         first_ok = prices.index[min(need + 1, len(prices) - 1)].date()
@@ -266,16 +277,16 @@ def _signal(pf: PolicyFile, name: str, k: int) -> float:
     """Return the regime signal on day ``k`` as the backtest reads it (NaN if unknown).
 
     ``vix``: the VIX close / 100; ``realised_vol``: the annualised volatility of the book's
-    value (its holdings held as shares) over the last 21 returns up to day ``k``.
+    value (its holdings held as shares) over the last month's returns (21 trading days)
+    up to day ``k``, as the backtest's engine reads it.
     """
     if name == "vix" and "VIX" in pf.prices.columns:
         return float(pf.prices["VIX"].iloc[k]) / 100.0
     if name == "realised_vol":
-        from optihedge.calendar import infer_frequency
-
         held = pf.prices[list(pf.book.holdings.index)]
         shares = pf.book.holdings / held.iloc[k]
-        values = (held.iloc[max(0, k - 21) : k + 1] @ shares).to_numpy()
+        month = Frequency.MONTHLY.trading_days_per_period
+        values = (held.iloc[max(0, k - month) : k + 1] @ shares).to_numpy()
         if len(values) < 3:
             return math.nan
         r = np.diff(values) / values[:-1]
@@ -287,7 +298,6 @@ def _signal(pf: PolicyFile, name: str, k: int) -> float:
 def build_problem(pf: PolicyFile, as_of: Any = None) -> tuple[Any, dict[str, Any]]:
     """Return ``(problem, inputs record)`` on ``as_of`` (see :meth:`PolicyFile.problem`)."""
     from optihedge.backtests.hedge_policy import read_only
-    from optihedge.calendar import infer_frequency
     from optihedge.instruments import MarketState
     from optihedge.optimize import HedgeProblem
 
@@ -298,7 +308,7 @@ def build_problem(pf: PolicyFile, as_of: Any = None) -> tuple[Any, dict[str, Any
     need = pf.estimation.needs
     if pf.scenarios is not None:
         need = max(need, pf.scenarios.window)
-    if k < need + 1 or (when - prices.index[-1]).days > 5:
+    if k < need + 1 or (when - prices.index[-1]).days > STALE_DAYS:
         raise DataError(
             f"The as-of date {when.date()} needs {need} returns before it within the data "
             f"({prices.index[0].date()} to {prices.index[-1].date()}); pass an as-of date "
