@@ -310,6 +310,9 @@ class _Engine:
         self.betas: np.ndarray | None = None
         self.timings = dict.fromkeys(("estimate", "scenarios", "solve", "mark", "trade"), 0.0)
         self.regime: Any = None
+        self._market: tuple[tuple[int, tuple[str, ...]], MarketState] | None = None
+        self._deltas: dict[tuple[int, int], tuple[OptionContract, MarketState, float]] = {}
+        self._vols: dict[tuple[int, str], float] = {}
         # signals are read by triggers, regimes and exit rules; drifts by triggers only
         self.watch = bool(policy.triggers or policy.regimes is not None or self.packages)
 
@@ -341,6 +344,14 @@ class _Engine:
         return label not in self.prices.columns
 
     def _vol(self, i: int, underlying: str) -> float:
+        key = (i, underlying)
+        if key not in self._vols:
+            if len(self._vols) > 256:
+                self._vols.clear()
+            self._vols[key] = self._vol_of(i, underlying)
+        return self._vols[key]
+
+    def _vol_of(self, i: int, underlying: str) -> float:
         given = self.volatility
         if isinstance(given, int | float) and not isinstance(given, bool):
             return float(given)
@@ -363,16 +374,26 @@ class _Engine:
         return volatility_proxy(r, periods_per_year=self.frequency)
 
     def market(self, i: int, underlyings: Sequence[str] | None = None) -> MarketState:
-        """Return the market state at day ``i``'s close (spot, volatility, rate, date)."""
-        names = self.assets if underlyings is None else list(underlyings)
+        """Return the market state at day ``i``'s close (spot, volatility, rate, date).
+
+        Built once a day for each set of underlyings (the day's marks, exits, signals and
+        decision read the same one).
+        """
+        names = tuple(self.assets if underlyings is None else underlyings)
+        key = (i, names)
+        cached = self._market
+        if cached is not None and cached[0] == key:
+            return cached[1]
         row = self.P[self.first + i]
         vols = {u: self._vol(i, u) for u in names}
-        return MarketState(
+        market = MarketState(
             spot=pd.Series({u: float(row[self.col[u]]) for u in names}, dtype=np.float64),
             volatility=pd.Series({u: v for u, v in vols.items() if v > 0}, dtype=np.float64),
             rate=self.rate,
             asof=self.day[i],
         )
+        self._market = (key, market)
+        return market
 
     def _option_underlyings(self) -> list[str]:
         names = {c.underlying for c, _ in self.book_options}
@@ -385,12 +406,24 @@ class _Engine:
         m = market or self.market(i, self._option_underlyings())
         return float(sum(u * c.value(m) for c, u in self.book_options))
 
-    @staticmethod
-    def _delta(contract: OptionContract, market: MarketState) -> float:
+    def _delta(self, contract: OptionContract, market: MarketState) -> float:
         """Delta per contract in units of the underlying (the expiry limit once expired).
 
-        The contract's own Greeks (its legs' volatilities with their skew) while it lives.
+        The contract's own Greeks (its legs' volatilities with their skew) while it lives;
+        computed once per contract and market state.
         """
+        key = (id(contract), id(market))
+        hit = self._deltas.get(key)
+        if hit is not None and hit[0] is contract and hit[1] is market:  # ids not reused
+            return hit[2]
+        if len(self._deltas) > 64:
+            self._deltas.clear()
+        out = self._delta_of(contract, market)
+        self._deltas[key] = (contract, market, out)
+        return out
+
+    @staticmethod
+    def _delta_of(contract: OptionContract, market: MarketState) -> float:
         if contract.days_to_expiry(market) > 0:
             per_unit = contract.exposures(market)[contract.underlying]
             return float(per_unit) * float(contract.multiplier)
