@@ -210,6 +210,9 @@ class _Engine:
     ) -> None:
         self.days = days
         self.day: list[pd.Timestamp] = list(days)  # boxed once: the loop reads them often
+        self._market: tuple[tuple[int, tuple[str, ...]], MarketState] | None = None
+        self._deltas: dict[tuple[int, int], tuple[OptionContract, MarketState, float]] = {}
+        self._vols: dict[tuple[int, str], float] = {}
         self.policy = policy
         self.costs = costs
         self.rate = rate
@@ -310,9 +313,6 @@ class _Engine:
         self.betas: np.ndarray | None = None
         self.timings = dict.fromkeys(("estimate", "scenarios", "solve", "mark", "trade"), 0.0)
         self.regime: Any = None
-        self._market: tuple[tuple[int, tuple[str, ...]], MarketState] | None = None
-        self._deltas: dict[tuple[int, int], tuple[OptionContract, MarketState, float]] = {}
-        self._vols: dict[tuple[int, str], float] = {}
         # signals are read by triggers, regimes and exit rules; drifts by triggers only
         self.watch = bool(policy.triggers or policy.regimes is not None or self.packages)
 
