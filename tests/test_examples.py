@@ -137,12 +137,36 @@ def check_extending(out: str) -> None:
     assert re.search(r"leverage of VT at 20% and 40% implied vol: 0\.5 0\.25", out)
 
 
+BACKTEST_WINDOW = ("2019-01-02", "2020-06-30")
+
+
+def check_backtest(out: str) -> None:
+    start, end = BACKTEST_WINDOW
+    stocks = list(oh.datasets.metadata().query("kind == 'stock'").index)
+    prices = oh.datasets.load_default(start=start, end=end, columns=stocks)
+    # the unhedged book: USD 10m in equal parts bought at the first close, held
+    shares = (1e7 / len(stocks)) / prices.iloc[0]
+    unhedged = float((shares * prices.iloc[-1]).sum())
+    month_ends = prices.index.to_series().groupby(prices.index.to_period("M")).max()
+    for key in ("overlay", "puts", "collar", "regimes"):
+        block = out.split(f"{key}: ", 1)[1]
+        assert _number(r"unhedged ([\d,]+) USD", block.replace(",", "")) == round(unhedged)
+        assert _number(r"accounting closes to (\S+) USD", block) < 0.005
+        marks = _number(r"^\s+(\d+) marks", block)
+        assert marks == len(prices)
+    overlay = out.split("overlay: ", 1)[1]
+    # the overlay decides on the first day and at each month end after it
+    assert _number(r"(\d+) decisions", overlay) == 1 + int((month_ends > prices.index[0]).sum())
+
+
 CHECKS: dict[str, Callable[[str], None]] = {
     "01_textbook_hedge.py": check_textbook,
     "02_factor_models.py": check_factor_models,
     "03_expected_shortfall.py": check_shortfall,
     "04_extending.py": check_extending,
+    "05_backtest.py": check_backtest,
 }
+ARGS = {"05_backtest.py": list(BACKTEST_WINDOW)}
 
 
 def test_every_example_is_checked() -> None:
@@ -151,14 +175,19 @@ def test_every_example_is_checked() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.name for p in EXAMPLES])
-def test_example_runs(script: Path) -> None:
+def test_example_runs(script: Path, tmp_path: Path) -> None:
     # the scripts import this checkout's packages, as the checks here do
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     out = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env
+        [sys.executable, str(script), *ARGS.get(script.name, [])],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     CHECKS[script.name](out.stdout)
