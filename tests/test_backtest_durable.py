@@ -1,0 +1,305 @@
+"""Backtests kept in the run store and grids of policies (issue 22, item 5).
+
+- a backtest with a store commits after every decision date; stopped at any day (an
+  exception, or SIGKILL of the process) and run again, it resumes after the last
+  committed decision date and gives the same tables as an uninterrupted run, to the
+  bit (the wall-clock ``solver_time`` aside); a finished one is read back, not run;
+- the run's id is the content of what it runs (policy, data, arguments).
+
+The reference is always the same backtest run without a store, in one go.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from cases import three_stocks
+
+import optihedge as oh
+from constraints import GrossExposure
+from optihedge.backtests import (
+    BacktestResult,
+    Estimation,
+    HedgePolicy,
+    ScenarioRecipe,
+    Schedule,
+    backtest,
+)
+from optihedge.backtests.durable import backtest_id
+from optihedge.errors import DataError, SpecificationError
+from optihedge.optimize.spec import ProblemSpec
+from optihedge.runs import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLES = ("daily", "decisions", "trades", "positions")
+
+RETURNS = three_stocks(380, seed=3, start="2020-01-01")
+PRICES = 100.0 * (1.0 + RETURNS).cumprod()
+START = PRICES.index[125]  # a year of daily marks (255), 120 returns before for estimation
+BOOK = oh.Portfolio.from_holdings({"A": 5e5, "B": 3e5, "C": 2e5})
+FUTURE = oh.Future("F", underlying="IDX", price=100.0, multiplier=50.0, cost=0.0002)
+ETF = oh.ETF("E", underlying="IDX", price=40.0, expense_ratio=0.001, cost=0.0005)
+
+
+def policy(name: str = "overlay", **changes: Any) -> HedgePolicy:
+    """A monthly futures-and-ETF variance overlay (its quadratic form is singular)."""
+    spec = ProblemSpec(
+        (FUTURE, ETF),
+        oh.Variance() + oh.TradingCost(),
+        (GrossExposure(0.8),),
+        horizon=21,
+        market="IDX",
+    )
+    fields: dict[str, Any] = {
+        "name": name,
+        "spec": spec,
+        "schedule": Schedule("month_end"),
+        "estimation": Estimation(window=120),
+    }
+    return HedgePolicy(**(fields | changes))
+
+
+def shortfall_policy() -> HedgePolicy:
+    """Expected shortfall on 60 bootstrapped scenarios, re-drawn each decision."""
+    spec = ProblemSpec(
+        (FUTURE,), oh.ExpectedShortfall(0.9), (GrossExposure(0.8),), horizon=5, market="IDX"
+    )
+    return HedgePolicy(
+        name="shortfall",
+        spec=spec,
+        schedule=Schedule("month_end"),
+        estimation=Estimation(window=120),
+        scenarios=ScenarioRecipe(kind="bootstrap", window=120, horizon=5, n=60, seed=4),
+    )
+
+
+def assert_same(a: BacktestResult, b: BacktestResult) -> None:
+    """Every table equal to the bit (``solver_time`` is wall-clock time)."""
+    for name in TABLES:
+        left, right = getattr(a, name), getattr(b, name)
+        if name == "decisions":
+            left = left.drop(columns="solver_time")
+            right = right.drop(columns="solver_time")
+        pd.testing.assert_frame_equal(left, right, check_exact=True)
+
+
+class Stop(Exception):
+    pass
+
+
+def stop_at(day: int) -> Any:
+    def progress(done: int, total: int) -> None:
+        if done == day:
+            raise Stop
+
+    return progress
+
+
+WHOLE: dict[tuple[str, Any], BacktestResult] = {}
+#: a quarter of daily marks for the expected shortfall (slower to solve): 4 decisions
+QUARTER = PRICES.index[125 + 65]
+
+
+def whole(p: HedgePolicy, end: Any = None) -> BacktestResult:
+    if (p.name, end) not in WHOLE:
+        WHOLE[p.name, end] = backtest(p, PRICES, start=START, end=end, book=BOOK)
+    return WHOLE[p.name, end]
+
+
+@pytest.mark.parametrize(
+    ("make", "end", "day"),
+    [
+        (policy, None, 1),  # right after the entry
+        (policy, None, 131),
+        (policy, None, 255),  # after the last day, before the run is marked finished
+        (shortfall_policy, QUARTER, 1),
+        (shortfall_policy, QUARTER, 45),
+        (shortfall_policy, QUARTER, 66),
+    ],
+)
+def test_stopped_and_run_again_resumes_to_the_same_tables(
+    tmp_path: Path, make: Any, end: Any, day: int
+) -> None:
+    p = make()
+    store = tmp_path / "bt.duckdb"
+    with pytest.raises(Stop):
+        backtest(p, PRICES, start=START, end=end, book=BOOK, store=store, progress=stop_at(day))
+    seen: list[int] = []
+    resumed = backtest(
+        p,
+        PRICES,
+        start=START,
+        end=end,
+        book=BOOK,
+        store=store,
+        progress=lambda d, t: seen.append(d),
+    )
+    reference = whole(p, end)
+    decided = [int(i) for i in reference.daily.index.get_indexer(reference.decisions.index)]
+    last = max(i for i in decided if i <= day - 1)  # the last decision day committed
+    assert seen[0] == last + 2  # resumed on the day after it (days count from 1)
+    assert seen[-1] == len(reference.daily) == (255 if end is None else 66)
+    assert len(reference.decisions) >= (12 if end is None else 4)
+    assert_same(resumed, reference)
+    assert resumed.meta["run_id"] == backtest_id(
+        p,
+        PRICES,
+        {
+            "start": START,
+            "end": end,
+            "book": BOOK,
+            "book_options": (),
+            "capital": None,
+            "costs": None,
+            "rate": 0.0,
+            "volatility": None,
+            "calendar": None,
+            "roll_days": 5,
+        },
+    )
+
+
+def test_a_finished_backtest_is_read_back_not_run(tmp_path: Path) -> None:
+    store = tmp_path / "bt.duckdb"
+    first = backtest(policy(), PRICES, start=START, book=BOOK, store=store)
+    calls: list[int] = []
+    again = backtest(
+        policy(), PRICES, start=str(START.date()), book=BOOK, store=store, progress=calls.append
+    )
+    assert calls == []  # nothing run: read back
+    assert_same(again, first)
+    assert_same(again, whole(policy()))
+    assert again.meta["run_id"] == first.meta["run_id"]  # a start given as text: the same run
+    db = Store(store)
+    try:
+        runs = db.runs()
+    finally:
+        db.close()
+    assert runs[["run_id", "kind", "n_points", "stored"]].to_dict("records") == [
+        {"run_id": first.meta["run_id"], "kind": "backtest", "n_points": 255, "stored": 255}
+    ]
+
+
+def test_another_policy_data_or_argument_is_another_run(tmp_path: Path) -> None:
+    store = tmp_path / "bt.duckdb"
+    base = backtest(policy(), PRICES, start=START, book=BOOK, store=store)
+    other_ratio = backtest(policy(hedge_ratio=0.5), PRICES, start=START, book=BOOK, store=store)
+    other_rate = backtest(policy(), PRICES, start=START, book=BOOK, rate=0.01, store=store)
+    changed = PRICES.copy()
+    changed.iloc[-1, 0] *= 1.01
+    other_data = backtest(policy(), changed, start=START, book=BOOK, store=store)
+    ids = {r.meta["run_id"] for r in (base, other_ratio, other_rate, other_data)}
+    assert len(ids) == 4
+    # each is its own run, not the first read back
+    assert other_ratio.decisions["hedge_ratio"].eq(0.5).all()
+    assert other_rate.daily["interest"].iloc[-1] != 0.0
+    assert other_data.daily["book_value"].iloc[-1] != base.daily["book_value"].iloc[-1]
+
+
+def test_a_store_that_is_no_local_file_is_refused_before_any_work(tmp_path: Path) -> None:
+    calls: list[int] = []
+    with pytest.raises(SpecificationError, match=r"'store' argument must be a local file"):
+        backtest(policy(), PRICES, start=START, book=BOOK, store=":memory:", progress=calls.append)
+    assert calls == []
+
+
+def test_killed_with_sigkill_and_resumed(tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs.pkl"
+    inputs.write_bytes(pickle.dumps((policy(), PRICES, START, BOOK)))
+    store = tmp_path / "bt.duckdb"
+    code = textwrap.dedent(
+        f"""
+        import pickle, time
+        from optihedge.backtests import backtest
+        policy, prices, start, book = pickle.loads(open({str(inputs)!r}, 'rb').read())
+        def progress(done, total):
+            print(done, flush=True)
+            time.sleep(0.01)
+        backtest(policy, prices, start=start, book=book, store={str(store)!r}, progress=progress)
+        print("finished", flush=True)
+        """
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    assert child.stdout is not None
+    # DuckDB locks the file while the child writes it: the child's progress tells where
+    # it is (it reports a day after committing it)
+    line = ""
+    while line != "150":
+        line = child.stdout.readline().strip()
+        assert line, "the child ended before day 150"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=60)
+    child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        state = con.execute("SELECT day, finished FROM backtest_state").fetchall()
+        decisions = con.execute(
+            "SELECT count(*) FROM backtest_rows WHERE tab = 'decisions'"
+        ).fetchall()
+    finally:
+        con.close()
+    reference = whole(policy())
+    decided = [int(i) for i in reference.daily.index.get_indexer(reference.decisions.index)]
+    ((day, finished),) = state
+    assert not finished
+    # committed on a decision date: the last one before day 150 or a later one
+    assert day in decided
+    assert max(i for i in decided if i < 150) <= day < 254
+    assert decisions == [(sum(1 for i in decided if i <= day),)]
+    assert decisions[0][0] >= 6
+    seen: list[int] = []
+    resumed = backtest(
+        policy(), PRICES, start=START, book=BOOK, store=store, progress=lambda d, t: seen.append(d)
+    )
+    assert seen[0] == day + 2
+    assert_same(resumed, reference)
+    np.testing.assert_allclose(resumed.accounting_error(), 0.0, atol=1e-6)
+
+
+def test_a_version_2_store_gains_the_backtest_tables_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "runs.duckdb"
+    first = backtest(policy(), PRICES, start=START, end=QUARTER, book=BOOK, store=path)
+    # the same file as optihedge wrote it before backtests were stored (version 2)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("DROP TABLE backtest_rows")
+        con.execute("DROP TABLE backtest_state")
+        con.execute("DELETE FROM runs")
+        con.execute("UPDATE optihedge_store SET version = 2")
+    finally:
+        con.close()
+    again = backtest(policy(), PRICES, start=START, end=QUARTER, book=BOOK, store=path)
+    assert_same(again, first)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT version FROM optihedge_store").fetchall() == [(3,)]
+        stored = con.execute("SELECT day, finished FROM backtest_state").fetchall()
+    finally:
+        con.close()
+    assert stored == [(65, True)]
+
+
+def test_a_store_that_lost_rows_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "runs.duckdb"
+    backtest(policy(), PRICES, start=START, end=QUARTER, book=BOOK, store=path)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("DELETE FROM backtest_rows WHERE tab = 'daily' AND n = 3")
+    finally:
+        con.close()
+    with pytest.raises(DataError, match=r"'store' file .* holds backtest \w+'s rows with a gap"):
+        backtest(policy(), PRICES, start=START, end=QUARTER, book=BOOK, store=path)
