@@ -4,7 +4,12 @@
   exception, or SIGKILL of the process) and run again, it resumes after the last
   committed decision date and gives the same tables as an uninterrupted run, to the
   bit (the wall-clock ``solver_time`` aside); a finished one is read back, not run;
-- the run's id is the content of what it runs (policy, data, arguments).
+- the run's id is the content of what it runs (policy, data, arguments);
+- a grid of policies (``policy_grid``: schedule x hedge ratio x registry values) runs
+  each policy as its own backtest, in this process, joblib workers or a Dask cluster,
+  with the same tables; its summary numbers are checked against hand computations
+  (the maximum drawdown over every pair of days); it resumes from its store;
+- the policies of one worker that share an estimation estimate once per date.
 
 The reference is always the same backtest run without a store, in one go.
 """
@@ -28,13 +33,17 @@ from cases import three_stocks
 
 import optihedge as oh
 from constraints import GrossExposure
+from constraints import PremiumBudget as ConstraintBudget
 from optihedge.backtests import (
     BacktestResult,
     Estimation,
     HedgePolicy,
+    PremiumBudget,
     ScenarioRecipe,
     Schedule,
     backtest,
+    backtest_grid,
+    policy_grid,
 )
 from optihedge.backtests.durable import backtest_id
 from optihedge.errors import DataError, SpecificationError
@@ -303,3 +312,194 @@ def test_a_store_that_lost_rows_is_refused(tmp_path: Path) -> None:
         con.close()
     with pytest.raises(DataError, match=r"'store' file .* holds backtest \w+'s rows with a gap"):
         backtest(policy(), PRICES, start=START, end=QUARTER, book=BOOK, store=path)
+
+
+# --------------------------------------------------------------------------- grids
+
+
+def fresh_prices(seed: int) -> pd.DataFrame:
+    """Prices no other test uses (the estimates cache of a process is keyed by data)."""
+    returns = three_stocks(200, seed=seed, start="2021-01-01")
+    return 100.0 * (1.0 + returns).cumprod()
+
+
+def max_drawdown_by_hand(values: pd.Series) -> float:
+    """The largest fall from an earlier value: every pair (s <= t), brute force."""
+    v = list(values)
+    return max(1.0 - v[t] / v[s] for t in range(len(v)) for s in range(t + 1))
+
+
+GRID_AXES = {"hedge_ratio": [0.5, 1.0], "schedule": ["month_end", Schedule("every", every=10)]}
+
+
+def test_policy_grid_builds_the_product_of_its_axes() -> None:
+    grid = policy_grid(policy(), GRID_AXES | {"params": {"gross_exposure.max": [0.4, 0.8]}})
+    assert len(grid) == 8
+    assert [p.hedge_ratio for p in grid] == [0.5] * 4 + [1.0] * 4
+    assert [p.schedule.rule for p in grid] == ["month_end"] * 2 + ["every"] * 2 + (
+        ["month_end"] * 2 + ["every"] * 2
+    )
+    assert [p.params["gross_exposure.max"] for p in grid] == [0.4, 0.8] * 4
+    assert grid[3].name == (
+        "overlay[hedge_ratio=0.5, schedule=every 10 trading days, gross_exposure.max=0.8]"
+    )
+    assert all(p.spec == policy().spec and p.estimation == policy().estimation for p in grid)
+
+
+def test_policy_grid_sets_the_premium_budget_by_its_annual_fraction() -> None:
+    spec = policy().spec
+    with_budget = ProblemSpec(
+        spec.instruments,
+        spec.objective,
+        (*spec.constraints, ConstraintBudget(0.05)),
+        horizon=21,
+        market="IDX",
+    )
+    grid = policy_grid(policy(spec=with_budget), {"premium_budget": [0.01, PremiumBudget(0.02)]})
+    assert [p.premium_budget for p in grid] == [PremiumBudget(0.01), PremiumBudget(0.02)]
+    assert [p.name for p in grid] == [
+        "overlay[premium_budget=0.01]",
+        "overlay[premium_budget=0.02]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("axes", "message"),
+    [
+        ({}, r"'axes' argument of policy_grid must be a non-empty mapping"),
+        ({"ratio": [1.0]}, r"policy_grid has no axis 'ratio': the axes are the policy's fields"),
+        ({"hedge_ratio": []}, r"axis hedge_ratio must be a non-empty list of values. Got \[\]"),
+        ({"hedge_ratio": 0.5}, r"axis hedge_ratio must be a non-empty list of values. Got 0.5"),
+        ({"params": [0.5]}, r"'params' axis of policy_grid must be a non-empty mapping"),
+        ({"hedge_ratio": [-1.0]}, r"hedge_ratio"),
+    ],
+)
+def test_policy_grid_refuses_bad_axes(axes: Any, message: str) -> None:
+    with pytest.raises(SpecificationError, match=message):
+        policy_grid(policy(), axes)
+
+
+def test_a_grid_runs_each_policy_as_its_own_backtest() -> None:
+    prices = fresh_prices(11)
+    start = prices.index[125]
+    policies = policy_grid(policy(), GRID_AXES)
+    grid = backtest_grid(policies, prices, start=start, book=BOOK, progress=False)
+    assert grid.computed == 4
+    assert list(grid.table.index) == [p.name for p in policies]
+    for p in policies:
+        alone = backtest(p, prices, start=start, book=BOOK)
+        assert_same(grid.results[p.name], alone)
+        row = grid.table.loc[p.name]
+        daily = alone.daily
+        assert row["hedge_ratio"] == p.hedge_ratio
+        assert row["schedule"] == p.schedule.describe()
+        assert row["hedged_value"] == daily["hedged_value"].iloc[-1]
+        assert row["unhedged_value"] == daily["unhedged_value"].iloc[-1]
+        assert row["max_drawdown_hedged"] == pytest.approx(
+            max_drawdown_by_hand(daily["hedged_value"]), rel=1e-12
+        )
+        assert row["max_drawdown_unhedged"] == pytest.approx(
+            max_drawdown_by_hand(daily["unhedged_value"]), rel=1e-12
+        )
+        assert row["decisions"] == len(alone.decisions)
+        assert row["trades"] == sum(1 for why in alone.trades["why"] if why != "expiry")
+        paid = sum(daily[c].sum() for c in daily.columns if c.startswith("cost_"))
+        assert row["costs"] == pytest.approx(paid, rel=1e-12)
+    # the hedge ratio halves the positions (to whole contracts)
+    half, full = policies[0].name, policies[2].name
+    held = grid.results[half].positions["F"].abs().max()
+    assert 0 < held < grid.results[full].positions["F"].abs().max()
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_policies_of_one_worker_share_their_estimates(n_jobs: int) -> None:
+    prices = fresh_prices(20 + n_jobs)
+    start = prices.index[125]
+    same = policy_grid(policy(), {"hedge_ratio": [1.0, 0.5, 0.25]})
+    other = policy(name="other window", estimation=Estimation(window=100))
+    grid = backtest_grid(
+        [*same, other], prices, start=start, book=BOOK, n_jobs=n_jobs, chunk_size=4
+    )
+    made = {name: r.meta["estimates"] for name, r in grid.results.items()}
+    dates = len(grid.results[same[0].name].decisions)
+    assert dates >= 4
+    # the first policy estimates on each decision date; the next two read its estimates
+    assert [made[p.name] for p in same] == [dates, 0, 0]
+    assert made[other.name] == dates  # another window: its own estimates
+
+
+def test_a_grid_on_a_dask_cluster_gives_the_same_table() -> None:
+    distributed = pytest.importorskip("distributed")
+    prices = fresh_prices(31)
+    start = prices.index[125]
+    policies = policy_grid(policy(), {"hedge_ratio": [0.5, 1.0]})
+    here = backtest_grid(policies, prices, start=start, book=BOOK, progress=False)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        there = backtest_grid(
+            policies, prices, start=start, book=BOOK, scheduler=client, chunk_size=1
+        )
+    pd.testing.assert_frame_equal(there.table, here.table, check_exact=True)
+    for name in here.results:
+        assert_same(there.results[name], here.results[name])
+
+
+def test_a_grid_resumes_from_its_store(tmp_path: Path) -> None:
+    prices = fresh_prices(41)
+    start = prices.index[125]
+    store = tmp_path / "grid.duckdb"
+    policies = policy_grid(policy(), GRID_AXES)
+    first = backtest_grid(policies[:3], prices, start=start, book=BOOK, store=store)
+    assert first.computed == 3
+    calls: list[tuple[int, int]] = []
+    whole_grid = backtest_grid(
+        policies,
+        prices,
+        start=start,
+        book=BOOK,
+        store=store,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert whole_grid.computed == 1  # only the policy the store lacked
+    assert calls == [(1, 1)]
+    assert whole_grid.run_ids[:3] == first.run_ids
+    pd.testing.assert_frame_equal(whole_grid.table.iloc[:3], first.table, check_exact=True)
+    for p in policies:
+        assert_same(whole_grid.results[p.name], backtest(p, prices, start=start, book=BOOK))
+    # a grid's backtest is a finished backtest run: backtest() reads it back
+    seen: list[int] = []
+    alone = backtest(policies[3], prices, start=start, book=BOOK, store=store, progress=seen.append)
+    assert seen == []
+    assert alone.meta["run_id"] == whole_grid.run_ids[3]
+    assert_same(alone, whole_grid.results[policies[3].name])
+
+
+@pytest.mark.parametrize(
+    ("policies", "common", "error", "message"),
+    [
+        ([], {}, SpecificationError, r"'policies' argument of backtest_grid must be a non-empty"),
+        (["p"], {}, SpecificationError, r"'policies' argument of backtest_grid holds a str"),
+        (
+            [policy(), policy()],
+            {},
+            SpecificationError,
+            r"names \['overlay'\] more than once; give each policy its own name",
+        ),
+        ([policy()], {"begin": 1}, SpecificationError, r"passes \['begin'\] to backtest"),
+        ([policy()], {"n_jobs": 0}, SpecificationError, r"n_jobs"),
+        ([policy()], {"chunk_size": 0}, SpecificationError, r"chunk_size"),
+        ([policy()], {"store": ":memory:"}, SpecificationError, r"'store' argument must be a"),
+        ([policy()], {"scheduler": 3}, SpecificationError, r"'scheduler' argument must be"),
+    ],
+)
+def test_a_grid_refuses_bad_input_before_any_work(
+    policies: Any, common: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    calls: list[int] = []
+    with pytest.raises(error, match=message):
+        backtest_grid(policies, PRICES, start=START, book=BOOK, progress=calls.append, **common)
+    assert calls == []

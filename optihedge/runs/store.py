@@ -617,6 +617,14 @@ class Store:
         day, finished, state = found
         return tables, int(day), bool(finished), bytes(state)
 
+    def finished_backtests(self) -> set[str]:
+        """Return the ids of the backtests the store holds to their end."""
+        with self._errors("read"):
+            rows = self.con.execute(
+                "SELECT backtest_id FROM backtest_state WHERE finished"
+            ).fetchall()
+        return {str(r[0]) for r in rows}
+
     def close(self) -> None:
         """Close the file."""
         self.con.close()
