@@ -179,6 +179,51 @@ def test_stopped_and_run_again_resumes_to_the_same_tables(
     )
 
 
+EMBEDDED = oh.datasets.load_default(
+    start="2018-09-01", end="2019-07-31", columns=["JPM", "SP500", "VIX"]
+)
+PUTS = HedgePolicy(
+    name="puts and futures",
+    spec=ProblemSpec(
+        (
+            oh.Put("P", underlying="SP500", moneyness=0.95, expiry=21, implied_vol=0.2),
+            oh.Future("ES", underlying="SP500", multiplier=50.0, cost=1e-4),
+        ),
+        oh.Variance() + oh.TradingCost(),
+        (),
+        horizon=21,
+        market="SP500",
+    ),
+    schedule=Schedule("month_end"),
+    estimation=Estimation(window=63),
+)
+PUTS_ARGS: dict[str, Any] = {
+    "start": "2019-01-02",
+    "book": oh.Portfolio.from_holdings({"JPM": 1e7}),
+    "rate": 0.01,
+    "volatility": 0.2,
+}
+
+
+@pytest.mark.parametrize("day", [40, 100])
+def test_option_lots_expiries_and_rolls_resume_to_the_same_tables(tmp_path: Path, day: int) -> None:
+    # puts minted, aged and expired at intrinsic value, futures rolled quarterly: a
+    # restored lot is the same contract (strike, expiry, exit rule) it was
+    store = tmp_path / "bt.duckdb"
+    with pytest.raises(Stop):
+        backtest(PUTS, EMBEDDED, store=store, progress=stop_at(day), **PUTS_ARGS)
+    resumed = backtest(PUTS, EMBEDDED, store=store, **PUTS_ARGS)
+    if ("puts", None) not in WHOLE:
+        WHOLE["puts", None] = backtest(PUTS, EMBEDDED, **PUTS_ARGS)
+    reference = WHOLE["puts", None]
+    legs = reference.trades["leg"].value_counts()
+    assert legs["P"] >= 10
+    assert legs["ES"] >= 4
+    assert (reference.trades["why"] == "expiry").sum() >= 5
+    assert (reference.trades["why"] == "roll").sum() >= 2
+    assert_same(resumed, reference)
+
+
 def test_a_finished_backtest_is_read_back_not_run(tmp_path: Path) -> None:
     store = tmp_path / "bt.duckdb"
     first = backtest(policy(), PRICES, start=START, book=BOOK, store=store)
