@@ -523,6 +523,20 @@ def test_a_grid_resumes_from_its_store(tmp_path: Path) -> None:
     assert_same(alone, whole_grid.results[policies[3].name])
 
 
+def test_a_grid_runs_whole_a_policy_the_store_holds_half_done(tmp_path: Path) -> None:
+    prices = fresh_prices(51)
+    start = prices.index[125]
+    store = tmp_path / "grid.duckdb"
+    policies = policy_grid(policy(), {"hedge_ratio": [0.5, 1.0]})
+    with pytest.raises(Stop):
+        backtest(policies[1], prices, start=start, book=BOOK, store=store, progress=stop_at(40))
+    grid = backtest_grid(policies, prices, start=start, book=BOOK, store=store)
+    assert grid.computed == 2
+    again = backtest(policies[1], prices, start=start, book=BOOK, store=store)
+    assert_same(again, backtest(policies[1], prices, start=start, book=BOOK))
+    assert_same(grid.results[policies[1].name], again)
+
+
 @pytest.mark.parametrize(
     ("policies", "common", "error", "message"),
     [

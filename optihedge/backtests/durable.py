@@ -569,7 +569,9 @@ def backtest_grid(
                     if db is not None:
                         db.register("backtest", ids[k], len(result.daily), list(TABLES))
                         start = dict.fromkeys(BACKTEST_TABLES, 0)
-                        db.commit_backtest(ids[k], sink.rows, start, sink.day, True, sink.state)
+                        db.commit_backtest(
+                            ids[k], sink.rows, start, sink.day, True, sink.state, replace=True
+                        )
                     results[k] = result
                     computed += 1
                 bar.update(len(rows))

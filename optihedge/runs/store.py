@@ -535,6 +535,8 @@ class Store:
         day: int,
         finished: bool,
         state: bytes,
+        *,
+        replace: bool = False,
     ) -> None:
         """Write a backtest's new rows and its state in one transaction.
 
@@ -552,6 +554,8 @@ class Store:
             Whether the backtest has run to its end.
         state : bytes
             The engine's pickled state after ``day``; it replaces the stored one.
+        replace : bool, default False
+            Drop the rows stored before (a backtest run again whole, in a grid).
         """
         table = pd.DataFrame(
             {
@@ -569,6 +573,10 @@ class Store:
             try:
                 self.con.execute("BEGIN TRANSACTION")
                 try:
+                    if replace:
+                        self.con.execute(
+                            "DELETE FROM backtest_rows WHERE backtest_id = ?", [run_id]
+                        )
                     if len(table):
                         self.con.execute("INSERT INTO backtest_rows SELECT * FROM chunk_rows")
                     self.con.execute(
