@@ -199,7 +199,7 @@ class _Recorded:
                     pass
         elif self.problem is None:
             self.problem = self.engine._problem(portfolio, inputs)
-        i = int(self.engine.days.get_loc(inputs["market_state"].asof))
+        i = int(self.engine.today)
         kept = {k: v for k, v in inputs.items() if k not in ("risk_model", "scenarios")}
         self.log.append((i, dict(params), portfolio, kept))
         return self.problem.solve_point(params, portfolio=portfolio, **inputs)

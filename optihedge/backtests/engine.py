@@ -922,6 +922,7 @@ class _Engine:
             self.book_value_options = self._book_options_value(0)
             self.book_path = [self.unhedged(0)]
         for i in range(first, len(self.days)):
+            self.today = i  # the day being marked and decided (read by the durable run)
             t0 = time.perf_counter()
             day = _Day() if i == 0 else self.mark(i)
             if i:
