@@ -212,9 +212,16 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
         {"point": 0, "instrument": "E", "weight": -0.5, "notional": -500000.0, "units": -12500.0},
         {"point": 0, "instrument": "F", "weight": 0.25, "notional": 250000.0, "units": 1.0},
     ]
-    # migrated in place: version 2, a runs table, no sweeps table
+    # migrated in place: today's version, a runs table, no sweeps table, backtest tables
     assert _sql(path, "SELECT version FROM optihedge_store")[0] == [(runs.SCHEMA_VERSION,)]
-    assert _tables(path) == ["optihedge_store", "runs", "sweep_points", "sweep_weights"]
+    assert _tables(path) == [
+        "backtest_rows",
+        "backtest_state",
+        "optihedge_store",
+        "runs",
+        "sweep_points",
+        "sweep_weights",
+    ]
 
 
 DAILY = three_stocks(300, seed=7, start="2020-01-01")
@@ -251,6 +258,8 @@ def test_a_sweep_stored_in_the_version_1_layout_resumes_after_migration(
         "n_points INTEGER, keys VARCHAR)",
         "INSERT INTO sweeps SELECT run_id, created, n_points, keys FROM runs",
         "DROP TABLE runs",
+        "DROP TABLE backtest_rows",
+        "DROP TABLE backtest_state",
         "UPDATE optihedge_store SET version = 1",
     )
     again = oh.sweep(problem(), GRID, store=path, progress=False)
@@ -266,7 +275,7 @@ def test_a_sweep_stored_in_the_version_1_layout_resumes_after_migration(
 @pytest.mark.parametrize(
     ("version", "fix"),
     [
-        (3, r"A newer optihedge wrote it: upgrade optihedge"),
+        (4, r"A newer optihedge wrote it: upgrade optihedge"),
         (0, r"not written by optihedge"),
     ],
 )
@@ -279,7 +288,7 @@ def test_a_store_of_another_version_is_refused_and_left_alone(
     with pytest.raises(
         StoreError,
         match=rf"'store' file '{path}' has schema version {version}; this optihedge reads "
-        rf"versions \[1, 2\].*{fix}",
+        rf"versions \[1, 2, 3\].*{fix}",
     ):
         Store(path)
     with pytest.raises(StoreError, match=rf"schema version {version}"):
@@ -291,7 +300,9 @@ def test_a_store_of_another_version_is_refused_and_left_alone(
 def test_a_kind_the_store_does_not_hold_is_refused(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.duckdb")
     try:
-        with pytest.raises(SpecificationError, match=r"'kind' argument .*\['sweep'\].*'bt'"):
+        with pytest.raises(
+            SpecificationError, match=r"'kind' argument .*\['sweep', 'backtest'\].*'bt'"
+        ):
             store.register("bt", "x", 1, [])
         assert store.runs().empty
     finally:

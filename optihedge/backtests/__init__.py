@@ -18,6 +18,9 @@ costs
     :class:`CostModel`, the one home of the backtest's cost arithmetic.
 engine
     :func:`backtest`, the walk-forward engine that marks every day.
+durable
+    Backtests kept in the run store (resumed after a kill), and :func:`backtest_grid`,
+    many policies (:func:`policy_grid`) backtested in parallel through the run engine.
 result
     :class:`BacktestResult`, its tables, and what a risk committee reads of them:
     ``summary()`` (hedged against unhedged and the divested alternative, over the whole
@@ -36,6 +39,7 @@ figures
 from __future__ import annotations
 
 from optihedge.backtests.costs import COST_KINDS, CostModel
+from optihedge.backtests.durable import GridResult, backtest_grid, policy_grid
 from optihedge.backtests.engine import backtest, quarterly_expiry
 from optihedge.backtests.hedge_policy import Estimation, HedgePolicy, ScenarioRecipe
 from optihedge.backtests.policy import (
@@ -75,6 +79,7 @@ __all__ = [
     "Drawdown",
     "Estimation",
     "ExitAction",
+    "GridResult",
     "Harvest",
     "HedgePolicy",
     "HoldToExpiry",
@@ -86,5 +91,7 @@ __all__ = [
     "Schedule",
     "Threshold",
     "backtest",
+    "backtest_grid",
+    "policy_grid",
     "quarterly_expiry",
 ]

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,6 +313,7 @@ class _Engine:
         self.decided_delta = 0.0
         self.betas: np.ndarray | None = None
         self.timings = dict.fromkeys(("estimate", "scenarios", "solve", "mark", "trade"), 0.0)
+        self.estimates = 0  # risk models this run estimated (not found in the cache)
         self.regime: Any = None
         # signals are read by triggers, regimes and exit rules; drifts by triggers only
         self.watch = bool(policy.triggers or policy.regimes is not None or self.packages)
@@ -783,6 +785,7 @@ class _Engine:
         key = (self.fingerprint, est.key(), date)
         if key in _ESTIMATES:
             return _ESTIMATES[key]
+        self.estimates += 1
         k = self.first + i
         window = self.returns.iloc[max(1, k - est.window) : k]
         model = est.estimate(read_only(window), self.frequency)
@@ -970,11 +973,25 @@ class _Engine:
         self.decided_delta = self._option_delta_share(i)
 
     # ------------------------------------------------------------------ the loop
-    def run(self, schedule: pd.DatetimeIndex, progress: Any = None) -> None:
+    def run(
+        self,
+        schedule: pd.DatetimeIndex,
+        progress: Any = None,
+        *,
+        first: int = 0,
+        commit: Callable[[int], None] | None = None,
+    ) -> None:
+        """Mark (and decide) from day ``first`` (0, or the day after a restored state).
+
+        ``commit(i)`` is called after each decision day ``i`` is recorded (the durable
+        run's hook, :mod:`optihedge.backtests.durable`), before ``progress``.
+        """
         scheduled = set(schedule)
-        self.book_value_options = self._book_options_value(0)
-        self.book_path = [self.unhedged(0)]
-        for i in range(len(self.days)):
+        if first == 0:
+            self.book_value_options = self._book_options_value(0)
+            self.book_path = [self.unhedged(0)]
+        for i in range(first, len(self.days)):
+            self.today = i  # the day being marked and decided (read by the durable run)
             t0 = time.perf_counter()
             day = _Day() if i == 0 else self.mark(i)
             if i:
@@ -1003,8 +1020,30 @@ class _Engine:
             self.settle_book_options(i)
             self.nav = self.nav_at(i)
             self.record(i, day)
+            if commit is not None and why:
+                commit(i)
             if progress is not None:
                 progress(i + 1, len(self.days))
+
+    #: Attributes a resumed engine rebuilds from the backtest's arguments (the inputs,
+    #: the compiled problem) or reads back from the store's rows (the tables): the
+    #: state pickled at a commit is every other attribute.
+    REBUILT = frozenset(
+        {
+            "policy", "costs", "calendar", "instruments", "days", "prices", "P", "returns",
+            "vix", "volatility", "unit_values", "problem", "rows", "decisions", "trades",
+            "positions",
+        }
+    )  # fmt: skip
+
+    def state(self) -> bytes:
+        """Pickle the engine's state between two days (all but :attr:`REBUILT`)."""
+        kept = {k: v for k, v in vars(self).items() if k not in self.REBUILT}
+        return pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def restore(self, state: bytes) -> None:
+        """Take back a :meth:`state` (the problem is compiled again at the next decision)."""
+        self.__dict__.update(pickle.loads(state))
 
     def record(self, i: int, day: _Day) -> None:
         row: dict[str, Any] = {
@@ -1045,6 +1084,7 @@ def backtest(
     calendar: TradingCalendar | None = None,
     roll_days: int = 5,
     progress: Any = None,
+    store: Any = None,
 ) -> Any:
     """Run ``policy`` through ``data`` from ``start`` to ``end``, marking every row.
 
@@ -1082,6 +1122,11 @@ def backtest(
     roll_days : int, default 5
         Futures are rolled this many trading days before their quarterly expiry.
     progress : callable(done, total), optional
+    store : path, optional
+        A local DuckDB file (the run store, :class:`optihedge.runs.Store`): the run is
+        committed after every decision date; run again with the same arguments, a killed
+        backtest resumes after its last committed decision date and a finished one is
+        read back (:mod:`optihedge.backtests.durable`). ``meta["run_id"]`` names it.
 
     Returns
     -------
@@ -1096,6 +1141,7 @@ def backtest(
         Data that do not cover the window and the estimation before it, or lack a
         ticker the book or the policy names, or hold NaN inside the window.
     """
+    given = {k: v for k, v in locals().items() if k not in ("policy", "data", "progress", "store")}
     from optihedge._plausible import check_rate
     from optihedge._validation import check_int
     from optihedge.backtests.result import BacktestResult, frame
@@ -1133,7 +1179,17 @@ def backtest(
         policy, data, days, book, book_options, capital, costs, r, volatility, calendar, frequency
     )
     engine.roll_days = check_int(roll_days, "roll_days", lower=0)
-    engine.run(policy.schedule.dates(days), progress)
+    stored = None
+    if store is None:
+        engine.run(policy.schedule.dates(days), progress)
+    else:
+        from optihedge.backtests.durable import run_stored
+
+        schedule = policy.schedule.dates(days)
+        stored = run_stored(
+            engine, store, policy=policy, data=data, arguments=given, schedule=schedule,
+            progress=progress,
+        )  # fmt: skip
     daily = frame(engine.rows)
     result = BacktestResult(
         policy=policy.name,
@@ -1149,6 +1205,8 @@ def backtest(
             "capital": engine.capital,
             "compiles": engine.compiles,
             "timings": dict(engine.timings),
+            "estimates": engine.estimates,
+            "run_id": stored,
         },
     )
     return result

@@ -1,26 +1,32 @@
 """A DuckDB file that keeps every finished chunk of a run, so a killed run loses nothing.
 
-A run is many solves of one problem (a sweep today; a backtest will come), named by its
-kind and its id (a content hash, :func:`optihedge.runs.fingerprint.run_id`). Tables (one
-file holds any number of runs, told apart by kind and id), schema version 2:
+A run is many solves of one problem (a sweep, a backtest), named by its kind and its id
+(a content hash, :func:`optihedge.runs.fingerprint.run_id`). Tables (one file holds any
+number of runs, told apart by kind and id), schema version 3:
 
 - ``optihedge_store(version)``: the schema's version;
 - ``runs(run_id, kind, created, n_points, keys)``: one row per run, keyed by
   ``(run_id, kind)``;
-- per kind ``<kind>`` of :data:`KINDS` (``"sweep"``), its rows:
-  ``<kind>_points(<kind>_id, point, status, record)``, one row per solved point, its
-  numbers as JSON (the columns differ between problems), and
-  ``<kind>_weights(<kind>_id, point, instrument, weight, notional, units)``.
+- a sweep's rows: ``sweep_points(sweep_id, point, status, record)``, one row per
+  solved point, its numbers as JSON (the columns differ between problems), and
+  ``sweep_weights(sweep_id, point, instrument, weight, notional, units)``;
+- a backtest's rows: ``backtest_rows(backtest_id, tab, n, record)``, row ``n`` of its
+  table ``tab`` (``daily``, ``decisions``, ``trades``, ``positions`` as JSON;
+  ``solves``, the compiled problem's solve log, pickled in base64), and
+  ``backtest_state(backtest_id, day, finished, state)``, the engine's pickled state
+  after the last committed ``day`` (one row per backtest, replaced at each commit).
 
-Every chunk is written in one transaction: a chunk is in the file whole or not at all.
+Every chunk (a sweep's points, a backtest's rows up to a decision date with the state
+after it) is written in one transaction: it is in the file whole or not at all.
 ``(<kind>_id, point)`` is a primary key: a point is never stored twice.
 
 **Versions.** A file of version 1 (written by optihedge before the run engine: a
-``sweeps(sweep_id, created, n_points, keys)`` table in place of ``runs``) is migrated in
-place when it is opened, in one transaction (its sweeps become runs of kind
-``"sweep"``; their points and weights stay where they are). A file of any other version
-(a newer optihedge wrote it) is refused with a :class:`~optihedge.errors.StoreError`
-naming the file, its version and what to do, before anything in it is changed.
+``sweeps(sweep_id, created, n_points, keys)`` table in place of ``runs``) or 2 (no
+backtest tables) is migrated in place when it is opened, in one transaction (version
+1's sweeps become runs of kind ``"sweep"``; their points and weights stay where they
+are). A file of any other version (a newer optihedge wrote it) is refused with a
+:class:`~optihedge.errors.StoreError` naming the file, its version and what to do,
+before anything in it is changed.
 
 A store file is data, not code: it is opened with DuckDB's extension auto-install and
 auto-load and every access outside the file turned off (a foreign file such as SQLite
@@ -28,7 +34,9 @@ fails there, with no network attempt), and a file that holds views or macros, or
 whose columns differ from these (types, defaults, generated columns), is refused before
 any query reads it. Every DuckDB error becomes a :class:`~optihedge.errors.DataError`
 (a damaged or foreign file) or a :class:`~optihedge.errors.StoreError` (a file in use by
-another process, a full disk) that names the file and the fix.
+another process, a full disk) that names the file and the fix. One exception: a
+backtest's ``state`` and ``solves`` are pickles, which a resumed backtest unpickles:
+resume backtests only from store files you trust (your own runs wrote them).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,12 +56,15 @@ import pandas as pd
 
 from optihedge.errors import DataError, SpecificationError, StoreError
 
-__all__ = ["KINDS", "SCHEMA_VERSION", "Store"]
+__all__ = ["BACKTEST_TABLES", "KINDS", "SCHEMA_VERSION", "Store"]
 
-#: the version of the tables this code writes (1: the sweep store before the run engine)
-SCHEMA_VERSION = 2
+#: the version of the tables this code writes (1: the sweep store before the run engine;
+#: 2: runs of kind "sweep" only)
+SCHEMA_VERSION = 3
 #: the kinds of run a store holds, each with its own tables of rows
-KINDS = ("sweep",)
+KINDS = ("sweep", "backtest")
+#: the tables of a backtest's rows: the result's four, then the log of its solves
+BACKTEST_TABLES = ("daily", "decisions", "trades", "positions", "solves")
 
 
 def _rows(kind: str) -> dict[str, list[tuple[str, str]]]:
@@ -76,6 +87,21 @@ def _rows(kind: str) -> dict[str, list[tuple[str, str]]]:
     }
 
 
+# a backtest's rows (one JSON record per row of each of its tables) and its state
+_BACKTEST: dict[str, list[tuple[str, str]]] = {
+    "backtest_rows": [
+        ("backtest_id", "VARCHAR"),
+        ("tab", "VARCHAR"),
+        ("n", "INTEGER"),
+        ("record", "VARCHAR"),
+    ],
+    "backtest_state": [
+        ("backtest_id", "VARCHAR"),
+        ("day", "INTEGER"),
+        ("finished", "BOOLEAN"),
+        ("state", "BLOB"),
+    ],
+}
 _VERSION_TABLE = {"optihedge_store": [("version", "INTEGER")]}
 # (column, type) of each table of each schema version, as DuckDB reports them
 _LAYOUTS: dict[int, dict[str, list[tuple[str, str]]]] = {
@@ -98,10 +124,13 @@ _LAYOUTS: dict[int, dict[str, list[tuple[str, str]]]] = {
             ("n_points", "INTEGER"),
             ("keys", "VARCHAR"),
         ],
-        **{name: columns for kind in KINDS for name, columns in _rows(kind).items()},
+        **_rows("sweep"),
     },
 }
+_LAYOUTS[3] = {**_LAYOUTS[2], **_BACKTEST}
 _TYPES = _LAYOUTS[SCHEMA_VERSION]
+# the kinds whose rows are points and weights (a sweep's)
+_POINTS = ("sweep",)
 _TABLES = {name: [c for c, _ in columns] for name, columns in _TYPES.items()}
 # no extension is installed or loaded, and nothing outside the file is read or written
 _CONFIG: dict[str, str | bool | int | float | list[str]] = {
@@ -130,10 +159,17 @@ def _rows_ddl(kind: str) -> list[str]:
     ]
 
 
+_BACKTEST_DDL = [
+    "CREATE TABLE IF NOT EXISTS backtest_rows (backtest_id VARCHAR, tab VARCHAR, n INTEGER, "
+    "record VARCHAR, PRIMARY KEY (backtest_id, tab, n))",
+    "CREATE TABLE IF NOT EXISTS backtest_state (backtest_id VARCHAR, day INTEGER, finished "
+    "BOOLEAN, state BLOB, PRIMARY KEY (backtest_id))",
+]
 _DDL = [
     "CREATE TABLE IF NOT EXISTS optihedge_store (version INTEGER)",
     _RUNS_DDL,
-    *(statement for kind in KINDS for statement in _rows_ddl(kind)),
+    *_rows_ddl("sweep"),
+    *_BACKTEST_DDL,
     f"INSERT INTO optihedge_store VALUES ({SCHEMA_VERSION})",
 ]
 # version 1 -> 2: the sweeps become runs of kind 'sweep'; their rows stay in place
@@ -143,6 +179,9 @@ _MIGRATE_1 = [
     "DROP TABLE sweeps",
     "UPDATE optihedge_store SET version = 2",
 ]
+# version 2 -> 3: the backtests' tables
+_MIGRATE_2 = [*_BACKTEST_DDL, "UPDATE optihedge_store SET version = 3"]
+_MIGRATIONS = {1: [*_MIGRATE_1, *_MIGRATE_2], 2: _MIGRATE_2}
 
 
 def _json_value(v: Any) -> Any:
@@ -160,11 +199,11 @@ def _from_json(v: Any) -> Any:
     return v
 
 
-def _check_kind(kind: str) -> str:
-    if kind not in KINDS:
+def _check_kind(kind: str, kinds: Sequence[str] = KINDS) -> str:
+    if kind not in kinds:
         raise SpecificationError(
-            f"The 'kind' argument must be one of {list(KINDS)} (the kinds of run a store "
-            f"holds). Got {kind!r}."
+            f"The 'kind' argument must be one of {list(kinds)} (the kinds of run a store "
+            f"holds{'' if kinds == KINDS else ' as points'}). Got {kind!r}."
         )
     return kind
 
@@ -292,7 +331,7 @@ class Store:
             )
         if present and version == SCHEMA_VERSION:
             return
-        self._transaction(_MIGRATE_1 if present else _DDL)
+        self._transaction(_MIGRATIONS[version] if present else _DDL)
 
     def _version(self, present: dict[str, list[tuple[str, str]]]) -> int:
         """Return the file's schema version (this code's for a new file), or refuse it."""
@@ -312,7 +351,7 @@ class Store:
         newer = len(versions) == 1 and isinstance(found, int) and found > SCHEMA_VERSION
         raise StoreError(
             f"The 'store' file {str(self.path)!r} has schema version {found!r}; this "
-            f"optihedge reads versions {sorted(_LAYOUTS)} (version 1 is migrated in place to "
+            f"optihedge reads versions {sorted(_LAYOUTS)} (older ones are migrated in place to "
             f"{SCHEMA_VERSION}). "
             + (
                 "A newer optihedge wrote it: upgrade optihedge (pip install -U optihedge) to "
@@ -355,7 +394,11 @@ class Store:
         counts = " UNION ALL ".join(
             f"SELECT {kind}_id AS run_id, '{kind}' AS kind, count(*) AS stored "
             f"FROM {kind}_points GROUP BY 1"
-            for kind in KINDS
+            for kind in _POINTS
+        )
+        counts += (
+            " UNION ALL SELECT backtest_id AS run_id, 'backtest' AS kind, day + 1 AS stored "
+            "FROM backtest_state"
         )
         with self._errors("read"):
             table = self.con.execute(
@@ -369,7 +412,7 @@ class Store:
 
     def done(self, kind: str, run_id: str) -> set[int]:
         """Point numbers already stored for the run."""
-        _check_kind(kind)
+        _check_kind(kind, _POINTS)
         with self._errors("read"):
             rows = self.con.execute(
                 f"SELECT point FROM {kind}_points WHERE {kind}_id = ?", [run_id]
@@ -380,7 +423,7 @@ class Store:
         self, kind: str, run_id: str, records: Sequence[dict[str, Any]], weights: pd.DataFrame
     ) -> None:
         """Write one chunk's points and weights in one transaction."""
-        _check_kind(kind)
+        _check_kind(kind, _POINTS)
         points = pd.DataFrame(
             {
                 f"{kind}_id": run_id,
@@ -433,7 +476,7 @@ class Store:
         failed one none): a store that lost them is refused, not read as points without
         weights.
         """
-        _check_kind(kind)
+        _check_kind(kind, _POINTS)
         with self._errors("read"):
             rows = self.con.execute(
                 f"SELECT point, status, record FROM {kind}_points WHERE {kind}_id = ? "
@@ -483,6 +526,112 @@ class Store:
                 f"it has no record of; give another path or run the {kind} with resume=False."
             )
         return records, weights
+
+    def commit_backtest(
+        self,
+        run_id: str,
+        rows: Mapping[str, Sequence[str]],
+        start: Mapping[str, int],
+        day: int,
+        finished: bool,
+        state: bytes,
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Write a backtest's new rows and its state in one transaction.
+
+        Parameters
+        ----------
+        run_id : str
+        rows : mapping of table (:data:`BACKTEST_TABLES`) to JSON records
+            The rows recorded since the last commit.
+        start : mapping of table to int
+            The number of the first of those rows in its table (the rows committed
+            before).
+        day : int
+            The last day (0-based) the state has marked.
+        finished : bool
+            Whether the backtest has run to its end.
+        state : bytes
+            The engine's pickled state after ``day``; it replaces the stored one.
+        replace : bool, default False
+            Drop the rows stored before (a backtest run again whole, in a grid).
+        """
+        table = pd.DataFrame(
+            {
+                "backtest_id": run_id,
+                "tab": [t for t in BACKTEST_TABLES for _ in rows.get(t, ())],
+                "n": np.array(
+                    [start[t] + k for t in BACKTEST_TABLES for k in range(len(rows.get(t, ())))],
+                    dtype=np.int32,
+                ),
+                "record": [r for t in BACKTEST_TABLES for r in rows.get(t, ())],
+            }
+        )
+        with self._errors("write"):
+            self.con.register("chunk_rows", table)
+            try:
+                self.con.execute("BEGIN TRANSACTION")
+                try:
+                    if replace:
+                        self.con.execute(
+                            "DELETE FROM backtest_rows WHERE backtest_id = ?", [run_id]
+                        )
+                    if len(table):
+                        self.con.execute("INSERT INTO backtest_rows SELECT * FROM chunk_rows")
+                    self.con.execute(
+                        "INSERT OR REPLACE INTO backtest_state VALUES (?, ?, ?, ?)",
+                        [run_id, int(day), bool(finished), state],
+                    )
+                    self.con.execute("COMMIT")
+                except BaseException:
+                    try:
+                        self.con.execute("ROLLBACK")
+                    except duckdb.Error:
+                        pass
+                    raise
+            finally:
+                try:
+                    self.con.unregister("chunk_rows")
+                except duckdb.Error:
+                    pass
+
+    def load_backtest(self, run_id: str) -> tuple[dict[str, list[str]], int, bool, bytes] | None:
+        """Return a stored backtest: its records by table, last day, finished, state.
+
+        None when the store holds no commit of the run. Each table's rows must be
+        numbered 0, 1, ... without a gap (a store that lost some is refused).
+        """
+        with self._errors("read"):
+            found = self.con.execute(
+                "SELECT day, finished, state FROM backtest_state WHERE backtest_id = ?", [run_id]
+            ).fetchone()
+            if found is None:
+                return None
+            rows = self.con.execute(
+                "SELECT tab, n, record FROM backtest_rows WHERE backtest_id = ? ORDER BY tab, n",
+                [run_id],
+            ).fetchall()
+        tables: dict[str, list[str]] = {t: [] for t in BACKTEST_TABLES}
+        for tab, n, record in rows:
+            held = tables.get(tab)
+            if held is None or n != len(held):
+                raise DataError(
+                    f"The 'store' file {str(self.path)!r} holds backtest {run_id}'s rows with "
+                    f"a gap or an unknown table ({tab!r} row {n}): they were lost or changed "
+                    "by another program. Give another path."
+                )
+            held.append(record)
+        day, finished, state = found
+        return tables, int(day), bool(finished), bytes(state)
+
+    def finished_backtests(self) -> set[str]:
+        """Return the ids of the backtests the store holds to their end."""
+        with self._errors("read"):
+            rows = self.con.execute(
+                "SELECT backtest_id FROM backtest_state WHERE finished"
+            ).fetchall()
+        return {str(r[0]) for r in rows}
 
     def close(self) -> None:
         """Close the file."""
