@@ -1032,7 +1032,8 @@ class _Engine:
         {
             "policy", "costs", "calendar", "instruments", "days", "prices", "P", "returns",
             "vix", "volatility", "unit_values", "problem", "rows", "decisions", "trades",
-            "positions",
+            "positions", "day", "dt", "realised", "col", "asset_cols", "where", "_market",
+            "_deltas", "_vols",
         }
     )  # fmt: skip
 
