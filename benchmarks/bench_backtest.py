@@ -609,12 +609,59 @@ def profile(prices: pd.DataFrame, shares: pd.Series, dates: pd.DatetimeIndex, to
     stats.sort_stats("tottime").print_stats(top)
 
 
+GRID_YEARS = ("2016-01-04", "2018-12-31")  # (c): three years, every policy marked daily
+
+
+def grid_policies(base: Any) -> list[Any]:
+    """Return the 64 policies of Benchmark (c): schedule x hedge ratio x gross cap."""
+    from optihedge.backtests.durable import policy_grid
+
+    schedules = [Schedule("month_end"), Schedule("week_end"), Schedule("third_friday")]
+    return policy_grid(
+        base,
+        {
+            "schedule": [*schedules, Schedule("every", every=10)],
+            "hedge_ratio": [0.25, 0.5, 0.75, 1.0],
+            "params": {"gross_exposure.max": [0.5, 1.0, 1.5, 2.0]},
+        },
+    )
+
+
+def grid_side(prices: pd.DataFrame, shares: pd.Series) -> tuple[int, float, float]:
+    """(c): the 64-policy grid on two joblib workers against one; (count, s one, s two)."""
+    from constraints import GrossExposure
+    from optihedge.backtests import HedgePolicy
+    from optihedge.backtests.durable import backtest_grid
+    from optihedge.optimize.spec import ProblemSpec
+
+    start, end = GRID_YEARS
+    future = oh.Future("ES", underlying=HEDGE, multiplier=50.0)
+    base = HedgePolicy(
+        name="grid",
+        spec=ProblemSpec((future,), oh.Variance(), (GrossExposure(2.0),), 21, HEDGE),
+        schedule=Schedule("month_end"),
+        estimation=Estimation(kind="sample", window=252),
+    )
+    policies = grid_policies(base)
+    first = prices.index.searchsorted(pd.Timestamp(start))
+    data = prices.iloc[first - 300 : prices.index.searchsorted(pd.Timestamp(end)) + 1]
+    book = oh.Portfolio(book_holdings(data, shares, data.index[300]))
+    times = []
+    for jobs in (1, 2):
+        clear_estimates()
+        began = time.perf_counter()
+        backtest_grid(policies, data, n_jobs=jobs, start=data.index[300], book=book)
+        times.append(time.perf_counter() - began)
+    return len(policies), times[0], times[1]
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", action="store_true", help="cProfile one optihedge run")
     parser.add_argument("--no-shortfall", action="store_true", help="skip Benchmark (b)")
+    parser.add_argument("--no-grid", action="store_true", help="skip Benchmark (c)")
     args = parser.parse_args([] if argv is None else argv)
     if not peer_available():
         print(
@@ -704,6 +751,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{es.ratio_with_inputs:.2f}x",
                 "",
             ),
+        ]
+    if not args.no_grid:
+        n, one, two = grid_side(prices, shares)
+        rows += [
+            ("(c) grid", f"{n} policies, 1 worker", str(n), "", f"{one * 1e3 / n:.1f}", ""),
+            ("(c) grid", f"{n} policies, 2 workers", str(n), "", f"{two * 1e3 / n:.1f}", ""),
+            ("(c) ratio", "1 worker / 2 workers", "", "", f"{one / two:.2f}x", "(2 cores)"),
         ]
     print(table(rows))
     return 0
