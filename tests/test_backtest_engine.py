@@ -24,6 +24,7 @@ from optihedge.backtests import (
     Estimation,
     HedgePolicy,
     Schedule,
+    Threshold,
     backtest,
     quarterly_expiry,
 )
@@ -340,6 +341,8 @@ def test_a_put_programme_mints_ages_and_expires_its_contracts() -> None:
     d2 = d1 - 0.2 * math.sqrt(t)
     bs = strike * math.exp(-0.01 * t) * norm.cdf(-d2) - s0 * norm.cdf(-d1)
     assert first["price"] == pytest.approx(100 * bs, rel=1e-10)
+    premium = result.daily.loc[first["date"], "option_premium"]
+    assert premium == pytest.approx(first["units"] * 100 * bs, rel=1e-10)
     expiry = result.trades[(result.trades["why"] == "expiry")].iloc[0]
     s_t = data.loc[expiry["date"], "SP500"]
     assert expiry["price"] == pytest.approx(100 * max(strike - s_t, 0.0), abs=1e-9)
@@ -393,6 +396,23 @@ def test_estimators_see_only_returns_before_the_decision_and_cannot_write_them()
 
 
 BAD = [
+    (
+        lambda p, d, b: backtest(
+            _many_legs_policy(triggers=(Threshold("skew", 0.1),)), d, start="2019-01-02", book=b
+        ),
+        SpecificationError,
+        r"reads the signals \['skew'\], which the backtest does not compute; the signals are",
+    ),
+    (
+        lambda p, d, b: backtest(
+            _many_legs_policy(triggers=(Threshold("vix", 30.0),)),
+            d.drop(columns=["VIX", "SP500"]),
+            start="2019-01-02",
+            book=b,
+        ),
+        DataError,
+        r"reads the 'vix' signal, but the data have neither a 'VIX' column nor 'SP500'",
+    ),
     (
         lambda p, d, b: backtest(p, d, start="2019-06-01", end="2019-01-02", book=b),
         SpecificationError,

@@ -132,6 +132,49 @@ class _Day:
     pnl: dict[str, float] = field(default_factory=dict)
     costs: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COST_KINDS, 0.0))
     interest: float = 0.0
+    premium: float = 0.0  # option premium paid (received: negative), an exchange of cash
+
+
+#: The state series the engine computes each day (see ``_Engine.compute_signals``).
+SIGNALS = ("vix", "realised_vol", "drawdown", "beta_drift", "delta_drift", "regime")
+
+
+def _signals_read(policy: HedgePolicy) -> list[str]:
+    """Return the signals the policy's triggers, regimes and exit rules name."""
+    names: list[str] = []
+
+    def walk(part: Any) -> None:
+        if isinstance(getattr(part, "signal", None), str):
+            names.append(part.signal)
+        for child in getattr(part, "triggers", ()) or getattr(part, "rules", ()) or ():
+            walk(child)
+
+    for trigger in policy.triggers:
+        walk(trigger)
+    for rule in (policy.exit_rule, *policy.exit_rules.values()):
+        walk(rule)
+    if policy.regimes is not None:
+        names.append(policy.regimes.signal)
+    return names
+
+
+def _check_signals(policy: HedgePolicy, data: pd.DataFrame) -> None:
+    unknown = sorted({n for n in _signals_read(policy) if n not in SIGNALS})
+    if unknown:
+        raise SpecificationError(
+            f"The policy reads the signals {unknown}, which the backtest does not compute; "
+            f"the signals are {list(SIGNALS)}."
+        )
+    if "vix" in _signals_read(policy) and not {"VIX", "SP500"} & set(data.columns):
+        raise DataError(
+            "The policy reads the 'vix' signal, but the data have neither a 'VIX' column nor "
+            "'SP500' (whose volatility proxy stands in for it); pass data with one of them."
+        )
+    if "regime" in _signals_read(policy) and policy.regimes is None:
+        raise SpecificationError(
+            "The policy's triggers read the 'regime' signal but it has no regimes: add "
+            "regimes=Regimes(...) or drop the RegimeChange trigger."
+        )
 
 
 def _check_data(data: Any) -> pd.DataFrame:
@@ -561,6 +604,8 @@ class _Engine:
         self.cash -= sum(charged.values())
         if not isinstance(inst, Future):
             self.cash -= units * value
+        if isinstance(inst, OptionPackage):
+            day.premium += units * value
         if lot is None:
             self.lots[label] = _Lot(label, inst, units, self.day[i], value, value)
             lot = self.lots[label]
@@ -1059,6 +1104,7 @@ class _Engine:
         for label in self.instruments:
             row[f"pnl_{label}"] = day.pnl.get(label, 0.0)
         row["interest"] = day.interest
+        row["option_premium"] = day.premium
         for kind in COST_KINDS:
             row[f"cost_{kind}"] = day.costs[kind]
         row["hedge_ratio"] = self.hedge_ratio(i)
@@ -1152,6 +1198,7 @@ def backtest(
             f"The 'policy' argument of backtest must be a HedgePolicy. Got {type(policy).__name__}."
         )
     data = _check_data(data)
+    _check_signals(policy, data)
     frequency = infer_frequency(data.index)
     policy.schedule.check_frequency(frequency)
     days = _check_window(data, start, end, policy.warmup())

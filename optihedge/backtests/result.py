@@ -39,7 +39,10 @@ class BacktestResult:
         ``hedged_value``, ``book_value`` (holdings and book options), ``cash``,
         ``hedge_value`` (non-margined hedge positions; futures are margined daily),
         ``pnl_book`` and ``pnl_<leg>`` (each hedge instrument's P&L that day),
-        ``interest`` (on cash), ``cost_<kind>`` (paid, >= 0; kinds in
+        ``interest`` (on cash), ``option_premium`` (premium paid for options bought that
+        day, negative when received for options sold: an exchange of cash for the option,
+        not a P&L; the option's decay is in its leg's P&L), ``cost_<kind>`` (paid, >= 0;
+        kinds in
         :data:`~optihedge.backtests.costs.COST_KINDS`), ``hedge_ratio`` (the hedge's delta
         notional against the book's, positive when it offsets a long book) and ``regime``.
         Each day ``hedged_value.diff() == pnl_book + sum(pnl_<leg>) + interest -
