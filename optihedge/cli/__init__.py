@@ -66,6 +66,20 @@ def _as_of(text: str) -> str:
         ) from None
 
 
+def _book_value(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number: give the book's value in USD, e.g. 1000000"
+        ) from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(
+            f"the book's value must be a positive finite amount in USD, got {text!r}"
+        )
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -151,7 +165,10 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="hedge an equal-weight book of the 20 embedded stocks")
     demo.add_argument(
-        "--value", type=float, default=1_000_000.0, help="book value in USD (default 1,000,000)"
+        "--value",
+        type=_book_value,
+        default=1_000_000.0,
+        help="book value in USD (default 1,000,000)",
     )
     demo.add_argument(
         "--report",

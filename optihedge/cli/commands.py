@@ -350,7 +350,7 @@ def _run(args: argparse.Namespace) -> int:
         with record.step("write"):
             written = emit(text, None if args.command == "report" else args.out, args.quiet)
         if written is not None:
-            record.update(outputs=[*record.fields.get("outputs", []), str(written)])
+            record.update(outputs=[*record.fields["outputs"], str(written)])
     except Exception as exc:
         code = _exit_code(exc)
         status = {1: "failed", 2: "bad_input", 3: "not_finished"}.get(code, "error")

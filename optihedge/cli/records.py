@@ -104,6 +104,7 @@ class RunRecord:
             "as_of": as_of,
             "started": self.started.isoformat(),
             "timings": {},
+            "outputs": [],
             "status": "running",
         }
 
