@@ -123,6 +123,7 @@ def _key_numbers(result: Any) -> dict[str, Any]:
 
 
 def _solve_output(pf: Any, result: Any) -> Output:
+    summary = result.summary()
     allocation = result.allocation[
         [
             c
@@ -148,7 +149,7 @@ def _solve_output(pf: Any, result: Any) -> Output:
             f"risk over {result.horizon_label}": result.risk[risk_columns],
             "limits": limits,
         },
-        lines=[result.summary(), *result.notes],
+        lines=[summary, *(note for note in result.notes if note not in summary)],
         values={"policy": pf.name, **_key_numbers(result)},
     )
 
