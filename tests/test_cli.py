@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import tomllib
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from optihedge.cli.grid import parse_grid
 from optihedge.cli.records import RunRecord, jsonable
@@ -149,6 +152,9 @@ def runs(work: Path) -> dict[str, Ran]:
             "--as-of",
             AS_OF,
             cwd=work,
+        ),
+        "sweep_failed": lambda: _run(
+            "sweep", "infeasible.toml", "--grid", "gross_exposure.max=0.1,1.5", cwd=work
         ),
         "backtest": lambda: _run(
             "backtest",
@@ -380,6 +386,7 @@ def test_sweep_weights_are_the_capped_beta(runs: dict[str, Ran], work: Path) -> 
     weights = [row["ES"] for row in out["weights by point (fractions of capital)"]]
     np.testing.assert_allclose(weights, [-min(beta, c) for c in caps], rtol=1e-7)
     assert (work / "sweeps.duckdb").stat().st_size > 0
+    assert ran.err == ""  # no progress bar when standard error is not a terminal
     record = next(r for r in _records(work / "optihedge-runs") if r["command"] == "sweep")
     assert record["numbers"]["points"] == 4
     assert record["grid"]["gross_exposure.max"] == caps
@@ -420,7 +427,11 @@ def test_infeasible_exits_1_naming_the_limits(runs: dict[str, Ran], work: Path) 
     message = _one_message(ran)
     assert "GrossExposure(max=0.1)" in message
     assert "ResidualBeta(max=0.0)" in message
-    record = next(r for r in _records(work / "optihedge-runs") if "infeasible" in r["policy_file"])
+    record = next(
+        r
+        for r in _records(work / "optihedge-runs")
+        if r["command"] == "solve" and "infeasible" in r["policy_file"]
+    )
     assert record["status"] == "infeasible"
     assert record["exit_code"] == 1
 
@@ -469,3 +480,65 @@ def test_data_lists_the_embedded_tickers(runs: dict[str, Ran]) -> None:
     tickers = {row["ticker"] for row in out["embedded data"]}
     assert {"SP500", "VIX", "AAPL"} <= tickers
     assert out["tickers"] == len(tickers)
+
+
+@needs_policies
+def test_a_sweep_with_an_infeasible_point_exits_1(runs: dict[str, Ran], work: Path) -> None:
+    ran = runs["sweep_failed"]
+    assert ran.code == 1
+    message = _one_message(ran)
+    assert "1 of 2 points found no hedge (infeasible at point 0" in message
+    assert "GrossExposure(max=0.1)" in message
+    assert "infeasible" in ran.out  # the table is still printed: point 1 found its hedge
+    record = next(
+        r
+        for r in _records(work / "optihedge-runs")
+        if r["command"] == "sweep" and "infeasible" in r["policy_file"]
+    )
+    assert record["status"] == "failed_points"
+    assert record["numbers"]["statuses"] == {"infeasible": 1, "optimal": 1}
+
+
+_ODD_VALUES = ("-1", "-0.1", '"x"', "[]", "{}", "nan", "inf", "true", "1e999", "0", '""', "[1, 2]")
+
+
+@needs_policies
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_fuzzed_policies_exit_0_or_2_with_one_message(
+    data: st.DataObject, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the command's own mapping, in this process (the loader's fuzzing is its own test):
+    # a mutated example policy or random text is read or refused, never an internal error
+    from optihedge.cli import main
+
+    name = data.draw(st.sampled_from(["overlay", "puts", "regimes"]))
+    lines = (POLICIES / f"{name}.toml").read_text().splitlines()
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(lines) - 1))
+        how = data.draw(st.sampled_from(["drop", "value", "text", "duplicate"]))
+        if how == "drop":
+            del lines[i]
+        elif how == "value" and "=" in lines[i]:
+            key = lines[i].split("=", 1)[0]
+            lines[i] = f"{key}= {data.draw(st.sampled_from(_ODD_VALUES))}"
+        elif how == "text":
+            lines[i] = data.draw(st.text(max_size=30))
+        else:
+            lines.insert(i, lines[i])
+        if not lines:
+            break
+    path = tmp_path / "fuzzed.toml"
+    path.write_text("\n".join(lines))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a warning is printed by a real run, not an error
+        code = main(["policy", "check", str(path), "--quiet"])
+    err = capsys.readouterr().err
+    assert code in (0, 2), err
+    if code == 2:
+        assert "Traceback" not in err
+        assert err.startswith("optihedge policy check: error: ")
