@@ -413,7 +413,9 @@ def test_report_writes_the_page_and_the_record_beside_it(runs: dict[str, Ran], w
     ran = runs["report"]
     assert ran.code == 0, ran.err
     page = work / "report" / "overlay-report.html"
-    assert page.read_text().startswith("<!DOCTYPE html>")
+    html = page.read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    assert str(POLICIES / "overlay.toml") in html  # the inputs name the policy file
     assert str(page) in ran.out
     (record,) = _records(work / "report" / "optihedge-runs")
     assert record["command"] == "report"

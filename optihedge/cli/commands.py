@@ -294,6 +294,23 @@ def _backtest(args: argparse.Namespace, record: RunRecord) -> tuple[Output, int]
     ), 0
 
 
+def _report_inputs(policy: str, inputs: Any) -> dict[str, str]:
+    """Return what the policy's problem was built from, as the report's lines."""
+    out = {"policy file": str(Path(policy).absolute())}
+    if not isinstance(inputs, dict):
+        return out
+    for key, value in inputs.items():
+        if isinstance(value, str | int | float | bool):
+            out[key.replace("_", " ")] = str(value)
+    estimation = inputs.get("estimation")
+    if isinstance(estimation, dict) and {"kind", "first", "last"} <= set(estimation):
+        out["estimation"] = (
+            f"{estimation['kind']} on {estimation.get('returns', '?')} returns, "
+            f"{estimation['first']} to {estimation['last']}"
+        )
+    return out
+
+
 def _report(args: argparse.Namespace, record: RunRecord) -> tuple[Output, int]:
     if args.out is None:
         raise SpecificationError(
@@ -306,7 +323,11 @@ def _report(args: argparse.Namespace, record: RunRecord) -> tuple[Output, int]:
     folder.mkdir(parents=True, exist_ok=True)
     stem = Path(args.policy).stem
     with record.step("report"):
-        path = result.report(folder / f"{stem}-report.html", title=pf.name)
+        path = result.report(
+            folder / f"{stem}-report.html",
+            title=pf.name,
+            inputs=_report_inputs(args.policy, record.fields.get("inputs")),
+        )
         allocation = folder / f"{stem}-allocation.csv"
         result.allocation.to_csv(allocation)
     numbers = _key_numbers(result)
