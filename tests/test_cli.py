@@ -12,6 +12,7 @@ holds ``-min(beta, gross cap)`` (one instrument, a convex objective in it).
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 import os
@@ -165,6 +166,18 @@ def runs(work: Path) -> dict[str, Ran]:
             "2008-12-31",
             "--format",
             "json",
+            cwd=work,
+        ),
+        "backtest_store": lambda: _run(
+            "backtest",
+            p["overlay"],
+            "--start",
+            "2008-01-02",
+            "--end",
+            "2008-03-31",
+            "--store",
+            str(work / "backtests.duckdb"),
+            "--quiet",
             cwd=work,
         ),
         "report": lambda: _run("report", p["overlay"], "--out", str(work / "report"), cwd=work),
@@ -406,6 +419,19 @@ def test_backtest_unhedged_return_is_the_books_by_hand(runs: dict[str, Ran]) -> 
     by_hand = float((prices.iloc[-1] / prices.iloc[0]).mean() - 1.0)  # equal values, held
     assert whole["unhedged"]["total_return"] == pytest.approx(by_hand, rel=1e-9)
     assert whole["hedged"]["total_return"] > by_hand  # half the beta hedged in 2008
+
+
+@needs_policies
+def test_backtest_store_is_passed_to_the_engine(runs: dict[str, Ran], work: Path) -> None:
+    from optihedge.backtests import backtest
+
+    ran = runs["backtest_store"]
+    if "store" in inspect.signature(backtest).parameters:
+        assert ran.code == 0, ran.err
+        assert (work / "backtests.duckdb").stat().st_size > 0
+    else:  # an engine without a store: refused as an argument, before any work
+        assert ran.code == 2
+        assert "--store: this optihedge's backtest keeps no store" in _one_message(ran)
 
 
 @needs_policies

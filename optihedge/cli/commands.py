@@ -238,6 +238,10 @@ def _backtest(args: argparse.Namespace, record: RunRecord) -> tuple[Output, int]
     from optihedge.backtests import backtest
     from optihedge.backtests.metrics import summary
 
+    if args.store is not None and "store" not in inspect.signature(backtest).parameters:
+        raise SpecificationError(
+            "--store: this optihedge's backtest keeps no store; leave --store out."
+        )
     with record.step("load"):
         pf = _load(args, record)
         record.update(fingerprints=_fingerprints(pf, args.policy))
@@ -258,10 +262,6 @@ def _backtest(args: argparse.Namespace, record: RunRecord) -> tuple[Output, int]
         "progress": _progress(args, "backtest"),
     }
     if args.store is not None:
-        if "store" not in inspect.signature(backtest).parameters:
-            raise SpecificationError(
-                "--store: this optihedge's backtest keeps no store; leave --store out."
-            )
         options["store"] = args.store
     record.update(window={"start": options["start"], "end": options["end"]})
     with record.step("backtest"):
