@@ -64,8 +64,24 @@ def _number(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _clean(frame: pd.DataFrame, name: bool) -> pd.DataFrame:
+    """Return ``frame`` with no -0.0 and (``name``) its index named, ``label`` by default."""
+    out = frame.copy()
+    if name and not isinstance(out.index, pd.RangeIndex) and out.index.name is None:
+        out.index.name = "label"
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column] + 0.0  # -0.0 + 0.0 is 0.0
+    return out
+
+
 def render(output: Output, fmt: str) -> str:
     """Return the output as text in ``fmt`` (``table``, ``json`` or ``csv``)."""
+    output = Output(
+        {name: _clean(frame, fmt != "table") for name, frame in output.tables.items()},
+        output.lines,
+        output.values,
+    )
     if fmt == "json":
         document: dict[str, Any] = dict(jsonable(output.values))
         for name, frame in output.tables.items():
