@@ -570,3 +570,10 @@ def test_fuzzed_policies_exit_0_or_2_with_one_message(
     if code == 2:
         assert "Traceback" not in err
         assert err.startswith("optihedge policy check: error: ")
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    ran = _run("solve", "nope.toml", "--debug", cwd=tmp_path)
+    assert ran.code == 1  # Python's own exit code for an uncaught exception
+    assert "Traceback (most recent call last)" in ran.err
+    assert "'nope.toml' does not exist" in ran.err

@@ -123,7 +123,13 @@ def _common() -> argparse.ArgumentParser:
         "policy and command for the same date replaces that night's record",
     )
     g.add_argument("--quiet", action="store_true", default=s, help="no progress or notes")
-    g.add_argument("--debug", action="store_true", default=s, help="tracebacks on errors")
+    g.add_argument(
+        "--debug",
+        action="store_true",
+        default=s,
+        help="tracebacks on errors (the exit code is then Python's own, 1: for people, "
+        "not schedulers)",
+    )
     return p
 
 
