@@ -149,8 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
         prog="optihedge",
-        description="Portfolio hedge optimizer (offline, embedded data): solve, sweep, "
-        "attribute, backtest and report the hedge a TOML policy file describes.",
+        description="Portfolio hedge optimizer (offline, embedded data): solve, sweep,\n"
+        "attribute, backtest and report the hedge a TOML policy file describes\n"
+        "(start one with: optihedge policy new > policy.toml).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[_common()],
