@@ -177,6 +177,30 @@ def _check_signals(policy: HedgePolicy, data: pd.DataFrame) -> None:
         )
 
 
+_NYSE: list[pd.DatetimeIndex] = []
+
+
+def _exchange_calendar(data: pd.DataFrame) -> TradingCalendar:
+    """Return the trading days of the embedded data's exchange joined with ``data``'s own."""
+    if not _NYSE:
+        from optihedge.datasets import load_default
+
+        _NYSE.append(pd.DatetimeIndex(load_default(columns=["SP500"], verify=False).index))
+    return TradingCalendar.from_dates(_NYSE[0].union(pd.DatetimeIndex(data.index)))
+
+
+def _schedule(policy: HedgePolicy, calendar: TradingCalendar) -> Any:
+    """Return the policy's schedule on the backtest's calendar when it states none of its own.
+
+    A schedule with the default calendar (Monday to Friday) would take a month's last
+    weekday for its last trading day; on the data's own calendar a holiday moves it.
+    """
+    schedule = policy.schedule
+    if schedule.calendar == DEFAULT_CALENDAR and calendar != DEFAULT_CALENDAR:
+        return dataclasses.replace(schedule, calendar=calendar)
+    return schedule
+
+
 def _check_data(data: Any) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame) or not isinstance(data.index, pd.DatetimeIndex):
         raise DataError(
@@ -1164,8 +1188,11 @@ def backtest(
         ``"SP500"`` where it has one, else the EWMA proxy of the underlying's returns up
         to the day (:func:`optihedge.pricing.volatility_proxy`).
     calendar : TradingCalendar, optional
-        Trading days options and interest count; default the data's own dates (daily
-        data) or Monday to Friday (weekly or monthly data).
+        Trading days the schedule, options and interest count. Default, for daily data:
+        the NYSE's trading days of the embedded data (1990 to 2022) together with the
+        data's own dates (Monday to Friday beyond both), a calendar known in advance, so
+        that a backtest on data cut at any date decides as the full one; for weekly or
+        monthly data, Monday to Friday.
     roll_days : int, default 5
         Futures are rolled this many trading days before their quarterly expiry.
     progress : callable(done, total), optional
@@ -1218,22 +1245,18 @@ def backtest(
         )
     r = check_rate(rate, "rate")
     if calendar is None:
-        calendar = (
-            TradingCalendar.from_dates(data.index)
-            if frequency is Frequency.DAILY
-            else DEFAULT_CALENDAR
-        )
+        calendar = _exchange_calendar(data) if frequency is Frequency.DAILY else DEFAULT_CALENDAR
     engine = _Engine(
         policy, data, days, book, book_options, capital, costs, r, volatility, calendar, frequency
     )
     engine.roll_days = check_int(roll_days, "roll_days", lower=0)
     stored = None
     if store is None:
-        engine.run(policy.schedule.dates(days), progress)
+        engine.run(_schedule(policy, calendar).dates(days), progress)
     else:
         from optihedge.backtests.durable import run_stored
 
-        schedule = policy.schedule.dates(days)
+        schedule = _schedule(policy, calendar).dates(days)
         stored = run_stored(
             engine, store, policy=policy, data=data, arguments=given, schedule=schedule,
             progress=progress,

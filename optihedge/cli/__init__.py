@@ -31,6 +31,7 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_ENVIRONMENT", "EXIT_FAILED", "EXIT_INTERNAL", "EXIT_OK", "main"]
@@ -326,6 +327,17 @@ def _demo(args: argparse.Namespace) -> int:
                 f"\nThe HTML report of the expected-shortfall hedge is at {path} (open it in "
                 f"any browser; it needs no network).\nThe sweep's frontier (expected "
                 f"shortfall against premium, by gross cap) is at {frontier}.\n"
+            )
+        from optihedge.demo.policies import format_policies, run_policies, save_policies
+
+        policies = run_policies(value=args.value)
+        sys.stdout.write(format_policies(policies))
+        if args.report:
+            folder = Path(args.report).resolve().parent / "optihedge-demo-policies"
+            reports = save_policies(policies, folder)
+            sys.stdout.write(
+                f"\nEach policy's figures and HTML report are under {folder} "
+                f"({', '.join(p.name for p in reports)}).\n"
             )
         return 0
     except Exception as exc:
