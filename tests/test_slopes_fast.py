@@ -77,7 +77,8 @@ def test_the_skip_is_taken_at_a_non_degenerate_point(method: str) -> None:
     hedge.solve_point({"gross_exposure.max": 0.4})  # the kept solver's first solve
     got = hedge.solve_point({"gross_exposure.max": 0.5})
     price, binding = gross_row(got)
-    assert got.status == "optimal" and binding
+    assert got.status == "optimal"
+    assert binding
     assert got.stats.slope_resolves == 0
     assert got.stats.details["slopes_certified"] is True
     assert not got.limits.tightening  # no limit flagged degenerate
@@ -135,7 +136,8 @@ def test_skipped_numbers_equal_the_probed_ones(seed: int, method: str, gross: fl
             slow = got
         else:
             fast = got
-    assert fast is not None and slow is not None
+    assert fast is not None
+    assert slow is not None
     if fast.stats.details.get("slopes_certified") is None:
         return  # not certified here: the re-solves ran (the kink tests cover them)
     assert fast.stats.slope_resolves == 0 < slow.stats.slope_resolves

@@ -771,7 +771,8 @@ class CompiledHedge:
         Asked of a linear-programming objective that states its active rows
         (:meth:`~optihedge.optimize.terms.CompiledTerm.tied_rows`: the expected
         shortfall's scenarios tied at its VaR) solved last through the kept solver,
-        which checks strict complementarity and the independence of the active rows (:meth:`~optihedge.optimize.direct.DirectSolve.unique_multipliers`).
+        which checks strict complementarity and the independence of the active rows
+        (:meth:`~optihedge.optimize.direct.DirectSolve.unique_multipliers`).
         """
         problem = self._answered
         kept = self._direct.get(id(problem))

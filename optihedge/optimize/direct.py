@@ -213,7 +213,6 @@ class DirectSolve:
             out[ONE_SIDED] = OneSided(self.problem, self.chain, self.inverse, raw)
         return out, True
 
-
     def unique_multipliers(
         self, own: Sequence[cp.Variable], x: cp.Variable, tied: np.ndarray
     ) -> bool:

@@ -251,7 +251,9 @@ class ExpectedShortfall(Objective):
         return f"ExpectedShortfall(alpha={self.alpha!r}{extra}{w})"
 
 
-def tied_rows(losses: np.ndarray, p: np.ndarray, alpha: float, pnl: np.ndarray) -> np.ndarray | None:
+def tied_rows(
+    losses: np.ndarray, p: np.ndarray, alpha: float, pnl: np.ndarray
+) -> np.ndarray | None:
     """Return the rows of the scenarios tied at the edge of the tail, or None when unclear.
 
     In the Rockafellar-Uryasev LP a scenario above the VaR level (or below it) has one
@@ -315,7 +317,7 @@ class _CompiledPlanes(CompiledTerm):
         return self.planes.refine(x)
 
     def tied_rows(self, x: np.ndarray) -> tuple[tuple[cp.Variable, ...], np.ndarray] | None:
-        """The model's variable and the tied scenarios' rows (:func:`tied_rows`).
+        """Return the model's variable and the tied scenarios' rows (:func:`tied_rows`).
 
         Only after the certified plain LP at ``x``: its planes touch the expected
         shortfall there, and its limit rows are priced as in the whole LP.
@@ -454,7 +456,7 @@ class _ActiveSet(CompiledTerm):
         return True
 
     def tied_rows(self, x: np.ndarray) -> tuple[tuple[cp.Variable, ...], np.ndarray] | None:
-        """The LP's own variables and the tied scenarios' rows (:func:`tied_rows`).
+        """Return the LP's own variables and the tied scenarios' rows (:func:`tied_rows`).
 
         The scenarios left out of the slots lie below the level (``refine``): their
         rows are inactive, as in the whole LP.

@@ -221,7 +221,7 @@ class CompiledTerm:
         return EMPTY_REPORT
 
     def tied_rows(self, x: np.ndarray) -> tuple[tuple[cp.Variable, ...], np.ndarray] | None:
-        """The term's own variables and its rows left active at ``x``, or None (unknown).
+        """Return the term's own variables and its active rows at ``x``; None: unknown.
 
         Asked after a solve at ``x`` (the last answer) to skip the re-solves that measure
         the binding limits' one-sided slopes. A linear-programming term returns its own
