@@ -111,6 +111,8 @@ class DirectSolve:
         # variables as it set them (a later standard solve leaves them different)
         self.last: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         self.set_values: list[tuple[Any, np.ndarray]] = []
+        # unique_multipliers' split of A, by the objective's variables and A's pattern
+        self.partition: tuple[Any, np.ndarray, Any] | None = None
 
     def _param_vec(self) -> np.ndarray:
         program = self.program
@@ -237,48 +239,71 @@ class DirectSolve:
         if dims.psd or dims.exp or dims.p3d or dims.pnd:
             return False
         _, z, s, a_values = self.last
-        n_zero, n_linear = int(dims.zero), int(dims.zero + dims.nonneg)
-        ids = {v.id for v in own}
-        aside = np.zeros(self.a_shape[1], dtype=bool)
-        columns: tuple[np.ndarray, float] | None = None
-        for key, idx, sign in self.maps[0]:
-            if key in ids:
-                aside[idx] = True
-                ids.discard(key)
-            elif key == x.id:
-                columns = (np.asarray(idx), sign)
-        if ids or columns is None:
+        nonzero = a_values != 0.0
+        key = (frozenset(v.id for v in own), x.id)
+        held = self.partition
+        if held is None or held[0] != key or not np.array_equal(held[1], nonzero):
+            self.partition = (key, nonzero, self._partition(*key, nonzero))
+        found = self.partition[2]
+        if found is None:
             return False
-        pattern = self._a_matrix((a_values != 0.0).astype(np.float64)).tocsr()
-        cones = np.arange(self.n_rows) >= n_linear
-        aside |= np.asarray(pattern[cones].sum(axis=0)).ravel() > 0
-        reads_aside = np.asarray(pattern @ aside.astype(np.float64)).ravel() > 0
-        limits = ~cones & ~reads_aside
-        # a row that reads both the objective's columns set aside by a cone and others
-        # couples them (a proximal term in use): no certificate
-        coned = np.asarray(pattern[cones].sum(axis=0)).ravel() > 0
-        mixed = np.asarray(pattern @ (~aside).astype(np.float64)).ravel() > 0
-        if np.any(mixed & (np.asarray(pattern @ coned.astype(np.float64)).ravel() > 0)):
-            return False
+        limits, kept, where, sign = found
+        n_zero = int(dims.zero)
         rows = np.flatnonzero(limits)
         signed = rows[rows >= n_zero]
         small, large = np.minimum(s[signed], z[signed]), np.maximum(s[signed], z[signed])
         if not np.all((large > 0.0) & (small <= STRICT * large)):
             return False
         active = rows[(rows < n_zero) | (z[rows] > s[rows])]
-        kept = np.flatnonzero(~aside)
         if active.size + len(tied) > kept.size + 1:
             return False
         if active.size + len(tied) == 0:
             return True
         dense = np.zeros((active.size + len(tied), kept.size + 1))
-        dense[: active.size, :-1] = self._a_matrix(a_values).tocsr()[active][:, kept].toarray()
-        where = np.searchsorted(kept, columns[0])
-        if not np.array_equal(kept[np.minimum(where, kept.size - 1)], columns[0]):
-            return False  # the positions read by a cone: not a linear program
-        dense[active.size :, where] = columns[1] * np.asarray(tied, dtype=np.float64)
+        dense[: active.size, :-1] = self._a_matrix(a_values)[:, kept].tocsr()[active].toarray()
+        dense[active.size :, where] = sign * np.asarray(tied, dtype=np.float64)
         dense[active.size :, -1] = 1.0
         return _null_space(dense) is None
+
+    def _partition(
+        self, own: frozenset[int], x: int, nonzero: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+        """Split the rows and columns of A (by its pattern) for :meth:`unique_multipliers`.
+
+        Returns the limits' rows (a mask), the columns kept (those neither of ``own``
+        nor read by a cone other than the linear ones), where the positions ``x`` lie
+        among them and the sign they are stored with; None when the split fails (an
+        objective's variable the solver does not hold, the positions read by a cone, a
+        row coupling a cone's columns with others).
+        """
+        assert self.maps is not None
+        n_linear = int(self.dims.zero + self.dims.nonneg)
+        aside = np.zeros(self.a_shape[1], dtype=bool)
+        columns: tuple[np.ndarray, float] | None = None
+        missing = set(own)
+        for key, idx, sign in self.maps[0]:
+            if key in own:
+                aside[idx] = True
+                missing.discard(key)
+            elif key == x:
+                columns = (np.asarray(idx), float(sign))
+        if missing or columns is None:
+            return None
+        pattern = self._a_matrix(nonzero.astype(np.float64)).tocsr()
+        cones = np.arange(self.n_rows) >= n_linear
+        coned = np.asarray(pattern[cones].sum(axis=0)).ravel() > 0
+        aside |= coned
+        reads_aside = np.asarray(pattern @ aside.astype(np.float64)).ravel() > 0
+        # a row that reads both columns a cone reads and the others couples them (a
+        # proximal term in use): no certificate
+        mixed = np.asarray(pattern @ (~aside).astype(np.float64)).ravel() > 0
+        if np.any(mixed & (np.asarray(pattern @ coned.astype(np.float64)).ravel() > 0)):
+            return None
+        kept = np.flatnonzero(~aside)
+        where = np.searchsorted(kept, columns[0])
+        if not np.array_equal(kept[np.minimum(where, kept.size - 1)], columns[0]):
+            return None  # the positions read by a cone: not a linear program
+        return ~cones & ~reads_aside, kept, where, columns[1]
 
 
 #: strict complementarity, told apart from an interior-point answer's noise: a row's
