@@ -47,7 +47,7 @@ from constraints import HedgeContext, HedgeData, ParameterSpec, RebuildRequired
 from optihedge.errors import DataError, SpecificationError
 from optihedge.measures.contributions import check_tail
 from optihedge.measures.pnl import hedged_pnl
-from optihedge.measures.risk import expected_shortfall, tail_weights
+from optihedge.measures.risk import expected_shortfall, tail_rows
 from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, FALLBACK_OPTION, CuttingPlanes
 from optihedge.optimize.objective import SWEEP_OPTION, Objective
 from optihedge.optimize.terms import CompiledTerm, Difference, TermReport
@@ -260,14 +260,15 @@ def tied_rows(
     active row with a variable of its own; the scenarios at the level (an LP's optimum
     ties several there) keep two, which reduce to ``(G_s, 1)`` in the positions and the
     level: these ``G_s`` (``pnl`` rows) are returned. The tie is told by losses within
-    ``PIECE_MARGIN / 100`` of the VaR; any other loss nearer than :data:`PIECE_MARGIN`
-    (of ``max(1, |loss|)``: the solver's positions are exact only to its tolerance)
-    leaves it unclear.
+    ``PIECE_MARGIN / 5`` of the VaR (ties of an answer at Clarabel's default tolerances
+    agree to a few 1e-9); any other loss nearer than :data:`PIECE_MARGIN` (of
+    ``max(1, |loss|)``) leaves it unclear.
     """
-    _, var = tail_weights(losses, p, alpha)
+    equal = bool(p[0] == p[-1] and np.all(p == p[0]))
+    _, _, var = tail_rows(losses, None if equal else p, alpha)
     size = max(1.0, float(np.abs(losses).max(initial=0.0)))
     gap = np.abs(losses - var)
-    tied = gap <= PIECE_MARGIN / 100.0 * size
+    tied = gap <= PIECE_MARGIN / 5.0 * size
     if np.any(~tied & (gap <= PIECE_MARGIN * size)):
         return None
     return np.asarray(pnl[tied], dtype=np.float64)
