@@ -243,8 +243,8 @@ class DirectSolve:
         key = (frozenset(v.id for v in own), x.id)
         held = self.partition
         if held is None or held[0] != key or not np.array_equal(held[1], nonzero):
-            self.partition = (key, nonzero, self._partition(*key, nonzero))
-        found = self.partition[2]
+            held = self.partition = (key, nonzero, self._partition(*key, nonzero))
+        found = held[2]
         if found is None:
             return False
         limits, kept, where, sign = found
