@@ -502,8 +502,12 @@ class CompiledHedge:
         """
         if self._objective.iterative and not within:
             return None
-        if problem._cache.param_prog is None and not self._options.get(SWEEP_OPTION):
-            return None  # no DPP program yet (a sweep's copy compiles it here)
+        if problem._cache.param_prog is None and not (
+            self._options.get(SWEEP_OPTION) or (within and self._objective.iterative)
+        ):
+            # no DPP program yet: a sweep's copy compiles it here, and so does an
+            # objective that re-solves within a call (compiled at once in any case)
+            return None
         kept = self._direct.get(id(problem))
         if kept is None or kept.problem is not problem:
             try:
@@ -691,6 +695,9 @@ class CompiledHedge:
         ]
         if not todo:
             return {}
+        if self._unique_multipliers():
+            stats["slopes_certified"] = True  # no re-solve: both sides are the multiplier
+            return {}
         scale = self._data.objective_scale
         objective = float(self._answered.value) / scale
         solver, options = self._asked
@@ -761,6 +768,22 @@ class CompiledHedge:
             self._asked = asked  # the probes' own solver and options are not the caller's
         stats["slope_resolves"] = count
         return sided
+
+    def _unique_multipliers(self) -> bool:
+        """Whether the last answer's limit multipliers are certainly unique (no re-solves).
+
+        Asked of a linear-programming objective that states its active rows
+        (:meth:`~optihedge.optimize.terms.CompiledTerm.tied_rows`: the expected
+        shortfall's scenarios tied at its VaR) solved last through the kept solver,
+        which checks strict complementarity and the independence of the active rows
+        (:meth:`~optihedge.optimize.direct.DirectSolve.unique_multipliers`).
+        """
+        problem = self._answered
+        kept = self._direct.get(id(problem))
+        if kept is None or kept.problem is not problem or self._x.value is None:
+            return False
+        tied = self._objective.tied_rows(np.asarray(self._x.value, dtype=np.float64))
+        return tied is not None and kept.unique_multipliers(tied[0], self._x, tied[1])
 
     def _hold(self, solver: str | None, options: Mapping[str, Any]) -> Any:
         """Return a function that puts the problem back as the last solve left it."""

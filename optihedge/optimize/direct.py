@@ -26,7 +26,7 @@ Two solvers are kept:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import cvxpy as cp
@@ -105,6 +105,14 @@ class DirectSolve:
             self.qp = _ActiveSetQP.from_data(data, a_matrix)
             self.qp.a_values = self.a_values
         self.maps = _selection_maps(chain, inverse, n, self.n_rows)
+        self.dims = data["dims"]
+        self.variables = {v.id: v for v in problem.variables()}
+        # the last answer: the solver's x, z, s, the values of A, and the problem's
+        # variables as it set them (a later standard solve leaves them different)
+        self.last: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.set_values: list[tuple[Any, np.ndarray]] = []
+        # unique_multipliers' split of A, by the objective's variables and A's pattern
+        self.partition: tuple[Any, np.ndarray, Any] | None = None
 
     def _param_vec(self) -> np.ndarray:
         program = self.program
@@ -187,6 +195,13 @@ class DirectSolve:
             )
         if self.problem.status != cp.OPTIMAL:
             return None, True
+        self.last = (
+            np.array(raw.x, dtype=np.float64),
+            np.array(raw.z, dtype=np.float64),
+            np.array(raw.s, dtype=np.float64),
+            a_values,
+        )
+        self.set_values = [(v, np.array(v.value)) for v in self.variables.values()]
         out = {
             "solver": solver,
             "solve_time": float(raw.solve_time),
@@ -200,6 +215,100 @@ class DirectSolve:
             out[ONE_SIDED] = OneSided(self.problem, self.chain, self.inverse, raw)
         return out, True
 
+    def unique_multipliers(
+        self, own: Sequence[cp.Variable], x: cp.Variable, tied: np.ndarray
+    ) -> bool:
+        """Whether the last answer's multipliers of the limits are certainly unique.
+
+        ``own``, ``tied``: the objective's own variables and its active rows in the
+        positions ``x`` (:meth:`~optihedge.optimize.terms.CompiledTerm.tied_rows`): the
+        rows that read ``own``, or read what a cone other than the linear ones reads,
+        are the objective's; the others are the limits' rows. True when the problem's
+        variables are still as this answer set them, every limit row is strictly
+        complementary (its slack or its multiplier is zero, the other clearly not:
+        :data:`STRICT`) and the active limit rows with ``tied`` (each reading one more
+        common column) are linearly independent: then no other multipliers meet the
+        optimality conditions, the optimum is differentiable in each limit and both
+        one-sided slopes are the multiplier.
+        """
+        if self.last is None or self.maps is None or not self.set_values:
+            return False
+        if any(not np.array_equal(v.value, value) for v, value in self.set_values):
+            return False
+        dims = self.dims
+        if dims.psd or dims.exp or dims.p3d or dims.pnd:
+            return False
+        _, z, s, a_values = self.last
+        nonzero = a_values != 0.0
+        key = (frozenset(v.id for v in own), x.id)
+        held = self.partition
+        if held is None or held[0] != key or not np.array_equal(held[1], nonzero):
+            held = self.partition = (key, nonzero, self._partition(*key, nonzero))
+        found = held[2]
+        if found is None:
+            return False
+        limits, kept, where, sign = found
+        n_zero = int(dims.zero)
+        rows = np.flatnonzero(limits)
+        signed = rows[rows >= n_zero]
+        small, large = np.minimum(s[signed], z[signed]), np.maximum(s[signed], z[signed])
+        if not np.all((large > 0.0) & (small <= STRICT * large)):
+            return False
+        active = rows[(rows < n_zero) | (z[rows] > s[rows])]
+        if active.size + len(tied) > kept.size + 1:
+            return False
+        if active.size + len(tied) == 0:
+            return True
+        dense = np.zeros((active.size + len(tied), kept.size + 1))
+        dense[: active.size, :-1] = self._a_matrix(a_values)[:, kept].tocsr()[active].toarray()
+        dense[active.size :, where] = sign * np.asarray(tied, dtype=np.float64)
+        dense[active.size :, -1] = 1.0
+        return _null_space(dense) is None
+
+    def _partition(
+        self, own: frozenset[int], x: int, nonzero: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+        """Split the rows and columns of A (by its pattern) for :meth:`unique_multipliers`.
+
+        Returns the limits' rows (a mask), the columns kept (those neither of ``own``
+        nor read by a cone other than the linear ones), where the positions ``x`` lie
+        among them and the sign they are stored with; None when the split fails (an
+        objective's variable the solver does not hold, the positions read by a cone, a
+        row coupling a cone's columns with others).
+        """
+        assert self.maps is not None
+        n_linear = int(self.dims.zero + self.dims.nonneg)
+        aside = np.zeros(self.a_shape[1], dtype=bool)
+        columns: tuple[np.ndarray, float] | None = None
+        missing = set(own)
+        for key, idx, sign in self.maps[0]:
+            if key in own:
+                aside[idx] = True
+                missing.discard(key)
+            elif key == x:
+                columns = (np.asarray(idx), float(sign))
+        if missing or columns is None:
+            return None
+        pattern = self._a_matrix(nonzero.astype(np.float64)).tocsr()
+        cones = np.arange(self.n_rows) >= n_linear
+        coned = np.asarray(pattern[cones].sum(axis=0)).ravel() > 0
+        aside |= coned
+        reads_aside = np.asarray(pattern @ aside.astype(np.float64)).ravel() > 0
+        # a row that reads both columns a cone reads and the others couples them (a
+        # proximal term in use): no certificate
+        mixed = np.asarray(pattern @ (~aside).astype(np.float64)).ravel() > 0
+        if np.any(mixed & (np.asarray(pattern @ coned.astype(np.float64)).ravel() > 0)):
+            return None
+        kept = np.flatnonzero(~aside)
+        where = np.searchsorted(kept, columns[0])
+        if not np.array_equal(kept[np.minimum(where, kept.size - 1)], columns[0]):
+            return None  # the positions read by a cone: not a linear program
+        return ~cones & ~reads_aside, kept, where, columns[1]
+
+
+#: strict complementarity, told apart from an interior-point answer's noise: a row's
+#: slack or multiplier at most this share of the other
+STRICT = 1e-3
 
 _Maps = tuple[list[tuple[int, np.ndarray, float]], list[tuple[int, np.ndarray, float]]]
 

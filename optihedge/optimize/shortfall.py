@@ -47,7 +47,7 @@ from constraints import HedgeContext, HedgeData, ParameterSpec, RebuildRequired
 from optihedge.errors import DataError, SpecificationError
 from optihedge.measures.contributions import check_tail
 from optihedge.measures.pnl import hedged_pnl
-from optihedge.measures.risk import expected_shortfall
+from optihedge.measures.risk import expected_shortfall, tail_rows
 from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, FALLBACK_OPTION, CuttingPlanes
 from optihedge.optimize.objective import SWEEP_OPTION, Objective
 from optihedge.optimize.terms import CompiledTerm, Difference, TermReport
@@ -67,6 +67,9 @@ _ALPHA = "expected_shortfall.alpha"
 CAPACITY_OPTION = "expected_shortfall.capacity"
 WARM_OPTION = "expected_shortfall.warm_start"  # (n_scenarios, hedge, scenarios needed)
 _HEADROOM = 0.10  # slots beyond what the tail needs: growth is a recompile and re-solve
+#: a loss this close to the VaR (relative to ``max(1, |loss|)``), yet not tied with it,
+#: leaves unclear which scenarios are tied there (``tied_rows``)
+PIECE_MARGIN = 1e-7
 
 
 def _arrays(data: HedgeData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -261,6 +264,29 @@ class ExpectedShortfall(Objective):
         return f"ExpectedShortfall(alpha={self.alpha!r}{extra}{w})"
 
 
+def tied_rows(
+    losses: np.ndarray, p: np.ndarray, alpha: float, pnl: np.ndarray
+) -> np.ndarray | None:
+    """Return the rows of the scenarios tied at the edge of the tail, or None when unclear.
+
+    In the Rockafellar-Uryasev LP a scenario above the VaR level (or below it) has one
+    active row with a variable of its own; the scenarios at the level (an LP's optimum
+    ties several there) keep two, which reduce to ``(G_s, 1)`` in the positions and the
+    level: these ``G_s`` (``pnl`` rows) are returned. The tie is told by losses within
+    ``PIECE_MARGIN / 5`` of the VaR (ties of an answer at Clarabel's default tolerances
+    agree to a few 1e-9); any other loss nearer than :data:`PIECE_MARGIN` (of
+    ``max(1, |loss|)``) leaves it unclear.
+    """
+    equal = bool(p[0] == p[-1] and np.all(p == p[0]))
+    _, _, var = tail_rows(losses, None if equal else p, alpha)
+    size = max(1.0, float(np.abs(losses).max(initial=0.0)))
+    gap = np.abs(losses - var)
+    tied = gap <= PIECE_MARGIN / 5.0 * size
+    if np.any(~tied & (gap <= PIECE_MARGIN * size)):
+        return None
+    return np.asarray(pnl[tied], dtype=np.float64)
+
+
 def _difference(data: HedgeData | None, alpha: float, weight: float) -> Difference:
     """Return the expected shortfall's ``f(a) - f(b)``, by sorting at both positions."""
 
@@ -304,6 +330,19 @@ class _CompiledPlanes(CompiledTerm):
         """One cutting-plane step; True while no certificate."""
         return self.planes.refine(x)
 
+    def tied_rows(self, x: np.ndarray) -> tuple[tuple[cp.Variable, ...], np.ndarray] | None:
+        """Return the model's variable and the tied scenarios' rows (:func:`tied_rows`).
+
+        Only after the certified plain LP at ``x``: its planes touch the expected
+        shortfall there, and its limit rows are priced as in the whole LP.
+        """
+        planes = self.planes
+        if not planes.certified or planes.kind != "kelley" or planes.data is None:
+            return None
+        book, pnl, p = _arrays(planes.data)
+        rows = tied_rows(-hedged_pnl(book, pnl, x), p, planes.alpha, pnl)
+        return None if rows is None else ((planes.t,), rows)
+
     def report(self) -> TermReport:
         """Return the planes' work and certificate, and how options enter."""
         out = self.planes.report()
@@ -327,7 +366,7 @@ class _ActiveSet(CompiledTerm):
         self.method = method
         n = len(ctx.instruments)
         self.zeta = cp.Variable(name="var_level")
-        u = cp.Variable(k, nonneg=True)
+        self.u = u = cp.Variable(k, nonneg=True)
         self.g, self.b = cp.Parameter((k, n)), cp.Parameter(k)
         self.q, self.c = cp.Parameter(k, nonneg=True), cp.Parameter(nonneg=True)
         loss = -(self.b + self.g @ ctx.x)
@@ -434,6 +473,18 @@ class _ActiveSet(CompiledTerm):
         kept_spare = spare[: room - len(violators)]
         self._load(np.sort(np.concatenate([keep_needed, kept_spare, violators])))
         return True
+
+    def tied_rows(self, x: np.ndarray) -> tuple[tuple[cp.Variable, ...], np.ndarray] | None:
+        """Return the LP's own variables and the tied scenarios' rows (:func:`tied_rows`).
+
+        The scenarios left out of the slots lie below the level (``refine``): their
+        rows are inactive, as in the whole LP.
+        """
+        if self.data is None or self.active is None:
+            return None
+        book, pnl, p = _arrays(self.data)
+        rows = tied_rows(-hedged_pnl(book, pnl, x), p, self.alpha, pnl)
+        return None if rows is None else ((self.zeta, self.u), rows)
 
     def on_unbounded(self) -> None:
         """Grow when the restricted LP is unbounded (no slot limits some direction), unless full."""

@@ -72,7 +72,9 @@ class SolveStats:
     canonicalisation : str
         ``"dpp"`` (parameters kept) or ``"constants"``; empty when not reported.
     slope_resolves : int
-        Re-solves that measured the binding limits' one-sided slopes.
+        Re-solves that measured the binding limits' one-sided slopes (0 where the
+        multipliers were certified unique and none was needed: then
+        ``details["slopes_certified"]`` is True).
     shortfall_method : str, optional
         How an expected-shortfall objective was solved (``"active_set"``,
         ``"cutting_plane"``, ``"lp"``).

@@ -220,6 +220,21 @@ class CompiledTerm:
         """Return what the result should state about the term's last solve."""
         return EMPTY_REPORT
 
+    def tied_rows(self, x: np.ndarray) -> tuple[tuple[cp.Variable, ...], np.ndarray] | None:
+        """Return the term's own variables and its active rows at ``x``; None: unknown.
+
+        Asked after a solve at ``x`` (the last answer) to skip the re-solves that measure
+        the binding limits' one-sided slopes. A linear-programming term returns its own
+        variables (every row of the problem solved last that reads them is the term's)
+        and, for the term's whole LP (not merely the restriction or model solved last),
+        the positions' coefficients of its active rows once those with a variable of
+        their own are set aside, each row also reading one common variable of the term
+        (the expected shortfall's scenarios tied at its VaR, ``(G_s, 1)``). The limits'
+        multipliers are then unique when these rows and the active limit rows are
+        linearly independent (``CompiledHedge._unique_multipliers``). Default None.
+        """
+        return None
+
     def exact_difference(self, x: cp.Variable) -> Difference | None:
         """Return ``f(a) - f(b)`` computed without cancellation, or None when there is none.
 
