@@ -339,6 +339,15 @@ def test_solve_json_matches_the_beta_by_hand(runs: dict[str, Ran], work: Path) -
     assert abs(out["risk"]["after"]["beta"]) < 1e-7
     assert out["allocation"][0]["label"] == "ES"
     assert out["allocation"][0]["notional"] == pytest.approx(-beta * 10_000_000, rel=1e-7)
+    # contracts at the as-of close of the index, 50 USD a point
+    import optihedge as oh
+
+    close = float(oh.datasets.load_default(columns=["SP500"]).loc[AS_OF, "SP500"])
+    contracts = -beta * 10_000_000 / (50 * close)
+    assert out["allocation"][0]["units"] == pytest.approx(contracts, rel=1e-7)
+    # the policy's own trade: half the hedge (hedge_ratio = 0.5 in overlay.toml)
+    assert out["policy_hedge_ratio"] == 0.5
+    assert out["policy_weights"]["ES"] == pytest.approx(-0.5 * beta, rel=1e-7)
 
 
 @needs_policies

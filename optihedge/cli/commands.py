@@ -89,7 +89,7 @@ def _fingerprints(pf: Any, path: str) -> dict[str, str]:
     }
 
 
-def _solved(args: argparse.Namespace, record: RunRecord) -> tuple[Any, Any]:
+def _solved(args: argparse.Namespace, record: RunRecord) -> tuple[Any, Any, Any]:
     """Load, build and solve: the policy file and its hedge result."""
     with record.step("load"):
         pf = _load(args, record)
@@ -102,7 +102,7 @@ def _solved(args: argparse.Namespace, record: RunRecord) -> tuple[Any, Any]:
     with record.step("solve"):
         result = problem.solve()
     record.update(as_of_used=inputs.get("as_of") if isinstance(inputs, dict) else None)
-    return pf, result
+    return pf, result, inputs
 
 
 def _key_numbers(result: Any) -> dict[str, Any]:
@@ -122,7 +122,32 @@ def _key_numbers(result: Any) -> dict[str, Any]:
     }
 
 
-def _solve_output(pf: Any, result: Any) -> Output:
+def _policy_trade(result: Any, inputs: Any) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    """Return the policy's own trade: the optimal hedge scaled by its hedge ratio."""
+    if not isinstance(inputs, dict) or "hedge_ratio" not in inputs:
+        return {}, [], {}
+    ratio = float(inputs["hedge_ratio"])
+    regime = inputs.get("regime")
+    if ratio == 1.0 and inputs.get("hedge", True):
+        return {}, [], {}
+    where = f" in the {regime!r} regime" if regime else ""
+    if not inputs.get("hedge", True) or ratio == 0.0:
+        line = f"The policy holds no hedge{where}: the trade is to close the hedge."
+    else:
+        line = (
+            f"The policy trades {ratio:g} of this hedge{where} (its hedge ratio): "
+            "the table 'policy trade' above."
+        )
+    table = result.allocation[["weight", "notional", "units"]] * ratio
+    table["units_rounded"] = table["units"].round() + 0.0
+    values = {
+        "policy_hedge_ratio": ratio,
+        "policy_weights": {str(k): float(v) for k, v in table["weight"].items()},
+    }
+    return {"policy trade": table}, [line], values
+
+
+def _solve_output(pf: Any, result: Any, inputs: Any = None) -> Output:
     summary = result.summary()
     allocation = result.allocation[
         [
@@ -143,25 +168,27 @@ def _solve_output(pf: Any, result: Any) -> Output:
             if c in result.constraints
         ]
     ]
+    trade, said, chosen = _policy_trade(result, inputs)
     return Output(
         tables={
             "allocation": allocation,
+            **trade,
             f"risk over {result.horizon_label}": result.risk[risk_columns],
             "limits": limits,
         },
-        lines=[summary, *(note for note in result.notes if note not in summary)],
-        values={"policy": pf.name, **_key_numbers(result)},
+        lines=[summary, *(note for note in result.notes if note not in summary), *said],
+        values={"policy": pf.name, **_key_numbers(result), **chosen},
     )
 
 
 def _solve(args: argparse.Namespace, record: RunRecord) -> tuple[Output, int]:
-    pf, result = _solved(args, record)
+    pf, result, inputs = _solved(args, record)
     record.update(numbers=_key_numbers(result))
-    return _solve_output(pf, result), 0
+    return _solve_output(pf, result, inputs), 0
 
 
 def _attribute(args: argparse.Namespace, record: RunRecord) -> tuple[Output, int]:
-    pf, result = _solved(args, record)
+    pf, result, _ = _solved(args, record)
     with record.step("attribute"):
         table = result.attribution(by=args.by, measure=args.measure)
     numbers = _key_numbers(result)
@@ -319,7 +346,7 @@ def _report(args: argparse.Namespace, record: RunRecord) -> tuple[Output, int]:
     folder = Path(args.out)
     if folder.exists() and not folder.is_dir():
         raise SpecificationError(f"--out {args.out!r} is a file; report writes into a folder.")
-    pf, result = _solved(args, record)
+    pf, result, _ = _solved(args, record)
     folder.mkdir(parents=True, exist_ok=True)
     stem = Path(args.policy).stem
     with record.step("report"):

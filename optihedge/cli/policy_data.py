@@ -298,7 +298,7 @@ def _signal(pf: PolicyFile, name: str, k: int) -> float:
 def build_problem(pf: PolicyFile, as_of: Any = None) -> tuple[Any, dict[str, Any]]:
     """Return ``(problem, inputs record)`` on ``as_of`` (see :meth:`PolicyFile.problem`)."""
     from optihedge.backtests.hedge_policy import read_only
-    from optihedge.instruments import MarketState
+    from optihedge.instruments import Future, MarketState
     from optihedge.optimize import HedgeProblem
 
     prices = pf.prices
@@ -338,6 +338,16 @@ def build_problem(pf: PolicyFile, as_of: Any = None) -> tuple[Any, dict[str, Any
     options = sorted(
         {str(getattr(i, "underlying", "")) for i in pf.spec.instruments if i.kind in OPTION_KINDS}
     )
+    # today's price of one unit: a future at its underlying's close, a fund at its own
+    # close where the data have it (else the price the file states)
+    unit_prices: dict[str, float] = {}
+    for inst in pf.spec.instruments:
+        if isinstance(inst, Future):
+            unit_prices[inst.label] = float(prices[inst.underlying].to_numpy()[k])
+        elif inst.kind in ("etf", "inverse_etf") and inst.label in prices.columns:
+            unit_prices[inst.label] = float(prices[inst.label].iloc[k])
+    if unit_prices:
+        record["prices"] = unit_prices
     if options:
         ms = pf.market_state
         market = MarketState.from_data(
@@ -345,6 +355,7 @@ def build_problem(pf: PolicyFile, as_of: Any = None) -> tuple[Any, dict[str, Any
             rate=ms["rate"],
             underlyings=options,
             dividend_yield=ms["dividend_yield"] or None,
+            prices=pd.Series(unit_prices, dtype="float64") if unit_prices else None,
             data=prices.iloc[: k + 1],
             halflife=ms["volatility_halflife"],
             window=ms["volatility_window"],
@@ -355,6 +366,10 @@ def build_problem(pf: PolicyFile, as_of: Any = None) -> tuple[Any, dict[str, Any
             "volatility": {str(u): float(v) for u, v in market.volatility.items()},
             "rate": ms["rate"],
         }
+    if not options:
+        inputs["market_state"] = MarketState(
+            prices=pd.Series(unit_prices, dtype="float64"), asof=date
+        )
     problem = HedgeProblem.from_spec(pf.spec, pf.book, **inputs)
     params: dict[str, float] = {}
     hedge, ratio, regime = True, 1.0, None
