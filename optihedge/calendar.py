@@ -99,7 +99,13 @@ class TradingCalendar:
         Every weekday between the first and the last date that is not among them is a
         holiday; outside the span, Monday to Friday.
         """
-        days = np.unique(np.array([_day(d, "dates") for d in dates], dtype="datetime64[D]"))
+        if isinstance(dates, pd.DatetimeIndex):  # at once, not date by date
+            if dates.hasnans:
+                raise SpecificationError("The 'dates' argument is NaT (no date); pass a date.")
+            local = dates.tz_localize(None) if dates.tz is not None else dates  # wall dates
+            days = np.unique(local.to_numpy().astype("datetime64[D]"))
+        else:
+            days = np.unique(np.array([_day(d, "dates") for d in dates], dtype="datetime64[D]"))
         if len(days) == 0:
             return cls()
         span = np.arange(days[0], days[-1] + np.timedelta64(1, "D"), dtype="datetime64[D]")

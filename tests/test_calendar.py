@@ -143,3 +143,18 @@ class TestTradingCalendar:
             DEFAULT_CALENDAR.add(20240102, 5)
         with pytest.raises(SpecificationError, match=r"'days' argument must be an integer"):
             DEFAULT_CALENDAR.add("2024-01-02", 2.5)
+
+
+def test_from_dates_takes_a_dated_index_at_once_with_the_same_answer() -> None:
+    import pandas as pd
+
+    from optihedge.calendar import TradingCalendar
+
+    days = pd.bdate_range("2021-01-01", "2021-12-31").delete([10, 50, 51])
+    by_index = TradingCalendar.from_dates(days)
+    by_list = TradingCalendar.from_dates([d.date() for d in days])
+    assert by_index == by_list
+    assert len(by_index.holidays) == 3
+    # wall dates of a zoned index, not their UTC instants
+    zoned = pd.DatetimeIndex(days).tz_localize("America/New_York") + pd.Timedelta(hours=23)
+    assert TradingCalendar.from_dates(zoned) == by_list
