@@ -152,7 +152,8 @@ def by_instrument(values: Any, labels: pd.Index, name: str) -> pd.Series:
             f"The '{name}' argument repeats instrument labels {format_labels(dupes)}; give "
             "one position per instrument (sum the duplicates with .groupby(level=0).sum())."
         )
-    extra = values.index.difference(labels)
+    same = values.index.equals(labels)
+    extra = labels[:0] if same else values.index.difference(labels)
     if len(extra):
         raise MissingLabelsError(
             f"The '{name}' argument names instruments the problem lacks: {format_labels(extra)}."
@@ -167,7 +168,7 @@ def by_instrument(values: Any, labels: pd.Index, name: str) -> pd.Series:
             f"The '{name}' argument holds NaN or infinite values for {format_labels(bad)}; "
             "give 0.0 for instruments not held."
         )
-    return numbers.reindex(labels).fillna(0.0)
+    return numbers.copy() if same else numbers.reindex(labels).fillna(0.0)
 
 
 def _instrument_tables(
@@ -197,7 +198,11 @@ def _instrument_tables(
         for name in _CURRENCY_ATTRIBUTES:
             row[name] = row[name] / capital if math.isfinite(row[name]) else row[name]
         rows.append(row)
-    attributes = pd.DataFrame(rows, index=labels, dtype=np.float64)
+    # one array, the union of the rows' names in order (NaN where a row has none), as
+    # DataFrame(rows) would give, without its per-dict parsing (a cost every solve pays)
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    table = np.array([[row.get(k, np.nan) for k in names] for row in rows], dtype=np.float64)
+    attributes = pd.DataFrame(table.reshape(len(rows), len(names)), index=labels, columns=names)
     return pd.DataFrame(exposures, index=assets, columns=labels), attributes
 
 
