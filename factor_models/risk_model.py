@@ -14,6 +14,8 @@ factors, so no dense assets x assets matrix is ever needed inside a problem:
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -306,15 +308,29 @@ class RiskModel:
         See :mod:`factor_models.horizon`; on a weekly model ``days`` counts weeks.
         """
         k = horizon_variance_factor(days, autocorrelation)
-        return RiskModel(
-            loadings=self.loadings,
-            factor_cov=self.factor_cov * k,
-            specific_var=self.specific_var * k,
-            window=self.window,
-            asof=self.asof,
-            horizon=self.horizon * int(days),
-            frequency=self.frequency,
-        )
+        factor_cov, specific_var = self.factor_cov * k, self.specific_var * k
+        if not (
+            k >= 0
+            and np.isfinite(factor_cov.to_numpy()).all()
+            and np.isfinite(specific_var.to_numpy()).all()
+        ):  # overflow (or a negative factor): the constructor names it
+            return RiskModel(
+                loadings=self.loadings,
+                factor_cov=factor_cov,
+                specific_var=specific_var,
+                window=self.window,
+                asof=self.asof,
+                horizon=self.horizon * int(days),
+                frequency=self.frequency,
+            )
+        # a model scaled by k >= 0 is as valid as this one: no second check (every
+        # re-solve of a backtest or sweep scales one); its square root scales by sqrt(k)
+        out = copy.copy(self)
+        object.__setattr__(out, "factor_cov", factor_cov)
+        object.__setattr__(out, "specific_var", specific_var)
+        object.__setattr__(out, "horizon", self.horizon * int(days))
+        object.__setattr__(out, "_sqrt", self._sqrt * math.sqrt(k))
+        return out
 
 
 class RiskModelSet(Mapping[int, RiskModel]):
