@@ -502,12 +502,8 @@ class CompiledHedge:
         """
         if self._objective.iterative and not within:
             return None
-        if problem._cache.param_prog is None and not (
-            self._options.get(SWEEP_OPTION) or (within and self._objective.iterative)
-        ):
-            # no DPP program yet: a sweep's copy compiles it here, and so does an
-            # objective that re-solves within a call (compiled at once in any case)
-            return None
+        if problem._cache.param_prog is None and not self._options.get(SWEEP_OPTION):
+            return None  # no DPP program yet (a sweep's copy compiles it here)
         kept = self._direct.get(id(problem))
         if kept is None or kept.problem is not problem:
             try:
