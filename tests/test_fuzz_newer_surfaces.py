@@ -393,3 +393,11 @@ def test_plots(v: Any, where: str) -> None:
     fig = outcome(calls[where])
     if fig is not None:
         assert fig.axes
+
+
+def test_an_event_shock_beyond_any_return_is_refused_with_the_range() -> None:
+    with pytest.raises(
+        SpecificationError,
+        match=r"shock\['\w+'\]' argument must be a finite number in \(-1, 1000\]\. Got 1\.6e\+308",
+    ):
+        SCENARIOS.with_event(name="d", probability=0.1, shock=1.6e308)

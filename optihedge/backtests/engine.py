@@ -35,7 +35,7 @@ import dataclasses
 import math
 import pickle
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -329,6 +329,8 @@ class _Engine:
         self.col = {c: j for j, c in enumerate(window.columns)}
         self.asset_cols = np.array([self.col[a] for a in self.assets], dtype=np.intp)
         self.where = {a: j for j, a in enumerate(self.assets)}
+        self.asset_index = pd.Index(self.assets)
+        self.instrument_index = pd.Index(list(self.instruments))
         self.returns = window[self.assets].pct_change()
         self.fingerprint = fingerprint(window[self.assets])
         self.vix = data["VIX"].reindex(days) / 100.0 if "VIX" in data.columns else None
@@ -928,8 +930,8 @@ class _Engine:
         self.timings["scenarios"] += t2 - t1
         self.nav = self.nav_at(i)
         held = self.exposures(i) + self._hedge_exposures(i, options_only=True)
-        book = pd.Series(held, index=self.assets)
-        book = book[book != 0]
+        nonzero = held != 0
+        book = pd.Series(held[nonzero], index=self.asset_index[nonzero])
         if book.empty:  # nothing left to hedge: the hedge is closed
             for label, lot in list(self.lots.items()):
                 self.trade(i, label, -lot.units, "nothing left to hedge", day)
@@ -971,7 +973,7 @@ class _Engine:
         record |= solution.record()
         record["predicted_volatility"] = solution.volatility
         record["horizon"] = self.problem.horizon
-        weights = pd.Series(solution.positions, index=solution.instruments) * ratio
+        weights = dict(zip(map(str, solution.instruments), solution.positions * ratio, strict=True))
         for key, w in weights.items():
             record[f"weight[{key}]"] = float(w)
         self._trade_to(i, weights, solution, market, day, "; ".join(why))
@@ -983,12 +985,13 @@ class _Engine:
             self._remember(i, risk_model)
 
     def _current_weights(self, i: int) -> pd.Series:
-        out = pd.Series(0.0, index=list(self.instruments))
-        for label, lot in self.lots.items():
-            if isinstance(lot.held, OptionContract):
-                continue  # held to its exit: part of the book in the solve
-            out[label] = lot.units * lot.value / self.nav
-        return out
+        out = np.zeros(len(self.instrument_index))
+        for j, label in enumerate(self.instruments):
+            lot = self.lots.get(label)
+            if lot is None or isinstance(lot.held, OptionContract):
+                continue  # none, or held to its exit: part of the book in the solve
+            out[j] = lot.units * lot.value / self.nav
+        return pd.Series(out, index=self.instrument_index)
 
     def _units(self, label: str, weight: float, i: int) -> float:
         inst = self.instruments[label]
@@ -1006,7 +1009,7 @@ class _Engine:
     def _trade_to(
         self,
         i: int,
-        weights: pd.Series,
+        weights: Mapping[str, float],
         solution: Any,
         market: MarketState | None,
         day: _Day,
@@ -1102,6 +1105,7 @@ class _Engine:
             "policy", "costs", "calendar", "instruments", "days", "prices", "P", "returns",
             "vix", "volatility", "unit_values", "problem", "rows", "decisions", "trades",
             "positions", "day", "dt", "realised", "col", "asset_cols", "where", "_market",
+            "asset_index", "instrument_index",
             "_deltas", "_vols",
         }
     )  # fmt: skip

@@ -46,6 +46,9 @@ from optihedge.scenarios._paths import (
 
 __all__ = ["STRESS_WINDOWS", "Scenarios"]
 
+#: The largest event shock, a decimal return (1000 = 1001 times the price).
+_SHOCK_MAX = 1000.0
+
 
 @dataclass(frozen=True)
 class Scenarios:
@@ -590,6 +593,7 @@ class Scenarios:
         probability : float
             Your probability of the event over the horizon, in (0, 1).
         shock : float or mapping of asset to float, optional
+            (each a decimal return in (-1, 1000])
             Simple return of the assets in the scenarios where the event happens (> -1).
 
         Raises
@@ -627,7 +631,14 @@ class Scenarios:
             else:
                 items = dict.fromkeys(columns, shock)
             moves = {
-                k: check_scalar(v, f"shock[{k!r}]", lower=-1.0, lower_inclusive=False)
+                k: check_scalar(
+                    v,
+                    f"shock[{k!r}]",
+                    lower=-1.0,
+                    lower_inclusive=False,
+                    upper=_SHOCK_MAX,
+                    hint="A shock is a decimal return (0.5 = +50%, 9 = ten times).",
+                )
                 for k, v in items.items()
             }
         n = self.n_scenarios
