@@ -586,3 +586,26 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert ran.code == 1  # Python's own exit code for an uncaught exception
     assert "Traceback (most recent call last)" in ran.err
     assert "'nope.toml' does not exist" in ran.err
+
+
+def _bad_cases() -> list[Any]:
+    from test_policy_file import BAD
+
+    return [pytest.param(*case[1:], id=case[0]) for case in BAD]
+
+
+@needs_policies
+@pytest.mark.parametrize(("edit", "key", "needle", "message"), _bad_cases())
+def test_policy_check_on_a_malformed_file_exits_2_naming_the_key_and_the_line(
+    edit: Any, key: str, needle: str, message: str, tmp_path: Path
+) -> None:
+    from test_policy_file import BASE, _line
+
+    text = edit(BASE, tmp_path) if edit.__code__.co_argcount == 2 else edit(BASE)
+    (tmp_path / "bad.toml").write_text(text)
+    ran = _run("policy", "check", "bad.toml", cwd=tmp_path)
+    assert ran.code == 2, (ran.out, ran.err)
+    err = _one_message(ran)
+    line = _line(text, needle)
+    assert f"{key} (line {line}): " in err, err
+    assert re.search(message, err), err
