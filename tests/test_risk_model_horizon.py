@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from factor_models import RiskModel
@@ -16,6 +16,7 @@ from factor_models import RiskModel
     days=st.integers(1, 260),
     autocorrelation=st.sampled_from([0.0, 0.1, -0.2]),
 )
+@example(seed=1079, days=2, autocorrelation=0.1)  # a nearly singular factor covariance
 def test_scaled_model_equals_the_constructed_one(
     seed: int, days: int, autocorrelation: float
 ) -> None:
@@ -37,6 +38,9 @@ def test_scaled_model_equals_the_constructed_one(
     assert np.isclose(scaled.variance(w), built.variance(w), rtol=1e-12, atol=0.0)
     b_s, d_s = scaled.root_factors()
     b_b, d_b = built.root_factors()
-    np.testing.assert_allclose(b_s @ b_s.T, b_b @ b_b.T, rtol=1e-10, atol=1e-18)
+    # the square roots agree to rounding of the largest eigenvalue (an eigendecomposition's
+    # accuracy): a nearly singular factor covariance leaves its small entries to that
+    expected = b_b @ b_b.T
+    np.testing.assert_allclose(b_s @ b_s.T, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
     np.testing.assert_allclose(d_s, d_b, rtol=1e-12)
     assert model.horizon == 1  # the original is untouched
