@@ -609,3 +609,25 @@ def test_policy_check_on_a_malformed_file_exits_2_naming_the_key_and_the_line(
     line = _line(text, needle)
     assert f"{key} (line {line}): " in err, err
     assert re.search(message, err), err
+
+
+@needs_policies
+@pytest.mark.parametrize("name", ["overlay", "puts", "regimes"])
+def test_every_command_runs_on_every_example_policy(name: str, tmp_path: Path) -> None:
+    policy = str(POLICIES / f"{name}.toml")
+    solve = _run("solve", policy, "--format", "json", cwd=tmp_path)
+    assert solve.code == 0, solve.err
+    assert json.loads(solve.out)["status"] == "optimal"
+    attribute = _run("attribute", policy, "--by", "instrument", "--format", "csv", cwd=tmp_path)
+    assert attribute.code == 0, attribute.err
+    backtest = _run(
+        "backtest", policy, "--start", "2016-01-04", "--end", "2016-06-30", "--format", "json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert backtest.code == 0, backtest.err
+    shown = _run("policy", "show", policy, "--resolved", cwd=tmp_path)
+    assert shown.code == 0, shown.err
+    (tmp_path / "resolved.toml").write_text(shown.out)
+    again = _run("solve", "resolved.toml", "--format", "json", cwd=tmp_path)
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["weights"] == pytest.approx(json.loads(solve.out)["weights"])
