@@ -163,3 +163,19 @@ class TestGiven:
         s = Scenarios.from_returns(pd.DataFrame({"a": [0.01, 0.02]}))
         with pytest.raises(MissingLabelsError, match=r"Future\('ES'\) has underlying 'SP500'"):
             oh.Future(label="ES", underlying="SP500").scenario_returns(s)
+
+
+def test_bootstrap_returns_compound_each_paths_own_days() -> None:
+    # joined blocks summed run by run: equal to compounding the path's rows by hand
+    rng = np.random.default_rng(3)
+    daily = pd.DataFrame(
+        rng.normal(0, 0.01, size=(300, 4)),
+        index=pd.bdate_range("2020-01-01", periods=300),
+        columns=list("ABCD"),
+    )
+    sc = oh.Scenarios.bootstrap(daily, 500, horizon=21, block=5, seed=9)
+    index = sc.paths.index
+    assert index.shape == (500, 21)
+    assert not np.all(np.diff(index, axis=1) == 1)  # blocks joined, not one run
+    by_hand = np.prod(1.0 + daily.to_numpy()[index], axis=1) - 1.0
+    np.testing.assert_allclose(sc.returns.to_numpy(), by_hand, rtol=1e-12, atol=1e-15)
