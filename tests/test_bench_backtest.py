@@ -173,6 +173,7 @@ def test_the_optihedge_backtest_marks_every_day_and_hedges_the_book_beta(
     assert run.marks > 100
     assert len(run.seconds) == 1
     assert set(run.components) == {"estimate", "scenarios", "solve", "mark", "trade", "other"}
+    assert isinstance(run.store_ms, float)  # the same run with store=: its extra per decision
     assert sum(run.components.values()) == pytest.approx(run.seconds[0] * 1e3 / 7, rel=1e-9)
     assert list(run.hedge_ratio.index) == list(dates)
     for date in dates:

@@ -1,6 +1,6 @@
 """Runs: many solves of one compiled problem, in parallel, kept in a DuckDB file.
 
-The engine sweeps stand on (and the backtest and the command line will): the runner
+The engine sweeps, backtests and the command line stand on: the runner
 (:mod:`optihedge.runs.runner`: sequential, joblib or Dask; one compiled problem per
 worker; progress; workers that end with their parent), the store
 (:mod:`optihedge.runs.store`: runs and their rows by run id and kind, schema versioned,
