@@ -475,3 +475,88 @@ def test_bad_input_is_refused_before_any_work(call, error, match) -> None:  # ty
     policy = _many_legs_policy(schedule=Schedule("every", every=21))
     with pytest.raises(error, match=match):
         call(policy, data, oh.Portfolio.from_holdings({"JPM": 1e7}))
+
+
+def _puts_policy(schedule: Schedule) -> HedgePolicy:
+    from constraints import PremiumBudget as PremiumLimit
+    from optihedge.backtests import HoldToExpiry, PremiumBudget
+
+    put = oh.Put("P", underlying="SP500", moneyness=0.95, expiry=21, implied_vol=0.2, upper=1.0)
+    return HedgePolicy(
+        name="budgeted puts",
+        spec=_spec([put], oh.Variance(), (PremiumLimit(1.0),), 21, "SP500"),
+        schedule=schedule,
+        estimation=Estimation(window=63),
+        exit_rule=HoldToExpiry(roll=True),
+        premium_budget=PremiumBudget(annual=0.04),
+    )
+
+
+def test_decisions_that_cannot_buy_do_not_restart_the_premium_budget() -> None:
+    # month-end decisions while the put is held buy nothing: the rolls spend as much as
+    # a policy that decides only at its rolls
+    data = _embedded("2018-06-01", "2019-12-31")
+    book = oh.Portfolio.from_holdings({"JPM": 1e7})
+    spent = []
+    for schedule in (Schedule("month_end"), Schedule("every", every=10_000)):
+        result = backtest(_puts_policy(schedule), data, start="2019-01-02", book=book)
+        buys = result.daily["option_premium"]
+        spent.append(buys[buys > 0])
+    pd.testing.assert_series_equal(spent[0], spent[1])
+    # and what each roll spends is the 4% a year over the trading days since the last one
+    days = pd.Series(range(len(data.loc["2019-01-02":])), index=data.loc["2019-01-02":].index)
+    for before, after in zip(spent[0].index[:-1], spent[0].index[1:], strict=True):
+        allowance = 0.04 * (days[after] - days[before]) / 252
+        nav = float(spent[0][after]) / allowance  # the allowance binds at every roll
+        assert 5e6 < nav < 2e7
+
+
+def test_a_given_risk_model_is_used_as_given_not_taken_from_the_estimate_cache() -> None:
+    data = _embedded("2018-01-01", "2019-06-30")
+    book = oh.Portfolio.from_holdings({"JPM": 1e7})
+    names = ["JPM", "SP500"]
+    contracts = []
+    for beta in (1.0, 0.5):
+        cov = pd.DataFrame([[4e-4, beta * 1e-4], [beta * 1e-4, 1e-4]], index=names, columns=names)
+        future = oh.Future("ES", underlying="SP500", multiplier=50.0)
+        policy = HedgePolicy(
+            name=f"given {beta}",
+            spec=_spec([future], oh.Variance(), (), 21, "SP500"),
+            schedule=Schedule("month_end"),
+            estimation=_given(cov),
+        )
+        result = backtest(policy, data, start="2019-01-02", book=book)
+        contracts.append(result.positions["ES"].iloc[0])
+    spot = float(data.loc["2019-01-02", "SP500"])
+    assert contracts == [round(-1e7 / (50 * spot)), round(-0.5e7 / (50 * spot))]
+
+
+def test_a_beta_drift_trigger_runs_from_the_first_day() -> None:
+    from optihedge.backtests import BetaDrift
+
+    data = _embedded("2018-01-01", "2019-12-31")
+    book = oh.Portfolio.from_holdings({"JPM": 6e6, "XOM": 4e6})
+    policy = _many_legs_policy(triggers=(BetaDrift(0.05, hysteresis=0.01, cooldown=5),))
+    result = backtest(policy, data, start="2019-01-02", book=book)
+    assert result.decisions["why"].iloc[0] == "entry"
+    assert result.decisions["why"].str.contains("trigger").any()  # it drifts and fires
+    assert result.accounting_error().abs().max() < 0.005
+
+
+def test_the_unhedged_book_pays_the_same_financing_as_the_hedged_one() -> None:
+    data = _embedded("2018-01-01", "2019-06-30")
+    book = oh.Portfolio.from_holdings({"JPM": 2e7})
+    policy = _many_legs_policy(hedge_ratio=0.0)  # trades nothing: hedged == unhedged
+    result = backtest(
+        policy,
+        data,
+        start="2019-01-02",
+        book=book,
+        capital=1e7,  # 10m of the book on borrowed cash
+        costs=CostModel(financing_spread=0.02),
+        rate=0.01,
+    )
+    assert result.daily["cost_financing"].sum() > 50_000
+    np.testing.assert_allclose(
+        result.daily["hedged_value"], result.daily["unhedged_value"], rtol=1e-12
+    )

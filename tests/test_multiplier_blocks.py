@@ -84,3 +84,45 @@ def test_a_variable_held_by_two_bounds_is_a_block_of_its_own() -> None:
     assert np.isinf(got[1][0])
     assert np.isinf(got[1][1])
     assert got[0][2] == got[1][2] == pytest.approx(1.1)
+
+
+def test_a_ray_of_nearly_parallel_rows_is_unbounded_not_a_large_finite_number() -> None:
+    # a review's case: two nearly parallel rows made a non-negative least-squares fit
+    # reach the direction with weights of 1e14, read as "bounded"; the range is infinite
+    a = np.array(
+        [
+            [-0.068343490973, 1.105709103627, -2.685708695841, 1.270448264809,
+             -0.164376066215, 0.680265883415, -0.041920551088],
+            [-0.001, -0.001, -0.001, -0.001, -0.001, 0.002, -0.001],
+            [0.0, 1.0, 1.0, 1.0, -1.0, 2.0, 2.0],
+            [-0.257698604231, 0.004700612094, 0.079046115308, -0.15272765761,
+             -0.200978803578, 0.010308329167, 0.101408570897],
+            [3.0, -4.0, -2.0, 2.0, -4.0, 2.0, -1.0],
+            [-1.0, 0.5, 0.0, -1.0, 1.0, -0.5, -0.5],
+            [0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0],
+            [0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            [-0.002, 0.001, 0.0, -0.002, 0.002, -0.001, -0.001],
+        ]
+    )  # fmt: skip
+    z = np.array([-0.72096611394, -0.50248866030, 2.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    slack = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+    got = multiplier_range(a, np.ones(10), 2, slack, z)
+    assert got is not None
+    active = np.flatnonzero(slack == 0)
+    signed = active >= 2
+    null = scipy.linalg.null_space(a[active].T)
+    for jj, j in enumerate(active):
+        if j < 2:
+            continue
+        lp = linprog(
+            -null[jj],
+            A_ub=-null[signed],
+            b_ub=z[active][signed],
+            bounds=[(None, None)] * null.shape[1],
+            method="highs",
+        )
+        if lp.status == 3:  # unbounded above
+            assert np.isinf(got[1][j]), j
+        else:
+            assert got[1][j] == pytest.approx(z[j] - lp.fun, rel=1e-7, abs=1e-9), j

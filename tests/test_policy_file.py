@@ -110,7 +110,7 @@ def test_the_regime_example_sets_the_crisis_band_on_its_as_of_date() -> None:
     pf = _example("regimes")
     _, inputs = pf.problem()
     vix = oh.datasets.load_default(start="2018-12-24", end="2018-12-24", columns=["VIX"])
-    assert inputs["signal"]["vix"] == pytest.approx(float(vix["VIX"].iloc[0]) / 100)
+    assert inputs["signal"]["vix"] == pytest.approx(float(vix["VIX"].iloc[0]))  # points
     assert inputs["regime"] == "crisis"
     weights = _solve(pf)
     cuts = weights[[c for c in weights.index if c.startswith("cut ")]]
@@ -119,6 +119,21 @@ def test_the_regime_example_sets_the_crisis_band_on_its_as_of_date() -> None:
     assert calm["regime"] == "calm"
     assert calm["hedge"] is False
     assert calm["hedge_ratio"] == 0.0
+
+
+def test_the_regime_example_backtests_on_the_bands_its_solve_reads() -> None:
+    # the command line's solve and the engine read the vix signal in the same points
+    pf = _example("regimes")
+    assert pf.policy is not None
+    prices = pf.prices
+    result = oh.backtest(pf.policy, prices, start="2017-01-03", end="2017-12-29", book=pf.book)
+    regimes = result.daily["regime"]
+    vix = prices["VIX"].reindex(regimes.index)
+    bands = {"calm": (-np.inf, 15.0), "rising": (15.0, 25.0), "stress": (25.0, 35.0)}
+    for day, name in regimes.items():
+        low, high = bands[name]
+        assert low <= vix[day] < high, (day, name, vix[day])
+    assert set(regimes) <= {"calm", "rising"}  # 2017: the VIX between 9 and 17
 
 
 def test_the_puts_example_prices_its_put_on_the_as_of_market() -> None:

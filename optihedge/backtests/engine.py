@@ -207,6 +207,8 @@ def _check_data(data: Any) -> pd.DataFrame:
             "The 'data' argument of backtest must be a DataFrame of closes by ticker with a "
             f"DatetimeIndex. Got {type(data).__name__}."
         )
+    if data.empty:
+        raise DataError("The 'data' argument of backtest is empty; pass closes by ticker.")
     if not data.index.is_monotonic_increasing or not data.index.is_unique:
         raise DataError(
             "The 'data' argument's dates must be unique and increasing; sort it "
@@ -299,6 +301,8 @@ class _Engine:
         self.book_options = [(c, float(u)) for c, u in book_options]
         underlyings = {_underlying(i) for i in self.instruments.values()}
         underlyings |= {c.underlying for c, _ in self.book_options}
+        if "vix" in _signals_read(policy) and "SP500" in data.columns:
+            underlyings.add("SP500")  # its volatility proxy stands in where the VIX has no close
         self.assets = list(dict.fromkeys([*holdings.index, *sorted(underlyings)]))
         columns = [*self.assets, *[k for k in self.instruments if k in data.columns]]
         columns = list(dict.fromkeys(columns))
@@ -343,6 +347,7 @@ class _Engine:
             one = np.timedelta64(1, "D")
             self.dt[1:] = np.busday_count(d[:-1] + one, d[1:] + one, holidays=holidays)
             self.dt /= TRADING_DAYS
+        self.tday = np.rint(np.cumsum(self.dt) * TRADING_DAYS)  # trading days since the start
         p0 = inside.iloc[0]
         shares = holdings / p0.reindex(holdings.index)
         self.shares = shares.reindex(self.assets).fillna(0.0).to_numpy(dtype=np.float64)
@@ -375,6 +380,7 @@ class _Engine:
         self.trigger_states: list[Any] = [None] * len(policy.triggers)
         self.spent: list[tuple[int, float]] = []
         self.last_decision: int | None = None
+        self.last_offer: int | None = None  # trading day of the last decision that could buy
         self.peak = nav0
         self.nav = nav0
         self.capital = nav0
@@ -514,7 +520,10 @@ class _Engine:
         day.interest = self.cash * growth
         if self.cash < 0 and self.costs.financing_spread > 0:
             day.costs["financing"] += -self.cash * self.costs.financing_spread * dt
-        self.cash_unhedged += self.cash_unhedged * growth
+        financed = 0.0  # the unhedged book borrows on the same terms
+        if self.cash_unhedged < 0 and self.costs.financing_spread > 0:
+            financed = -self.cash_unhedged * self.costs.financing_spread * dt
+        self.cash_unhedged += self.cash_unhedged * growth - financed
         k = self.first + i
         move = self.P[k, self.asset_cols] - self.P[k - 1, self.asset_cols]
         book_pnl = float(self.shares @ move)
@@ -674,7 +683,7 @@ class _Engine:
         )
         self.trade(i, label, units, why, day)
         if value > 0 and units > 0:
-            self.spent.append((i, units * value))
+            self.spent.append((int(self.tday[i]), units * value))
 
     def _contract(self, lot: _Lot, i: int) -> None:
         """Give a future's lot the next quarterly contract whose roll date is after day ``i``."""
@@ -779,10 +788,8 @@ class _Engine:
         elif "SP500" in self.assets:
             vix = self._vol(i, "SP500") * 100.0
         beta_now = self._beta(i)
-        beta_drift = (
-            math.nan
-            if beta_now is None or self.decided_beta is None
-            else beta_now - self.decided_beta
+        beta_drift = (  # no drift before the first decision has measured a beta
+            0.0 if beta_now is None or self.decided_beta is None else beta_now - self.decided_beta
         )
         delta = self._option_delta_share(i)
         out = {
@@ -852,6 +859,8 @@ class _Engine:
     # ------------------------------------------------------------------ decisions
     def _estimate(self, i: int) -> Any:
         est = self.policy.estimation
+        if est.kind == "given":  # nothing to estimate (and nothing to cache by data)
+            return est.risk_model
         date = self.day[i]
         key = (self.fingerprint, est.key(), date)
         if key in _ESTIMATES:
@@ -949,7 +958,11 @@ class _Engine:
             params[f"bounds.lower[{label}]"] = 0.0 if held else max(own.lower, -_FREE)
             params[f"bounds.upper[{label}]"] = 0.0 if held else min(own.upper, _FREE)
         if policy.premium_budget is not None:
-            allowance = policy.premium_budget.allowance(i, self.nav, self.spent, self.last_decision)
+            allowance = policy.premium_budget.allowance(
+                int(self.tday[i]), self.nav, self.spent, self.last_offer
+            )
+            if any(label not in self.lots for label in self.packages):
+                self.last_offer = int(self.tday[i])  # a purchase was open: the budget's clock
             cap = max(allowance, 0.0) / self.nav
             params["premium_budget.max"] = min(params.get("premium_budget.max", cap), cap)
         inputs = {
@@ -1105,7 +1118,7 @@ class _Engine:
             "policy", "costs", "calendar", "instruments", "days", "prices", "P", "returns",
             "vix", "volatility", "unit_values", "problem", "rows", "decisions", "trades",
             "positions", "day", "dt", "realised", "col", "asset_cols", "where", "_market",
-            "asset_index", "instrument_index",
+            "asset_index", "instrument_index", "tday",
             "_deltas", "_vols",
         }
     )  # fmt: skip
@@ -1194,9 +1207,14 @@ def backtest(
     calendar : TradingCalendar, optional
         Trading days the schedule, options and interest count. Default, for daily data:
         the NYSE's trading days of the embedded data (1990 to 2022) together with the
-        data's own dates (Monday to Friday beyond both), a calendar known in advance, so
-        that a backtest on data cut at any date decides as the full one; for weekly or
-        monthly data, Monday to Friday.
+        data's own dates (Monday to Friday beyond both). Within 1990 to 2022 it is known
+        in advance, so a backtest on data cut at any date decides as the full one; beyond
+        2022 a holiday is learnt from the data's own dates (pass a calendar of the
+        exchange's published holidays for a backtest that must not). For weekly or monthly
+        data, Monday to Friday: interest, carry and option ageing then count about 261
+        weekdays a year against the 252 of a trading year (pass a calendar with holidays
+        to count 252); an option expiring between two weekly marks is settled at the
+        first mark after its expiry, at that mark's spot.
     roll_days : int, default 5
         Futures are rolled this many trading days before their quarterly expiry.
     progress : callable(done, total), optional

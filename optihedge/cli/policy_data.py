@@ -276,12 +276,26 @@ def value_book(
 def _signal(pf: PolicyFile, name: str, k: int) -> float:
     """Return the regime signal on day ``k`` as the backtest reads it (NaN if unknown).
 
-    ``vix``: the VIX close / 100; ``realised_vol``: the annualised volatility of the book's
-    value (its holdings held as shares) over the last month's returns (21 trading days)
-    up to day ``k``, as the backtest's engine reads it.
+    ``vix``: the VIX close in index points, or where the data have none that day the
+    S&P 500's implied-volatility proxy in the same points (annual volatility x 100);
+    ``realised_vol``: the annualised volatility of the book's value (its holdings held as
+    shares) over the last month's returns (21 trading days) up to day ``k``: as the
+    backtest's engine reads them (``optihedge.backtests.engine``).
     """
-    if name == "vix" and "VIX" in pf.prices.columns:
-        return float(pf.prices["VIX"].iloc[k]) / 100.0
+    if name == "vix":
+        if "VIX" in pf.prices.columns and math.isfinite(float(pf.prices["VIX"].iloc[k])):
+            return float(pf.prices["VIX"].iloc[k])
+        if "SP500" in pf.prices.columns:
+            from optihedge.calendar import TRADING_DAYS
+            from optihedge.pricing import volatility_proxy
+
+            r = pf.prices["SP500"].pct_change().iloc[max(1, k - TRADING_DAYS + 1) : k + 1]
+            r = r.dropna()
+            if len(r) >= 2:
+                return 100.0 * volatility_proxy(
+                    r, periods_per_year=infer_frequency(pf.prices.index)
+                )
+        return math.nan
     if name == "realised_vol":
         held = pf.prices[list(pf.book.holdings.index)]
         shares = pf.book.holdings / held.iloc[k]

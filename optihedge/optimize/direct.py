@@ -690,18 +690,19 @@ def _extremes(null: np.ndarray, base: np.ndarray, direction: np.ndarray) -> tupl
 def _small_extremes(
     null: np.ndarray, base: np.ndarray, direction: np.ndarray
 ) -> tuple[float, float] | None:
-    """:func:`_extremes` for a few free directions by enumerating the vertices.
+    """:func:`_extremes` for a few free directions by enumerating vertices and rays.
 
-    ``min d't`` subject to ``base + N t >= 0`` is bounded exactly when ``d`` is a
-    non-negative combination of the rows of ``N`` (Farkas); then it is reached at a vertex,
-    where ``k`` of the rows hold with equality. None when no vertex is found (numerical
-    trouble: the caller solves the LP).
+    ``min d't`` subject to ``base + N t >= 0`` (``N`` of full column rank ``k``) is
+    unbounded exactly when an extreme ray ``r`` of the cone ``N r >= 0`` has ``d'r < 0``
+    (each such ray holds ``k - 1`` rows at equality); otherwise it is reached at a vertex,
+    where ``k`` rows hold with equality. None when ``N`` is rank deficient or no vertex is
+    found (numerical trouble: the caller solves the LP).
     """
     from itertools import combinations
 
-    from scipy.optimize import nnls
-
     k = null.shape[1]
+    if np.linalg.matrix_rank(null) < k:
+        return None
     scale = 1.0 + float(np.abs(base).max(initial=0.0))
     vertices = []
     for rows in combinations(range(null.shape[0]), k):
@@ -711,11 +712,18 @@ def _small_extremes(
         t = np.linalg.solve(sub, -base[list(rows)])
         if np.all(base + null @ t >= -1e-9 * scale):
             vertices.append(t)
+    candidates = [np.ones(1), -np.ones(1)] if k == 1 else []
+    for rows in combinations(range(null.shape[0]), k - 1) if k > 1 else ():
+        _, sv, vt = np.linalg.svd(null[list(rows)])
+        if sv.size < k - 1 or sv[-1] < 1e-10 * sv[0]:
+            continue  # not k - 1 independent rows: no edge of the cone
+        candidates += [vt[-1], -vt[-1]]
+    rays = [r for r in candidates if np.all(null @ r >= -1e-9)]
     out = []
     for sign in (1.0, -1.0):
         objective = sign * direction
-        _, residual = nnls(null.T, objective)
-        if residual > 1e-9 * (1.0 + float(np.abs(objective).max())):
+        size = 1e-9 * (1.0 + float(np.abs(objective).max()))
+        if any(float(objective @ r) < -size for r in rays):
             out.append(-np.inf)  # unbounded below along a ray
             continue
         if not vertices:
