@@ -46,6 +46,7 @@ from constraints import Bounds
 from optihedge.backtests.costs import COST_KINDS, CostModel
 from optihedge.backtests.hedge_policy import HedgePolicy, read_only
 from optihedge.backtests.policy import LotView
+from optihedge.backtests.signals import implied_volatility, realised_volatility
 from optihedge.calendar import (
     DEFAULT_CALENDAR,
     TRADING_DAYS,
@@ -71,7 +72,6 @@ from optihedge.instruments import (
 )
 from optihedge.instruments.options import OptionPackage
 from optihedge.portfolio import Portfolio
-from optihedge.pricing import volatility_proxy
 from optihedge.runs.fingerprint import fingerprint
 
 __all__ = ["backtest", "quarterly_expiry"]
@@ -337,7 +337,7 @@ class _Engine:
         self.instrument_index = pd.Index(list(self.instruments))
         self.returns = window[self.assets].pct_change()
         self.fingerprint = fingerprint(window[self.assets])
-        self.vix = data["VIX"].reindex(days) / 100.0 if "VIX" in data.columns else None
+        self.vix = data["VIX"].reindex(days) if "VIX" in data.columns else None  # points
         self.volatility = volatility
         self.unit_values = self._unit_values()
         self.dt = np.zeros(len(days))  # years between consecutive marks, in trading days
@@ -353,10 +353,8 @@ class _Engine:
         self.shares = shares.reindex(self.assets).fillna(0.0).to_numpy(dtype=np.float64)
         book_path = self.P[:, self.asset_cols] @ self.shares if self.shares.any() else None
         self.realised = np.full(len(days), math.nan)
-        if book_path is not None and np.all(book_path > 0):
-            r = pd.Series(book_path).pct_change()
-            vol = r.rolling(21, min_periods=2).std() * math.sqrt(frequency.periods_per_year)
-            self.realised = vol.to_numpy()[first:]
+        if book_path is not None:
+            self.realised = realised_volatility(book_path, frequency)[first:]
         book_value = float(holdings.sum())
         opt0 = self._book_options_value(0)
         nav0 = book_value + opt0 if capital is None else float(capital)
@@ -428,6 +426,13 @@ class _Engine:
             self._vols[key] = self._vol_of(i, underlying)
         return self._vols[key]
 
+    def _vol_of_data(self, i: int) -> float:
+        """Return the S&P 500's implied volatility from the data (not the ``volatility`` given)."""
+        k = self.first + i
+        returns = self.returns["SP500"].iloc[max(1, k - TRADING_DAYS + 1) : k + 1]
+        vix = math.nan if self.vix is None else float(self.vix.iloc[i])
+        return implied_volatility("SP500", returns, vix, self.frequency)
+
     def _vol_of(self, i: int, underlying: str) -> float:
         given = self.volatility
         if isinstance(given, int | float) and not isinstance(given, bool):
@@ -440,15 +445,10 @@ class _Engine:
                     f"{self.day[i]:%Y-%m-%d}; give one for every backtest day."
                 )
             return float(v)
-        if underlying == "SP500" and self.vix is not None:
-            v = float(self.vix.iloc[i])
-            if math.isfinite(v) and v > 0:
-                return v
-        k = self.first + i
-        r = self.returns[underlying].iloc[max(1, k - TRADING_DAYS + 1) : k + 1].dropna()
-        if len(r) < 2:  # no proxy yet: options that need it say so when priced
-            return 0.0
-        return volatility_proxy(r, periods_per_year=self.frequency)
+        k = self.first + i  # 0.0 without a proxy yet: options that need it say so when priced
+        returns = self.returns[underlying].iloc[max(1, k - TRADING_DAYS + 1) : k + 1]
+        vix = math.nan if self.vix is None else float(self.vix.iloc[i])
+        return implied_volatility(underlying, returns, vix, self.frequency)
 
     def market(self, i: int, underlyings: Sequence[str] | None = None) -> MarketState:
         """Return the market state at day ``i``'s close (spot, volatility, rate, date).
@@ -783,10 +783,10 @@ class _Engine:
         - ``regime``: the index of the regime band (with regimes).
         """
         vix = math.nan
-        if self.vix is not None and math.isfinite(float(self.vix.iloc[i])):
-            vix = float(self.vix.iloc[i]) * 100.0
-        elif "SP500" in self.assets:
-            vix = self._vol(i, "SP500") * 100.0
+        if "SP500" in self.assets:  # the VIX close, or the proxy in the same points
+            vix = self._vol_of_data(i) * 100.0
+        elif self.vix is not None and math.isfinite(float(self.vix.iloc[i])):
+            vix = float(self.vix.iloc[i])
         beta_now = self._beta(i)
         beta_drift = (  # no drift before the first decision has measured a beta
             0.0 if beta_now is None or self.decided_beta is None else beta_now - self.decided_beta

@@ -276,26 +276,27 @@ def value_book(
 def _signal(pf: PolicyFile, name: str, k: int) -> float:
     """Return the regime signal on day ``k`` as the backtest reads it (NaN if unknown).
 
-    ``vix``: the VIX close in index points, or where the data have none that day the
-    S&P 500's implied-volatility proxy in the same points (annual volatility x 100);
-    ``realised_vol``: the annualised volatility of the book's value (its holdings held as
-    shares) over the last month's returns (21 trading days) up to day ``k``: as the
-    backtest's engine reads them (``optihedge.backtests.engine``).
+    ``vix`` and ``realised_vol`` by :mod:`optihedge.backtests.signals`, the engine's own:
+    the VIX close in index points (else the S&P 500's proxy in the same points), and the
+    annualised volatility of the book's value (its holdings as shares at day ``k``'s
+    closes) over the last 21 returns up to day ``k``.
     """
-    if name == "vix":
-        if "VIX" in pf.prices.columns and math.isfinite(float(pf.prices["VIX"].iloc[k])):
-            return float(pf.prices["VIX"].iloc[k])
-        if "SP500" in pf.prices.columns:
-            from optihedge.calendar import TRADING_DAYS
-            from optihedge.pricing import volatility_proxy
+    from optihedge.backtests.signals import implied_volatility, realised_volatility
 
-            r = pf.prices["SP500"].pct_change().iloc[max(1, k - TRADING_DAYS + 1) : k + 1]
-            r = r.dropna()
-            if len(r) >= 2:
-                return 100.0 * volatility_proxy(
-                    r, periods_per_year=infer_frequency(pf.prices.index)
-                )
-        return math.nan
+    prices = pf.prices
+    frequency = infer_frequency(prices.index)
+    if name == "vix":
+        vix = float(prices["VIX"].iloc[k]) if "VIX" in prices.columns else math.nan
+        if "SP500" not in prices.columns:
+            return vix if math.isfinite(vix) else math.nan
+        returns = prices["SP500"].pct_change().iloc[1 : k + 1]
+        value = implied_volatility("SP500", returns, vix, frequency)
+        return 100.0 * value if value > 0 else math.nan
+    if name == "realised_vol":
+        held = prices[list(pf.book.holdings.index)].iloc[: k + 1]
+        shares = pf.book.holdings / held.iloc[k]
+        return float(realised_volatility((held @ shares).to_numpy(), frequency)[-1])
+    return math.nan
     if name == "realised_vol":
         held = pf.prices[list(pf.book.holdings.index)]
         shares = pf.book.holdings / held.iloc[k]
