@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint browser bench mutants clean
+.PHONY: demo test test-explore lint browser bench mutants clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,13 @@ browser:
 		echo "make browser: NOTE: no chromium and not root with apt-get; the report's render test will be SKIPPED"; \
 	fi
 
+# the same hypothesis draws every run (profile optihedge-ci in tests/conftest.py)
 test: lint browser
-	$(BIN)/python -m pytest -n 2 -q
+	OPTIHEDGE_HYPOTHESIS_PROFILE=optihedge-ci $(BIN)/python -m pytest -n 2 -q
+
+# the suite with fresh random hypothesis draws (run it often; keep what it finds as a case)
+test-explore: lint
+	OPTIHEDGE_HYPOTHESIS_PROFILE=optihedge $(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"

@@ -13,13 +13,25 @@ from hypothesis import HealthCheck, settings
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+_SUPPRESS = [HealthCheck.too_slow, HealthCheck.differing_executors]
+# profiles, chosen by OPTIHEDGE_HYPOTHESIS_PROFILE: "optihedge" (the default when pytest
+# is run by hand, and `make test-explore`) draws afresh every run, so property tests keep
+# exploring; "optihedge-ci" (`make test`, CI) draws the same every run (derandomized), so
+# a red suite is red for a reason in the code, not for the draw. A draw found by exploring
+# is kept as an explicit case (`@example` or a table row), so CI checks it from then on.
 settings.register_profile(
-    "optihedge",
+    "optihedge", deadline=None, max_examples=60, suppress_health_check=_SUPPRESS
+)
+settings.register_profile(
+    "optihedge-ci",
     deadline=None,
     max_examples=60,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=_SUPPRESS,
 )
-settings.load_profile("optihedge")
+settings.load_profile(os.environ.get("OPTIHEDGE_HYPOTHESIS_PROFILE", "optihedge"))
 
 
 @pytest.fixture(scope="module")

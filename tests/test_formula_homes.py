@@ -38,17 +38,20 @@ def brute_tail(losses: list[float], p: list[float], alpha: float) -> tuple[list[
     weights = [0.0] * n
     left = tail
     var = levels[-1]
-    for level in levels:
+    for j, level in enumerate(levels):
         group = [i for i in range(n) if losses[i] == level]
         mass = sum(p[i] for i in group)
-        if mass < left - 1e-12:  # the whole group lies beyond the VaR
+        # the whole group lies beyond the VaR when the levels below it still hold alpha:
+        # P(L < level) = alpha + left - mass >= alpha (the lower quantile; a group that
+        # fills the tail exactly is beyond it, and the VaR is the next level down)
+        if mass <= left + 1e-12 and j < len(levels) - 1:
             for i in group:
                 weights[i] = p[i] / tail
             left -= mass
             continue
         var = level  # the quantile is reached inside this group
         for i in group:
-            weights[i] = left * (p[i] / mass) / tail
+            weights[i] = max(left, 0.0) * (p[i] / mass) / tail
         break
     return weights, var
 
@@ -59,6 +62,10 @@ TIES = (
     ([4.0, 4.0, 4.0, 1.0], [0.25, 0.25, 0.25, 0.25], 0.5),
     ([3.0, 2.0, 2.0, 2.0, 1.0], [0.05, 0.1, 0.3, 0.05, 0.5], 0.9),
     ([0.0, -1.0, 7.0, 7.0, 2.0], [0.2, 0.2, 0.1, 0.3, 0.2], 0.75),
+    # groups that fill the tail exactly: the VaR is the next level down (the lower
+    # quantile, inf{l: P(L <= l) >= alpha}); the CI run found the first by hypothesis
+    ([0.0, 1.0], [0.5, 0.5], 0.5),
+    ([1.0, 2.0, 3.0, 4.0], [0.25, 0.25, 0.25, 0.25], 0.5),
 )
 
 
