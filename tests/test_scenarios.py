@@ -179,3 +179,27 @@ def test_bootstrap_returns_compound_each_paths_own_days() -> None:
     assert not np.all(np.diff(index, axis=1) == 1)  # blocks joined, not one run
     by_hand = np.prod(1.0 + daily.to_numpy()[index], axis=1) - 1.0
     np.testing.assert_allclose(sc.returns.to_numpy(), by_hand, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("horizon", "block"), [(21, 5), (20, 5), (3, 5), (1, 1), (7, 10), (12, 1), (10, 3)]
+)
+def test_bootstrap_by_hand_for_whole_and_cut_blocks(horizon: int, block: int) -> None:
+    # the paths' rows are the drawn blocks, the last cut to the horizon, and each
+    # scenario compounds exactly its own rows (block sums gathered, not cumulative sums)
+    rng = np.random.default_rng(horizon * 100 + block)
+    daily = pd.DataFrame(
+        rng.standard_t(4, size=(120, 3)) * 0.01,
+        index=pd.bdate_range("2021-01-01", periods=120),
+        columns=["X", "Y", "Z"],
+    )
+    sc = oh.Scenarios.bootstrap(daily, 400, horizon=horizon, block=block, seed=5)
+    index = sc.paths.index
+    assert index.shape == (400, horizon)
+    # every block of the path is consecutive days
+    for b in range(0, horizon, block):
+        piece = index[:, b : b + block]
+        assert np.all(np.diff(piece, axis=1) == 1)
+    by_hand = np.prod(1.0 + daily.to_numpy()[index], axis=1) - 1.0
+    np.testing.assert_allclose(sc.returns.to_numpy(), by_hand, rtol=1e-12, atol=1e-15)
+    assert list(sc.returns.columns) == ["X", "Y", "Z"]

@@ -50,6 +50,15 @@ __all__ = ["STRESS_WINDOWS", "Scenarios"]
 _SHOCK_MAX = 1000.0
 
 
+def _block_sums(logs: np.ndarray, length: int) -> np.ndarray:
+    """Sum of ``length`` consecutive rows of ``logs`` from every start: shape (T-length+1, n)."""
+    starts = logs.shape[0] - length + 1
+    total = logs[:starts].copy()
+    for k in range(1, length):
+        total += logs[k : k + starts]
+    return total
+
+
 @dataclass(frozen=True)
 class Scenarios:
     """Joint scenarios of asset returns over a horizon.
@@ -223,24 +232,40 @@ class Scenarios:
         n_blocks = -(-h // blk)
         starts = rng.integers(0, len(daily) - blk + 1, (count, n_blocks))
         index = (starts[:, :, None] + np.arange(blk)).reshape(count, -1)[:, :h]
+        logs = np.log1p(daily.to_numpy(dtype=np.float64))
+        # each path joins whole blocks and (when blk does not divide h) a cut last block:
+        # the log growth of every block start is summed once, day by day (no cumulative
+        # sums, whose differences lose relative precision), then gathered by path
+        full, rest = divmod(h, blk)
+        summed = _block_sums(logs, blk)[starts[:, :full]].sum(axis=1)
+        if rest:
+            summed += _block_sums(logs, rest)[starts[:, full]]
         return cls._from_index(
-            daily, index, h, f"block bootstrap ({freq.adjective(blk)} blocks)", freq
+            daily, index, h, f"block bootstrap ({freq.adjective(blk)} blocks)", freq, summed
         )
 
     @classmethod
     def _from_index(
-        cls, daily: pd.DataFrame, index: np.ndarray, h: int, name: str, frequency: Frequency
+        cls,
+        daily: pd.DataFrame,
+        index: np.ndarray,
+        h: int,
+        name: str,
+        frequency: Frequency,
+        summed: np.ndarray | None = None,
     ) -> Scenarios:
+        """Scenarios of the paths ``index`` (rows of ``daily``); ``summed``: their log growth."""
         paths = _IndexedPaths(daily, index)
-        logs = np.log1p(daily.to_numpy(dtype=np.float64))
-        # sum logs over each path: cumulative sums when paths are contiguous
-        if np.all(np.diff(index, axis=1) == 1):
-            c = np.vstack([np.zeros(logs.shape[1]), np.cumsum(logs, axis=0)])
-            summed = c[index[:, -1] + 1] - c[index[:, 0]]
-            labels = daily.index[index[:, -1]]
-        else:
-            summed = np.stack([logs[:, j][index].sum(axis=1) for j in range(logs.shape[1])], 1)
-            labels = pd.RangeIndex(len(index), name="scenario")
+        labels: pd.Index = pd.RangeIndex(len(index), name="scenario")
+        if summed is None:
+            logs = np.log1p(daily.to_numpy(dtype=np.float64))
+            # sum logs over each path: cumulative sums when paths are contiguous
+            if np.all(np.diff(index, axis=1) == 1):
+                c = np.vstack([np.zeros(logs.shape[1]), np.cumsum(logs, axis=0)])
+                summed = c[index[:, -1] + 1] - c[index[:, 0]]
+                labels = daily.index[index[:, -1]]
+            else:
+                summed = logs[index].sum(axis=1)
         returns = pd.DataFrame(np.expm1(summed), index=labels, columns=daily.columns)
         if not returns.index.is_unique:
             returns.index = pd.RangeIndex(len(returns), name="scenario")
