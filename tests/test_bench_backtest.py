@@ -289,7 +289,7 @@ def test_a_compiled_shortfall_resolved_on_new_scenarios_starts_like_a_cold_solve
     problem = oh.HedgeProblem(
         book,
         list(policy.spec.instruments),
-        objective=oh.ExpectedShortfall(0.95),
+        objective=oh.ExpectedShortfall(0.95, method="active_set"),  # its slots
         risk_model=model,
         scenarios=scenarios,
         horizon=21,

@@ -24,7 +24,7 @@ from optihedge.errors import SpecificationError
 from optihedge.measures.risk import expected_shortfall
 from optihedge.optimize import cutting
 from optihedge.optimize.cutting import tail_cut
-from optihedge.optimize.shortfall import AUTO_SCENARIOS, ExpectedShortfall
+from optihedge.optimize.shortfall import ExpectedShortfall, auto_scenarios
 from optihedge.scenarios import Scenarios
 
 METHODS = ("active_set", "cutting_plane", "lp")
@@ -318,16 +318,24 @@ class TestWholeContracts:
 class TestChoiceAndSize:
     def test_auto_choice(self) -> None:
         es = ExpectedShortfall(0.95)
-        assert es.chosen_method(AUTO_SCENARIOS, 20, False) == "cutting_plane"
-        assert es.chosen_method(AUTO_SCENARIOS - 1, 20, False) == "active_set"
-        assert es.chosen_method(AUTO_SCENARIOS, 20, True) == "active_set"  # whole contracts
-        assert es.chosen_method(AUTO_SCENARIOS, 500, False) == "active_set"
+        # the crossover 330 n^1.5: 29,517 scenarios at 20 instruments (29,516.1), 934 at 2
+        assert auto_scenarios(20) == 29_517
+        assert auto_scenarios(2) == 934
+        assert es.chosen_method(29_517, 20, False) == "cutting_plane"
+        assert es.chosen_method(29_516, 20, False) == "active_set"
+        assert es.chosen_method(100_000, 20, False) == "cutting_plane"  # issue 21's cell
+        assert es.chosen_method(20_000, 50, False) == "active_set"
+        assert es.chosen_method(200_000, 50, False) == "cutting_plane"
+        assert es.chosen_method(10**6, 51, False) == "active_set"  # more than 50 instruments
+        assert es.chosen_method(10**6, 20, True) == "active_set"  # whole contracts
+        assert es.chosen_method(10, 20, False, sweep=True) == "cutting_plane"
         assert ExpectedShortfall(0.95, method="lp").chosen_method(10**7, 1, False) == "lp"
 
     def test_the_result_states_the_method(self) -> None:
-        s, pf, inst = random_case(1, 1_000, 2)
-        res = solve(s, pf, inst, "auto", 0.95, None, False)
-        assert res.solver_stats["shortfall_method"] == "active_set"
+        for n_scen, method in ((500, "active_set"), (2_000, "cutting_plane")):  # 934 at 2
+            s, pf, inst = random_case(1, n_scen, 2)
+            res = solve(s, pf, inst, "auto", 0.95, None, False)
+            assert res.solver_stats["shortfall_method"] == method
 
     def test_master_size_does_not_grow_with_the_scenarios(self) -> None:
         sizes = []
@@ -388,7 +396,7 @@ class TestChoiceAndSize:
     ) -> None:
         from optihedge.optimize import shortfall
 
-        monkeypatch.setattr(shortfall, "AUTO_SCENARIOS", 1_000)  # planes from 1,000 up
+        monkeypatch.setattr(shortfall, "AUTO_CROSSOVER", 100.0)  # planes from 800 at 4
         monkeypatch.setattr(cutting, "_AUTO_BUDGET", 2)  # and no time to certify
         s, pf, inst = random_case(9, 2_000, 4)
         res = solve(s, pf, inst, "auto", 0.95, 1.0, False)

@@ -25,8 +25,11 @@ pass over the scenarios per iteration and a master of the positions' size, stopp
 certificate (lower and upper bounds within 1e-9 relative), so the work grows linearly
 with the scenario count where the active set's slots grow with the tail.
 ``method="auto"`` (the default) takes cutting planes from
-:data:`AUTO_SCENARIOS` scenarios up, at most :data:`AUTO_INSTRUMENTS` instruments and
-without whole contracts, the active set otherwise; the result states the method.
+:func:`auto_scenarios` scenarios up (``AUTO_CROSSOVER * n ** 1.5`` for ``n``
+instruments: the crossover measured by ``benchmarks/bench_auto.py``, where the active
+set's tail grows with the scenarios and the planes' iterations with the instruments), at
+most :data:`AUTO_INSTRUMENTS` instruments and without whole contracts, the active set
+otherwise; the result states the method.
 
 The slots, the active set and its warm start belong to the compiled term of one problem
 (:class:`_ActiveSet`), never to the :class:`ExpectedShortfall` description. When the
@@ -52,14 +55,28 @@ from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, FALLBACK_OPTION, Cu
 from optihedge.optimize.objective import SWEEP_OPTION, Objective
 from optihedge.optimize.terms import CompiledTerm, Difference, TermReport
 
-__all__ = ["AUTO_INSTRUMENTS", "AUTO_SCENARIOS", "ExpectedShortfall"]
+__all__ = ["AUTO_CROSSOVER", "AUTO_INSTRUMENTS", "ExpectedShortfall", "auto_scenarios"]
 
 Method = Literal["auto", "active_set", "cutting_plane", "lp"]
 _METHODS = ("auto", "active_set", "cutting_plane", "lp")
-#: ``method="auto"`` takes cutting planes from this many scenarios up ...
-AUTO_SCENARIOS = 200_000
-#: ... for at most this many instruments (the bundle's iterations grow with them)
+#: ``method="auto"`` takes cutting planes from ``AUTO_CROSSOVER * n ** 1.5`` scenarios up
+#: for ``n`` instruments (measured cold, build included, by ``benchmarks/bench_auto.py``:
+#: parity near 5,000 scenarios at 5 instruments, 10,000-20,000 at 10, 20,000-50,000 at
+#: 20, 50,000 at 30, 100,000-200,000 at 50) ...
+AUTO_CROSSOVER = 330.0
+#: ... for at most this many instruments (the bundle's iterations grow with them, and at
+#: 100 it does not certify within its budget)
 AUTO_INSTRUMENTS = 50
+
+
+def auto_scenarios(n_instruments: int) -> int:
+    """Return the scenario count from which ``method="auto"`` takes cutting planes.
+
+    ``ceil(AUTO_CROSSOVER * n_instruments ** 1.5)``, for at most :data:`AUTO_INSTRUMENTS`
+    instruments and without whole contracts (the active set otherwise).
+    """
+    return math.ceil(AUTO_CROSSOVER * math.pow(max(n_instruments, 1), 1.5))
+
 
 _MIN_SLOTS = 256
 _RESELECT_ROUNDS = 3  # then only swap violators in, which terminates monotonically
@@ -231,7 +248,7 @@ class ExpectedShortfall(Objective):
         if self.method != "auto":
             return self.method
         if (
-            (n_scenarios >= AUTO_SCENARIOS or sweep)
+            (n_scenarios >= auto_scenarios(n_instruments) or sweep)
             and n_instruments <= AUTO_INSTRUMENTS
             and not exact_integer
         ):

@@ -1,0 +1,115 @@
+"""Time both exact expected-shortfall methods cell by cell, and the one ``auto`` picks.
+
+The problem of ``bench_shortfall.py`` (a book and N hedge instruments in [-1, 1] netting to
+zero, 95% expected shortfall over fat-tailed scenarios) on a grid of instrument and
+scenario counts. In each cell both exact methods, the active set and the cutting planes,
+solve cold (problem built and solved, what a user pays), taking turns, best of
+``REPEATS``; both must agree on the optimum (the expected shortfall over all scenarios)
+to 1e-8 relative. The table gives each method's time, the fastest, what
+``method="auto"`` resolves to there (``ExpectedShortfall.chosen_method``) and the ratio
+of auto's time to the fastest: target at most 1.2 in every cell (issue 21).
+
+BLAS on one thread; ratios from one run (the machine is shared and noisy). The rule
+``auto`` follows is in ``optihedge/optimize/shortfall.py`` (``AUTO_CROSSOVER``,
+``auto_scenarios``): these runs measured it.
+
+Usage: ``python benchmarks/bench_auto.py [--quick]`` (``--quick``: the smaller cells).
+"""
+
+from __future__ import annotations
+
+import os
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
+
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_shortfall as bs  # noqa: E402
+
+import optihedge as oh  # noqa: E402
+
+REPEATS = 2
+METHODS = ("active_set", "cutting_plane")
+CELLS = [
+    (2, 2_000),
+    (2, 100_000),
+    (5, 5_000),
+    (5, 20_000),
+    (10, 5_000),
+    (10, 20_000),
+    (10, 50_000),
+    (10, 200_000),
+    (20, 20_000),
+    (20, 50_000),
+    (20, 100_000),
+    (30, 50_000),
+    (30, 100_000),
+    (30, 200_000),
+    (50, 20_000),
+    (50, 100_000),
+    (50, 200_000),
+]
+QUICK = [cell for cell in CELLS if cell[0] * cell[1] <= 1_000_000]
+
+
+def cold(frame: bs.pd.DataFrame, method: str) -> tuple[float, float]:
+    """Return the seconds of a cold build and solve, and the optimum's expected shortfall."""
+    start = time.perf_counter()
+    result = bs.problem(frame, method).solve()
+    seconds = time.perf_counter() - start
+    return seconds, bs.es_of(frame, result.weights.to_numpy())
+
+
+def main(argv: list[str]) -> int:
+    cells = QUICK if "--quick" in argv else CELLS
+    print(
+        f"expected shortfall {bs.ALPHA:.0%}, cold build + solve, best of {REPEATS} taking "
+        "turns; BLAS on 1 thread"
+    )
+    header = ("instruments", "scenarios", "active_set s", "cutting_plane s", "fastest", "auto")
+    rows = [(*header, "auto / fastest")]
+    worst = 0.0
+    for n_inst, n_scen in cells:
+        frame = bs.scenarios(n_inst, n_scen)
+        times: dict[str, list[float]] = {m: [] for m in METHODS}
+        optimum: dict[str, float] = {}
+        for _ in range(REPEATS):
+            for method in METHODS:
+                seconds, es = cold(frame, method)
+                times[method].append(seconds)
+                optimum[method] = es
+        a, c = optimum["active_set"], optimum["cutting_plane"]
+        if abs(a - c) > 1e-8 * abs(a):
+            print(f"  {n_inst} x {n_scen:,}: the methods disagree: {a!r} against {c!r}")
+            return 1
+        best = {m: min(t) for m, t in times.items()}
+        fastest = min(best, key=best.__getitem__)
+        auto = oh.ExpectedShortfall(bs.ALPHA).chosen_method(n_scen, n_inst, False)
+        ratio = best[auto] / best[fastest]
+        worst = max(worst, ratio)
+        rows.append(
+            (
+                str(n_inst),
+                f"{n_scen:,}",
+                f"{best['active_set']:.3f}",
+                f"{best['cutting_plane']:.3f}",
+                fastest,
+                auto,
+                f"{ratio:.2f}x",
+            )
+        )
+        print(f"  {n_inst} x {n_scen:,}: {rows[-1][2:]}", flush=True)
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+    print(f"worst auto / fastest: {worst:.2f}x (target <= 1.2x in every cell)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
