@@ -305,8 +305,11 @@ def _scenario_parts(
     if by == "instrument":
         return [per_holding, (hedge, 1.0)], [*holdings, *inputs.exposures.columns]
     # by factor: the delta position's factor and specific parts, the rest is non-linear
+    delta = inputs.exposures.to_numpy() @ x
     z = hedged_book(inputs.book.to_numpy(), inputs.exposures.to_numpy(), x)
-    support = np.flatnonzero(z)
+    # the assets the hedged book or the hedge's delta reads: a hedge that offsets a
+    # holding exactly (z 0 there) still has its delta P&L on that asset
+    support = np.flatnonzero((z != 0.0) | (delta != 0.0))
     assets = inputs.book.index[support]
     missing = assets.difference(frame.columns)
     if len(missing):
@@ -324,7 +327,7 @@ def _scenario_parts(
     labels, folded = _fold(by_factor.T, names, shown)
     specific = linear - by_factor.sum(axis=1)
     # the book is linear; the hedge's repriced P&L beyond its delta is non-linear
-    delta_pnl = r @ (inputs.exposures.to_numpy() @ x)[support]
+    delta_pnl = r @ delta[support]
     nonlinear = hedge.sum(axis=1) - delta_pnl
     parts = np.column_stack([folded.T, specific, nonlinear])
     return [(parts, 1.0)], [*labels, "specific", "non-linear"]

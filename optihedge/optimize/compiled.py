@@ -468,7 +468,8 @@ class CompiledHedge:
         self._objective.start()
         iterative = self._objective.iterative
         eager = bool(self._options.get(SWEEP_OPTION))
-        first = id(problem) not in self._warm and not iterative and not eager
+        cold = id(problem) not in self._warm and not eager  # a sweep's copy: as it was
+        first = cold and not iterative
         self._warm.add(id(problem))
         exact = self._parts and self._plan.exact and problem is self._problem
         direct = not first and not exact and solver in (None, cp.CLARABEL) and not options
@@ -488,21 +489,31 @@ class CompiledHedge:
             diagnose=self._diagnose if diagnose else None,
             mip=bool(exact),
             parameters_as_constants=first,
-            resolve=(lambda: self._direct_solve(problem, solver, within=True)) if direct else None,
+            resolve=(lambda: self._direct_solve(problem, solver, within=True, cold=cold))
+            if direct
+            else None,
         )
 
     def _direct_solve(
-        self, problem: cp.Problem, named: str | None, *, within: bool = False
+        self, problem: cp.Problem, named: str | None, *, within: bool = False, cold: bool = False
     ) -> dict[str, Any] | None:
         """Re-solve through the kept solvers (see ``optimize.direct``).
 
         None sends the solve the standard way. ``named``: the solver the caller asked
-        for (then Clarabel only). ``within``: a re-solve inside one call (the scenario
-        active set, cutting planes), the only way such an objective uses this path.
+        for (then Clarabel only). ``within``: a solve inside one call (the scenario
+        active set, cutting planes), the only way such an objective uses this path; its
+        first call (``cold``) comes here too, so that its answer can be certified
+        (``_unique_multipliers``: no slope re-solves), and is answered by Clarabel alone,
+        as the standard path answers it: the dense active set would stop at an exact
+        vertex of the linear program after hundreds of pivots (a position exactly at
+        its bound), where an interior point stops inside the tolerances.
         """
-        if self._objective.iterative and not within:
+        iterative = self._objective.iterative
+        if iterative and not within:
             return None
-        if problem._cache.param_prog is None and not self._options.get(SWEEP_OPTION):
+        if problem._cache.param_prog is None and not (
+            self._options.get(SWEEP_OPTION) or (iterative and cold)
+        ):
             return None  # no DPP program yet (a sweep's copy compiles it here)
         kept = self._direct.get(id(problem))
         if kept is None or kept.problem is not problem:
@@ -512,7 +523,7 @@ class CompiledHedge:
                 self._direct.pop(id(problem), None)
                 return None
             self._direct[id(problem)] = kept  # built from this state: solve it now
-        stats, usable = kept.solve(active_set=named is None)
+        stats, usable = kept.solve(active_set=named is None and not (iterative and cold))
         if not usable:
             del self._direct[id(problem)]
         if stats is not None:

@@ -107,6 +107,10 @@ class DirectSolve:
         self.maps = _selection_maps(chain, inverse, n, self.n_rows)
         self.dims = data["dims"]
         self.variables = {v.id: v for v in problem.variables()}
+        # cvxpy's inversion projects a variable with a sign or bounds onto them (an
+        # interior point leaves a nonneg variable at -2e-10): done here as there, so that
+        # the values, and the objective cvxpy evaluates from them, are the standard solve's
+        self.projected = {v.id for v in problem.variables() if _projects(v)}
         # the last answer: the solver's x, z, s, the values of A, and the problem's
         # variables as it set them (a later standard solve leaves them different)
         self.last: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -123,6 +127,10 @@ class DirectSolve:
             lambda i: np.asarray(program.id_to_param[i].value),
         )
         return vec
+
+    def _value_of(self, key: int, value: np.ndarray) -> Any:
+        """Return a variable's value as cvxpy's inversion gives it (projected, see above)."""
+        return self.variables[key].project(value) if key in self.projected else value
 
     def _a_matrix(self, values: np.ndarray) -> Any:
         """Return A with the tensor's full pattern (explicit zeros kept, so updates fit)."""
@@ -188,7 +196,7 @@ class DirectSolve:
                 Solution(
                     cp.OPTIMAL,
                     float(raw.obj_val),
-                    {key: x[idx] for key, idx, _ in primal},
+                    {key: self._value_of(key, x[idx]) for key, idx, _ in primal},
                     {key: sign * z[idx] for key, idx, sign in duals},
                     {},
                 )
@@ -369,6 +377,13 @@ def _selection(
     if not (np.array_equal(sign * values[idx], v) and np.array_equal(sign * values2[idx], v2)):
         return None
     return idx, sign
+
+
+def _projects(variable: cp.Variable) -> bool:
+    """Whether cvxpy's inversion projects this variable's value (a sign or bounds)."""
+    attributes = variable.attributes
+    signed = any(attributes.get(a) for a in ("nonneg", "nonpos", "pos", "neg"))
+    return signed or attributes.get("bounds") is not None
 
 
 def _fits_active_set(data: dict[str, Any]) -> bool:
