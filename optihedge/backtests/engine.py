@@ -133,6 +133,7 @@ class _Day:
     costs: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COST_KINDS, 0.0))
     interest: float = 0.0
     premium: float = 0.0  # option premium paid (received: negative), an exchange of cash
+    decay: float = 0.0  # the option legs' value change due to time alone (part of their P&L)
 
 
 #: The state series the engine computes each day (see ``_Engine.compute_signals``).
@@ -536,10 +537,16 @@ class _Engine:
             book_pnl += after - before
             self.book_value_options = after
         day.pnl["book"] = book_pnl
+        aged = None  # yesterday's spot and volatility, today's date: time alone moves
         for label, lot in list(self.lots.items()):
             inst = self.instruments[label]
             if isinstance(lot.held, OptionContract):
                 assert market is not None
+                if aged is None:
+                    aged = dataclasses.replace(
+                        self.market(i - 1, self._option_underlyings()), asof=self.day[i]
+                    )
+                day.decay += lot.units * (lot.held.value(aged) - lot.value)
                 value = lot.held.value(market)
                 pnl = lot.units * (value - lot.value)
                 lot.value = value
@@ -1146,6 +1153,7 @@ class _Engine:
             row[f"pnl_{label}"] = day.pnl.get(label, 0.0)
         row["interest"] = day.interest
         row["option_premium"] = day.premium
+        row["option_decay"] = day.decay
         for kind in COST_KINDS:
             row[f"cost_{kind}"] = day.costs[kind]
         row["hedge_ratio"] = self.hedge_ratio(i)
