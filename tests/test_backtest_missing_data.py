@@ -8,6 +8,7 @@ starts once it is listed), by the engine's public function on other inputs.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from optihedge.backtests import (
     Schedule,
     backtest,
 )
+from optihedge.errors import DataError, SpecificationError
 from optihedge.optimize.spec import ProblemSpec
 
 # ------------------------------------------------------------------ item 2: option decay
@@ -113,3 +115,225 @@ def test_a_put_held_to_expiry_on_a_flat_spot_decays_by_its_premium() -> None:
     expired = result.trades[result.trades["why"] == "expiry"]
     assert len(expired) == 1
     assert expired["price"].iloc[0] == 0.0
+
+
+# ------------------------------------------------------------------ item 1: gaps in the data
+
+N_ROWS, LISTED, DELISTED, START, WINDOW = 330, 150, 280, 60, 40
+
+
+def _gappy_data() -> pd.DataFrame:
+    """A book STK, an index IDX, NEW listed on row LISTED, OLD delisted after DELISTED - 1."""
+    rng = np.random.default_rng(11)
+    m, f = rng.normal(0, 0.01, N_ROWS), rng.normal(0, 0.01, N_ROWS)
+    e = rng.normal(0, 0.004, (3, N_ROWS))
+
+    def level(r: np.ndarray) -> np.ndarray:
+        return np.asarray(100.0 * np.exp(np.cumsum(r)))
+
+    data = pd.DataFrame(
+        {
+            "STK": level(m + f + e[0]),
+            "IDX": level(m),
+            "NEW": level(m + f + e[1]),
+            "OLD": level(m + f + e[2]),
+        },
+        index=pd.bdate_range("2021-01-04", periods=N_ROWS),
+    )
+    data.loc[data.index[:LISTED], "NEW"] = np.nan
+    data.loc[data.index[DELISTED:], "OLD"] = np.nan
+    return data
+
+
+def _gap_policy(instruments: list[oh.Instrument], **kw: object) -> HedgePolicy:
+    return HedgePolicy(
+        name="gaps",
+        spec=ProblemSpec(tuple(instruments), oh.Variance(), (), 21),
+        schedule=Schedule("month_end"),
+        estimation=Estimation(kind="sample", window=WINDOW),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+ES = oh.Future("ES", underlying="IDX", multiplier=5.0)
+X_NEW = oh.ETF("X", underlying="NEW", price=100.0)
+BOOK = oh.Portfolio.from_holdings({"STK": 1e7})
+
+
+def test_a_gap_is_refused_with_its_dates_and_the_option_that_allows_it() -> None:
+    data = _gappy_data()
+    first, last = data.index[START], data.index[LISTED - 1]
+    with pytest.raises(
+        DataError,
+        match=(
+            rf"no close of \['NEW'\] on {LISTED - START} dates inside the backtest \(first "
+            rf"{first:%Y-%m-%d}, last {last:%Y-%m-%d}\): 'NEW' on {first:%Y-%m-%d} to "
+            rf"{last:%Y-%m-%d}; .*HedgePolicy\(missing_data='trade_when_available'\)"
+        ),
+    ):
+        backtest(_gap_policy([ES, X_NEW]), data, start=data.index[START], book=BOOK)
+
+
+def test_the_book_with_a_gap_is_refused_even_when_the_policy_trades_when_available() -> None:
+    data = _gappy_data()
+    data.loc[data.index[200], "STK"] = np.nan
+    policy = _gap_policy([ES, X_NEW], missing_data="trade_when_available")
+    with pytest.raises(
+        DataError,
+        match=(
+            rf"no close of \['STK'\] on 1 dates .*'STK' on {data.index[200]:%Y-%m-%d}; "
+            r"\['STK'\] are the book's holdings"
+        ),
+    ):
+        backtest(policy, data, start=data.index[START], book=BOOK)
+
+
+def _listed_run() -> tuple[oh.BacktestResult, pd.DataFrame]:
+    data = _gappy_data()
+    data["X"] = data["NEW"]  # the fund's own closes (a synthetic price would start anywhere)
+    policy = _gap_policy([ES, X_NEW], missing_data="trade_when_available")
+    return backtest(policy, data, start=data.index[START], book=BOOK), data
+
+
+def test_an_instrument_listed_late_is_held_at_zero_until_its_window_has_data() -> None:
+    result, data = _listed_run()
+    dates = data.index
+    # its first tradable decision: its closes on the whole estimation window and the day
+    first_ok = dates[LISTED + WINDOW + 1]
+    dec = result.decisions
+    assert (dec.loc[dec.index < first_ok, "unavailable"] == "X").all()
+    assert (dec.loc[dec.index >= first_ok, "unavailable"] == "").all()
+    assert (dec["status"] == "optimal").all()
+    held = result.positions["X"]
+    assert (held[held.index < first_ok] == 0).all()
+    assert (held[held.index >= dec.index[dec.index >= first_ok][0]] != 0).all()
+    # from the first row the first decision reads (its estimation window)
+    assert result.meta["missing"] == {"X": [(dates[START - WINDOW - 1], dates[LISTED - 1])]}
+    assert result.accounting_error().abs().max() < 0.005
+
+    # While X is unavailable the decisions are those of the policy without X at all.
+    without = backtest(_gap_policy([ES]), data, start=dates[START], book=BOOK)
+    before = result.positions.index < first_ok
+    np.testing.assert_array_equal(
+        result.positions.loc[before, "ES"], without.positions.loc[before, "ES"]
+    )
+    np.testing.assert_allclose(
+        result.decisions.loc[result.decisions.index < first_ok, "weight[ES]"],
+        without.decisions.loc[without.decisions.index < first_ok, "weight[ES]"],
+        rtol=1e-6,
+    )
+
+    # Once it trades: a backtest that starts on that decision, the book bought as the same
+    # shares, never sees the gap; its positions are the same (a variance hedge of the same
+    # book in currency does not depend on the cash the account holds).
+    listed = dec.index[dec.index >= first_ok][0]
+    shares = 1e7 / data["STK"].iloc[START]
+    book = oh.Portfolio.from_holdings({"STK": shares * data.loc[listed, "STK"]})
+    later = backtest(_gap_policy([ES, X_NEW]), data.drop(columns="OLD"), start=listed, book=book)
+    after = result.positions.loc[listed:]
+    np.testing.assert_array_equal(after["ES"], later.positions["ES"])
+    np.testing.assert_allclose(after["X"], later.positions["X"], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "leg",
+    [oh.Future("Y", underlying="OLD", multiplier=10.0), oh.ETF("Y", underlying="OLD", price=50.0)],
+)
+def test_a_held_position_whose_data_stop_is_closed_at_its_last_close(leg: oh.Instrument) -> None:
+    data = _gappy_data()
+    policy = _gap_policy([leg], missing_data="trade_when_available")
+    result = backtest(policy, data, start=data.index[START], book=BOOK)
+    last = data.index[DELISTED - 1]
+    held = result.positions["Y"]
+    assert held.loc[data.index[DELISTED - 2]] != 0  # held the day before
+    assert (held.loc[last:] == 0).all()
+    closing = result.trades[(result.trades["date"] == last) & (result.trades["leg"] == "Y")]
+    assert len(closing) == 1
+    row = closing.iloc[0]
+    assert row["why"].startswith("no data after this date")
+    assert row["units"] == -held.loc[data.index[DELISTED - 2]]
+    unit = (
+        10.0 * data["OLD"]
+        if isinstance(leg, oh.Future)
+        else 50.0 * data["OLD"] / data["OLD"].iloc[START]
+    )
+    assert row["price"] == pytest.approx(unit.loc[last], rel=1e-12)
+    # never marked on a missing close: no P&L after its last close, and the books close
+    assert (result.daily.loc[result.daily.index > last, "pnl_Y"] == 0).all()
+    assert np.isfinite(result.daily["hedged_value"]).all()
+    assert result.accounting_error().abs().max() < 0.005
+    dec = result.decisions
+    assert (dec.loc[dec.index >= last, "unavailable"] == "Y").all()
+    assert result.meta["missing"] == {"Y": [(data.index[DELISTED], data.index[-1])]}
+
+
+def test_missing_data_round_trips_and_refuses_an_unknown_value() -> None:
+    policy = _gap_policy([ES, X_NEW], missing_data="trade_when_available")
+    assert policy.to_dict()["missing_data"] == "trade_when_available"
+    assert HedgePolicy.from_dict(policy.to_dict()) == policy
+    assert (
+        HedgePolicy.from_dict(
+            {k: v for k, v in policy.to_dict().items() if k != "missing_data"}
+        ).missing_data
+        == "refuse"
+    )
+    with pytest.raises(
+        SpecificationError,
+        match=r"'missing_data' must be one of \['refuse', 'trade_when_available'\]. Got 'skip'",
+    ):
+        _gap_policy([ES], missing_data="skip")
+
+
+POLICY_FILE = """\
+schema_version = 1
+name = "gaps"
+as_of = 2019-06-28
+horizon = 21
+market = "SP500"
+
+[book]
+embedded = { JPM = 6_000_000.0 }
+
+[data]
+embedded = true
+start = 2018-06-01
+
+[estimation]
+kind = "sample"
+window = 63
+
+[[instruments]]
+kind = "future"
+label = "ES"
+underlying = "SP500"
+multiplier = 50.0
+
+[objective]
+kind = "variance"
+
+[policy]
+schedule = { rule = "month_end" }
+missing_data = "trade_when_available"
+"""
+
+
+def test_missing_data_round_trips_through_the_policy_file() -> None:
+    from optihedge.cli.policy_file import PolicyFileError, dump_policy, load_policy
+
+    pf = load_policy(POLICY_FILE)
+    assert pf.policy is not None
+    assert pf.policy.missing_data == "trade_when_available"
+    assert pf.resolved["policy"]["missing_data"] == "trade_when_available"
+    for resolved in (False, True):
+        back = load_policy(dump_policy(pf, resolved=resolved))
+        assert back.policy == pf.policy
+        assert back.resolved == pf.resolved
+    default = load_policy(POLICY_FILE.replace('missing_data = "trade_when_available"\n', ""))
+    assert default.policy is not None
+    assert default.policy.missing_data == "refuse"
+    assert "policy.missing_data" in default.defaults
+    with pytest.raises(PolicyFileError) as info:
+        load_policy(POLICY_FILE.replace('"trade_when_available"', '"skip"'))
+    (issue,) = info.value.issues
+    assert issue.key == "policy.missing_data"
+    assert re.search(r"must be one of \['refuse', 'trade_when_available'\]", issue.message)

@@ -55,7 +55,9 @@ class BacktestResult:
     decisions : DataFrame indexed by date
         ``why`` (entry, schedule, which trigger, roll), ``regime``, ``hedge_ratio``, the
         solve's record (status, objective, volatility over the problem's ``horizon``,
-        binding limits, shadow prices) and the target ``weight[<leg>]``.
+        binding limits, shadow prices) and the target ``weight[<leg>]``; with a policy's
+        ``missing_data="trade_when_available"``, ``unavailable`` (the instruments held to
+        0 on that decision for want of data, comma-separated; "" for none).
     trades : DataFrame
         Every trade: date, leg, contract, units (signed), price per unit, notional,
         cost, why.
@@ -65,7 +67,9 @@ class BacktestResult:
     meta : dict
         ``start``, ``end``, ``frequency``, ``rate``, ``capital``, ``compiles`` (times the
         problem was compiled), ``timings`` (seconds by step: estimate, scenarios, solve,
-        mark, trade).
+        mark, trade); with ``missing_data="trade_when_available"``, ``missing``: by
+        instrument with gaps, the (first, last) dates of each run of missing closes from
+        the first row the first decision's estimation reads to the end.
 
     Notes
     -----
