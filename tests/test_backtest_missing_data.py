@@ -7,6 +7,7 @@ starts once it is listed), by the engine's public function on other inputs.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
@@ -18,6 +19,7 @@ from scipy.stats import norm
 import optihedge as oh
 from factor_models import RiskModel
 from optihedge.backtests import (
+    CostModel,
     Estimation,
     HedgePolicy,
     HoldToExpiry,
@@ -239,31 +241,42 @@ def test_an_instrument_listed_late_is_held_at_zero_until_its_window_has_data() -
     "leg",
     [oh.Future("Y", underlying="OLD", multiplier=10.0), oh.ETF("Y", underlying="OLD", price=50.0)],
 )
-def test_a_held_position_whose_data_stop_is_closed_at_its_last_close(leg: oh.Instrument) -> None:
+def test_a_held_position_with_no_close_is_closed_that_day_at_its_last_close(
+    leg: oh.Instrument,
+) -> None:
     data = _gappy_data()
     policy = _gap_policy([leg], missing_data="trade_when_available")
-    result = backtest(policy, data, start=data.index[START], book=BOOK)
-    last = data.index[DELISTED - 1]
+    costs = CostModel(commission_per_contract=1.0, commission_per_share=0.01, half_spread=0.0002)
+    result = backtest(policy, data, start=data.index[START], book=BOOK, costs=costs)
+    last, gap = data.index[DELISTED - 1], data.index[DELISTED]
     held = result.positions["Y"]
-    assert held.loc[data.index[DELISTED - 2]] != 0  # held the day before
-    assert (held.loc[last:] == 0).all()
-    closing = result.trades[(result.trades["date"] == last) & (result.trades["leg"] == "Y")]
-    assert len(closing) == 1
-    row = closing.iloc[0]
-    assert row["why"].startswith("no data after this date")
-    assert row["units"] == -held.loc[data.index[DELISTED - 2]]
+    units = held.loc[last]
+    assert units != 0  # held on its last close
+    assert (held.loc[gap:] == 0).all()  # closed on the first day with no close
+    closing = result.trades[result.trades["leg"] == "Y"].iloc[-1]
+    assert closing["date"] == gap
+    assert closing["why"] == (
+        f"no close on {gap:%Y-%m-%d}: closed at its last close of {last:%Y-%m-%d}"
+    )
+    assert closing["units"] == -units
     unit = (
         10.0 * data["OLD"]
         if isinstance(leg, oh.Future)
         else 50.0 * data["OLD"] / data["OLD"].iloc[START]
     )
-    assert row["price"] == pytest.approx(unit.loc[last], rel=1e-12)
-    # never marked on a missing close: no P&L after its last close, and the books close
-    assert (result.daily.loc[result.daily.index > last, "pnl_Y"] == 0).all()
-    assert np.isfinite(result.daily["hedged_value"]).all()
+    assert closing["price"] == pytest.approx(unit.loc[last], rel=1e-12)
+    # its costs on the stale price: commission per contract (future) or share, half-spread
+    per = 1.0 if isinstance(leg, oh.Future) else 0.01
+    hand = per * abs(units) + 0.0002 * abs(units) * unit.loc[last]
+    assert closing["cost"] == pytest.approx(hand, rel=1e-12)
+    # marked at its last close on the gap day: no P&L from a price it does not have
+    assert result.daily.loc[gap, "pnl_Y"] == 0.0
+    assert (result.daily.loc[result.daily.index >= gap, "pnl_Y"] == 0).all()
+    assert np.isfinite(result.daily.select_dtypes("number").to_numpy()).all()
     assert result.accounting_error().abs().max() < 0.005
     dec = result.decisions
-    assert (dec.loc[dec.index >= last, "unavailable"] == "Y").all()
+    assert (dec.loc[dec.index < gap, "unavailable"] == "").all()  # the day before: tradable
+    assert (dec.loc[dec.index >= gap, "unavailable"] == "Y").all()
     assert result.meta["missing"] == {"Y": [(data.index[DELISTED], data.index[-1])]}
 
 
@@ -337,3 +350,63 @@ def test_missing_data_round_trips_through_the_policy_file() -> None:
     (issue,) = info.value.issues
     assert issue.key == "policy.missing_data"
     assert re.search(r"must be one of \['refuse', 'trade_when_available'\]", issue.message)
+
+
+# ------------------------------------------------------------------ no look-ahead with gaps
+
+GAP = (201, 205)  # OLD also has no close on rows 201 to 204 (and none from DELISTED on)
+Y_OLD = oh.Future("Y", underlying="OLD", multiplier=10.0, adv=5e8)
+COSTS = CostModel(commission_per_contract=1.0, half_spread=0.0002, impact=0.5)
+_FULL_GAPPY: dict[str, oh.BacktestResult] = {}
+
+
+def _twice_gappy_run(data: pd.DataFrame) -> oh.BacktestResult:
+    """ES and Y (on OLD), decided every 10 rows from START (rows 200 and 280 among them)."""
+    policy = dataclasses.replace(
+        _gap_policy([ES, Y_OLD], missing_data="trade_when_available"),
+        schedule=Schedule("every", every=10),
+    )
+    return backtest(policy, data, start=data.index[START], book=BOOK, costs=COSTS)
+
+
+def _twice_gappy_data() -> pd.DataFrame:
+    data = _gappy_data().drop(columns="NEW")
+    data.loc[data.index[GAP[0] : GAP[1]], "OLD"] = np.nan
+    return data
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        150,  # before any gap
+        GAP[0] - 1,  # the day before a gap starts (a decision day)
+        GAP[0],  # the gap's first day
+        GAP[1] - 1,  # its last day
+        GAP[1],  # the first close after it
+        DELISTED - 1,  # the day before the delisting
+        DELISTED,  # the first day with no close (a decision day)
+        DELISTED + 15,
+    ],
+)
+def test_no_look_ahead_with_gaps_a_run_cut_at_any_date_decides_and_trades_the_same(
+    cut: int,
+) -> None:
+    data = _twice_gappy_data()
+    full = _FULL_GAPPY.get("run")
+    if full is None:
+        full = _FULL_GAPPY.setdefault("run", _twice_gappy_run(data))
+    when = data.index[cut]
+    short = _twice_gappy_run(data.loc[:when])
+    a, b = full.decisions.loc[:when], short.decisions
+    pd.testing.assert_index_equal(a.index, b.index)
+    assert list(a["why"]) == list(b["why"])
+    assert list(a["unavailable"]) == list(b["unavailable"])
+    weights = [c for c in a.columns if c.startswith("weight[")]
+    np.testing.assert_array_equal(a[weights].to_numpy(), b[weights].to_numpy())
+    pd.testing.assert_frame_equal(
+        full.trades[full.trades["date"] <= when].reset_index(drop=True),
+        short.trades.reset_index(drop=True),
+    )
+    pd.testing.assert_frame_equal(full.positions.loc[:when], short.positions)
+    assert np.isfinite(short.daily.select_dtypes("number").to_numpy()).all()
+    assert short.accounting_error().abs().max() < 0.005

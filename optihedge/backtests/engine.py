@@ -30,11 +30,14 @@ being :data:`~optihedge.calendar.TRADING_DAYS` of them.
 
 Gaps: a close missing inside the backtest is refused with its dates, unless the policy's
 ``missing_data`` is ``"trade_when_available"`` and the column is only a future's, ETF's or
-inverse ETF's price. Such an instrument is then held to 0 on each decision whose date, next
-date or estimation and scenario windows miss one of its closes (its bounds, set on the
-compiled problem's registry), and a position it holds is closed at the last close before a
-gap (a delisting known in advance: the one place a decision reads the next date's data).
-The decisions' ``unavailable`` column names them; ``meta["missing"]`` lists their gaps.
+inverse ETF's price. Such an instrument is then held to 0 on each decision whose date or
+estimation and scenario windows (the rows before it) miss one of its closes (its bounds,
+set on the compiled problem's registry, for every such instrument whether its data have
+gaps or not). A position it holds on a day with no close is marked at its last close that
+day (no P&L from its price) and closed there, at that last close: decided on the day the
+close is missing, so that nothing reads a date after its own (a backtest on the data cut
+at any date decides and trades as the full one up to that date). The decisions'
+``unavailable`` column names them; ``meta["missing"]`` lists their gaps.
 """
 
 from __future__ import annotations
@@ -368,7 +371,7 @@ class _Engine:
         self.returns = window[self.assets].pct_change()
         self.P_book = self.P  # the book's arithmetic: a gap's column (held 0 shares) reads 0
         self.unavailable: dict[str, np.ndarray] = {}
-        self.last_close: dict[str, np.ndarray] = {}
+        self.no_close: dict[str, np.ndarray] = {}
         if self.gappy:
             self._availability(window, first, len(days), gap_cols)
         self.fingerprint = fingerprint(window[self.assets])
@@ -435,13 +438,15 @@ class _Engine:
         inside: pd.DataFrame,
         first: int,
     ) -> dict[str, list[str]]:
-        """Return the hedge instruments whose closes have gaps (label -> price columns).
+        """Return the hedge instruments that may have gaps (label -> their gappy columns).
 
         Refuse a gap inside the backtest (naming each column's missing dates) unless the
         policy trades when available and the column is only a linear hedge instrument's
         price (not a holding, nor what the book's options, the option packages, the
-        factor model or the signals read). With ``"trade_when_available"`` a gap in the
-        rows the first decision's estimation reads counts too.
+        factor model or the signals read). With ``"trade_when_available"`` every such
+        instrument is returned, with its data's gaps or not (whether the data after a
+        date have gaps must not change the problem solved on that date), and
+        :attr:`missing` lists the gaps from the rows the first decision's estimation reads.
         """
         read = window.iloc[max(first - policy.warmup() - 1, 0) :]
         allowed = policy.missing_data == "trade_when_available"
@@ -483,20 +488,24 @@ class _Engine:
                 f"The data have no close of {refused[:5]} on {len(when)} dates inside the "
                 f"backtest (first {when[0]:%Y-%m-%d}, last {when[-1]:%Y-%m-%d}): {where}; {fix}"
             )
-        bad = [c for c in linear if allowed and read[c].isna().any()]
-        if not bad:
+        if not (allowed and linear):
             return {}
-        gappy = {k: cols for k, cols in cols_of.items() if any(c in bad for c in cols)}
+        gappy = {
+            k: [c for c in cols if c in linear]
+            for k, cols in cols_of.items()
+            if any(c in linear for c in cols)
+        }
         if any(isinstance(c, Bounds) for c in policy.spec.constraints):
             raise SpecificationError(
-                f"The data of {sorted(gappy)} have gaps, which missing_data="
-                "'trade_when_available' handles by bounding their positions to 0; the "
-                "policy's spec cannot carry its own Bounds constraint too: state the bounds "
-                "on the instruments (lower=, upper=)."
+                f"missing_data='trade_when_available' lets the data of {sorted(gappy)} have "
+                "gaps and bounds their positions to 0 on the decisions that lack their data; "
+                "the policy's spec cannot carry its own Bounds constraint too: state the "
+                "bounds on the instruments (lower=, upper=)."
             )
         self.missing = {
             k: _ranges(read.index, read[cols].isna().any(axis=1).to_numpy())
             for k, cols in gappy.items()
+            if read[cols].isna().any().any()
         }
         return gappy
 
@@ -504,15 +513,15 @@ class _Engine:
         """Mark, for each decision day, the gappy instruments it cannot trade.
 
         Day ``i`` (row ``k``) cannot trade an instrument whose closes miss on any row its
-        estimation and scenario windows read (``k - warmup - 1`` to ``k - 1``), on ``k``
-        itself or on ``k + 1`` (its last close before a gap: a position held is closed
-        there, at that close, as a delisting announced in advance would be; none is
-        opened). Its missing returns are read as 0 by the estimators: with its position
-        bounded to 0 on every decision whose window holds one, its row and column of the
-        covariance (and its scenario returns) multiply a zero position, and every other
-        entry of a sample or EWMA covariance, a factor model's other assets and the
-        historical or bootstrapped scenarios of the other columns do not depend on them,
-        so the solve is the one of the problem without that instrument.
+        estimation and scenario windows read (``k - warmup - 1`` to ``k - 1``) or on ``k``
+        itself; nothing after ``k`` is read. :attr:`no_close` flags the days an
+        instrument has no close (a position it holds is closed there, at its last close,
+        by :meth:`close_on_gaps`). Its missing returns are read as 0 by the estimators:
+        with its position bounded to 0 on every decision whose window holds one, its row
+        and column of the covariance (and its scenario returns) multiply a zero position,
+        and every other entry of a sample or EWMA covariance, a factor model's other
+        assets and the historical or bootstrapped scenarios of the other columns do not
+        depend on them, so the solve is the one of the problem without that instrument.
         """
         warmup = self.policy.warmup()
         rows = first + n
@@ -521,10 +530,9 @@ class _Engine:
             count = np.concatenate([[0], np.cumsum(nan)])
             k = first + np.arange(n)
             lo = np.maximum(k - warmup - 1, 0)
-            hi = np.minimum(k + 2, rows)  # rows lo .. k + 1, inside the data read
+            hi = np.minimum(k + 1, rows)  # rows lo .. k: none after the decision's date
             self.unavailable[label] = count[hi] - count[lo] > 0
-            after = np.append(nan[1:], False)  # the next row misses (none after the last)
-            self.last_close[label] = ~nan[k] & after[k]
+            self.no_close[label] = nan[k]
         self.returns[[c for c in gap_cols if c in self.returns]] = self.returns[
             [c for c in gap_cols if c in self.returns]
         ].fillna(0.0)
@@ -536,16 +544,34 @@ class _Engine:
         """Return the gappy instruments decision day ``i`` cannot trade."""
         return [k for k, off in self.unavailable.items() if off[i]]
 
-    def close_before_gaps(self, i: int, day: _Day) -> None:
-        """Close each position whose data stop after day ``i``, at day ``i``'s close."""
-        for label, last in self.last_close.items():
-            if last[i] and label in self.lots:
-                why = "no data after this date: closed at its last close"
+    def close_on_gaps(self, i: int, day: _Day) -> None:
+        """Close each position with no close on day ``i``, at its last close.
+
+        Called right after day ``i``'s mark, which valued the position at that last close
+        (its unit value is carried over the gap: no P&L from its price that day; a
+        future's carry, an ETF's expense and a short's borrow accrue as on any day held,
+        the position being held to that day's close). The trade pays the cost model's
+        costs on that stale price, all finite: the notional is the last close's, the
+        impact reads the returns before day ``i`` (the gap's read as 0), as a sale at the
+        last known price would.
+        """
+        for label, gap in self.no_close.items():
+            if gap[i] and label in self.lots:
+                last = self.day[int(np.flatnonzero(~gap[:i])[-1])]
+                why = (
+                    f"no close on {self.day[i]:%Y-%m-%d}: "
+                    f"closed at its last close of {last:%Y-%m-%d}"
+                )
                 self.trade(i, label, -self.lots[label].units, why, day)
 
     # ------------------------------------------------------------------ prices
     def _unit_values(self) -> dict[str, np.ndarray]:
-        """Value of one unit of each linear leg on every backtest day."""
+        """Value of one unit of each linear leg on every backtest day.
+
+        A leg with no close on a day is valued at its last close (stale, so that a mark
+        never reads NaN: no P&L from its price that day); NaN only before its first close
+        inside the backtest, where it is never held.
+        """
         out: dict[str, np.ndarray] = {}
         rows = self.prices.iloc[self.first :]
         for label, inst in self.instruments.items():
@@ -553,8 +579,10 @@ class _Engine:
                 continue
             under = rows[_underlying(inst)].to_numpy(dtype=np.float64)
             gaps = np.isnan(under)
+            if label in rows.columns:
+                gaps |= np.isnan(rows[label].to_numpy(dtype=np.float64))
             if gaps.all():
-                out[label] = under.copy()  # never traded: no close inside the backtest
+                out[label] = np.full(len(under), math.nan)  # never traded: no close inside
                 continue
             if gaps.any():  # a synthetic price runs on the closes it has (NaN on the gaps)
                 under = pd.Series(under).ffill().bfill().to_numpy(dtype=np.float64)
@@ -571,8 +599,9 @@ class _Engine:
                 out[label] = under
             else:  # an ETF tracking its underlying from its stated price
                 out[label] = float(inst.price) * under / under[0] * float(inst.multiplier)
-            if gaps.any():
+            if gaps.any():  # stale on a gap (its last close), NaN before its first close
                 out[label][gaps] = math.nan
+                out[label] = pd.Series(out[label]).ffill().to_numpy(dtype=np.float64)
         return out
 
     def _synthetic(self, label: str) -> bool:
@@ -1255,6 +1284,8 @@ class _Engine:
             self.today = i  # the day being marked and decided (read by the durable run)
             t0 = time.perf_counter()
             day = _Day() if i == 0 else self.mark(i)
+            if self.no_close:  # marked at its last close: closed there, the same day
+                self.close_on_gaps(i, day)
             if i:
                 self.book_path.append(self.unhedged(i))
             self.nav = self.nav_at(i)
@@ -1268,8 +1299,6 @@ class _Engine:
             elif self.day[i] in scheduled:
                 why.append(_SCHEDULE)
             why += self.exits(i, day)
-            if self.last_close:
-                self.close_before_gaps(i, day)
             self.roll_futures(i, day)
             for k, trig in enumerate(self.policy.triggers):
                 fired, self.trigger_states[k] = trig.step(
@@ -1297,7 +1326,7 @@ class _Engine:
             "vix", "volatility", "unit_values", "problem", "rows", "decisions", "trades",
             "positions", "day", "dt", "realised", "col", "asset_cols", "where", "_market",
             "asset_index", "instrument_index", "tday",
-            "_deltas", "_vols", "P_book", "unavailable", "last_close", "gappy", "missing",
+            "_deltas", "_vols", "P_book", "unavailable", "no_close", "gappy", "missing",
         }
     )  # fmt: skip
 

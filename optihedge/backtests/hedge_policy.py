@@ -261,10 +261,12 @@ class HedgePolicy:
     missing_data : {"refuse", "trade_when_available"}, default "refuse"
         A hedge instrument (future, ETF, inverse ETF) whose underlying (or own price
         column) has no close on some dates: ``"refuse"`` stops the backtest with the
-        dates; ``"trade_when_available"`` trades it only on decisions whose date, next
-        date and estimation and scenario windows all have its closes (its position is
-        held to 0 otherwise), and closes a position it holds at the last close before a
-        gap (a delisting). The book's holdings must have every close in either case.
+        dates; ``"trade_when_available"`` trades it only on decisions whose date and
+        estimation and scenario windows (the rows before it) all have its closes (its
+        position is held to 0 otherwise), and closes a position it holds on the first day
+        with no close, at its last close (marked there that day: no P&L from its price).
+        Nothing reads a date after its own. The book's holdings must have every close in
+        either case.
     """
 
     name: str
