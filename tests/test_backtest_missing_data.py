@@ -410,3 +410,27 @@ def test_no_look_ahead_with_gaps_a_run_cut_at_any_date_decides_and_trades_the_sa
     pd.testing.assert_frame_equal(full.positions.loc[:when], short.positions)
     assert np.isfinite(short.daily.select_dtypes("number").to_numpy()).all()
     assert short.accounting_error().abs().max() < 0.005
+
+
+def test_trade_when_available_refuses_a_bounds_constraint_even_on_data_without_gaps() -> None:
+    from constraints import Bounds
+
+    data = _gappy_data().drop(columns=["NEW", "OLD"])  # no gap at all
+    policy = HedgePolicy(
+        name="gaps",
+        spec=ProblemSpec((ES,), oh.Variance(), (Bounds(lower={"ES": -2.0}),), 21),
+        schedule=Schedule("month_end"),
+        estimation=Estimation(kind="sample", window=WINDOW),
+        missing_data="trade_when_available",
+    )
+    # the problem compiled must not depend on whether the data after a date have gaps
+    with pytest.raises(
+        SpecificationError,
+        match=r"trade_when_available' lets the data of \['ES'\] have gaps .* cannot carry "
+        r"its own Bounds constraint too: state the bounds on the instruments",
+    ):
+        backtest(policy, data, start=data.index[START], book=BOOK)
+    refused = dataclasses.replace(policy, missing_data="refuse")
+    assert (
+        backtest(refused, data, start=data.index[START], book=BOOK).decisions["status"] == "optimal"
+    ).all()
