@@ -27,6 +27,17 @@ book's value is the sum of the legs' P&L and the interest less the costs, to the
 
 Time: option lives and interest both count trading days of the backtest's calendar, a year
 being :data:`~optihedge.calendar.TRADING_DAYS` of them.
+
+Gaps: a close missing inside the backtest is refused with its dates, unless the policy's
+``missing_data`` is ``"trade_when_available"`` and the column is only a future's, ETF's or
+inverse ETF's price. Such an instrument is then held to 0 on each decision whose date or
+estimation and scenario windows (the rows before it) miss one of its closes (its bounds,
+set on the compiled problem's registry, for every such instrument whether its data have
+gaps or not). A position it holds on a day with no close is marked at its last close that
+day (no P&L from its price) and closed there, at that last close: decided on the day the
+close is missing, so that nothing reads a date after its own (a backtest on the data cut
+at any date decides and trades as the full one up to that date). The decisions'
+``unavailable`` column names them; ``meta["missing"]`` lists their gaps.
 """
 
 from __future__ import annotations
@@ -133,6 +144,7 @@ class _Day:
     costs: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COST_KINDS, 0.0))
     interest: float = 0.0
     premium: float = 0.0  # option premium paid (received: negative), an exchange of cash
+    decay: float = 0.0  # the option legs' value change due to time alone (part of their P&L)
 
 
 #: The state series the engine computes each day (see ``_Engine.compute_signals``).
@@ -248,6 +260,25 @@ def _check_window(data: pd.DataFrame, start: Any, end: Any, warmup: int) -> pd.D
     return days
 
 
+def _ranges(dates: pd.Index, missing: np.ndarray) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Return the (first, last) dates of each run of ``True`` in ``missing``."""
+    flags = np.asarray(missing, dtype=bool)
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    return [
+        (pd.Timestamp(dates[int(a)]), pd.Timestamp(dates[int(b)]))
+        for a, b in zip(starts, ends, strict=True)
+    ]
+
+
+def _ranges_text(dates: pd.Index, missing: np.ndarray) -> str:
+    """Return the runs of missing dates as text (at most five, then how many more)."""
+    runs = _ranges(dates, missing)
+    parts = [f"{a:%Y-%m-%d}" if a == b else f"{a:%Y-%m-%d} to {b:%Y-%m-%d}" for a, b in runs]
+    more = f" and {len(parts) - 5} more" if len(parts) > 5 else ""
+    return ", ".join(parts[:5]) + more
+
+
 def _underlying(inst: Instrument) -> str:
     if isinstance(inst, PositionReduction):
         return inst.holding
@@ -316,15 +347,17 @@ class _Engine:
         window = data[columns].iloc[: first + len(days)].copy()
         window.attrs = {}  # pandas copies attrs on every operation: the engine needs none
         inside = window.iloc[first:]
-        if inside.isna().any().any():
-            bad = inside.columns[inside.isna().any()].tolist()
-            when = inside.index[inside[bad].isna().any(axis=1)]
-            raise DataError(
-                f"The data have no close of {bad[:5]} on {len(when)} dates inside the backtest "
-                f"(first {when[0]:%Y-%m-%d}, last {when[-1]:%Y-%m-%d}); start after "
-                "them, or fill or drop those columns."
-            )
-        if (inside.to_numpy() <= 0).any() or not np.isfinite(inside.to_numpy()).all():
+        # label -> its price columns, for the hedge instruments allowed to have gaps
+        self.missing: dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]] = {}
+        self.gappy = self._gaps(policy, holdings, window, inside, first)
+        gap_cols = sorted({c for cols in self.gappy.values() for c in cols})
+        closes = inside.to_numpy()
+        if gap_cols:  # the closes a gap lacks are checked by the availability below
+            closes = inside.drop(columns=gap_cols).to_numpy()
+            kept = inside[gap_cols].to_numpy()
+            if (kept[~np.isnan(kept)] <= 0).any() or np.isinf(kept).any():
+                raise DataError("The data's closes inside the backtest must be finite and > 0.")
+        if (closes <= 0).any() or not np.isfinite(closes).all():
             raise DataError("The data's closes inside the backtest must be finite and > 0.")
         self.days = days
         self.first = first
@@ -336,6 +369,11 @@ class _Engine:
         self.asset_index = pd.Index(self.assets)
         self.instrument_index = pd.Index(list(self.instruments))
         self.returns = window[self.assets].pct_change()
+        self.P_book = self.P  # the book's arithmetic: a gap's column (held 0 shares) reads 0
+        self.unavailable: dict[str, np.ndarray] = {}
+        self.no_close: dict[str, np.ndarray] = {}
+        if self.gappy:
+            self._availability(window, first, len(days), gap_cols)
         self.fingerprint = fingerprint(window[self.assets])
         self.vix = data["VIX"].reindex(days) if "VIX" in data.columns else None  # points
         self.volatility = volatility
@@ -351,7 +389,7 @@ class _Engine:
         p0 = inside.iloc[0]
         shares = holdings / p0.reindex(holdings.index)
         self.shares = shares.reindex(self.assets).fillna(0.0).to_numpy(dtype=np.float64)
-        book_path = self.P[:, self.asset_cols] @ self.shares if self.shares.any() else None
+        book_path = self.P_book[:, self.asset_cols] @ self.shares if self.shares.any() else None
         self.realised = np.full(len(days), math.nan)
         if book_path is not None:
             self.realised = realised_volatility(book_path, frequency)[first:]
@@ -391,15 +429,163 @@ class _Engine:
         # signals are read by triggers, regimes and exit rules; drifts by triggers only
         self.watch = bool(policy.triggers or policy.regimes is not None or self.packages)
 
+    # ------------------------------------------------------------------ gaps in the data
+    def _gaps(
+        self,
+        policy: HedgePolicy,
+        holdings: pd.Series,
+        window: pd.DataFrame,
+        inside: pd.DataFrame,
+        first: int,
+    ) -> dict[str, list[str]]:
+        """Return the hedge instruments that may have gaps (label -> their gappy columns).
+
+        Refuse a gap inside the backtest (naming each column's missing dates) unless the
+        policy trades when available and the column is only a linear hedge instrument's
+        price (not a holding, nor what the book's options, the option packages, the
+        factor model or the signals read). With ``"trade_when_available"`` every such
+        instrument is returned, with its data's gaps or not (whether the data after a
+        date have gaps must not change the problem solved on that date), and
+        :attr:`missing` lists the gaps from the rows the first decision's estimation reads.
+        """
+        read = window.iloc[max(first - policy.warmup() - 1, 0) :]
+        allowed = policy.missing_data == "trade_when_available"
+        cols_of: dict[str, list[str]] = {}
+        for label, inst in self.instruments.items():
+            if isinstance(inst, Future | ETF | InverseETF):
+                cols_of[label] = [c for c in dict.fromkeys([_underlying(inst), label]) if c in read]
+        protected = set(holdings.index) | {c.underlying for c, _ in self.book_options}
+        protected |= {_underlying(self.instruments[k]) for k in self.packages}
+        if policy.estimation.kind == "factor":
+            protected |= set(policy.estimation.factors)
+        if "vix" in _signals_read(policy):
+            protected.add("SP500")
+        linear = {c for cols in cols_of.values() for c in cols} - protected
+        nan = inside.isna()
+        inside_bad = [c for c in nan.columns if nan[c].any()]
+        refused = [c for c in inside_bad if not (allowed and c in linear)]
+        if refused:
+            when = inside.index[nan[refused].any(axis=1)]
+            where = "; ".join(
+                f"{c!r} on {_ranges_text(inside.index, nan[c].to_numpy())}" for c in refused[:5]
+            )
+            if allowed or not set(refused) <= linear:
+                fix = (
+                    f"{sorted(set(refused) - linear)} are the book's holdings or what its "
+                    "options, option hedges, factor model or signals read: they need a close "
+                    "on every date to be marked (missing_data='trade_when_available' lets only "
+                    "a future's, ETF's or inverse ETF's price have gaps); start after the gaps, "
+                    "or fill or drop those columns."
+                )
+            else:
+                fix = (
+                    "start after them, fill or drop those columns, or let the policy trade "
+                    "those hedge instruments only when they have data: "
+                    "HedgePolicy(missing_data='trade_when_available') (in a policy file, "
+                    "[policy] missing_data = 'trade_when_available')."
+                )
+            raise DataError(
+                f"The data have no close of {refused[:5]} on {len(when)} dates inside the "
+                f"backtest (first {when[0]:%Y-%m-%d}, last {when[-1]:%Y-%m-%d}): {where}; {fix}"
+            )
+        if not (allowed and linear):
+            return {}
+        gappy = {
+            k: [c for c in cols if c in linear]
+            for k, cols in cols_of.items()
+            if any(c in linear for c in cols)
+        }
+        if any(isinstance(c, Bounds) for c in policy.spec.constraints):
+            raise SpecificationError(
+                f"missing_data='trade_when_available' lets the data of {sorted(gappy)} have "
+                "gaps and bounds their positions to 0 on the decisions that lack their data; "
+                "the policy's spec cannot carry its own Bounds constraint too: state the "
+                "bounds on the instruments (lower=, upper=)."
+            )
+        self.missing = {
+            k: _ranges(read.index, read[cols].isna().any(axis=1).to_numpy())
+            for k, cols in gappy.items()
+            if read[cols].isna().any().any()
+        }
+        return gappy
+
+    def _availability(self, window: pd.DataFrame, first: int, n: int, gap_cols: list[str]) -> None:
+        """Mark, for each decision day, the gappy instruments it cannot trade.
+
+        Day ``i`` (row ``k``) cannot trade an instrument whose closes miss on any row its
+        estimation and scenario windows read (``k - warmup - 1`` to ``k - 1``) or on ``k``
+        itself; nothing after ``k`` is read. :attr:`no_close` flags the days an
+        instrument has no close (a position it holds is closed there, at its last close,
+        by :meth:`close_on_gaps`). Its missing returns are read as 0 by the estimators:
+        with its position bounded to 0 on every decision whose window holds one, its row
+        and column of the covariance (and its scenario returns) multiply a zero position,
+        and every other entry of a sample or EWMA covariance, a factor model's other
+        assets and the historical or bootstrapped scenarios of the other columns do not
+        depend on them, so the solve is the one of the problem without that instrument.
+        """
+        warmup = self.policy.warmup()
+        rows = first + n
+        for label, cols in self.gappy.items():
+            nan = window[cols].isna().any(axis=1).to_numpy()
+            count = np.concatenate([[0], np.cumsum(nan)])
+            k = first + np.arange(n)
+            lo = np.maximum(k - warmup - 1, 0)
+            hi = np.minimum(k + 1, rows)  # rows lo .. k: none after the decision's date
+            self.unavailable[label] = count[hi] - count[lo] > 0
+            self.no_close[label] = nan[k]
+        self.returns[[c for c in gap_cols if c in self.returns]] = self.returns[
+            [c for c in gap_cols if c in self.returns]
+        ].fillna(0.0)
+        self.P_book = self.P.copy()
+        idx = [self.col[c] for c in gap_cols]
+        self.P_book[:, idx] = np.nan_to_num(self.P_book[:, idx], nan=0.0)
+
+    def unavailable_on(self, i: int) -> list[str]:
+        """Return the gappy instruments decision day ``i`` cannot trade."""
+        return [k for k, off in self.unavailable.items() if off[i]]
+
+    def close_on_gaps(self, i: int, day: _Day) -> None:
+        """Close each position with no close on day ``i``, at its last close.
+
+        Called right after day ``i``'s mark, which valued the position at that last close
+        (its unit value is carried over the gap: no P&L from its price that day; a
+        future's carry, an ETF's expense and a short's borrow accrue as on any day held,
+        the position being held to that day's close). The trade pays the cost model's
+        costs on that stale price, all finite: the notional is the last close's, the
+        impact reads the returns before day ``i`` (the gap's read as 0), as a sale at the
+        last known price would.
+        """
+        for label, gap in self.no_close.items():
+            if gap[i] and label in self.lots:
+                last = self.day[int(np.flatnonzero(~gap[:i])[-1])]
+                why = (
+                    f"no close on {self.day[i]:%Y-%m-%d}: "
+                    f"closed at its last close of {last:%Y-%m-%d}"
+                )
+                self.trade(i, label, -self.lots[label].units, why, day)
+
     # ------------------------------------------------------------------ prices
     def _unit_values(self) -> dict[str, np.ndarray]:
-        """Value of one unit of each linear leg on every backtest day."""
+        """Value of one unit of each linear leg on every backtest day.
+
+        A leg with no close on a day is valued at its last close (stale, so that a mark
+        never reads NaN: no P&L from its price that day); NaN only before its first close
+        inside the backtest, where it is never held.
+        """
         out: dict[str, np.ndarray] = {}
         rows = self.prices.iloc[self.first :]
         for label, inst in self.instruments.items():
             if isinstance(inst, OptionPackage):
                 continue
             under = rows[_underlying(inst)].to_numpy(dtype=np.float64)
+            gaps = np.isnan(under)
+            if label in rows.columns:
+                gaps |= np.isnan(rows[label].to_numpy(dtype=np.float64))
+            if gaps.all():
+                out[label] = np.full(len(under), math.nan)  # never traded: no close inside
+                continue
+            if gaps.any():  # a synthetic price runs on the closes it has (NaN on the gaps)
+                under = pd.Series(under).ffill().bfill().to_numpy(dtype=np.float64)
             if isinstance(inst, Future):
                 out[label] = under * float(inst.multiplier)
             elif label in rows.columns:
@@ -413,6 +599,9 @@ class _Engine:
                 out[label] = under
             else:  # an ETF tracking its underlying from its stated price
                 out[label] = float(inst.price) * under / under[0] * float(inst.multiplier)
+            if gaps.any():  # stale on a gap (its last close), NaN before its first close
+                out[label][gaps] = math.nan
+                out[label] = pd.Series(out[label]).ffill().to_numpy(dtype=np.float64)
         return out
 
     def _synthetic(self, label: str) -> bool:
@@ -525,7 +714,7 @@ class _Engine:
             financed = -self.cash_unhedged * self.costs.financing_spread * dt
         self.cash_unhedged += self.cash_unhedged * growth - financed
         k = self.first + i
-        move = self.P[k, self.asset_cols] - self.P[k - 1, self.asset_cols]
+        move = self.P_book[k, self.asset_cols] - self.P_book[k - 1, self.asset_cols]
         book_pnl = float(self.shares @ move)
         market = None
         if self.book_options or any(isinstance(x.held, OptionContract) for x in self.lots.values()):
@@ -536,10 +725,16 @@ class _Engine:
             book_pnl += after - before
             self.book_value_options = after
         day.pnl["book"] = book_pnl
+        aged = None  # yesterday's spot and volatility, today's date: time alone moves
         for label, lot in list(self.lots.items()):
             inst = self.instruments[label]
             if isinstance(lot.held, OptionContract):
                 assert market is not None
+                if aged is None:
+                    aged = dataclasses.replace(
+                        self.market(i - 1, self._option_underlyings()), asof=self.day[i]
+                    )
+                day.decay += lot.units * (lot.held.value(aged) - lot.value)
                 value = lot.held.value(market)
                 pnl = lot.units * (value - lot.value)
                 lot.value = value
@@ -591,7 +786,7 @@ class _Engine:
         )
 
     def book_value(self, i: int) -> float:
-        return float(self.shares @ self.P[self.first + i, self.asset_cols])
+        return float(self.shares @ self.P_book[self.first + i, self.asset_cols])
 
     def unhedged(self, i: int) -> float:
         """Value of the book and its cash, never hedged, at day ``i``'s close."""
@@ -812,7 +1007,7 @@ class _Engine:
 
     def exposures(self, i: int) -> np.ndarray:
         """Delta-equivalent market value of the book on each asset, base currency."""
-        out: np.ndarray = self.shares * self.P[self.first + i, self.asset_cols]
+        out: np.ndarray = self.shares * self.P_book[self.first + i, self.asset_cols]
         if self.book_options:
             market = self.market(i, self._option_underlyings())
             for c, u in self.book_options:
@@ -879,21 +1074,21 @@ class _Engine:
         from optihedge.optimize.spec import ProblemSpec
 
         spec = self.policy.spec
-        if self.packages:
-            if any(isinstance(c, Bounds) for c in spec.constraints):
+        bounded = [*self.packages, *self.gappy]  # each decision sets their bounds
+        if bounded:
+            if self.packages and any(isinstance(c, Bounds) for c in spec.constraints):
                 raise SpecificationError(
                     "A policy with option packages holds each bought contract to its exit "
                     "by bounding the package's new position; its spec cannot carry its own "
                     "Bounds constraint too: state the bounds on the instruments (lower=, upper=)."
                 )
             # the package's own bounds move into the engine's Bounds: a held lot sets both to 0
+            # (and a gappy instrument's: 0 while it has no data)
             instruments = tuple(
-                dataclasses.replace(i, lower=-math.inf, upper=math.inf)
-                if i.label in self.packages
-                else i
+                dataclasses.replace(i, lower=-math.inf, upper=math.inf) if i.label in bounded else i
                 for i in spec.instruments
             )
-            free = dict.fromkeys(self.packages, _FREE)
+            free = dict.fromkeys(bounded, _FREE)
             spec = ProblemSpec(
                 instruments,
                 spec.objective,
@@ -919,6 +1114,9 @@ class _Engine:
             "regime": None if band is None else band.name,
             "hedge_ratio": ratio if hedge_on else 0.0,
         }
+        off = self.unavailable_on(i) if self.gappy else []
+        if policy.missing_data == "trade_when_available":
+            record["unavailable"] = ", ".join(off)
         if not hedge_on:
             for label, lot in list(self.lots.items()):
                 self.trade(i, label, -lot.units, "no hedge in this regime", day)
@@ -957,6 +1155,10 @@ class _Engine:
             own = self.instruments[label]
             params[f"bounds.lower[{label}]"] = 0.0 if held else max(own.lower, -_FREE)
             params[f"bounds.upper[{label}]"] = 0.0 if held else min(own.upper, _FREE)
+        for label in self.gappy:  # no data: held to 0 on this decision
+            own = self.instruments[label]
+            params[f"bounds.lower[{label}]"] = 0.0 if label in off else max(own.lower, -_FREE)
+            params[f"bounds.upper[{label}]"] = 0.0 if label in off else min(own.upper, _FREE)
         if policy.premium_budget is not None:
             allowance = policy.premium_budget.allowance(
                 int(self.tday[i]), self.nav, self.spent, self.last_offer
@@ -987,6 +1189,7 @@ class _Engine:
         record["predicted_volatility"] = solution.volatility
         record["horizon"] = self.problem.horizon
         weights = dict(zip(map(str, solution.instruments), solution.positions * ratio, strict=True))
+        weights |= dict.fromkeys(off, 0.0)  # bounded to 0: no trade at a missing price
         for key, w in weights.items():
             record[f"weight[{key}]"] = float(w)
         self._trade_to(i, weights, solution, market, day, "; ".join(why))
@@ -1008,6 +1211,8 @@ class _Engine:
 
     def _units(self, label: str, weight: float, i: int) -> float:
         inst = self.instruments[label]
+        if weight == 0:
+            return 0.0
         if isinstance(inst, OptionPackage):
             spot = self.spot(i, inst.underlying)
             per_unit = spot * float(inst.multiplier)
@@ -1079,6 +1284,8 @@ class _Engine:
             self.today = i  # the day being marked and decided (read by the durable run)
             t0 = time.perf_counter()
             day = _Day() if i == 0 else self.mark(i)
+            if self.no_close:  # marked at its last close: closed there, the same day
+                self.close_on_gaps(i, day)
             if i:
                 self.book_path.append(self.unhedged(i))
             self.nav = self.nav_at(i)
@@ -1119,7 +1326,7 @@ class _Engine:
             "vix", "volatility", "unit_values", "problem", "rows", "decisions", "trades",
             "positions", "day", "dt", "realised", "col", "asset_cols", "where", "_market",
             "asset_index", "instrument_index", "tday",
-            "_deltas", "_vols",
+            "_deltas", "_vols", "P_book", "unavailable", "no_close", "gappy", "missing",
         }
     )  # fmt: skip
 
@@ -1146,6 +1353,7 @@ class _Engine:
             row[f"pnl_{label}"] = day.pnl.get(label, 0.0)
         row["interest"] = day.interest
         row["option_premium"] = day.premium
+        row["option_decay"] = day.decay
         for kind in COST_KINDS:
             row[f"cost_{kind}"] = day.costs[kind]
         row["hedge_ratio"] = self.hedge_ratio(i)
@@ -1235,7 +1443,9 @@ def backtest(
         end, a schedule finer than the data, negative costs).
     DataError, MissingLabelsError
         Data that do not cover the window and the estimation before it, or lack a
-        ticker the book or the policy names, or hold NaN inside the window.
+        ticker the book or the policy names, or hold NaN inside the window (naming the
+        columns and their missing dates; a hedge instrument's gaps are traded around
+        with ``HedgePolicy(missing_data="trade_when_available")``).
     """
     given = {k: v for k, v in locals().items() if k not in ("policy", "data", "progress", "store")}
     from optihedge._plausible import check_rate
@@ -1302,4 +1512,6 @@ def backtest(
             "run_id": stored,
         },
     )
+    if policy.missing_data == "trade_when_available":
+        result.meta["missing"] = dict(engine.missing)
     return result

@@ -36,6 +36,7 @@ from optihedge.scenarios import Scenarios
 
 __all__ = [
     "ESTIMATORS",
+    "MISSING_DATA",
     "SCENARIO_KINDS",
     "Estimation",
     "HedgePolicy",
@@ -47,6 +48,8 @@ __all__ = [
 ESTIMATORS = ("sample", "ewma", "factor", "given")
 #: Scenario builders a policy can name.
 SCENARIO_KINDS = ("historical", "bootstrap", "monte_carlo")
+#: What a backtest does with a hedge instrument whose data have gaps (HedgePolicy.missing_data).
+MISSING_DATA = ("refuse", "trade_when_available")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,6 +258,15 @@ class HedgePolicy:
     lots : mapping of instrument label to float, default {}
         Units are rounded to multiples of this (e.g. 100 shares); whole contracts (1) by
         default for futures and options, none for others.
+    missing_data : {"refuse", "trade_when_available"}, default "refuse"
+        A hedge instrument (future, ETF, inverse ETF) whose underlying (or own price
+        column) has no close on some dates: ``"refuse"`` stops the backtest with the
+        dates; ``"trade_when_available"`` trades it only on decisions whose date and
+        estimation and scenario windows (the rows before it) all have its closes (its
+        position is held to 0 otherwise), and closes a position it holds on the first day
+        with no close, at its last close (marked there that day: no P&L from its price).
+        Nothing reads a date after its own. The book's holdings must have every close in
+        either case.
     """
 
     name: str
@@ -270,6 +282,7 @@ class HedgePolicy:
     hedge_ratio: float = 1.0
     params: Mapping[str, float] = field(default_factory=dict)
     lots: Mapping[str, float] = field(default_factory=dict)
+    missing_data: str = "refuse"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -345,6 +358,12 @@ class HedgePolicy:
                 f"({sorted(labels)})."
             )
         object.__setattr__(self, "lots", lots)
+        if not isinstance(self.missing_data, str) or self.missing_data not in MISSING_DATA:
+            raise SpecificationError(
+                f"The policy's 'missing_data' must be one of {list(MISSING_DATA)}. Got "
+                f"{self.missing_data!r}: 'refuse' stops a backtest on a gap in the data, "
+                "'trade_when_available' trades a hedge instrument only when it has data."
+            )
         if self.premium_budget is not None and not any(
             type(c).__name__ == "PremiumBudget" for c in self.spec.constraints
         ):
@@ -383,6 +402,7 @@ class HedgePolicy:
             "hedge_ratio": self.hedge_ratio,
             "params": dict(self.params),
             "lots": dict(self.lots),
+            "missing_data": self.missing_data,
         }
         return out
 
@@ -401,6 +421,7 @@ _POLICY_KEYS = (
     "hedge_ratio",
     "params",
     "lots",
+    "missing_data",
 )
 
 
@@ -454,7 +475,7 @@ def policy_from_dict(d: Mapping[str, Any]) -> HedgePolicy:
         out["exit_rules"] = {k: part_from_dict(v) for k, v in rules.items()}
     if fields.get("triggers"):
         out["triggers"] = tuple(part_from_dict(t) for t in fields["triggers"])
-    for key in ("hedge_ratio", "params", "lots"):
+    for key in ("hedge_ratio", "params", "lots", "missing_data"):
         if key in fields:
             out[key] = fields[key]
     return HedgePolicy(**out)

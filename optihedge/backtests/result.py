@@ -41,7 +41,12 @@ class BacktestResult:
         ``pnl_book`` and ``pnl_<leg>`` (each hedge instrument's P&L that day),
         ``interest`` (on cash), ``option_premium`` (premium paid for options bought that
         day, negative when received for options sold: an exchange of cash for the option,
-        not a P&L; the option's decay is in its leg's P&L), ``cost_<kind>`` (paid, >= 0;
+        not a P&L; the option's decay is in its leg's P&L), ``option_decay`` (the part of
+        the option legs' P&L due to time alone: each held contract's value at the previous
+        close's spot and volatility with today's time to expiry, less its value at the
+        previous close, times the units held, summed over the lots; usually negative for
+        options held long; it is already in ``pnl_<leg>``, not a cost and not in any
+        cost total), ``cost_<kind>`` (paid, >= 0;
         kinds in
         :data:`~optihedge.backtests.costs.COST_KINDS`), ``hedge_ratio`` (the hedge's delta
         notional against the book's, positive when it offsets a long book) and ``regime``.
@@ -50,7 +55,9 @@ class BacktestResult:
     decisions : DataFrame indexed by date
         ``why`` (entry, schedule, which trigger, roll), ``regime``, ``hedge_ratio``, the
         solve's record (status, objective, volatility over the problem's ``horizon``,
-        binding limits, shadow prices) and the target ``weight[<leg>]``.
+        binding limits, shadow prices) and the target ``weight[<leg>]``; with a policy's
+        ``missing_data="trade_when_available"``, ``unavailable`` (the instruments held to
+        0 on that decision for want of data, comma-separated; "" for none).
     trades : DataFrame
         Every trade: date, leg, contract, units (signed), price per unit, notional,
         cost, why.
@@ -60,7 +67,9 @@ class BacktestResult:
     meta : dict
         ``start``, ``end``, ``frequency``, ``rate``, ``capital``, ``compiles`` (times the
         problem was compiled), ``timings`` (seconds by step: estimate, scenarios, solve,
-        mark, trade).
+        mark, trade); with ``missing_data="trade_when_available"``, ``missing``: by
+        instrument with gaps, the (first, last) dates of each run of missing closes from
+        the first row the first decision's estimation reads to the end.
 
     Notes
     -----
@@ -83,10 +92,24 @@ class BacktestResult:
         return [c[4:] for c in self.daily.columns if c.startswith("pnl_") and c != "pnl_book"]
 
     def costs(self) -> pd.DataFrame:
-        """Costs by kind: ``per_day`` (mean per mark) and ``total``, base currency."""
+        """Costs by kind: ``per_day`` (mean per mark) and ``total``, base currency.
+
+        The rows are the cost kinds paid (:data:`~optihedge.backtests.costs.COST_KINDS`,
+        each >= 0). ``attrs["option_decay"]`` holds the options' decay the same way
+        (``total`` and ``per_day`` of the daily ``option_decay`` column): the part of the
+        option legs' P&L due to time alone, already in their ``pnl_<leg>``; it is not a
+        row, so that summing the rows never counts it twice.
+        """
         table = self.daily[[f"cost_{k}" for k in COST_KINDS]]
         table.columns = list(COST_KINDS)
-        return pd.DataFrame({"total": table.sum(), "per_day": table.mean()})
+        out = pd.DataFrame({"total": table.sum(), "per_day": table.mean()})
+        if "option_decay" in self.daily.columns:
+            decay = self.daily["option_decay"].astype(float)
+            out.attrs["option_decay"] = {
+                "total": float(decay.sum()),
+                "per_day": float(decay.mean()),
+            }
+        return out
 
     def accounting_error(self) -> pd.Series:
         """Each day's change of the hedged value less its legs, interest and costs."""

@@ -277,6 +277,8 @@ def _policy_parts(issues: Issues, t: dict[str, Any], frequency: Any) -> dict[str
         b = b if not isinstance(b, Mapping) else {"kind": "premium_budget", **b}
         out["premium_budget"] = issues.guard("policy.budget", lambda: part_from_dict(b), _fields(b))
         ok = ok and out["premium_budget"] is not None
+    if "missing_data" in t:  # the policy checks the value (and the error names the key)
+        out["missing_data"] = t["missing_data"]
     for key in ("params", "lots"):
         if key in t:
             v = t[key]
@@ -341,6 +343,7 @@ def _resolved_policy(policy: Any) -> dict[str, Any]:
         out["budget"] = _no_kind(policy.premium_budget.to_dict())
     out["params"] = dict(policy.params)
     out["lots"] = dict(policy.lots)
+    out["missing_data"] = policy.missing_data
     return out
 
 
@@ -511,7 +514,12 @@ def build(raw: dict[str, Any], issues: Issues, path: Path | None, as_of: Any) ->
         if parts is not None and spec is not None:
             _check_params(issues, spec, parts)
         if parts is not None and spec is not None and estimation is not None:
-            aliases = {"lots": "lots", "premium_budget": "budget", "params": "params"}
+            aliases = {
+                "lots": "lots",
+                "premium_budget": "budget",
+                "params": "params",
+                "missing_data": "missing_data",
+            }
             policy = issues.guard(
                 "policy",
                 lambda: HedgePolicy(

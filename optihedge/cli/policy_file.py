@@ -90,6 +90,7 @@ POLICY_KEYS = (
     "budget",
     "params",
     "lots",
+    "missing_data",
 )
 BACKTEST_KEYS = ("start", "end", "capital", "rate", "costs")
 COST_KEYS = (

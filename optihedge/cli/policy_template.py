@@ -63,6 +63,7 @@ max = 1.5
 hedge_ratio = 1.0
 schedule = { rule = "month_end" }   # every (with every = N) | week_end | month_end | third_friday
 # exit = { kind = "hold_to_expiry", roll = true }
+# missing_data = "refuse"      # or "trade_when_available": a hedge's gaps held at 0
 # budget = { annual = 0.02 }   # premium a year, fraction of the book (needs premium_budget)
 # [[policy.triggers]]
 # kind = "beta_drift"
