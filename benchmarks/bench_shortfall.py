@@ -7,7 +7,7 @@ peak memory of the solve: the kernel's peak resident size, reset just before the
 and solve, less the memory before it; the scenarios are made before). Compared:
 
 - optihedge's cutting planes (``method="cutting_plane"``; what ``"auto"`` takes from
-  200,000 scenarios at up to 50 instruments; at 1,000,000 also with the scenario P&L in
+  330 n^1.5 scenarios at n <= 50 instruments; at 1,000,000 also with the scenario P&L in
   float32), its exact active set, its plain LP;
 - the plain Rockafellar-Uryasev LP written by hand in cvxpy with Clarabel, skfolio and
   Riskfolio-Lib (the 'bench' extra), where they finish within the time limit;
