@@ -24,7 +24,7 @@ from optihedge.errors import SpecificationError
 from optihedge.measures.risk import expected_shortfall
 from optihedge.optimize import cutting
 from optihedge.optimize.cutting import tail_cut
-from optihedge.optimize.shortfall import ExpectedShortfall, auto_scenarios
+from optihedge.optimize.shortfall import AUTO_SCENARIOS, ExpectedShortfall, auto_scenarios
 from optihedge.scenarios import Scenarios
 
 METHODS = ("active_set", "cutting_plane", "lp")
@@ -321,6 +321,10 @@ class TestChoiceAndSize:
         # the crossover 330 n^1.5: 29,517 scenarios at 20 instruments (29,516.1), 934 at 2
         assert auto_scenarios(20) == 29_517
         assert auto_scenarios(2) == 934
+        assert AUTO_SCENARIOS == 116_673  # 330 * 50^1.5 = 116,672.6: planes at any n <= 50
+        for n in (1, 2, 10, 20, 49, 50):
+            assert es.chosen_method(AUTO_SCENARIOS, n, False) == "cutting_plane"
+        assert es.chosen_method(AUTO_SCENARIOS - 1, 50, False) == "active_set"
         assert es.chosen_method(29_517, 20, False) == "cutting_plane"
         assert es.chosen_method(29_516, 20, False) == "active_set"
         assert es.chosen_method(100_000, 20, False) == "cutting_plane"  # issue 21's cell

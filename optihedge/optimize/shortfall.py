@@ -55,7 +55,13 @@ from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, FALLBACK_OPTION, Cu
 from optihedge.optimize.objective import SWEEP_OPTION, Objective
 from optihedge.optimize.terms import CompiledTerm, Difference, TermReport
 
-__all__ = ["AUTO_CROSSOVER", "AUTO_INSTRUMENTS", "ExpectedShortfall", "auto_scenarios"]
+__all__ = [
+    "AUTO_CROSSOVER",
+    "AUTO_INSTRUMENTS",
+    "AUTO_SCENARIOS",
+    "ExpectedShortfall",
+    "auto_scenarios",
+]
 
 Method = Literal["auto", "active_set", "cutting_plane", "lp"]
 _METHODS = ("auto", "active_set", "cutting_plane", "lp")
@@ -76,6 +82,11 @@ def auto_scenarios(n_instruments: int) -> int:
     instruments and without whole contracts (the active set otherwise).
     """
     return math.ceil(AUTO_CROSSOVER * math.pow(max(n_instruments, 1), 1.5))
+
+
+#: From this many scenarios up ``method="auto"`` takes cutting planes at every instrument
+#: count it allows them (``auto_scenarios(AUTO_INSTRUMENTS)``, 116,673)
+AUTO_SCENARIOS = auto_scenarios(AUTO_INSTRUMENTS)
 
 
 _MIN_SLOTS = 256
