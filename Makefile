@@ -54,7 +54,7 @@ bench: $(STAMP)
 # slow (an hour or more on two cores), not part of `make test`; resumes where it stopped
 mutants: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,mutation]"
-	$(BIN)/mutmut run || true
+	OPTIHEDGE_HYPOTHESIS_PROFILE=optihedge-ci $(BIN)/mutmut run || true
 	$(BIN)/python scripts/mutants_report.py --out mutants-report.md
 
 clean:

@@ -449,7 +449,8 @@ BAD = [
             p, d.assign(JPM=d["JPM"].where(d.index != "2019-03-01")), start="2019-01-02", book=b
         ),
         DataError,
-        r"no close of \['JPM'\] on 1 dates inside the backtest \(first 2019-03-01",
+        r"no close of \['JPM'\] on 1 dates the backtest reads \(its window and the "
+        r"estimation before its start; first 2019-03-01",
     ),
     (
         lambda p, d, b: backtest("policy", d, book=b),  # type: ignore[arg-type]

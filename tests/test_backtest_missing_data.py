@@ -8,8 +8,12 @@ starts once it is listed), by the engine's public function on other inputs.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -164,16 +168,19 @@ BOOK = oh.Portfolio.from_holdings({"STK": 1e7})
 
 def test_a_gap_is_refused_with_its_dates_and_the_option_that_allows_it() -> None:
     data = _gappy_data()
-    first, last = data.index[START], data.index[LISTED - 1]
+    policy = _gap_policy([ES, X_NEW])
+    read = START - policy.warmup() - 1  # the first row the first decision's estimation reads
+    first, last = data.index[read], data.index[LISTED - 1]
     with pytest.raises(
         DataError,
         match=(
-            rf"no close of \['NEW'\] on {LISTED - START} dates inside the backtest \(first "
-            rf"{first:%Y-%m-%d}, last {last:%Y-%m-%d}\): 'NEW' on {first:%Y-%m-%d} to "
-            rf"{last:%Y-%m-%d}; .*HedgePolicy\(missing_data='trade_when_available'\)"
+            rf"no close of \['NEW'\] on {LISTED - read} dates the backtest reads \(its "
+            rf"window and the estimation before its start; first {first:%Y-%m-%d}, last "
+            rf"{last:%Y-%m-%d}\): 'NEW' on {first:%Y-%m-%d} to {last:%Y-%m-%d}; "
+            r".*HedgePolicy\(missing_data='trade_when_available'\)"
         ),
     ):
-        backtest(_gap_policy([ES, X_NEW]), data, start=data.index[START], book=BOOK)
+        backtest(policy, data, start=data.index[START], book=BOOK)
 
 
 def test_the_book_with_a_gap_is_refused_even_when_the_policy_trades_when_available() -> None:
@@ -434,3 +441,131 @@ def test_trade_when_available_refuses_a_bounds_constraint_even_on_data_without_g
     assert (
         backtest(refused, data, start=data.index[START], book=BOOK).decisions["status"] == "optimal"
     ).all()
+
+
+# ------------------------------------------------------------------ review fixes
+
+
+def test_the_impact_of_a_trade_reads_the_volatility_of_the_closes_there_were() -> None:
+    # the square-root law: impact = 0.5 x daily vol x sqrt(notional / adv) x notional, the
+    # vol over the 63 returns before the day; a gap's returns are missing, not zero
+    data = _twice_gappy_data()
+    result = _twice_gappy_run(data)
+    returns = data["OLD"].pct_change()  # the data's returns, as the engine reads them
+    trades = result.trades[result.trades["leg"] == "Y"]
+    after_gap = 0
+    for _, t in trades.iterrows():
+        k = data.index.get_loc(t["date"])
+        window = returns.iloc[max(1, k - 63) : k]
+        vol = float(window.dropna().std())
+        notional = float(t["notional"])
+        impact = 0.5 * vol * math.sqrt(notional / 5e8) * notional
+        hand = abs(float(t["units"])) * 1.0 + 0.0002 * notional + impact
+        if t["why"] == "roll":
+            continue  # a roll's costs are booked as one "roll" kind (the same sum)
+        assert float(t["cost"]) == pytest.approx(hand, rel=1e-12), t["date"]
+        after_gap += bool(window.isna().any())
+    assert after_gap > 0  # some trades' windows hold the gap: the case that matters
+
+
+def test_the_market_cannot_have_gaps_even_when_the_policy_trades_when_available() -> None:
+    # ES's underlying IDX is the problem's market: its covariances with every position
+    # matter (residual beta, the beta drift), so zero-filled returns would change them
+    data = _gappy_data()
+    data.loc[data.index[150:153], "IDX"] = np.nan
+    policy = dataclasses.replace(
+        _gap_policy([ES, X_NEW], missing_data="trade_when_available"),
+        spec=ProblemSpec((ES, X_NEW), oh.Variance(), (), 21, market="IDX"),
+    )
+    data["X"] = data["NEW"]
+    with pytest.raises(DataError, match=r"no close of \['IDX'\].*\['IDX'\] are the book's"):
+        backtest(policy, data, start=data.index[START], book=BOOK)
+
+
+def test_refuse_refuses_a_gap_in_the_estimation_before_the_start() -> None:
+    data = _gappy_data().drop(columns=["NEW"])
+    data = data.iloc[:DELISTED]  # OLD has every close from here on ...
+    data.loc[data.index[START - 10], "OLD"] = np.nan  # ... but one before the start
+    policy = _gap_policy([ES, oh.Future("Y", underlying="OLD", multiplier=10.0)])
+    assert START - 10 >= START - policy.warmup() - 1  # a row the first decision reads
+    day = data.index[START - 10]
+    with pytest.raises(
+        DataError,
+        match=rf"no close of \['OLD'\] on 1 dates the backtest reads .*'OLD' on {day:%Y-%m-%d}",
+    ):
+        backtest(policy, data, start=data.index[START], book=BOOK)
+
+
+def test_the_command_line_backtests_a_policy_file_whose_hedge_has_gaps(tmp_path: Path) -> None:
+    # the policy file's route: its data loader lets a hedge instrument's price have gaps
+    # when the policy trades it only when it has data (the engine names and handles them)
+    data = _gappy_data()
+    data["X"] = data["NEW"]
+    data.rename_axis("date").to_csv(tmp_path / "prices.csv")
+    text = f"""\
+schema_version = 1
+name = "gaps"
+horizon = 21
+market = "IDX"
+
+[book]
+embedded = {{ STK = 10_000_000.0 }}
+
+[data]
+file = "prices.csv"
+
+[estimation]
+kind = "sample"
+window = {WINDOW}
+
+[[instruments]]
+kind = "future"
+label = "ES"
+underlying = "IDX"
+multiplier = 5.0
+
+[[instruments]]
+kind = "etf"
+label = "X"
+underlying = "NEW"
+price = 100.0
+
+[objective]
+kind = "variance"
+
+[policy]
+schedule = {{ rule = "month_end" }}
+missing_data = "trade_when_available"
+"""
+    (tmp_path / "gaps.toml").write_text(text)
+    command = Path(sys.executable).with_name("optihedge")
+    args = [str(command)] if command.exists() else [sys.executable, "-m", "optihedge"]
+    start = f"{data.index[START]:%Y-%m-%d}"
+    run = [*args, "backtest", "gaps.toml", "--start", start, "--format", "json", "--quiet"]
+    done = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    (summary,) = out["text"]
+    window = data.index[START:]
+    month_ends = pd.Series(window, index=window).groupby(window.to_period("M")).max()
+    ends = int((month_ends < window[-1]).sum())  # the last row is a month end it marks only
+    assert f"{len(window)} marks, {ends + 1} decisions" in summary  # and the first day's
+    assert re.search(r"\d+ trades", summary)
+    assert " 0 trades" not in summary
+    # without the policy's leave, the same file is refused, naming the column and its dates
+    (tmp_path / "refuse.toml").write_text(text.replace('"trade_when_available"', '"refuse"'))
+    no = subprocess.run(
+        [*args, "backtest", "refuse.toml", "--start", start],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert no.returncode != 0
+    assert "Traceback" not in no.stderr
+    first, last = data.index[0], data.index[LISTED - 1]
+    assert (
+        f"in column 'NEW' from {first:%Y-%m-%d} to {last:%Y-%m-%d} ({LISTED} dates); fill or "
+        "drop those rows, or trade that hedge only when it has data: [policy] missing_data = "
+        '"trade_when_available"'
+    ) in no.stderr

@@ -333,6 +333,13 @@ class TestChoiceAndSize:
         assert es.chosen_method(10**6, 51, False) == "active_set"  # more than 50 instruments
         assert es.chosen_method(10**6, 20, True) == "active_set"  # whole contracts
         assert es.chosen_method(10, 20, False, sweep=True) == "cutting_plane"
+        # a capacity asks for the active set's slots
+        assert ExpectedShortfall(0.95, capacity=400).chosen_method(10**5, 2, False) == (
+            "active_set"
+        )
+        for bad in (0, -3, 2.0, True):
+            with pytest.raises(SpecificationError, match=rf"n_instruments.*>= 1.*{bad!r}"):
+                auto_scenarios(bad)  # type: ignore[arg-type]
         assert ExpectedShortfall(0.95, method="lp").chosen_method(10**7, 1, False) == "lp"
 
     def test_the_result_states_the_method(self) -> None:

@@ -369,6 +369,9 @@ class _Engine:
         self.asset_index = pd.Index(self.assets)
         self.instrument_index = pd.Index(list(self.instruments))
         self.returns = window[self.assets].pct_change()
+        # the returns as the data give them (the estimators read zero-filled gaps, see
+        # _availability; the impact's volatility reads only the closes there were)
+        self.raw_returns = self.returns
         self.P_book = self.P  # the book's arithmetic: a gap's column (held 0 shares) reads 0
         self.unavailable: dict[str, np.ndarray] = {}
         self.no_close: dict[str, np.ndarray] = {}
@@ -460,7 +463,15 @@ class _Engine:
             protected |= set(policy.estimation.factors)
         if "vix" in _signals_read(policy):
             protected.add("SP500")
+        # the market and the factors the constraints read (residual beta): their
+        # covariances with every position matter, so zero-filled returns would change them
+        protected |= {policy.spec.market} | {
+            getattr(c, "factor", None) for c in policy.spec.constraints
+        }
         linear = {c for cols in cols_of.values() for c in cols} - protected
+        # "refuse" refuses gaps in the estimation before the start too (its estimators
+        # would read them); "trade_when_available" handles those by availability below
+        inside = read if not allowed else inside
         nan = inside.isna()
         inside_bad = [c for c in nan.columns if nan[c].any()]
         refused = [c for c in inside_bad if not (allowed and c in linear)]
@@ -485,8 +496,9 @@ class _Engine:
                     "[policy] missing_data = 'trade_when_available')."
                 )
             raise DataError(
-                f"The data have no close of {refused[:5]} on {len(when)} dates inside the "
-                f"backtest (first {when[0]:%Y-%m-%d}, last {when[-1]:%Y-%m-%d}): {where}; {fix}"
+                f"The data have no close of {refused[:5]} on {len(when)} dates the backtest "
+                f"reads (its window and the estimation before its start; first "
+                f"{when[0]:%Y-%m-%d}, last {when[-1]:%Y-%m-%d}): {where}; {fix}"
             )
         if not (allowed and linear):
             return {}
@@ -533,6 +545,7 @@ class _Engine:
             hi = np.minimum(k + 1, rows)  # rows lo .. k: none after the decision's date
             self.unavailable[label] = count[hi] - count[lo] > 0
             self.no_close[label] = nan[k]
+        self.raw_returns = self.returns.copy()
         self.returns[[c for c in gap_cols if c in self.returns]] = self.returns[
             [c for c in gap_cols if c in self.returns]
         ].fillna(0.0)
@@ -817,7 +830,7 @@ class _Engine:
         daily_vol = 0.0
         if self.costs.impact > 0:  # the square-root law reads the last 63 returns' volatility
             k = self.first + i
-            r = self.returns[_underlying(inst)].iloc[max(1, k - 63) : k].dropna()
+            r = self.raw_returns[_underlying(inst)].iloc[max(1, k - 63) : k].dropna()
             daily_vol = float(r.std()) if len(r) > 1 else 0.0
         charged = self.costs.trade(
             units=units,
@@ -1327,6 +1340,7 @@ class _Engine:
             "positions", "day", "dt", "realised", "col", "asset_cols", "where", "_market",
             "asset_index", "instrument_index", "tday",
             "_deltas", "_vols", "P_book", "unavailable", "no_close", "gappy", "missing",
+            "raw_returns",
         }
     )  # fmt: skip
 

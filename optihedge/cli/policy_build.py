@@ -463,7 +463,18 @@ def build(raw: dict[str, Any], issues: Issues, path: Path | None, as_of: Any) ->
     if estimation is not None and estimation.kind == "factor":
         needed += [f for f in estimation.factors if f not in needed]
     data_t = issues.table(raw.get("data", {}), "data", DATA_KEYS)
-    prices, data_res = read_data(issues, data_t, base, needed) if needed else (None, {})
+    # a hedge instrument's price may have gaps when the policy trades it only when it has
+    # data (not the book's, the market's or a factor's: the backtest refuses those)
+    pol = raw.get("policy")
+    kept = {
+        *tickers,
+        market,
+        *(estimation.factors if estimation is not None and estimation.kind == "factor" else ()),
+    }
+    could = frozenset(u for u in unders if u is not None and u not in kept)
+    allowed = isinstance(pol, Mapping) and pol.get("missing_data") == "trade_when_available"
+    may = could if allowed else frozenset()
+    prices, data_res = read_data(issues, data_t, base, needed, may, could) if needed else (None, {})
     res["data"] = data_res
     cols = set(prices.columns) if prices is not None else None
     if cols is not None:

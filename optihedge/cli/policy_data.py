@@ -73,9 +73,19 @@ def read_table(path: Path, date_column: str | None) -> pd.DataFrame:
 
 
 def read_data(
-    issues: Issues, t: dict[str, Any], base: Path, needed: list[str]
+    issues: Issues,
+    t: dict[str, Any],
+    base: Path,
+    needed: list[str],
+    may_gap: frozenset[str] = frozenset(),
+    could_gap: frozenset[str] = frozenset(),
 ) -> tuple[pd.DataFrame | None, dict[str, Any]]:
-    """Return the closes the file needs (and VIX when there is one) and the resolved section."""
+    """Return the closes the file needs (and VIX when there is one) and the resolved section.
+
+    ``may_gap``: columns that may hold NaN (a hedge instrument's price, when the policy
+    trades it only when it has data: the backtest checks and names those gaps itself);
+    ``could_gap``: those that could, were the policy to say so (the message says how).
+    """
     from optihedge.datasets import load_default, metadata
 
     res: dict[str, Any] = {"kind": t.get("kind", "prices")}
@@ -134,13 +144,18 @@ def read_data(
     if nonnum:
         issues.add(key, f"the columns {nonnum} hold values that are not numbers")
         return None, res
-    nan = use.isna()
+    nan = use.drop(columns=[c for c in needed if c in may_gap]).isna()
     if nan.to_numpy().any():
         col = str(nan.any().idxmax())
         gaps = nan.index[nan[col].to_numpy()]
         after = frame.index[frame.index > gaps[-1]]
         if key == "data.start" and len(after):
             fix = f"the embedded data start it later: pass data.start = {after[0].date()} or later"
+        elif col in could_gap:
+            fix = (
+                "fill or drop those rows, or trade that hedge only when it has data: "
+                '[policy] missing_data = "trade_when_available"'
+            )
         else:
             fix = "fill or drop those rows"
         issues.add(

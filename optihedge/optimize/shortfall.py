@@ -81,7 +81,12 @@ def auto_scenarios(n_instruments: int) -> int:
     ``ceil(AUTO_CROSSOVER * n_instruments ** 1.5)``, for at most :data:`AUTO_INSTRUMENTS`
     instruments and without whole contracts (the active set otherwise).
     """
-    return math.ceil(AUTO_CROSSOVER * math.pow(max(n_instruments, 1), 1.5))
+    if isinstance(n_instruments, bool) or not isinstance(n_instruments, int) or n_instruments < 1:
+        raise SpecificationError(
+            f"The 'n_instruments' argument of auto_scenarios must be an int >= 1 (the hedge "
+            f"instruments of the problem). Got {n_instruments!r}."
+        )
+    return math.ceil(AUTO_CROSSOVER * math.pow(n_instruments, 1.5))
 
 
 #: From this many scenarios up ``method="auto"`` takes cutting planes at every instrument
@@ -151,8 +156,9 @@ class ExpectedShortfall(Objective):
         those of the rounded scenarios.
     capacity : int, optional
         Scenario slots of the active-set LP (never fewer than the tail needs); twice the
-        tail plus 10% by default. If the active set outgrows them, the problem rebuilds
-        with what it needed plus 10%, warm-started from where it stopped.
+        tail plus 10% by default; given, ``method="auto"`` takes the active set. If the
+        active set outgrows them, the problem rebuilds with what it needed plus 10%,
+        warm-started from where it stopped.
     weight : float, default 1.0
     """
 
@@ -254,10 +260,13 @@ class ExpectedShortfall(Objective):
         """Return the method ``"auto"`` resolves to (or the one forced).
 
         In a sweep (``optihedge.sweep``), cutting planes from any scenario count: their
-        planes carry from one point to the next.
+        planes carry from one point to the next. A ``capacity`` given asks for the active
+        set's slots: ``"auto"`` then takes the active set.
         """
         if self.method != "auto":
             return self.method
+        if self.capacity is not None:
+            return "active_set"
         if (
             (n_scenarios >= auto_scenarios(n_instruments) or sweep)
             and n_instruments <= AUTO_INSTRUMENTS
