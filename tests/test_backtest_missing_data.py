@@ -552,6 +552,22 @@ missing_data = "trade_when_available"
     assert f"{len(window)} marks, {ends + 1} decisions" in summary  # and the first day's
     assert re.search(r"\d+ trades", summary)
     assert " 0 trades" not in summary
+    # one date's solve cannot trade around a gap in its window: refused, naming it
+    day = data.index[LISTED - 10]
+    solve = subprocess.run(
+        [*args, "solve", "gaps.toml", "--as-of", f"{day:%Y-%m-%d}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert solve.returncode == 2
+    assert "Traceback" not in solve.stderr
+    read = data.index[LISTED - 10 - WINDOW - 1]
+    assert (
+        f"no close of ['NEW'] on {WINDOW + 2} dates the solve for {day:%Y-%m-%d} reads (first "
+        f"{read:%Y-%m-%d}, last {day:%Y-%m-%d})"
+    ) in solve.stderr
     # without the policy's leave, the same file is refused, naming the column and its dates
     (tmp_path / "refuse.toml").write_text(text.replace('"trade_when_available"', '"refuse"'))
     no = subprocess.run(

@@ -349,6 +349,18 @@ def build_problem(pf: PolicyFile, as_of: Any = None) -> tuple[Any, dict[str, Any
     returns = prices[columns].pct_change()
     frequency = infer_frequency(prices.index)
     window = returns.iloc[max(1, k - pf.estimation.window) : k]
+    reads = max(pf.estimation.window, pf.scenarios.window if pf.scenarios is not None else 0)
+    read = prices[columns].iloc[max(0, k - reads - 1) : k + 1]
+    if read.isna().to_numpy().any():  # a hedge's gaps (allowed for backtests only)
+        bad = [c for c in columns if read[c].isna().any()]
+        gaps = read.index[read[bad].isna().any(axis=1)]
+        raise DataError(
+            f"The data have no close of {bad[:5]} on {len(gaps)} dates the solve for "
+            f"{date.date()} reads (first {gaps[0].date()}, last {gaps[-1].date()}): one "
+            "date's hedge needs every close of its window (missing_data applies to "
+            "backtests, which hold such an instrument at 0); pass an as-of date whose "
+            "window has them, or drop that instrument."
+        )
     risk_model = pf.estimation.estimate(read_only(window), frequency)
     record: dict[str, Any] = {
         "as_of": date.date().isoformat(),
