@@ -318,9 +318,14 @@ class TestWholeContracts:
 class TestChoiceAndSize:
     def test_auto_choice(self) -> None:
         es = ExpectedShortfall(0.95)
-        # the crossover 330 n^1.5: 29,517 scenarios at 20 instruments (29,516.1), 934 at 2
+        # the crossover 330 n^1.5 and at least 6,000: 29,517 scenarios at 20 instruments
+        # (29,516.1), 10,435 at 10 (10,435.6), 6,000 at 2 (933.4) and at 5 (3,689.5)
         assert auto_scenarios(20) == 29_517
-        assert auto_scenarios(2) == 934
+        assert auto_scenarios(10) == 10_436
+        assert auto_scenarios(2) == 6_000
+        assert auto_scenarios(5) == 6_000
+        assert es.chosen_method(5_999, 5, False) == "active_set"
+        assert es.chosen_method(6_000, 5, False) == "cutting_plane"
         assert AUTO_SCENARIOS == 116_673  # 330 * 50^1.5 = 116,672.6: planes at any n <= 50
         for n in (1, 2, 10, 20, 49, 50):
             assert es.chosen_method(AUTO_SCENARIOS, n, False) == "cutting_plane"
@@ -343,7 +348,7 @@ class TestChoiceAndSize:
         assert ExpectedShortfall(0.95, method="lp").chosen_method(10**7, 1, False) == "lp"
 
     def test_the_result_states_the_method(self) -> None:
-        for n_scen, method in ((500, "active_set"), (2_000, "cutting_plane")):  # 934 at 2
+        for n_scen, method in ((2_000, "active_set"), (6_000, "cutting_plane")):  # 2 inst.
             s, pf, inst = random_case(1, n_scen, 2)
             res = solve(s, pf, inst, "auto", 0.95, None, False)
             assert res.solver_stats["shortfall_method"] == method
@@ -408,6 +413,7 @@ class TestChoiceAndSize:
         from optihedge.optimize import shortfall
 
         monkeypatch.setattr(shortfall, "AUTO_CROSSOVER", 100.0)  # planes from 800 at 4
+        monkeypatch.setattr(shortfall, "AUTO_FLOOR", 0)
         monkeypatch.setattr(cutting, "_AUTO_BUDGET", 2)  # and no time to certify
         s, pf, inst = random_case(9, 2_000, 4)
         res = solve(s, pf, inst, "auto", 0.95, 1.0, False)

@@ -26,8 +26,9 @@ certificate (lower and upper bounds within 1e-9 relative), so the work grows lin
 with the scenario count where the active set's slots grow with the tail.
 ``method="auto"`` (the default) takes cutting planes from
 :func:`auto_scenarios` scenarios up (``AUTO_CROSSOVER * n ** 1.5`` for ``n``
-instruments: the crossover measured by ``benchmarks/bench_auto.py``, where the active
-set's tail grows with the scenarios and the planes' iterations with the instruments), at
+instruments, at least ``AUTO_FLOOR``: the crossover measured by
+``benchmarks/bench_auto.py``, where the active set's tail grows with the scenarios and
+the planes' iterations with the instruments), at
 most :data:`AUTO_INSTRUMENTS` instruments and without whole contracts, the active set
 otherwise; the result states the method.
 
@@ -57,6 +58,7 @@ from optihedge.optimize.terms import CompiledTerm, Difference, TermReport
 
 __all__ = [
     "AUTO_CROSSOVER",
+    "AUTO_FLOOR",
     "AUTO_INSTRUMENTS",
     "AUTO_SCENARIOS",
     "ExpectedShortfall",
@@ -70,6 +72,9 @@ _METHODS = ("auto", "active_set", "cutting_plane", "lp")
 #: parity near 5,000 scenarios at 5 instruments, 10,000-20,000 at 10, 20,000-50,000 at
 #: 20, 50,000 at 30, 100,000-200,000 at 50) ...
 AUTO_CROSSOVER = 330.0
+#: ... and never below this many (at 2-5 instruments and a few thousand scenarios the two
+#: methods take the same few tens of milliseconds, the active set ahead by up to 1.2x)
+AUTO_FLOOR = 6_000
 #: ... for at most this many instruments (the bundle's iterations grow with them, and at
 #: 100 it does not certify within its budget)
 AUTO_INSTRUMENTS = 50
@@ -78,15 +83,16 @@ AUTO_INSTRUMENTS = 50
 def auto_scenarios(n_instruments: int) -> int:
     """Return the scenario count from which ``method="auto"`` takes cutting planes.
 
-    ``ceil(AUTO_CROSSOVER * n_instruments ** 1.5)``, for at most :data:`AUTO_INSTRUMENTS`
-    instruments and without whole contracts (the active set otherwise).
+    ``max(AUTO_FLOOR, ceil(AUTO_CROSSOVER * n_instruments ** 1.5))``, for at most
+    :data:`AUTO_INSTRUMENTS` instruments and without whole contracts (the active set
+    otherwise).
     """
     if isinstance(n_instruments, bool) or not isinstance(n_instruments, int) or n_instruments < 1:
         raise SpecificationError(
             f"The 'n_instruments' argument of auto_scenarios must be an int >= 1 (the hedge "
             f"instruments of the problem). Got {n_instruments!r}."
         )
-    return math.ceil(AUTO_CROSSOVER * math.pow(n_instruments, 1.5))
+    return max(AUTO_FLOOR, math.ceil(AUTO_CROSSOVER * math.pow(n_instruments, 1.5)))
 
 
 #: From this many scenarios up ``method="auto"`` takes cutting planes at every instrument
