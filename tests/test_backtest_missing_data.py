@@ -585,3 +585,17 @@ missing_data = "trade_when_available"
         "drop those rows, or trade that hedge only when it has data: [policy] missing_data = "
         '"trade_when_available"'
     ) in no.stderr
+
+
+def test_a_backtest_with_gaps_leaves_its_data_as_given_and_runs_the_same_twice() -> None:
+    # the engine fills a gap's returns and carries its prices in its own copies only
+    data = _gappy_data()
+    data["X"] = data["NEW"]
+    before = data.copy()
+    policy = _gap_policy([ES, X_NEW], missing_data="trade_when_available")
+    first = backtest(policy, data, start=data.index[START], book=BOOK)
+    pd.testing.assert_frame_equal(data, before)  # NaN where they were, nothing filled
+    again = backtest(policy, data, start=data.index[START], book=BOOK)
+    pd.testing.assert_frame_equal(first.daily, again.daily)
+    pd.testing.assert_frame_equal(first.trades, again.trades)
+    assert BOOK.holdings.to_dict() == {"STK": 1e7}

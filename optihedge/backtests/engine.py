@@ -311,7 +311,8 @@ class _Engine:
     ) -> None:
         self.days = days
         self.day: list[pd.Timestamp] = list(days)  # boxed once: the loop reads them often
-        self._market: tuple[tuple[int, tuple[str, ...]], MarketState] | None = None
+        # the last two market states built (today's, and yesterday's that decay reads)
+        self._market: list[tuple[tuple[int, tuple[str, ...]], MarketState]] = []
         self._deltas: dict[tuple[int, int], tuple[OptionContract, MarketState, float]] = {}
         self._vols: dict[tuple[int, str], float] = {}
         self.policy = policy
@@ -546,9 +547,8 @@ class _Engine:
             self.unavailable[label] = count[hi] - count[lo] > 0
             self.no_close[label] = nan[k]
         self.raw_returns = self.returns.copy()
-        self.returns[[c for c in gap_cols if c in self.returns]] = self.returns[
-            [c for c in gap_cols if c in self.returns]
-        ].fillna(0.0)
+        filled = [c for c in gap_cols if c in self.returns]
+        self.returns[filled] = self.returns[filled].fillna(0.0)
         self.P_book = self.P.copy()
         idx = [self.col[c] for c in gap_cols]
         self.P_book[:, idx] = np.nan_to_num(self.P_book[:, idx], nan=0.0)
@@ -565,8 +565,8 @@ class _Engine:
         future's carry, an ETF's expense and a short's borrow accrue as on any day held,
         the position being held to that day's close). The trade pays the cost model's
         costs on that stale price, all finite: the notional is the last close's, the
-        impact reads the returns before day ``i`` (the gap's read as 0), as a sale at the
-        last known price would.
+        impact reads the returns there were before day ``i``, as a sale at the last known
+        price would.
         """
         for label, gap in self.no_close.items():
             if gap[i] and label in self.lots:
@@ -656,13 +656,13 @@ class _Engine:
         """Return the market state at day ``i``'s close (spot, volatility, rate, date).
 
         Built once a day for each set of underlyings (the day's marks, exits, signals and
-        decision read the same one).
+        decision read the same one; the option decay reads yesterday's again).
         """
         names = tuple(self.assets if underlyings is None else underlyings)
         key = (i, names)
-        cached = self._market
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        for have, state in self._market:
+            if have == key:
+                return state
         row = self.P[self.first + i]
         vols = {u: self._vol(i, u) for u in names}
         market = MarketState(
@@ -671,7 +671,7 @@ class _Engine:
             rate=self.rate,
             asof=self.day[i],
         )
-        self._market = (key, market)
+        self._market = [(key, market), *self._market[:1]]
         return market
 
     def _option_underlyings(self) -> list[str]:
