@@ -24,7 +24,12 @@ from optihedge.errors import SpecificationError
 from optihedge.measures.risk import expected_shortfall
 from optihedge.optimize import cutting
 from optihedge.optimize.cutting import tail_cut
-from optihedge.optimize.shortfall import AUTO_SCENARIOS, ExpectedShortfall, auto_scenarios
+from optihedge.optimize.shortfall import (
+    AUTO_BAND_SCENARIOS,
+    AUTO_SCENARIOS,
+    ExpectedShortfall,
+    auto_scenarios,
+)
 from optihedge.scenarios import Scenarios
 
 METHODS = ("active_set", "cutting_plane", "lp")
@@ -335,7 +340,13 @@ class TestChoiceAndSize:
         assert es.chosen_method(100_000, 20, False) == "cutting_plane"  # issue 21's cell
         assert es.chosen_method(20_000, 50, False) == "active_set"
         assert es.chosen_method(200_000, 50, False) == "cutting_plane"
-        assert es.chosen_method(10**6, 51, False) == "active_set"  # more than 50 instruments
+        # more than 50 instruments: the band from 100,000 scenarios, the active set below
+        assert AUTO_BAND_SCENARIOS == 100_000
+        assert es.chosen_method(10**6, 51, False) == "band"
+        assert es.chosen_method(100_000, 100, False) == "band"
+        assert es.chosen_method(99_999, 100, False) == "active_set"
+        assert es.chosen_method(99_999, 100, False, sweep=True) == "active_set"
+        assert es.chosen_method(10**6, 100, True) == "active_set"  # whole contracts
         assert es.chosen_method(10**6, 20, True) == "active_set"  # whole contracts
         assert es.chosen_method(10, 20, False, sweep=True) == "cutting_plane"
         # a capacity asks for the active set's slots

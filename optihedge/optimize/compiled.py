@@ -273,7 +273,9 @@ class CompiledHedge:
         solver = check_solver_options(
             solver,
             solver_options or {},
-            (solver,) if solver is not None else (self._plan.solvers if exact else DEFAULT_SOLVERS),
+            (solver,)
+            if solver is not None
+            else (self._plan.solvers if exact else self._defaults()),
         )
         pending = self._commit(params, changes)
         rebuilds = 0
@@ -472,13 +474,15 @@ class CompiledHedge:
         first = cold and not iterative
         self._warm.add(id(problem))
         exact = self._parts and self._plan.exact and problem is self._problem
-        direct = not first and not exact and solver in (None, cp.CLARABEL) and not options
+        # the kept solvers stand in for Clarabel only (not for a term's own first solver)
+        direct = not first and not exact and (solver or self._defaults()[0]) == cp.CLARABEL
+        direct = direct and not options
         if direct and not iterative:
             done = self._direct_solve(problem, solver)
             if done is not None:
                 return cp.OPTIMAL, done
         solvers = (
-            (solver,) if solver is not None else (self._plan.solvers if exact else DEFAULT_SOLVERS)
+            (solver,) if solver is not None else (self._plan.solvers if exact else self._defaults())
         )
         return run(
             problem,
@@ -493,6 +497,11 @@ class CompiledHedge:
             if direct
             else None,
         )
+
+    def _defaults(self) -> tuple[str, ...]:
+        """Return the solvers tried when the caller names none (the objective's own first)."""
+        own = self._objective.solvers
+        return (*own, *(s for s in DEFAULT_SOLVERS if s not in own)) if own else DEFAULT_SOLVERS
 
     def _direct_solve(
         self, problem: cp.Problem, named: str | None, *, within: bool = False, cold: bool = False

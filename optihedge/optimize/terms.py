@@ -178,6 +178,9 @@ class CompiledTerm:
     """
 
     iterative: bool = False
+    #: solvers to try first, in order, when the caller names none (an exact restricted
+    #: LP that needs a vertex answer); empty: the default order (Clarabel, then SCS)
+    solvers: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -256,6 +259,7 @@ class CompiledSum(CompiledTerm):
             {k: v for p in self.parts for k, v in p.settings.items()},
         )
         self.iterative = any(p.iterative for p in self.parts)
+        self.solvers = next((p.solvers for p in self.parts if p.solvers), ())
 
     def refresh(self, data: HedgeData, values: Mapping[str, float]) -> None:
         """Refresh every part."""
