@@ -245,3 +245,21 @@ class TestWholeContracts:
         )
         got = tuple(int(u) for u in res.allocation.loc[["F", "G"], "units"])
         assert got == best
+
+
+class TestAutoTakesTheBand:
+    def test_beyond_fifty_instruments_from_the_crossover(self) -> None:
+        from optihedge.optimize import shortfall
+
+        s, pf, inst = random_case(31, 3_000, 60)
+        optimum, _ = reference_lp(s, 60, 0.95, 2.0, False)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(shortfall, "AUTO_BAND_SCENARIOS", 3_000)
+            res = problem(s, pf, inst, 0.95, None, gross=2.0, method="auto").solve()
+            below = problem(s, pf, inst, 0.95, None, gross=2.0, method="auto")
+            mp.setattr(shortfall, "AUTO_BAND_SCENARIOS", 3_001)
+            other = below.objective.chosen_method(3_000, 60, False)  # type: ignore[attr-defined]
+        assert res.solver_stats["shortfall_method"] == "band"
+        assert other == "active_set"
+        assert es_at(s, res.weights, 0.95) == pytest.approx(optimum, rel=1e-8)
+        check_certificate(res.solver_stats, optimum, 0.95)

@@ -340,12 +340,12 @@ class TestChoiceAndSize:
         assert es.chosen_method(100_000, 20, False) == "cutting_plane"  # issue 21's cell
         assert es.chosen_method(20_000, 50, False) == "active_set"
         assert es.chosen_method(200_000, 50, False) == "cutting_plane"
-        # more than 50 instruments: the band from 100,000 scenarios, the active set below
-        assert AUTO_BAND_SCENARIOS == 100_000
+        # more than 50 instruments: the band from 300,000 scenarios, the active set below
+        assert AUTO_BAND_SCENARIOS == 300_000
         assert es.chosen_method(10**6, 51, False) == "band"
-        assert es.chosen_method(100_000, 100, False) == "band"
-        assert es.chosen_method(99_999, 100, False) == "active_set"
-        assert es.chosen_method(99_999, 100, False, sweep=True) == "active_set"
+        assert es.chosen_method(300_000, 100, False) == "band"
+        assert es.chosen_method(299_999, 100, False) == "active_set"
+        assert es.chosen_method(299_999, 100, False, sweep=True) == "active_set"
         assert es.chosen_method(10**6, 100, True) == "active_set"  # whole contracts
         assert es.chosen_method(10**6, 20, True) == "active_set"  # whole contracts
         assert es.chosen_method(10, 20, False, sweep=True) == "cutting_plane"

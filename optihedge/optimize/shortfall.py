@@ -111,10 +111,11 @@ def auto_scenarios(n_instruments: int) -> int:
 
 
 #: Beyond :data:`AUTO_INSTRUMENTS` instruments ``method="auto"`` takes the band from this
-#: many scenarios up (measured at 100 instruments by ``benchmarks/bench_shortfall.py``:
-#: 100,000 scenarios 15.5 s against the active set's 19.9 s, 1,000,000 about 90 s
-#: against 208 s and +4.3 GB; at 20,000 the active set is ahead), the active set below
-AUTO_BAND_SCENARIOS = 100_000
+#: many scenarios up, the active set below (measured at 100 instruments, cold, with the
+#: problem of ``benchmarks/bench_shortfall.py``: 100,000 scenarios 27.5 s against the
+#: active set's 12.8 s; 300,000, 41 s against 47 s; 1,000,000, about 55-90 s against
+#: 208 s and +4.3 GB)
+AUTO_BAND_SCENARIOS = 300_000
 
 #: From this many scenarios up ``method="auto"`` takes cutting planes at every instrument
 #: count it allows them (``auto_scenarios(AUTO_INSTRUMENTS)``, 116,673)
