@@ -263,3 +263,93 @@ class TestAutoTakesTheBand:
         assert other == "active_set"
         assert es_at(s, res.weights, 0.95) == pytest.approx(optimum, rel=1e-8)
         check_certificate(res.solver_stats, optimum, 0.95)
+
+
+def leveraged_case(seed: int, n_inst: int) -> tuple[Scenarios, oh.Portfolio, list[oh.Instrument]]:
+    """A book 15x its hedges' loadings: positions far above the least-squares start's size."""
+    rng = np.random.default_rng(seed)
+    f = np.clip(rng.standard_t(3, (3_000, n_inst)) * 0.004, -0.9, 0.9)
+    book = np.clip(
+        f @ (rng.normal(0.5, 0.4, n_inst) * 15.0) + rng.standard_t(3, 3_000) * 0.01, -0.9, 0.9
+    )
+    frame = pd.DataFrame(f, columns=[f"U{i}" for i in range(n_inst)])
+    frame["book"] = book
+    inst: list[oh.Instrument] = [oh.ETF(f"E{i}", underlying=f"U{i}") for i in range(n_inst)]
+    return Scenarios.from_returns(frame), oh.Portfolio.from_holdings({"book": 1.0}), inst
+
+
+class TestTrustRegion:
+    @pytest.mark.filterwarnings("ignore:The 'returns' argument has a volatility")  # 15x book
+    @pytest.mark.parametrize("seed", [4, 5])
+    def test_a_start_outside_the_limits_is_no_infeasibility(self, seed: int) -> None:
+        # the least-squares start breaks the gross cap; the band is narrow: the trust
+        # region must be centred on answers only (it had shrunk around the start until
+        # it missed the limits: 'infeasible' with x = 0 feasible)
+        s, pf, inst = leveraged_case(seed, 10)
+        constraints = [Bounds(-50.0, 50.0), GrossExposure(100.0)]
+        res = oh.HedgeProblem(
+            pf,
+            inst,
+            objective=ExpectedShortfall(0.95, method="band", capacity=18),
+            constraints=constraints,  # type: ignore[arg-type]
+            scenarios=s,
+            horizon=1,
+            market="U0",
+        ).solve()
+        ref = oh.HedgeProblem(
+            pf,
+            inst,
+            objective=ExpectedShortfall(0.95, method="lp"),
+            constraints=constraints,  # type: ignore[arg-type]
+            scenarios=s,
+            horizon=1,
+            market="U0",
+        ).solve()
+        assert res.solver_stats["certified"]
+        assert res.objective_value == pytest.approx(ref.objective_value, rel=1e-8)
+
+    def test_the_tie_break_is_not_held_by_the_trust_region(self) -> None:
+        # two funds on one index, one with fees: at the same risk the cheaper split is to
+        # hold only the free one; the band's last trust region had bounded the tie-break
+        s, pf, _ = random_case(0, 3_000, 4)
+        inst: list[oh.Instrument] = [
+            oh.ETF("A", underlying="U0", expense_ratio=0.02),
+            oh.ETF("B", underlying="U0"),
+            *(oh.ETF(f"E{i}", underlying=f"U{i}") for i in range(1, 4)),
+        ]
+
+        def solve(method: str, slots: int | None) -> oh.HedgeResult:
+            with small_levels(1_000):
+                return oh.HedgeProblem(
+                    pf,
+                    inst,
+                    objective=ExpectedShortfall(0.95, method=method, capacity=slots),  # type: ignore[arg-type]
+                    constraints=[Bounds(-3.0, 3.0)],
+                    scenarios=s,
+                    horizon=1,
+                    market="U0",
+                ).solve()
+
+        got, ref = solve("band", 30), solve("active_set", None)
+        assert got.objective_value == pytest.approx(ref.objective_value, rel=1e-8)
+        assert got.weights["A"] == pytest.approx(0.0, abs=1e-8)  # the fund with fees unused
+        np.testing.assert_allclose(got.weights.to_numpy(), ref.weights.to_numpy(), atol=1e-6)
+
+    def test_a_point_solve_reports_its_own_certificate(self) -> None:
+        # the limits' slopes re-solve the problem: the certificate read after them was a
+        # probe's (its lower bound above the answer's objective)
+        s, pf, inst = random_case(17, 3_000, 6)
+        point = problem(s, pf, inst, 0.95, 40, gross=0.6).solve_point()
+        assert point.stats.certified is True
+        lower = point.stats.details["objective_lower_bound"]
+        upper = point.stats.details["objective_upper_bound"]
+        assert lower <= point.objective * (1 + 1e-12)
+        assert lower == pytest.approx(point.objective, rel=1e-9)
+        assert upper == pytest.approx(point.objective, rel=1e-9)
+
+    def test_clarabel_options_without_a_solver_go_to_clarabel(self) -> None:
+        s, pf, inst = random_case(3, 3_000, 6)
+        p = problem(s, pf, inst, 0.95, 40, gross=0.6)
+        res = p.solve(tol_gap_abs=1e-12)  # a Clarabel setting: the documented default
+        assert res.solver_stats["solver"] == "CLARABEL"
+        assert res.objective_value == pytest.approx(p.solve().objective_value, rel=1e-8)

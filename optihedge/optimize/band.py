@@ -179,6 +179,8 @@ class ScenarioBand:
         ]
         self.centre = np.zeros(n)
         self.radius = math.inf
+        self.trust = not ctx.exact_integer
+        self.first = True
         self.warm = warm
         self.problem: cp.Problem | None = None
         self.data: HedgeData | None = None
@@ -251,7 +253,9 @@ class ScenarioBand:
         self.rounds = 0
         self.certified = False
         # the first round unbounded by the trust region: the limits may have changed
-        # since the centre was set, and the region must hold a feasible point
+        # since the centre was set (a least-squares start ignores them), and the region
+        # must hold a feasible point; from its answer on, every centre is one
+        self.first = True
         self._set_box(self.centre, _RADIUS_LIMIT * self._size(self.centre))
         self.gap, self.lower, self.upper = math.inf, -math.inf, math.inf
 
@@ -264,6 +268,8 @@ class ScenarioBand:
         self._choose(losses, self._var(losses), np.zeros(0, dtype=int))
 
     def _set_box(self, centre: np.ndarray, radius: float) -> None:
+        if not self.trust:  # whole contracts: a MILP's optimum in a box proves nothing
+            radius = _RADIUS_LIMIT * self._size(centre)
         self.centre, self.radius = centre.copy(), radius
         self.box_lo.value = centre - radius
         self.box_hi.value = centre + radius
@@ -322,6 +328,7 @@ class ScenarioBand:
         )
         self.x = x.copy()
         inside = self._inside(x)
+        first, self.first = self.first, False
         if len(violators) == 0 and not inside:
             # exact at x but held by the trust region: a descent; the region grows there
             if self.radius * _GROW > _RADIUS_LIMIT * self._size(x):
@@ -352,15 +359,16 @@ class ScenarioBand:
                 {BAND_SLOTS_OPTION: size, BAND_WARM_OPTION: warm},
                 f"the band needs {len(forced)} slots; it has {self.k}",
             )
-        if len(forced) > self.k // 2 and self.radius >= _RADIUS_LIMIT * self._size(x):
-            # the first round of a solve (no trust region): the band anew at its solution
-            # (feasible), and a trust region around it from now on
+        if first:
+            # the first round of a solve (no trust region): one around its answer (which
+            # meets today's limits) from now on
             self._set_box(x, _RADIUS * self._size(x))
-            self._choose(losses, self._var(losses), np.zeros(0, dtype=int))
-            return True
-        if len(forced) > self.k // 2:
+            if len(forced) > self.k // 2:  # and the band anew there
+                self._choose(losses, self._var(losses), np.zeros(0, dtype=int))
+                return True
+        elif len(forced) > self.k // 2:
             # the model was poor so far out (the step crossed many scenarios): a smaller
-            # trust region around the same centre, the band anew there
+            # trust region around the same centre (an earlier answer), the band anew there
             losses = level.losses(self.centre)
             self.passes += 1
             self._set_box(self.centre, self.radius / _GROW)

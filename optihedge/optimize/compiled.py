@@ -175,11 +175,13 @@ class CompiledHedge:
             *(r.constraint for r in self._bounds.rows),
         ]
         goal = cp.Minimize(self._objective.expression)
+        # the objective's own trust-region rows bound its rounds, not the answer's ties
+        trust = {id(c) for c in self._objective.trust_rows}
         self._tie_breaker = (
             TieBreaker(
                 self._x,
                 self._objective.expression,
-                plain,
+                [c for c in plain if id(c) not in trust],
                 self._ties,
                 scenarios=self._reads_scenarios,
                 attributes=self._reads_attributes,
@@ -275,7 +277,7 @@ class CompiledHedge:
             solver_options or {},
             (solver,)
             if solver is not None
-            else (self._plan.solvers if exact else self._defaults()),
+            else (self._plan.solvers if exact else self._defaults(solver_options)),
         )
         pending = self._commit(params, changes)
         rebuilds = 0
@@ -475,14 +477,16 @@ class CompiledHedge:
         self._warm.add(id(problem))
         exact = self._parts and self._plan.exact and problem is self._problem
         # the kept solvers stand in for Clarabel only (not for a term's own first solver)
-        direct = not first and not exact and (solver or self._defaults()[0]) == cp.CLARABEL
+        direct = not first and not exact and (solver or self._defaults(options)[0]) == cp.CLARABEL
         direct = direct and not options
         if direct and not iterative:
             done = self._direct_solve(problem, solver)
             if done is not None:
                 return cp.OPTIMAL, done
         solvers = (
-            (solver,) if solver is not None else (self._plan.solvers if exact else self._defaults())
+            (solver,)
+            if solver is not None
+            else (self._plan.solvers if exact else self._defaults(options))
         )
         return run(
             problem,
@@ -498,10 +502,16 @@ class CompiledHedge:
             else None,
         )
 
-    def _defaults(self) -> tuple[str, ...]:
-        """Return the solvers tried when the caller names none (the objective's own first)."""
+    def _defaults(self, options: Mapping[str, Any] | None) -> tuple[str, ...]:
+        """Return the solvers tried when the caller names none (the objective's own first).
+
+        Options given without a solver are Clarabel's (as the documentation says): the
+        default order then.
+        """
         own = self._objective.solvers
-        return (*own, *(s for s in DEFAULT_SOLVERS if s not in own)) if own else DEFAULT_SOLVERS
+        if not own or options:
+            return DEFAULT_SOLVERS
+        return (*own, *(s for s in DEFAULT_SOLVERS if s not in own))
 
     def _direct_solve(
         self, problem: cp.Problem, named: str | None, *, within: bool = False, cold: bool = False
@@ -612,10 +622,10 @@ class CompiledHedge:
             )
         _, book, exposures, c, c0, carry_long, carry_short, premium, current = self._record_arrays
         z = pnl.hedged_book(book, exposures, x)
+        report = self._objective.report()  # before the slopes' probes re-solve it
         names, owners, numbers, binds, sided = self._priced(stats, self._limit_rows())
         numbers.flags.writeable = False
         binds.flags.writeable = False
-        report = self._objective.report()
         scenario_var = scenario_es = alpha = None
         if data.scenario_book is not None and data.scenario_probabilities is not None:
             alpha = 0.95 if report.scenario_alpha is None else float(report.scenario_alpha)

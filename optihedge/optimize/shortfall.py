@@ -456,6 +456,7 @@ class _CompiledBand(CompiledTerm):
         )
         self.band = band
         self.weight_key = f"{term.key}.weight"
+        self.trust_rows = tuple(band.constraints[1:])
 
     def refresh(self, data: HedgeData, values: Mapping[str, float]) -> None:
         """Check the tail, then give the band the new numbers."""

@@ -181,6 +181,9 @@ class CompiledTerm:
     #: solvers to try first, in order, when the caller names none (an exact restricted
     #: LP that needs a vertex answer); empty: the default order (Clarabel, then SCS)
     solvers: tuple[str, ...] = ()
+    #: rows of :attr:`constraints` that only bound the term's own rounds (a trust region):
+    #: left out where the answer is reused (the tie-breaker)
+    trust_rows: tuple[cp.Constraint, ...] = ()
 
     def __init__(
         self,
@@ -260,6 +263,7 @@ class CompiledSum(CompiledTerm):
         )
         self.iterative = any(p.iterative for p in self.parts)
         self.solvers = next((p.solvers for p in self.parts if p.solvers), ())
+        self.trust_rows = tuple(r for p in self.parts for r in p.trust_rows)
 
     def refresh(self, data: HedgeData, values: Mapping[str, float]) -> None:
         """Refresh every part."""
