@@ -353,3 +353,33 @@ class TestTrustRegion:
         res = p.solve(tol_gap_abs=1e-12)  # a Clarabel setting: the documented default
         assert res.solver_stats["solver"] == "CLARABEL"
         assert res.objective_value == pytest.approx(p.solve().objective_value, rel=1e-8)
+
+
+def test_the_inputs_are_left_as_given_and_serve_again() -> None:
+    s, pf, inst = random_case(41, 3_000, 6, unequal=True)
+    returns, probabilities = s.returns.copy(), s.probabilities.copy()  # type: ignore[union-attr]
+    objective = ExpectedShortfall(0.95, method="band", capacity=30)
+    with small_levels(1_000):
+        first = oh.HedgeProblem(
+            pf,
+            inst,
+            objective=objective,
+            constraints=[Bounds(-1.0, 1.0)],
+            scenarios=s,
+            horizon=1,
+            market="U0",
+        ).solve()
+        again = oh.HedgeProblem(
+            pf,
+            inst,
+            objective=objective,
+            constraints=[Bounds(-1.0, 1.0)],
+            scenarios=s,
+            horizon=1,
+            market="U0",
+        ).solve()
+    pd.testing.assert_frame_equal(s.returns, returns)
+    pd.testing.assert_series_equal(s.probabilities, probabilities)  # type: ignore[arg-type]
+    assert again.objective_value == first.objective_value
+    optimum, _ = reference_lp(s, 6, 0.95, None, False)
+    assert es_at(s, first.weights, 0.95) == pytest.approx(optimum, rel=1e-8)

@@ -55,7 +55,7 @@ from constraints import HedgeContext, HedgeData, RebuildRequired
 from optihedge.errors import DataError, UnboundedError
 from optihedge.measures.contributions import check_tail
 from optihedge.measures.risk import tail_rows
-from optihedge.optimize.cutting import TOLERANCE, _times
+from optihedge.optimize.cutting import TOLERANCE, first_centre, scenario_losses
 from optihedge.optimize.terms import TermReport
 
 __all__ = [
@@ -129,10 +129,7 @@ class _Level:
         self.equal = bool(np.all(self.p == self.p[0]))
 
     def losses(self, x: np.ndarray) -> np.ndarray:
-        out = _times(self.pnl, x)
-        out += self.book
-        np.negative(out, out=out)
-        return out
+        return scenario_losses(self.book, self.pnl, x)
 
     def weighted_sum(self, w: np.ndarray) -> tuple[np.ndarray, float]:
         """Return ``(w @ pnl, w @ book)`` in float64, whatever dtype the P&L is held in."""
@@ -235,12 +232,7 @@ class ScenarioBand:
                 self.level = min(warm[1], len(self.levels) - 1)
                 self.x = warm[2]
             else:
-                top = self.levels[0]
-                rows = np.arange(top.size)
-                if top.size > 20_000:
-                    rows = np.linspace(0, top.size - 1, 20_000).astype(int)
-                x0, *_ = np.linalg.lstsq(top.pnl[rows], -top.book[rows], rcond=None)
-                self.x = np.asarray(np.nan_to_num(x0), dtype=np.float64)
+                self.x = first_centre(self.levels[0].book, self.levels[0].pnl)
             self._centre(self.x)
         elif moved or not len(self.band):
             assert self.x is not None

@@ -104,9 +104,7 @@ def tail_cut(
         ``es = a + g @ x``; ``a + g @ y <= ES(y)`` for every ``y``; a hint for the next
         point (the VaR less the mean excess loss beyond it).
     """
-    losses = _times(pnl, x)  # the pass over the scenarios; then in place: -(book + pnl @ x)
-    losses += book
-    np.negative(losses, out=losses)
+    losses = scenario_losses(book, pnl, x)
     rows, w, var = tail_rows(losses, None if equal else p, alpha, hint=hint)
     g = -(w @ pnl[rows])
     a = -float(w @ book[rows])
@@ -115,6 +113,25 @@ def tail_cut(
 
 
 _BLOCK = 1 << 16  # rows converted at a time when the P&L is held in float32
+
+
+def scenario_losses(book: np.ndarray, pnl: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Return the hedged book's loss in each scenario, ``-(book + pnl @ x)``, in float64.
+
+    One pass over the scenarios (:func:`_times`), then in place.
+    """
+    losses = _times(pnl, x)
+    losses += book
+    np.negative(losses, out=losses)
+    return losses
+
+
+def first_centre(book: np.ndarray, pnl: np.ndarray) -> np.ndarray:
+    """Return a least-squares hedge of the book (on at most 20,000 scenarios, evenly spaced)."""
+    n = len(book)
+    rows = np.arange(n) if n <= 20_000 else np.linspace(0, n - 1, 20_000).astype(int)
+    x0, *_ = np.linalg.lstsq(pnl[rows], -book[rows], rcond=None)
+    return np.asarray(np.nan_to_num(x0), dtype=np.float64)
 
 
 def _times(pnl: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -232,13 +249,10 @@ class CuttingPlanes:
             self._kelley_step()
 
     def _first_centre(self, data: HedgeData) -> np.ndarray:
-        """Return a least-squares hedge of the book (on at most 20,000 scenarios)."""
+        """Return a least-squares hedge of the book (:func:`first_centre`)."""
         assert data.scenario_book is not None
         assert data.scenario_pnl is not None
-        n = len(data.scenario_book)
-        rows = np.arange(n) if n <= 20_000 else np.linspace(0, n - 1, 20_000).astype(int)
-        x0, *_ = np.linalg.lstsq(data.scenario_pnl[rows], -data.scenario_book[rows], rcond=None)
-        return np.asarray(np.nan_to_num(x0), dtype=np.float64)
+        return first_centre(data.scenario_book, data.scenario_pnl)
 
     # ------------------------------------------------------------------ planes
     def _evaluate(self, x: np.ndarray) -> tuple[float, float, np.ndarray]:
