@@ -360,24 +360,18 @@ def test_the_inputs_are_left_as_given_and_serve_again() -> None:
     returns, probabilities = s.returns.copy(), s.probabilities.copy()  # type: ignore[union-attr]
     objective = ExpectedShortfall(0.95, method="band", capacity=30)
     with small_levels(1_000):
-        first = oh.HedgeProblem(
-            pf,
-            inst,
-            objective=objective,
-            constraints=[Bounds(-1.0, 1.0)],
-            scenarios=s,
-            horizon=1,
-            market="U0",
-        ).solve()
-        again = oh.HedgeProblem(
-            pf,
-            inst,
-            objective=objective,
-            constraints=[Bounds(-1.0, 1.0)],
-            scenarios=s,
-            horizon=1,
-            market="U0",
-        ).solve()
+        first, again = (
+            oh.HedgeProblem(
+                pf,
+                inst,
+                objective=objective,
+                constraints=[Bounds(-1.0, 1.0)],
+                scenarios=s,
+                horizon=1,
+                market="U0",
+            ).solve()
+            for _ in range(2)
+        )
     pd.testing.assert_frame_equal(s.returns, returns)
     pd.testing.assert_series_equal(s.probabilities, probabilities)  # type: ignore[arg-type]
     assert again.objective_value == first.objective_value
