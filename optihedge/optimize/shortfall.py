@@ -67,6 +67,7 @@ from optihedge.optimize.band import (
     band_slots,
 )
 from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, FALLBACK_OPTION, CuttingPlanes
+from optihedge.optimize.dual_lp import HIGHS_DUAL
 from optihedge.optimize.objective import SWEEP_OPTION, Objective
 from optihedge.optimize.terms import CompiledTerm, Difference, TermReport
 
@@ -446,13 +447,17 @@ class _CompiledBand(CompiledTerm):
     """
 
     iterative = True
-    solvers = (cp.HIGHS,)
+    solvers = (HIGHS_DUAL.name(), cp.HIGHS)
 
     def __init__(self, term: ExpectedShortfall, band: ScenarioBand) -> None:
         super().__init__(
             band.expression,
             band.constraints,
-            {cp.CLARABEL: dict(CERTIFICATE_SETTINGS), cp.HIGHS: dict(BAND_HIGHS_SETTINGS)},
+            {
+                cp.CLARABEL: dict(CERTIFICATE_SETTINGS),
+                cp.HIGHS: dict(BAND_HIGHS_SETTINGS),
+                HIGHS_DUAL.name(): dict(BAND_HIGHS_SETTINGS),
+            },
         )
         self.band = band
         self.weight_key = f"{term.key}.weight"

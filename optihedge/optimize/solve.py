@@ -28,6 +28,7 @@ from optihedge.errors import (
     UnboundedError,
 )
 from optihedge.optimize.direct import ONE_SIDED, solve_fresh
+from optihedge.optimize.dual_lp import custom_solver
 from optihedge.optimize.terms import CompiledTerm
 
 __all__ = [
@@ -328,7 +329,7 @@ def _attempt(
     if fresh:
         solver, kink = solve_fresh(problem, ignore_dpp=constants)
         return {"solver": solver} if kink is None else {"solver": solver, ONE_SIDED: kink}
-    problem.solve(solver=name, ignore_dpp=constants, **opts)
+    problem.solve(solver=custom_solver(name), ignore_dpp=constants, **opts)
     return {}
 
 

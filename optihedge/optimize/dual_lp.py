@@ -1,0 +1,138 @@
+r"""HiGHS on an LP's dual: for restricted LPs with many more rows than columns.
+
+The band expected shortfall (:mod:`optihedge.optimize.band`) solves LPs of a few thousand
+scenario rows over about a hundred instruments. HiGHS's simplex works in a basis of the
+row count: on the primal that is every row (2,421 at 100 instruments and 2,020 band
+slots: 1.5-3 s a solve, 3,000-7,500 iterations), on the dual it is the column count
+(after presolve about the instruments: 0.2-0.45 s, 300-850 iterations, the same
+optimum to 1e-15). This module gives cvxpy a solver, :data:`HIGHS_DUAL`, that takes
+cvxpy's HiGHS problem data, writes the dual LP, solves it with HiGHS and hands cvxpy
+the primal answer, its objective and the rows' multipliers as the HiGHS interface
+would. Anything but an optimal dual (infeasible, unbounded, an error), integer
+columns, or a column bounded on both sides goes to HiGHS on the primal, whose statuses
+and rays are what the caller expects.
+
+cvxpy's HiGHS data, in its cone form: minimise :math:`c^\top z` subject to
+:math:`A_e z = b_e`, :math:`A_i z \le b_i` and column bounds :math:`z_k \ge l_k`
+(:math:`k \in L`) or :math:`z_k \le u_k` (:math:`k \in U`). With multipliers
+:math:`y = (y_e, y_i)`, :math:`y_i \ge 0`, and :math:`\beta_k` the column's bound (0
+for a free column), the dual is
+
+.. math::
+    \min_y\; (b - A\beta)^\top y - \beta^\top c \quad\text{s.t.}\quad
+    c_k + A_k^\top y \;\begin{cases} = 0 & \text{free} \\ \ge 0 & k \in L \\
+    \le 0 & k \in U\end{cases},
+
+whose optimum is minus the primal's; the primal answer is :math:`z = \beta + \nu`,
+:math:`\nu` the dual rows' multipliers, and the primal rows' multipliers are
+:math:`y`.
+"""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import cvxpy.settings as s
+import numpy as np
+import scipy.sparse as sp
+from cvxpy.reductions.solvers.conic_solvers.highs_conif import HIGHS
+
+__all__ = ["HIGHS_DUAL", "DualHighs", "custom_solver"]
+
+
+class DualHighs(HIGHS):  # type: ignore[misc]
+    """cvxpy's HiGHS interface, solving the LP's dual (see the module)."""
+
+    def name(self) -> str:
+        """Return the solver's name (cvxpy requires one of its own for a custom solver)."""
+        return "HIGHS_DUAL"
+
+    def solve_via_data(
+        self,
+        data: dict[str, Any],
+        warm_start: bool,
+        verbose: bool,
+        solver_opts: dict[str, Any],
+        solver_cache: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Solve the dual LP; anything but its optimum: HiGHS on the primal."""
+        opts = dict(solver_opts)
+        integer = data.get(s.BOOL_IDX) or data.get(s.INT_IDX)
+        answer = None if integer else _dual(data, opts)
+        if answer is not None:
+            return answer
+        return super().solve_via_data(data, False, verbose, dict(solver_opts), None)  # type: ignore[no-any-return]
+
+
+def _dual(data: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
+    """Solve the dual of cvxpy's HiGHS data; None when it cannot answer for the primal."""
+    import highspy as hp
+
+    a = sp.csr_matrix(data["A"])
+    b = np.asarray(data["b"], dtype=np.float64)
+    c = np.asarray(data["c"], dtype=np.float64)
+    m, n = a.shape
+    n_eq = int(data["dims"].zero)
+    lower = data.get("lower_bounds")
+    upper = data.get("upper_bounds")
+    lo = np.full(n, -np.inf) if lower is None else np.asarray(lower, dtype=np.float64)
+    hi = np.full(n, np.inf) if upper is None else np.asarray(upper, dtype=np.float64)
+    has_lo, has_hi = np.isfinite(lo), np.isfinite(hi)
+    if np.any(has_lo & has_hi):
+        return None  # a column boxed on both sides: its dual row splits; the primal does
+    beta = np.where(has_lo, lo, np.where(has_hi, hi, 0.0))
+    at = sp.csc_matrix(a.T)  # the dual's matrix, column by column = the primal's rows
+    lp = hp.HighsLp()
+    lp.num_col_, lp.num_row_ = m, n
+    lp.col_cost_ = b - a @ beta
+    lp.col_lower_ = np.concatenate([np.full(n_eq, -np.inf), np.zeros(m - n_eq)])
+    lp.col_upper_ = np.full(m, np.inf)
+    lp.row_lower_ = np.where(has_hi, -np.inf, -c)
+    lp.row_upper_ = np.where(has_lo, np.inf, -c)
+    lp.offset_ = -float(beta @ c)
+    lp.a_matrix_.format_ = hp.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = at.indptr
+    lp.a_matrix_.index_ = at.indices
+    lp.a_matrix_.value_ = at.data
+    solver = hp.Highs()  # type: ignore[no-untyped-call]
+    solver.setOptionValue("output_flag", False)
+    for key, value in opts.items():
+        if key == "write_model_file":
+            continue
+        if solver.setOptionValue(key, value) == hp.HighsStatus.kError:
+            raise ValueError(f"HiGHS refused the option {key!r} = {value!r}")
+    solver.passModel(lp)
+    start = time.perf_counter()
+    solver.run()
+    if solver.getModelStatus() != hp.HighsModelStatus.kOptimal:
+        return None
+    info = solver.getInfo()
+    solution = solver.getSolution()
+    z = beta + np.asarray(solution.row_dual, dtype=np.float64)
+    y = np.asarray(solution.col_value, dtype=np.float64)
+    primal = SimpleNamespace(col_value=z, row_dual=-y)
+    stated = SimpleNamespace(
+        objective_function_value=-float(info.objective_function_value),
+        ipm_iteration_count=info.ipm_iteration_count,
+        crossover_iteration_count=info.crossover_iteration_count,
+        pdlp_iteration_count=info.pdlp_iteration_count,
+        qp_iteration_count=info.qp_iteration_count,
+        simplex_iteration_count=info.simplex_iteration_count,
+    )
+    return {
+        "solution": primal,
+        "info": stated,
+        "model_status": "kOptimal",
+        "run_time": time.perf_counter() - start,
+    }
+
+
+#: the dual-LP HiGHS solver, one instance (cvxpy caches a problem's chain by solver)
+HIGHS_DUAL = DualHighs()
+
+
+def custom_solver(name: str) -> Any:
+    """Return the solver cvxpy is given for ``name``: this module's instance, or the name."""
+    return HIGHS_DUAL if name == HIGHS_DUAL.name() else name
