@@ -168,7 +168,7 @@ def check_dates(index: pd.Index, name: str) -> None:
 
 
 def check_returns(
-    values: np.ndarray,
+    values: np.ndarray | list[np.ndarray],
     name: str,
     columns: Iterable[Hashable],
     *,
@@ -190,16 +190,36 @@ def check_returns(
 
     NaN are ignored here (each caller has its missing-value policy). ``bounds`` are the
     columns' NaN-skipping minima and maxima when the caller has them already.
+    ``values``: an array (periods x columns), or a list of its columns (a tall table's
+    columns as they lie in memory: no copy of the whole table is made).
     """
     cols = list(columns)
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.size == 0:
-        return  # emptiness is each caller's own error
-    arr = arr.reshape(len(arr), -1)
-    # fmin/fmax skip NaN at the speed of min/max (an all-NaN column stays NaN: no alarm)
-    low, high = (
-        bounds if bounds is not None else (np.fmin.reduce(arr, axis=0), np.fmax.reduce(arr, axis=0))
-    )
+    if isinstance(values, list):
+        held = [np.asarray(v, dtype=np.float64) for v in values]
+        if not held or held[0].size == 0:
+            return  # emptiness is each caller's own error
+
+        def column(j: int) -> np.ndarray:
+            return held[j]
+
+        if bounds is None:
+            bounds = (
+                np.array([np.fmin.reduce(v) for v in held]),
+                np.array([np.fmax.reduce(v) for v in held]),
+            )
+    else:
+        arr = np.asarray(values, dtype=np.float64)
+        if arr.size == 0:
+            return  # emptiness is each caller's own error
+        arr = arr.reshape(len(arr), -1)
+
+        def column(j: int) -> np.ndarray:
+            return arr[:, j]
+
+        if bounds is None:
+            # fmin/fmax skip NaN at the speed of min/max (an all-NaN column stays NaN)
+            bounds = (np.fmin.reduce(arr, axis=0), np.fmax.reduce(arr, axis=0))
+    low, high = bounds
     ceiling = 2.0**periods - 1.0
     limit = MAX_PERIOD_VOLATILITY * np.sqrt(periods)
     fix = (
@@ -217,7 +237,7 @@ def check_returns(
     rises = np.flatnonzero(high > ceiling)
     for k in rises:
         j = int(k)
-        col = arr[:, j]
+        col = column(j)
         above = col > ceiling
         rest = col[~above & ~np.isnan(col)]
         n_above = int(above.sum())
@@ -249,13 +269,13 @@ def check_returns(
     # the standard deviation is computed only where it could (columns with a rise above
     # the ceiling were judged above, on their other moves)
     wide = np.flatnonzero((np.maximum(np.abs(low), np.abs(high)) > limit) & (high <= ceiling))
-    spread = np.zeros(arr.shape[1])
-    if len(wide) and len(arr) > 1:
-        sub = arr[:, wide]
-        spread[wide] = np.std(sub, axis=0)  # a third of nanstd's time (a million rows: 0.4 s)
-        missing = np.isnan(spread[wide])
-        if missing.any():  # a column with NaN: the NaN-skipping deviation
-            spread[wide[missing]] = np.nanstd(sub[:, missing], axis=0)
+    spread = np.zeros(len(low))
+    for k in wide:
+        col = column(int(k))
+        if len(col) > 1:
+            # column by column: no copy of the table (np.std of a slice copied it whole)
+            std = float(np.std(col))  # a third of nanstd's time
+            spread[k] = float(np.nanstd(col)) if math.isnan(std) else std
     loud = np.flatnonzero(spread > limit)
     if len(loud):
         j = int(loud[0])

@@ -127,9 +127,10 @@ class TestTheBandGivesThePlainOptimum:
     def test_a_band_too_narrow_rebuilds_wider_and_stays_exact(self) -> None:
         s, pf, inst = random_case(3, 3_000, 6)
         optimum, _ = reference_lp(s, 6, 0.95, None, True)
-        res = problem(s, pf, inst, 0.95, 7, budget=True).solve()
+        # 3 slots cannot hold the 7 scenarios an optimum of 6 instruments ties at its VaR
+        res = problem(s, pf, inst, 0.95, 3, budget=True).solve()
         assert res.solver_stats["rebuilds"] >= 1
-        assert res.solver_stats["band_slots"] > 7
+        assert res.solver_stats["band_slots"] > 3
         assert es_at(s, res.weights, 0.95) == pytest.approx(optimum, rel=1e-8)
 
     def test_unconstrained_positions(self) -> None:

@@ -22,8 +22,9 @@ def random_lp(seed: int, rows: int, free: int, lower: int, upper: int) -> cp.Pro
     """A feasible, bounded LP: every kind of column, equality and inequality rows."""
     rng = np.random.default_rng(seed)
     parts = [cp.Variable(free)] if free else []
+    floor = rng.normal(size=lower)
     if lower:
-        parts.append(cp.Variable(lower, bounds=[rng.normal(size=lower), None]))
+        parts.append(cp.Variable(lower, bounds=[floor, None]))
     if upper:
         parts.append(cp.Variable(upper, nonpos=True))
     z = cp.hstack(parts) if len(parts) > 1 else parts[0]
@@ -31,7 +32,7 @@ def random_lp(seed: int, rows: int, free: int, lower: int, upper: int) -> cp.Pro
     a = rng.normal(size=(rows, n))
     start = rng.normal(size=n)
     if lower:
-        start[free : free + lower] = np.abs(start[free : free + lower]) + 2.0  # above the bounds
+        start[free : free + lower] = floor + np.abs(start[free : free + lower]) + 0.1  # above
     if upper:
         start[free + lower :] = -np.abs(start[free + lower :])
     slack = rng.uniform(0.1, 1.0, rows)

@@ -175,6 +175,7 @@ class ScenarioBand:
             ctx.x <= self.box_hi,
         ]
         self.centre = np.zeros(n)
+        self.centre_value = math.inf  # the whole objective there (inf: not an answer)
         self.radius = math.inf
         self.trust = not ctx.exact_integer
         self.first = True
@@ -252,11 +253,15 @@ class ScenarioBand:
         self.gap, self.lower, self.upper = math.inf, -math.inf, math.inf
 
     # ------------------------------------------------------------------ partition
-    def _centre(self, x: np.ndarray) -> None:
-        """Partition the level's scenarios around their VaR at ``x``: the nearest K in the band."""
+    def _centre(self, x: np.ndarray, answer: bool = False) -> None:
+        """Partition the level's scenarios around their VaR at ``x``: the nearest K in the band.
+
+        ``answer``: ``x`` is the last solve's answer (its objective is then known).
+        """
         losses = self.levels[self.level].losses(x)
         self.passes += 1
         self._set_box(x, _RADIUS * self._size(x))
+        self.centre_value = self._value(losses) if answer else math.inf
         self._choose(losses, self._var(losses), np.zeros(0, dtype=int))
 
     def _set_box(self, centre: np.ndarray, radius: float) -> None:
@@ -265,6 +270,19 @@ class ScenarioBand:
         self.centre, self.radius = centre.copy(), radius
         self.box_lo.value = centre - radius
         self.box_hi.value = centre + radius
+
+    def _value(self, losses: np.ndarray) -> float:
+        """Return the whole objective at the last answer, its ES over this level's scenarios.
+
+        ``losses``: the level's losses at that answer. The other terms' value is the
+        problem's less this term's restricted expression (both at the answer).
+        """
+        level = self.levels[self.level]
+        rows, w, _ = tail_rows(losses, None if level.equal else level.p, self.alpha)
+        assert self.problem is not None
+        assert self.problem.value is not None
+        others = float(self.problem.value) - float(self.expression.value)
+        return others + self.scale * float(w @ losses[rows])
 
     def _var(self, losses: np.ndarray) -> float:
         level = self.levels[self.level]
@@ -330,13 +348,14 @@ class ScenarioBand:
                     "times the book): add bounds (Bounds, GrossExposure) on the instruments."
                 )
             self._set_box(x, self.radius * _GROW)
+            self.centre_value = self._value(losses)
             self._choose(losses, self._var(losses), np.zeros(0, dtype=int))
             return True
         if len(violators) == 0:
             if self.level + 1 < len(self.levels):
                 self.level += 1
                 self.rounds = 0
-                self._centre(x)
+                self._centre(x, answer=True)
                 return True
             self._certify(x, losses)
             return False
@@ -355,12 +374,22 @@ class ScenarioBand:
             # the first round of a solve (no trust region): one around its answer (which
             # meets today's limits) from now on
             self._set_box(x, _RADIUS * self._size(x))
+            self.centre_value = self._value(losses)
             if len(forced) > self.k // 2:  # and the band anew there
                 self._choose(losses, self._var(losses), np.zeros(0, dtype=int))
                 return True
         elif len(forced) > self.k // 2:
-            # the model was poor so far out (the step crossed many scenarios): a smaller
-            # trust region around the same centre (an earlier answer), the band anew there
+            # the step crossed many scenarios: the band cannot follow it in one round.
+            # A step that lowered the whole objective is taken (the region moves there,
+            # the band anew around it: a trust region's accepted step); otherwise the
+            # model was poor so far out: a smaller region around the same centre (an
+            # earlier answer), the band anew there
+            value = self._value(losses)
+            if value < self.centre_value - 1e-12 * max(1.0, abs(self.centre_value)):
+                self._set_box(x, self.radius)
+                self.centre_value = value
+                self._choose(losses, self._var(losses), np.zeros(0, dtype=int))
+                return True
             losses = level.losses(self.centre)
             self.passes += 1
             self._set_box(self.centre, self.radius / _GROW)

@@ -113,13 +113,16 @@ def scenario_matrix(
 ) -> np.ndarray:
     """Return of each instrument per unit of x in each scenario, (n_scenarios, n_instruments).
 
-    Filled column by column into one array of ``dtype`` (float32 halves it; it is never
-    held in float64 as well).
+    Held column by column (Fortran order, the transpose of an instruments x scenarios
+    table) in ``dtype`` (float32 halves it; it is never held in float64 as well): each
+    instrument's returns are written where they lie, in one pass. Filling the columns of a
+    row-major table touched every page once per column (2-4 s at a million scenarios x
+    100 instruments, against 0.4 s); products with the positions run as fast either way.
     """
-    out = np.empty((scenarios.n_scenarios, len(instruments)), dtype=dtype)
+    out = np.empty((len(instruments), scenarios.n_scenarios), dtype=dtype)
     for j, instrument in enumerate(instruments):
-        out[:, j] = instrument.scenario_returns(scenarios, market)
-    return out
+        out[j] = instrument.scenario_returns(scenarios, market)
+    return out.T
 
 
 def _to_horizon(model: RiskModel, horizon: int) -> RiskModel:

@@ -14,6 +14,9 @@ import pandas as pd
 from optihedge._validation import check_dates, check_int, check_returns
 from optihedge.errors import DataError, MissingLabelsError
 
+#: tables of at least this many rows are checked column by column (no whole copy)
+COLUMNWISE_ROWS = 1 << 16
+
 
 def _check_daily(
     daily: Any, name: str = "daily", periods: int = 1, *, dated: bool = True
@@ -30,15 +33,21 @@ def _check_daily(
         )
     if dated:
         check_dates(daily.index, name)
+    values: np.ndarray | list[np.ndarray]
     try:
-        values = daily.to_numpy(dtype=np.float64)
+        if len(daily) >= COLUMNWISE_ROWS:
+            # a tall table (a million scenarios): checked column by column as the frame
+            # holds them, never copied whole (a frame of several blocks would be)
+            values = [daily.iloc[:, j].to_numpy(dtype=np.float64) for j in range(daily.shape[1])]
+        else:
+            values = daily.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise DataError(f"The '{name}' argument must hold numbers (simple returns).") from exc
-    bad = ~np.isfinite(values)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
+    count, first = _non_finite(values)
+    if count:
+        r, c = first
         raise DataError(
-            f"The '{name}' argument holds {int(bad.sum())} NaN or infinite value(s), first in "
+            f"The '{name}' argument holds {count} NaN or infinite value(s), first in "
             f"column {daily.columns[c]!r} at {daily.index[r]!r}; drop or fill them first "
             "(e.g. returns_from_prices(..., missing='drop'))."
         )
@@ -46,6 +55,23 @@ def _check_daily(
         raise MissingLabelsError(f"The '{name}' argument has duplicate columns.")
     check_returns(values, name, daily.columns, periods=periods)
     return daily
+
+
+def _non_finite(values: np.ndarray | list[np.ndarray]) -> tuple[int, tuple[int, int]]:
+    """Count NaN and infinite values; the first by row, then column (row-major order)."""
+    if not isinstance(values, list):
+        bad = ~np.isfinite(values)
+        if not bad.any():
+            return 0, (0, 0)
+        r, c = np.argwhere(bad)[0]
+        return int(bad.sum()), (int(r), int(c))
+    count, first = 0, (len(values[0]) if values else 0, 0)
+    for j, column in enumerate(values):
+        rows = np.flatnonzero(~np.isfinite(column))
+        count += len(rows)
+        if len(rows) and int(rows[0]) < first[0]:
+            first = (int(rows[0]), j)
+    return count, first
 
 
 def _check_events(events: Any, index: pd.Index) -> None:
