@@ -6,11 +6,10 @@ scenarios. Each measurement runs in a child process of its own (a time limit, an
 peak memory of the solve: the kernel's peak resident size, reset just before the build
 and solve, less the memory before it; the scenarios are made before). Compared:
 
-- optihedge's default (``method="auto"``), its cutting planes (``"cutting_plane"``; what
-  ``"auto"`` takes from 330 n^1.5 (at least 6,000) scenarios at n <= 50 instruments; at
+- optihedge's default (``method="auto"``), its cutting planes (``"cutting_plane"``; at
   1,000,000 also with the scenario P&L in float32), its exact active set, its band
-  (what ``"auto"`` takes beyond 50 instruments from ``AUTO_BAND_SCENARIOS``), its plain
-  LP;
+  (what ``"auto"`` takes from 15,000 scenarios above 5 instruments, and at every count
+  beyond 50; ``benchmarks/bench_auto.py`` measures the rule), its plain LP;
 - the plain Rockafellar-Uryasev LP written by hand in cvxpy with Clarabel, skfolio and
   Riskfolio-Lib (the 'bench' extra), where they finish within the time limit;
 - before the choice of method (issue 13), the two stabilisations of the cutting-plane

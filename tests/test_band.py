@@ -249,20 +249,28 @@ class TestWholeContracts:
 
 
 class TestAutoTakesTheBand:
-    def test_beyond_fifty_instruments_from_the_crossover(self) -> None:
-        from optihedge.optimize import shortfall
-
+    def test_beyond_fifty_instruments_at_any_scenario_count(self) -> None:
         s, pf, inst = random_case(31, 3_000, 60)
         optimum, _ = reference_lp(s, 60, 0.95, 2.0, False)
+        res = problem(s, pf, inst, 0.95, None, gross=2.0, method="auto").solve()
+        assert res.solver_stats["shortfall_method"] == "band"
+        assert es_at(s, res.weights, 0.95) == pytest.approx(optimum, rel=1e-8)
+        check_certificate(res.solver_stats, optimum, 0.95)
+
+    def test_from_the_crossover_between_five_and_fifty(self) -> None:
+        from optihedge.optimize import shortfall
+
+        s, pf, inst = random_case(32, 3_000, 8)
+        optimum, _ = reference_lp(s, 8, 0.95, 2.0, False)
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(shortfall, "AUTO_BAND_SCENARIOS", 3_000)
             res = problem(s, pf, inst, 0.95, None, gross=2.0, method="auto").solve()
-            below = problem(s, pf, inst, 0.95, None, gross=2.0, method="auto")
             mp.setattr(shortfall, "AUTO_BAND_SCENARIOS", 3_001)
-            other = below.objective.chosen_method(3_000, 60, False)  # type: ignore[attr-defined]
+            below = problem(s, pf, inst, 0.95, None, gross=2.0, method="auto").solve()
         assert res.solver_stats["shortfall_method"] == "band"
-        assert other == "active_set"
-        assert es_at(s, res.weights, 0.95) == pytest.approx(optimum, rel=1e-8)
+        assert below.solver_stats["shortfall_method"] == "active_set"
+        for got in (res, below):
+            assert es_at(s, got.weights, 0.95) == pytest.approx(optimum, rel=1e-8)
         check_certificate(res.solver_stats, optimum, 0.95)
 
 

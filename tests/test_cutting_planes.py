@@ -26,6 +26,8 @@ from optihedge.optimize import cutting
 from optihedge.optimize.cutting import tail_cut
 from optihedge.optimize.shortfall import (
     AUTO_BAND_SCENARIOS,
+    AUTO_INSTRUMENTS,
+    AUTO_PLANES_INSTRUMENTS,
     AUTO_SCENARIOS,
     ExpectedShortfall,
     auto_scenarios,
@@ -323,29 +325,32 @@ class TestWholeContracts:
 class TestChoiceAndSize:
     def test_auto_choice(self) -> None:
         es = ExpectedShortfall(0.95)
-        # the crossover 330 n^1.5 and at least 6,000: 29,517 scenarios at 20 instruments
-        # (29,516.1), 10,435 at 10 (10,435.6), 6,000 at 2 (933.4) and at 5 (3,689.5)
+        # the planes' crossover 330 n^1.5 and at least 6,000: 29,517 scenarios at 20
+        # instruments (29,516.1), 10,435 at 10 (10,435.6), 6,000 at 2 (933.4) and 5 (3,689.5)
         assert auto_scenarios(20) == 29_517
         assert auto_scenarios(10) == 10_436
         assert auto_scenarios(2) == 6_000
         assert auto_scenarios(5) == 6_000
         assert es.chosen_method(5_999, 5, False) == "active_set"
         assert es.chosen_method(6_000, 5, False) == "cutting_plane"
-        assert AUTO_SCENARIOS == 116_673  # 330 * 50^1.5 = 116,672.6: planes at any n <= 50
-        for n in (1, 2, 10, 20, 49, 50):
+        assert AUTO_PLANES_INSTRUMENTS == 5
+        assert AUTO_SCENARIOS == 6_000  # planes at any n <= 5 from here
+        for n in (1, 2, 5):
             assert es.chosen_method(AUTO_SCENARIOS, n, False) == "cutting_plane"
-        assert es.chosen_method(AUTO_SCENARIOS - 1, 50, False) == "active_set"
-        assert es.chosen_method(29_517, 20, False) == "cutting_plane"
-        assert es.chosen_method(29_516, 20, False) == "active_set"
-        assert es.chosen_method(100_000, 20, False) == "cutting_plane"  # issue 21's cell
-        assert es.chosen_method(20_000, 50, False) == "active_set"
-        assert es.chosen_method(200_000, 50, False) == "cutting_plane"
-        # more than 50 instruments: the band from 300,000 scenarios, the active set below
-        assert AUTO_BAND_SCENARIOS == 300_000
-        assert es.chosen_method(10**6, 51, False) == "band"
-        assert es.chosen_method(300_000, 100, False) == "band"
-        assert es.chosen_method(299_999, 100, False) == "active_set"
-        assert es.chosen_method(299_999, 100, False, sweep=True) == "active_set"
+            assert es.chosen_method(AUTO_SCENARIOS - 1, n, False) == "active_set"
+        # 6 to 50 instruments: the band from 15,000 scenarios, the active set below
+        assert AUTO_BAND_SCENARIOS == 15_000
+        for n in (6, 10, 20, 50):
+            assert es.chosen_method(15_000, n, False) == "band"
+            assert es.chosen_method(14_999, n, False) == "active_set"
+        assert es.chosen_method(100_000, 20, False) == "band"  # issue 21's cell
+        # a sweep: cutting planes up to 50 instruments, whatever the scenario count
+        assert es.chosen_method(1_000, 50, False, sweep=True) == "cutting_plane"
+        # more than 50 instruments: the band at every scenario count, sweeps included
+        assert AUTO_INSTRUMENTS == 50
+        for n_scen in (500, 299_999, 10**6):
+            assert es.chosen_method(n_scen, 51, False) == "band"
+            assert es.chosen_method(n_scen, 100, False, sweep=True) == "band"
         assert es.chosen_method(10**6, 100, True) == "active_set"  # whole contracts
         assert es.chosen_method(10**6, 20, True) == "active_set"  # whole contracts
         assert es.chosen_method(10, 20, False, sweep=True) == "cutting_plane"

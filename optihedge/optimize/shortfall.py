@@ -30,14 +30,14 @@ dropped, so its slots hold only a band around the VaR (2,020 at 100 instruments,
 the active set holds 105,000 at 1,000,000 scenarios), started on subsamples a tenth the
 size; exact and certified like the others, and answered by HiGHS's simplex (exact
 vertices where an interior point's answer is too inexact for the certificate).
-``method="auto"`` (the default) takes cutting planes from
-:func:`auto_scenarios` scenarios up (``AUTO_CROSSOVER * n ** 1.5`` for ``n``
-instruments, at least ``AUTO_FLOOR``: the crossover measured by
-``benchmarks/bench_auto.py``, where the active set's tail grows with the scenarios and
-the planes' iterations with the instruments), at
-most :data:`AUTO_INSTRUMENTS` instruments and without whole contracts; beyond that many
-instruments, the band from :data:`AUTO_BAND_SCENARIOS` scenarios; the active set
-otherwise; the result states the method.
+``method="auto"`` (the default) chooses by the crossovers ``benchmarks/bench_auto.py``
+measures (cold, build included): whole contracts, the active set; up to
+:data:`AUTO_PLANES_INSTRUMENTS` instruments, cutting planes from
+:func:`auto_scenarios` scenarios up (at least ``AUTO_FLOOR``); up to
+:data:`AUTO_INSTRUMENTS`, the band from :data:`AUTO_BAND_SCENARIOS` scenarios up; beyond
+that many instruments, the band at every scenario count; the active set otherwise. In a
+sweep, cutting planes up to :data:`AUTO_INSTRUMENTS` instruments (their planes carry
+from point to point). The result states the method.
 
 The slots, the active set and its warm start belong to the compiled term of one problem
 (:class:`_ActiveSet`), never to the :class:`ExpectedShortfall` description. When the
@@ -76,6 +76,7 @@ __all__ = [
     "AUTO_CROSSOVER",
     "AUTO_FLOOR",
     "AUTO_INSTRUMENTS",
+    "AUTO_PLANES_INSTRUMENTS",
     "AUTO_SCENARIOS",
     "ExpectedShortfall",
     "auto_scenarios",
@@ -91,17 +92,24 @@ AUTO_CROSSOVER = 330.0
 #: ... and never below this many (at 2-5 instruments and a few thousand scenarios the two
 #: methods take the same few tens of milliseconds, the active set ahead by up to 1.2x)
 AUTO_FLOOR = 6_000
-#: ... for at most this many instruments (the bundle's iterations grow with them, and at
-#: 100 it does not certify within its budget)
+#: ... for at most this many instruments (above it the band is as fast or faster: 8 x
+#: 20,000, band 0.10 s, planes 0.13 s; 10 x 20,000, 0.11 s against 0.15 s; 20 x
+#: 100,000, 0.53 s against 0.59 s; 30 x 200,000, 1.3 s against 1.9 s; below it the
+#: planes lead: 5 x 20,000, 0.07 s against the band's 0.10 s)
+AUTO_PLANES_INSTRUMENTS = 5
+#: the largest instrument count at which ``auto`` takes the active set for few scenarios
+#: (above it the band at every scenario count: 100 x 1,000, the active set 1.8 s against
+#: 0.3 s; 100 x 5,000, 1.7 s against 1.0 s) and a sweep takes cutting planes (the
+#: bundle's iterations grow with the instruments; at 100 it does not certify)
 AUTO_INSTRUMENTS = 50
 
 
 def auto_scenarios(n_instruments: int) -> int:
-    """Return the scenario count from which ``method="auto"`` takes cutting planes.
+    """Return the scenario count from which cutting planes beat the active set.
 
-    ``max(AUTO_FLOOR, ceil(AUTO_CROSSOVER * n_instruments ** 1.5))``, for at most
-    :data:`AUTO_INSTRUMENTS` instruments and without whole contracts (the active set
-    otherwise).
+    ``max(AUTO_FLOOR, ceil(AUTO_CROSSOVER * n_instruments ** 1.5))``; ``method="auto"``
+    takes them from there for at most :data:`AUTO_PLANES_INSTRUMENTS` instruments and
+    without whole contracts.
     """
     if isinstance(n_instruments, bool) or not isinstance(n_instruments, int) or n_instruments < 1:
         raise SpecificationError(
@@ -111,16 +119,16 @@ def auto_scenarios(n_instruments: int) -> int:
     return max(AUTO_FLOOR, math.ceil(AUTO_CROSSOVER * math.pow(n_instruments, 1.5)))
 
 
-#: Beyond :data:`AUTO_INSTRUMENTS` instruments ``method="auto"`` takes the band from this
-#: many scenarios up, the active set below (measured at 100 instruments, cold, with the
-#: problem of ``benchmarks/bench_shortfall.py``: 100,000 scenarios 27.5 s against the
-#: active set's 12.8 s; 300,000, 41 s against 47 s; 1,000,000, about 55-90 s against
-#: 208 s and +4.3 GB)
-AUTO_BAND_SCENARIOS = 300_000
+#: Between :data:`AUTO_PLANES_INSTRUMENTS` and :data:`AUTO_INSTRUMENTS` instruments
+#: ``method="auto"`` takes the band from this many scenarios up, the active set below
+#: (measured cold by ``benchmarks/bench_auto.py``: 10 x 10,000, active set 0.100 s, band
+#: 0.095 s; 20 x 10,000, 0.12 s against 0.18 s; 20 x 20,000, 0.23 s against 0.20 s;
+#: 50 x 10,000, 0.33 s against 0.30 s; 50 x 20,000, 0.75 s against 0.34 s)
+AUTO_BAND_SCENARIOS = 15_000
 
 #: From this many scenarios up ``method="auto"`` takes cutting planes at every instrument
-#: count it allows them (``auto_scenarios(AUTO_INSTRUMENTS)``, 116,673)
-AUTO_SCENARIOS = auto_scenarios(AUTO_INSTRUMENTS)
+#: count it allows them (``auto_scenarios(AUTO_PLANES_INSTRUMENTS)``, 6,000)
+AUTO_SCENARIOS = auto_scenarios(AUTO_PLANES_INSTRUMENTS)
 
 
 _MIN_SLOTS = 256
@@ -290,22 +298,22 @@ class ExpectedShortfall(Objective):
     ) -> str:
         """Return the method ``"auto"`` resolves to (or the one forced).
 
-        In a sweep (``optihedge.sweep``), cutting planes from any scenario count: their
-        planes carry from one point to the next. A ``capacity`` given asks for the active
-        set's slots: ``"auto"`` then takes the active set.
+        See the module for the rule. In a sweep (``optihedge.sweep``), cutting planes from
+        any scenario count up to :data:`AUTO_INSTRUMENTS` instruments: their planes carry
+        from one point to the next. A ``capacity`` given asks for the active set's slots:
+        ``"auto"`` then takes the active set.
         """
         if self.method != "auto":
             return self.method
-        if self.capacity is not None:
+        if self.capacity is not None or exact_integer:
             return "active_set"
-        if exact_integer:
-            return "active_set"
-        if n_instruments <= AUTO_INSTRUMENTS:
-            if n_scenarios >= auto_scenarios(n_instruments) or sweep:
-                return "cutting_plane"
-        elif n_scenarios >= AUTO_BAND_SCENARIOS:
+        if n_instruments > AUTO_INSTRUMENTS:
             return "band"
-        return "active_set"
+        if sweep:
+            return "cutting_plane"
+        if n_instruments <= AUTO_PLANES_INSTRUMENTS:
+            return "cutting_plane" if n_scenarios >= auto_scenarios(n_instruments) else "active_set"
+        return "band" if n_scenarios >= AUTO_BAND_SCENARIOS else "active_set"
 
     def build(self, ctx: HedgeContext) -> CompiledTerm:
         """Build the RU LP over K scenario slots (all with ``"lp"``), or cutting planes.
