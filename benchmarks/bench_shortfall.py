@@ -413,7 +413,7 @@ def load_modules() -> None:
     The children then time the solve, not the first import of the modules a solve loads
     lazily.
     """
-    for method in ("cutting_plane", "active_set", "lp"):
+    for method in ("cutting_plane", "active_set", "lp", "band"):
         problem(scenarios(2, 500), method).solve()
 
 
