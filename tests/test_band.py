@@ -274,6 +274,24 @@ class TestAutoTakesTheBand:
         check_certificate(res.solver_stats, optimum, 0.95)
 
 
+    def test_not_with_a_quadratic_objective(self) -> None:
+        """Beside a variance term HiGHS cannot answer the band's rounds: planes, or the set."""
+        es = oh.ExpectedShortfall(0.95)
+        assert es.chosen_method(20_000, 10, False) == "band"
+        assert es.chosen_method(20_000, 10, False, quadratic=True) == "cutting_plane"
+        assert es.chosen_method(10_000, 10, False, quadratic=True) == "active_set"
+        assert es.chosen_method(10**6, 100, False, quadratic=True) == "active_set"
+        s, pf, inst = random_case(33, 3_000, 60)
+        res = oh.HedgeProblem(
+            pf,
+            inst,
+            objective=es + 0.5 * oh.Variance(),
+            constraints=[GrossExposure(2.0)],
+            scenarios=s,
+        ).solve()
+        assert res.solver_stats["shortfall_method"] == "active_set"  # the problem said so
+
+
 def leveraged_case(seed: int, n_inst: int) -> tuple[Scenarios, oh.Portfolio, list[oh.Instrument]]:
     """A book 15x its hedges' loadings: positions far above the least-squares start's size."""
     rng = np.random.default_rng(seed)

@@ -25,8 +25,9 @@ def random_lp(seed: int, rows: int, free: int, lower: int, upper: int) -> cp.Pro
     floor = rng.normal(size=lower)
     if lower:
         parts.append(cp.Variable(lower, bounds=[floor, None]))
+    ceiling = rng.normal(size=upper)
     if upper:
-        parts.append(cp.Variable(upper, nonpos=True))
+        parts.append(cp.Variable(upper, bounds=[None, ceiling]))
     z = cp.hstack(parts) if len(parts) > 1 else parts[0]
     n = free + lower + upper
     a = rng.normal(size=(rows, n))
@@ -34,7 +35,7 @@ def random_lp(seed: int, rows: int, free: int, lower: int, upper: int) -> cp.Pro
     if lower:
         start[free : free + lower] = floor + np.abs(start[free : free + lower]) + 0.1  # above
     if upper:
-        start[free + lower :] = -np.abs(start[free + lower :])
+        start[free + lower :] = ceiling - np.abs(start[free + lower :]) - 0.1  # below
     slack = rng.uniform(0.1, 1.0, rows)
     e = rng.normal(size=(1, n))
     constraints = [
@@ -128,3 +129,43 @@ def test_a_refused_option_is_named() -> None:
 def test_the_solver_is_given_by_name() -> None:
     assert custom_solver("HIGHS_DUAL") is HIGHS_DUAL
     assert custom_solver("CLARABEL") == "CLARABEL"
+
+
+def test_tolerances_named_for_the_primal_bind_the_primal() -> None:
+    """The primal's row tolerance is the dual's reduced-cost one: the option is carried over.
+
+    Asked for rows met to 1e-10 and loose optimality (0.2), the rows must hold to 1e-9
+    (applied to the dual's own rows, the same options had left rows missed by 0.2).
+    """
+    rng = np.random.default_rng(0)
+    options = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 0.2}
+    worst = 0.0
+    for _ in range(300):
+        x = cp.Variable(4)
+        a, b = rng.normal(size=(12, 4)), rng.normal(size=12) * 0.1 + 0.05
+        rows = [a @ x <= b, x <= 3, x >= -3]
+        problem = cp.Problem(cp.Minimize(rng.normal(size=4) @ x), rows)
+        problem.solve(solver=HIGHS_DUAL, **options)
+        if problem.status == cp.OPTIMAL:
+            worst = max(worst, max(float(np.max(r.violation())) for r in rows))
+    assert worst <= 1e-9
+
+
+@pytest.mark.parametrize("far", [1e6, 1e9, 1e12])
+def test_far_bounds_lose_no_digits(far: float) -> None:
+    """A bound far from the answer: rebuilt from the dual it would lose digits (checked)."""
+    rng = np.random.default_rng(3)
+    x = cp.Variable(5, bounds=[np.full(5, -far), None])
+    a, start = rng.normal(size=(8, 5)), rng.normal(size=5)
+    rows = [a @ x <= a @ start + 0.3, x <= 3, x >= -3]
+    cost = rng.normal(size=5)
+    primal = cp.Problem(cp.Minimize(cost @ x + 0.123), rows)
+    primal.solve(solver="HIGHS", **TIGHT)
+    want, want_x = float(primal.value), x.value.copy()
+    problem = cp.Problem(cp.Minimize(cost @ x + 0.123), rows)
+    data, _, _ = problem.get_problem_data(HIGHS_DUAL)
+    assert _dual(data, dict(TIGHT)) is not None  # the dual answers: no fallback
+    problem.solve(solver=HIGHS_DUAL, **TIGHT)
+    assert problem.value == pytest.approx(want, rel=1e-9)
+    np.testing.assert_allclose(x.value, want_x, atol=1e-9)
+    assert max(float(np.max(r.violation())) for r in rows) <= 1e-9

@@ -106,7 +106,7 @@ def band_slots(n_instruments: int, n_scenarios: int) -> int:
     slots best at 100,000 scenarios, 4.5 s against 6.4 s with 2,020; 2,020 best at
     1,000,000, 24 s against 30 s with 1,010 and about the same with 3,200).
     """
-    density = (n_scenarios / 100_000) ** 0.3
+    density = math.pow(n_scenarios / 100_000, 0.3)
     return min(n_scenarios, max(1_000, math.ceil(10 * (n_instruments + 1) * density)))
 
 

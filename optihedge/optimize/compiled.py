@@ -38,7 +38,7 @@ from optihedge.optimize.data import build_data, check_instruments, scaled
 from optihedge.optimize.diagnose import conflicting_limits, limit_groups, name_the_culprit
 from optihedge.optimize.direct import ONE_SIDED, DirectSolve
 from optihedge.optimize.inputs import HedgeInputs, carry_inputs
-from optihedge.optimize.objective import SWEEP_OPTION, Objective
+from optihedge.optimize.objective import QUADRATIC_OPTION, SWEEP_OPTION, Objective
 from optihedge.optimize.registry import ParameterRegistry
 from optihedge.optimize.result import POSITION_TOLERANCE
 from optihedge.optimize.slopes import TIGHT, Slopes, measure
@@ -153,7 +153,8 @@ class CompiledHedge:
         n = len(data.instruments)
         self._x = cp.Variable(n, name="x")
         self._current = cp.Parameter(n, name="current")
-        ctx = HedgeContext(data, self._x, self._current, self._plan.exact, dict(self._options))
+        options = {**self._options, QUADRATIC_OPTION: self.objective.is_quadratic}
+        ctx = HedgeContext(data, self._x, self._current, self._plan.exact, options)
         try:
             self._objective: CompiledTerm = self.objective.build(ctx)
         except Exception as exc:

@@ -15,17 +15,18 @@ and rays are what the caller expects.
 cvxpy's HiGHS data, in its cone form: minimise :math:`c^\top z` subject to
 :math:`A_e z = b_e`, :math:`A_i z \le b_i` and column bounds :math:`z_k \ge l_k`
 (:math:`k \in L`) or :math:`z_k \le u_k` (:math:`k \in U`). With multipliers
-:math:`y = (y_e, y_i)`, :math:`y_i \ge 0`, and :math:`\beta_k` the column's bound (0
-for a free column), the dual is
+:math:`y = (y_e, y_i)`, :math:`y_i \ge 0`, the dual is
 
 .. math::
-    \min_y\; (b - A\beta)^\top y - \beta^\top c \quad\text{s.t.}\quad
-    c_k + A_k^\top y \;\begin{cases} = 0 & \text{free} \\ \ge 0 & k \in L \\
-    \le 0 & k \in U\end{cases},
+    \min_{y, d}\; b^\top y - \sum_{k \in L} l_k d_k + \sum_{k \in U} u_k d_k
+    \quad\text{s.t.}\quad c_k + A_k^\top y - d_k = 0 \;(k \in L),\;
+    c_k + A_k^\top y + d_k = 0 \;(k \in U),\; c_k + A_k^\top y = 0 \text{ (free)},
 
-whose optimum is minus the primal's; the primal answer is :math:`z = \beta + \nu`,
-:math:`\nu` the dual rows' multipliers, and the primal rows' multipliers are
-:math:`y`.
+:math:`d \ge 0`, whose optimum is minus the primal's; the primal answer :math:`z` is
+the dual rows' multipliers and the primal rows' multipliers are :math:`y`. A bound at
+zero needs no :math:`d_k` (its row is the inequality :math:`c_k + A_k^\top y \ge 0`,
+or :math:`\le 0`): the band's slots, bounded below by zero, add no columns. Bounds are
+never shifted into the rows, which lost digits with far bounds (-1e6: 2e-9 relative).
 """
 
 from __future__ import annotations
@@ -82,16 +83,19 @@ def _dual(data: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
     has_lo, has_hi = np.isfinite(lo), np.isfinite(hi)
     if np.any(has_lo & has_hi):
         return None  # a column boxed on both sides: its dual row splits; the primal does
-    beta = np.where(has_lo, lo, np.where(has_hi, hi, 0.0))
-    at = sp.csc_matrix(a.T)  # the dual's matrix, column by column = the primal's rows
+    at_zero_lo, at_zero_hi = has_lo & (lo == 0.0), has_hi & (hi == 0.0)
+    far = np.flatnonzero((has_lo & ~at_zero_lo) | (has_hi & ~at_zero_hi))  # a d_k each
+    sign = np.where(has_lo[far], -1.0, 1.0)
+    extra = sp.csc_matrix((sign, (far, np.arange(len(far)))), shape=(n, len(far)))
+    # the dual's matrix: column by column the primal's rows, then the d_k
+    at = sp.hstack([sp.csc_matrix(a.T), extra], format="csc")
     lp = hp.HighsLp()
-    lp.num_col_, lp.num_row_ = m, n
-    lp.col_cost_ = b - a @ beta
-    lp.col_lower_ = np.concatenate([np.full(n_eq, -np.inf), np.zeros(m - n_eq)])
-    lp.col_upper_ = np.full(m, np.inf)
-    lp.row_lower_ = np.where(has_hi, -np.inf, -c)
-    lp.row_upper_ = np.where(has_lo, np.inf, -c)
-    lp.offset_ = -float(beta @ c)
+    lp.num_col_, lp.num_row_ = m + len(far), n
+    lp.col_cost_ = np.concatenate([b, np.where(has_lo[far], -lo[far], hi[far])])
+    lp.col_lower_ = np.concatenate([np.full(n_eq, -np.inf), np.zeros(m - n_eq + len(far))])
+    lp.col_upper_ = np.full(m + len(far), np.inf)
+    lp.row_lower_ = np.where(at_zero_hi, -np.inf, -c)
+    lp.row_upper_ = np.where(at_zero_lo, np.inf, -c)
     lp.a_matrix_.format_ = hp.MatrixFormat.kColwise
     lp.a_matrix_.start_ = at.indptr
     lp.a_matrix_.index_ = at.indices
@@ -101,6 +105,8 @@ def _dual(data: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
     for key, value in opts.items():
         if key == "write_model_file":
             continue
+        # the primal's rows are the dual's reduced costs and the other way round
+        key = _SIDES.get(key, key)
         if solver.setOptionValue(key, value) == hp.HighsStatus.kError:
             raise ValueError(f"HiGHS refused the option {key!r} = {value!r}")
     solver.passModel(lp)
@@ -110,11 +116,17 @@ def _dual(data: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
         return None
     info = solver.getInfo()
     solution = solver.getSolution()
-    z = beta + np.asarray(solution.row_dual, dtype=np.float64)
-    y = np.asarray(solution.col_value, dtype=np.float64)
+    if not solution.dual_valid:
+        return None
+    z = np.asarray(solution.row_dual, dtype=np.float64)
+    y = np.asarray(solution.col_value, dtype=np.float64)[:m]
+    value = -float(info.objective_function_value)
+    tol = 10.0 * float(opts.get("primal_feasibility_tolerance", 1e-7))
+    if not _answers(a, b, c, n_eq, lo, hi, z, value, tol):
+        return None  # the positions rebuilt from the dual miss the rows: the primal answers
     primal = SimpleNamespace(col_value=z, row_dual=-y)
     stated = SimpleNamespace(
-        objective_function_value=-float(info.objective_function_value),
+        objective_function_value=value,
         ipm_iteration_count=info.ipm_iteration_count,
         crossover_iteration_count=info.crossover_iteration_count,
         pdlp_iteration_count=info.pdlp_iteration_count,
@@ -128,6 +140,41 @@ def _dual(data: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
         "run_time": time.perf_counter() - start,
     }
 
+
+def _answers(
+    a: sp.csr_matrix,
+    b: np.ndarray,
+    c: np.ndarray,
+    n_eq: int,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    z: np.ndarray,
+    value: float,
+    tol: float,
+) -> bool:
+    """Whether ``z`` meets the primal's rows and bounds and has the dual's objective.
+
+    Each row to ``tol`` times its size (1 + |b_i| + |a_i| |z|); the objective to ``tol``
+    times (1 + |c| |z|): a dual HiGHS called optimal whose multipliers miss the primal
+    goes to the primal instead.
+    """
+    ax = a @ z
+    size = 1.0 + np.abs(b) + abs(a) @ np.abs(z)
+    miss = ax - b
+    miss[:n_eq] = np.abs(miss[:n_eq])
+    if np.any(miss > tol * size):
+        return False
+    scale = 1.0 + np.abs(z)
+    if np.any(lo - z > tol * scale) or np.any(z - hi > tol * scale):
+        return False
+    return bool(abs(float(c @ z) - value) <= tol * (1.0 + float(np.abs(c) @ np.abs(z))))
+
+
+#: HiGHS's options named for the primal, as they apply to the dual
+_SIDES = {
+    "primal_feasibility_tolerance": "dual_feasibility_tolerance",
+    "dual_feasibility_tolerance": "primal_feasibility_tolerance",
+}
 
 #: the dual-LP HiGHS solver, one instance (cvxpy caches a problem's chain by solver)
 HIGHS_DUAL = DualHighs()

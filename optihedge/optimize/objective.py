@@ -30,10 +30,13 @@ from optihedge.optimize.terms import (
     CompiledTerm,
 )
 
-__all__ = ["SWEEP_OPTION", "Objective", "SumObjective"]
+__all__ = ["QUADRATIC_OPTION", "SWEEP_OPTION", "Objective", "SumObjective"]
 
 #: build option a sweep sets on its copy of a problem (terms may compile for re-solves)
 SWEEP_OPTION = "sweep"
+#: build option the problem sets: whether the objective is quadratic (a term then knows its
+#: LP is not the whole problem: a QP solver answers every round)
+QUADRATIC_OPTION = "objective.quadratic"
 
 
 class Objective(ABC):

@@ -68,7 +68,7 @@ from optihedge.optimize.band import (
 )
 from optihedge.optimize.cutting import CERTIFICATE_SETTINGS, FALLBACK_OPTION, CuttingPlanes
 from optihedge.optimize.dual_lp import HIGHS_DUAL
-from optihedge.optimize.objective import SWEEP_OPTION, Objective
+from optihedge.optimize.objective import QUADRATIC_OPTION, SWEEP_OPTION, Objective
 from optihedge.optimize.terms import CompiledTerm, Difference, TermReport
 
 __all__ = [
@@ -294,19 +294,31 @@ class ExpectedShortfall(Objective):
         return self.precision
 
     def chosen_method(
-        self, n_scenarios: int, n_instruments: int, exact_integer: bool, sweep: bool = False
+        self,
+        n_scenarios: int,
+        n_instruments: int,
+        exact_integer: bool,
+        sweep: bool = False,
+        quadratic: bool = False,
     ) -> str:
         """Return the method ``"auto"`` resolves to (or the one forced).
 
         See the module for the rule. In a sweep (``optihedge.sweep``), cutting planes from
         any scenario count up to :data:`AUTO_INSTRUMENTS` instruments: their planes carry
         from one point to the next. A ``capacity`` given asks for the active set's slots:
-        ``"auto"`` then takes the active set.
+        ``"auto"`` then takes the active set. With a quadratic objective (a variance term
+        beside), no band: HiGHS cannot answer its rounds, an interior point answers each
+        (10 x 20,000 with ``0.5 * Variance()``: the band 0.82 s, cutting planes 0.2 s);
+        cutting planes from :func:`auto_scenarios` scenarios up to
+        :data:`AUTO_INSTRUMENTS` instruments, the active set otherwise.
         """
         if self.method != "auto":
             return self.method
         if self.capacity is not None or exact_integer:
             return "active_set"
+        if quadratic:
+            planes = sweep or n_scenarios >= auto_scenarios(n_instruments)
+            return "cutting_plane" if planes and n_instruments <= AUTO_INSTRUMENTS else "active_set"
         if n_instruments > AUTO_INSTRUMENTS:
             return "band"
         if sweep:
@@ -324,7 +336,11 @@ class ExpectedShortfall(Objective):
         _, _, p = _arrays(ctx.data)
         _check_tail(self.alpha, p)
         method = self.chosen_method(
-            len(p), len(ctx.instruments), ctx.exact_integer, bool(ctx.options.get(SWEEP_OPTION))
+            len(p),
+            len(ctx.instruments),
+            ctx.exact_integer,
+            bool(ctx.options.get(SWEEP_OPTION)),
+            bool(ctx.options.get(QUADRATIC_OPTION)),
         )
         if method == "cutting_plane" and FALLBACK_OPTION not in ctx.options:
             return self._build_planes(ctx)
