@@ -273,7 +273,6 @@ class TestAutoTakesTheBand:
             assert es_at(s, got.weights, 0.95) == pytest.approx(optimum, rel=1e-8)
         check_certificate(res.solver_stats, optimum, 0.95)
 
-
     def test_not_with_a_quadratic_objective(self) -> None:
         """Beside a variance term HiGHS cannot answer the band's rounds: planes, or the set."""
         es = oh.ExpectedShortfall(0.95)
