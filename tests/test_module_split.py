@@ -68,7 +68,7 @@ HOMES = {
         "_scenario_risk",
         "_exposure_tables",
     },
-    OPT / "objective.py": {"Objective", "SumObjective", "SWEEP_OPTION"},
+    OPT / "objective.py": {"Objective", "SumObjective", "SWEEP_OPTION", "QUADRATIC_OPTION"},
     OPT / "objectives.py": set(),  # the former module: it only hands the terms on
     OPT / "variance.py": {
         "Variance",
