@@ -26,10 +26,11 @@ certificate (lower and upper bounds within 1e-9 relative), so the work grows lin
 with the scenario count where the active set's slots grow with the tail.
 **Band** (``method="band"``, ``optihedge.optimize.band``): the active set's LP with the
 scenarios far above the VaR aggregated into one linear term and those far below
-dropped, so its slots hold only a band around the VaR (2,020 at 100 instruments, where
-the active set holds 105,000 at 1,000,000 scenarios), started on subsamples a tenth the
-size; exact and certified like the others, and answered by HiGHS's simplex (exact
-vertices where an interior point's answer is too inexact for the certificate).
+dropped, so its slots hold only a band around the VaR (2,016 at 100 instruments and
+1,000,000 scenarios, where the active set holds 105,000), started on subsamples a tenth
+the size; exact and certified like the others, and answered by HiGHS's simplex on the
+LP's dual (``optimize.dual_lp``: exact vertices where an interior point's answer is too
+inexact for the certificate, in a basis of the instrument count).
 ``method="auto"`` (the default) chooses by the crossovers ``benchmarks/bench_auto.py``
 measures (cold, build included): whole contracts, the active set; up to
 :data:`AUTO_PLANES_INSTRUMENTS` instruments, cutting planes from
