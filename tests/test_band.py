@@ -248,6 +248,23 @@ class TestWholeContracts:
         assert got == best
 
 
+def test_the_aggregated_sums_kept_between_rounds_equal_a_whole_pass() -> None:
+    """The group's sums are updated with the scenarios that joined and left: still exact."""
+    s, pf, inst = random_case(21, 4_000, 12)
+    optimum, _ = reference_lp(s, 12, 0.95, 1.0, False)
+    with small_levels(1_000):
+        p = problem(s, pf, inst, 0.95, 60, gross=1.0)
+        res = p.solve()
+    assert res.solver_stats["band_rounds"] >= 3
+    assert es_at(s, res.weights, 0.95) == pytest.approx(optimum, rel=1e-8)
+    band = p._core._objective.band  # type: ignore[attr-defined]
+    level, members, ga, ba = band._sums
+    assert members.sum() > 0
+    w = np.where(members, level.p, 0.0)
+    np.testing.assert_allclose(ga, w @ level.pnl, rtol=1e-12, atol=1e-15)
+    assert ba == pytest.approx(float(w @ level.book), rel=1e-12, abs=1e-15)
+
+
 class TestAutoTakesTheBand:
     def test_beyond_fifty_instruments_at_any_scenario_count(self) -> None:
         s, pf, inst = random_case(31, 3_000, 60)

@@ -182,6 +182,8 @@ class ScenarioBand:
         ]
         self.centre = np.zeros(n)
         self.centre_value = math.inf  # the whole objective there (inf: not an answer)
+        # the aggregated group's sums, kept to update (level, members, p @ pnl, p @ book)
+        self._sums: tuple[_Level, np.ndarray, np.ndarray, float] | None = None
         self.radius = math.inf
         self.trust = not ctx.exact_integer
         self.first = True
@@ -317,12 +319,36 @@ class ScenarioBand:
         g[:k] = level.pnl[band]
         b[:k] = level.book[band]
         q[:k] = unit * level.p[band]
-        w = np.where(self.above, level.p, 0.0)
-        ga, ba = level.weighted_sum(w)
+        ga, ba = self._aggregate(level)
         self.g.value, self.b.value, self.q.value = g, b, q
         self.ga.value = -unit * ga
         self.ba.value = -unit * ba
-        self.c.value = self.scale * (1.0 - float(w.sum()) / (1.0 - self.alpha))
+        held = float(level.p @ self.above)
+        self.c.value = self.scale * (1.0 - held / (1.0 - self.alpha))
+
+    def _aggregate(self, level: _Level) -> tuple[np.ndarray, float]:
+        """Return the aggregated group's ``(p @ pnl, p @ book)`` over its scenarios.
+
+        A whole pass over the level's P&L (1.7 s of 40 rounds at a million x 100) only
+        when the group is new to this level or most of it changed; otherwise the last
+        sums with the scenarios that joined added and those that left taken away.
+        """
+        above, last = self.above, self._sums
+        if last is not None and last[0] is level:
+            joined = np.flatnonzero(above & ~last[1])
+            left = np.flatnonzero(last[1] & ~above)
+            if len(joined) + len(left) <= level.size // 8:
+                ga, ba = last[2].copy(), last[3]
+                for rows, sign in ((joined, 1.0), (left, -1.0)):
+                    if len(rows):
+                        w = sign * level.p[rows]
+                        ga += w @ np.asarray(level.pnl[rows], dtype=np.float64)
+                        ba += float(w @ level.book[rows])
+                self._sums = (level, above.copy(), ga, ba)
+                return ga, ba
+        ga, ba = level.weighted_sum(np.where(above, level.p, 0.0))
+        self._sums = (level, above.copy(), ga, ba)
+        return ga, ba
 
     # ------------------------------------------------------------------ loop
     def refine(self, x: np.ndarray) -> bool:
