@@ -51,10 +51,13 @@ bench: $(STAMP)
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 # mutation testing of the modules that compute numbers (see [tool.mutmut] in pyproject.toml);
-# slow (an hour or more on two cores), not part of `make test`; resumes where it stopped
+# slow (hours on two cores), not part of `make test`; resumes where it stopped, also on
+# another machine: verdicts are carried in scripts/mutants-ledger.json (scripts/mutants_ledger.py)
 mutants: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,mutation]"
-	OPTIHEDGE_HYPOTHESIS_PROFILE=optihedge-ci $(BIN)/mutmut run || true
+	$(BIN)/python scripts/mutants_ledger.py restore
+	OPTIHEDGE_HYPOTHESIS_PROFILE=optihedge-ci $(BIN)/mutmut run --max-children 2 || true
+	$(BIN)/python scripts/mutants_ledger.py save
 	$(BIN)/python scripts/mutants_report.py --out mutants-report.md
 
 clean:

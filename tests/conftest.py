@@ -51,3 +51,25 @@ def daily_returns(rng: np.random.Generator) -> pd.DataFrame:
     frame = pd.DataFrame(stocks, index=dates, columns=cols)
     frame["MKT"] = market
     return frame
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `make mutants`, run a mutant's tests fastest first.
+
+    mutmut runs, for each mutant, the tests its coverage pass saw reach the mutated
+    function, with `-x`, in the order of a set. A mutant is decided by its first failing
+    test, so running the quick tests first decides most mutants in seconds instead of
+    after the slow ones. Outside mutmut (no ``MUTANT_UNDER_TEST``) nothing changes.
+    """
+    under_test = os.environ.get("MUTANT_UNDER_TEST", "")
+    if not under_test or under_test == "stats":
+        return
+    import json
+    from pathlib import Path
+
+    stats = Path("mutmut-stats.json")
+    if not stats.is_file():
+        return
+    durations = json.loads(stats.read_text()).get("duration_by_test", {})
+    items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))

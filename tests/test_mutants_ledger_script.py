@@ -1,0 +1,111 @@
+"""scripts/mutants_ledger.py: which mutmut verdicts it carries to the next machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_PATH = Path(__file__).resolve().parents[1] / "scripts" / "mutants_ledger.py"
+KEY = "optihedge.m.x_f__mutmut_{}"
+
+
+@pytest.fixture(scope="module")
+def ledger() -> Any:
+    spec = importlib.util.spec_from_file_location("mutants_ledger", _PATH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["mutants_ledger"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _project(root: Path, *, constant: float = 10.0, test_text: str = "def test(): pass\n") -> None:
+    (root / "tests").mkdir(parents=True, exist_ok=True)
+    (root / "tests" / "test_a.py").write_text(test_text)
+    (root / "pyproject.toml").write_text(
+        f"[tool.mutmut]\ntimeout_multiplier = 3.0\ntimeout_constant = {constant}\n"
+    )
+
+
+def _meta(mutants: Path, codes: dict[int, int | None]) -> Path:
+    path = mutants / "optihedge" / "m.py.meta"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {
+                "exit_code_by_key": {KEY.format(i): c for i, c in codes.items()},
+                "hash_by_function_name": {"x_f": "abc123"},
+                "type_check_error_by_key": {},
+                "durations_by_key": {},
+                "estimated_durations_by_key": {},
+            }
+        )
+    )
+    return path
+
+
+# killed, survived, no tests, timeout, not checked yet
+CODES = {1: 1, 2: 0, 3: 33, 4: -24, 5: None}
+
+
+def _round_trip(ledger: Any, tmp_path: Path, **change: Any) -> dict[str, int | None]:
+    root, mutants, book = tmp_path / "repo", tmp_path / "repo" / "mutants", tmp_path / "l.json"
+    _project(root)
+    _meta(mutants, CODES)
+    counts = ledger.save(book, mutants, root)
+    assert counts == {"1": 1, "0": 1, "33": 1, "-24": 1}
+    # a new machine: no mutants/, the project perhaps changed
+    (mutants / "optihedge" / "m.py.meta").unlink()
+    _project(root, **{k: v for k, v in change.items() if k != "forget_kills"})
+    ledger.restore(book, mutants, root, forget_kills=change.get("forget_kills", False))
+    meta = json.loads((mutants / "optihedge" / "m.py.meta").read_text())
+    assert meta["hash_by_function_name"] == {"x_f": "abc123"}
+    return {int(k.rsplit("_", 1)[1]): v for k, v in meta["exit_code_by_key"].items()}
+
+
+def test_unchanged_project_keeps_every_verdict(ledger: Any, tmp_path: Path) -> None:
+    # the unchecked mutant is not in the ledger at all: mutmut adds it back as unchecked
+    assert _round_trip(ledger, tmp_path) == {1: 1, 2: 0, 3: 33, 4: -24}
+
+
+def test_changed_tests_retest_survivors_and_keep_kills(ledger: Any, tmp_path: Path) -> None:
+    got = _round_trip(ledger, tmp_path, test_text="def test(): assert 1\n")
+    assert got == {1: 1, 2: None, 3: None, 4: -24}
+
+
+def test_changed_timeout_retests_timeouts_only(ledger: Any, tmp_path: Path) -> None:
+    assert _round_trip(ledger, tmp_path, constant=1.0) == {1: 1, 2: 0, 3: 33, 4: None}
+
+
+def test_forget_kills_retests_kills_and_timeouts(ledger: Any, tmp_path: Path) -> None:
+    assert _round_trip(ledger, tmp_path, forget_kills=True) == {1: None, 2: 0, 3: 33, 4: None}
+
+
+def test_restore_leaves_a_meta_this_machine_already_has(ledger: Any, tmp_path: Path) -> None:
+    root, mutants, book = tmp_path / "repo", tmp_path / "repo" / "mutants", tmp_path / "l.json"
+    _project(root)
+    path = _meta(mutants, {1: 1})
+    ledger.save(book, mutants, root)
+    _meta(mutants, {1: 0})  # a later verdict on this machine
+    ledger.restore(book, mutants, root)
+    assert json.loads(path.read_text())["exit_code_by_key"] == {KEY.format(1): 0}
+
+
+def test_a_ledger_of_another_format_is_refused(ledger: Any, tmp_path: Path) -> None:
+    book = tmp_path / "l.json"
+    book.write_text(json.dumps({"format": 99}))
+    with pytest.raises(SystemExit, match="format 99, expected 1"):
+        ledger.restore(book, tmp_path / "mutants", tmp_path)
+
+
+def test_suite_hash_sees_a_renamed_file(ledger: Any, tmp_path: Path) -> None:
+    _project(tmp_path)
+    before = ledger.suite_hash(tmp_path)
+    (tmp_path / "tests" / "test_a.py").rename(tmp_path / "tests" / "test_b.py")
+    assert ledger.suite_hash(tmp_path) != before
