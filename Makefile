@@ -56,7 +56,7 @@ bench: $(STAMP)
 mutants: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,mutation]"
 	$(BIN)/python scripts/mutants_ledger.py restore
-	OPTIHEDGE_HYPOTHESIS_PROFILE=optihedge-ci $(BIN)/mutmut run --max-children 2 || true
+	OPTIHEDGE_HYPOTHESIS_PROFILE=optihedge-mutants $(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/python scripts/mutants_ledger.py save
 	$(BIN)/python scripts/mutants_report.py --out mutants-report.md
 

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 # worker processes the tests start (joblib, Dask, subprocesses) inherit one BLAS thread
 # each: the suite runs on two cores beside other workers, and spinning BLAS threads of
@@ -30,6 +30,15 @@ settings.register_profile(
     database=None,
     print_blob=True,
     suppress_health_check=_SUPPRESS,
+)
+# "optihedge-mutants" (`make mutants`): as CI draws, but a failing example is not shrunk. A
+# mutant is decided by the first failure; shrinking it took minutes, and mutmut counted the
+# test as a timeout after 33 s instead of a kill after one
+settings.register_profile(
+    "optihedge-mutants",
+    parent=settings.get_profile("optihedge-ci"),
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    report_multiple_bugs=False,
 )
 settings.load_profile(os.environ.get("OPTIHEDGE_HYPOTHESIS_PROFILE", "optihedge"))
 
