@@ -83,6 +83,8 @@ def main() -> int:
     for name in args.names.read_text(encoding="utf-8").split():
         module, cls, func = _function(name)
         path = tree / (module.replace(".", "/") + ".py")
+        if not path.exists():  # a package's own module
+            path = tree / module.replace(".", "/") / "__init__.py"
         original = path.read_text(encoding="utf-8")
         try:
             mutated = _apply(original, cls, func, _show(name))

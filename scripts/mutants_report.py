@@ -108,12 +108,22 @@ def left_reasons(path: Path = EQUIVALENT_LIST) -> dict[str, tuple[str, str]]:
 
 
 def changed_lines(diff: str) -> set[str]:
-    """Return the added lines of a unified diff, stripped."""
-    return {
+    """Return the added lines of a unified diff, stripped, and the removed ones after a '-'.
+
+    A mutant that deletes a line (an argument dropped from a call) adds none: a list entry
+    quotes it as ``-<the removed line>``.
+    """
+    added = {
         line[1:].strip()
         for line in diff.splitlines()
         if line.startswith("+") and not line.startswith("+++")
     }
+    removed = {
+        "-" + line[1:].strip()
+        for line in diff.splitlines()
+        if line.startswith("-") and not line.startswith("---")
+    }
+    return added | removed
 
 
 def verdict(

@@ -297,3 +297,19 @@ BAD_OPTIONS = [
 def test_option_bad_inputs(call: object, match: str) -> None:
     with pytest.raises(SpecificationError, match=match):
         call()  # type: ignore[operator]
+
+
+def test_a_contract_s_legs_carry_the_skew_at_its_own_days_left() -> None:
+    # kappa(m, tau) = skew * ln(m) * sqrt(0.25 / tau), written here; a dated contract's
+    # tau is its trading days left on the market's date / 252: weekdays after it up to the
+    # expiry on the default calendar (no holidays), 66 from D0 and 45 from 2021-03-30
+    skewed = oh.pricing.VolatilityModel(skew=-0.1)
+    contract = oh.OptionContract(
+        "P", underlying="IDX", options=[("put", 3600.0, 1.0)], expiry="2021-06-01",
+        vol_model=skewed,
+    )  # fmt: skip
+    for asof, days in ((D0, 66), (pd.Timestamp("2021-03-30"), 45)):
+        (leg,) = contract.legs(_market(asof))
+        kappa = -0.1 * math.log(3600.0 / S0) * math.sqrt(0.25 / (days / 252))
+        assert (leg.kind, leg.strike, leg.ratio) == ("put", 3600.0, 1.0)
+        assert leg.sigma == pytest.approx(0.2 + kappa, rel=1e-14)

@@ -338,6 +338,27 @@ def test_scale_to_horizon_of_a_series_keeps_its_labels_and_refuses_a_negative_vo
         scale_to_horizon(pd.Series([0.1, -0.2]), 5)
 
 
+def test_scale_to_horizon_of_an_array_and_of_a_zero_d_array() -> None:
+    from optihedge.measures.risk import scale_to_horizon
+
+    out = scale_to_horizon(np.array([0.01, 0.03]), 9)  # sqrt(9) = 3
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_allclose(out, [0.03, 0.09], rtol=1e-15)
+    zero_d = scale_to_horizon(np.array(0.02), 16)  # sqrt(16) = 4
+    assert type(zero_d) is float
+    assert zero_d == pytest.approx(0.08, rel=1e-15)
+
+
+# ------------------------------------------------------------------ measures/sizing.py
+def test_min_variance_hedge_ratio_of_two_observations_is_their_slope() -> None:
+    # two points fix the least-squares line: its slope is (0.03 - 0.01) / (0.02 - -0.02)
+    assert oh.min_variance_hedge_ratio([0.01, 0.03], [-0.02, 0.02]) == pytest.approx(0.5, rel=1e-14)
+    with pytest.raises(
+        DataError, match=r"^The 'hedge_changes' argument needs at least 2 observations\. Got 1\.$"
+    ):
+        oh.min_variance_hedge_ratio([0.01], [0.02])
+
+
 # ------------------------------------------------------------------ pricing/black_scholes.py
 @pytest.mark.parametrize(
     ("bad", "message"),

@@ -58,3 +58,17 @@ def test_left_entries_keep_the_survivor_counted_with_a_reason(report: Any, tmp_p
     # the quoted line no longer matches the mutant: a survivor without a reason (stale entry)
     assert report.verdict("m.x_f__mutmut_2", DIFF, reviewed, left) == ("lived", "")
     assert report.verdict("m.x_h__mutmut_9", DIFF, reviewed, left) == ("lived", "")
+
+
+def test_a_deleted_line_is_quoted_after_a_minus(report: Any) -> None:
+    deletion = "--- m.py\n+++ m.py\n@@ -1,3 +1,2 @@\n f(\n-    lower=-1.0,\n     upper=1.0,\n"
+    assert report.changed_lines(deletion) == {"-lower=-1.0,"}
+    assert report.changed_lines(DIFF) == {"return x + 2", "-return x + 1"}
+    reviewed = {"m.x_f__mutmut_3": ("checked again later", "-lower=-1.0,")}
+    assert report.verdict("m.x_f__mutmut_3", deletion, reviewed, {}) == (
+        "shown",
+        "checked again later",
+    )
+    # the same entry against a mutant that deleted another line: stale, a survivor
+    other = deletion.replace("-    lower=-1.0,", "-    upper=1.0,")
+    assert report.verdict("m.x_f__mutmut_3", other, reviewed, {}) == ("lived", "")

@@ -234,3 +234,19 @@ def test_the_repository_root_is_not_a_package() -> None:
     # sys.path, and worker processes that inherit it then imported the folder, not the package
     assert not (ROOT / "__init__.py").exists()
     assert (ROOT / "optihedge" / "__init__.py").exists()
+
+
+def test_constraints_lazy_names_resolve_to_their_modules_objects() -> None:
+    # the package's __getattr__ called directly: a name already imported elsewhere never
+    # reaches it through attribute access
+    import importlib
+
+    import constraints
+
+    lazy = constraints._LAZY
+    assert lazy
+    for name, module in lazy.items():
+        assert constraints.__getattr__(name) is getattr(importlib.import_module(module), name)
+        assert vars(constraints)[name] is getattr(importlib.import_module(module), name)
+    with pytest.raises(AttributeError, match="module 'constraints' has no attribute 'Nope'"):
+        constraints.__getattr__("Nope")
