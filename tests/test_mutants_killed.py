@@ -350,6 +350,20 @@ def test_scale_to_horizon_of_an_array_and_of_a_zero_d_array() -> None:
 
 
 # ------------------------------------------------------------------ measures/sizing.py
+def test_min_variance_hedge_ratio_names_both_series_when_their_labels_differ() -> None:
+    days = pd.bdate_range("2024-01-01", periods=4)
+    spot = pd.Series([0.01, -0.02, 0.03, 0.0], index=days)
+    hedge = pd.Series(
+        [0.02, -0.01, 0.01, 0.03], index=days[[0, 1, 2]].append(days[[3]] + pd.Timedelta(days=7))
+    )
+    with pytest.raises(MissingLabelsError) as caught:
+        oh.min_variance_hedge_ratio(spot, hedge)
+    text = str(caught.value)
+    assert text.startswith("The labels of 'exposure_changes' and 'hedge_changes' differ: ")
+    assert "only in 'exposure_changes', " in text
+    assert text.endswith("only in 'hedge_changes'. Reindex both to the same labels before calling.")
+
+
 def test_min_variance_hedge_ratio_of_two_observations_is_their_slope() -> None:
     # two points fix the least-squares line: its slope is (0.03 - 0.01) / (0.02 - -0.02)
     assert oh.min_variance_hedge_ratio([0.01, 0.03], [-0.02, 0.02]) == pytest.approx(0.5, rel=1e-14)
@@ -467,6 +481,18 @@ def test_with_factor_assets_refuses_a_non_factor_or_an_asset_and_keeps_the_date(
     # the factor as an asset: loading 1 on itself, no specific variance
     assert extended.loadings.loc["M"].tolist() == [1.0, 0.0]
     assert extended.specific_var["M"] == 0.0
+
+
+def test_with_factor_assets_keeps_the_window_the_horizon_and_the_frequency() -> None:
+    b = pd.DataFrame([[1.0], [0.5]], index=["A", "B"], columns=["M"])
+    model = oh.RiskModel(
+        b, pd.DataFrame([[0.04]], index=["M"], columns=["M"]),
+        pd.Series([0.01, 0.02], index=["A", "B"]), window=126, horizon=5,
+        asof=pd.Timestamp("2024-03-28"),
+    )  # fmt: skip
+    extended = model.with_factor_assets(["M"])
+    assert (extended.window, extended.horizon) == (126, 5)
+    assert extended.frequency is model.frequency
 
 
 # ------------------------------------------------------------------ instruments/options.py
