@@ -170,6 +170,54 @@ class TestRolling:
             rolling_ols(y, g, 63)
 
 
+class TestRollingFlatFactors:
+    """Which windows are refused: a factor's window variance against its own full sample."""
+
+    DATES = pd.bdate_range("2020-01-01", periods=200)
+
+    def _data(self, c: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+        rng = np.random.default_rng(11)
+        m = rng.normal(0.0, 0.01, 200)
+        y = pd.DataFrame({"a": 0.8 * m + 0.5 * c + rng.normal(0.0, 0.005, 200)}, index=self.DATES)
+        return y, pd.DataFrame({"m": m, "c": c}, index=self.DATES)
+
+    def test_a_factor_constant_over_the_whole_sample(self) -> None:
+        # its centred values are exactly zero: 0 / 0 in the correlation of every window,
+        # refused with the first window's end date and no warning (warnings are errors)
+        y, f = self._data(np.full(200, 0.001))
+        with pytest.raises(CollinearityError, match="window ending Timestamp\\('2020-03-27"):
+            rolling_ols(y, f, 63, validate_returns=False)
+
+    def test_a_factor_still_to_a_millionth_of_its_sd_in_one_stretch(self) -> None:
+        # window variance 1e-12 of the full sample's (sd 1e-8 against 1e-2): flat, since
+        # at most 1e-10 is the rule; rows 100-199 hold it, so the first flat window is the
+        # one ending on row 162 (the 63 rows 100-162)
+        rng = np.random.default_rng(12)
+        c = rng.normal(0.0, 0.01, 200)
+        c[100:] = 0.002 + rng.normal(0.0, 1e-8, 100)
+        y, f = self._data(c)
+        with pytest.raises(CollinearityError, match="constant or linearly dependent") as caught:
+            rolling_ols(y, f, 63, validate_returns=False)
+        assert repr(self.DATES[162]) in str(caught.value)
+        # the windows before it are fitted as statsmodels fits them
+        head = rolling_ols(y.iloc[:162], f.iloc[:162], 63, validate_returns=False)
+        ref = RollingOLS(y["a"].iloc[:162], sm.add_constant(f.iloc[:162]), window=63)
+        expected = ref.fit(params_only=True).params.dropna()
+        np.testing.assert_allclose(head["a"].to_numpy(), expected.to_numpy(), rtol=1e-9)
+
+    def test_a_factor_in_small_units_is_not_flat(self) -> None:
+        # a factor quoted in tiny units (sd 1e-8) moves as much as any other relative to
+        # itself: fitted, slopes as statsmodels gives them (about 0.5 / 1e-6 for it)
+        rng = np.random.default_rng(13)
+        c = rng.normal(0.0, 0.01, 200)
+        y, f = self._data(c)
+        small = f.assign(c=f["c"] * 1e-6)
+        got = rolling_ols(y, small, 63, validate_returns=False)["a"]
+        ref = RollingOLS(y["a"], sm.add_constant(small), window=63).fit(params_only=True)
+        np.testing.assert_allclose(got.to_numpy(), ref.params.dropna().to_numpy(), rtol=1e-9)
+        assert got["c"].abs().min() > 1e5
+
+
 class TestStability:
     def test_flags_a_beta_that_moved(self) -> None:
         rng = np.random.default_rng(3)

@@ -313,3 +313,10 @@ def test_a_contract_s_legs_carry_the_skew_at_its_own_days_left() -> None:
         kappa = -0.1 * math.log(3600.0 / S0) * math.sqrt(0.25 / (days / 252))
         assert (leg.kind, leg.strike, leg.ratio) == ("put", 3600.0, 1.0)
         assert leg.sigma == pytest.approx(0.2 + kappa, rel=1e-14)
+
+
+def test_an_event_contract_priced_at_its_payout_is_refused() -> None:
+    # the price is the market's probability times the payout: a certain event is no hedge
+    with pytest.raises(oh.errors.SpecificationError, match=r"must lie below its payout \(100\.0\)"):
+        oh.EventContract("E", event="recession", payout=100.0, price=100.0)
+    assert oh.EventContract("E", event="recession", payout=100.0, price=99.99).price == 99.99
