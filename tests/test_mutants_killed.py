@@ -495,6 +495,19 @@ def test_with_factor_assets_keeps_the_window_the_horizon_and_the_frequency() -> 
     assert extended.frequency is model.frequency
 
 
+def test_factor_cov_sqrt_and_specific_std_are_labelled_square_roots() -> None:
+    model = _factor_model(["M", "V"])
+    root = model.factor_cov_sqrt()
+    assert list(root.index) == ["M", "V"]
+    assert list(root.columns) == ["M", "V"]
+    # R.T @ R is the factor covariance [[0.04, 0.01], [0.01, 0.09]]
+    np.testing.assert_allclose(root.T @ root, [[0.04, 0.01], [0.01, 0.09]], rtol=0, atol=1e-15)
+    std = model.specific_std()
+    assert std.name == "specific_std"
+    assert list(std.index) == ["A", "B", "C"]
+    np.testing.assert_allclose(std.to_numpy(), np.sqrt([0.01, 0.02, 0.03]), rtol=1e-15)
+
+
 # ------------------------------------------------------------------ instruments/options.py
 def test_a_put_spread_needs_distinct_strikes() -> None:
     with pytest.raises(oh.errors.SpecificationError, match="needs lower_moneyness < upper"):
