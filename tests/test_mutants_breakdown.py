@@ -304,6 +304,30 @@ class TestExpectedShortfall:
             table["before_share"], [*before["contribution"] / before["es"], 1.0], atol=1e-15
         )
 
+    def test_an_asset_neither_held_nor_hedged_needs_no_scenario_returns(self) -> None:
+        # J is in the risk model only: the hedged book and the hedge's delta are 0 there,
+        # so by factor its scenario returns are never read; the scenarios lack it and the
+        # table is the one by hand without it
+        assets = [*ASSETS, "J"]
+        risk = oh.RiskModel(
+            pd.DataFrame(np.vstack([B, [0.5, 0.2]]), index=assets, columns=FACTORS),
+            pd.DataFrame(F, index=FACTORS, columns=FACTORS),
+            pd.Series([*D, 3e-4], index=assets),
+        )
+        inputs = dataclasses.replace(
+            INPUTS,
+            risk=risk,
+            book=BOOK.reindex(assets, fill_value=0.0),
+            exposures=EXPOSURES.reindex(assets, fill_value=0.0),
+        )
+        table = attribute(
+            inputs, X, by="factor", measure="expected_shortfall", factors=None, horizon=10
+        )
+        for side, x in SIDES.items():
+            _, parts = _scenario_parts("factor", x, SCENARIOS[FACTORS].to_numpy())
+            got = _shortfall_by_hand(parts)
+            np.testing.assert_allclose(table[side].iloc[:-1], got["contribution"], rtol=1e-12)
+
     @pytest.mark.parametrize(
         "missing", [{"scenario_pnl": None}, {"probabilities": None}], ids=["pnl", "probabilities"]
     )

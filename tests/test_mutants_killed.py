@@ -373,6 +373,25 @@ def test_min_variance_hedge_ratio_of_two_observations_is_their_slope() -> None:
         oh.min_variance_hedge_ratio([0.01], [0.02])
 
 
+def test_max_drawdown_of_a_frame_is_a_series_by_column_and_names_bad_returns() -> None:
+    from optihedge.measures.risk import max_drawdown
+
+    days = pd.bdate_range("2024-01-01", periods=4)
+    frame = pd.DataFrame({"a": [0.1, -0.5, 0.2, 0.0], "b": [-0.1, -0.1, 0.5, -0.2]}, index=days)
+    out = max_drawdown(frame)
+    assert out.name == "max_drawdown"
+    assert list(out.index) == ["a", "b"]
+    # a: wealth 1.1, 0.55, 0.66, 0.66 under a peak of 1.1: the fall to 0.55 is 50%;
+    # b: 0.9, 0.81, 1.215, 0.972: 19% from 1 to 0.81, then 20% from the new peak 1.215
+    np.testing.assert_allclose(out.to_numpy(), [0.5, 0.2], rtol=1e-14)
+    with pytest.raises(DataError, match=r"^The 'returns' argument"):
+        max_drawdown(pd.Series([0.1, np.nan, 0.2], index=days[:3]))
+    with pytest.raises(
+        DataError, match=r"'returns' argument must hold finite numbers in \(-1, inf\)"
+    ):
+        max_drawdown(pd.Series([0.1, -1.0, 0.2], index=days[:3]))
+
+
 # ------------------------------------------------------------------ pricing/black_scholes.py
 @pytest.mark.parametrize(
     ("bad", "message"),
