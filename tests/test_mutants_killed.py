@@ -286,6 +286,9 @@ class TestResultNumbers:
             bare.attribution()
         with pytest.raises(err, match="^Cannot report on this result: it carries no risk"):
             bare.report(tmp_path / "r.html")  # type: ignore[operator]
+        # called without a verb (a user's own use of the inputs): "use"
+        with pytest.raises(err, match="^Cannot use this result: it carries no risk"):
+            bare.solved_inputs()
 
     @pytest.mark.parametrize("alpha", [0.0, 1.0, 1.5])
     def test_attribution_refuses_an_alpha_outside_0_1(
