@@ -25,6 +25,7 @@ import pandas as pd
 from factor_models.errors import (
     CollinearityError,
     EstimationDataError,
+    EstimationLabelsError,
     InsufficientDataError,
     SpecificationError,
 )
@@ -58,6 +59,29 @@ def _check_constant(x: np.ndarray, factors: Sequence[str], where: str) -> None:
             f"Factor(s) {_labels(constant)} are constant {where}, so their betas are not "
             "identified with an intercept; drop them or use a longer window."
         )
+
+
+def _coefficient_names(columns: pd.Index) -> list[str]:
+    """Return the coefficients' names: ``alpha`` (the intercept), then each factor's label.
+
+    Labels are taken as text, so they must stay distinct as text and none may be
+    ``alpha``: a factor named so would share the intercept's column (its beta dropped
+    with the intercept, or two columns of one name).
+
+    Raises
+    ------
+    EstimationLabelsError
+        Naming the repeated names.
+    """
+    names = ["alpha", *[str(c) for c in columns]]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise EstimationLabelsError(
+            f"The 'exog' argument's factor labels give the coefficient names {_labels(repeated)} "
+            "more than once (the intercept is 'alpha'; each factor is named by its label as "
+            "text): rename those factors."
+        )
+    return names
 
 
 def _check_design(x: np.ndarray, factors: Sequence[str], where: str) -> None:
@@ -123,6 +147,7 @@ class MultiWindowRegression:
         y = as_frame(endog, "endog", "y", returns=validate_returns)
         x = as_frame(exog, "exog", "f", returns=validate_returns)
         self.endog, self.exog = join_dates(y, x, ("endog", "exog"), align)
+        _coefficient_names(self.exog.columns)
         if len(windows) == 0:
             raise SpecificationError("The 'windows' argument must hold at least one window.")
         self.windows = tuple(check_window(w) for w in windows)
@@ -369,6 +394,7 @@ def rolling_ols(
     """
     y = as_frame(endog, "endog", "y", returns=validate_returns)
     x = as_frame(exog, "exog", "f", returns=validate_returns)
+    names = _coefficient_names(x.columns)
     y, x = join_dates(y, x, ("endog", "exog"), "exact")
     for name, frame in (("endog", y), ("exog", x)):
         if frame.isna().any().any():
@@ -429,7 +455,6 @@ def rolling_ols(
     # intercept of centred data, then undo the global centring
     coef[:, 0] = (sy - np.einsum("kt,mkt->mt", sx, coef[:, 1:])) / w
     coef[:, 0] += y_mean[:, None] - np.einsum("k,mkt->mt", x_mean, coef[:, 1:])
-    names = ["alpha", *[str(c) for c in x.columns]]
     m = yt.shape[0]
     columns = pd.MultiIndex(
         levels=[list(y.columns), names],

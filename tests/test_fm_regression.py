@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,6 +21,7 @@ from factor_models import (
     newey_west_lags,
     rolling_ols,
 )
+from factor_models.errors import EstimationLabelsError
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +219,41 @@ class TestRollingFlatFactors:
         ref = RollingOLS(y["a"], sm.add_constant(small), window=63).fit(params_only=True)
         np.testing.assert_allclose(got.to_numpy(), ref.params.dropna().to_numpy(), rtol=1e-9)
         assert got["c"].abs().min() > 1e5
+
+
+class TestCoefficientNames:
+    """The intercept is 'alpha' and each factor its label as text: names must not repeat."""
+
+    DATES = pd.bdate_range("2020-01-01", periods=120)
+
+    @pytest.mark.parametrize(
+        ("labels", "repeated"), [(["alpha"], "['alpha']"), ([1, "1"], "['1']")], ids=str
+    )
+    def test_a_factor_named_like_another_coefficient_is_refused(
+        self, labels: list[object], repeated: str
+    ) -> None:
+        rng = np.random.default_rng(21)
+        y = pd.DataFrame({"a": rng.normal(0.0, 0.01, 120)}, index=self.DATES)
+        f = pd.DataFrame(rng.normal(0.0, 0.01, (120, len(labels))), index=self.DATES)
+        f.columns = pd.Index(labels, dtype=object)
+        message = (
+            f"^The 'exog' argument's factor labels give the coefficient names "
+            f"{re.escape(repeated)} more than once"
+        )
+        # before: MultiWindowRegression's betas came back empty (the factor dropped with
+        # the intercept), rolling_ols gave two columns of one name
+        with pytest.raises(EstimationLabelsError, match=message):
+            MultiWindowRegression(y, f, windows=(63,))
+        with pytest.raises(EstimationLabelsError, match=message):
+            rolling_ols(y, f, 63)
+
+    def test_distinct_names_give_unique_columns(self) -> None:
+        rng = np.random.default_rng(22)
+        y = pd.DataFrame({"a": rng.normal(0.0, 0.01, 120)}, index=self.DATES)
+        f = pd.DataFrame(rng.normal(0.0, 0.01, (120, 2)), index=self.DATES, columns=[1, "b"])
+        out = rolling_ols(y, f, 63)
+        assert out.columns.is_unique
+        assert list(out.columns) == [("a", "alpha"), ("a", "1"), ("a", "b")]
 
 
 class TestStability:
