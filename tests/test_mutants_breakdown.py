@@ -328,6 +328,21 @@ class TestExpectedShortfall:
             got = _shortfall_by_hand(parts)
             np.testing.assert_allclose(table[side].iloc[:-1], got["contribution"], rtol=1e-12)
 
+    def test_units_of_a_risk_without_a_frequency_are_trading_days(self) -> None:
+        # RiskInputs.risk is any FactorRisk; one that states no frequency is daily
+        class NoFrequency:
+            def __getattr__(self, name: str) -> object:
+                if name == "frequency":
+                    raise AttributeError(name)
+                return getattr(RISK, name)
+
+        weekly = oh.RiskModel(RISK.loadings, RISK.factor_cov, RISK.specific_var, frequency="weekly")
+        for risk, units in ((NoFrequency(), "10 trading days"), (weekly, "10 weeks")):
+            inputs = dataclasses.replace(INPUTS, risk=risk)  # type: ignore[arg-type]
+            for measure in ("volatility", "expected_shortfall"):
+                table = attribute(inputs, X, by="leg", measure=measure, factors=None, horizon=10)
+                assert table.attrs["units"] == f"fraction of capital over {units}"
+
     @pytest.mark.parametrize(
         "missing", [{"scenario_pnl": None}, {"probabilities": None}], ids=["pnl", "probabilities"]
     )

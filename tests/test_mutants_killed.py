@@ -506,15 +506,17 @@ def test_with_factor_assets_refuses_a_non_factor_or_an_asset_and_keeps_the_date(
 
 
 def test_with_factor_assets_keeps_the_window_the_horizon_and_the_frequency() -> None:
+    from factor_models.frequency import Frequency
+
     b = pd.DataFrame([[1.0], [0.5]], index=["A", "B"], columns=["M"])
     model = oh.RiskModel(
         b, pd.DataFrame([[0.04]], index=["M"], columns=["M"]),
         pd.Series([0.01, 0.02], index=["A", "B"]), window=126, horizon=5,
-        asof=pd.Timestamp("2024-03-28"),
+        asof=pd.Timestamp("2024-03-28"), frequency="weekly",
     )  # fmt: skip
     extended = model.with_factor_assets(["M"])
     assert (extended.window, extended.horizon) == (126, 5)
-    assert extended.frequency is model.frequency
+    assert extended.frequency is Frequency.WEEKLY  # not the default, daily
 
 
 def test_factor_cov_sqrt_and_specific_std_are_labelled_square_roots() -> None:

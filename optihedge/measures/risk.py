@@ -20,7 +20,6 @@ from optihedge._validation import (
     as_float_array,
     as_sample,
     check_dates,
-    check_int,
     check_probabilities,
     check_scalar,
 )
@@ -347,16 +346,9 @@ def scale_to_horizon(sigma: Any, days: int, autocorrelation: float = 0.0) -> Any
     float, ndarray or Series
         The horizon volatility, shaped and labelled like ``sigma``.
     """
-    check_int(days, "days")
-    rho = check_scalar(
-        autocorrelation,
-        "autocorrelation",
-        lower=-1.0,
-        upper=1.0,
-        lower_inclusive=False,
-        upper_inclusive=False,
-    )
-    factor = math.sqrt(horizon_variance_factor(int(days), rho))
+    # horizon_variance_factor checks days (an integer >= 1) and the autocorrelation (in
+    # (-1, 1)), naming each argument as this function does
+    factor = math.sqrt(horizon_variance_factor(days, autocorrelation))
     if isinstance(sigma, pd.Series):
         values = as_float_array(sigma.to_numpy(), "sigma", lower=0.0)
         return pd.Series(values * factor, index=sigma.index, name=sigma.name)
