@@ -5,18 +5,34 @@ A whole mutation run (about 8,300 mutants) takes longer than one sitting on two 
 ``scripts/mutants-ledger.json``, keeps each mutated file's verdicts with the hash of every
 mutated function, so a run can go on where the last one stopped, on any machine.
 
-``restore`` (before ``mutmut run``) writes ``mutants/<file>.meta`` from the ledger for
-every file that has no meta yet. mutmut then generates the mutants afresh and keeps a
-verdict only where the function's source hash is unchanged (mutmut's own cache rule): a
-function edited since is tested again. Two more verdicts are dropped on restore:
+A verdict holds for the tests and the settings it was reached under. ``restore`` writes
+them down before a run, in ``mutants/ledger-stamp.json``: the hash of every file under
+``tests/`` (the hypothesis profiles live there), of the settings that choose and run the
+tests (``[tool.mutmut]`` but its timeouts, ``[tool.pytest.ini_options]``) and the timeout
+settings. ``save`` records the stamp's values with the verdicts, not today's: tests
+edited during a run do not pass for the ones its survivors were found under. A run not
+started by ``restore`` (mutmut by hand) has no stamp: its survivors and timeouts are
+recorded as reached under unknown tests and settings.
 
-* a survivor (or a mutant no test reached) when the tests have changed since it was
-  recorded (the hash of every file under ``tests/``): a new test may kill it;
-* a timeout recorded under other timeout settings than ``[tool.mutmut]``'s now.
+``restore`` (before ``mutmut run``):
 
-A kill is kept while its function is unchanged. That assumes tests are only added or
-tightened, never loosened; a change that weakens a test should be followed by
-``restore --forget-kills``.
+* in verdicts this machine already has (``mutants/<file>.meta``), and in the ledger's
+  for files it has none of, it forgets what no longer holds:
+
+  - a survivor, or a mutant no test reached, when the tests changed: a new test may
+    kill it;
+  - a timeout when the timeout settings changed;
+  - every verdict when the settings that choose and run the tests changed (a narrower
+    ``-k`` could leave a kill standing that its tests no longer make);
+  - anything but a kill, a timeout, a survivor or "no tests" (an interrupted check,
+    a suspicious one): never carried;
+
+* then mutmut generates the mutants afresh and keeps a verdict only where the function's
+  source hash is unchanged (mutmut's own cache rule): a function edited since is tested
+  again.
+
+A kill is otherwise kept while its function is unchanged: that assumes tests are only
+added or tightened; after loosening one, run ``restore --forget-kills``.
 
 ``save`` (after ``mutmut run``, or at any time during one: mutmut writes a meta after each
 verdict) reads ``mutants/**/*.meta`` and rewrites the ledger.
@@ -32,14 +48,20 @@ import json
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = ROOT / "scripts" / "mutants-ledger.json"
 MUTANTS = ROOT / "mutants"
-FORMAT = 1
-# mutmut's exit codes (mutmut.stats.status_by_exit_code)
+STAMP = "ledger-stamp.json"
+FORMAT = 2
+UNKNOWN = "unknown"
+# mutmut's exit codes (mutmut.stats.status_by_exit_code); -9 is the SIGKILL that follows
+# the CPU limit, a timeout too
 KILLED = {1, 3, 37}
-TIMEOUT = {36, 24, -24, 152, 255}
+TIMEOUT = {36, 24, -24, 152, 255, -9}
+LIVED = {0, 5, 33}  # survived, no tests
+_TIMEOUT_KEYS = ("timeout_multiplier", "timeout_constant")
 
 
 def suite_hash(root: Path = ROOT) -> str:
@@ -54,26 +76,60 @@ def suite_hash(root: Path = ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
+def _tool(root: Path) -> dict[str, Any]:
+    tool: dict[str, Any] = tomllib.loads((root / "pyproject.toml").read_text())["tool"]
+    return tool
+
+
+def config_hash(root: Path = ROOT) -> str:
+    """Hash the settings that choose and run a mutant's tests (all but the timeouts)."""
+    tool = _tool(root)
+    mutmut = {k: v for k, v in tool.get("mutmut", {}).items() if k not in _TIMEOUT_KEYS}
+    pytest = tool.get("pytest", {}).get("ini_options", {})
+    text = json.dumps([mutmut, pytest], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def timeout_settings(root: Path = ROOT) -> list[float]:
     """Read ``[timeout_multiplier, timeout_constant]`` as mutmut does (its defaults 15, 1)."""
-    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["mutmut"]
+    config = _tool(root)["mutmut"]
     return [
         float(config.get("timeout_multiplier", 15.0)),
         float(config.get("timeout_constant", 1.0)),
     ]
 
 
-def kept(
-    exit_code: int | None, *, same_tests: bool, same_timeout: bool, forget_kills: bool
-) -> bool:
-    """Whether a recorded verdict still stands (see the module's text)."""
-    if exit_code is None:
+def current(root: Path = ROOT) -> dict[str, Any]:
+    """Return the tests and settings that verdicts reached now would hold for."""
+    return {
+        "tests_hash": suite_hash(root),
+        "config_hash": config_hash(root),
+        "timeout": timeout_settings(root),
+    }
+
+
+def kept(exit_code: int | None, recorded: dict[str, Any], now: dict[str, Any]) -> bool:
+    """Whether a verdict reached under ``recorded`` still stands ``now`` (see the module)."""
+    if exit_code is None or recorded.get("config_hash") != now["config_hash"]:
         return False
     if exit_code in KILLED:
-        return not forget_kills
+        return True
     if exit_code in TIMEOUT:
-        return same_timeout and not forget_kills
-    return same_tests
+        return recorded.get("timeout") == now["timeout"]
+    if exit_code in LIVED:
+        return recorded.get("tests_hash") == now["tests_hash"]
+    return False
+
+
+def _stamp(mutants: Path, root: Path) -> dict[str, Any]:
+    """Return what the verdicts in ``mutants/`` were reached under (see the module)."""
+    path = mutants / STAMP
+    if path.is_file():
+        stamp: dict[str, Any] = json.loads(path.read_text())
+        return stamp
+    # no restore before the run: the settings that choose the tests are today's (a kill
+    # stands), the tests and timeouts unknown (survivors and timeouts are tested again)
+    return {"tests_hash": UNKNOWN, "config_hash": config_hash(root), "timeout": UNKNOWN}
 
 
 def save(ledger: Path = LEDGER, mutants: Path = MUTANTS, root: Path = ROOT) -> dict[str, int]:
@@ -92,53 +148,59 @@ def save(ledger: Path = LEDGER, mutants: Path = MUTANTS, root: Path = ROOT) -> d
         }
         for code in verdicts.values():
             counts[str(code)] = counts.get(str(code), 0) + 1
-    data = {
-        "format": FORMAT,
-        "tests_hash": suite_hash(root),
-        "timeout": timeout_settings(root),
-        "files": files,
-    }
+    data = {"format": FORMAT, **_stamp(mutants, root), "files": files}
     ledger.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     return counts
+
+
+def _meta(verdicts: dict[str, int | None], hashes: dict[str, str]) -> str:
+    return json.dumps(
+        {
+            "exit_code_by_key": verdicts,
+            "hash_by_function_name": hashes,
+            "type_check_error_by_key": {},
+            "durations_by_key": {},
+            "estimated_durations_by_key": {},
+        },
+        indent=1,
+        ensure_ascii=False,
+    )
 
 
 def restore(
     ledger: Path = LEDGER, mutants: Path = MUTANTS, root: Path = ROOT, *, forget_kills: bool = False
 ) -> dict[str, int]:
-    """Write ``mutants/<file>.meta`` for files that have none; return what was kept and dropped."""
-    if not ledger.is_file():
-        return {"kept": 0, "dropped": 0}
-    data = json.loads(ledger.read_text())
-    if data.get("format") != FORMAT:
-        raise SystemExit(f"{ledger}: format {data.get('format')!r}, expected {FORMAT}")
-    same_tests = data["tests_hash"] == suite_hash(root)
-    same_timeout = [float(v) for v in data["timeout"]] == timeout_settings(root)
+    """Forget what no longer holds here and write the ledger's other files; stamp the run."""
+    now = current(root)
     counts = {"kept": 0, "dropped": 0}
-    for source, entry in data["files"].items():
-        meta_path = mutants / f"{source}.meta"
-        if meta_path.exists():
-            continue
-        verdicts = {}
-        for key, code in entry["exit_code_by_key"].items():
-            keep = kept(
-                code, same_tests=same_tests, same_timeout=same_timeout, forget_kills=forget_kills
-            )
-            verdicts[key] = code if keep else None
-            counts["kept" if keep else "dropped"] += 1
-        meta_path.parent.mkdir(parents=True, exist_ok=True)
-        meta_path.write_text(
-            json.dumps(
-                {
-                    "exit_code_by_key": verdicts,
-                    "hash_by_function_name": entry["hash_by_function_name"],
-                    "type_check_error_by_key": {},
-                    "durations_by_key": {},
-                    "estimated_durations_by_key": {},
-                },
-                indent=1,
-                ensure_ascii=False,
-            )
-        )
+
+    def settle(verdicts: dict[str, Any], recorded: dict[str, Any]) -> dict[str, int | None]:
+        out: dict[str, int | None] = {}
+        for key, code in verdicts.items():
+            keep = kept(code, recorded, now) and not (forget_kills and code not in LIVED)
+            out[key] = code if keep else None
+            if code is not None:
+                counts["kept" if keep else "dropped"] += 1
+        return out
+
+    local = _stamp(mutants, root)
+    for meta_path in sorted(mutants.rglob("*.py.meta")) if mutants.is_dir() else []:
+        meta = json.loads(meta_path.read_text())
+        meta["exit_code_by_key"] = settle(meta["exit_code_by_key"], local)
+        meta_path.write_text(json.dumps(meta, indent=1, ensure_ascii=False))
+    if ledger.is_file():
+        data = json.loads(ledger.read_text())
+        if data.get("format") != FORMAT:
+            raise SystemExit(f"{ledger}: format {data.get('format')!r}, expected {FORMAT}")
+        for source, entry in data["files"].items():
+            meta_path = mutants / f"{source}.meta"
+            if meta_path.exists():
+                continue
+            meta_path.parent.mkdir(parents=True, exist_ok=True)
+            verdicts = settle(entry["exit_code_by_key"], data)
+            meta_path.write_text(_meta(verdicts, entry["hash_by_function_name"]))
+    mutants.mkdir(parents=True, exist_ok=True)
+    (mutants / STAMP).write_text(json.dumps(now) + "\n")
     return counts
 
 
@@ -153,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.ledger}: verdicts by mutmut exit code {dict(sorted(counts.items()))}")
     else:
         counts = restore(args.ledger, forget_kills=args.forget_kills)
-        print(f"{args.ledger}: {counts['kept']} verdicts kept, {counts['dropped']} to re-test")
+        print(f"{args.ledger}: {counts['kept']} verdicts kept, {counts['dropped']} to test again")
     return 0
 
 

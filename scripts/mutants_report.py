@@ -108,10 +108,12 @@ def left_reasons(path: Path = EQUIVALENT_LIST) -> dict[str, tuple[str, str]]:
 
 
 def changed_lines(diff: str) -> set[str]:
-    """Return the added lines of a unified diff, stripped, and the removed ones after a '-'.
+    """Return the added lines of a unified diff, stripped; for a deletion, the removed ones.
 
-    A mutant that deletes a line (an argument dropped from a call) adds none: a list entry
-    quotes it as ``-<the removed line>``.
+    A mutant that only deletes (an argument dropped from a call: every line it adds, such
+    as a re-indented ``)``, is one it removed) is quoted in the list as ``-<the removed
+    line>``. Any other mutant also removes the line it changes, so a ``-`` quote never
+    matches it.
     """
     added = {
         line[1:].strip()
@@ -119,11 +121,13 @@ def changed_lines(diff: str) -> set[str]:
         if line.startswith("+") and not line.startswith("+++")
     }
     removed = {
-        "-" + line[1:].strip()
+        line[1:].strip()
         for line in diff.splitlines()
         if line.startswith("-") and not line.startswith("---")
     }
-    return added | removed
+    if added <= removed:
+        return added | {"-" + line for line in removed - added}
+    return added
 
 
 def verdict(

@@ -25,11 +25,14 @@ def ledger() -> Any:
     return module
 
 
-def _project(root: Path, *, constant: float = 10.0, test_text: str = "def test(): pass\n") -> None:
+def _project(
+    root: Path, *, constant: float = 10.0, test_text: str = "def test(): pass\n", k: str = "x"
+) -> None:
     (root / "tests").mkdir(parents=True, exist_ok=True)
     (root / "tests" / "test_a.py").write_text(test_text)
     (root / "pyproject.toml").write_text(
-        f"[tool.mutmut]\ntimeout_multiplier = 3.0\ntimeout_constant = {constant}\n"
+        "[tool.mutmut]\ntimeout_multiplier = 3.0\n"
+        f'timeout_constant = {constant}\npytest_add_cli_args = ["-k", "{k}"]\n'
     )
 
 
@@ -50,57 +53,117 @@ def _meta(mutants: Path, codes: dict[int, int | None]) -> Path:
     return path
 
 
-# killed, survived, no tests, timeout, not checked yet
-CODES = {1: 1, 2: 0, 3: 33, 4: -24, 5: None}
-
-
-def _round_trip(ledger: Any, tmp_path: Path, **change: Any) -> dict[str, int | None]:
-    root, mutants, book = tmp_path / "repo", tmp_path / "repo" / "mutants", tmp_path / "l.json"
-    _project(root)
-    _meta(mutants, CODES)
-    counts = ledger.save(book, mutants, root)
-    assert counts == {"1": 1, "0": 1, "33": 1, "-24": 1}
-    # a new machine: no mutants/, the project perhaps changed
-    (mutants / "optihedge" / "m.py.meta").unlink()
-    _project(root, **{k: v for k, v in change.items() if k != "forget_kills"})
-    ledger.restore(book, mutants, root, forget_kills=change.get("forget_kills", False))
-    meta = json.loads((mutants / "optihedge" / "m.py.meta").read_text())
-    assert meta["hash_by_function_name"] == {"x_f": "abc123"}
+def _codes(path: Path) -> dict[int, int | None]:
+    meta = json.loads(path.read_text())
     return {int(k.rsplit("_", 1)[1]): v for k, v in meta["exit_code_by_key"].items()}
 
 
-def test_unchanged_project_keeps_every_verdict(ledger: Any, tmp_path: Path) -> None:
+# killed, survived, no tests, timeout, SIGKILL after the CPU limit, interrupted, unchecked
+CODES = {1: 1, 2: 0, 3: 33, 4: -24, 5: -9, 6: 2, 7: None}
+
+
+def _round_trip(ledger: Any, tmp_path: Path, **change: Any) -> dict[int, int | None]:
+    """A run started by restore, saved, then restored on a new machine after ``change``."""
+    root, mutants, book = tmp_path / "repo", tmp_path / "repo" / "mutants", tmp_path / "l.json"
+    _project(root)
+    ledger.restore(book, mutants, root)  # no ledger yet: stamps the run
+    _meta(mutants, CODES)
+    counts = ledger.save(book, mutants, root)
+    assert counts == {"1": 1, "0": 1, "33": 1, "-24": 1, "-9": 1, "2": 1}
+    (mutants / "optihedge" / "m.py.meta").unlink()
+    (mutants / ledger.STAMP).unlink()
+    forget = change.pop("forget_kills", False)
+    _project(root, **change)
+    ledger.restore(book, mutants, root, forget_kills=forget)
+    meta = json.loads((mutants / "optihedge" / "m.py.meta").read_text())
+    assert meta["hash_by_function_name"] == {"x_f": "abc123"}
+    assert set(meta) == {
+        "exit_code_by_key",
+        "hash_by_function_name",
+        "type_check_error_by_key",
+        "durations_by_key",
+        "estimated_durations_by_key",
+    }
+    return _codes(mutants / "optihedge" / "m.py.meta")
+
+
+def test_unchanged_project_keeps_every_verdict_but_an_interrupted_check(
+    ledger: Any, tmp_path: Path
+) -> None:
     # the unchecked mutant is not in the ledger at all: mutmut adds it back as unchecked
-    assert _round_trip(ledger, tmp_path) == {1: 1, 2: 0, 3: 33, 4: -24}
+    got = _round_trip(ledger, tmp_path)
+    assert got == {1: 1, 2: 0, 3: 33, 4: -24, 5: -9, 6: None}
 
 
 def test_changed_tests_retest_survivors_and_keep_kills(ledger: Any, tmp_path: Path) -> None:
     got = _round_trip(ledger, tmp_path, test_text="def test(): assert 1\n")
-    assert got == {1: 1, 2: None, 3: None, 4: -24}
+    assert got == {1: 1, 2: None, 3: None, 4: -24, 5: -9, 6: None}
 
 
 def test_changed_timeout_retests_timeouts_only(ledger: Any, tmp_path: Path) -> None:
-    assert _round_trip(ledger, tmp_path, constant=1.0) == {1: 1, 2: 0, 3: 33, 4: None}
+    got = _round_trip(ledger, tmp_path, constant=1.0)
+    assert got == {1: 1, 2: 0, 3: 33, 4: None, 5: None, 6: None}
+
+
+def test_changed_test_selection_retests_everything(ledger: Any, tmp_path: Path) -> None:
+    got = _round_trip(ledger, tmp_path, k="not slow")
+    assert got == {1: None, 2: None, 3: None, 4: None, 5: None, 6: None}
 
 
 def test_forget_kills_retests_kills_and_timeouts(ledger: Any, tmp_path: Path) -> None:
-    assert _round_trip(ledger, tmp_path, forget_kills=True) == {1: None, 2: 0, 3: 33, 4: None}
+    got = _round_trip(ledger, tmp_path, forget_kills=True)
+    assert got == {1: None, 2: 0, 3: 33, 4: None, 5: None, 6: None}
 
 
-def test_restore_leaves_a_meta_this_machine_already_has(ledger: Any, tmp_path: Path) -> None:
+def test_tests_edited_during_a_run_do_not_pass_for_its_survivors(
+    ledger: Any, tmp_path: Path
+) -> None:
     root, mutants, book = tmp_path / "repo", tmp_path / "repo" / "mutants", tmp_path / "l.json"
     _project(root)
+    ledger.restore(book, mutants, root)
+    _meta(mutants, CODES)
+    _project(root, test_text="def test(): assert 2\n")  # edited while mutmut ran
+    ledger.save(book, mutants, root)
+    assert json.loads(book.read_text())["tests_hash"] != ledger.suite_hash(root)
+    # the next restore, here and elsewhere, tests the survivors again
+    ledger.restore(book, mutants, root)
+    assert _codes(mutants / "optihedge" / "m.py.meta") == {
+        1: 1, 2: None, 3: None, 4: -24, 5: -9, 6: None, 7: None,
+    }  # fmt: skip
+
+
+def test_a_run_not_started_by_restore_retests_survivors_and_timeouts(
+    ledger: Any, tmp_path: Path
+) -> None:
+    root, mutants, book = tmp_path / "repo", tmp_path / "repo" / "mutants", tmp_path / "l.json"
+    _project(root)
+    _meta(mutants, CODES)  # mutmut run by hand: no stamp
+    ledger.save(book, mutants, root)
+    saved = json.loads(book.read_text())
+    assert (saved["tests_hash"], saved["timeout"]) == ("unknown", "unknown")
+    (mutants / "optihedge" / "m.py.meta").unlink()
+    ledger.restore(book, mutants, root)
+    assert _codes(mutants / "optihedge" / "m.py.meta") == {
+        1: 1, 2: None, 3: None, 4: None, 5: None, 6: None,
+    }  # fmt: skip
+
+
+def test_restore_keeps_a_later_verdict_this_machine_has(ledger: Any, tmp_path: Path) -> None:
+    root, mutants, book = tmp_path / "repo", tmp_path / "repo" / "mutants", tmp_path / "l.json"
+    _project(root)
+    ledger.restore(book, mutants, root)
     path = _meta(mutants, {1: 1})
     ledger.save(book, mutants, root)
-    _meta(mutants, {1: 0})  # a later verdict on this machine
+    _meta(mutants, {1: 0})  # a later verdict on this machine, same tests
     ledger.restore(book, mutants, root)
-    assert json.loads(path.read_text())["exit_code_by_key"] == {KEY.format(1): 0}
+    assert _codes(path) == {1: 0}
 
 
 def test_a_ledger_of_another_format_is_refused(ledger: Any, tmp_path: Path) -> None:
+    _project(tmp_path)
     book = tmp_path / "l.json"
     book.write_text(json.dumps({"format": 99}))
-    with pytest.raises(SystemExit, match="format 99, expected 1"):
+    with pytest.raises(SystemExit, match="format 99, expected 2"):
         ledger.restore(book, tmp_path / "mutants", tmp_path)
 
 

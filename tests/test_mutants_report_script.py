@@ -63,7 +63,15 @@ def test_left_entries_keep_the_survivor_counted_with_a_reason(report: Any, tmp_p
 def test_a_deleted_line_is_quoted_after_a_minus(report: Any) -> None:
     deletion = "--- m.py\n+++ m.py\n@@ -1,3 +1,2 @@\n f(\n-    lower=-1.0,\n     upper=1.0,\n"
     assert report.changed_lines(deletion) == {"-lower=-1.0,"}
-    assert report.changed_lines(DIFF) == {"return x + 2", "-return x + 1"}
+    # a replacement removes the line it changes: no '-' quote can match it
+    assert report.changed_lines(DIFF) == {"return x + 2"}
+    # a deletion that re-indents the closing parenthesis is still a deletion
+    closing = "--- m.py\n+++ m.py\n@@ -1,3 +1,2 @@\n f(a,\n-    b=1,\n-)\n+    )\n"
+    assert report.changed_lines(closing) == {")", "-b=1,"}
+    replaced = deletion.replace("     upper=1.0,", "+    lower=None,")
+    assert report.verdict(
+        "m.x_f__mutmut_3", replaced, {"m.x_f__mutmut_3": ("r", "-lower=-1.0,")}, {}
+    ) == ("lived", "")
     reviewed = {"m.x_f__mutmut_3": ("checked again later", "-lower=-1.0,")}
     assert report.verdict("m.x_f__mutmut_3", deletion, reviewed, {}) == (
         "shown",
