@@ -81,3 +81,19 @@ def test_bad_input(market: tuple[pd.Series, pd.DataFrame]) -> None:
     later.index = later.index + pd.Timedelta(days=3650)
     with pytest.raises(DataError, match="no dates in common"):
         hedge_quality(book, later)
+
+
+def test_a_candidate_column_named_like_the_intercept_is_refused(
+    market: tuple[pd.Series, pd.DataFrame],
+) -> None:
+    # the regression names its intercept 'alpha' and each factor by its label as text
+    book, h = market
+    with pytest.raises(
+        DataError, match=r"^The 'candidates' entry 'alpha' has columns named \['alpha'\]"
+    ):
+        hedge_quality(book, h[["IDX"]].rename(columns={"IDX": "alpha"}), stress_windows={})
+    basket = pd.DataFrame({1: h["IDX"], "1": h["ETF"]})
+    with pytest.raises(
+        DataError, match=r"^The 'candidates' entry 'basket' has columns named \['1'\]"
+    ):
+        hedge_quality(book, {"basket": basket}, stress_windows={})

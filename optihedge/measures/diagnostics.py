@@ -102,10 +102,29 @@ def beta_drift_band(
     return b - drift, b + drift
 
 
+def _check_factor_names(frame: pd.DataFrame, name: str) -> None:
+    """Refuse a candidate's columns that the regression could not tell from its intercept.
+
+    Each column is a regression factor named by its label as text, beside the intercept
+    ``alpha``: a column named ``alpha``, or two whose text is the same, would share a
+    coefficient's name.
+    """
+    names = [str(c) for c in frame.columns]
+    repeated = sorted({n for n in ["alpha", *names] if [*names, "alpha"].count(n) > 1})
+    if repeated:
+        raise DataError(
+            f"The 'candidates' entry {name!r} has columns named {format_labels(repeated)} more "
+            "than once as text, or 'alpha' (the regression intercept's name): rename them."
+        )
+
+
 def _candidates(candidates: Any) -> dict[str, pd.DataFrame]:
     if isinstance(candidates, pd.DataFrame):
         check_dates(candidates.index, "candidates")
-        return {str(c): candidates[[c]] for c in candidates.columns}
+        out = {str(c): candidates[[c]] for c in candidates.columns}
+        for name, value in out.items():
+            _check_factor_names(value, name)
+        return out
     if isinstance(candidates, Mapping):
         out = {}
         for name, value in candidates.items():
@@ -119,6 +138,7 @@ def _candidates(candidates: Any) -> dict[str, pd.DataFrame]:
             out[str(name)] = value
         for name, value in out.items():
             check_dates(value.index, f"candidates[{name!r}]")
+            _check_factor_names(value, name)
         return out
     raise DataError(
         "The 'candidates' argument must be a DataFrame (one candidate per column) or a "
