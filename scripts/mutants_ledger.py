@@ -9,10 +9,11 @@ A verdict holds for the tests and the settings it was reached under. ``restore``
 them down before a run, in ``mutants/ledger-stamp.json``: the hash of every file under
 ``tests/`` (the hypothesis profiles live there), of the settings that choose and run the
 tests (``[tool.mutmut]`` but its timeouts, ``[tool.pytest.ini_options]``) and the timeout
-settings. ``save`` records the stamp's values with the verdicts, not today's: tests
-edited during a run do not pass for the ones its survivors were found under. A run not
-started by ``restore`` (mutmut by hand) has no stamp: its survivors and timeouts are
-recorded as reached under unknown tests and settings.
+settings. ``save`` records the stamp's values with the verdicts, each one that differs
+from today's as unknown: tests edited during a run do not pass for the ones its survivors
+were found under. A run not started by ``restore`` (mutmut by hand) has no stamp: its
+survivors and timeouts are recorded as reached under unknown tests and timeouts, and its
+kills under today's test selection.
 
 ``restore`` (before ``mutmut run``):
 
@@ -27,9 +28,11 @@ recorded as reached under unknown tests and settings.
   - anything but a kill, a timeout, a survivor or "no tests" (an interrupted check,
     a suspicious one): never carried;
 
-* then mutmut generates the mutants afresh and keeps a verdict only where the function's
-  source hash is unchanged (mutmut's own cache rule): a function edited since is tested
-  again.
+* it removes ``mutants/tests`` (mutmut copies ``tests/`` over it without deleting, so a
+  test file deleted or renamed since would go on deciding mutants) and, for a file whose
+  verdicts it writes from the ledger, the mutated copy of that file: mutmut then
+  generates the mutants afresh and keeps a verdict only where the function's source hash
+  is unchanged (mutmut's own cache rule): a function edited since is tested again.
 
 A kill is otherwise kept while its function is unchanged: that assumes tests are only
 added or tightened; after loosening one, run ``restore --forget-kills``.
@@ -45,6 +48,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 import tomllib
 from pathlib import Path
@@ -148,7 +152,9 @@ def save(ledger: Path = LEDGER, mutants: Path = MUTANTS, root: Path = ROOT) -> d
         }
         for code in verdicts.values():
             counts[str(code)] = counts.get(str(code), 0) + 1
-    data = {"format": FORMAT, **_stamp(mutants, root), "files": files}
+    now = current(root)
+    stamp = {k: v if v == now[k] else UNKNOWN for k, v in _stamp(mutants, root).items()}
+    data = {"format": FORMAT, **stamp, "files": files}
     ledger.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     return counts
 
@@ -188,6 +194,7 @@ def restore(
         meta = json.loads(meta_path.read_text())
         meta["exit_code_by_key"] = settle(meta["exit_code_by_key"], local)
         meta_path.write_text(json.dumps(meta, indent=1, ensure_ascii=False))
+    shutil.rmtree(mutants / "tests", ignore_errors=True)
     if ledger.is_file():
         data = json.loads(ledger.read_text())
         if data.get("format") != FORMAT:
@@ -197,6 +204,7 @@ def restore(
             if meta_path.exists():
                 continue
             meta_path.parent.mkdir(parents=True, exist_ok=True)
+            (mutants / source).unlink(missing_ok=True)  # regenerated, hashes compared
             verdicts = settle(entry["exit_code_by_key"], data)
             meta_path.write_text(_meta(verdicts, entry["hash_by_function_name"]))
     mutants.mkdir(parents=True, exist_ok=True)

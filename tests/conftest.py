@@ -87,23 +87,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return float(durations.get(item.nodeid, float("inf")))
 
     # a module's (and a class's) tests stay together, as pytest orders them, so a fixture
-    # of that scope is set up once: modules by their fastest test, then their tests
+    # of that scope is set up once: modules by their fastest test, within a module its
+    # module-level tests and each class by their fastest, then each test by its own time
     def module(item: pytest.Item) -> str:
         return item.nodeid.split("::", 1)[0]
 
-    def parent(item: pytest.Item) -> str:
-        return item.nodeid.rsplit("::", 1)[0]
+    def group(item: pytest.Item) -> str:
+        # the class's node id; a module-level test's own group is "" (never a class's)
+        parent = item.parent
+        return parent.nodeid if isinstance(parent, pytest.Class) else ""
 
-    first: dict[str, float] = {}
+    first_module: dict[str, float] = {}
+    first_group: dict[tuple[str, str], float] = {}
     for item in items:
-        for group in (module(item), parent(item)):
-            first[group] = min(first.get(group, float("inf")), seconds(item))
+        key = (module(item), group(item))
+        first_module[key[0]] = min(first_module.get(key[0], float("inf")), seconds(item))
+        first_group[key] = min(first_group.get(key, float("inf")), seconds(item))
     items.sort(
         key=lambda item: (
-            first[module(item)],
+            first_module[module(item)],
             module(item),
-            first[parent(item)],
-            parent(item),
+            first_group[(module(item), group(item))],
+            group(item),
             seconds(item),
         )
     )

@@ -172,3 +172,36 @@ def test_suite_hash_sees_a_renamed_file(ledger: Any, tmp_path: Path) -> None:
     before = ledger.suite_hash(tmp_path)
     (tmp_path / "tests" / "test_a.py").rename(tmp_path / "tests" / "test_b.py")
     assert ledger.suite_hash(tmp_path) != before
+
+
+def test_restore_removes_stale_tests_and_a_mutated_copy_it_cannot_vouch_for(
+    ledger: Any, tmp_path: Path
+) -> None:
+    root, mutants, book = tmp_path / "repo", tmp_path / "repo" / "mutants", tmp_path / "l.json"
+    _project(root)
+    ledger.restore(book, mutants, root)
+    _meta(mutants, {1: 1})
+    ledger.save(book, mutants, root)
+    (mutants / "optihedge" / "m.py.meta").unlink()
+    copy = mutants / "optihedge" / "m.py"
+    copy.write_text("# mutated, newer than the source: mutmut would not regenerate it\n")
+    stale = mutants / "tests" / "test_gone.py"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("def test(): assert 0\n")
+    ledger.restore(book, mutants, root)
+    assert not stale.exists()
+    assert not copy.exists()
+    assert _codes(mutants / "optihedge" / "m.py.meta") == {1: 1}
+
+
+def test_a_stamp_that_no_longer_matches_is_saved_as_unknown(ledger: Any, tmp_path: Path) -> None:
+    root, mutants, book = tmp_path / "repo", tmp_path / "repo" / "mutants", tmp_path / "l.json"
+    _project(root)
+    ledger.restore(book, mutants, root)
+    _meta(mutants, {1: 1})
+    _project(root, constant=20.0)  # the timeout changed after the run started
+    ledger.save(book, mutants, root)
+    saved = json.loads(book.read_text())
+    assert saved["timeout"] == "unknown"
+    assert saved["tests_hash"] == ledger.suite_hash(root)
+    assert saved["config_hash"] == ledger.config_hash(root)
