@@ -19,6 +19,7 @@ covariance of their daily returns, and overlapping 21-day returns computed here.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from fractions import Fraction
@@ -190,8 +191,14 @@ def _es_by_hand(x: float) -> float:
     return float((losses[:whole].sum() + (m - whole) * losses[whole]) / m)
 
 
+@functools.cache
 def _es_continuous() -> float:
-    """The Rockafellar-Uryasev LP in raw cvxpy (HiGHS), with the gross cap."""
+    """The Rockafellar-Uryasev LP in raw cvxpy (HiGHS), with the gross cap.
+
+    Solved on first use, not at import: a solve while pytest collects starts HiGHS's
+    thread pool in the collecting process, and a process forked from it (mutmut's
+    workers fork from one that collected the suite) then hangs in its first HiGHS solve.
+    """
     x, z = cp.Variable(), cp.Variable()
     losses = -(FRAME["JPM"].to_numpy() + x * FRAME["SP500"].to_numpy())
     es = z + cp.sum(cp.pos(losses - z)) / ((1.0 - ALPHA) * len(FRAME))
@@ -199,9 +206,6 @@ def _es_continuous() -> float:
     raw.solve(solver="HIGHS")
     assert raw.status == cp.OPTIMAL
     return float(x.value)
-
-
-X_ES = _es_continuous()
 
 
 def _es_problem(value: float, price: float = PRICE_ETF) -> oh.HedgeProblem:
@@ -215,7 +219,7 @@ def _es_problem(value: float, price: float = PRICE_ETF) -> oh.HedgeProblem:
 
 
 def _es_brute_force(value: float, price: float = PRICE_ETF) -> int:
-    k_star = X_ES * value / price
+    k_star = _es_continuous() * value / price
     window = list(range(int(np.floor(k_star)) - 8, int(np.ceil(k_star)) + 9))
     values = np.array([_es_by_hand(k * price / value) for k in window])
     order = np.argsort(values)
@@ -226,7 +230,7 @@ def _es_brute_force(value: float, price: float = PRICE_ETF) -> int:
 
 class TestExpectedShortfallEtf:
     def test_the_continuous_optimum_is_inside_the_cap(self) -> None:
-        assert -1.5 < X_ES < -0.5  # a short hedge of about one times the book
+        assert -1.5 < _es_continuous() < -0.5  # a short hedge of about one times the book
 
     @pytest.mark.parametrize("value", SIZES)
     def test_equals_brute_force(self, value: float) -> None:
@@ -237,7 +241,7 @@ class TestExpectedShortfallEtf:
         assert res.risk.loc["after", "scenario_es"] == pytest.approx(
             _es_by_hand(best * PRICE_ETF / value), rel=1e-12
         )
-        large = abs(X_ES * value / PRICE_ETF) > 1_000_000
+        large = abs(_es_continuous() * value / PRICE_ETF) > 1_000_000
         assert res.solver_stats["whole_contracts_method"] == ("rounding_search" if large else "mip")
         assert bool([n for n in res.notes if "rounding search" in n]) == large
 
