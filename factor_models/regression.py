@@ -61,27 +61,34 @@ def _check_constant(x: np.ndarray, factors: Sequence[str], where: str) -> None:
         )
 
 
-def _coefficient_names(columns: pd.Index) -> list[str]:
-    """Return the coefficients' names: ``alpha`` (the intercept), then each factor's label.
+def repeated_coefficient_names(columns: pd.Index) -> list[str]:
+    """Return the coefficient names that factors labelled ``columns`` would repeat, sorted.
 
-    Labels are taken as text, so they must stay distinct as text and none may be
-    ``alpha``: a factor named so would share the intercept's column (its beta dropped
-    with the intercept, or two columns of one name).
+    A regression names its intercept ``alpha`` and each factor by its label as text, so
+    labels must stay distinct as text and none may be ``alpha``: a factor named so would
+    share the intercept's column (its beta dropped with the intercept, or two columns of
+    one name).
+    """
+    names = ["alpha", *[str(c) for c in columns]]
+    return sorted({n for n in names if names.count(n) > 1})
+
+
+def _coefficient_names(columns: pd.Index) -> list[str]:
+    """Return ``alpha``, then each factor's label as text.
 
     Raises
     ------
     EstimationLabelsError
-        Naming the repeated names.
+        Naming the repeated names (see :func:`repeated_coefficient_names`).
     """
-    names = ["alpha", *[str(c) for c in columns]]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = repeated_coefficient_names(columns)
     if repeated:
         raise EstimationLabelsError(
             f"The 'exog' argument's factor labels give the coefficient names {_labels(repeated)} "
             "more than once (the intercept is 'alpha'; each factor is named by its label as "
             "text): rename those factors."
         )
-    return names
+    return ["alpha", *[str(c) for c in columns]]
 
 
 def _check_design(x: np.ndarray, factors: Sequence[str], where: str) -> None:

@@ -103,14 +103,10 @@ def beta_drift_band(
 
 
 def _check_factor_names(frame: pd.DataFrame, name: str) -> None:
-    """Refuse a candidate's columns that the regression could not tell from its intercept.
+    """Refuse a candidate's columns that the regression could not tell from its intercept."""
+    from factor_models.regression import repeated_coefficient_names  # heavy: on first use
 
-    Each column is a regression factor named by its label as text, beside the intercept
-    ``alpha``: a column named ``alpha``, or two whose text is the same, would share a
-    coefficient's name.
-    """
-    names = [str(c) for c in frame.columns]
-    repeated = sorted({n for n in ["alpha", *names] if [*names, "alpha"].count(n) > 1})
+    repeated = repeated_coefficient_names(frame.columns)
     if repeated:
         raise DataError(
             f"The 'candidates' entry {name!r} has columns named {format_labels(repeated)} more "
