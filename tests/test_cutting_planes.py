@@ -46,15 +46,23 @@ LP_FEASIBILITY = 1e-10
 
 
 def reference_lp(
-    s: Scenarios, n_inst: int, alpha: float, gross: float | None, budget: bool
+    s: Scenarios,
+    n_inst: int,
+    alpha: float,
+    gross: float | None,
+    budget: bool,
+    box: bool = True,
 ) -> tuple[float, np.ndarray]:
-    """The plain RU LP by hand: minimise zeta + sum p (L - zeta)+ / (1 - alpha), HiGHS."""
+    """The plain RU LP by hand: minimise zeta + sum p (L - zeta)+ / (1 - alpha), HiGHS.
+
+    ``box``: the positions in [-1, 1] (else unbounded but for ``gross`` and ``budget``).
+    """
     book = s.returns["book"].to_numpy()
     g = s.returns[[f"U{i}" for i in range(n_inst)]].to_numpy()
     p = probabilities(s)
     x, zeta = cp.Variable(n_inst), cp.Variable()
     loss = -(book + g @ x)
-    cons = [x >= -1.0, x <= 1.0]
+    cons = [x >= -1.0, x <= 1.0] if box else []
     if gross is not None:
         cons.append(cp.norm1(x) <= gross)
     if budget:
@@ -402,6 +410,30 @@ class TestChoiceAndSize:
         with pytest.raises(SpecificationError, match="'cutting_plane'") as info:
             ExpectedShortfall(0.95, method="bundle")  # type: ignore[arg-type]
         assert "'bundle'" in str(info.value)
+
+    @pytest.mark.parametrize(
+        ("n_inst", "budget"), [(6, False), (20, False), (20, True), (30, True)]
+    )
+    def test_unbounded_positions_with_a_bounded_optimum_are_solved(
+        self, n_inst: int, budget: bool
+    ) -> None:
+        # no Bounds: the first Kelley steps reach the corners of their box (too few planes
+        # to bound the model), and the box had grown at each such step until, at 20
+        # instruments, it passed its limit and the solve said "falls without limit"
+        s, pf, inst = random_case(1, 3_000, n_inst)
+        optimum, _ = reference_lp(s, n_inst, 0.95, None, budget, box=False)
+        res = oh.HedgeProblem(
+            pf,
+            inst,
+            objective=ExpectedShortfall(0.95, method="cutting_plane"),
+            constraints=[Budget(0.0)] if budget else [],
+            scenarios=s,
+            horizon=1,
+            market="U0",
+        ).solve()
+        assert res.solver_stats["certified"]
+        assert es_at(s, res.weights, 0.95) == pytest.approx(optimum, rel=1e-8)
+        assert np.abs(res.weights.to_numpy()).max() > 0.1  # a hedge, not a corner or zero
 
     def test_an_unbounded_shortfall_is_reported(self) -> None:
         rng = np.random.default_rng(3)

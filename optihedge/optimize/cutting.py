@@ -366,8 +366,14 @@ class CuttingPlanes:
                     self.certified = True
                     self.centre = x.copy()
                     return False
-            else:
-                self.box *= 10.0  # the box bounded the LP: its value is no bound yet
+            elif true < self.centre_value:
+                # the box bounded the LP (its value is no bound yet) and the function
+                # still falls at its edge: the minimum may lie beyond, the box grows. A
+                # point at the edge no better than the centre only lacks planes: its
+                # plane cuts that corner off (growing there reached the limit in a few
+                # steps with 10 instruments and no bounds, and called a bounded problem
+                # unbounded)
+                self.box *= 10.0
                 if self.box > _BOX_LIMIT * self.size:
                     raise UnboundedError(
                         "The expected shortfall falls without limit as the positions grow "
