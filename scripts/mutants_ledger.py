@@ -28,6 +28,12 @@ kills under today's test selection.
   - anything but a kill, a timeout, a survivor or "no tests" (an interrupted check,
     a suspicious one): never carried;
 
+* it removes mutmut's record of which tests reach which function
+  (``mutants/mutmut-stats.json``) when the sources, the tests or the settings differ
+  from those of the last restore (the stamp also holds the sources' hash): mutmut
+  collects it again only for tests it has not seen, so a function added since would
+  count as reached by no test;
+
 * it removes ``mutants/tests`` (mutmut copies ``tests/`` over it without deleting, so a
   test file deleted or renamed since would go on deciding mutants) and, for a file whose
   verdicts it writes from the ledger, the mutated copy of that file: mutmut then
@@ -58,6 +64,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LEDGER = ROOT / "scripts" / "mutants-ledger.json"
 MUTANTS = ROOT / "mutants"
 STAMP = "ledger-stamp.json"
+STATS = "mutmut-stats.json"
 FORMAT = 2
 UNKNOWN = "unknown"
 # mutmut's exit codes (mutmut.stats.status_by_exit_code); -9 is the SIGKILL that follows
@@ -77,6 +84,19 @@ def suite_hash(root: Path = ROOT) -> str:
             digest.update(b"\0")
             digest.update(path.read_bytes())
             digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def sources_hash(root: Path = ROOT) -> str:
+    """Hash the Python files under ``[tool.mutmut] source_paths`` (names and bytes)."""
+    digest = hashlib.sha256()
+    for folder in _tool(root).get("mutmut", {}).get("source_paths", []):
+        for path in sorted((root / folder).rglob("*.py")):
+            if "__pycache__" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(b"\0")
+                digest.update(path.read_bytes())
+                digest.update(b"\0")
     return digest.hexdigest()[:16]
 
 
@@ -153,7 +173,8 @@ def save(ledger: Path = LEDGER, mutants: Path = MUTANTS, root: Path = ROOT) -> d
         for code in verdicts.values():
             counts[str(code)] = counts.get(str(code), 0) + 1
     now = current(root)
-    stamp = {k: v if v == now[k] else UNKNOWN for k, v in _stamp(mutants, root).items()}
+    local = _stamp(mutants, root)
+    stamp = {k: local.get(k) if local.get(k) == v else UNKNOWN for k, v in now.items()}
     data = {"format": FORMAT, **stamp, "files": files}
     ledger.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     return counts
@@ -207,8 +228,20 @@ def restore(
             (mutants / source).unlink(missing_ok=True)  # regenerated, hashes compared
             verdicts = settle(entry["exit_code_by_key"], data)
             meta_path.write_text(_meta(verdicts, entry["hash_by_function_name"]))
+    # which tests reach which function (mutmut's stats) is collected again when the
+    # sources or the tests differ from those of the last restore: mutmut collects it only
+    # for tests it has not seen, so a function added since would have "no tests"
+    sources = sources_hash(root)
+    stats = mutants / STATS
+    if stats.exists() and (
+        local.get("sources_hash") != sources
+        or local.get("tests_hash") != now["tests_hash"]
+        or local.get("config_hash") != now["config_hash"]
+    ):
+        stats.unlink()
+        counts["stats_removed"] = 1
     mutants.mkdir(parents=True, exist_ok=True)
-    (mutants / STAMP).write_text(json.dumps(now) + "\n")
+    (mutants / STAMP).write_text(json.dumps({**now, "sources_hash": sources}) + "\n")
     return counts
 
 
@@ -224,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         counts = restore(args.ledger, forget_kills=args.forget_kills)
         print(f"{args.ledger}: {counts['kept']} verdicts kept, {counts['dropped']} to test again")
+        if counts.get("stats_removed"):
+            print("sources or tests changed: mutmut collects which tests reach what again")
     return 0
 
 

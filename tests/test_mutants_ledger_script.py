@@ -30,8 +30,10 @@ def _project(
 ) -> None:
     (root / "tests").mkdir(parents=True, exist_ok=True)
     (root / "tests" / "test_a.py").write_text(test_text)
+    (root / "optihedge").mkdir(exist_ok=True)
+    (root / "optihedge" / "m.py").write_text("def f():\n    return 1\n")
     (root / "pyproject.toml").write_text(
-        "[tool.mutmut]\ntimeout_multiplier = 3.0\n"
+        '[tool.mutmut]\nsource_paths = ["optihedge"]\ntimeout_multiplier = 3.0\n'
         f'timeout_constant = {constant}\npytest_add_cli_args = ["-k", "{k}"]\n'
     )
 
@@ -205,3 +207,29 @@ def test_a_stamp_that_no_longer_matches_is_saved_as_unknown(ledger: Any, tmp_pat
     assert saved["timeout"] == "unknown"
     assert saved["tests_hash"] == ledger.suite_hash(root)
     assert saved["config_hash"] == ledger.config_hash(root)
+
+
+@pytest.mark.parametrize("change", ["none", "source", "tests", "selection", "no stamp"])
+def test_which_tests_reach_what_is_collected_again_after_a_change(
+    ledger: Any, tmp_path: Path, change: str
+) -> None:
+    # mutmut collects its stats only for tests it has not seen: a function added to the
+    # sources since would count as reached by no test ("no tests", a survivor)
+    root, mutants, book = tmp_path / "repo", tmp_path / "repo" / "mutants", tmp_path / "l.json"
+    _project(root)
+    ledger.restore(book, mutants, root)
+    stats = mutants / ledger.STATS
+    stats.write_text("{}")
+    if change == "source":
+        (root / "optihedge" / "m.py").write_text("def f():\n    return 1\n\n\ndef g(): ...\n")
+    elif change == "tests":
+        _project(root, test_text="def test(): assert 3\n")
+    elif change == "selection":
+        _project(root, k="not slow")
+    elif change == "no stamp":
+        (mutants / ledger.STAMP).unlink()
+    counts = ledger.restore(book, mutants, root)
+    assert stats.exists() is (change == "none")
+    assert counts.get("stats_removed", 0) == (change != "none")
+    stamp = json.loads((mutants / ledger.STAMP).read_text())
+    assert stamp["sources_hash"] == ledger.sources_hash(root)
