@@ -69,7 +69,10 @@ def es_of(frame: pd.DataFrame, x: np.ndarray) -> float:
     return expected_shortfall(frame["book"].to_numpy() + frame.iloc[:, 1:].to_numpy() @ x, ALPHA)
 
 
-def problem(frame: pd.DataFrame, method: str, precision: str = "float64") -> oh.HedgeProblem:
+def problem(
+    frame: pd.DataFrame, method: str, precision: str = "float64", bounded: bool = True
+) -> oh.HedgeProblem:
+    """Return the benchmark's problem (``bounded=False``: no bounds, net zero only)."""
     n_inst = frame.shape[1] - 1
     return oh.HedgeProblem(
         oh.Portfolio.from_holdings({"book": 1.0}),
@@ -79,7 +82,7 @@ def problem(frame: pd.DataFrame, method: str, precision: str = "float64") -> oh.
             method=method,  # type: ignore[arg-type]
             precision=precision,  # type: ignore[arg-type]
         ),
-        constraints=[Bounds(-1.0, 1.0), Budget(0.0)],
+        constraints=[Bounds(-1.0, 1.0), Budget(0.0)] if bounded else [Budget(0.0)],
         scenarios=oh.Scenarios.from_returns(frame),
         horizon=1,
         market="U0",

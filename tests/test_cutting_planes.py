@@ -352,8 +352,10 @@ class TestChoiceAndSize:
             assert es.chosen_method(15_000, n, False) == "band"
             assert es.chosen_method(14_999, n, False) == "active_set"
         assert es.chosen_method(100_000, 20, False) == "band"  # issue 21's cell
-        # a sweep: cutting planes up to 50 instruments, whatever the scenario count
-        assert es.chosen_method(1_000, 50, False, sweep=True) == "cutting_plane"
+        # a sweep: the band at every size (bench_auto --sweep: fastest or within 1.05x)
+        for n, n_scen in itertools.product((1, 2, 5, 6, 20, 50), (10, 1_000, 100_000)):
+            assert es.chosen_method(n_scen, n, False, sweep=True) == "band"
+        assert es.chosen_method(10**5, 20, True, sweep=True) == "active_set"  # whole contracts
         # more than 50 instruments: the band at every scenario count, sweeps included
         assert AUTO_INSTRUMENTS == 50
         for n_scen in (500, 299_999, 10**6):
@@ -361,7 +363,6 @@ class TestChoiceAndSize:
             assert es.chosen_method(n_scen, 100, False, sweep=True) == "band"
         assert es.chosen_method(10**6, 100, True) == "active_set"  # whole contracts
         assert es.chosen_method(10**6, 20, True) == "active_set"  # whole contracts
-        assert es.chosen_method(10, 20, False, sweep=True) == "cutting_plane"
         # a capacity asks for the active set's slots
         assert ExpectedShortfall(0.95, capacity=400).chosen_method(10**5, 2, False) == (
             "active_set"

@@ -360,19 +360,21 @@ class TestExpectedShortfallWholeContracts:
         np.testing.assert_allclose(res.allocation["units"].to_numpy(), best, atol=1e-6)
         assert res.objective_value == pytest.approx(values[best], rel=1e-8)
 
-    def test_sweep_over_gross_exposure_with_rounding(self) -> None:
+    # the default in a sweep (the band) and the cutting planes
+    @pytest.mark.parametrize(("method", "took"), [("auto", "band"), ("cutting_plane",) * 2])
+    def test_sweep_over_gross_exposure_with_rounding(self, method: str, took: str) -> None:
         scenarios, book, instruments = _es_case()
         problem = oh.HedgeProblem(
             book,
             instruments,
-            objective=oh.ExpectedShortfall(ALPHA),  # a sweep takes cutting planes
+            objective=oh.ExpectedShortfall(ALPHA, method=method),  # type: ignore[arg-type]
             constraints=[GrossExposure(2.0), WholeContracts(method="rounding")],
             scenarios=scenarios,
         )
         limits = [0.6, 2.0]
         swept = oh.sweep(problem, {"gross_exposure.max": limits}, progress=False)
         assert (swept.points["status"] == "optimal").all()
-        assert (swept.points["shortfall_method"] == "cutting_plane").all()
+        assert (swept.points["shortfall_method"] == took).all()
         for point, row in swept.points.iterrows():
             g = float(row["gross_exposure.max"])
             best = _best_neighbour(_continuous_by_hand(g), g)

@@ -139,17 +139,19 @@ class TestZeroPremiumBudget:
         assert row["shadow_price"] == 0.0
         assert not row["degenerate"]
 
-    def test_the_same_point_inside_a_sweep(self) -> None:
+    # the default in a sweep (the band) and the cutting planes (their planes carried)
+    @pytest.mark.parametrize(("method", "took"), [("auto", "band"), ("cutting_plane",) * 2])
+    def test_the_same_point_inside_a_sweep(self, method: str, took: str) -> None:
         gain = lp_slope(
             lambda: shortfall("lp"), {"premium_budget.max": 0.0}, "premium_budget.max", 1
         )
         swept = oh.sweep(
-            shortfall(),
+            shortfall(method),
             {"premium_budget.max": [0.0, 0.002], "gross_exposure.max": [0.2, 0.5]},
             progress=False,
         )
         points = swept.points
-        assert (points["shortfall_method"] == "cutting_plane").all()
+        assert (points["shortfall_method"] == took).all()
         at_zero = points[
             (points["premium_budget.max"] == 0.0) & (points["gross_exposure.max"] == 0.5)
         ]
@@ -209,10 +211,11 @@ class TestMinimumEqualToMaximum:
             assert flags[key]
             assert costs[key] == np.inf
 
-    def test_in_a_sweep(self) -> None:
-        swept = oh.sweep(self.make("auto"), {"gross_exposure.max": [0.5, 0.6]}, progress=False)
+    @pytest.mark.parametrize(("method", "took"), [("auto", "band"), ("cutting_plane",) * 2])
+    def test_in_a_sweep(self, method: str, took: str) -> None:
+        swept = oh.sweep(self.make(method), {"gross_exposure.max": [0.5, 0.6]}, progress=False)
         row = swept.points.iloc[0]
-        assert row["shortfall_method"] == "cutting_plane"
+        assert row["shortfall_method"] == took
         keys = ("residual_beta.min", "residual_beta.max")
         self.check(
             {k: row[f"shadow_price[{k}]"] for k in keys},

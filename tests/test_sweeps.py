@@ -116,10 +116,15 @@ class TestEqualsFreshSolves:
         assert set(result.weights.columns) == {"point", "instrument", "weight", "notional", "units"}
         assert len(result.weights) == 8 * 3
 
-    def test_expected_shortfall_grid(self) -> None:
-        result = oh.sweep(shortfall_problem(), SHORTFALL_GRID, progress=False)
-        # "auto" sweeps on cutting planes (their planes carry); fresh solves use the active set
-        assert (result.points["shortfall_method"] == "cutting_plane").all()
+    @pytest.mark.parametrize(("method", "took"), [("auto", "band"), ("cutting_plane",) * 2])
+    def test_expected_shortfall_grid(self, method: str, took: str) -> None:
+        def make() -> oh.HedgeProblem:
+            return shortfall_problem(objective=oh.ExpectedShortfall(0.9, method=method))  # type: ignore[arg-type]
+
+        result = oh.sweep(make(), SHORTFALL_GRID, progress=False)
+        # "auto" sweeps on the band (each point from the last one's band), the planes
+        # carry theirs; fresh solves by the default (the active set here) point by point
+        assert (result.points["shortfall_method"] == took).all()
         _assert_equal_to_fresh(result, shortfall_problem)
         es = result.points["scenario_es"]
         assert (es - result.points["objective"]).abs().max() < 1e-9
