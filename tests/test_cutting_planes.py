@@ -29,6 +29,7 @@ from optihedge.optimize.shortfall import (
     AUTO_INSTRUMENTS,
     AUTO_PLANES_INSTRUMENTS,
     AUTO_SCENARIOS,
+    AUTO_SWEEP_PLANES_INSTRUMENTS,
     ExpectedShortfall,
     auto_scenarios,
 )
@@ -352,9 +353,11 @@ class TestChoiceAndSize:
             assert es.chosen_method(15_000, n, False) == "band"
             assert es.chosen_method(14_999, n, False) == "active_set"
         assert es.chosen_method(100_000, 20, False) == "band"  # issue 21's cell
-        # a sweep: the band at every size (bench_auto --sweep: fastest or within 1.05x)
-        for n, n_scen in itertools.product((1, 2, 5, 6, 20, 50), (10, 1_000, 100_000)):
-            assert es.chosen_method(n_scen, n, False, sweep=True) == "band"
+        # a sweep: the planes up to 2 instruments, the band beyond (bench_auto --sweep)
+        assert AUTO_SWEEP_PLANES_INSTRUMENTS == 2
+        for n, n_scen in itertools.product((1, 2, 3, 5, 6, 20, 50, 100), (10, 1_000, 10**5)):
+            got = es.chosen_method(n_scen, n, False, sweep=True)
+            assert got == ("cutting_plane" if n <= 2 else "band")
         assert es.chosen_method(10**5, 20, True, sweep=True) == "active_set"  # whole contracts
         # more than 50 instruments: the band at every scenario count, sweeps included
         assert AUTO_INSTRUMENTS == 50

@@ -37,9 +37,10 @@ measures (cold, build included): whole contracts, the active set; up to
 :func:`auto_scenarios` scenarios up (at least ``AUTO_FLOOR``); up to
 :data:`AUTO_INSTRUMENTS`, the band from :data:`AUTO_BAND_SCENARIOS` scenarios up; beyond
 that many instruments, the band at every scenario count; the active set otherwise. In a
-sweep, the band at every size (it starts each point from the last one's band; measured
-with positions bounded and not, ``bench_auto.py --sweep``). The result states the
-method.
+sweep, the cutting planes up to :data:`AUTO_SWEEP_PLANES_INSTRUMENTS` instruments (their
+planes carry from point to point), the band beyond (it starts each point from the last
+one's band); measured with positions bounded and not (``bench_auto.py --sweep``). The
+result states the method.
 
 The slots, the active set and its warm start belong to the compiled term of one problem
 (:class:`_ActiveSet`), never to the :class:`ExpectedShortfall` description. When the
@@ -80,6 +81,7 @@ __all__ = [
     "AUTO_INSTRUMENTS",
     "AUTO_PLANES_INSTRUMENTS",
     "AUTO_SCENARIOS",
+    "AUTO_SWEEP_PLANES_INSTRUMENTS",
     "ExpectedShortfall",
     "auto_scenarios",
 ]
@@ -103,6 +105,13 @@ AUTO_PLANES_INSTRUMENTS = 5
 #: (above it the band at every scenario count: 100 x 1,000, the active set 1.8 s against
 #: 0.3 s; 100 x 5,000, 1.7 s against 1.0 s)
 AUTO_INSTRUMENTS = 50
+
+
+#: in a sweep, the cutting planes up to this many instruments, the band beyond (10 points
+#: of alpha, best of 8: 1 x 5,000 the planes 0.05 s against the band's 0.16 s; 2 x 2,000,
+#: 0.07 s against 0.10 s; 2 x 20,000, 0.14 s against 0.17 s; from 3 instruments within
+#: 1.1x of each other; 10 x 20,000, 0.53 s against 0.32 s; 50 x 5,000, 46 s against 0.77 s)
+AUTO_SWEEP_PLANES_INSTRUMENTS = 2
 
 
 def auto_scenarios(n_instruments: int) -> int:
@@ -304,15 +313,16 @@ class ExpectedShortfall(Objective):
     ) -> str:
         """Return the method ``"auto"`` resolves to (or the one forced).
 
-        See the module for the rule. In a sweep (``optihedge.sweep``), the band at every
-        size: each point starts from the last one's band (a 10-point sweep of alpha,
-        positions in [-1, 1]: 20 x 20,000 0.58 s against the cutting planes' 1.7 s and
-        the active set's 11.8 s; 50 x 5,000 0.77 s against 46 s and 6.2 s; at 2-5
-        instruments within 1.05x of the planes). A ``capacity`` given asks for the active
-        set's slots: ``"auto"`` then takes the active set. With a quadratic objective (a
-        variance term beside), no band: HiGHS cannot answer its rounds, an interior point
-        answers each (10 x 20,000 with ``0.5 * Variance()``: the band 0.82 s, cutting planes 0.2 s);
-        cutting planes from :func:`auto_scenarios` scenarios up to
+        See the module for the rule. In a sweep (``optihedge.sweep``), the cutting planes
+        up to :data:`AUTO_SWEEP_PLANES_INSTRUMENTS` instruments, the band beyond: each
+        point starts from the last one's band (a 10-point sweep of alpha, positions in
+        [-1, 1]: 20 x 20,000 0.58 s against the cutting planes' 1.7 s and the active
+        set's 11.8 s; 50 x 5,000 0.77 s against 46 s and 6.2 s). A ``capacity`` given
+        asks for the active set's slots: ``"auto"`` then takes the active set. With a
+        quadratic objective (a variance term beside), no band: HiGHS cannot answer its
+        rounds, an interior point answers each (10 x 20,000 with ``0.5 * Variance()``:
+        the band 0.82 s, cutting planes 0.2 s); cutting planes from
+        :func:`auto_scenarios` scenarios (in a sweep, at every count) up to
         :data:`AUTO_INSTRUMENTS` instruments, the active set otherwise.
         """
         if self.method != "auto":
@@ -322,7 +332,9 @@ class ExpectedShortfall(Objective):
         if quadratic:
             planes = sweep or n_scenarios >= auto_scenarios(n_instruments)
             return "cutting_plane" if planes and n_instruments <= AUTO_INSTRUMENTS else "active_set"
-        if n_instruments > AUTO_INSTRUMENTS or sweep:
+        if sweep:
+            return "cutting_plane" if n_instruments <= AUTO_SWEEP_PLANES_INSTRUMENTS else "band"
+        if n_instruments > AUTO_INSTRUMENTS:
             return "band"
         if n_instruments <= AUTO_PLANES_INSTRUMENTS:
             return "cutting_plane" if n_scenarios >= auto_scenarios(n_instruments) else "active_set"
