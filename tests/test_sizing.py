@@ -33,6 +33,7 @@ class TestBetaAdjustedNotional:
             ({"fraction": 1.5}, "fraction"),
             ({"fraction": -0.1}, "fraction"),
             ({"hedge_beta": 0.0}, "hedge_beta"),
+            ({"hedge_beta": np.nan}, "hedge_beta"),
             ({"value": "1e6"}, "value"),
         ],
     )
@@ -77,6 +78,31 @@ class TestFuturesContracts:
         args[name] = bad
         with pytest.raises(SpecificationError, match=f"'{name}'.*Got"):
             oh.futures_contracts(1e6, 1.0, **args)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "name"),
+        [
+            ({"value": np.nan}, "value"),
+            ({"beta": np.inf}, "beta"),
+            ({"fraction": 1.5}, "fraction"),
+            ({"fraction": -0.1}, "fraction"),
+            ({"fraction": np.nan}, "fraction"),
+            ({"target_beta": np.nan}, "target_beta"),
+        ],
+    )
+    def test_bad_input_names_argument(self, kwargs: dict[str, object], name: str) -> None:
+        args: dict[str, object] = {"value": 1e6, "beta": 1.0}
+        args.update(kwargs)
+        with pytest.raises(SpecificationError, match=f"'{name}'.*Got"):
+            oh.futures_contracts(futures_price=4000.0, multiplier=50.0, **args)  # type: ignore[arg-type]
+
+    def test_small_positive_price_and_multiplier_and_the_fraction_ends(self) -> None:
+        # N = (beta (1 - f) - beta) V / (F m): any positive price and multiplier count
+        got = oh.futures_contracts(1_000.0, 1.0, 0.5, 0.25, whole=False)
+        assert got == pytest.approx(-1_000.0 / (0.5 * 0.25), rel=1e-15)
+        assert oh.futures_contracts(1e6, 1.2, 4_000.0, 50.0, fraction=0.0, whole=False) == 0.0
+        full = oh.futures_contracts(1e6, 1.2, 4_000.0, 50.0, fraction=1.0, whole=False)
+        assert full == pytest.approx(-1.2 * 1e6 / (4_000.0 * 50.0), rel=1e-15)
 
 
 class TestMinVarianceHedgeRatio:

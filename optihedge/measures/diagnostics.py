@@ -217,13 +217,30 @@ def hedge_quality(
     return HedgeQuality(
         _frame(rows, ["candidate", "window"]),
         _frame(beta_rows, ["candidate", "window"]),
-        _frame(stress_rows, ["candidate", "stress"]),
+        # its columns even without stress windows (summary() reads them)
+        _frame(stress_rows, ["candidate", "stress"], _STRESS_COLUMNS),
     )
 
 
-def _frame(rows: Mapping[tuple[str, Any], Any], names: list[str]) -> pd.DataFrame:
+_STRESS_COLUMNS = (
+    "covered",
+    "beta_before",
+    "beta_during",
+    "book_return",
+    "hedged_return",
+    "effectiveness",
+)
+
+
+def _frame(
+    rows: Mapping[tuple[str, Any], Any], names: list[str], columns: tuple[str, ...] | None = None
+) -> pd.DataFrame:
     index = pd.MultiIndex.from_tuples(list(rows), names=names)
-    return pd.DataFrame([dict(v) for v in rows.values()], index=index)
+    return pd.DataFrame(
+        [dict(v) for v in rows.values()],
+        index=index,
+        columns=None if columns is None else list(columns),
+    )
 
 
 def _stress_row(
