@@ -439,6 +439,80 @@ class TestChoiceAndSize:
         assert es_at(s, res.weights, 0.95) == pytest.approx(optimum, rel=1e-8)
         assert np.abs(res.weights.to_numpy()).max() > 0.1  # a hedge, not a corner or zero
 
+    def test_kept_planes_start_no_box_growth_from_an_unknown_centre(self) -> None:
+        # a sweep of alpha up and down, positions without bounds: each later solve starts
+        # with a Kelley step on the kept planes while the centre's value is unknown; a
+        # corner reached there had grown the box and taken the centre (41.75 against an
+        # optimum of 0.88), and the points where alpha fell reached no certificate
+        s, pf, inst = random_case(1, 3_000, 30)
+        alphas = [0.9, 0.95, 0.99, 0.95, 0.9]
+        problem = oh.HedgeProblem(
+            pf,
+            inst,
+            objective=ExpectedShortfall(0.95, method="cutting_plane"),
+            constraints=[Budget(0.0)],
+            scenarios=s,
+            horizon=1,
+            market="U0",
+        )
+        swept = oh.sweep(problem, {"expected_shortfall.alpha": alphas}, progress=False)
+        assert swept.points["certified"].all()
+        assert (swept.points["message"] == "").all()
+        for point, alpha in zip(swept.points.index, alphas, strict=True):
+            optimum, _ = reference_lp(s, 30, alpha, None, True, box=False)
+            x = swept.pivot().loc[point]
+            assert es_at(s, x, alpha) == pytest.approx(optimum, rel=1e-8)
+
+    def test_a_corner_no_better_than_the_centre_adds_its_plane(self) -> None:
+        # bounded, but one instrument pays in every scenario (a tiny edge: the optimum
+        # holds it at a finite size against the others' risk): the Kelley steps end at
+        # the box's corners for a while; repeated Kelley steps there without growth ran
+        # to 2,000 iterations uncertified
+        s, pf, inst = random_case(1, 3_000, 20)
+        frame = s.returns.copy()
+        frame["ARB"] = np.random.default_rng(5).uniform(0.001, 0.01, len(frame)) * 0.01
+        s2 = Scenarios.from_returns(frame)
+        res = oh.HedgeProblem(
+            pf,
+            [*inst, oh.ETF("A", underlying="ARB")],
+            objective=ExpectedShortfall(0.95, method="cutting_plane"),
+            constraints=[Budget(0.0)],
+            scenarios=s2,
+            horizon=1,
+            market="U0",
+        ).solve()
+        assert res.solver_stats["certified"]
+        assert res.solver_stats["cutting_plane_iterations"] < 1_000
+        book = frame["book"].to_numpy()
+        g = frame[[*(f"U{i}" for i in range(20)), "ARB"]].to_numpy()
+        x, zeta = cp.Variable(21), cp.Variable()
+        lp = cp.Problem(
+            cp.Minimize(zeta + cp.sum(cp.pos(-(book + g @ x) - zeta)) / (0.05 * len(book))),
+            [cp.sum(x) == 0.0],
+        )
+        with warnings.catch_warnings():
+            # cvxpy's bound propagation multiplies 0 by an infinite bound while compiling
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lp.solve(
+                solver="HIGHS",
+                primal_feasibility_tolerance=LP_FEASIBILITY,
+                dual_feasibility_tolerance=LP_FEASIBILITY,
+            )
+        assert lp.status == cp.OPTIMAL
+        got = expected_shortfall(book + g @ res.weights.to_numpy(), 0.95)
+        assert got == pytest.approx(lp.value, rel=1e-8)
+
+    def test_an_uncertified_sweep_point_says_so(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(cutting, "_MAX_ITERATIONS", 3)  # no time to certify
+        s, pf, inst = random_case(1, 3_000, 8)
+        problem = planes(s, pf, inst, [Bounds(-1.0, 1.0)])
+        swept = oh.sweep(problem, {"bounds.upper": [1.0, 0.5]}, progress=False)
+        assert not swept.points["certified"].any()
+        assert (
+            swept.points["message"].str.contains("cutting_plane certificate was not reached").all()
+        )
+        assert (swept.points["shortfall_method"] == "cutting_plane").all()
+
     def test_an_unbounded_shortfall_is_reported(self) -> None:
         rng = np.random.default_rng(3)
         n_scen = 1_000

@@ -165,16 +165,17 @@ def test_solve_stats_are_typed() -> None:
     assert stats.canonicalisation in ("dpp", "constants")
     assert stats.shortfall_method is None
     assert stats.certified is None
-    # cutting planes: the method, its certificate and its gap, typed
+    # a certified method (in a sweep of this many instruments, the band): the method,
+    # its certificate and its gap, typed
     planes, _ = _problem("shortfall")
     planes_stats = pickle.loads(sweep_recipe(planes)).solve_point(POINT).stats
-    assert planes_stats.shortfall_method == "cutting_plane"
+    assert planes_stats.shortfall_method == "band"
     assert planes_stats.certified is True
     assert isinstance(planes_stats.certificate_gap, float)
     assert abs(planes_stats.certificate_gap) <= 1e-9 * abs(
         planes_stats.details["objective_upper_bound"]
     )
-    assert planes_stats.details["cutting_plane_iterations"] >= 1
+    assert planes_stats.details["band_rounds"] >= 1
     # from string keys, as the solver loop reports them
     typed = SolveStats.from_stats(
         {"solver": "SCS", "solve_time": None, "num_iters": 7.0, "tie_break": "x"},

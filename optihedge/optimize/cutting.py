@@ -22,11 +22,12 @@ predicted decrease; else a null step and a larger :math:`\mu`). Every few steps,
 whenever the predicted decrease is small, the proximal term is off and the master is the
 plain cutting-plane LP: its optimum is a lower bound of the true optimum (the planes lie
 below the function), valid when its solution is inside a box around the centre that is
-only there to bound it (the box grows when it binds). The loop stops when the true
-objective at that LP's solution is within ``tol`` (1e-9 relative) of the LP's optimum:
-the solution is then optimal to the certificate, and the LP's duals price the limits
-(the planes' optimal value function lies below the true one and touches it there, so
-its subgradients are the true one's). The result reports both bounds and the gap.
+only there to bound it (it grows when it binds at a point better than the centre: the
+function still falls beyond it; a worse point at its edge only adds its plane). The loop
+stops when the true objective at that LP's solution is within ``tol`` (1e-9 relative) of
+the LP's optimum: the solution is then optimal to the certificate, and the LP's duals
+price the limits (the planes' optimal value function lies below the true one and touches
+it there, so its subgradients are the true one's). The result reports both bounds and the gap.
 
 Warm starts: planes stay valid when only limits change; after ``alpha`` rises they stay
 valid (:math:`Q_\alpha \subset Q_{\alpha'}`), after it falls each is blended with the
@@ -340,7 +341,8 @@ class CuttingPlanes:
         model = t_value + others
         es = self._add(x)
         true = self.scale * es + others
-        inside = True
+        inside, grew = True, False
+        prior = self.best[0] if self.best is not None else math.inf  # the best before x
         # the planes' usage: those the master does not lean on (zero dual) age
         self.cut_age += 1.0
         duals = self.constraints[0].dual_value
@@ -355,6 +357,10 @@ class CuttingPlanes:
         elif self.kind == "kelley":
             half = self.box
             inside = bool(np.all(np.abs(x - self.centre) < half * (1.0 - 1e-9)))
+            # what a point at the box's edge must beat to show the function still falls
+            # beyond it: the centre's value, or while that is unknown (a solve that starts
+            # on kept planes, whole contracts' masters) the best point before this one
+            reference = self.centre_value if self.centre_value < math.inf else prior
             if inside:
                 self.lower = max(self.lower, float(problem.value))
                 self.upper = true
@@ -366,13 +372,14 @@ class CuttingPlanes:
                     self.certified = True
                     self.centre = x.copy()
                     return False
-            elif true < self.centre_value:
+            elif true < reference < math.inf:
                 # the box bounded the LP (its value is no bound yet) and the function
                 # still falls at its edge: the minimum may lie beyond, the box grows. A
-                # point at the edge no better than the centre only lacks planes: its
-                # plane cuts that corner off (growing there reached the limit in a few
-                # steps with 10 instruments and no bounds, and called a bounded problem
-                # unbounded)
+                # point at the edge no better only lacks planes: its plane cuts that
+                # corner off, and the centre stays (growing at every edge step reached
+                # the limit in a few steps with 10 instruments and no bounds, and called
+                # a bounded problem unbounded)
+                grew = True
                 self.box *= 10.0
                 if self.box > _BOX_LIMIT * self.size:
                     raise UnboundedError(
@@ -381,7 +388,7 @@ class CuttingPlanes:
                         f"{half:.3g} times the book): add bounds (Bounds, GrossExposure) on "
                         "the instruments."
                     )
-            if true < self.centre_value:  # a better point: the centre moves there
+            if true < self.centre_value and (inside or grew):  # the centre moves there
                 self.centre, self.centre_value = x.copy(), true
         elif self.centre_value == math.inf:  # the first centre's value is unknown
             self.centre, self.centre_value = x.copy(), true
@@ -421,7 +428,7 @@ class CuttingPlanes:
             or near
             or predicted_small
             or self.step % _LP_EVERY == 0
-            or (self.kind == "kelley" and not inside)
+            or (self.kind == "kelley" and grew)
         ):
             self._kelley_step()
         else:

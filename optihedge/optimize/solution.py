@@ -255,13 +255,35 @@ class Solution:
         """Labels of the limit rows that bind."""
         return [n for n, b in zip(self.limits.names, self.limits.binding, strict=True) if b]
 
+    @property
+    def warning(self) -> str:
+        """What makes this answer less than exact, in words; empty when nothing does.
+
+        An expected shortfall whose certificate was not reached (its bounds' gap), or the
+        solver's warning of an inaccurate answer. A certified answer has none: its bounds
+        were checked on the answer itself, whatever an earlier master solve reported. A
+        sweep's ``message`` column.
+        """
+        stats = self.stats
+        if stats.certified:
+            return ""
+        if stats.certified is False:
+            gap = stats.certificate_gap
+            within = "" if gap is None else f" (within {gap:.3g} of the optimum)"
+            return (
+                f"The {stats.shortfall_method} certificate was not reached: the expected "
+                f"shortfall is not certified optimal{within}."
+            )
+        return stats.accuracy or ""
+
     def record(self) -> dict[str, Any]:
         """Return the sweep's row of this solve: plain numbers, flags and text by column.
 
         ``status``, ``objective``, ``volatility``, ``beta``, ``premium``,
         ``annual_carry``, ``turnover``, ``binding`` (the binding rows, comma-separated);
         with scenarios ``scenario_var``, ``scenario_es`` and, for an expected-shortfall
-        objective, ``shortfall_method``; for each limit row ``shadow_price[...]``,
+        objective, ``shortfall_method`` and, for its certified methods, ``certified``;
+        for each limit row ``shadow_price[...]``,
         ``shadow_degenerate[...]`` and ``shadow_tightening[...]``; then ``rebuilds``,
         ``solver`` and ``solver_time``. The positions are not in the row (see
         :attr:`positions`).
@@ -282,6 +304,8 @@ class Solution:
             row["scenario_es"] = self.scenario_es
             if self.stats.shortfall_method is not None:
                 row["shortfall_method"] = self.stats.shortfall_method
+            if self.stats.certified is not None:
+                row["certified"] = self.stats.certified
         tightening = limits.tightening
         for name, price in zip(limits.names, limits.numbers[:, 3], strict=True):
             row[f"shadow_price[{name}]"] = float(price)

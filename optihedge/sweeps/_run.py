@@ -64,7 +64,7 @@ def solve_chunk(
         held.update({k: input_labels[k] for k in changed})
         positions.append(solution.positions)
         solved.append(point)
-        record |= solution.record() | {"message": ""}
+        record |= solution.record() | {"message": solution.warning}
         records.append(record)
     # the chunk's weights in one table (not one frame per point)
     n = len(labels)

@@ -52,12 +52,14 @@ class SweepResult:
         model; ``scenario_var`` and ``scenario_es`` with scenarios), costs
         (``premium`` and ``annual_carry`` in the book's currency, ``turnover`` in
         fractions of capital), ``binding`` (the limits that bind), ``message`` (why a
-        point failed: an infeasible one names the conflicting limits), ``rebuilds``,
+        point failed: an infeasible one names the conflicting limits; for a solved
+        point, what makes it less than exact: an uncertified expected shortfall, an
+        inaccurate solver answer; else empty), ``rebuilds``,
         ``solver`` (the solver that answered: ``DAQP``, the dense active set, for a
         small problem under linear limits; ``CLARABEL`` otherwise, or when the active
         set's answer failed its optimality check), ``solver_time`` (seconds), one
         ``shadow_price[<limit>]`` column per limit and, for expected shortfall,
-        ``shortfall_method``.
+        ``shortfall_method`` and (cutting planes, band) ``certified``.
     weights : DataFrame
         Long table: ``point``, ``instrument``, ``weight`` (fraction of capital),
         ``notional`` (currency), ``units`` (contracts or shares).
