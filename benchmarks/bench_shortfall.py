@@ -18,7 +18,8 @@ and solve, less the memory before it; the scenarios are made before). Compared:
 
 Optimum gaps are the relative difference of the expected shortfall, recomputed over all
 scenarios, from the best found. Ratios are measured in one run (the machine is shared
-and noisy); BLAS on one thread. Targets (issue 13): time grows at most linearly from
+and noisy; a measurement under ``REPEAT_UNDER`` seconds is the fastest of ``REPEATS``
+runs); BLAS on one thread. Targets (issue 13): time grows at most linearly from
 100,000 to 1,000,000 scenarios (ratio <= 12), at least 20x faster than the plain LP and
 both peers at 20 x 100,000, 20 x 1,000,000 solved within 1 GB of peak memory; (issue
 21) 100 x 1,000,000 certified within 30 s and +1.5 GB, 100 x 100,000 at least 20x faster
@@ -207,7 +208,28 @@ def _child(name: str, n_inst: int, n_scen: int, queue: Any) -> None:
         queue.put({"error": f"failed: {type(exc).__name__}: {exc}"[:200]})
 
 
+#: a measurement faster than this runs again, up to REPEATS times in all, and the fastest
+#: run is kept with the largest peak memory of its runs (one run of a fraction of a second
+#: on a shared machine is as likely the machine's noise as the method's time)
+REPEAT_UNDER = 30.0
+REPEATS = 3
+
+
 def measure(name: str, n_inst: int, n_scen: int) -> dict[str, Any]:
+    """Return the fastest of up to ``REPEATS`` runs (see ``REPEAT_UNDER``), each a child."""
+    best = _measure_once(name, n_inst, n_scen)
+    for _ in range(REPEATS - 1):
+        if "error" in best or best["seconds"] >= REPEAT_UNDER:
+            break
+        again = _measure_once(name, n_inst, n_scen)
+        if "error" in again:
+            break
+        memory = max(best["memory"], again["memory"])
+        best = min(best, again, key=lambda r: r["seconds"]) | {"memory": memory}
+    return best
+
+
+def _measure_once(name: str, n_inst: int, n_scen: int) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_child, args=(name, n_inst, n_scen, queue))

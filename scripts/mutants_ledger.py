@@ -32,7 +32,9 @@ kills under today's test selection.
   (``mutants/mutmut-stats.json``) when the sources, the tests or the settings differ
   from those of the last restore (the stamp also holds the sources' hash): mutmut
   collects it again only for tests it has not seen, so a function added since would
-  count as reached by no test;
+  count as reached by no test; whenever that record is collected anew (removed here,
+  or none on this machine), "no tests" verdicts are not carried: mutmut never re-runs a
+  mutant that has a verdict;
 
 * it removes ``mutants/tests`` (mutmut copies ``tests/`` over it without deleting, so a
   test file deleted or renamed since would go on deciding mutants) and, for a file whose
@@ -72,6 +74,7 @@ UNKNOWN = "unknown"
 KILLED = {1, 3, 37}
 TIMEOUT = {36, 24, -24, 152, 255, -9}
 LIVED = {0, 5, 33}  # survived, no tests
+NO_TESTS = {5, 33}
 _TIMEOUT_KEYS = ("timeout_multiplier", "timeout_constant")
 
 
@@ -201,16 +204,30 @@ def restore(
     now = current(root)
     counts = {"kept": 0, "dropped": 0}
 
+    local = _stamp(mutants, root)
+    # which tests reach which function (mutmut's stats) is collected again when the
+    # sources or the tests differ from those of the last restore, or when this machine
+    # has none: mutmut collects it only for tests it has not seen, so a function added
+    # since would have "no tests"; and a "no tests" verdict reached under the old record
+    # is not carried (mutmut never re-runs a mutant that has a verdict)
+    sources = sources_hash(root)
+    stats = mutants / STATS
+    fresh_stats = not stats.exists() or (
+        local.get("sources_hash") != sources
+        or local.get("tests_hash") != now["tests_hash"]
+        or local.get("config_hash") != now["config_hash"]
+    )
+
     def settle(verdicts: dict[str, Any], recorded: dict[str, Any]) -> dict[str, int | None]:
         out: dict[str, int | None] = {}
         for key, code in verdicts.items():
             keep = kept(code, recorded, now) and not (forget_kills and code not in LIVED)
+            keep = keep and not (fresh_stats and code in NO_TESTS)
             out[key] = code if keep else None
             if code is not None:
                 counts["kept" if keep else "dropped"] += 1
         return out
 
-    local = _stamp(mutants, root)
     for meta_path in sorted(mutants.rglob("*.py.meta")) if mutants.is_dir() else []:
         meta = json.loads(meta_path.read_text())
         meta["exit_code_by_key"] = settle(meta["exit_code_by_key"], local)
@@ -228,16 +245,7 @@ def restore(
             (mutants / source).unlink(missing_ok=True)  # regenerated, hashes compared
             verdicts = settle(entry["exit_code_by_key"], data)
             meta_path.write_text(_meta(verdicts, entry["hash_by_function_name"]))
-    # which tests reach which function (mutmut's stats) is collected again when the
-    # sources or the tests differ from those of the last restore: mutmut collects it only
-    # for tests it has not seen, so a function added since would have "no tests"
-    sources = sources_hash(root)
-    stats = mutants / STATS
-    if stats.exists() and (
-        local.get("sources_hash") != sources
-        or local.get("tests_hash") != now["tests_hash"]
-        or local.get("config_hash") != now["config_hash"]
-    ):
+    if stats.exists() and fresh_stats:
         stats.unlink()
         counts["stats_removed"] = 1
     mutants.mkdir(parents=True, exist_ok=True)

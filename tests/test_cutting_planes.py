@@ -28,6 +28,7 @@ from optihedge.optimize.shortfall import (
     AUTO_BAND_SCENARIOS,
     AUTO_INSTRUMENTS,
     AUTO_PLANES_INSTRUMENTS,
+    AUTO_QUADRATIC_SWEEP_PLANES_INSTRUMENTS,
     AUTO_SCENARIOS,
     AUTO_SWEEP_PLANES_INSTRUMENTS,
     ExpectedShortfall,
@@ -359,6 +360,14 @@ class TestChoiceAndSize:
             got = es.chosen_method(n_scen, n, False, sweep=True)
             assert got == ("cutting_plane" if n <= 2 else "band")
         assert es.chosen_method(10**5, 20, True, sweep=True) == "active_set"  # whole contracts
+        capped = ExpectedShortfall(0.95, capacity=400)
+        assert capped.chosen_method(10**5, 20, False, sweep=True) == "active_set"
+        # a quadratic term beside (no band): in a sweep the planes up to 40 instruments
+        assert AUTO_QUADRATIC_SWEEP_PLANES_INSTRUMENTS == 40
+        for n, method in ((2, "cutting_plane"), (40, "cutting_plane"), (41, "active_set")):
+            for n_scen in (10, 10**5):
+                assert es.chosen_method(n_scen, n, False, True, quadratic=True) == method
+        assert es.chosen_method(10**5, 20, True, True, quadratic=True) == "active_set"
         # more than 50 instruments: the band at every scenario count, sweeps included
         assert AUTO_INSTRUMENTS == 50
         for n_scen in (500, 299_999, 10**6):

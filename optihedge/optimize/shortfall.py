@@ -39,8 +39,9 @@ measures (cold, build included): whole contracts, the active set; up to
 that many instruments, the band at every scenario count; the active set otherwise. In a
 sweep, the cutting planes up to :data:`AUTO_SWEEP_PLANES_INSTRUMENTS` instruments (their
 planes carry from point to point), the band beyond (it starts each point from the last
-one's band); measured with positions bounded and not (``bench_auto.py --sweep``). The
-result states the method.
+one's band); measured with positions bounded and not (``bench_auto.py --sweep``). Whole
+contracts or a ``capacity``: the active set; a quadratic term beside (no band): see
+:meth:`ExpectedShortfall.chosen_method`. The result states the method.
 
 The slots, the active set and its warm start belong to the compiled term of one problem
 (:class:`_ActiveSet`), never to the :class:`ExpectedShortfall` description. When the
@@ -80,6 +81,7 @@ __all__ = [
     "AUTO_FLOOR",
     "AUTO_INSTRUMENTS",
     "AUTO_PLANES_INSTRUMENTS",
+    "AUTO_QUADRATIC_SWEEP_PLANES_INSTRUMENTS",
     "AUTO_SCENARIOS",
     "AUTO_SWEEP_PLANES_INSTRUMENTS",
     "ExpectedShortfall",
@@ -109,9 +111,14 @@ AUTO_INSTRUMENTS = 50
 
 #: in a sweep, the cutting planes up to this many instruments, the band beyond (10 points
 #: of alpha, best of 8: 1 x 5,000 the planes 0.05 s against the band's 0.16 s; 2 x 2,000,
-#: 0.07 s against 0.10 s; 2 x 20,000, 0.14 s against 0.17 s; from 3 instruments within
+#: 0.07 s against 0.10 s; 2 x 20,000, 0.14 s against 0.17 s; at 3 to 5 instruments within
 #: 1.1x of each other; 10 x 20,000, 0.53 s against 0.32 s; 50 x 5,000, 46 s against 0.77 s)
 AUTO_SWEEP_PLANES_INSTRUMENTS = 2
+#: in a sweep of an objective with a quadratic term (no band), the cutting planes up to
+#: this many instruments, the active set beyond (10 points of alpha, ``0.5 * Variance()``
+#: beside, best of 2: 20 x 10,000 the planes 1.8 s against 6.5 s; 30 x 10,000, 5.6 s
+#: against 7.6 s; 40 x 10,000, 14.7 s against 15.8 s; 50 x 5,000, 26 s against 6.5 s)
+AUTO_QUADRATIC_SWEEP_PLANES_INSTRUMENTS = 40
 
 
 def auto_scenarios(n_instruments: int) -> int:
@@ -322,15 +329,19 @@ class ExpectedShortfall(Objective):
         quadratic objective (a variance term beside), no band: HiGHS cannot answer its
         rounds, an interior point answers each (10 x 20,000 with ``0.5 * Variance()``:
         the band 0.82 s, cutting planes 0.2 s); cutting planes from
-        :func:`auto_scenarios` scenarios (in a sweep, at every count) up to
-        :data:`AUTO_INSTRUMENTS` instruments, the active set otherwise.
+        :func:`auto_scenarios` scenarios up to :data:`AUTO_INSTRUMENTS` instruments (in a
+        sweep, at every count up to :data:`AUTO_QUADRATIC_SWEEP_PLANES_INSTRUMENTS`), the
+        active set otherwise.
         """
         if self.method != "auto":
             return self.method
         if self.capacity is not None or exact_integer:
             return "active_set"
+        if quadratic and sweep:
+            planes = n_instruments <= AUTO_QUADRATIC_SWEEP_PLANES_INSTRUMENTS
+            return "cutting_plane" if planes else "active_set"
         if quadratic:
-            planes = sweep or n_scenarios >= auto_scenarios(n_instruments)
+            planes = n_scenarios >= auto_scenarios(n_instruments)
             return "cutting_plane" if planes and n_instruments <= AUTO_INSTRUMENTS else "active_set"
         if sweep:
             return "cutting_plane" if n_instruments <= AUTO_SWEEP_PLANES_INSTRUMENTS else "band"
