@@ -20,6 +20,7 @@ from scipy.stats import norm
 
 import optihedge as oh
 from constraints import Bounds, CarryBudget, Liquidity, PremiumBudget
+from constraints.errors import ConstraintSpecificationError
 from factor_models import RiskModel
 from optihedge.pricing import VolatilityModel
 
@@ -92,6 +93,14 @@ class TestAnnualCarry:
         assert alloc.loc["ES", "annual_carry"] == pytest.approx(es_carry, rel=1e-9)
         row = res.constraints.loc["carry_budget.max"]
         assert row["value"] == pytest.approx((qqq_carry + es_carry) / V, rel=1e-9)
+
+    def test_a_long_future_earning_its_carry_counts_against_the_budget(self) -> None:
+        # backwardation: a long future earns 1% a year; the budget nets it, never clips it
+        es = oh.Future("ES", underlying="IDX", price=4000.0, multiplier=50.0, carry=-0.01)
+        res = self._pinned([es], {"ES": 0.5})
+        assert res.allocation.loc["ES", "annual_carry"] == pytest.approx(-0.01 * 0.5 * V)
+        row = res.constraints.loc["carry_budget.max"]
+        assert row["value"] == pytest.approx(-0.005, rel=1e-9)
 
     def test_sweep_point_states_the_same_annual_carry(self) -> None:
         sh = oh.InverseETF("SH", underlying="IDX", price=13.0, expense_ratio=0.0088)
@@ -322,3 +331,14 @@ class TestLiquidityDays:
         # the days parameter moves the cap: 5 days, USD 500,000 at 5% of USD 2m a day
         again = problem.solve({f"{key}.days": 5.0})
         assert again.weights["ES"] == pytest.approx(-p * 5.0 * 2e6 / V, rel=1e-7)
+
+
+def test_liquidity_default_days_and_its_refusals() -> None:
+    # one day of average volume unless told otherwise; zero days or participation refused
+    assert Liquidity(0.1).values() == {"liquidity.max_participation": 0.1, "liquidity.days": 1.0}
+    with pytest.raises(ConstraintSpecificationError) as info:
+        Liquidity(0.1, days=0.0)
+    assert str(info.value).startswith("The 'days' parameter of Liquidity must be")
+    with pytest.raises(ConstraintSpecificationError) as info:
+        Liquidity(0.0)
+    assert str(info.value).startswith("The 'max_participation' parameter of Liquidity must be")
