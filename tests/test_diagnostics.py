@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from optihedge.errors import DataError
+from optihedge.errors import DataError, SpecificationError
 from optihedge.measures.diagnostics import hedge_quality
 
 
@@ -210,7 +210,7 @@ def test_the_default_estimation_window_and_the_annualisation(
         daily * np.sqrt(0.5 / 252), rel=1e-12
     )
     for bad in (0.0, -1.0):
-        with pytest.raises(Exception, match="'periods_per_year'"):
+        with pytest.raises(SpecificationError, match="'periods_per_year' argument must be"):
             hedge_quality(book, h[["IDX"]], stress_windows={}, periods_per_year=bad)
 
 

@@ -94,7 +94,7 @@ class TestAnnualCarry:
         row = res.constraints.loc["carry_budget.max"]
         assert row["value"] == pytest.approx((qqq_carry + es_carry) / V, rel=1e-9)
 
-    def test_a_long_future_earning_its_carry_counts_against_the_budget(self) -> None:
+    def test_a_long_future_earning_its_carry_nets_against_the_budget(self) -> None:
         # backwardation: a long future earns 1% a year; the budget nets it, never clips it
         es = oh.Future("ES", underlying="IDX", price=4000.0, multiplier=50.0, carry=-0.01)
         res = self._pinned([es], {"ES": 0.5})

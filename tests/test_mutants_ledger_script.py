@@ -233,8 +233,9 @@ def test_which_tests_reach_what_is_collected_again_after_a_change(
     counts = ledger.restore(book, mutants, root)
     assert stats.exists() is (change == "none")
     assert counts.get("stats_removed", 0) == (change != "none")
-    # "no tests" under the old record is not carried (mutmut would never re-run it);
-    # the survivor only when the tests changed
+    # "no tests" under the old record is not carried (mutmut would never re-run it); the
+    # survivor is kept when only the sources changed, dropped when the tests, the test
+    # selection or the stamp did
     survivor = 0 if change in ("none", "source") else None
     expected = {1: 1, 2: survivor, 3: 33 if change == "none" else None}
     if change == "selection":
