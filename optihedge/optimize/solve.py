@@ -183,6 +183,26 @@ def stats(problem: cp.Problem, name: str) -> dict[str, Any]:
     }
 
 
+def _round_elsewhere(
+    problem: cp.Problem,
+    solvers: Sequence[str],
+    name: str,
+    settings: Mapping[str, Mapping[str, Any]],
+    options: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Answer one round with the solvers after ``name``; the first that answers, or ``{}``."""
+    for other in solvers[solvers.index(name) + 1 :]:
+        try:
+            answered = _attempt(
+                problem, other, {**settings.get(other, {}), **options}, False, None, False
+            )
+        except cp.error.SolverError:
+            continue
+        if problem.status in OK:
+            return answered
+    return {}
+
+
 def run(
     problem: cp.Problem,
     solvers: Sequence[str],
@@ -234,6 +254,12 @@ def run(
                 while problem.status in OK and term.refine(np.asarray(x.value, dtype=np.float64)):
                     refinements += 1
                     answered = _attempt(problem, name, opts, False, kept, fresh)
+                    if problem.status in (cp.USER_LIMIT, cp.SOLVER_ERROR):
+                        # one round this solver could not answer (Clarabel at its iteration
+                        # limit on one master) goes to the next solvers, the later rounds
+                        # back to this one: a whole loop on a looser solver never reaches
+                        # an iterative term's certificate
+                        answered = _round_elsewhere(problem, solvers, name, settings, options)
             except cp.error.SolverError as exc:
                 last = exc
                 continue
