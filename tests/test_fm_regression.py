@@ -97,6 +97,23 @@ class TestAgainstStatsmodels:
         ):
             MultiWindowRegression(y, f, windows=(252,), missing="drop").fit()
 
+    def test_missing_drop_skips_a_factor_gap_for_every_series(
+        self, data: tuple[pd.DataFrame, pd.DataFrame]
+    ) -> None:
+        # a factor missing on one date removes that date from every series, and only it
+        y, f = data
+        f = f.copy()
+        f.iloc[-10, 1] = np.nan
+        res = MultiWindowRegression(y, f, windows=(63,), missing="drop").fit()
+        keep = f.notna().all(axis=1)
+        for series in y.columns:
+            ref = sm.OLS(
+                y[series][keep].iloc[-63:].to_numpy(),
+                sm.add_constant(f[keep].iloc[-63:].to_numpy()),
+            ).fit()
+            np.testing.assert_allclose(res.params.loc[(63, series)], ref.params, atol=1e-12)
+            assert res.dates.loc[(63, series), "start"] == y.index[-64]
+
 
 class TestLongley:
     # NIST StRD certified values for the Longley data (higher difficulty).

@@ -359,6 +359,22 @@ class TestExpectedShortfallWholeContracts:
         best = min(values, key=values.__getitem__)
         np.testing.assert_allclose(res.allocation["units"].to_numpy(), best, atol=1e-6)
         assert res.objective_value == pytest.approx(values[best], rel=1e-8)
+        # the MIP itself found it (one integer count per instrument), not the search after
+        assert res.solver_stats["whole_contracts_method"] == "mip"
+        assert "whole_contracts_note" not in res.solver_stats
+
+    def test_an_empty_list_trades_nothing_whole(self) -> None:
+        scenarios, book, instruments = _es_case()
+        res = oh.HedgeProblem(
+            book,
+            instruments,
+            objective=oh.ExpectedShortfall(ALPHA),
+            constraints=[WholeContracts([], method="exact")],
+            scenarios=scenarios,
+        ).solve()
+        assert res.status == "optimal"
+        np.testing.assert_allclose(res.weights.to_numpy(), _continuous_by_hand(), atol=1e-7)
+        assert "whole_contracts_method" not in res.solver_stats
 
     # the default in a sweep of 2 instruments (the cutting planes) and the band
     @pytest.mark.parametrize(("method", "took"), [("auto", "cutting_plane"), ("band",) * 2])

@@ -320,3 +320,52 @@ def test_an_event_contract_priced_at_its_payout_is_refused() -> None:
     with pytest.raises(oh.errors.SpecificationError, match=r"must lie below its payout \(100\.0\)"):
         oh.EventContract("E", event="recession", payout=100.0, price=100.0)
     assert oh.EventContract("E", event="recession", payout=100.0, price=99.99).price == 99.99
+
+
+class TestPackageAndUnderlyingMessages:
+    """Each refusal names the instrument and its argument (mutants dropped the names)."""
+
+    @pytest.mark.parametrize(
+        ("kw", "match"),
+        [
+            (
+                {"put_moneyness": -1.0, "call_moneyness": 1.1},
+                r"The 'Collar\('C'\)\.put_moneyness' argument must be a finite number in "
+                r"\(0, inf\)\. Got -1\.0",
+            ),
+            (
+                {"put_moneyness": 0.9, "call_moneyness": math.nan},
+                r"The 'Collar\('C'\)\.call_moneyness' argument .* Got nan",
+            ),
+            # equal moneyness is no collar: the put must protect below the call's cap
+            (
+                {"put_moneyness": 1.0, "call_moneyness": 1.0},
+                r"Collar\('C'\) needs put_moneyness < call_moneyness .* Got 1\.0 and 1\.0",
+            ),
+        ],
+    )
+    def test_collar(self, kw: dict[str, float], match: str) -> None:
+        with pytest.raises(SpecificationError, match=match):
+            oh.Collar("C", underlying="IDX", **kw)
+
+    @pytest.mark.parametrize("cls", [oh.InverseETF, oh.Future, oh.ETF])
+    def test_an_underlying_the_scenarios_lack(self, cls: type) -> None:
+        scenarios = oh.Scenarios.from_returns(pd.DataFrame({"IDX": [0.01, -0.02]}), horizon=21)
+        name = cls.__name__
+        with pytest.raises(
+            oh.errors.MissingLabelsError,
+            match=rf"^{name}\('SH'\) has underlying 'ZZZ', which the scenarios lack "
+            r"\(they cover \['IDX'\]\)",
+        ):
+            cls("SH", underlying="ZZZ").scenario_returns(scenarios, None)
+
+    @pytest.mark.parametrize("horizon", [0, 1.5, "a"])
+    def test_spot_vol_beta_names_its_horizon(self, horizon: object) -> None:
+        from optihedge.pricing.volatility import spot_vol_beta
+
+        with pytest.raises(
+            SpecificationError,
+            match=rf"^The 'horizon' argument must be an integer >= 1 \(trading days\)\. "
+            rf"Got {horizon!r} instead",
+        ):
+            spot_vol_beta(horizon)  # type: ignore[arg-type]

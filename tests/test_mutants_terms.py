@@ -5,6 +5,8 @@ Expected values are computed by hand from each term's documented formula.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -148,6 +150,21 @@ class TestParameterSpecs:
         assert spec.description == "sum of x"
         assert spec.interval == "(-inf, inf)"
         assert spec.check(-3.0) == -3.0
+
+    @pytest.mark.parametrize(
+        ("total", "got"), [(math.nan, "Got nan instead"), ("a", "Got 'a' of type str instead")]
+    )
+    def test_budget_default_and_refusal(self, total: object, got: str) -> None:
+        from constraints import Budget
+        from constraints.errors import ConstraintSpecificationError
+
+        assert Budget().total == 1.0  # fully invested unless told
+        assert Budget(-2.0).total == -2.0  # any finite total: a net short is a total
+        with pytest.raises(
+            ConstraintSpecificationError,
+            match=rf"^The 'total' parameter of Budget must be a finite number\. {got}",
+        ):
+            Budget(total)  # type: ignore[arg-type]
 
     def test_expected_pnl_parameters_and_message(self) -> None:
         from constraints import ExpectedPnL

@@ -492,6 +492,56 @@ class TestOptimizerWithOptions:
         capped = _problem([OPTIONS[0]], [PremiumBudget(0.01), CarryBudget(0.005)]).solve()
         assert capped.allocation["annual_carry"].sum() <= 0.005 * 1e6 * (1 + 1e-6)
 
+    def test_summary_states_premium_as_shares_of_capital_and_what_binds(self) -> None:
+        capital = 1_000_000.0
+        put = OPTIONS[0]
+        one = _problem([put], [PremiumBudget(0.01)]).solve()
+        assert one.binding == ["premium_budget.max"]
+        # the budget binds: 1% of capital paid, 252 / 63 = 4 times that a year over the
+        # put's 63-day life
+        premium = float(one.allocation["premium"].sum())
+        assert premium == pytest.approx(0.01 * capital, rel=1e-7)
+        yearly = premium * 252 / put.expiry
+        assert one.allocation["annual_premium"].sum() == pytest.approx(yearly, rel=1e-12)
+        assert (
+            f"; option premium USD {premium:,.0f} ({premium / capital:.2%} of capital, "
+            f"{yearly / capital:.2%} a year over the options' lives); premium_budget.max binds."
+        ) in one.summary()
+        assert "(1.00% of capital, 4.00% a year" in one.summary()
+
+        two = _problem([*LINEAR, put], [PremiumBudget(0.005), GrossExposure(0.3)]).solve()
+        assert two.binding == ["premium_budget.max", "gross_exposure.max"]
+        assert "; premium_budget.max, gross_exposure.max bind." in two.summary()
+
+    def test_summary_of_a_futures_hedge_is_the_whole_sentence(self) -> None:
+        res = _problem(LINEAR, []).solve()
+        assert res.binding == []
+        before, after = res.risk.loc["before"], res.risk.loc["after"]
+        removed = (before["beta"] - after["beta"]) * 1_000_000.0
+        carry = float(res.allocation["annual_carry"].sum())
+        assert res.summary() == (
+            f"The hedge offsets USD {removed:,.0f} of exposure to IDX (market beta of the book "
+            f"{before['beta']:.2f} -> {after['beta']:.2f} on USD 1,000,000 of capital; 21-day "
+            f"volatility {before['volatility']:.2%} -> {after['volatility']:.2%}), at a carry "
+            f"of USD {carry:,.0f} a year; no limit binds."
+        )
+
+    def test_greeks_of_a_futures_hedge_are_zero_not_minus_zero(self) -> None:
+        # a short future has no gamma, vega or theta: the hedge row reads 0, never -0 (the
+        # report and the summary print it)
+        res = _problem(LINEAR, []).solve()
+        g = res.greeks
+        assert g is not None
+        assert res.weights["F"] < 0
+        optional = g[["gamma_1pct", "vega_1pt", "theta_1d"]].to_numpy()
+        assert (optional == 0.0).all()
+        assert not np.signbit(optional).any()
+        assert g.loc["hedge", "delta"] == pytest.approx(res.weights["F"] * 1_000_000.0, rel=1e-12)
+        assert g.attrs["units"] == (
+            "base currency: delta per 1.00 move of the market (beta-adjusted notional), gamma "
+            "per 1% move, vega per volatility point, theta per trading day"
+        )
+
     def test_variance_states_its_approximation(self) -> None:
         result = _problem([*LINEAR, OPTIONS[0]], [], objective=oh.Variance()).solve()
         assert any("delta approximation" in n for n in result.notes)
