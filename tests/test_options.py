@@ -254,6 +254,24 @@ class TestOptionInstruments:
             put.scenario_returns(given_, MARKET), np.array([0.1, 0.0, 0.0]) - premium, atol=1e-15
         )
 
+    # a call's payoff and a put's, expiring inside the horizon or on its last day (0 days
+    # left: the payoff, also at the money)
+    @pytest.mark.parametrize("expiry", [10, 21])
+    @pytest.mark.parametrize(
+        ("cls", "payoff"),
+        [(oh.Call, [0.0, 0.0, 0.1]), (oh.Put, [0.1, 0.0, 0.0])],
+        ids=["call", "put"],
+    )
+    def test_an_expired_leg_pays_its_payoff(
+        self, cls: type, payoff: list[float], expiry: int
+    ) -> None:
+        option = cls("O", underlying="IDX", moneyness=1.0, expiry=expiry)
+        premium = option.attributes(MARKET)["premium"]
+        given_ = oh.Scenarios.from_returns(pd.DataFrame({"IDX": [-0.1, 0.0, 0.1]}), horizon=21)
+        np.testing.assert_allclose(
+            option.scenario_returns(given_, MARKET), np.array(payoff) - premium, atol=1e-15
+        )
+
     def test_volatility_rises_in_a_sell_off(self) -> None:
         model = VolatilityModel()
         move = model.level_move(np.array([-0.2, 0.0, 0.1]), 21)
@@ -271,6 +289,13 @@ class TestOptionInstruments:
             crash.returns, 21, vol_moves=pd.Series([0.0], index=crash.returns.index)
         )
         assert moving.scenario_returns(stated, MARKET)[0] == pytest.approx(
+            still.scenario_returns(crash, MARKET)[0], rel=1e-12
+        )
+        # stated per underlying (a frame): the option's own underlying's column is read
+        per_label = oh.Scenarios(
+            crash.returns, 21, vol_moves=pd.DataFrame({"IDX": [0.0]}, index=crash.returns.index)
+        )
+        assert moving.scenario_returns(per_label, MARKET)[0] == pytest.approx(
             still.scenario_returns(crash, MARKET)[0], rel=1e-12
         )
 
