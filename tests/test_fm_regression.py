@@ -293,6 +293,63 @@ class TestStability:
         assert st.loc[("moved", "MKT"), "range"] > 0.5
         assert list(st.columns[:4]) == [63, 126, 252, 504]
 
+    def test_every_column_by_hand_against_statsmodels(self) -> None:
+        # two series, two factors, three windows: each beta and HAC error from statsmodels,
+        # the dispersion and the largest pairwise z by hand
+        rng = np.random.default_rng(35)
+        dates = pd.bdate_range("2016-01-01", periods=300)
+        f = pd.DataFrame(rng.normal(0, 0.01, (300, 2)), index=dates, columns=["MKT", "VAL"])
+        drift = np.linspace(0.4, 1.6, 300)
+        y = pd.DataFrame(
+            {
+                "a": drift * f["MKT"] + 0.3 * f["VAL"] + rng.normal(0, 0.004, 300),
+                "b": 0.9 * f["MKT"] - 0.2 * f["VAL"] + rng.normal(0, 0.004, 300),
+            },
+            index=dates,
+        )
+        windows = (60, 150, 300)
+        res = MultiWindowRegression(y, f, windows=windows).fit()
+        z_threshold = 2.5
+        st = res.stability(z_threshold)
+        assert st.index.names == ["series", "factor"]
+        assert list(st.index) == [("a", "MKT"), ("a", "VAL"), ("b", "MKT"), ("b", "VAL")]
+        assert list(st.columns) == [*windows, "mean", "std", "range", "max_z", "unstable"]
+        for series in ("a", "b"):
+            beta, se = {}, {}
+            for w in windows:
+                x = sm.add_constant(f.iloc[-w:].to_numpy())
+                fit = sm.OLS(y[series].iloc[-w:].to_numpy(), x).fit()
+                hac = fit.get_robustcov_results(
+                    cov_type="HAC", maxlags=int(4 * (w / 100) ** (2 / 9))
+                )
+                beta[w], se[w] = fit.params[1:], hac.bse[1:]
+            for i, factor in enumerate(("MKT", "VAL")):
+                row = st.loc[(series, factor)]
+                b = np.array([beta[w][i] for w in windows])
+                np.testing.assert_allclose(row[list(windows)].to_numpy(float), b, atol=1e-12)
+                assert row["mean"] == pytest.approx(b.sum() / 3, abs=1e-12)
+                assert row["std"] == pytest.approx(
+                    np.sqrt(((b - b.mean()) ** 2).sum() / 3), abs=1e-12
+                )
+                assert row["range"] == pytest.approx(b.max() - b.min(), abs=1e-12)
+                z = max(
+                    abs(beta[u][i] - beta[v][i]) / np.hypot(se[u][i], se[v][i])
+                    for u, v in [(60, 150), (60, 300), (150, 300)]
+                )
+                assert row["max_z"] == pytest.approx(z, rel=1e-9)
+                assert row["unstable"] == (z > z_threshold)
+        # the drifting beta is flagged, the steady one not
+        assert st.loc[("a", "MKT"), "unstable"]
+        assert not st.loc[("b", "MKT"), "unstable"]
+        # the default threshold is 1.96: b's VAL beta (z 2.54) is flagged by it
+        default = res.stability()
+        assert default.loc[("b", "VAL"), "max_z"] == pytest.approx(2.54, abs=0.01)
+        assert default["unstable"].tolist() == [True, False, False, True]
+        # strictly above: a z equal to the threshold is not flagged
+        at = float(default.loc[("b", "VAL"), "max_z"])
+        assert not res.stability(at).loc[("b", "VAL"), "unstable"]
+        assert res.stability(np.nextafter(at, 0.0)).loc[("b", "VAL"), "unstable"]
+
 
 class TestEmbeddedData:
     def test_financials_and_staples(self) -> None:
