@@ -13,11 +13,18 @@ Usage (from the repository root, after `make mutants`)::
 
 Prints one line per mutant: ``killed`` (a test failed), ``survived`` (all passed) or
 ``not applied`` (the change could not be located, with why).
+
+``--record`` also writes each kill into mutmut's own record (``mutants/<file>.meta``, exit
+code 1, as ``mutmut run`` records a kill), so that ``scripts/mutants_ledger.py save`` and
+the report count it. Use it only while no ``mutmut run`` is going (mutmut rewrites those
+files from memory) and only with test files of the suite (a kill stands while its test
+does). Survivors are never recorded: a survivor is what mutmut itself says.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -66,6 +73,27 @@ def _apply(source: str, cls: str | None, func: str, diff: str) -> str:
     return source[:at] + "\n".join(plus) + source[at + len("\n".join(minus)) :]
 
 
+def record_kill(name: str, mutants: Path) -> bool:
+    """Mark mutant ``name`` killed (exit code 1) in ``mutants``; return whether it is known.
+
+    The record is mutmut's ``<file>.meta`` of the mutant's module (JSON, indented by 4 as
+    mutmut writes it); its other entries are kept as they are, and a file that does not
+    list the mutant stays untouched.
+    """
+    module, _, _ = _function(name)
+    stem = module.replace(".", "/")
+    for source in (f"{stem}.py", f"{stem}/__init__.py"):
+        meta = mutants / f"{source}.meta"
+        if not meta.is_file():
+            continue
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        if name in data["exit_code_by_key"]:
+            data["exit_code_by_key"][name] = 1
+            meta.write_text(json.dumps(data, indent=4), encoding="utf-8")
+            return True
+    return False
+
+
 def main() -> int:
     """Re-check each named mutant; return 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -77,6 +105,11 @@ def main() -> int:
         default=ROOT,
         help="checkout to mutate and test in (default: this one; a git worktree keeps "
         "this one free while it runs)",
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write each kill into mutants/<file>.meta (only while no mutmut run is going)",
     )
     args = parser.parse_args()
     tree = args.tree.resolve()
@@ -116,7 +149,12 @@ def main() -> int:
             path.write_text(original, encoding="utf-8")
         verdict = "survived" if run.returncode == 0 else "killed"
         failed = re.findall(r"^FAILED (\S+)", run.stdout, flags=re.M)
-        print(f"{name}: {verdict}{' by ' + failed[0] if failed else ''}", flush=True)
+        recorded = ""
+        if verdict == "killed" and args.record:
+            recorded = (
+                " (recorded)" if record_kill(name, ROOT / "mutants") else " (not in mutants/)"
+            )
+        print(f"{name}: {verdict}{' by ' + failed[0] if failed else ''}{recorded}", flush=True)
     return 0
 
 

@@ -1,0 +1,93 @@
+"""scripts/mutants_recheck.py: where a re-checked kill is recorded, and what it leaves alone."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_PATH = Path(__file__).resolve().parents[1] / "scripts" / "mutants_recheck.py"
+
+
+@pytest.fixture(scope="module")
+def recheck() -> Any:
+    spec = importlib.util.spec_from_file_location("mutants_recheck", _PATH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["mutants_recheck"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _meta(path: Path, codes: dict[str, int | None]) -> dict[str, Any]:
+    data = {
+        "exit_code_by_key": codes,
+        "hash_by_function_name": {"x": "abc"},
+        "type_check_error_by_key": {},
+        "durations_by_key": {"a": 1.5},
+        "estimated_durations_by_key": {"a": 2.0},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=4))
+    return data
+
+
+def test_a_kill_is_written_as_mutmut_writes_it_and_nothing_else_moves(
+    recheck: Any, tmp_path: Path
+) -> None:
+    method = "pkg.mod.xǁCǁf__mutmut_3"
+    function = "pkg.mod.x_g__mutmut_1"
+    other = "pkg.mod.x_g__mutmut_2"
+    before = _meta(tmp_path / "pkg" / "mod.py.meta", {method: 0, function: None, other: 0})
+    assert recheck.record_kill(method, tmp_path)
+    assert recheck.record_kill(function, tmp_path)
+    text = (tmp_path / "pkg" / "mod.py.meta").read_text()
+    after = json.loads(text)
+    assert after["exit_code_by_key"] == {method: 1, function: 1, other: 0}
+    assert {k: v for k, v in after.items() if k != "exit_code_by_key"} == {
+        k: v for k, v in before.items() if k != "exit_code_by_key"
+    }
+    assert text == json.dumps(after, indent=4)  # mutmut's own layout
+
+
+def test_a_package_module_and_unknown_mutants(recheck: Any, tmp_path: Path) -> None:
+    name = "pkg.x_h__mutmut_7"
+    _meta(tmp_path / "pkg" / "__init__.py.meta", {name: 0})
+    assert recheck.record_kill(name, tmp_path)
+    assert json.loads((tmp_path / "pkg" / "__init__.py.meta").read_text())["exit_code_by_key"] == {
+        name: 1
+    }
+    # a mutant no record lists, or a module with no record: nothing written
+    untouched = (tmp_path / "pkg" / "__init__.py.meta").read_text()
+    assert not recheck.record_kill("pkg.x_h__mutmut_8", tmp_path)
+    assert not recheck.record_kill("other.x_h__mutmut_1", tmp_path)
+    assert (tmp_path / "pkg" / "__init__.py.meta").read_text() == untouched
+    assert not (tmp_path / "other.py.meta").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [
+        (
+            "optihedge.measures.risk.x_tail_rows__mutmut_114",
+            ("optihedge.measures.risk", None, "tail_rows"),
+        ),
+        (
+            "constraints.bounds.xǁWholeContractsǁ_build__mutmut_41",
+            ("constraints.bounds", "WholeContracts", "_build"),
+        ),
+        (
+            "factor_models.regression.x__check_design__mutmut_9",
+            ("factor_models.regression", None, "_check_design"),
+        ),
+    ],
+)
+def test_a_mangled_name_gives_its_module_class_and_function(
+    recheck: Any, name: str, where: tuple[str, str | None, str]
+) -> None:
+    assert recheck._function(name) == where
