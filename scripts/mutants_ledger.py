@@ -45,6 +45,13 @@ kills under today's test selection.
 A kill is otherwise kept while its function is unchanged: that assumes tests are only
 added or tightened; after loosening one, run ``restore --forget-kills``.
 
+A survivor the report sets aside is kept across test changes too (``save`` lists them per
+file under ``set_aside``: ``message``, one that differs only in a message's text, and
+``shown``, one shown equivalent in ``scripts/mutants_equivalent.toml``, kept while its
+entry is still listed there): whatever a new test did to it, the report would not count it
+as lived, and testing it again cost every run the full time of its tests (about 450 such
+mutants).
+
 ``save`` (after ``mutmut run``, or at any time during one: mutmut writes a meta after each
 verdict) reads ``mutants/**/*.meta`` and rewrites the ledger.
 
@@ -59,6 +66,7 @@ import json
 import shutil
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -159,10 +167,55 @@ def _stamp(mutants: Path, root: Path) -> dict[str, Any]:
     return {"tests_hash": UNKNOWN, "config_hash": config_hash(root), "timeout": UNKNOWN}
 
 
-def save(ledger: Path = LEDGER, mutants: Path = MUTANTS, root: Path = ROOT) -> dict[str, int]:
-    """Write the ledger from ``mutants/**/*.meta``; return the count of verdicts by code."""
+def _report_set_aside(root: Path) -> dict[str, set[str]]:
+    """Return the report's set-aside survivors (``mutants_report.set_aside_survivors``).
+
+    None of them when mutmut is not installed here (its verdicts cannot be read then).
+    """
+    import importlib.util
+    import os
+
+    try:
+        import mutmut  # noqa: F401
+    except ImportError:
+        return {"message": set(), "shown": set()}
+    spec = importlib.util.spec_from_file_location(
+        "mutants_report", Path(__file__).with_name("mutants_report.py")
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    here = Path.cwd()
+    os.chdir(root)  # mutmut reads mutants/ relative to the working directory
+    try:
+        found: dict[str, set[str]] = report.set_aside_survivors()
+    finally:
+        os.chdir(here)
+    return found
+
+
+def listed_equivalent(root: Path = ROOT) -> set[str]:
+    """Names of the ``[[mutant]]`` entries of ``scripts/mutants_equivalent.toml``."""
+    path = root / "scripts" / "mutants_equivalent.toml"
+    if not path.is_file():
+        return set()
+    return {e["mutant"] for e in tomllib.loads(path.read_text()).get("mutant", [])}
+
+
+def save(
+    ledger: Path = LEDGER,
+    mutants: Path = MUTANTS,
+    root: Path = ROOT,
+    set_aside: Callable[[Path], dict[str, set[str]]] = _report_set_aside,
+) -> dict[str, int]:
+    """Write the ledger from ``mutants/**/*.meta``; return the count of verdicts by code.
+
+    ``set_aside(root)`` names the survivors the report sets aside (see the module).
+    """
     files: dict[str, dict[str, object]] = {}
     counts: dict[str, int] = {}
+    aside = set_aside(root)
     for meta_path in sorted(mutants.rglob("*.py.meta")):
         meta = json.loads(meta_path.read_text())
         verdicts = {k: v for k, v in sorted(meta["exit_code_by_key"].items()) if v is not None}
@@ -173,6 +226,10 @@ def save(ledger: Path = LEDGER, mutants: Path = MUTANTS, root: Path = ROOT) -> d
             "hash_by_function_name": dict(sorted(meta["hash_by_function_name"].items())),
             "exit_code_by_key": verdicts,
         }
+        survivors = {k for k, v in verdicts.items() if v == 0}
+        kinds = {kind: sorted(survivors & keys) for kind, keys in sorted(aside.items())}
+        if any(kinds.values()):
+            files[source]["set_aside"] = kinds
         for code in verdicts.values():
             counts[str(code)] = counts.get(str(code), 0) + 1
     now = current(root)
@@ -218,10 +275,24 @@ def restore(
         or local.get("config_hash") != now["config_hash"]
     )
 
+    # survivors set aside by the report, from the ledger: carried across test changes
+    # (a "shown" one while the list still names it)
+    aside: set[str] = set()
+    data = json.loads(ledger.read_text()) if ledger.is_file() else {}
+    if data and data.get("format") != FORMAT:
+        raise SystemExit(f"{ledger}: format {data.get('format')!r}, expected {FORMAT}")
+    listed = listed_equivalent(root)
+    for entry in data.get("files", {}).values():
+        kinds = entry.get("set_aside", {})
+        aside |= set(kinds.get("message", [])) | (set(kinds.get("shown", [])) & listed)
+
     def settle(verdicts: dict[str, Any], recorded: dict[str, Any]) -> dict[str, int | None]:
         out: dict[str, int | None] = {}
         for key, code in verdicts.items():
-            keep = kept(code, recorded, now) and not (forget_kills and code not in LIVED)
+            keep = kept(code, recorded, now) or (
+                code == 0 and key in aside and recorded.get("config_hash") == now["config_hash"]
+            )
+            keep = keep and not (forget_kills and code not in LIVED)
             keep = keep and not (fresh_stats and code in NO_TESTS)
             out[key] = code if keep else None
             if code is not None:
@@ -233,10 +304,7 @@ def restore(
         meta["exit_code_by_key"] = settle(meta["exit_code_by_key"], local)
         meta_path.write_text(json.dumps(meta, indent=1, ensure_ascii=False))
     shutil.rmtree(mutants / "tests", ignore_errors=True)
-    if ledger.is_file():
-        data = json.loads(ledger.read_text())
-        if data.get("format") != FORMAT:
-            raise SystemExit(f"{ledger}: format {data.get('format')!r}, expected {FORMAT}")
+    if data:
         for source, entry in data["files"].items():
             meta_path = mutants / f"{source}.meta"
             if meta_path.exists():

@@ -149,6 +149,42 @@ def verdict(
     return "lived", ""
 
 
+def set_aside_survivors() -> dict[str, set[str]]:
+    """Survivors this report sets aside, by why: ``"message"`` and ``"shown"`` (the list).
+
+    Run from the repository root with ``mutants/`` at hand (mutmut reads it there). These
+    verdicts wait on no test: whatever a later test did to such a mutant, the report would
+    not count it as lived, so ``scripts/mutants_ledger.py`` carries them across test changes.
+    """
+    import libcst as cst
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.mutation.diff_apply import (
+        get_diff_for_mutant,
+        read_mutant_function,
+        read_mutants_module,
+        read_original_function,
+    )
+    from mutmut.utils.file_utils import walk_mutatable_files
+
+    reviewed, left = shown_equivalent(), left_reasons()
+    out: dict[str, set[str]] = {"message": set(), "shown": set()}
+    for path in sorted(walk_mutatable_files()):
+        data = SourceFileMutationData(path=path)
+        data.load()
+        survivors = [k for k, code in sorted(data.exit_code_by_key.items()) if code == 0]
+        if not survivors:
+            continue
+        module = read_mutants_module(path)
+        for key in survivors:
+            original = cst.Module([read_original_function(module, key)]).code.strip()
+            mutant = cst.Module([read_mutant_function(module, key)]).code.strip()
+            if only_message_differs(original, mutant):
+                out["message"].add(key)
+            elif verdict(key, get_diff_for_mutant(key, path=path), reviewed, left)[0] == "shown":
+                out["shown"].add(key)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="mutants-report.md")

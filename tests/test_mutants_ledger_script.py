@@ -14,6 +14,11 @@ _PATH = Path(__file__).resolve().parents[1] / "scripts" / "mutants_ledger.py"
 KEY = "optihedge.m.x_f__mutmut_{}"
 
 
+def _nothing_aside(root: Path) -> dict[str, set[str]]:
+    """No survivor set aside (the report's own finder needs mutmut's mutated files)."""
+    return {"message": set(), "shown": set()}
+
+
 @pytest.fixture(scope="module")
 def ledger() -> Any:
     spec = importlib.util.spec_from_file_location("mutants_ledger", _PATH)
@@ -70,7 +75,7 @@ def _round_trip(ledger: Any, tmp_path: Path, **change: Any) -> dict[int, int | N
     _project(root)
     ledger.restore(book, mutants, root)  # no ledger yet: stamps the run
     _meta(mutants, CODES)
-    counts = ledger.save(book, mutants, root)
+    counts = ledger.save(book, mutants, root, _nothing_aside)
     assert counts == {"1": 1, "0": 1, "33": 1, "-24": 1, "-9": 1, "2": 1}
     (mutants / "optihedge" / "m.py.meta").unlink()
     (mutants / ledger.STAMP).unlink()
@@ -126,7 +131,7 @@ def test_tests_edited_during_a_run_do_not_pass_for_its_survivors(
     ledger.restore(book, mutants, root)
     _meta(mutants, CODES)
     _project(root, test_text="def test(): assert 2\n")  # edited while mutmut ran
-    ledger.save(book, mutants, root)
+    ledger.save(book, mutants, root, _nothing_aside)
     assert json.loads(book.read_text())["tests_hash"] != ledger.suite_hash(root)
     # the next restore, here and elsewhere, tests the survivors again
     ledger.restore(book, mutants, root)
@@ -141,7 +146,7 @@ def test_a_run_not_started_by_restore_retests_survivors_and_timeouts(
     root, mutants, book = tmp_path / "repo", tmp_path / "repo" / "mutants", tmp_path / "l.json"
     _project(root)
     _meta(mutants, CODES)  # mutmut run by hand: no stamp
-    ledger.save(book, mutants, root)
+    ledger.save(book, mutants, root, _nothing_aside)
     saved = json.loads(book.read_text())
     assert (saved["tests_hash"], saved["timeout"]) == ("unknown", "unknown")
     (mutants / "optihedge" / "m.py.meta").unlink()
@@ -156,7 +161,7 @@ def test_restore_keeps_a_later_verdict_this_machine_has(ledger: Any, tmp_path: P
     _project(root)
     ledger.restore(book, mutants, root)
     path = _meta(mutants, {1: 1})
-    ledger.save(book, mutants, root)
+    ledger.save(book, mutants, root, _nothing_aside)
     _meta(mutants, {1: 0})  # a later verdict on this machine, same tests
     ledger.restore(book, mutants, root)
     assert _codes(path) == {1: 0}
@@ -184,7 +189,7 @@ def test_restore_removes_stale_tests_and_a_mutated_copy_it_cannot_vouch_for(
     _project(root)
     ledger.restore(book, mutants, root)
     _meta(mutants, {1: 1})
-    ledger.save(book, mutants, root)
+    ledger.save(book, mutants, root, _nothing_aside)
     (mutants / "optihedge" / "m.py.meta").unlink()
     copy = mutants / "optihedge" / "m.py"
     copy.write_text("# mutated, newer than the source: mutmut would not regenerate it\n")
@@ -203,7 +208,7 @@ def test_a_stamp_that_no_longer_matches_is_saved_as_unknown(ledger: Any, tmp_pat
     ledger.restore(book, mutants, root)
     _meta(mutants, {1: 1})
     _project(root, constant=20.0)  # the timeout changed after the run started
-    ledger.save(book, mutants, root)
+    ledger.save(book, mutants, root, _nothing_aside)
     saved = json.loads(book.read_text())
     assert saved["timeout"] == "unknown"
     assert saved["tests_hash"] == ledger.suite_hash(root)
@@ -243,3 +248,41 @@ def test_which_tests_reach_what_is_collected_again_after_a_change(
     assert _codes(mutants / "optihedge" / "m.py.meta") == expected
     stamp = json.loads((mutants / ledger.STAMP).read_text())
     assert stamp["sources_hash"] == ledger.sources_hash(root)
+
+
+@pytest.mark.parametrize("here", [False, True], ids=["another machine", "this machine"])
+def test_survivors_the_report_sets_aside_wait_on_no_test(
+    ledger: Any, tmp_path: Path, here: bool
+) -> None:
+    # 2 a plain survivor, 8 message-only, 9 shown equivalent and still listed, 10 shown
+    # but no longer listed, 11 killed (named by the finder: not a survivor, not listed)
+    root, mutants, book = tmp_path / "repo", tmp_path / "repo" / "mutants", tmp_path / "l.json"
+    _project(root)
+    ledger.restore(book, mutants, root)
+    _meta(mutants, {1: 1, 2: 0, 8: 0, 9: 0, 10: 0, 11: 1})
+
+    def finder(at: Path) -> dict[str, set[str]]:
+        assert at == root
+        return {
+            "message": {KEY.format(8), KEY.format(11)},
+            "shown": {KEY.format(9), KEY.format(10)},
+        }
+
+    ledger.save(book, mutants, root, finder)
+    saved = json.loads(book.read_text())["files"]["optihedge/m.py"]["set_aside"]
+    assert saved == {"message": [KEY.format(8)], "shown": sorted([KEY.format(9), KEY.format(10)])}
+    (root / "scripts").mkdir()
+    (root / "scripts" / "mutants_equivalent.toml").write_text(
+        f'[[mutant]]\nmutant = "{KEY.format(9)}"\nline = "x"\nreason = "r"\n\n'
+        f'[[left]]\nmutant = "{KEY.format(10)}"\nline = "x"\nreason = "r"\n'
+    )
+    if not here:
+        (mutants / "optihedge" / "m.py.meta").unlink()
+    _project(root, test_text="def test(): assert 5\n")  # the tests changed
+    ledger.restore(book, mutants, root)
+    got = _codes(mutants / "optihedge" / "m.py.meta")
+    assert got == {1: 1, 2: None, 8: 0, 9: 0, 10: None, 11: 1}
+    # the settings that choose the tests changed: nothing is carried
+    _project(root, test_text="def test(): assert 5\n", k="not slow")
+    ledger.restore(book, mutants, root)
+    assert set(_codes(mutants / "optihedge" / "m.py.meta").values()) == {None}
