@@ -401,3 +401,17 @@ def test_volatility_model_stores_floats_and_names_arguments() -> None:
         VolatilityModel(skew=float("inf"))
     with pytest.raises(SpecificationError, match="'VolatilityModel.floor'"):
         VolatilityModel(floor=0.0)
+
+
+def test_level_move_is_float64_whatever_the_returns_dtype() -> None:
+    # a float32 return column (as read from a float32 file) still moves volatility in float64
+    model = VolatilityModel(beta=-1.12)
+    r = np.array([-0.25, 0.0, 0.1], dtype=np.float32)
+    move = model.level_move(r, 21)
+    assert move.dtype == np.float64
+    np.testing.assert_allclose(move, -1.12 * np.log1p(r.astype(np.float64)), rtol=1e-12)
+    # a loss of 100% or more is floored at a level of 1e-12 (no -inf, no warning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        total = model.level_move(np.array([-1.0, -1.5]), 21)
+    np.testing.assert_allclose(total, -1.12 * np.log(1e-12), rtol=1e-12)

@@ -121,6 +121,7 @@ class VolatilityModel:
 
     def level_move(self, spot_return: np.ndarray, horizon: int) -> np.ndarray:
         r""":math:`\\beta_h \\ln(1 + R_s)` by scenario, from the underlying's horizon return."""
+        gross = 1.0 + np.asarray(spot_return, dtype=np.float64)  # float32 input: float64 logs
         with np.errstate(divide="ignore"):
-            logs = np.log(np.maximum(1.0 + spot_return, 1e-12))
+            logs = np.log(np.maximum(gross, 1e-12))
         return np.asarray(self.beta_for(horizon) * logs, dtype=np.float64)
