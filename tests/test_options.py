@@ -272,6 +272,62 @@ class TestOptionInstruments:
             option.scenario_returns(given_, MARKET), np.array(payoff) - premium, atol=1e-15
         )
 
+    # a package's legs all pay at expiry, summed: (spot at expiry 0.8, 0.95, 1.1 of today's)
+    @pytest.mark.parametrize(
+        ("package", "payoff"),
+        [
+            # long put at 1.00, short put at 0.90
+            (
+                oh.PutSpread(
+                    "S", underlying="IDX", upper_moneyness=1.0, lower_moneyness=0.9, expiry=10
+                ),
+                [0.2 - 0.1, 0.05, 0.0],
+            ),
+            # long put at 0.95, short call at 1.05
+            (
+                oh.Collar(
+                    "C", underlying="IDX", put_moneyness=0.95, call_moneyness=1.05, expiry=10
+                ),
+                [0.15, 0.0, -0.05],
+            ),
+        ],
+        ids=["put spread", "collar"],
+    )
+    def test_an_expired_package_pays_every_leg(
+        self, package: oh.Instrument, payoff: list[float]
+    ) -> None:
+        premium = package.attributes(MARKET)["premium"]
+        given_ = oh.Scenarios.from_returns(pd.DataFrame({"IDX": [-0.2, -0.05, 0.1]}), horizon=21)
+        np.testing.assert_allclose(
+            package.scenario_returns(given_, MARKET), np.array(payoff) - premium, atol=1e-15
+        )
+
+    def test_one_day_left_is_priced_not_paid(self) -> None:
+        # 22 days to expiry over a 21-day horizon: one day of time value is left, priced by
+        # Black-Scholes at the scenario's spot with 1/252 years (a flat, still volatility)
+        flat = VolatilityModel(beta=0.0, skew=0.0)
+        put = oh.Put("P", underlying="IDX", moneyness=1.0, expiry=22, vol_model=flat)
+        given_ = oh.Scenarios.from_returns(pd.DataFrame({"IDX": [-0.1, 0.0, 0.1]}), horizon=21)
+        s, k, r, q, v = 4000.0, 4000.0, 0.03, 0.015, 0.2
+        value0 = black_scholes("put", s, k, 22 / 252, r, v, q)
+        expected = [
+            (black_scholes("put", s * (1 + m), k, 1 / 252, r, v, q) - value0) / s
+            for m in (-0.1, 0.0, 0.1)
+        ]
+        got = put.scenario_returns(given_, MARKET)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+        assert got[1] > -put.attributes(MARKET)["premium"] + 1e-3  # at the money: time value
+
+    def test_an_option_names_itself_for_an_underlying_the_scenarios_lack(self) -> None:
+        given_ = oh.Scenarios.from_returns(pd.DataFrame({"IDX": [0.0]}), horizon=21)
+        with pytest.raises(
+            MissingLabelsError,
+            match=r"^Put\('P'\) has underlying 'ZZZ', which the scenarios lack",
+        ):
+            oh.Put("P", underlying="ZZZ").scenario_returns(
+                given_, oh.MarketState(spot={"ZZZ": 100.0}, volatility={"ZZZ": 0.3}, rate=0.03)
+            )
+
     def test_volatility_rises_in_a_sell_off(self) -> None:
         model = VolatilityModel()
         move = model.level_move(np.array([-0.2, 0.0, 0.1]), 21)
