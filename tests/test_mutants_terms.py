@@ -254,3 +254,28 @@ class TestConstraintCheck:
         c = self._compiled(lambda x: (p * q) * x[0] <= 1)
         with pytest.raises(NotDPPError, match="not DPP: r"):
             Liquidity(0.1).check(c)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("given", ["scenario_book", "scenario_pnl", None])
+def test_hedge_data_without_whole_scenarios_refuses_scenario_returns(given: str | None) -> None:
+    # an extension's term asking for scenario returns of data that hold no scenarios, or
+    # only half of them (the book's returns without the instruments', or the reverse)
+    from constraints import HedgeData
+    from constraints.errors import ConstraintSpecificationError
+
+    half = {
+        "scenario_book": np.array([0.01, -0.02]),
+        "scenario_pnl": np.array([[0.01], [-0.02]]),
+    }
+    data = HedgeData(
+        instruments=pd.Index(["F"]),
+        assets=pd.Index(["A"]),
+        book=pd.Series([1.0], index=["A"]),
+        exposures=pd.DataFrame([[1.0]], index=["A"], columns=["F"]),
+        attributes=pd.DataFrame(index=["F"]),
+        current=pd.Series([0.0], index=["F"]),
+        risk_models={},
+        **({} if given is None else {given: half[given]}),  # type: ignore[arg-type]
+    )
+    with pytest.raises(ConstraintSpecificationError, match=r"^These data hold no scenarios\.$"):
+        data.hedged_scenario_returns(np.array([-1.0]))
