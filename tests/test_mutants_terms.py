@@ -166,6 +166,20 @@ class TestParameterSpecs:
         ):
             Budget(total)  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize(
+        ("cls", "key", "what"),
+        [
+            ("PremiumBudget", "premium_budget.max", "net premium paid / book value"),
+            ("CarryBudget", "carry_budget.max", "annual carry / book value"),
+        ],
+    )
+    def test_cap_parameters_say_what_they_cap(self, cls: str, key: str, what: str) -> None:
+        import constraints
+
+        (spec,) = getattr(constraints, cls)(0.02).parameters()
+        assert (spec.key, spec.value, spec.description) == (key, 0.02, what)
+        assert spec.interval == "[0, inf)"
+
     def test_expected_pnl_parameters_and_message(self) -> None:
         from constraints import ExpectedPnL
         from constraints.errors import ConstraintSpecificationError
