@@ -45,12 +45,13 @@ kills under today's test selection.
 A kill is otherwise kept while its function is unchanged: that assumes tests are only
 added or tightened; after loosening one, run ``restore --forget-kills``.
 
-A survivor the report sets aside is kept across test changes too (``save`` lists them per
-file under ``set_aside``: ``message``, one that differs only in a message's text, and
-``shown``, one shown equivalent in ``scripts/mutants_equivalent.toml``, kept while its
-entry is still listed there): whatever a new test did to it, the report would not count it
-as lived, and testing it again cost every run the full time of its tests (about 450 such
-mutants).
+A survivor that differs from the original only in the text of a message, which the report
+sets aside whatever its verdict, is kept across test changes too (``save`` lists them per
+file under ``set_aside``, ``message``; for a file whose mutated copy is not at hand, as
+just after a restore, the ledger's list carries over): testing them again cost every run
+the full time of their tests (about 300 such mutants). Survivors listed as equivalent in
+``scripts/mutants_equivalent.toml`` are tested again like any survivor: a list entry can
+be wrong, and a new test is what shows it.
 
 ``save`` (after ``mutmut run``, or at any time during one: mutmut writes a meta after each
 verdict) reads ``mutants/**/*.meta`` and rewrites the ledger.
@@ -195,14 +196,6 @@ def _report_set_aside(root: Path) -> dict[str, set[str]]:
     return found
 
 
-def listed_equivalent(root: Path = ROOT) -> set[str]:
-    """Names of the ``[[mutant]]`` entries of ``scripts/mutants_equivalent.toml``."""
-    path = root / "scripts" / "mutants_equivalent.toml"
-    if not path.is_file():
-        return set()
-    return {e["mutant"] for e in tomllib.loads(path.read_text()).get("mutant", [])}
-
-
 def save(
     ledger: Path = LEDGER,
     mutants: Path = MUTANTS,
@@ -215,7 +208,8 @@ def save(
     """
     files: dict[str, dict[str, object]] = {}
     counts: dict[str, int] = {}
-    aside = set_aside(root)
+    aside = set_aside(root)["message"]
+    before = json.loads(ledger.read_text()).get("files", {}) if ledger.is_file() else {}
     for meta_path in sorted(mutants.rglob("*.py.meta")):
         meta = json.loads(meta_path.read_text())
         verdicts = {k: v for k, v in sorted(meta["exit_code_by_key"].items()) if v is not None}
@@ -227,9 +221,11 @@ def save(
             "exit_code_by_key": verdicts,
         }
         survivors = {k for k, v in verdicts.items() if v == 0}
-        kinds = {kind: sorted(survivors & keys) for kind, keys in sorted(aside.items())}
-        if any(kinds.values()):
-            files[source]["set_aside"] = kinds
+        found = aside
+        if not (mutants / source).is_file():  # no mutated copy to classify: as last saved
+            found = set(before.get(source, {}).get("set_aside", {}).get("message", []))
+        if survivors & found:
+            files[source]["set_aside"] = {"message": sorted(survivors & found)}
         for code in verdicts.values():
             counts[str(code)] = counts.get(str(code), 0) + 1
     now = current(root)
@@ -275,16 +271,13 @@ def restore(
         or local.get("config_hash") != now["config_hash"]
     )
 
-    # survivors set aside by the report, from the ledger: carried across test changes
-    # (a "shown" one while the list still names it)
+    # message-only survivors, from the ledger: carried across test changes
     aside: set[str] = set()
     data = json.loads(ledger.read_text()) if ledger.is_file() else {}
     if data and data.get("format") != FORMAT:
         raise SystemExit(f"{ledger}: format {data.get('format')!r}, expected {FORMAT}")
-    listed = listed_equivalent(root)
     for entry in data.get("files", {}).values():
-        kinds = entry.get("set_aside", {})
-        aside |= set(kinds.get("message", [])) | (set(kinds.get("shown", [])) & listed)
+        aside |= set(entry.get("set_aside", {}).get("message", []))
 
     def settle(verdicts: dict[str, Any], recorded: dict[str, Any]) -> dict[str, int | None]:
         out: dict[str, int | None] = {}

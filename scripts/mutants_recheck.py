@@ -11,8 +11,9 @@ Usage (from the repository root, after `make mutants`)::
 
     python scripts/mutants_recheck.py NAMES_FILE tests/test_a.py tests/test_b.py [--tree DIR]
 
-Prints one line per mutant: ``killed`` (a test failed), ``survived`` (all passed) or
-``not applied`` (the change could not be located, with why).
+Prints one line per mutant: ``killed`` (a test failed), ``survived`` (all passed),
+``error`` (pytest could not run the tests: a collection or usage error, none collected)
+or ``not applied`` (the change could not be located, with why).
 
 ``--record`` also writes each kill into mutmut's own record (``mutants/<file>.meta``, exit
 code 1, as ``mutmut run`` records a kill), so that ``scripts/mutants_ledger.py save`` and
@@ -71,6 +72,21 @@ def _apply(source: str, cls: str | None, func: str, diff: str) -> str:
         raise ValueError(f"def {func} not found")
     at = source.index("\n".join(minus), match.start())
     return source[:at] + "\n".join(plus) + source[at + len("\n".join(minus)) :]
+
+
+def decide(returncode: int, stdout: str) -> tuple[str, str]:
+    """Return the verdict of one run of the tests and the first failing test's id.
+
+    ``killed`` only when pytest says tests failed (exit code 1) and names one; ``survived``
+    when every test passed (0); anything else (a collection or usage error, no test
+    collected, an interruption) is ``error``: it says nothing about the mutant.
+    """
+    failed = re.findall(r"^FAILED (\S+)", stdout, flags=re.M)
+    if returncode == 1 and failed:
+        return "killed", failed[0]
+    if returncode == 0:
+        return "survived", ""
+    return "error", f"pytest exit code {returncode}"
 
 
 def record_kill(name: str, mutants: Path) -> bool:
@@ -147,14 +163,13 @@ def main() -> int:
             )
         finally:
             path.write_text(original, encoding="utf-8")
-        verdict = "survived" if run.returncode == 0 else "killed"
-        failed = re.findall(r"^FAILED (\S+)", run.stdout, flags=re.M)
+        verdict, failed = decide(run.returncode, run.stdout)
         recorded = ""
         if verdict == "killed" and args.record:
             recorded = (
                 " (recorded)" if record_kill(name, ROOT / "mutants") else " (not in mutants/)"
             )
-        print(f"{name}: {verdict}{' by ' + failed[0] if failed else ''}{recorded}", flush=True)
+        print(f"{name}: {verdict}{' by ' + failed if failed else ''}{recorded}", flush=True)
     return 0
 
 

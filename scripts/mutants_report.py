@@ -152,9 +152,10 @@ def verdict(
 def set_aside_survivors() -> dict[str, set[str]]:
     """Survivors this report sets aside, by why: ``"message"`` and ``"shown"`` (the list).
 
-    Run from the repository root with ``mutants/`` at hand (mutmut reads it there). These
-    verdicts wait on no test: whatever a later test did to such a mutant, the report would
-    not count it as lived, so ``scripts/mutants_ledger.py`` carries them across test changes.
+    Run from the repository root with ``mutants/`` at hand (mutmut reads it there); a file
+    whose mutated copy is missing is skipped. A message-only verdict waits on no test (the
+    report sets the mutant aside whatever a later test did to it), so
+    ``scripts/mutants_ledger.py`` carries those across test changes.
     """
     import libcst as cst
     from mutmut.mutation.data import SourceFileMutationData
@@ -172,8 +173,8 @@ def set_aside_survivors() -> dict[str, set[str]]:
         data = SourceFileMutationData(path=path)
         data.load()
         survivors = [k for k, code in sorted(data.exit_code_by_key.items()) if code == 0]
-        if not survivors:
-            continue
+        if not survivors or not (Path("mutants") / path).is_file():
+            continue  # no mutated copy (just restored from the ledger): nothing to read
         module = read_mutants_module(path)
         for key in survivors:
             original = cst.Module([read_original_function(module, key)]).code.strip()

@@ -91,3 +91,29 @@ def test_a_mangled_name_gives_its_module_class_and_function(
     recheck: Any, name: str, where: tuple[str, str | None, str]
 ) -> None:
     assert recheck._function(name) == where
+
+
+@pytest.mark.parametrize(
+    ("code", "stdout", "verdict"),
+    [
+        (
+            1,
+            "FAILED tests/test_a.py::test_x - AssertionError\n1 failed",
+            ("killed", "tests/test_a.py::test_x"),
+        ),
+        (0, "3 passed", ("survived", "")),
+        # pytest could not run the tests: nothing is said about the mutant
+        (1, "1 failed", ("error", "pytest exit code 1")),  # no failing test named
+        (2, "ERROR collecting tests/test_a.py", ("error", "pytest exit code 2")),
+        (
+            4,
+            "ERROR: file or directory not found: tests/test_typo.py",
+            ("error", "pytest exit code 4"),
+        ),
+        (5, "no tests ran", ("error", "pytest exit code 5")),
+    ],
+)
+def test_only_a_named_failing_test_is_a_kill(
+    recheck: Any, code: int, stdout: str, verdict: tuple[str, str]
+) -> None:
+    assert recheck.decide(code, stdout) == verdict
