@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -199,7 +198,6 @@ class MultiWindowRegression:
             When a factor is constant in a window or the factors are linearly dependent.
         """
         import statsmodels.api as sm
-        from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
         n_coef = 1 + self.exog.shape[1]
         names = ["alpha", *self.factor_names]
@@ -226,14 +224,12 @@ class MultiWindowRegression:
                 x = np.column_stack([np.ones(window), exog_values[pos]])
                 y = y_all[pos]
                 where = f"in window {window} of series {series!r}"
-                _check_constant(x, self.factor_names, where)
+                # before the fit, at numpy's rank tolerance for the whole design
+                # (s_max max(n, k) eps): statsmodels' own rank test uses k, not n, and
+                # fitted nearly dependent factors (1e-14 apart) to betas of +-1e10
+                _check_design(x, self.factor_names, where)
                 lags = newey_west_lags(window) if self.hac_maxlags is None else self.hac_maxlags
-                with warnings.catch_warnings():
-                    # rank deficiency becomes a CollinearityError naming the factors below
-                    warnings.simplefilter("ignore", SingularMatrixWarning)
-                    res = sm.OLS(y, x).fit()
-                if res.model.rank < n_coef:
-                    _check_design(x, self.factor_names, where)
+                res = sm.OLS(y, x).fit()
                 hac = res.get_robustcov_results(cov_type="HAC", maxlags=lags)
                 dates = self.endog.index[pos]
                 key = (window, series)

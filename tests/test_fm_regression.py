@@ -273,6 +273,30 @@ class TestCoefficientNames:
         assert list(out.columns) == [("a", "alpha"), ("a", "1"), ("a", "b")]
 
 
+class TestNearlyDependentFactors:
+    def test_refused_at_numpy_s_rank_tolerance_not_fitted(self) -> None:
+        # F2 = F1 + 1e-14 noise: numpy's rank of the 63 x 3 design is 2 (smallest singular
+        # value 5.5e-14 below s_max 63 eps = 1.1e-13); statsmodels' own rank test (tolerance
+        # s_max 3 eps) called it full and the betas came back as -2.4e10 and +2.4e10
+        rng = np.random.default_rng(0)
+        dates = pd.bdate_range("2020-01-01", periods=100)
+        f1 = rng.normal(0, 0.01, 100)
+        f = pd.DataFrame({"F1": f1, "F2": f1 + 1e-14 * rng.normal(0, 1, 100)}, index=dates)
+        y = pd.Series(0.8 * f1 + rng.normal(0, 0.003, 100), index=dates, name="y")
+        design = np.column_stack([np.ones(63), f.to_numpy()[-63:]])
+        assert np.linalg.matrix_rank(design) == 2
+        with pytest.raises(
+            CollinearityError,
+            match=r"^Factors \['F1', 'F2'\] are linearly dependent in window 63 of series 'y'",
+        ):
+            MultiWindowRegression(y, f, windows=(63,)).fit()
+        # 1e-6 apart the design has full rank: fitted as statsmodels fits it
+        f["F2"] = f1 + 1e-6 * rng.normal(0, 1, 100)
+        res = MultiWindowRegression(y, f, windows=(63,)).fit()
+        ref = sm.OLS(y.iloc[-63:].to_numpy(), sm.add_constant(f.iloc[-63:].to_numpy())).fit()
+        np.testing.assert_allclose(res.params.loc[(63, "y")], ref.params, rtol=1e-9)
+
+
 class TestStability:
     def test_flags_a_beta_that_moved(self) -> None:
         rng = np.random.default_rng(3)

@@ -415,3 +415,23 @@ def test_level_move_is_float64_whatever_the_returns_dtype() -> None:
         warnings.simplefilter("error")
         total = model.level_move(np.array([-1.0, -1.5]), 21)
     np.testing.assert_allclose(total, -1.12 * np.log(1e-12), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.longdouble])
+def test_scenario_vol_is_float64_whatever_the_spots_dtype(dtype: type) -> None:
+    # sigma0 + level move + the skew's shift, floored; float64 out whatever came in
+    model = VolatilityModel(skew=-0.3)
+    spot = np.array([90.0, 100.0, 130.0], dtype=dtype)
+    level = np.array([0.05, 0.0, -0.4], dtype=dtype)
+    got = model.scenario_vol(0.2, 95.0, 100.0, spot, 0.25, 0.2, level)
+    assert got.dtype == np.float64
+
+    def skew(m: float, t: float) -> float:
+        return -0.3 * math.log(m) * math.sqrt(0.25 / t)
+
+    hand = [
+        max(0.2 + float(lv) + skew(95.0 / float(s), 0.2) - skew(0.95, 0.25), 0.01)
+        for s, lv in zip(spot, level, strict=True)
+    ]
+    np.testing.assert_allclose(got, hand, rtol=1e-6)
+    assert got[2] == 0.01  # the floor

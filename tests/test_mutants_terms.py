@@ -293,3 +293,20 @@ def test_hedge_data_without_whole_scenarios_refuses_scenario_returns(given: str 
     )
     with pytest.raises(ConstraintSpecificationError, match=r"^These data hold no scenarios\.$"):
         data.hedged_scenario_returns(np.array([-1.0]))
+
+
+def test_an_equality_limit_is_priced_by_its_dual_without_slope_solves() -> None:
+    # Budget is an equality: relaxing and tightening it are both its dual, so no
+    # one-sided slope is measured for it (an inequality beside it is)
+    from test_options import LINEAR, OPTIONS, _problem
+
+    from constraints import Budget, GrossExposure
+
+    es = oh.ExpectedShortfall(0.975, method="lp")
+    alone = _problem([*LINEAR, OPTIONS[0]], [Budget(-0.5)], objective=es).solve()
+    row = alone.constraints.loc["budget.total"]
+    assert row["binding"]
+    assert row["relaxing_gains"] == row["tightening_costs"] == row["shadow_price"] > 0
+    assert not any("slope" in key for key in alone.solver_stats)
+    both = _problem([*LINEAR, OPTIONS[0]], [Budget(-0.5), GrossExposure(0.6)], objective=es)
+    assert both.solve().solver_stats["slopes_certified"] is True
