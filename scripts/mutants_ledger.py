@@ -168,8 +168,8 @@ def _stamp(mutants: Path, root: Path) -> dict[str, Any]:
     return {"tests_hash": UNKNOWN, "config_hash": config_hash(root), "timeout": UNKNOWN}
 
 
-def _report_set_aside(root: Path) -> dict[str, set[str]]:
-    """Return the report's set-aside survivors (``mutants_report.set_aside_survivors``).
+def _report_message_only(root: Path) -> set[str]:
+    """Return the report's message-only survivors (``mutants_report.message_only_survivors``).
 
     None of them when mutmut is not installed here (its verdicts cannot be read then).
     """
@@ -179,7 +179,7 @@ def _report_set_aside(root: Path) -> dict[str, set[str]]:
     try:
         import mutmut  # noqa: F401
     except ImportError:
-        return {"message": set(), "shown": set()}
+        return set()
     spec = importlib.util.spec_from_file_location(
         "mutants_report", Path(__file__).with_name("mutants_report.py")
     )
@@ -190,7 +190,7 @@ def _report_set_aside(root: Path) -> dict[str, set[str]]:
     here = Path.cwd()
     os.chdir(root)  # mutmut reads mutants/ relative to the working directory
     try:
-        found: dict[str, set[str]] = report.set_aside_survivors()
+        found: set[str] = report.message_only_survivors()
     finally:
         os.chdir(here)
     return found
@@ -200,15 +200,15 @@ def save(
     ledger: Path = LEDGER,
     mutants: Path = MUTANTS,
     root: Path = ROOT,
-    set_aside: Callable[[Path], dict[str, set[str]]] = _report_set_aside,
+    message_only: Callable[[Path], set[str]] = _report_message_only,
 ) -> dict[str, int]:
     """Write the ledger from ``mutants/**/*.meta``; return the count of verdicts by code.
 
-    ``set_aside(root)`` names the survivors the report sets aside (see the module).
+    ``message_only(root)`` names the message-only survivors (see the module).
     """
     files: dict[str, dict[str, object]] = {}
     counts: dict[str, int] = {}
-    aside = set_aside(root)["message"]
+    aside = message_only(root)
     before = json.loads(ledger.read_text()).get("files", {}) if ledger.is_file() else {}
     for meta_path in sorted(mutants.rglob("*.py.meta")):
         meta = json.loads(meta_path.read_text())

@@ -149,26 +149,24 @@ def verdict(
     return "lived", ""
 
 
-def set_aside_survivors() -> dict[str, set[str]]:
-    """Survivors this report sets aside, by why: ``"message"`` and ``"shown"`` (the list).
+def message_only_survivors() -> set[str]:
+    """Survivors that differ from the original only in a message's text (set aside).
 
     Run from the repository root with ``mutants/`` at hand (mutmut reads it there); a file
-    whose mutated copy is missing is skipped. A message-only verdict waits on no test (the
-    report sets the mutant aside whatever a later test did to it), so
-    ``scripts/mutants_ledger.py`` carries those across test changes.
+    whose mutated copy is missing is skipped. Such a verdict waits on no test (the report
+    sets the mutant aside whatever a later test did to it), so
+    ``scripts/mutants_ledger.py`` carries them across test changes.
     """
     import libcst as cst
     from mutmut.mutation.data import SourceFileMutationData
     from mutmut.mutation.diff_apply import (
-        get_diff_for_mutant,
         read_mutant_function,
         read_mutants_module,
         read_original_function,
     )
     from mutmut.utils.file_utils import walk_mutatable_files
 
-    reviewed, left = shown_equivalent(), left_reasons()
-    out: dict[str, set[str]] = {"message": set(), "shown": set()}
+    out: set[str] = set()
     for path in sorted(walk_mutatable_files()):
         data = SourceFileMutationData(path=path)
         data.load()
@@ -180,9 +178,7 @@ def set_aside_survivors() -> dict[str, set[str]]:
             original = cst.Module([read_original_function(module, key)]).code.strip()
             mutant = cst.Module([read_mutant_function(module, key)]).code.strip()
             if only_message_differs(original, mutant):
-                out["message"].add(key)
-            elif verdict(key, get_diff_for_mutant(key, path=path), reviewed, left)[0] == "shown":
-                out["shown"].add(key)
+                out.add(key)
     return out
 
 

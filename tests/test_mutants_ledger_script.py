@@ -14,9 +14,9 @@ _PATH = Path(__file__).resolve().parents[1] / "scripts" / "mutants_ledger.py"
 KEY = "optihedge.m.x_f__mutmut_{}"
 
 
-def _nothing_aside(root: Path) -> dict[str, set[str]]:
-    """No survivor set aside (the report's own finder needs mutmut's mutated files)."""
-    return {"message": set(), "shown": set()}
+def _nothing_aside(root: Path) -> set[str]:
+    """No message-only survivor (the report's own finder needs mutmut's mutated files)."""
+    return set()
 
 
 @pytest.fixture(scope="module")
@@ -260,9 +260,9 @@ def test_message_only_survivors_wait_on_no_test(ledger: Any, tmp_path: Path, her
     _meta(mutants, {1: 1, 2: 0, 8: 0, 9: 0, 11: 1})
     (mutants / "optihedge" / "m.py").write_text("def f(): ...\n")  # the mutated copy
 
-    def finder(at: Path) -> dict[str, set[str]]:
+    def finder(at: Path) -> set[str]:
         assert at == root
-        return {"message": {KEY.format(8), KEY.format(11)}, "shown": {KEY.format(9)}}
+        return {KEY.format(8), KEY.format(11)}
 
     ledger.save(book, mutants, root, finder)
     saved = json.loads(book.read_text())["files"]["optihedge/m.py"]["set_aside"]
@@ -289,7 +289,7 @@ def test_a_save_right_after_a_restore_keeps_the_ledger_s_set_aside(
     ledger.restore(book, mutants, root)
     _meta(mutants, {1: 1, 8: 0})
     (mutants / "optihedge" / "m.py").write_text("def f(): ...\n")
-    ledger.save(book, mutants, root, lambda at: {"message": {KEY.format(8)}, "shown": set()})
+    ledger.save(book, mutants, root, lambda at: {KEY.format(8)})
     (mutants / "optihedge" / "m.py.meta").unlink()
     ledger.restore(book, mutants, root)
     assert not (mutants / "optihedge" / "m.py").exists()

@@ -312,9 +312,8 @@ def _greeks_table(inputs: RiskInputs, x: np.ndarray, capital: float) -> pd.DataF
     c, c0 = inputs.beta
 
     def attribute(name: str) -> np.ndarray:
-        if name in inputs.attributes.columns:
-            return inputs.attributes[name].to_numpy(dtype=np.float64)
-        return np.zeros(len(x))
+        # constraints.ATTRIBUTES lists gamma, vega and theta: every table has them
+        return inputs.attributes[name].to_numpy(dtype=np.float64)
 
     hedge = np.array(
         [
