@@ -70,7 +70,7 @@ class FactorRisk(Protocol):
 
 
 def hedged_returns(book: np.ndarray, instruments: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Return of book plus hedge in each scenario: ``book + instruments @ x``.
+    """Return of book plus hedge in each scenario: ``book + instruments @ x``, float64.
 
     The one place the hedged book's scenario P&L is formed. ``book`` has shape
     (n_scenarios,), ``instruments`` (n_scenarios, n_instruments) per unit of x, ``x``

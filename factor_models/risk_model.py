@@ -145,8 +145,17 @@ class RiskModel:
         covariance : DataFrame of shape (n_assets, n_assets)
             Labelled identically on both axes; symmetric.
         repair : {"refuse", "clip"}, default "refuse"
+        window : int, optional
+            Observations the covariance was estimated on (kept as :attr:`window`).
+        asof : Timestamp, optional
+            Last date of its estimation window (kept as :attr:`asof`).
         frequency : Frequency or str, default Frequency.DAILY
             Sampling of the returns the covariance is of (per period of it).
+
+        Raises
+        ------
+        EstimationDataError
+            As the constructor; the error carries the note that it was raised here.
         """
         if not isinstance(covariance, pd.DataFrame) or not covariance.index.equals(
             covariance.columns

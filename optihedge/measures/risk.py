@@ -202,10 +202,16 @@ def tail_weights(losses: Any, p: Any, alpha: float) -> tuple[FloatArray, float]:
     -------
     weights, var : ndarray of shape (n,), float
         ``0 <= weights[s] <= p[s] / (1 - alpha)``, summing to 1; the VaR.
+
+    Raises
+    ------
+    SpecificationError
+        If ``alpha`` is not a finite number in (0, 1).
     """
+    a = _check_alpha(alpha)
     as_array = np.asarray
     losses_, p_ = as_array(losses, dtype=np.float64), as_array(p, dtype=np.float64)
-    return _sorted_tail(losses_, p_, 1.0 - alpha)
+    return _sorted_tail(losses_, p_, 1.0 - a)
 
 
 def value_at_risk(pnl: Any, alpha: float = 0.95, probabilities: Any = None) -> float:

@@ -1,0 +1,246 @@
+"""Small documented contracts that ``make mutants`` showed no test held (issue 24).
+
+Each test states one promise of a public function or class (an instrument's default
+scenario returns, a result's stated scenario risk, the tail rule's tolerance and its
+zero-probability outcomes, a risk model's stored inputs and its notes, a constraint's
+messages and parameter descriptions) and checks it against numbers written or computed
+here, never by the code under test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optihedge as oh
+from constraints import FactorExposure, ResidualBeta, Turnover, hedged_returns
+from factor_models.risk_model import RiskModel
+from optihedge.errors import (
+    ConstraintSpecificationError,
+    EstimationDataError,
+    SpecificationError,
+)
+from optihedge.measures.contributions import tail_weights
+from optihedge.optimize.assemble import make_result
+from optihedge.optimize.shortfall import ExpectedShortfall
+from optihedge.risk import expected_shortfall, value_at_risk
+from optihedge.scenarios import Scenarios
+
+
+# ------------------------------------------------- Instrument.scenario_returns
+@dataclass(frozen=True, kw_only=True)
+class VolScaledBasket(oh.Instrument):
+    """Long 0.6 of A, short 0.4 of B, scaled by 0.20 over A's implied volatility."""
+
+    def market_requirements(self) -> frozenset[str]:
+        return frozenset({"volatility"})
+
+    def exposures(self, market: oh.MarketState | None = None) -> dict[str, float]:
+        scale = 1.0 if market is None else 0.20 / market.volatility_of("A")
+        return {"A": 0.6 * scale, "B": -0.4 * scale}
+
+
+SCENARIOS = Scenarios(
+    returns=pd.DataFrame(
+        {"A": [0.01, -0.03, 0.02], "B": [-0.02, 0.01, 0.04], "C": [0.5, 0.5, 0.5]},
+        index=["s1", "s2", "s3"],
+    ),
+    horizon=1,
+)
+
+
+class TestDefaultScenarioReturns:
+    """The base class's rule: the sum over exposures of exposure x the asset's return."""
+
+    def test_every_exposure_counts(self) -> None:
+        got = VolScaledBasket("BSK").scenario_returns(SCENARIOS)
+        want = [0.6 * 0.01 - 0.4 * -0.02, 0.6 * -0.03 - 0.4 * 0.01, 0.6 * 0.02 - 0.4 * 0.04]
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-17)
+
+    def test_exposures_are_read_in_the_market_given(self) -> None:
+        market = oh.MarketState(volatility={"A": 0.25})  # scale 0.20 / 0.25 = 0.8
+        got = VolScaledBasket("BSK").scenario_returns(SCENARIOS, market)
+        want = [0.8 * (0.6 * a - 0.4 * b) for a, b in [(0.01, -0.02), (-0.03, 0.01), (0.02, 0.04)]]
+        np.testing.assert_allclose(got, want, rtol=1e-15, atol=1e-17)
+
+
+# ---------------------------------------------- the result's scenario risk rows
+@pytest.fixture(scope="module")
+def shortfall_solve() -> tuple[oh.HedgeProblem, oh.HedgeResult]:
+    rng = np.random.default_rng(5)
+    idx = rng.normal(0.0, 0.04, 400)
+    book = 0.9 * idx + rng.normal(0.0, 0.02, 400)
+    s = Scenarios.from_returns(pd.DataFrame({"book": book, "IDX": idx}))
+    problem = oh.HedgeProblem(
+        oh.Portfolio.from_holdings({"book": 1e6}),
+        [oh.Future("F", underlying="IDX", price=4000.0, multiplier=50.0)],
+        objective=ExpectedShortfall(0.95),
+        scenarios=s,
+        horizon=1,
+        market="IDX",
+    )
+    return problem, problem.solve()
+
+
+class TestScenarioRiskRows:
+    """``make_result(scenario_after=...)``: numbers already stated are used, else computed."""
+
+    def _result(
+        self, solved: tuple[oh.HedgeProblem, oh.HedgeResult], after: tuple[float, float] | None
+    ) -> pd.DataFrame:
+        problem, result = solved
+        return make_result(
+            problem.data,
+            result.weights.to_numpy(),
+            limits=result.constraints,
+            objective_value=0.0,
+            status="optimal",
+            stats={},
+            capital=1e6,
+            scenario_alpha=0.9,
+            scenario_after=after,
+        ).risk
+
+    def test_stated_after_numbers_are_the_rows(
+        self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult]
+    ) -> None:
+        risk = self._result(shortfall_solve, (0.5, 0.75))
+        assert risk.loc["after", "scenario_var"] == 0.5
+        assert risk.loc["after", "scenario_es"] == 0.75
+        assert risk.loc["after", "tail_scenarios"] == 0.0  # no loss beyond 50% of the book
+
+    def test_without_them_the_rows_are_computed_at_the_level_given(
+        self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult]
+    ) -> None:
+        problem, result = shortfall_solve
+        risk = self._result(shortfall_solve, None)
+        data = problem.data
+        assert data.scenario_book is not None
+        assert data.scenario_pnl is not None
+        hedged = data.scenario_book + data.scenario_pnl @ result.weights.to_numpy()
+        p = data.scenario_probabilities
+        losses = np.sort(-hedged)  # 400 equally likely: VaR_0.9 is the 360th smallest
+        assert risk.loc["after", "scenario_var"] == losses[359]
+        assert risk.loc["after", "scenario_es"] == pytest.approx(losses[360:].mean(), rel=1e-12)
+        assert risk.loc["after", "scenario_var"] == value_at_risk(hedged, 0.9, p)
+        assert risk.loc["after", "tail_scenarios"] == 40.0
+
+
+# ----------------------------------------------------------- the tail rule's edges
+class TestTailRuleEdges:
+    def test_a_cumulative_probability_within_the_tolerance_reaches_alpha(self) -> None:
+        # P(L <= 1) = 0.95 - 1e-12: within the documented 1e-12 it counts as 0.95, so the
+        # VaR at 0.95 is 1; short by 2e-12 it does not, and the VaR is the next loss, 2.
+        for extra, var in ((1e-12, 1.0), (2e-12, 2.0)):
+            c = (1.0 - 0.95) + extra
+            p = [1.0 - 0.3 - c, 0.3, c]
+            assert value_at_risk([0.0, -1.0, -2.0], 0.95, p) == var
+
+    def test_a_zero_probability_outcome_weighs_nothing_even_at_the_var(self) -> None:
+        # At alpha below the tolerance the VaR lands on the least loss, which has
+        # probability 0: it weighs 0, and the ES is the mean loss, 0.5 * 1 + 0.5 * 2.
+        p = np.array([0.0, 0.5, 0.5])
+        w, var = tail_weights(np.array([-5.0, 1.0, 2.0]), p, 1e-13)
+        assert var == -5.0
+        assert w[0] == 0.0
+        np.testing.assert_allclose(w[1:], 0.5 / (1.0 - 1e-13), rtol=1e-15)
+        es = expected_shortfall([5.0, -1.0, -2.0], 1e-13, p)
+        assert es == pytest.approx(1.5, rel=1e-12)
+
+    def test_float32_probabilities_are_weighed_in_float64(self) -> None:
+        p32 = np.array([0.1, 0.3, 0.2, 0.4], dtype=np.float32)
+        p = p32.astype(np.float64)  # the same numbers, summed in float64 below
+        w, var = tail_weights(np.array([1.0, 2.0, 2.0, 3.0]), p32, 0.5)
+        # the VaR is 2 (cumulative 0.1, 0.6 at the tie, 1.0); the tie shares what the
+        # tail (0.5) has left beyond P(L > 2) = p[3], in proportion to p
+        share = (0.5 - p[3]) / (p[1] + p[2])
+        assert var == 2.0
+        np.testing.assert_allclose(
+            w, [0.0, share * p[1] / 0.5, share * p[2] / 0.5, p[3] / 0.5], rtol=1e-15
+        )
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0, 1.5, float("nan")])
+def test_tail_weights_refuse_a_level_outside_0_1(alpha: float) -> None:
+    with pytest.raises(
+        SpecificationError,
+        match=rf"^The 'alpha' argument must be a finite number in \(0, 1\)\. Got {alpha!r}",
+    ):
+        tail_weights(np.array([1.0, 2.0]), np.array([0.5, 0.5]), alpha)
+
+
+def test_hedged_returns_are_float64_whatever_the_inputs() -> None:
+    book = np.array([0.01, -0.02], dtype=np.float32)
+    inst = np.array([[1.0], [-1.0]], dtype=np.float32)
+    got = hedged_returns(book, inst, np.array([0.5], dtype=np.float32))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, [0.01 + 0.5, -0.02 - 0.5], rtol=1e-6)
+
+
+# ------------------------------------------------------------------- RiskModel
+COV = pd.DataFrame([[0.04, 0.01], [0.01, 0.09]], index=["A", "B"], columns=["A", "B"])
+
+
+class TestRiskModelFromCovariance:
+    def test_window_and_asof_are_kept(self) -> None:
+        asof = pd.Timestamp("2024-03-28")
+        model = RiskModel.from_covariance(COV, window=252, asof=asof)
+        assert model.window == 252
+        assert model.asof == asof
+
+    def test_an_object_frame_of_numbers_is_read_as_float(self) -> None:
+        model = RiskModel.from_covariance(COV.astype(object))
+        pd.testing.assert_frame_equal(model.covariance(), COV)
+
+    def test_a_refusal_says_where_it_was_raised(self) -> None:
+        bad = pd.DataFrame([[1.0, 2.0], [2.0, 1.0]], index=["A", "B"], columns=["A", "B"])
+        with pytest.raises(EstimationDataError, match="positive semi-definite") as info:
+            RiskModel.from_covariance(bad)
+        assert info.value.__notes__ == [
+            "raised while building RiskModel.from_covariance(covariance)"
+        ]
+
+    @pytest.mark.parametrize("which", ["loadings", "factor_cov"])
+    def test_either_table_not_a_frame_is_refused(self, which: str) -> None:
+        parts: dict[str, object] = {
+            "loadings": pd.DataFrame(np.eye(2), index=["A", "B"], columns=["A", "B"]),
+            "factor_cov": COV,
+            "specific_var": pd.Series(0.0, index=["A", "B"]),
+        }
+        parts[which] = np.eye(2)
+        with pytest.raises(
+            EstimationDataError,
+            match=r"^The 'loadings' and 'factor_cov' arguments must be DataFrames \(labelled\)",
+        ):
+            RiskModel(**parts)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ constraints
+@pytest.mark.parametrize("band", [ResidualBeta, FactorExposure])
+@pytest.mark.parametrize("side", ["min", "max"])
+def test_a_band_names_its_bad_side(band: type, side: str) -> None:
+    kwargs = {"min": -1.0, "max": 1.0, side: float("nan")}
+    if band is FactorExposure:
+        kwargs["factor"] = "MKT"
+    with pytest.raises(
+        ConstraintSpecificationError,
+        match=rf"^The '{side}' parameter of {band.__name__} must be a finite number\. Got nan",
+    ):
+        band(**kwargs)
+
+
+def test_turnover_describes_its_parameter() -> None:
+    problem = oh.HedgeProblem(
+        oh.Portfolio.from_holdings({"A": 1e6}),
+        [oh.Future("F", underlying="A", price=100.0)],
+        objective=oh.Variance(),
+        constraints=[Turnover(0.5)],
+        risk_model=RiskModel.from_covariance(COV),
+    )
+    row = problem.parameters.loc["turnover.max"]
+    assert row["description"] == "sum |trade| / book value"
+    assert row["range"] == "[0, inf)"
+    assert row["owner"] == "Turnover(max=0.5)"
