@@ -148,6 +148,20 @@ class TestPortfolioInsurance:
 MARKET = oh.MarketState(
     spot={"IDX": 4000.0}, volatility={"IDX": 0.2}, rate=0.03, dividend_yield={"IDX": 0.015}
 )
+FLAT = VolatilityModel(beta=0.0, skew=0.0)  # every strike at MARKET's 0.2, still in scenarios
+
+
+def _premium(legs: list[tuple[str, float, float]], days: int) -> float:
+    """Today's cost per unit of notional of (kind, moneyness, sign) legs, by Black-Scholes.
+
+    At MARKET (spot 4000, rate 0.03, dividend yield 0.015, volatility 0.2), ``days``
+    trading days to expiry: what a position pays for the legs, as a fraction of spot.
+    """
+    value = sum(
+        sign * black_scholes(kind, 4000.0, 4000.0 * m, days / 252, 0.03, 0.2, 0.015)
+        for kind, m, sign in legs
+    )
+    return float(value) / 4000.0
 
 
 def _daily(n: int = 400, seed: int = 3) -> pd.DataFrame:
@@ -241,8 +255,8 @@ class TestOptionInstruments:
     def test_option_expiring_inside_the_horizon_pays_its_intrinsic_value(self) -> None:
         daily = _daily()
         scenarios = oh.Scenarios.historical(daily, horizon=21)
-        put = oh.Put("P", underlying="IDX", moneyness=1.0, expiry=10)
-        premium = put.attributes(MARKET)["premium"]
+        put = oh.Put("P", underlying="IDX", moneyness=1.0, expiry=10, vol_model=FLAT)
+        premium = _premium([("put", 1.0, 1.0)], 10)
         # the index level on the expiry day, from the daily returns of each path
         idx = daily["IDX"].to_numpy()
         level = np.array([np.prod(1 + idx[i : i + 10]) for i in range(len(daily) - 20)])
@@ -265,8 +279,8 @@ class TestOptionInstruments:
     def test_an_expired_leg_pays_its_payoff(
         self, cls: type, payoff: list[float], expiry: int
     ) -> None:
-        option = cls("O", underlying="IDX", moneyness=1.0, expiry=expiry)
-        premium = option.attributes(MARKET)["premium"]
+        option = cls("O", underlying="IDX", moneyness=1.0, expiry=expiry, vol_model=FLAT)
+        premium = _premium([("call" if cls is oh.Call else "put", 1.0, 1.0)], expiry)
         given_ = oh.Scenarios.from_returns(pd.DataFrame({"IDX": [-0.1, 0.0, 0.1]}), horizon=21)
         np.testing.assert_allclose(
             option.scenario_returns(given_, MARKET), np.array(payoff) - premium, atol=1e-15
@@ -274,29 +288,41 @@ class TestOptionInstruments:
 
     # a package's legs all pay at expiry, summed: (spot at expiry 0.8, 0.95, 1.1 of today's)
     @pytest.mark.parametrize(
-        ("package", "payoff"),
+        ("package", "legs", "payoff"),
         [
             # long put at 1.00, short put at 0.90
             (
                 oh.PutSpread(
-                    "S", underlying="IDX", upper_moneyness=1.0, lower_moneyness=0.9, expiry=10
+                    "S",
+                    underlying="IDX",
+                    upper_moneyness=1.0,
+                    lower_moneyness=0.9,
+                    expiry=10,
+                    vol_model=FLAT,
                 ),
+                [("put", 1.0, 1.0), ("put", 0.9, -1.0)],
                 [0.2 - 0.1, 0.05, 0.0],
             ),
             # long put at 0.95, short call at 1.05
             (
                 oh.Collar(
-                    "C", underlying="IDX", put_moneyness=0.95, call_moneyness=1.05, expiry=10
+                    "C",
+                    underlying="IDX",
+                    put_moneyness=0.95,
+                    call_moneyness=1.05,
+                    expiry=10,
+                    vol_model=FLAT,
                 ),
+                [("put", 0.95, 1.0), ("call", 1.05, -1.0)],
                 [0.15, 0.0, -0.05],
             ),
         ],
         ids=["put spread", "collar"],
     )
     def test_an_expired_package_pays_every_leg(
-        self, package: oh.Instrument, payoff: list[float]
+        self, package: oh.Instrument, legs: list[tuple[str, float, float]], payoff: list[float]
     ) -> None:
-        premium = package.attributes(MARKET)["premium"]
+        premium = _premium(legs, 10)
         given_ = oh.Scenarios.from_returns(pd.DataFrame({"IDX": [-0.2, -0.05, 0.1]}), horizon=21)
         np.testing.assert_allclose(
             package.scenario_returns(given_, MARKET), np.array(payoff) - premium, atol=1e-15
@@ -305,8 +331,7 @@ class TestOptionInstruments:
     def test_one_day_left_is_priced_not_paid(self) -> None:
         # 22 days to expiry over a 21-day horizon: one day of time value is left, priced by
         # Black-Scholes at the scenario's spot with 1/252 years (a flat, still volatility)
-        flat = VolatilityModel(beta=0.0, skew=0.0)
-        put = oh.Put("P", underlying="IDX", moneyness=1.0, expiry=22, vol_model=flat)
+        put = oh.Put("P", underlying="IDX", moneyness=1.0, expiry=22, vol_model=FLAT)
         given_ = oh.Scenarios.from_returns(pd.DataFrame({"IDX": [-0.1, 0.0, 0.1]}), horizon=21)
         s, k, r, q, v = 4000.0, 4000.0, 0.03, 0.015, 0.2
         value0 = black_scholes("put", s, k, 22 / 252, r, v, q)
@@ -704,9 +729,9 @@ def test_monte_carlo_and_stress_scenarios_carry_what_repricing_needs() -> None:
     assert mc.paths is not None
     # the paths' first 21 days are the horizon returns: the same draws
     np.testing.assert_allclose(mc.paths.through("IDX", 21), mc.column("IDX"), rtol=1e-12)
-    put = oh.Put("P", underlying="IDX", moneyness=1.0, expiry=10)
+    put = oh.Put("P", underlying="IDX", moneyness=1.0, expiry=10, vol_model=FLAT)
     level = 1 + mc.return_through("IDX", 10)
-    expected = np.maximum(1 - level, 0) - put.attributes(MARKET)["premium"]
+    expected = np.maximum(1 - level, 0) - _premium([("put", 1.0, 1.0)], 10)
     np.testing.assert_allclose(put.scenario_returns(mc, MARKET), expected, atol=1e-12)
     assert not np.allclose(level, 1 + mc.column("IDX"))  # day 10 is not day 21
     stress = oh.Scenarios.stress(daily, (str(daily.index[10].date()), str(daily.index[60].date())))
