@@ -1,6 +1,11 @@
-"""Data shared by tests: fat-tailed scenario sets, daily returns of a small book."""
+"""Shared by tests: fat-tailed scenario sets, daily returns of a small book, script loading."""
 
 from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -47,3 +52,17 @@ def three_stocks(n: int, seed: int, start: str) -> pd.DataFrame:
         },
         index=pd.bdate_range(start, periods=n),
     )
+
+
+def load_script(name: str, path: Path) -> ModuleType:
+    """Import a file outside any package (a script, an example) as module ``name``.
+
+    It is registered in ``sys.modules`` before it runs: dataclasses look their module up.
+    """
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

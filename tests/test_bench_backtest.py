@@ -4,7 +4,6 @@ cvxportfolio; each number recomputed here by hand (numpy) from the embedded pric
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import sys
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from types import ModuleType, SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from cases import load_script
 from scipy.optimize import minimize_scalar
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,13 +22,7 @@ SCRIPT = ROOT / "benchmarks" / "bench_backtest.py"
 
 @pytest.fixture(scope="module")
 def bench() -> Iterator[ModuleType]:
-    spec = importlib.util.spec_from_file_location("bench_backtest", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_backtest"] = module
-    spec.loader.exec_module(module)
-    yield module
+    yield load_script("bench_backtest", SCRIPT)
     sys.modules.pop("bench_backtest", None)
 
 

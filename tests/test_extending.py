@@ -7,14 +7,13 @@ notes point to), checked here against cvxpy written by hand.
 from __future__ import annotations
 
 import ast
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import cvxpy as cp
 import numpy as np
 import pytest
+from cases import load_script
 
 import optihedge as oh
 
@@ -23,13 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("extending", ROOT / "examples/04_extending.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["extending"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("extending", ROOT / "examples/04_extending.py")
 
 
 def test_worked_example_classes_are_short() -> None:

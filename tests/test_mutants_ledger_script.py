@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cases import load_script
 
 _PATH = Path(__file__).resolve().parents[1] / "scripts" / "mutants_ledger.py"
 KEY = "optihedge.m.x_f__mutmut_{}"
@@ -21,13 +20,7 @@ def _nothing_aside(root: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def ledger() -> Any:
-    spec = importlib.util.spec_from_file_location("mutants_ledger", _PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["mutants_ledger"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("mutants_ledger", _PATH)
 
 
 def _project(

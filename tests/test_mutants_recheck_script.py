@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cases import load_script
 
 _PATH = Path(__file__).resolve().parents[1] / "scripts" / "mutants_recheck.py"
 
 
 @pytest.fixture(scope="module")
 def recheck() -> Any:
-    spec = importlib.util.spec_from_file_location("mutants_recheck", _PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["mutants_recheck"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("mutants_recheck", _PATH)
 
 
 def _meta(path: Path, codes: dict[str, int | None]) -> dict[str, Any]:

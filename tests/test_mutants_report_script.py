@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cases import load_script
 
 _PATH = Path(__file__).resolve().parents[1] / "scripts" / "mutants_report.py"
 
 
 @pytest.fixture(scope="module")
 def report() -> Any:
-    spec = importlib.util.spec_from_file_location("mutants_report", _PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["mutants_report"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("mutants_report", _PATH)
 
 
 DIFF = """--- m.py
