@@ -70,7 +70,10 @@ class FactorRisk(Protocol):
 
 
 def hedged_returns(book: np.ndarray, instruments: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Return of book plus hedge in each scenario: ``book + instruments @ x``, float64.
+    """Return of book plus hedge in each scenario: ``book + instruments @ x``.
+
+    Returned as float64, computed in the inputs' promoted dtype (float64 for the arrays
+    of :class:`HedgeData`).
 
     The one place the hedged book's scenario P&L is formed. ``book`` has shape
     (n_scenarios,), ``instruments`` (n_scenarios, n_instruments) per unit of x, ``x``

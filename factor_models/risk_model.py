@@ -155,7 +155,10 @@ class RiskModel:
         Raises
         ------
         EstimationDataError
-            As the constructor; the error carries the note that it was raised here.
+            If ``covariance`` is not a DataFrame labelled alike on both axes, is empty or
+            holds NaN or infinite values, or ``repair`` is unknown; or as the constructor
+            (not symmetric, not PSD), with the note "raised while building
+            RiskModel.from_covariance(covariance)".
         """
         if not isinstance(covariance, pd.DataFrame) or not covariance.index.equals(
             covariance.columns

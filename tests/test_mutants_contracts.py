@@ -107,10 +107,17 @@ class TestScenarioRiskRows:
     def test_stated_after_numbers_are_the_rows(
         self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult]
     ) -> None:
+        problem, _ = shortfall_solve
         risk = self._result(shortfall_solve, (0.5, 0.75))
         assert risk.loc["after", "scenario_var"] == 0.5
         assert risk.loc["after", "scenario_es"] == 0.75
         assert risk.loc["after", "tail_scenarios"] == 0.0  # no loss beyond 50% of the book
+        # the unhedged row is always computed: 400 equally likely, VaR_0.9 the 360th loss
+        assert problem.data.scenario_book is not None
+        before = np.sort(-problem.data.scenario_book)
+        assert risk.loc["before", "scenario_var"] == before[359]
+        assert risk.loc["before", "scenario_es"] == pytest.approx(before[360:].mean(), rel=1e-12)
+        assert risk.loc["before", "tail_scenarios"] == 40.0
 
     def test_without_them_the_rows_are_computed_at_the_level_given(
         self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult]
@@ -121,27 +128,26 @@ class TestScenarioRiskRows:
         assert data.scenario_book is not None
         assert data.scenario_pnl is not None
         hedged = data.scenario_book + data.scenario_pnl @ result.weights.to_numpy()
-        p = data.scenario_probabilities
         losses = np.sort(-hedged)  # 400 equally likely: VaR_0.9 is the 360th smallest
         assert risk.loc["after", "scenario_var"] == losses[359]
         assert risk.loc["after", "scenario_es"] == pytest.approx(losses[360:].mean(), rel=1e-12)
-        assert risk.loc["after", "scenario_var"] == value_at_risk(hedged, 0.9, p)
         assert risk.loc["after", "tail_scenarios"] == 40.0
 
 
 # ----------------------------------------------------------- the tail rule's edges
 class TestTailRuleEdges:
     def test_a_cumulative_probability_within_the_tolerance_reaches_alpha(self) -> None:
-        # P(L <= 1) = 0.95 - 1e-12: within the documented 1e-12 it counts as 0.95, so the
-        # VaR at 0.95 is 1; short by 2e-12 it does not, and the VaR is the next loss, 2.
+        # P(L <= 1) = 0.95 - 1e-12: within the 1e-12 value_at_risk documents it counts as
+        # 0.95, so the VaR at 0.95 is 1; short by 2e-12 it does not: the next loss, 2.
         for extra, var in ((1e-12, 1.0), (2e-12, 2.0)):
             c = (1.0 - 0.95) + extra
             p = [1.0 - 0.3 - c, 0.3, c]
             assert value_at_risk([0.0, -1.0, -2.0], 0.95, p) == var
 
     def test_a_zero_probability_outcome_weighs_nothing_even_at_the_var(self) -> None:
-        # At alpha below the tolerance the VaR lands on the least loss, which has
-        # probability 0: it weighs 0, and the ES is the mean loss, 0.5 * 1 + 0.5 * 2.
+        # At alpha below the 1e-12 tolerance the least loss, of probability 0, is the VaR
+        # (its cumulative 0 is within 1e-12 of alpha): it weighs 0, and the ES is the mean
+        # loss, 0.5 * 1 + 0.5 * 2.
         p = np.array([0.0, 0.5, 0.5])
         w, var = tail_weights(np.array([-5.0, 1.0, 2.0]), p, 1e-13)
         assert var == -5.0
@@ -163,7 +169,7 @@ class TestTailRuleEdges:
         )
 
 
-@pytest.mark.parametrize("alpha", [0.0, 1.0, 1.5, float("nan")])
+@pytest.mark.parametrize("alpha", [0.0, 1.0, 1.5, float("nan"), None])
 def test_tail_weights_refuse_a_level_outside_0_1(alpha: float) -> None:
     with pytest.raises(
         SpecificationError,

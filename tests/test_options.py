@@ -148,7 +148,8 @@ class TestPortfolioInsurance:
 MARKET = oh.MarketState(
     spot={"IDX": 4000.0}, volatility={"IDX": 0.2}, rate=0.03, dividend_yield={"IDX": 0.015}
 )
-FLAT = VolatilityModel(beta=0.0, skew=0.0)  # every strike at MARKET's 0.2, still in scenarios
+# skew 0: every strike at MARKET's 0.2; beta 0: no move with spot where scenarios state none
+FLAT = VolatilityModel(beta=0.0, skew=0.0)
 
 
 def _premium(legs: list[tuple[str, float, float]], days: int) -> float:

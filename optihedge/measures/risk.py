@@ -219,6 +219,10 @@ def value_at_risk(pnl: Any, alpha: float = 0.95, probabilities: Any = None) -> f
 
     .. math:: \mathrm{VaR}_\alpha = \inf\{\ell : P(L \le \ell) \ge \alpha\}, \quad L = -\mathrm{pnl}
 
+    A cumulative probability within ``1e-12`` of ``alpha`` counts as reaching it (sums of
+    probabilities carry rounding): at 0.95, a loss with :math:`P(L \le \ell) = 0.95 -
+    10^{-12}` is the VaR.
+
     Parameters
     ----------
     pnl : Series or array-like of shape (n_outcomes,)
@@ -248,6 +252,8 @@ def expected_shortfall(pnl: Any, alpha: float = 0.95, probabilities: Any = None)
     .. math::
         \mathrm{ES}_\alpha = \frac{1}{1-\alpha}\Big(E[L\,1\{L > v\}]
         + v\,(P(L \le v) - \alpha)\Big), \quad v = \mathrm{VaR}_\alpha
+
+    with the VaR of :func:`value_at_risk` (the same ``1e-12`` tolerance on ``alpha``).
 
     Parameters
     ----------
