@@ -87,9 +87,12 @@ class RiskModel:
             )
         if not isinstance(d, pd.Series):
             raise EstimationDataError("The 'specific_var' argument must be a Series (labelled).")
-        for name, idx in (("loadings", b.index), ("loadings columns", b.columns)):
+        for axis, idx in (("index (assets)", b.index), ("columns (factors)", b.columns)):
             if not idx.is_unique:
-                raise EstimationDataError(f"The '{name}' labels must be unique.")
+                repeated = format_labels(idx[idx.duplicated()].unique())
+                raise EstimationDataError(
+                    f"The 'loadings' {axis} repeat {repeated}; each label must appear once."
+                )
         if not f.index.equals(b.columns) or not f.columns.equals(b.columns):
             raise EstimationDataError(
                 "The 'factor_cov' labels must equal the 'loadings' columns in the same order: "

@@ -209,6 +209,21 @@ class TestRiskModelFromCovariance:
             "raised while building RiskModel.from_covariance(covariance)"
         ]
 
+    @pytest.mark.parametrize(
+        ("assets", "factors", "message"),
+        [
+            (["A", "B", "A"], ["A", "B"], r"^The 'loadings' index \(assets\) repeat \['A'\]; "),
+            (["A", "B"], ["F", "F"], r"^The 'loadings' columns \(factors\) repeat \['F'\]; "),
+        ],
+    )
+    def test_repeated_loadings_labels_are_named(
+        self, assets: list[str], factors: list[str], message: str
+    ) -> None:
+        loadings = pd.DataFrame(1.0, index=assets, columns=factors)
+        factor_cov = pd.DataFrame(np.eye(2), index=factors, columns=factors)
+        with pytest.raises(EstimationDataError, match=message + "each label must appear once"):
+            RiskModel(loadings, factor_cov, pd.Series(0.0, index=assets))
+
     @pytest.mark.parametrize("which", ["loadings", "factor_cov"])
     def test_either_table_not_a_frame_is_refused(self, which: str) -> None:
         parts: dict[str, object] = {
