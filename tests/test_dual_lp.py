@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optihedge.optimize.dual_lp import HIGHS_DUAL, _dual, custom_solver
+from optihedge.optimize.dual_lp import HIGHS_DUAL, _dual, custom_solver, time_left
 
 TIGHT = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 
@@ -169,3 +169,40 @@ def test_far_bounds_lose_no_digits(far: float) -> None:
     assert problem.value == pytest.approx(want, rel=1e-9)
     np.testing.assert_allclose(x.value, want_x, atol=1e-9)
     assert max(float(np.max(r.violation())) for r in rows) <= 1e-9
+
+
+def _chvatal() -> cp.Problem:
+    x = cp.Variable(3, nonneg=True)
+    rows = [
+        2 * x[0] + 3 * x[1] + x[2] <= 5,
+        4 * x[0] + x[1] + 2 * x[2] <= 11,
+        3 * x[0] + 4 * x[1] + 2 * x[2] <= 8,
+    ]
+    return cp.Problem(cp.Maximize(5 * x[0] + 4 * x[1] + 3 * x[2]), rows)
+
+
+@pytest.mark.parametrize("verbose", [True, False])
+def test_verbose_shows_highs_log_of_the_dual_and_quiet_shows_none(
+    verbose: bool, capfd: pytest.CaptureFixture[str]
+) -> None:
+    problem = _chvatal()
+    problem.solve(solver=HIGHS_DUAL, verbose=verbose)
+    assert problem.value == pytest.approx(13.0, abs=1e-12)
+    out = capfd.readouterr().out
+    # HiGHS's report of the dual LP (its banner prints once a process: not checked)
+    assert ("Model status        : Optimal" in out) is verbose
+    assert ("Objective value     :  1.3000000000e+01" in out) is verbose
+
+
+def test_the_primal_gets_what_the_dual_left_of_the_time_limit() -> None:
+    assert time_left({"time_limit": 2.0, "presolve": "on"}, 0.5) == {
+        "time_limit": 1.5,
+        "presolve": "on",
+    }
+    assert time_left({"time_limit": 0.5}, 2.0) == {"time_limit": 0.0}  # spent: none left
+    assert time_left({"presolve": "on"}, 9.0) == {"presolve": "on"}  # no limit, none set
+    # a fallback with time left answers as the primal does
+    x = cp.Variable(2)
+    infeasible = cp.Problem(cp.Minimize(cp.sum(x)), [x >= 1, cp.sum(x) <= 1])
+    infeasible.solve(solver=HIGHS_DUAL, time_limit=60.0)
+    assert infeasible.status == cp.INFEASIBLE

@@ -58,16 +58,32 @@ class DualHighs(HIGHS):  # type: ignore[misc]
         solver_opts: dict[str, Any],
         solver_cache: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Solve the dual LP; anything but its optimum: HiGHS on the primal."""
+        """Solve the dual LP; anything but its optimum: HiGHS on the primal.
+
+        ``verbose`` shows HiGHS's log of either; a ``time_limit`` bounds both together
+        (the primal gets what the dual left).
+        """
         opts = dict(solver_opts)
         integer = data.get(s.BOOL_IDX) or data.get(s.INT_IDX)
-        answer = None if integer else _dual(data, opts)
+        start = time.perf_counter()
+        answer = None if integer else _dual(data, opts, verbose)
         if answer is not None:
             return answer
-        return super().solve_via_data(data, False, verbose, dict(solver_opts), None)  # type: ignore[no-any-return]
+        primal = time_left(solver_opts, time.perf_counter() - start)
+        return super().solve_via_data(data, False, verbose, primal, None)  # type: ignore[no-any-return]
 
 
-def _dual(data: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
+def time_left(opts: dict[str, Any], spent: float) -> dict[str, Any]:
+    """Return ``opts`` with HiGHS's ``time_limit`` (seconds) less ``spent``, at least 0."""
+    out = dict(opts)
+    if "time_limit" in out:
+        out["time_limit"] = max(float(out["time_limit"]) - spent, 0.0)
+    return out
+
+
+def _dual(
+    data: dict[str, Any], opts: dict[str, Any], verbose: bool = False
+) -> dict[str, Any] | None:
     """Solve the dual of cvxpy's HiGHS data; None when it cannot answer for the primal."""
     import highspy as hp
 
@@ -101,7 +117,7 @@ def _dual(data: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any] | None:
     lp.a_matrix_.index_ = at.indices
     lp.a_matrix_.value_ = at.data
     solver = hp.Highs()  # type: ignore[no-untyped-call]
-    solver.setOptionValue("output_flag", False)
+    solver.setOptionValue("output_flag", bool(verbose))
     for key, value in opts.items():
         if key == "write_model_file":
             continue
