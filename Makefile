@@ -52,10 +52,11 @@ bench: $(STAMP)
 
 # mutation testing of the modules that compute numbers (see [tool.mutmut] in pyproject.toml);
 # slow (hours on two cores), not part of `make test`; resumes where it stopped, also on
-# another machine: verdicts are carried in scripts/mutants-ledger.json (scripts/mutants_ledger.py)
+# another machine: verdicts are carried in scripts/mutants-ledger.json (scripts/mutants_ledger.py);
+# `make mutants RESTORE=--keep-survivors` keeps survivors found under older tests (an upper bound)
 mutants: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,mutation]"
-	$(BIN)/python scripts/mutants_ledger.py restore
+	$(BIN)/python scripts/mutants_ledger.py restore $(RESTORE)
 	OPTIHEDGE_HYPOTHESIS_PROFILE=optihedge-mutants $(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/python scripts/mutants_ledger.py save
 	$(BIN)/python scripts/mutants_report.py --out mutants-report.md

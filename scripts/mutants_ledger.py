@@ -45,6 +45,12 @@ kills under today's test selection.
 A kill is otherwise kept while its function is unchanged: that assumes tests are only
 added or tightened; after loosening one, run ``restore --forget-kills``.
 
+``restore --keep-survivors`` keeps survivors reached under other tests too (under the
+same settings, function unchanged): each stays counted as a survivor, an upper bound, as
+a newer test can only kill it, and the run spends its time on mutants never checked
+instead of on the survivors' whole test lists. Kills by the newer tests are recorded by
+``scripts/mutants_recheck.py --record``, survivor by survivor.
+
 A survivor that differs from the original only in the text of a message, which the report
 sets aside whatever its verdict, is kept across test changes too (``save`` lists them per
 file under ``set_aside``, ``message``; for a file whose mutated copy is not at hand, as
@@ -251,7 +257,12 @@ def _meta(verdicts: dict[str, int | None], hashes: dict[str, str]) -> str:
 
 
 def restore(
-    ledger: Path = LEDGER, mutants: Path = MUTANTS, root: Path = ROOT, *, forget_kills: bool = False
+    ledger: Path = LEDGER,
+    mutants: Path = MUTANTS,
+    root: Path = ROOT,
+    *,
+    forget_kills: bool = False,
+    keep_survivors: bool = False,
 ) -> dict[str, int]:
     """Forget what no longer holds here and write the ledger's other files; stamp the run."""
     now = current(root)
@@ -283,7 +294,9 @@ def restore(
         out: dict[str, int | None] = {}
         for key, code in verdicts.items():
             keep = kept(code, recorded, now) or (
-                code == 0 and key in aside and recorded.get("config_hash") == now["config_hash"]
+                code == 0
+                and (keep_survivors or key in aside)
+                and recorded.get("config_hash") == now["config_hash"]
             )
             keep = keep and not (forget_kills and code not in LIVED)
             keep = keep and not (fresh_stats and code in NO_TESTS)
@@ -319,12 +332,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["restore", "save"])
     parser.add_argument("--ledger", type=Path, default=LEDGER)
     parser.add_argument("--forget-kills", action="store_true")
+    parser.add_argument("--keep-survivors", action="store_true")
     args = parser.parse_args(argv)
     if args.action == "save":
         counts = save(args.ledger)
         print(f"{args.ledger}: verdicts by mutmut exit code {dict(sorted(counts.items()))}")
     else:
-        counts = restore(args.ledger, forget_kills=args.forget_kills)
+        counts = restore(
+            args.ledger, forget_kills=args.forget_kills, keep_survivors=args.keep_survivors
+        )
         print(f"{args.ledger}: {counts['kept']} verdicts kept, {counts['dropped']} to test again")
         if counts.get("stats_removed"):
             print("sources or tests changed: mutmut collects which tests reach what again")

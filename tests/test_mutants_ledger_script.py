@@ -73,8 +73,9 @@ def _round_trip(ledger: Any, tmp_path: Path, **change: Any) -> dict[int, int | N
     (mutants / "optihedge" / "m.py.meta").unlink()
     (mutants / ledger.STAMP).unlink()
     forget = change.pop("forget_kills", False)
+    keep = change.pop("keep_survivors", False)
     _project(root, **change)
-    ledger.restore(book, mutants, root, forget_kills=forget)
+    ledger.restore(book, mutants, root, forget_kills=forget, keep_survivors=keep)
     meta = json.loads((mutants / "optihedge" / "m.py.meta").read_text())
     assert meta["hash_by_function_name"] == {"x_f": "abc123"}
     assert set(meta) == {
@@ -99,6 +100,16 @@ def test_unchanged_project_keeps_every_verdict_but_an_interrupted_check(
 def test_changed_tests_retest_survivors_and_keep_kills(ledger: Any, tmp_path: Path) -> None:
     got = _round_trip(ledger, tmp_path, test_text="def test(): assert 1\n")
     assert got == {1: 1, 2: None, 3: None, 4: -24, 5: -9, 6: None}
+
+
+def test_keep_survivors_carries_them_across_changed_tests_only(ledger: Any, tmp_path: Path) -> None:
+    # a survivor stays one (an upper bound); "no tests" is still tested again, as the
+    # tests that reach what are collected anew
+    got = _round_trip(ledger, tmp_path, test_text="def test(): assert 1\n", keep_survivors=True)
+    assert got == {1: 1, 2: 0, 3: None, 4: -24, 5: -9, 6: None}
+    # not across a change of the settings that choose the tests
+    got = _round_trip(ledger, tmp_path / "k", k="not slow", keep_survivors=True)
+    assert got == {1: None, 2: None, 3: None, 4: None, 5: None, 6: None}
 
 
 def test_changed_timeout_retests_timeouts_only(ledger: Any, tmp_path: Path) -> None:
