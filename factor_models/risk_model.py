@@ -62,11 +62,15 @@ class RiskModel:
         Sampling of the data the model was fitted on: what one period is (a weekly
         model's ``horizon`` of 13 is 13 weeks). Estimators read it from the data's dates.
 
+    The model keeps float64 copies of the three tables.
+
     Raises
     ------
     EstimationDataError
-        On misaligned labels, NaN or infinite values, negative specific variance, or a
-        factor covariance that is not symmetric positive semi-definite.
+        On misaligned or repeated labels, no asset or no factor, values that are not
+        numbers, NaN or infinite values, negative specific variance, or a factor
+        covariance that is not symmetric (to 1e-12 of its largest entry) or not positive
+        semi-definite (an eigenvalue below -1e-10 of its largest entry).
     """
 
     loadings: pd.DataFrame
@@ -105,17 +109,33 @@ class RiskModel:
                 f"{format_labels(b.index.difference(d.index))} missing from 'specific_var', "
                 f"{format_labels(d.index.difference(b.index))} unknown to 'loadings'."
             )
+        if 0 in b.shape:
+            raise EstimationDataError(
+                "The 'loadings' argument must name at least one asset and one factor. Got "
+                f"shape {b.shape}; for a covariance without factors use "
+                "RiskModel.from_covariance, which makes each asset its own factor."
+            )
+        # the model keeps float64 copies: numbers held as objects or integers are converted,
+        # and the caller's frames can change later without changing the model
         for name, values in (("loadings", b), ("factor_cov", f), ("specific_var", d)):
-            if not np.isfinite(values.to_numpy(dtype=np.float64)).all():
+            try:
+                as_float = values.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise EstimationDataError(
+                    f"The '{name}' argument must hold numbers ({exc})."
+                ) from None
+            if not np.isfinite(as_float.to_numpy()).all():
                 raise EstimationDataError(f"The '{name}' argument holds NaN or infinite values.")
+            object.__setattr__(self, name, as_float)
+        f, d = self.factor_cov, self.specific_var
         if (d.to_numpy() < 0).any():
             bad = d.index[d.to_numpy() < 0]
             raise EstimationDataError(
                 f"The 'specific_var' argument must be >= 0. Got negative values for "
                 f"{format_labels(bad)}."
             )
-        fv = f.to_numpy(dtype=np.float64)
-        scale = max(1e-300, float(np.abs(fv).max()) if fv.size else 0.0)
+        fv = f.to_numpy()
+        scale = max(1e-300, float(np.abs(fv).max()))
         if not np.allclose(fv, fv.T, rtol=0.0, atol=1e-12 * scale):
             raise EstimationDataError("The 'factor_cov' argument must be symmetric.")
         min_eig = float(np.linalg.eigvalsh(fv).min())

@@ -239,6 +239,118 @@ class TestRiskModelFromCovariance:
             RiskModel(**parts)  # type: ignore[arg-type]
 
 
+def _model(
+    loadings: object = None, factor_cov: object = None, specific_var: object = None
+) -> RiskModel:
+    """Two assets on one factor, each table replaceable."""
+    b = pd.DataFrame([[1.0], [0.5]], index=["A", "B"], columns=["F"])
+    f = pd.DataFrame([[0.04]], index=["F"], columns=["F"])
+    d = pd.Series([0.01, 0.02], index=["A", "B"])
+    return RiskModel(
+        b if loadings is None else loadings,  # type: ignore[arg-type]
+        f if factor_cov is None else factor_cov,  # type: ignore[arg-type]
+        d if specific_var is None else specific_var,  # type: ignore[arg-type]
+    )
+
+
+class TestRiskModelChecks:
+    @pytest.mark.parametrize("table", ["loadings", "factor_cov", "specific_var"])
+    @pytest.mark.parametrize("bad", [np.nan, np.inf])
+    def test_a_non_finite_value_names_its_table(self, table: str, bad: float) -> None:
+        parts = {
+            "loadings": pd.DataFrame([[1.0], [bad]], index=["A", "B"], columns=["F"]),
+            "factor_cov": pd.DataFrame([[bad]], index=["F"], columns=["F"]),
+            "specific_var": pd.Series([0.01, bad], index=["A", "B"]),
+        }
+        with pytest.raises(
+            EstimationDataError, match=rf"^The '{table}' argument holds NaN or infinite values\.$"
+        ):
+            _model(**{table: parts[table]})
+
+    @pytest.mark.parametrize("table", ["loadings", "specific_var"])
+    def test_a_value_that_is_not_a_number_names_its_table(self, table: str) -> None:
+        parts = {
+            "loadings": pd.DataFrame([[1.0], ["x"]], index=["A", "B"], columns=["F"]),
+            "specific_var": pd.Series([0.01, "x"], index=["A", "B"]),
+        }
+        with pytest.raises(
+            EstimationDataError, match=rf"^The '{table}' argument must hold numbers \(.*'x'"
+        ):
+            _model(**{table: parts[table]})
+
+    def test_numbers_held_as_objects_are_kept_as_float64_copies(self) -> None:
+        loadings = pd.DataFrame([[1], [0]], index=["A", "B"], columns=["F"]).astype(object)
+        model = _model(loadings=loadings)
+        assert list(model.loadings.dtypes) == [np.float64]
+        assert model.factor_cov.dtypes.tolist() == [np.float64]
+        assert model.specific_var.dtype == np.float64
+        # B F B' + D by hand: 0.04 * [[1, 0], [0, 0]] + diag(0.01, 0.02)
+        want = pd.DataFrame([[0.05, 0.0], [0.0, 0.02]], index=["A", "B"], columns=["A", "B"])
+        pd.testing.assert_frame_equal(model.covariance(), want, rtol=0, atol=1e-17)
+        loadings.iloc[1, 0] = 7  # the caller's frame changes; the model does not
+        assert model.loadings.iloc[1, 0] == 0.0
+
+    def test_only_negative_specific_variances_are_named(self) -> None:
+        with pytest.raises(
+            EstimationDataError,
+            match=r"^The 'specific_var' argument must be >= 0\. Got negative values for \['B'\]\.$",
+        ):
+            _model(specific_var=pd.Series([0.0, -1e-6], index=["A", "B"]))  # A: 0 is allowed
+
+    @pytest.mark.parametrize("shape", [(2, 0), (0, 1)])
+    def test_no_asset_or_no_factor_is_refused(self, shape: tuple[int, int]) -> None:
+        assets, factors = ["A", "B"][: shape[0]], ["F"][: shape[1]]
+        with pytest.raises(
+            EstimationDataError,
+            match=rf"^The 'loadings' argument must name at least one asset and one factor\. "
+            rf"Got shape \({shape[0]}, {shape[1]}\); for a covariance without factors use "
+            r"RiskModel\.from_covariance",
+        ):
+            RiskModel(
+                pd.DataFrame(np.ones(shape), index=assets, columns=factors),
+                pd.DataFrame(np.eye(shape[1]) * 0.04, index=factors, columns=factors),
+                pd.Series(0.0, index=assets, dtype=float),
+            )
+
+    # the tolerances are relative to the covariance's largest entry: a daily covariance
+    # (entries ~1e-4) is held to 1e-16 absolute asymmetry and -1e-14 eigenvalues
+    @pytest.mark.parametrize(
+        ("gap", "refused"), [(1e-14, True), (1e-17, False)], ids=["1e-10 rel", "1e-13 rel"]
+    )
+    def test_symmetry_is_judged_relative_to_the_covariance_scale(
+        self, gap: float, refused: bool
+    ) -> None:
+        f = pd.DataFrame(
+            [[1e-4, 0.5e-4 + gap], [0.5e-4, 1e-4]], index=["F", "G"], columns=["F", "G"]
+        )
+        b = pd.DataFrame(np.eye(2), index=["A", "B"], columns=["F", "G"])
+        d = pd.Series(0.0, index=["A", "B"])
+        if refused:
+            with pytest.raises(
+                EstimationDataError, match=r"^The 'factor_cov' argument must be symmetric"
+            ):
+                RiskModel(b, f, d)
+        else:
+            RiskModel(b, f, d)
+
+    @pytest.mark.parametrize(
+        ("gap", "refused"), [(1e-13, True), (1e-15, False)], ids=["1e-9 rel", "1e-11 rel"]
+    )
+    def test_semi_definiteness_is_judged_relative_to_the_covariance_scale(
+        self, gap: float, refused: bool
+    ) -> None:
+        # [[v, v + g], [v + g, v]] has eigenvalues 2v + g and -g
+        v = 1e-4
+        f = pd.DataFrame([[v, v + gap], [v + gap, v]], index=["F", "G"], columns=["F", "G"])
+        b = pd.DataFrame(np.eye(2), index=["A", "B"], columns=["F", "G"])
+        d = pd.Series(0.0, index=["A", "B"])
+        if refused:
+            with pytest.raises(EstimationDataError, match=r"positive semi-definite"):
+                RiskModel(b, f, d)
+        else:
+            RiskModel(b, f, d)
+
+
 # ------------------------------------------------------------------ constraints
 @pytest.mark.parametrize("band", [ResidualBeta, FactorExposure])
 @pytest.mark.parametrize("side", ["min", "max"])
