@@ -9,11 +9,13 @@ here, never by the code under test.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
 import optihedge as oh
 from constraints import FactorExposure, ResidualBeta, Turnover, hedged_returns
@@ -132,6 +134,38 @@ class TestScenarioRiskRows:
         assert risk.loc["after", "scenario_var"] == losses[359]
         assert risk.loc["after", "scenario_es"] == pytest.approx(losses[360:].mean(), rel=1e-12)
         assert risk.loc["after", "tail_scenarios"] == 40.0
+
+
+class TestRiskTable:
+    """The result's risk rows: normal VaR/ES at zero mean and with the expected mean."""
+
+    def test_normal_columns_and_the_mean_read_assets_by_label(self) -> None:
+        mu = pd.Series({"B": 0.002, "X": 0.5, "A": 0.001})  # other order, an extra label
+        problem = oh.HedgeProblem(
+            oh.Portfolio.from_holdings({"A": 6e5, "B": 4e5}),
+            [oh.Future("F", underlying="A", price=100.0)],
+            objective=oh.Variance(),
+            risk_model=RiskModel.from_covariance(COV),
+            expected_returns=mu,
+            horizon=1,
+        )
+        result = problem.solve()
+        x = float(result.weights["F"])
+        cov = COV.to_numpy()
+        for row, z in (("before", np.array([0.6, 0.4])), ("after", np.array([0.6 + x, 0.4]))):
+            vol = math.sqrt(z @ cov @ z)
+            mean = 0.6 * 0.001 + 0.4 * 0.002 if row == "before" else (0.6 + x) * 0.001 + 0.0008
+            got = result.risk.loc[row]
+            assert got["mean"] == pytest.approx(mean, rel=1e-12, abs=1e-18)
+            for a in (0.95, 0.99):
+                pct = round(100 * a)
+                q, tail = norm.ppf(a), norm.pdf(norm.ppf(a)) / (1.0 - a)
+                assert got[f"var_{pct}"] == pytest.approx(vol * q, rel=1e-12)
+                assert got[f"es_{pct}"] == pytest.approx(vol * tail, rel=1e-12)
+                assert got[f"var_{pct}_with_mean"] == pytest.approx(-mean + vol * q, rel=1e-12)
+                assert got[f"es_{pct}_with_mean"] == pytest.approx(-mean + vol * tail, rel=1e-12)
+        assert result.risk.attrs["frequency"] == "daily"
+        assert result.risk.attrs["horizon_days"] == 1
 
 
 # ----------------------------------------------------------- the tail rule's edges
