@@ -166,6 +166,19 @@ class TestRiskTable:
                 assert got[f"es_{pct}_with_mean"] == pytest.approx(-mean + vol * tail, rel=1e-12)
         assert result.risk.attrs["frequency"] == "daily"
         assert result.risk.attrs["horizon_days"] == 1
+        assert result.risk.attrs["normal_var_es"] == (
+            "var_* / es_*: normal, zero mean; *_with_mean: normal with the expected returns' mean"
+        )
+        # without expected returns: no mean columns, and the note says only the first part
+        plain = oh.HedgeProblem(
+            oh.Portfolio.from_holdings({"A": 6e5, "B": 4e5}),
+            [oh.Future("F", underlying="A", price=100.0)],
+            objective=oh.Variance(),
+            risk_model=RiskModel.from_covariance(COV),
+            horizon=1,
+        ).solve()
+        assert plain.risk.attrs["normal_var_es"] == "var_* / es_*: normal, zero mean"
+        assert "es_95_with_mean" not in plain.risk.columns
 
 
 # ----------------------------------------------------------- the tail rule's edges
