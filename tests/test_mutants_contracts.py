@@ -75,7 +75,8 @@ def shortfall_solve() -> tuple[oh.HedgeProblem, oh.HedgeResult]:
     rng = np.random.default_rng(5)
     idx = rng.normal(0.0, 0.04, 400)
     book = 0.9 * idx + rng.normal(0.0, 0.02, 400)
-    s = Scenarios.from_returns(pd.DataFrame({"book": book, "IDX": idx}))
+    dates = pd.bdate_range("2021-01-04", periods=400, name="date")
+    s = Scenarios.from_returns(pd.DataFrame({"book": book, "IDX": idx}, index=dates))
     problem = oh.HedgeProblem(
         oh.Portfolio.from_holdings({"book": 1e6}),
         [oh.Future("F", underlying="IDX", price=4000.0, multiplier=50.0)],
@@ -91,26 +92,78 @@ class TestScenarioRiskRows:
     """``make_result(scenario_after=...)``: numbers already stated are used, else computed."""
 
     def _result(
-        self, solved: tuple[oh.HedgeProblem, oh.HedgeResult], after: tuple[float, float] | None
-    ) -> pd.DataFrame:
+        self,
+        solved: tuple[oh.HedgeProblem, oh.HedgeResult],
+        after: tuple[float, float] | None,
+        alpha: float | None = 0.9,
+        x: np.ndarray | None = None,
+    ) -> oh.HedgeResult:
         problem, result = solved
         return make_result(
             problem.data,
-            result.weights.to_numpy(),
+            result.weights.to_numpy() if x is None else x,
             limits=result.constraints,
             objective_value=0.0,
             status="optimal",
             stats={},
             capital=1e6,
-            scenario_alpha=0.9,
+            scenario_alpha=alpha,
             scenario_after=after,
-        ).risk
+        )
+
+    def test_the_level_is_0_95_when_none_is_given(
+        self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult]
+    ) -> None:
+        problem, _ = shortfall_solve
+        risk = self._result(shortfall_solve, None, alpha=None).risk
+        assert risk.attrs["scenario_alpha"] == 0.95
+        assert problem.data.scenario_book is not None
+        before = np.sort(-problem.data.scenario_book)  # VaR_0.95 of 400: the 380th loss
+        assert risk.loc["before", "scenario_var"] == before[379]
+        assert risk.loc["before", "tail_scenarios"] == 20.0
+
+    def test_scenario_returns_are_labelled_by_scenario(
+        self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult]
+    ) -> None:
+        problem, result = shortfall_solve
+        table = result.scenario_returns
+        assert table is not None
+        assert problem.scenarios is not None
+        frame = problem.scenarios.returns
+        assert table.index.equals(pd.bdate_range("2021-01-04", periods=400, name="date"))
+        # the book is the one holding; the future returns the index's return per unit
+        x = float(result.weights["F"])
+        np.testing.assert_allclose(table["before"], frame["book"], rtol=0, atol=1e-17)
+        np.testing.assert_allclose(
+            table["after"], frame["book"] + x * frame["IDX"], rtol=1e-13, atol=1e-17
+        )
+
+    @pytest.mark.parametrize(
+        ("x", "shown"),
+        [(1e-8, 1e-8), (-1e-8, -1e-8), (0.5e-8, 0.0), (-0.5e-8, 0.0), (-0.0, 0.0)],
+    )
+    def test_positions_below_the_tolerance_show_as_a_positive_zero(
+        self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult], x: float, shown: float
+    ) -> None:
+        # POSITION_TOLERANCE is 1e-8: a position at it is kept, one below is shown as +0.0
+        weight = self._result(shortfall_solve, None, x=np.array([x])).weights["F"]
+        assert weight == shown
+        assert np.signbit(weight) == (shown < 0)
+
+    def test_a_small_short_rounds_to_a_positive_zero_contract_count(
+        self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult]
+    ) -> None:
+        # -0.06 of 1e6 over one contract of 4000 x 50 = 200,000: -0.3 contracts, rounds to 0
+        row = self._result(shortfall_solve, None, x=np.array([-0.06])).allocation.loc["F"]
+        assert row["units"] == pytest.approx(-0.3, rel=1e-14)
+        assert row["units_rounded"] == 0.0
+        assert not np.signbit(row["units_rounded"])
 
     def test_stated_after_numbers_are_the_rows(
         self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult]
     ) -> None:
         problem, _ = shortfall_solve
-        risk = self._result(shortfall_solve, (0.5, 0.75))
+        risk = self._result(shortfall_solve, (0.5, 0.75)).risk
         assert risk.loc["after", "scenario_var"] == 0.5
         assert risk.loc["after", "scenario_es"] == 0.75
         assert risk.loc["after", "tail_scenarios"] == 0.0  # no loss beyond 50% of the book
@@ -125,7 +178,7 @@ class TestScenarioRiskRows:
         self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult]
     ) -> None:
         problem, result = shortfall_solve
-        risk = self._result(shortfall_solve, None)
+        risk = self._result(shortfall_solve, None).risk
         data = problem.data
         assert data.scenario_book is not None
         assert data.scenario_pnl is not None
@@ -178,6 +231,21 @@ class TestRiskTable:
             horizon=1,
         ).solve()
         assert plain.risk.attrs["normal_var_es"] == "var_* / es_*: normal, zero mean"
+        # one future per holding: each one's delta notional is its notional (exposure 1)
+        both = oh.HedgeProblem(
+            oh.Portfolio.from_holdings({"A": 6e5, "B": 4e5}),
+            [
+                oh.Future("F", underlying="A", price=100.0),
+                oh.Future("G", underlying="B", price=50.0),
+            ],
+            objective=oh.Variance(),
+            risk_model=RiskModel.from_covariance(COV),
+            horizon=1,
+        ).solve()
+        table = both.allocation
+        assert table.loc["F", "notional"] == pytest.approx(-6e5, rel=1e-6)
+        assert table.loc["G", "notional"] == pytest.approx(-4e5, rel=1e-6)
+        np.testing.assert_array_equal(table["delta_notional"], table["notional"])
         assert "es_95_with_mean" not in plain.risk.columns
 
 
