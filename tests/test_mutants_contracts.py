@@ -97,6 +97,7 @@ class TestScenarioRiskRows:
         after: tuple[float, float] | None,
         alpha: float | None = 0.9,
         x: np.ndarray | None = None,
+        currency: str = "USD",
     ) -> oh.HedgeResult:
         problem, result = solved
         return make_result(
@@ -109,14 +110,18 @@ class TestScenarioRiskRows:
             capital=1e6,
             scenario_alpha=alpha,
             scenario_after=after,
+            currency=currency,
         )
 
     def test_the_level_is_0_95_when_none_is_given(
         self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult]
     ) -> None:
         problem, _ = shortfall_solve
-        risk = self._result(shortfall_solve, None, alpha=None).risk
+        result = self._result(shortfall_solve, None, alpha=None)
+        risk = result.risk
         assert risk.attrs["scenario_alpha"] == 0.95
+        assert result.risk_inputs is not None
+        assert result.risk_inputs.alpha == 0.95  # the level the tail attribution reads
         assert problem.data.scenario_book is not None
         before = np.sort(-problem.data.scenario_book)  # VaR_0.95 of 400: the 380th loss
         assert risk.loc["before", "scenario_var"] == before[379]
@@ -146,7 +151,9 @@ class TestScenarioRiskRows:
         self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult], x: float, shown: float
     ) -> None:
         # POSITION_TOLERANCE is 1e-8: a position at it is kept, one below is shown as +0.0
-        weight = self._result(shortfall_solve, None, x=np.array([x])).weights["F"]
+        weights = self._result(shortfall_solve, None, x=np.array([x]), currency="EUR").weights
+        assert weights.name == "weight"
+        weight = weights["F"]
         assert weight == shown
         assert np.signbit(weight) == (shown < 0)
 
@@ -154,7 +161,9 @@ class TestScenarioRiskRows:
         self, shortfall_solve: tuple[oh.HedgeProblem, oh.HedgeResult]
     ) -> None:
         # -0.06 of 1e6 over one contract of 4000 x 50 = 200,000: -0.3 contracts, rounds to 0
-        row = self._result(shortfall_solve, None, x=np.array([-0.06])).allocation.loc["F"]
+        result = self._result(shortfall_solve, None, x=np.array([-0.06]), currency="EUR")
+        assert result.currency == "EUR"
+        row = result.allocation.loc["F"]
         assert row["units"] == pytest.approx(-0.3, rel=1e-14)
         assert row["units_rounded"] == 0.0
         assert not np.signbit(row["units_rounded"])

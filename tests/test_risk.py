@@ -203,8 +203,14 @@ class TestBadInput:
     def test_parametric(self) -> None:
         with pytest.raises(SpecificationError, match="'std'"):
             parametric_var(0.0, -1.0)
-        with pytest.raises(SpecificationError, match="'mean'"):
-            parametric_es(np.nan, 1.0)
+        for measure in (parametric_var, parametric_es):
+            with pytest.raises(SpecificationError, match="^The 'mean' argument"):
+                measure(np.nan, 1.0)
+
+    def test_parametric_default_level_is_0_95(self) -> None:
+        # scipy: norm.ppf(0.95) = 1.6448536269514722; ES = pdf(ppf) / 0.05 = 2.0627128075074275
+        assert parametric_var(0.0, 1.0) == pytest.approx(1.6448536269514722, rel=1e-14)
+        assert parametric_es(0.0, 1.0) == pytest.approx(2.0627128075074275, rel=1e-12)
 
     def test_drawdown_and_horizon(self) -> None:
         with pytest.raises(DataError, match="'returns'.*-1"):
