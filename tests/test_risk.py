@@ -201,11 +201,14 @@ class TestBadInput:
             value_at_risk(pd.Series([1.0, 2.0], index=["a", "a"]))
 
     def test_parametric(self) -> None:
-        with pytest.raises(SpecificationError, match="'std'"):
-            parametric_var(0.0, -1.0)
         for measure in (parametric_var, parametric_es):
             with pytest.raises(SpecificationError, match="^The 'mean' argument"):
                 measure(np.nan, 1.0)
+            with pytest.raises(
+                SpecificationError,
+                match=r"^The 'std' argument must be a finite number in \[0, inf\)",
+            ):
+                measure(0.0, -1.0)
 
     def test_parametric_default_level_is_0_95(self) -> None:
         # scipy: norm.ppf(0.95) = 1.6448536269514722; ES = pdf(ppf) / 0.05 = 2.0627128075074275
