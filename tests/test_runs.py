@@ -114,7 +114,7 @@ def test_joblib_workers_compile_once_per_run() -> None:
 def test_dask_client_runs_the_same_task() -> None:
     distributed = pytest.importorskip("distributed")
     with (
-        distributed.LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster,
+        distributed.LocalCluster(n_workers=2, processes=False, dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):
         rows = [row for chunk in runs.run(_task("dask"), CHUNKS, client=client) for row in chunk]

@@ -188,7 +188,7 @@ class TestBackends:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the cluster's own start-up chatter
             cluster = LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
             )
             client = Client(cluster)
         try:
