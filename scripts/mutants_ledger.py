@@ -62,7 +62,8 @@ be wrong, and a new test is what shows it.
 ``save`` (after ``mutmut run``, or at any time during one: mutmut writes a meta after each
 verdict) reads ``mutants/**/*.meta`` and rewrites the ledger.
 
-Usage: ``python scripts/mutants_ledger.py restore|save [--ledger PATH] [--forget-kills]``.
+Usage: ``python scripts/mutants_ledger.py restore|save [--ledger PATH] [--forget-kills]
+[--keep-survivors]``.
 """
 
 from __future__ import annotations

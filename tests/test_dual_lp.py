@@ -7,6 +7,9 @@ multipliers, which both must give: objective, positions and every row's multipli
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import cvxpy as cp
 import numpy as np
 import pytest
@@ -206,3 +209,27 @@ def test_the_primal_gets_what_the_dual_left_of_the_time_limit() -> None:
     infeasible = cp.Problem(cp.Minimize(cp.sum(x)), [x >= 1, cp.sum(x) <= 1])
     infeasible.solve(solver=HIGHS_DUAL, time_limit=60.0)
     assert infeasible.status == cp.INFEASIBLE
+
+
+def test_the_fallback_is_given_the_time_the_dual_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dual declines after 0.5 s (a clock that jumps); the primal gets 2.0 - 0.5 s."""
+    from cvxpy.reductions.solvers.conic_solvers.highs_conif import HIGHS
+
+    import optihedge.optimize.dual_lp as dual_lp
+
+    clock = iter([100.0, 100.5])  # read by solve_via_data only: its module's clock
+    given: list[dict[str, Any]] = []
+    real = HIGHS.solve_via_data
+
+    def primal(self: Any, data: Any, warm: Any, verbose: Any, opts: Any, *rest: Any) -> Any:
+        given.append(dict(opts))
+        return real(self, data, warm, verbose, opts, *rest)
+
+    monkeypatch.setattr(dual_lp, "_dual", lambda *args: None)
+    monkeypatch.setattr(dual_lp, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    monkeypatch.setattr(HIGHS, "solve_via_data", primal)
+    problem = _chvatal()
+    # nested the way cvxpy's HIGHS takes options too
+    problem.solve(solver=HIGHS_DUAL, highs_options={"time_limit": 2.0})
+    assert given == [{"time_limit": 1.5}]
+    assert problem.value == pytest.approx(13.0, abs=1e-9)

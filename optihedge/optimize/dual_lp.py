@@ -38,7 +38,10 @@ from typing import Any
 import cvxpy.settings as s
 import numpy as np
 import scipy.sparse as sp
-from cvxpy.reductions.solvers.conic_solvers.highs_conif import HIGHS
+from cvxpy.reductions.solvers.conic_solvers.highs_conif import (
+    HIGHS,
+    unpack_highs_options_inplace,
+)
 
 __all__ = ["HIGHS_DUAL", "DualHighs", "custom_solver"]
 
@@ -64,12 +67,13 @@ class DualHighs(HIGHS):  # type: ignore[misc]
         (the primal gets what the dual left).
         """
         opts = dict(solver_opts)
+        unpack_highs_options_inplace(opts)  # cvxpy's nested highs_options={...} too
         integer = data.get(s.BOOL_IDX) or data.get(s.INT_IDX)
         start = time.perf_counter()
-        answer = None if integer else _dual(data, opts, verbose)
+        answer = None if integer else _dual(data, dict(opts), verbose)
         if answer is not None:
             return answer
-        primal = time_left(solver_opts, time.perf_counter() - start)
+        primal = time_left(opts, time.perf_counter() - start)
         return super().solve_via_data(data, False, verbose, primal, None)  # type: ignore[no-any-return]
 
 
