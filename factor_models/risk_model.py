@@ -118,12 +118,15 @@ class RiskModel:
         # the model keeps float64 copies: numbers held as objects or integers are converted,
         # and the caller's frames can change later without changing the model
         for name, values in (("loadings", b), ("factor_cov", f), ("specific_var", d)):
-            try:
-                as_float = values.astype(np.float64)
-            except (TypeError, ValueError) as exc:
+            inferred = values.infer_objects()  # numbers held as objects become numbers
+            dtypes = [inferred.dtype] if isinstance(inferred, pd.Series) else inferred.dtypes
+            other = [str(t) for t in dtypes if t.kind not in "biuf"]  # text, complex, dates
+            if other:
                 raise EstimationDataError(
-                    f"The '{name}' argument must hold numbers ({exc})."
-                ) from None
+                    f"The '{name}' argument must hold real numbers. Got dtype {other[0]}; "
+                    "convert text with pd.to_numeric."
+                )
+            as_float = inferred.astype(np.float64)  # NA of nullable dtypes: NaN
             if not np.isfinite(as_float.to_numpy()).all():
                 raise EstimationDataError(f"The '{name}' argument holds NaN or infinite values.")
             object.__setattr__(self, name, as_float)

@@ -392,13 +392,20 @@ class TestRiskModelChecks:
             _model(**{table: parts[table]})
 
     @pytest.mark.parametrize("table", ["loadings", "specific_var"])
-    def test_a_value_that_is_not_a_number_names_its_table(self, table: str) -> None:
+    @pytest.mark.parametrize(
+        ("value", "dtype"), [("x", "object"), ("0.5", "object"), (1j, "complex128")]
+    )
+    def test_a_value_that_is_not_a_real_number_names_its_table(
+        self, table: str, value: object, dtype: str
+    ) -> None:
         parts = {
-            "loadings": pd.DataFrame([[1.0], ["x"]], index=["A", "B"], columns=["F"]),
-            "specific_var": pd.Series([0.01, "x"], index=["A", "B"]),
+            "loadings": pd.DataFrame([[1.0], [value]], index=["A", "B"], columns=["F"]),
+            "specific_var": pd.Series([0.01, value], index=["A", "B"]),
         }
         with pytest.raises(
-            EstimationDataError, match=rf"^The '{table}' argument must hold numbers \(.*'x'"
+            EstimationDataError,
+            match=rf"^The '{table}' argument must hold real numbers\. Got dtype {dtype}; "
+            "convert text with pd.to_numeric",
         ):
             _model(**{table: parts[table]})
 
