@@ -83,19 +83,26 @@ def test_the_dual_gives_the_primal_optimum_positions_and_multipliers(
         np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-7)
 
 
-def test_a_textbook_lp_by_its_dual() -> None:
-    """Chvatal, Linear Programming (1983), ch. 2: max 5x1 + 4x2 + 3x3, optimum 13 at (2, 0, 1).
-
-    Constraints 2x1 + 3x2 + x3 <= 5, 4x1 + x2 + 2x3 <= 11, 3x1 + 4x2 + 2x3 <= 8, x >= 0;
-    the book's dual answer is y = (1, 0, 1).
-    """
+def _chvatal() -> cp.Problem:
+    """Chvatal, Linear Programming (1983), ch. 2: max 5x1 + 4x2 + 3x3 over three rows."""
     x = cp.Variable(3, nonneg=True)
     rows = [
         2 * x[0] + 3 * x[1] + x[2] <= 5,
         4 * x[0] + x[1] + 2 * x[2] <= 11,
         3 * x[0] + 4 * x[1] + 2 * x[2] <= 8,
     ]
-    problem = cp.Problem(cp.Maximize(5 * x[0] + 4 * x[1] + 3 * x[2]), rows)
+    return cp.Problem(cp.Maximize(5 * x[0] + 4 * x[1] + 3 * x[2]), rows)
+
+
+def test_a_textbook_lp_by_its_dual() -> None:
+    """Chvatal, Linear Programming (1983), ch. 2: max 5x1 + 4x2 + 3x3, optimum 13 at (2, 0, 1).
+
+    Constraints 2x1 + 3x2 + x3 <= 5, 4x1 + x2 + 2x3 <= 11, 3x1 + 4x2 + 2x3 <= 8, x >= 0;
+    the book's dual answer is y = (1, 0, 1).
+    """
+    problem = _chvatal()
+    (x,) = problem.variables()
+    rows = problem.constraints
     problem.solve(solver=HIGHS_DUAL)
     assert problem.value == pytest.approx(13.0, abs=1e-12)
     np.testing.assert_allclose(x.value, [2.0, 0.0, 1.0], atol=1e-12)
@@ -172,16 +179,6 @@ def test_far_bounds_lose_no_digits(far: float) -> None:
     assert problem.value == pytest.approx(want, rel=1e-9)
     np.testing.assert_allclose(x.value, want_x, atol=1e-9)
     assert max(float(np.max(r.violation())) for r in rows) <= 1e-9
-
-
-def _chvatal() -> cp.Problem:
-    x = cp.Variable(3, nonneg=True)
-    rows = [
-        2 * x[0] + 3 * x[1] + x[2] <= 5,
-        4 * x[0] + x[1] + 2 * x[2] <= 11,
-        3 * x[0] + 4 * x[1] + 2 * x[2] <= 8,
-    ]
-    return cp.Problem(cp.Maximize(5 * x[0] + 4 * x[1] + 3 * x[2]), rows)
 
 
 @pytest.mark.parametrize("verbose", [True, False])

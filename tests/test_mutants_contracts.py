@@ -201,17 +201,21 @@ class TestScenarioRiskRows:
 class TestRiskTable:
     """The result's risk rows: normal VaR/ES at zero mean and with the expected mean."""
 
-    def test_normal_columns_and_the_mean_read_assets_by_label(self) -> None:
-        mu = pd.Series({"B": 0.002, "X": 0.5, "A": 0.001})  # other order, an extra label
-        problem = oh.HedgeProblem(
+    @staticmethod
+    def _solve(instruments: list[oh.Instrument], **kwargs: object) -> oh.HedgeResult:
+        """Hedge 0.6 of A and 0.4 of B (COV, one period) by variance."""
+        return oh.HedgeProblem(
             oh.Portfolio.from_holdings({"A": 6e5, "B": 4e5}),
-            [oh.Future("F", underlying="A", price=100.0)],
+            instruments,
             objective=oh.Variance(),
             risk_model=RiskModel.from_covariance(COV),
-            expected_returns=mu,
             horizon=1,
-        )
-        result = problem.solve()
+            **kwargs,  # type: ignore[arg-type]
+        ).solve()
+
+    def test_normal_columns_and_the_mean_read_assets_by_label(self) -> None:
+        mu = pd.Series({"B": 0.002, "X": 0.5, "A": 0.001})  # other order, an extra label
+        result = self._solve([oh.Future("F", underlying="A", price=100.0)], expected_returns=mu)
         x = float(result.weights["F"])
         cov = COV.to_numpy()
         for row, z in (("before", np.array([0.6, 0.4])), ("after", np.array([0.6 + x, 0.4]))):
@@ -232,25 +236,15 @@ class TestRiskTable:
             "var_* / es_*: normal, zero mean; *_with_mean: normal with the expected returns' mean"
         )
         # without expected returns: no mean columns, and the note says only the first part
-        plain = oh.HedgeProblem(
-            oh.Portfolio.from_holdings({"A": 6e5, "B": 4e5}),
-            [oh.Future("F", underlying="A", price=100.0)],
-            objective=oh.Variance(),
-            risk_model=RiskModel.from_covariance(COV),
-            horizon=1,
-        ).solve()
+        plain = self._solve([oh.Future("F", underlying="A", price=100.0)])
         assert plain.risk.attrs["normal_var_es"] == "var_* / es_*: normal, zero mean"
         # one future per holding: each one's delta notional is its notional (exposure 1)
-        both = oh.HedgeProblem(
-            oh.Portfolio.from_holdings({"A": 6e5, "B": 4e5}),
+        both = self._solve(
             [
                 oh.Future("F", underlying="A", price=100.0),
                 oh.Future("G", underlying="B", price=50.0),
-            ],
-            objective=oh.Variance(),
-            risk_model=RiskModel.from_covariance(COV),
-            horizon=1,
-        ).solve()
+            ]
+        )
         table = both.allocation
         assert table.loc["F", "notional"] == pytest.approx(-6e5, rel=1e-6)
         assert table.loc["G", "notional"] == pytest.approx(-4e5, rel=1e-6)

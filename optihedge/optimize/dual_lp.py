@@ -70,7 +70,7 @@ class DualHighs(HIGHS):  # type: ignore[misc]
         unpack_highs_options_inplace(opts)  # cvxpy's nested highs_options={...} too
         integer = data.get(s.BOOL_IDX) or data.get(s.INT_IDX)
         start = time.perf_counter()
-        answer = None if integer else _dual(data, dict(opts), verbose)
+        answer = None if integer else _dual(data, opts, verbose)
         if answer is not None:
             return answer
         primal = time_left(opts, time.perf_counter() - start)
