@@ -10,7 +10,9 @@ Clarabel when the check fails; a solver asked for by name.
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import cvxpy as cp
 import numpy as np
 import pandas as pd
 import pytest
@@ -225,6 +227,21 @@ def test_a_solver_asked_for_by_name_answers() -> None:
     assert kept.solve({"gross_exposure.max": 0.2}).solver_stats["solver"] == "DAQP"
 
 
+class _Watched(cp.Parameter):
+    """A cvxpy parameter that counts cvxpy's validations of a value and the saves."""
+
+    validated = 0
+    saved = 0
+
+    def _validate_value(self, val: Any, sparse_path: bool = False) -> Any:
+        self.validated += 1
+        return super()._validate_value(val, sparse_path)
+
+    def save_value(self, val: Any, sparse_path: bool = False) -> None:
+        self.saved += 1
+        super().save_value(val, sparse_path)
+
+
 class TestAssign:
     """``constraints.assign``: cvxpy's checks, made cheaper; cvxpy's errors otherwise."""
 
@@ -254,6 +271,56 @@ class TestAssign:
         assign(ours, value)
         np.testing.assert_array_equal(np.asarray(ours.value), np.asarray(theirs.value))
         assert np.shape(ours.value) == np.shape(theirs.value)
+
+    @pytest.mark.parametrize(
+        ("sign", "values"),
+        [
+            ({}, [0.5, -0.5, 0.0, 7]),
+            ({"nonneg": True}, [0.5, 0.0, 3, 1.5]),
+            ({"nonpos": True}, [-0.5, 0.0, -3, -1.5]),
+            ({"nonneg": True, "nonpos": True}, [0.0]),
+        ],
+    )
+    @pytest.mark.parametrize("shape", [(), (3,)])
+    def test_an_ordinary_value_is_checked_here_and_saved_once(
+        self, sign: dict[str, bool], values: list[float], shape: tuple[int, ...]
+    ) -> None:
+        """The documented fast path: a finite real value of the right shape and sign is
+        saved without cvxpy's validation; the value a parameter holds already is not
+        saved again; a float arrives as cvxpy would keep it (float, or float64 array)."""
+
+        from constraints._base import assign
+
+        param = _Watched(shape, **sign)
+        for n, v in enumerate(values, start=1):
+            value = v if shape == () else [v, v, v]
+            assign(param, value)
+            assign(param, value)  # held already: nothing saved
+            assert (param.validated, param.saved) == (0, n), (v, shape)
+            np.testing.assert_array_equal(param.value, np.full(shape, float(v)))
+            if shape == ():
+                assert type(param.value) is float
+            else:
+                assert param.value.dtype == np.float64
+
+    def test_a_value_cvxpy_must_judge_goes_through_cvxpy(self) -> None:
+
+        from constraints._base import assign
+
+        for sign, value, word in (
+            ({"nonneg": True}, -0.5, "nonnegative"),
+            ({"nonpos": True}, 0.5, "nonpositive"),
+        ):
+            param = _Watched(**sign)
+            with pytest.raises(ValueError, match=f"_Watched value must be {word}"):
+                assign(param, value)
+            assert param.validated == 1
+            assert param.value is None
+        wrong_shape = _Watched(3)
+        with pytest.raises(ValueError, match="Invalid dimensions"):
+            assign(wrong_shape, [1.0, 2.0])
+        assert wrong_shape.validated == 1
+        assert wrong_shape.value is None
 
     def test_a_boolean_parameter_goes_through_cvxpy(self) -> None:
         import cvxpy as cp
