@@ -11,7 +11,7 @@ Usage (from the repository root, after `make mutants`)::
 
     python scripts/mutants_recheck.py NAMES_FILE tests/test_a.py tests/test_b.py [--tree DIR]
 
-Prints one line per mutant: ``killed`` (a test failed), ``survived`` (all passed),
+Prints one line per mutant: ``killed`` (a test failed or errored), ``survived`` (all passed),
 ``error`` (pytest could not run the tests: a collection or usage error, none collected)
 or ``not applied`` (the change could not be located, with why).
 
@@ -77,11 +77,13 @@ def _apply(source: str, cls: str | None, func: str, diff: str) -> str:
 def decide(returncode: int, stdout: str) -> tuple[str, str]:
     """Return the verdict of one run of the tests and the first failing test's id.
 
-    ``killed`` only when pytest says tests failed (exit code 1) and names one; ``survived``
+    ``killed`` only when pytest says tests failed (exit code 1) and names one: a test that
+    failed (``FAILED``) or whose setup raised (``ERROR`` with a test id, e.g. a fixture
+    building a model the mutant refuses), as mutmut counts any failing run; ``survived``
     when every test passed (0); anything else (a collection or usage error, no test
     collected, an interruption) is ``error``: it says nothing about the mutant.
     """
-    failed = re.findall(r"^FAILED (\S+)", stdout, flags=re.M)
+    failed = re.findall(r"^(?:FAILED|ERROR) (\S+::\S+)", stdout, flags=re.M)
     if returncode == 1 and failed:
         return "killed", failed[0]
     if returncode == 0:

@@ -94,10 +94,16 @@ def test_a_mangled_name_gives_its_module_class_and_function(
             "FAILED tests/test_a.py::test_x - AssertionError\n1 failed",
             ("killed", "tests/test_a.py::test_x"),
         ),
+        (
+            1,
+            "ERROR tests/test_a.py::test_x - EstimationDataError\n2 passed, 1 error",
+            ("killed", "tests/test_a.py::test_x"),
+        ),  # its fixture raised under the mutant
         (0, "3 passed", ("survived", "")),
         # pytest could not run the tests: nothing is said about the mutant
         (1, "1 failed", ("error", "pytest exit code 1")),  # no failing test named
         (2, "ERROR collecting tests/test_a.py", ("error", "pytest exit code 2")),
+        (1, "ERROR tests/test_a.py\n1 error", ("error", "pytest exit code 1")),  # no test id
         (
             4,
             "ERROR: file or directory not found: tests/test_typo.py",
