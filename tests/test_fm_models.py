@@ -115,6 +115,7 @@ class TestRiskModel:
         s = RiskModelSet({63: small_model(), 252: small_model()})
         assert list(s) == [63, 252]
         assert s[63].assets.equals(s.assets)
+        assert repr(s) == "RiskModelSet(windows=[63, 252])"
         other = RiskModel.from_covariance(
             pd.DataFrame(np.eye(2), index=["p", "q"], columns=["p", "q"])
         )

@@ -18,7 +18,14 @@ import pytest
 from scipy.stats import norm
 
 import optihedge as oh
-from constraints import FactorExposure, ResidualBeta, Turnover, hedged_returns
+from constraints import (
+    Constraint,
+    FactorExposure,
+    GrossExposure,
+    ResidualBeta,
+    Turnover,
+    hedged_returns,
+)
 from factor_models.risk_model import RiskModel
 from optihedge.errors import (
     ConstraintSpecificationError,
@@ -490,15 +497,29 @@ def test_a_band_names_its_bad_side(band: type, side: str) -> None:
         band(**kwargs)
 
 
-def test_turnover_describes_its_parameter() -> None:
+@pytest.mark.parametrize(
+    ("term", "key", "description", "owner"),
+    [
+        (Turnover(0.5), "turnover.max", "sum |trade| / book value", "Turnover(max=0.5)"),
+        (
+            GrossExposure(0.5),
+            "gross_exposure.max",
+            "gross delta notional / book value",
+            "GrossExposure(max=0.5)",
+        ),
+    ],
+)
+def test_a_limit_describes_its_parameter(
+    term: Constraint, key: str, description: str, owner: str
+) -> None:
     problem = oh.HedgeProblem(
         oh.Portfolio.from_holdings({"A": 1e6}),
         [oh.Future("F", underlying="A", price=100.0)],
         objective=oh.Variance(),
-        constraints=[Turnover(0.5)],
+        constraints=[term],
         risk_model=RiskModel.from_covariance(COV),
     )
-    row = problem.parameters.loc["turnover.max"]
-    assert row["description"] == "sum |trade| / book value"
+    row = problem.parameters.loc[key]
+    assert row["description"] == description
     assert row["range"] == "[0, inf)"
-    assert row["owner"] == "Turnover(max=0.5)"
+    assert row["owner"] == owner
