@@ -22,14 +22,17 @@ from constraints import (
     Constraint,
     FactorExposure,
     GrossExposure,
+    HedgeData,
     ResidualBeta,
     Turnover,
+    covariance_with,
     hedged_returns,
 )
 from factor_models.risk_model import RiskModel
 from optihedge.errors import (
     ConstraintSpecificationError,
     EstimationDataError,
+    MissingLabelsError,
     SpecificationError,
 )
 from optihedge.measures.contributions import tail_weights
@@ -523,3 +526,105 @@ def test_a_limit_describes_its_parameter(
     assert row["description"] == description
     assert row["range"] == "[0, inf)"
     assert row["owner"] == owner
+
+
+# ------------------------------------------------------- covariances read off a factor model
+# Sigma = B F B' + diag(D), written out in the test; a factor's covariance with the assets is
+# B F[:, j] (an asset's return is B r_f + e, e uncorrelated with the factors).
+LOADINGS = pd.DataFrame(
+    [[1.0, 0.2], [0.5, -0.3], [1.5, 0.8]], index=["A1", "A2", "A3"], columns=["MKT", "SMB"]
+)
+FACTOR_COV = pd.DataFrame(
+    [[0.04, 0.01], [0.01, 0.02]], index=["MKT", "SMB"], columns=["MKT", "SMB"]
+)
+SPECIFIC = pd.Series([0.01, 0.02, 0.03], index=["A1", "A2", "A3"])
+
+
+def _factor_model() -> RiskModel:
+    return RiskModel(loadings=LOADINGS, factor_cov=FACTOR_COV, specific_var=SPECIFIC)
+
+
+@pytest.mark.parametrize(("label", "i"), [("A1", 0), ("A2", 1), ("A3", 2)])
+def test_covariance_with_an_asset_is_its_column_of_sigma(label: str, i: int) -> None:
+    b, f = LOADINGS.to_numpy(), FACTOR_COV.to_numpy()
+    sigma = b @ f @ b.T + np.diag(SPECIFIC.to_numpy())
+    col, var = covariance_with(_factor_model(), label)
+    np.testing.assert_allclose(col, sigma[:, i], rtol=1e-14, atol=0.0)
+    assert var == pytest.approx(sigma[i, i], rel=1e-14)
+
+
+@pytest.mark.parametrize(("label", "j"), [("MKT", 0), ("SMB", 1)])
+def test_covariance_with_a_factor_is_b_f_column(label: str, j: int) -> None:
+    col, var = covariance_with(_factor_model(), label)
+    np.testing.assert_allclose(
+        col, LOADINGS.to_numpy() @ FACTOR_COV.to_numpy()[:, j], rtol=1e-14, atol=0.0
+    )
+    assert var == FACTOR_COV.to_numpy()[j, j]
+
+
+def test_covariance_with_an_unknown_label_names_it() -> None:
+    with pytest.raises(MissingLabelsError, match=r"Unknown market or factor 'HML'"):
+        covariance_with(_factor_model(), "HML")
+
+
+def _hedge_data(model: RiskModel) -> HedgeData:
+    """A 60/40 book of A1 and A2 and two hedges: one on A3, one on A1 and A2 at -1 each."""
+    return HedgeData(
+        instruments=pd.Index(["F", "G"]),
+        assets=model.assets,
+        book=pd.Series([0.6, 0.4, 0.0], index=model.assets),
+        exposures=pd.DataFrame({"F": [0.0, 0.0, 1.0], "G": [-1.0, -1.0, 0.0]}, index=model.assets),
+        attributes=pd.DataFrame(index=pd.Index(["F", "G"])),
+        current=pd.Series([0.0, 0.0], index=["F", "G"]),
+        risk_models={"m": model},
+    )
+
+
+def test_beta_coefficients_to_an_asset_and_to_a_factor() -> None:
+    """Residual beta to m is (book + E x) . Sigma[:, m] / Sigma[m, m]: c = E' s, c0 = book . s."""
+    b, f = LOADINGS.to_numpy(), FACTOR_COV.to_numpy()
+    sigma = b @ f @ b.T + np.diag(SPECIFIC.to_numpy())
+    data = _hedge_data(_factor_model())
+    exposures = np.array([[0.0, -1.0], [0.0, -1.0], [1.0, 0.0]])
+    book = np.array([0.6, 0.4, 0.0])
+    for label, column, var in (
+        ("A3", sigma[:, 2], sigma[2, 2]),
+        ("MKT", b @ f[:, 0], f[0, 0]),
+        ("A3", sigma[:, 2], sigma[2, 2]),  # read again: the answer kept for this label
+    ):
+        c, c0 = data.beta_coefficients(label)
+        np.testing.assert_allclose(c, exposures.T @ (column / var), rtol=1e-14, atol=0.0)
+        assert c0 == pytest.approx(book @ (column / var), rel=1e-14)
+
+
+def test_beta_to_a_factor_without_variance_is_refused() -> None:
+    b = pd.DataFrame([[1.0, 0.0], [0.5, 0.0]], index=["A", "B"], columns=["F", "Z"])
+    f = pd.DataFrame([[0.04, 0.0], [0.0, 0.0]], index=["F", "Z"], columns=["F", "Z"])
+    model = RiskModel(b, f, pd.Series([0.01, 0.02], index=["A", "B"]))
+    data = HedgeData(
+        instruments=pd.Index(["F"]),
+        assets=model.assets,
+        book=pd.Series([1.0, 0.0], index=model.assets),
+        exposures=pd.DataFrame({"F": [0.0, 1.0]}, index=model.assets),
+        attributes=pd.DataFrame(index=pd.Index(["F"])),
+        current=pd.Series([0.0], index=["F"]),
+        risk_models={"m": model},
+    )
+    with pytest.raises(
+        ConstraintSpecificationError,
+        match=r"^Beta to 'Z' is undefined: its variance in the risk model is 0\.0\.",
+    ):
+        data.beta_coefficients("Z")
+    assert data.beta_coefficients("F")[1] == pytest.approx(1.0)  # A loads 1 on F: beta 1
+
+
+def test_variance_in_asset_order_reads_numbers_held_as_objects() -> None:
+    """Decimals (a database's DECIMAL column through pandas) count as the numbers they are."""
+    from decimal import Decimal
+
+    model = _factor_model()
+    as_objects = np.array([Decimal("0.5"), Decimal("-0.25"), Decimal("1")], dtype=object)
+    w = np.array([0.5, -0.25, 1.0])
+    b, f = LOADINGS.to_numpy(), FACTOR_COV.to_numpy()
+    expected = w @ (b @ f @ b.T + np.diag(SPECIFIC.to_numpy())) @ w
+    assert model.variance_in_asset_order(as_objects) == pytest.approx(expected, rel=1e-14)
