@@ -9,6 +9,7 @@ here, never by the code under test.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -628,3 +629,43 @@ def test_variance_in_asset_order_reads_numbers_held_as_objects() -> None:
     b, f = LOADINGS.to_numpy(), FACTOR_COV.to_numpy()
     expected = w @ (b @ f @ b.T + np.diag(SPECIFIC.to_numpy())) @ w
     assert model.variance_in_asset_order(as_objects) == pytest.approx(expected, rel=1e-14)
+
+
+class TestHedgeDataAttribute:
+    """An attribute in instrument order: the instruments' column, else its documented
+    default; read-only, kept per name, and a copy the frame's later edits leave alone."""
+
+    def _data(self) -> HedgeData:
+        data = _hedge_data(_factor_model())
+        attributes = pd.DataFrame({"cost": [0.001, 0.002], "adv": [3, 4]}, index=["F", "G"])
+        return dataclasses.replace(data, attributes=attributes)
+
+    def test_a_stated_column_in_float64(self) -> None:
+        data = self._data()
+        adv = data.attribute("adv")  # stated as integers
+        assert adv.dtype == np.float64
+        np.testing.assert_array_equal(adv, [3.0, 4.0])
+        np.testing.assert_array_equal(data.attribute("cost"), [0.001, 0.002])
+
+    def test_an_unstated_attribute_takes_its_default(self) -> None:
+        data = self._data()
+        np.testing.assert_array_equal(data.attribute("upper"), [math.inf, math.inf])
+        np.testing.assert_array_equal(data.attribute("lower"), [-math.inf, -math.inf])
+        np.testing.assert_array_equal(data.attribute("delta"), [0.0, 0.0])
+
+    def test_read_only_kept_and_copied(self) -> None:
+        data = self._data()
+        cost = data.attribute("cost")
+        with pytest.raises(ValueError, match="read-only"):
+            cost[0] = 1.0
+        with pytest.raises(ValueError, match="read-only"):
+            data.attribute("upper")[0] = 1.0
+        assert data.attribute("cost") is cost
+        data.attributes.loc["F", "cost"] = 9.0  # an edit of the frame after the read
+        np.testing.assert_array_equal(cost, [0.001, 0.002])
+
+    def test_an_unknown_attribute_is_named_with_the_known_ones(self) -> None:
+        with pytest.raises(
+            ConstraintSpecificationError, match=r"^No instrument attribute 'volume'; known: \["
+        ):
+            self._data().attribute("volume")
