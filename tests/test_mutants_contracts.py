@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,10 +21,12 @@ from scipy.stats import norm
 
 import optihedge as oh
 from constraints import (
+    Bounds,
     Constraint,
     FactorExposure,
     GrossExposure,
     HedgeData,
+    Liquidity,
     ResidualBeta,
     Turnover,
     covariance_with,
@@ -669,3 +672,26 @@ class TestHedgeDataAttribute:
             ConstraintSpecificationError, match=r"^No instrument attribute 'volume'; known: \["
         ):
             self._data().attribute("volume")
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: GrossExposure(-1),
+            "The 'max' parameter of GrossExposure must be a finite number >= 0. Got -1.0 instead.",
+        ),
+        (  # an open lower end: days must be positive
+            lambda: Liquidity(0.1, days=0),
+            "The 'days' parameter of Liquidity must be a finite number > 0. Got 0.0 instead.",
+        ),
+        (  # no lower end at all
+            lambda: Bounds(lower=float("nan")),
+            "The 'lower' parameter of Bounds must be a finite number. Got nan instead.",
+        ),
+    ],
+)
+def test_a_limit_states_its_lower_end(build: Callable[[], object], message: str) -> None:
+    with pytest.raises(ConstraintSpecificationError) as caught:
+        build()
+    assert str(caught.value) == message
