@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 from cases import load_script
 
 import optihedge as oh
+from constraints import Constraint, ParameterSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,3 +121,18 @@ def test_optimizer_names_no_concrete_term_class() -> None:
         used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         used |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
         assert not used & concrete, f"optimize/{module} names {sorted(used & concrete)}"
+
+
+def test_a_new_term_is_shown_by_its_parameters(example: ModuleType) -> None:
+    """The base repr: the class, then each parameter by the last part of its key."""
+    assert repr(example.NetNotional(min=-0.3, max=-0.1)) == "NetNotional(min=-0.3, max=-0.1)"
+    assert repr(example.NetNotional(max=0.2)) == "NetNotional(max=0.2)"
+
+    class DeskLimit(Constraint):  # a key of several dotted parts
+        def parameters(self) -> tuple[ParameterSpec, ...]:
+            return (ParameterSpec("desk.var.max", 0.1), ParameterSpec("desk.var.min", -0.1))
+
+        def _build(self, ctx: Any) -> Any:
+            raise NotImplementedError
+
+    assert repr(DeskLimit()) == "DeskLimit(max=0.1, min=-0.1)"
