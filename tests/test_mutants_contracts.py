@@ -27,6 +27,7 @@ from constraints import (
     GrossExposure,
     HedgeData,
     Liquidity,
+    ParameterSpec,
     ResidualBeta,
     Turnover,
     covariance_with,
@@ -695,3 +696,36 @@ def test_a_limit_states_its_lower_end(build: Callable[[], object], message: str)
     with pytest.raises(ConstraintSpecificationError) as caught:
         build()
     assert str(caught.value) == message
+
+
+class TestParameterSpecCheck:
+    """A parameter's value is checked against its own range, ends as declared."""
+
+    def test_a_closed_upper_end_is_admitted(self) -> None:
+        spec = ParameterSpec("desk.share", 0.5, lower=0.0, upper=1.0)
+        assert spec.check(1.0) == 1.0
+        assert spec.check(0) == 0.0
+        with pytest.raises(ConstraintSpecificationError) as caught:
+            spec.check(1.5)
+        assert str(caught.value) == (
+            "The 'desk.share' parameter must be a finite number in [0, 1]. Got 1.5 instead."
+        )
+
+    def test_open_ends_are_refused_and_the_hint_is_added(self) -> None:
+        spec = ParameterSpec(
+            "desk.level",
+            0.9,
+            lower=0.5,
+            upper=1.0,
+            lower_open=True,
+            upper_open=True,
+            hint="Pass a level such as 0.95.",
+        )
+        for value in (0.5, 1.0):
+            with pytest.raises(ConstraintSpecificationError) as caught:
+                spec.check(value)
+            assert str(caught.value) == (
+                "The 'desk.level' parameter must be a finite number in (0.5, 1). "
+                f"Got {value!r} instead. Pass a level such as 0.95."
+            )
+        assert spec.check(0.75) == 0.75
