@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cvxpy
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,6 +30,7 @@ from constraints import (
     Liquidity,
     ParameterSpec,
     ResidualBeta,
+    Row,
     Turnover,
     covariance_with,
     hedged_returns,
@@ -729,3 +731,20 @@ class TestParameterSpecCheck:
                 f"Got {value!r} instead. Pass a level such as 0.95."
             )
         assert spec.check(0.75) == 0.75
+
+
+def test_a_row_reads_its_limit_as_float64_in_its_values_shape() -> None:
+    """A limit a term set as an int (cvxpy keeps the int) is read as float64, and a scalar
+    limit of a vector row is repeated once per element."""
+    x = cvxpy.Variable(2)
+    cap = cvxpy.Parameter()
+    cap.value = 2  # cvxpy's own setter keeps the int
+    row = Row("desk.max", x <= cap, x, cap, "<=", labels=("a", "b"))
+    cvxpy.Problem(
+        cvxpy.Maximize(cvxpy.sum(x) - cvxpy.sum_squares(x - 1.5)), [row.constraint]
+    ).solve()
+    limits = row.limit_values()
+    assert limits.dtype == np.float64
+    np.testing.assert_array_equal(limits, [2.0, 2.0])
+    np.testing.assert_allclose(row.values(), [2.0, 2.0], atol=1e-6)
+    np.testing.assert_allclose(row.slacks(row.values(), limits), [0.0, 0.0], atol=1e-6)
