@@ -748,3 +748,41 @@ def test_a_row_reads_its_limit_as_float64_in_its_values_shape() -> None:
     np.testing.assert_array_equal(limits, [2.0, 2.0])
     np.testing.assert_allclose(row.values(), [2.0, 2.0], atol=1e-6)
     np.testing.assert_allclose(row.slacks(row.values(), limits), [0.0, 0.0], atol=1e-6)
+
+
+class TestInstrumentAttributes:
+    """The per-unit numbers the constraints read, from the base class (no override)."""
+
+    def _basket(self) -> VolScaledBasket:
+        return VolScaledBasket(
+            label="VB", price=20.0, multiplier=10.0, cost=0.002, adv=5e5, lower=-2.0, upper=3.0
+        )
+
+    def test_without_a_market_the_own_price(self) -> None:
+        assert self._basket().attributes() == pytest.approx(
+            {
+                "gross_weight": 1.0,  # |0.6| + |-0.4|
+                "delta": 0.2,  # 0.6 - 0.4
+                "cost": 0.002,
+                "adv": 5e5,
+                "contract_value": 200.0,  # 20 x 10
+                "lower": -2.0,
+                "upper": 3.0,
+            },
+            rel=1e-15,
+        )
+
+    def test_in_a_market_its_price_and_exposures(self) -> None:
+        market = oh.MarketState(
+            volatility=pd.Series({"A": 0.4}), prices=pd.Series({"VB": 25.0, "X": 1.0})
+        )
+        got = self._basket().attributes(market)  # scale 0.20 / 0.40 = 0.5
+        assert got["gross_weight"] == pytest.approx(0.5, rel=1e-15)
+        assert got["delta"] == pytest.approx(0.1, rel=1e-15)
+        assert got["contract_value"] == 250.0  # the market's 25 x 10
+        assert market.price_of(self._basket()) == 25.0
+
+    def test_a_market_without_its_price_uses_the_own_one(self) -> None:
+        market = oh.MarketState(volatility=pd.Series({"A": 0.2}), prices=pd.Series({"X": 1.0}))
+        assert self._basket().attributes(market)["contract_value"] == 200.0
+        assert market.price_of(self._basket()) == 20.0
