@@ -13,6 +13,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import cvxpy
 import numpy as np
@@ -786,3 +787,29 @@ class TestInstrumentAttributes:
         market = oh.MarketState(volatility=pd.Series({"A": 0.2}), prices=pd.Series({"X": 1.0}))
         assert self._basket().attributes(market)["contract_value"] == 200.0
         assert market.price_of(self._basket()) == 20.0
+
+
+@pytest.mark.parametrize(
+    ("fields", "provided"),
+    [
+        ({}, set()),
+        ({"spot": pd.Series({"A": 100.0})}, {"spot"}),
+        ({"volatility": pd.Series({"A": 0.2})}, {"volatility"}),
+        ({"dividend_yield": pd.Series({"A": 0.01})}, {"dividend_yield"}),
+        ({"prices": pd.Series({"F": 5.0})}, {"prices"}),
+        ({"asof": pd.Timestamp("2026-01-02")}, {"asof"}),
+        (
+            {
+                "spot": pd.Series({"A": 100.0}),
+                "volatility": pd.Series({"A": 0.2}),
+                "dividend_yield": pd.Series({"A": 0.01}),
+                "prices": pd.Series({"F": 5.0}),
+                "asof": pd.Timestamp("2026-01-02"),
+                "rate": 0.03,  # a number, always there: never listed
+            },
+            {"spot", "volatility", "dividend_yield", "prices", "asof"},
+        ),
+    ],
+)
+def test_a_market_says_which_fields_it_provides(fields: dict[str, Any], provided: set[str]) -> None:
+    assert oh.MarketState(**fields).provides() == frozenset(provided)
