@@ -25,6 +25,7 @@ import optihedge as oh
 from constraints import (
     Bounds,
     Constraint,
+    ExpectedPnL,
     FactorExposure,
     GrossExposure,
     HedgeData,
@@ -39,6 +40,7 @@ from constraints import (
 from factor_models.risk_model import RiskModel
 from optihedge.errors import (
     ConstraintSpecificationError,
+    DataWarning,
     EstimationDataError,
     MissingLabelsError,
     SpecificationError,
@@ -813,3 +815,31 @@ class TestInstrumentAttributes:
 )
 def test_a_market_says_which_fields_it_provides(fields: dict[str, Any], provided: set[str]) -> None:
     assert oh.MarketState(**fields).provides() == frozenset(provided)
+
+
+@pytest.mark.parametrize(
+    ("band", "key", "what"),
+    [
+        (ResidualBeta(min=-0.1, max=0.2), "residual_beta", "beta of the hedged book"),
+        (
+            FactorExposure("A", min=-0.1, max=0.2),
+            "factor_exposure[A]",
+            "loading of the hedged book",
+        ),
+    ],
+)
+def test_a_band_describes_each_side(band: Constraint, key: str, what: str) -> None:
+    specs = {spec.key: spec.description for spec in band.parameters()}
+    assert specs == {f"{key}.min": f"min {what}", f"{key}.max": f"max {what}"}
+
+
+def test_a_residual_beta_to_a_named_factor_shows_it() -> None:
+    assert repr(ResidualBeta(max=0.1, factor="MKT")) == "ResidualBeta(max=0.1, factor='MKT')"
+    assert repr(ResidualBeta(max=0.1)) == "ResidualBeta(max=0.1)"
+
+
+def test_implausible_expected_returns_warn_at_the_callers_line() -> None:
+    """The DataWarning points at the line that built the ExpectedPnL, not into the library."""
+    with pytest.warns(DataWarning, match="above \\+100% over the horizon") as caught:
+        ExpectedPnL(0.0, expected_returns=pd.Series({"A": 1.5}))
+    assert [(w.filename, w.category) for w in caught] == [(__file__, DataWarning)]
