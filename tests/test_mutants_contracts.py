@@ -34,6 +34,7 @@ from constraints import (
     ResidualBeta,
     Row,
     Turnover,
+    WholeContracts,
     covariance_with,
     hedged_returns,
 )
@@ -843,3 +844,45 @@ def test_implausible_expected_returns_warn_at_the_callers_line() -> None:
     with pytest.warns(DataWarning, match="above \\+100% over the horizon") as caught:
         ExpectedPnL(0.0, expected_returns=pd.Series({"A": 1.5}))
     assert [(w.filename, w.category) for w in caught] == [(__file__, DataWarning)]
+
+
+# ------------------------------------------------ WholeContracts and contract-less instruments
+@dataclass(frozen=True, kw_only=True)
+class OtcSwap(oh.Instrument):
+    """A user's instrument with no contract (an OTC swap): any amount trades."""
+
+    def exposures(self, market: oh.MarketState | None = None) -> dict[str, float]:
+        return {"A": 1.0}
+
+    def attributes(self, market: oh.MarketState | None = None) -> dict[str, float]:
+        return super().attributes(market) | {"contract_value": self.contract}
+
+    contract: float = 0.0
+
+
+def _swap_problem(contract: float, whole: WholeContracts) -> oh.HedgeProblem:
+    return oh.HedgeProblem(
+        oh.Portfolio.from_holdings({"A": 1e6}),
+        [OtcSwap(label="S", contract=contract)],
+        objective=oh.Variance(),
+        constraints=[whole],
+        risk_model=RiskModel.from_covariance(COV.loc[["A"], ["A"]]),
+    )
+
+
+@pytest.mark.parametrize("contract", [0.0, math.nan])
+def test_whole_contracts_leaves_an_instrument_without_contracts_continuous(
+    contract: float,
+) -> None:
+    """Its swap hedges the book fully (x = -1), as without the constraint."""
+    result = _swap_problem(contract, WholeContracts()).solve()
+    assert result.weights["S"] == pytest.approx(-1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("contract", [0.0, math.nan, -5.0])
+def test_whole_contracts_refuses_a_named_instrument_without_contracts(contract: float) -> None:
+    with pytest.raises(
+        ConstraintSpecificationError,
+        match=r"^WholeContracts: instruments \['S'\] have no contract value\.",
+    ):
+        _swap_problem(contract, WholeContracts(["S"])).solve()
