@@ -13,7 +13,9 @@ Usage (from the repository root, after `make mutants`)::
 
 Prints one line per mutant: ``killed`` (a test failed or errored), ``survived`` (all passed),
 ``error`` (pytest could not run the tests: a collection or usage error, none collected)
-or ``not applied`` (the change could not be located, with why).
+or ``not applied`` (the change could not be located, with why). The tests are first run
+once on the unmutated tree, as mutmut's clean run: unless they pass, nothing is judged
+(exit code 2), so a setup error of their own is never read as a kill.
 
 ``--record`` also writes each kill into mutmut's own record (``mutants/<file>.meta``, exit
 code 1, as ``mutmut run`` records a kill), so that ``scripts/mutants_ledger.py save`` and
@@ -112,8 +114,20 @@ def record_kill(name: str, mutants: Path) -> bool:
     return False
 
 
+def run_tests(tree: Path, tests: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the test files in ``tree`` as a re-check does: stop at the first failure."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider", *tests],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
 def main() -> int:
-    """Re-check each named mutant; return 0."""
+    """Re-check each named mutant; return 0 (2 if the tests fail without any mutant)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", type=Path, help="file with one mutant name a line")
     parser.add_argument("tests", nargs="+", help="test files to run against each mutant")
@@ -131,6 +145,16 @@ def main() -> int:
     )
     args = parser.parse_args()
     tree = args.tree.resolve()
+    # as mutmut's clean run: a failure or setup error of the unmutated code would read as a
+    # kill of every mutant, so nothing is judged unless the tests pass as they stand
+    clean = run_tests(tree, args.tests)
+    if clean.returncode != 0:
+        print(
+            f"The tests fail on the unmutated tree {tree} (pytest exit code "
+            f"{clean.returncode}); nothing re-checked. Make them pass first.",
+            file=sys.stderr,
+        )
+        return 2
     for name in args.names.read_text(encoding="utf-8").split():
         module, cls, func = _function(name)
         path = tree / (module.replace(".", "/") + ".py")
@@ -144,25 +168,7 @@ def main() -> int:
             continue
         try:
             path.write_text(mutated, encoding="utf-8")
-            run = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pytest",
-                    "-x",
-                    "-q",
-                    "-n",
-                    "0",
-                    "-p",
-                    "no:cacheprovider",
-                    *args.tests,
-                ],
-                cwd=tree,
-                capture_output=True,
-                text=True,
-                timeout=900,
-                check=False,
-            )
+            run = run_tests(tree, args.tests)
         finally:
             path.write_text(original, encoding="utf-8")
         verdict, failed = decide(run.returncode, run.stdout)

@@ -256,8 +256,6 @@ class TestAssign:
     def test_same_values_and_refusals_as_cvxpy(
         self, value: float | list[float], sign: dict[str, bool]
     ) -> None:
-        import cvxpy as cp
-
         from constraints._base import assign
 
         shape = () if isinstance(value, float) else (3,)
@@ -287,7 +285,8 @@ class TestAssign:
     ) -> None:
         """The documented fast path: a finite real value of the right shape and sign is
         saved without cvxpy's validation; the value a parameter holds already is not
-        saved again; a float arrives as cvxpy would keep it (float, or float64 array)."""
+        saved again; the value is kept as a float (a float64 array for a vector), whether
+        it was given as an int or a float."""
 
         from constraints._base import assign
 
@@ -304,7 +303,7 @@ class TestAssign:
                 assert param.value.dtype == np.float64
 
     def test_a_value_cvxpy_must_judge_goes_through_cvxpy(self) -> None:
-
+        """A wrong sign or shape is left to cvxpy's setter, whose error names it."""
         from constraints._base import assign
 
         for sign, value, word in (
@@ -323,8 +322,6 @@ class TestAssign:
         assert wrong_shape.value is None
 
     def test_a_boolean_parameter_goes_through_cvxpy(self) -> None:
-        import cvxpy as cp
-
         from constraints._base import assign
 
         flag = cp.Parameter(boolean=True)

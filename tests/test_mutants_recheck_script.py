@@ -116,3 +116,26 @@ def test_only_a_named_failing_test_is_a_kill(
     recheck: Any, code: int, stdout: str, verdict: tuple[str, str]
 ) -> None:
     assert recheck.decide(code, stdout) == verdict
+
+
+def test_nothing_is_judged_unless_the_tests_pass_unmutated(
+    recheck: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A setup error of the tests themselves (a missing fixture) would read as a kill of
+    every mutant: the clean run refuses before any mutant is tried."""
+    (tmp_path / "test_own_error.py").write_text("def test_a(no_such_fixture):\n    pass\n")
+    names = tmp_path / "names.txt"
+    names.write_text("pkg.mod.x_f__mutmut_1\n")
+    monkeypatch.setattr(
+        "sys.argv",
+        ["mutants_recheck.py", str(names), "test_own_error.py", "--tree", str(tmp_path)],
+    )
+    assert recheck.main() == 2
+    out = capsys.readouterr()
+    assert out.out == ""  # no mutant judged
+    assert out.err.startswith(
+        f"The tests fail on the unmutated tree {tmp_path} (pytest exit code 1)"
+    )
