@@ -145,17 +145,19 @@ def main() -> int:
     )
     args = parser.parse_args()
     tree = args.tree.resolve()
+    names = args.names.read_text(encoding="utf-8").split()
     # as mutmut's clean run: a failure or setup error of the unmutated code would read as a
     # kill of every mutant, so nothing is judged unless the tests pass as they stand
     clean = run_tests(tree, args.tests)
     if clean.returncode != 0:
         print(
             f"The tests fail on the unmutated tree {tree} (pytest exit code "
-            f"{clean.returncode}); nothing re-checked. Make them pass first.",
+            f"{clean.returncode}); nothing re-checked. Make them pass first.\n"
+            + "\n".join(clean.stdout.splitlines()[-15:]),
             file=sys.stderr,
         )
         return 2
-    for name in args.names.read_text(encoding="utf-8").split():
+    for name in names:
         module, cls, func = _function(name)
         path = tree / (module.replace(".", "/") + ".py")
         if not path.exists():  # a package's own module

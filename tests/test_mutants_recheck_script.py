@@ -139,3 +139,31 @@ def test_nothing_is_judged_unless_the_tests_pass_unmutated(
     assert out.err.startswith(
         f"The tests fail on the unmutated tree {tmp_path} (pytest exit code 1)"
     )
+
+
+def test_after_a_clean_run_each_mutant_is_judged(
+    recheck: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The other side of the clean run: tests that pass unmutated go on to judge each
+    mutant (here one that breaks the function the test checks), and the tree is restored."""
+    (tmp_path / "pkg").mkdir()
+    source = "def f():\n    return 1\n"
+    (tmp_path / "pkg" / "mod.py").write_text(source)
+    (tmp_path / "test_f.py").write_text(
+        "from pkg.mod import f\n\n\ndef test_f():\n    assert f() == 1\n"
+    )
+    names = tmp_path / "names.txt"
+    names.write_text("pkg.mod.x_f__mutmut_1\n")
+    diff = (
+        "--- pkg/mod.py\n+++ pkg/mod.py\n@@ -1,2 +1,2 @@\n def f():\n-    return 1\n+    return 2\n"
+    )
+    monkeypatch.setattr(recheck, "_show", lambda name: diff)
+    monkeypatch.setattr(
+        "sys.argv", ["mutants_recheck.py", str(names), "test_f.py", "--tree", str(tmp_path)]
+    )
+    assert recheck.main() == 0
+    assert capsys.readouterr().out == "pkg.mod.x_f__mutmut_1: killed by test_f.py::test_f\n"
+    assert (tmp_path / "pkg" / "mod.py").read_text() == source
