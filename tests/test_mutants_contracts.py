@@ -466,18 +466,14 @@ class TestRiskModelChecks:
     def test_symmetry_is_judged_relative_to_the_covariance_scale(
         self, gap: float, refused: bool
     ) -> None:
-        f = pd.DataFrame(
-            [[1e-4, 0.5e-4 + gap], [0.5e-4, 1e-4]], index=["F", "G"], columns=["F", "G"]
-        )
-        b = pd.DataFrame(np.eye(2), index=["A", "B"], columns=["F", "G"])
-        d = pd.Series(0.0, index=["A", "B"])
+        f = [[1e-4, 0.5e-4 + gap], [0.5e-4, 1e-4]]
         if refused:
             with pytest.raises(
                 EstimationDataError, match=r"^The 'factor_cov' argument must be symmetric"
             ):
-                RiskModel(b, f, d)
+                _two_factors(f)
         else:
-            RiskModel(b, f, d)
+            _two_factors(f)
 
     @pytest.mark.parametrize(
         ("gap", "refused"), [(1e-13, True), (1e-15, False)], ids=["1e-9 rel", "1e-11 rel"]
@@ -487,24 +483,27 @@ class TestRiskModelChecks:
     ) -> None:
         # [[v, v + g], [v + g, v]] has eigenvalues 2v + g and -g
         v = 1e-4
-        f = pd.DataFrame([[v, v + gap], [v + gap, v]], index=["F", "G"], columns=["F", "G"])
-        b = pd.DataFrame(np.eye(2), index=["A", "B"], columns=["F", "G"])
-        d = pd.Series(0.0, index=["A", "B"])
+        f = [[v, v + gap], [v + gap, v]]
         if refused:
             with pytest.raises(EstimationDataError, match=r"positive semi-definite"):
-                RiskModel(b, f, d)
+                _two_factors(f)
         else:
-            RiskModel(b, f, d)
+            _two_factors(f)
 
     def test_an_eigenvalue_at_the_tolerance_is_admitted(self) -> None:
         """Refused only *below* -1e-10 of the largest entry: exactly there is accepted."""
-        f = pd.DataFrame(np.diag([1.0, -1e-10]), index=["F", "G"], columns=["F", "G"])
-        b = pd.DataFrame(np.eye(2), index=["A", "B"], columns=["F", "G"])
-        d = pd.Series(0.0, index=["A", "B"])
-        RiskModel(b, f, d)
-        below = pd.DataFrame(np.diag([1.0, -1.5e-10]), index=["F", "G"], columns=["F", "G"])
+        _two_factors(np.diag([1.0, -1e-10]))
         with pytest.raises(EstimationDataError, match=r"positive semi-definite"):
-            RiskModel(b, below, d)
+            _two_factors(np.diag([1.0, -1.5e-10]))
+
+
+def _two_factors(factor_cov: Any) -> RiskModel:
+    """Assets A and B, each its own factor F or G, no specific variance."""
+    return RiskModel(
+        pd.DataFrame(np.eye(2), index=["A", "B"], columns=["F", "G"]),
+        pd.DataFrame(factor_cov, index=["F", "G"], columns=["F", "G"]),
+        pd.Series(0.0, index=["A", "B"]),
+    )
 
 
 # ------------------------------------------------------------------ constraints
@@ -559,6 +558,8 @@ FACTOR_COV = pd.DataFrame(
     [[0.04, 0.01], [0.01, 0.02]], index=["MKT", "SMB"], columns=["MKT", "SMB"]
 )
 SPECIFIC = pd.Series([0.01, 0.02, 0.03], index=["A1", "A2", "A3"])
+_B, _F = LOADINGS.to_numpy(), FACTOR_COV.to_numpy()
+SIGMA = _B @ _F @ _B.T + np.diag(SPECIFIC.to_numpy())  # written out, not the model's
 
 
 def _factor_model() -> RiskModel:
@@ -567,20 +568,16 @@ def _factor_model() -> RiskModel:
 
 @pytest.mark.parametrize(("label", "i"), [("A1", 0), ("A2", 1), ("A3", 2)])
 def test_covariance_with_an_asset_is_its_column_of_sigma(label: str, i: int) -> None:
-    b, f = LOADINGS.to_numpy(), FACTOR_COV.to_numpy()
-    sigma = b @ f @ b.T + np.diag(SPECIFIC.to_numpy())
     col, var = covariance_with(_factor_model(), label)
-    np.testing.assert_allclose(col, sigma[:, i], rtol=1e-14, atol=0.0)
-    assert var == pytest.approx(sigma[i, i], rel=1e-14)
+    np.testing.assert_allclose(col, SIGMA[:, i], rtol=1e-14, atol=0.0)
+    assert var == pytest.approx(SIGMA[i, i], rel=1e-14)
 
 
 @pytest.mark.parametrize(("label", "j"), [("MKT", 0), ("SMB", 1)])
 def test_covariance_with_a_factor_is_b_f_column(label: str, j: int) -> None:
     col, var = covariance_with(_factor_model(), label)
-    np.testing.assert_allclose(
-        col, LOADINGS.to_numpy() @ FACTOR_COV.to_numpy()[:, j], rtol=1e-14, atol=0.0
-    )
-    assert var == FACTOR_COV.to_numpy()[j, j]
+    np.testing.assert_allclose(col, _B @ _F[:, j], rtol=1e-14, atol=0.0)
+    assert var == _F[j, j]
 
 
 def test_covariance_with_an_unknown_label_names_it() -> None:
@@ -588,30 +585,37 @@ def test_covariance_with_an_unknown_label_names_it() -> None:
         covariance_with(_factor_model(), "HML")
 
 
-def _hedge_data(model: RiskModel) -> HedgeData:
-    """A 60/40 book of A1 and A2 and two hedges: one on A3, one on A1 and A2 at -1 each."""
+def _hedge_data(
+    model: RiskModel | None = None,
+    book: tuple[float, ...] = (0.6, 0.4, 0.0),
+    exposures: dict[str, list[float]] | None = None,
+) -> HedgeData:
+    """By default a 60/40 book of A1 and A2 on the factor model, and two hedges: F on A3,
+    G on A1 and A2 at -1 each."""
+    model = _factor_model() if model is None else model
+    if exposures is None:
+        exposures = {"F": [0.0, 0.0, 1.0], "G": [-1.0, -1.0, 0.0]}
+    instruments = pd.Index(list(exposures))
     return HedgeData(
-        instruments=pd.Index(["F", "G"]),
+        instruments=instruments,
         assets=model.assets,
-        book=pd.Series([0.6, 0.4, 0.0], index=model.assets),
-        exposures=pd.DataFrame({"F": [0.0, 0.0, 1.0], "G": [-1.0, -1.0, 0.0]}, index=model.assets),
-        attributes=pd.DataFrame(index=pd.Index(["F", "G"])),
-        current=pd.Series([0.0, 0.0], index=["F", "G"]),
+        book=pd.Series(book, index=model.assets),
+        exposures=pd.DataFrame(exposures, index=model.assets),
+        attributes=pd.DataFrame(index=instruments),
+        current=pd.Series(0.0, index=instruments),
         risk_models={"m": model},
     )
 
 
 def test_beta_coefficients_to_an_asset_and_to_a_factor() -> None:
     """Residual beta to m is (book + E x) . Sigma[:, m] / Sigma[m, m]: c = E' s, c0 = book . s."""
-    b, f = LOADINGS.to_numpy(), FACTOR_COV.to_numpy()
-    sigma = b @ f @ b.T + np.diag(SPECIFIC.to_numpy())
-    data = _hedge_data(_factor_model())
+    data = _hedge_data()
     exposures = np.array([[0.0, -1.0], [0.0, -1.0], [1.0, 0.0]])
     book = np.array([0.6, 0.4, 0.0])
     for label, column, var in (
-        ("A3", sigma[:, 2], sigma[2, 2]),
-        ("MKT", b @ f[:, 0], f[0, 0]),
-        ("A3", sigma[:, 2], sigma[2, 2]),  # read again: the answer kept for this label
+        ("A3", SIGMA[:, 2], SIGMA[2, 2]),
+        ("MKT", _B @ _F[:, 0], _F[0, 0]),
+        ("A3", SIGMA[:, 2], SIGMA[2, 2]),  # read again: the answer kept for this label
     ):
         c, c0 = data.beta_coefficients(label)
         np.testing.assert_allclose(c, exposures.T @ (column / var), rtol=1e-14, atol=0.0)
@@ -622,15 +626,7 @@ def test_beta_to_a_factor_without_variance_is_refused() -> None:
     b = pd.DataFrame([[1.0, 0.0], [0.5, 0.0]], index=["A", "B"], columns=["F", "Z"])
     f = pd.DataFrame([[0.04, 0.0], [0.0, 0.0]], index=["F", "Z"], columns=["F", "Z"])
     model = RiskModel(b, f, pd.Series([0.01, 0.02], index=["A", "B"]))
-    data = HedgeData(
-        instruments=pd.Index(["F"]),
-        assets=model.assets,
-        book=pd.Series([1.0, 0.0], index=model.assets),
-        exposures=pd.DataFrame({"F": [0.0, 1.0]}, index=model.assets),
-        attributes=pd.DataFrame(index=pd.Index(["F"])),
-        current=pd.Series([0.0], index=["F"]),
-        risk_models={"m": model},
-    )
+    data = _hedge_data(model, book=(1.0, 0.0), exposures={"F": [0.0, 1.0]})
     with pytest.raises(
         ConstraintSpecificationError,
         match=r"^Beta to 'Z' is undefined: its variance in the risk model is 0\.0\.",
@@ -646,8 +642,7 @@ def test_variance_in_asset_order_reads_numbers_held_as_objects() -> None:
     model = _factor_model()
     as_objects = np.array([Decimal("0.5"), Decimal("-0.25"), Decimal("1")], dtype=object)
     w = np.array([0.5, -0.25, 1.0])
-    b, f = LOADINGS.to_numpy(), FACTOR_COV.to_numpy()
-    expected = w @ (b @ f @ b.T + np.diag(SPECIFIC.to_numpy())) @ w
+    expected = w @ SIGMA @ w
     assert model.variance_in_asset_order(as_objects) == pytest.approx(expected, rel=1e-14)
 
 
@@ -656,7 +651,7 @@ class TestHedgeDataAttribute:
     default; read-only, kept per name, and a copy the frame's later edits leave alone."""
 
     def _data(self) -> HedgeData:
-        data = _hedge_data(_factor_model())
+        data = _hedge_data()
         attributes = pd.DataFrame({"cost": [0.001, 0.002], "adv": [3, 4]}, index=["F", "G"])
         return dataclasses.replace(data, attributes=attributes)
 
