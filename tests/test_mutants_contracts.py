@@ -461,7 +461,9 @@ class TestRiskModelChecks:
     # the tolerances are relative to the covariance's largest entry: a daily covariance
     # (entries ~1e-4) is held to 1e-16 absolute asymmetry and -1e-14 eigenvalues
     @pytest.mark.parametrize(
-        ("gap", "refused"), [(1e-14, True), (1e-17, False)], ids=["1e-10 rel", "1e-13 rel"]
+        ("gap", "refused"),
+        [(1e-14, True), (3e-16, True), (1e-17, False)],
+        ids=["1e-10 rel", "3e-12 rel", "1e-13 rel"],
     )
     def test_symmetry_is_judged_relative_to_the_covariance_scale(
         self, gap: float, refused: bool
